@@ -1,0 +1,155 @@
+/* infinite-tensor: tensors.
+ *
+ * A tensor is a shape (finite and infinite dimensions), an element type and a deterministic
+ * function `fn` that fills one output window from slices of its upstream tensors (`args`, read
+ * through `arg_windows`). Overlapping windows are blended per pixel, in lexicographic
+ * window-index order, starting from `blend_init`. Reading a region computes only the chunks
+ * it needs, each chunk once, and stores final chunks in the tensor's store.
+ *
+ * Concurrency contract of the callbacks:
+ *  - `fn` may run concurrently on different windows, from the context's pool threads and the
+ *    reading thread, unless IT_TENSOR_SERIAL is set (then at most one call of this tensor's fn
+ *    runs at a time). It must not call back into the library for tensors of the same context.
+ *  - `blend_fn` may run concurrently on different chunks.
+ *  - A call that returns an error never leaves a partial chunk stored. */
+#ifndef INFINITE_TENSOR_TENSOR_H
+#define INFINITE_TENSOR_TENSOR_H
+
+#include "infinite_tensor/region.h"
+#include "infinite_tensor/store.h"
+#include "infinite_tensor/window.h"
+
+typedef struct it_tensor it_tensor;
+
+/* One call of a tensor's function: `count` windows (1 unless batch_size > 1). */
+typedef struct it_window_batch {
+    size_t count;                 /* windows in this call */
+    int rank;                     /* rank of a window index (= the tensor's rank) */
+    const int64_t *index;         /* index[k * rank + d]: window index of window k */
+    it_dtype dtype;               /* element type of out (and of each argument's own dtype) */
+    int out_rank;
+    const int64_t *out_shape;     /* = the output window's size */
+    void *const *out;             /* out[k]: window k's output, C order, out_shape; contents on
+                                     entry unspecified: fn must write every element */
+    size_t n_args;
+    const int *arg_rank;          /* arg_rank[i] */
+    const int64_t *const *arg_shape; /* arg_shape[i]: shape of argument i's slice */
+    const it_dtype *arg_dtype;    /* arg_dtype[i] */
+    const void *const *arg;       /* arg[k * n_args + i]: slice of argument i for window k */
+    int thread;                   /* 0 .. it_ctx_threads()-1: the calling worker, for scratch */
+} it_window_batch;
+
+/* Fills the windows of `b`. Return 0 on success; any other value aborts the read with
+ * IT_ECALLBACK (the value is quoted in the message) and stores nothing of the failed chunks. */
+typedef int (*it_window_fn)(const it_window_batch *b, void *user);
+
+/* Custom blend over `len` consecutive elements of one chunk row: combines `incoming` into
+ * `acc` (both of the tensor's dtype). count[i] is how many windows were already blended into
+ * acc[i] (0 for the first window covering that pixel; acc then holds blend_init). */
+typedef void (*it_blend_fn)(void *acc, const void *incoming, const uint32_t *count, size_t len,
+                            void *user);
+
+typedef enum it_blend {
+    IT_BLEND_SUM = 0,   /* default: blend_init + sum of windows */
+    IT_BLEND_MAX,       /* max(blend_init, windows...) */
+    IT_BLEND_MIN,
+    IT_BLEND_REPLACE,   /* the last window in lexicographic order wins */
+    IT_BLEND_MEAN,      /* sum of windows / number of windows (integer types truncate) */
+    IT_BLEND_CUSTOM,    /* blend_fn */
+    IT_BLEND_COUNT_
+} it_blend;
+
+enum {
+    IT_TENSOR_SERIAL = 1u << 0   /* never call fn concurrently */
+};
+
+#define IT_ID_MAX 255
+
+typedef struct it_tensor_desc {
+    const char *id;               /* unique within the store, 1..IT_ID_MAX bytes of
+                                     [A-Za-z0-9._-]; NULL = a generated unique id */
+    int rank;                     /* 1..IT_MAX_RANK */
+    int64_t shape[IT_MAX_RANK];   /* > 0, or IT_INF for infinite dimensions */
+    it_dtype dtype;               /* 0 = IT_F32 */
+    it_window window;             /* output window; rank must equal `rank` */
+    size_t n_args;
+    it_tensor *const *args;       /* n_args upstream tensors (any store) */
+    const it_window *arg_windows; /* n_args windows, arg_windows[i].rank == rank of args[i];
+                                     map entries index this tensor's window index */
+    it_window_fn fn;              /* required for it_tensor_create */
+    void *user;                   /* passed to fn and blend_fn */
+    size_t batch_size;            /* windows per fn call; 0 or 1 = one */
+    it_blend blend;               /* 0 = IT_BLEND_SUM */
+    it_blend_fn blend_fn;         /* with IT_BLEND_CUSTOM */
+    double blend_init;            /* value where no window covers a pixel; finite and
+                                     integral, in range, for integer dtypes */
+    int64_t chunk[IT_MAX_RANK];   /* chunk shape; 0 entries = default (whole finite
+                                     dimension; a multiple of the stride near 256 KiB on
+                                     infinite ones) */
+    const char *fn_tag;           /* optional version string of fn (stored, compared on
+                                     reopen by persistent stores); NULL = "" */
+    unsigned flags;               /* IT_TENSOR_* */
+} it_tensor_desc;
+
+/* Tensor metadata as resolved at creation (defaults filled in). */
+typedef struct it_tensor_info {
+    const char *id;               /* owned by the tensor */
+    int rank;
+    int64_t shape[IT_MAX_RANK];
+    it_dtype dtype;
+    it_window window;
+    size_t n_args;
+    it_blend blend;
+    double blend_init;
+    int64_t chunk[IT_MAX_RANK];
+    int64_t grid_offset[IT_MAX_RANK]; /* chunk c covers [c*chunk + grid_offset, ...) */
+    size_t batch_size;
+    const char *fn_tag;
+} it_tensor_info;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Zeroes *desc and sets rank (descriptor fields then mean their defaults). */
+IT_API int it_tensor_desc_init(it_tensor_desc *desc, int rank);
+
+/* Validates desc and registers the tensor in store. On success *out is a handle owned by
+ * the store (release it early with it_tensor_release, or with it_store_close).
+ * Errors: IT_EINVAL naming the offending field (window rank vs tensor rank, sizes or strides
+ * <= 0, argument window rank vs argument rank, map entries, blend_init for integer types,
+ * NULL fn, ...), IT_EEXIST for an id already open in the store, IT_EOVERFLOW when a window or
+ * chunk byte size overflows, IT_ENOMEM. Nothing is registered on failure. */
+IT_API int it_tensor_create(it_store *store, const it_tensor_desc *desc, it_tensor **out);
+
+/* Reads `region` into buf (C order, the tensor's dtype), computing and storing every missing
+ * chunk it touches. bufsize is buf's size in bytes and must be at least the region's byte
+ * size. Memory stays within the context budget whatever the region size (work proceeds in
+ * blocks of chunks). Errors: IT_EINVAL (NULL, rank mismatch, step < 0), IT_ERANGE (outside a
+ * finite dimension, or window coordinates leave int64), IT_EBUFSIZE, IT_EOVERFLOW,
+ * IT_ECALLBACK (fn returned non-zero), IT_ECANCELED (progress callback), IT_ENOMEM, store
+ * errors. Chunks made final before a failure stay stored; no partial chunk is stored.
+ * Thread-safe: concurrent reads of overlapping regions compute each chunk once. */
+IT_API int it_tensor_read(it_tensor *t, const it_region *region, void *buf, size_t bufsize);
+
+/* Like it_tensor_read but only makes the chunks final in the store; copies nothing. */
+IT_API int it_tensor_fill(it_tensor *t, const it_region *region);
+
+/* Drops the tensor's chunks held in memory by its store, and its cached windows. */
+IT_API int it_tensor_clear_cache(it_tensor *t);
+
+/* Resolved metadata; pointers inside stay valid while the tensor lives. */
+IT_API int it_tensor_get_info(const it_tensor *t, it_tensor_info *info);
+
+/* Releases a handle (its stored chunks stay in the store). The tensor must not be used as an
+ * argument of a live tensor any more. NULL is a no-op. */
+IT_API void it_tensor_release(it_tensor *t);
+
+/* Removes tensor `id` and all its stored data from the store; an open handle of it is
+ * released. IT_ENOTFOUND when the store has no such tensor. */
+IT_API int it_store_delete_tensor(it_store *store, const char *id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,45 @@
+/* infinite-tensor: element types, ranks and the infinite-dimension marker. */
+#ifndef INFINITE_TENSOR_TYPES_H
+#define INFINITE_TENSOR_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "infinite_tensor/export.h"
+
+/* Largest supported tensor rank. */
+#define IT_MAX_RANK 8
+
+/* Shape entry marking an infinite dimension (any int64 coordinate, negative included). */
+#define IT_INF ((int64_t)-1)
+
+/* Element types. IT_F32 is 0 so that a zeroed descriptor means float32. */
+typedef enum it_dtype {
+    IT_F32 = 0,
+    IT_F64,
+    IT_I8,
+    IT_I16,
+    IT_I32,
+    IT_I64,
+    IT_U8,
+    IT_U16,
+    IT_U32,
+    IT_U64,
+    IT_DTYPE_COUNT
+} it_dtype;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bytes per element, or 0 for a value that is not an it_dtype. */
+IT_API size_t it_dtype_size(it_dtype dtype);
+/* Short name ("f32", "i64", ...), or NULL for an invalid value. */
+IT_API const char *it_dtype_name(it_dtype dtype);
+/* Parses a short name; returns 0 and writes *out, or IT_EINVAL. */
+IT_API int it_dtype_parse(const char *name, it_dtype *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,59 @@
+/* Contexts: thread pool, memory budget, window cache, progress callback. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "context_impl.h"
+
+void it_ctx_options_init(it_ctx_options *opts) {
+    if (opts)
+        memset(opts, 0, sizeof *opts);
+}
+
+int it_ctx_create(const it_ctx_options *opts, it_ctx **out) {
+    if (!out)
+        return it_error(IT_EINVAL, "it_ctx_create: NULL out");
+    *out = NULL;
+    it_ctx_options o;
+    it_ctx_options_init(&o);
+    if (opts)
+        o = *opts;
+    if (o.threads < 0 || o.threads > 1024)
+        return it_error(IT_EINVAL, "it_ctx_create: threads must be 0..1024 (got %d)", o.threads);
+    if (o.threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        o.threads = n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+    }
+    it_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return it_error(IT_ENOMEM, "it_ctx_create: out of memory");
+    ctx->threads = o.threads;
+    ctx->budget = o.memory_budget ? o.memory_budget : IT_DEFAULT_BUDGET;
+    int rc = it_pool_create(o.threads, &ctx->pool);
+    if (rc == 0)
+        rc = it_cache_create(ctx->budget / 4 ? ctx->budget / 4 : 1, &ctx->windows);
+    if (rc) {
+        it_ctx_destroy(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return 0;
+}
+
+void it_ctx_destroy(it_ctx *ctx) {
+    if (!ctx)
+        return;
+    it_pool_destroy(ctx->pool);
+    it_cache_destroy(ctx->windows);
+    free(ctx);
+}
+
+int it_ctx_threads(const it_ctx *ctx) { return ctx ? ctx->threads : 0; }
+
+int it_ctx_set_progress(it_ctx *ctx, it_progress_fn fn, void *user) {
+    if (!ctx)
+        return it_error(IT_EINVAL, "it_ctx_set_progress: NULL ctx");
+    ctx->progress = fn;
+    ctx->progress_user = user;
+    return 0;
+}

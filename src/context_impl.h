@@ -1,0 +1,19 @@
+/* Context internals. */
+#ifndef IT_CONTEXT_IMPL_H
+#define IT_CONTEXT_IMPL_H
+
+#include "cache.h"
+#include "pool.h"
+
+#define IT_DEFAULT_BUDGET ((size_t)512 << 20)
+
+struct it_ctx {
+    int threads;
+    size_t budget;
+    it_pool *pool;
+    it_cache *windows;          /* computed windows that overlap several chunks */
+    it_progress_fn progress;
+    void *progress_user;
+};
+
+#endif

@@ -1,0 +1,89 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "coordset.h"
+
+#define BLOCK_NODES 1024
+
+struct it_cs_block {
+    it_cs_block *next;
+    size_t used;
+    it_hnode nodes[BLOCK_NODES];
+};
+
+int it_coordset_init(it_coordset *s) {
+    memset(s, 0, sizeof *s);
+    return it_htab_init(&s->index, 64) ? it_error(IT_ENOMEM, "out of memory planning") : 0;
+}
+
+void it_coordset_free(it_coordset *s) {
+    while (s->blocks) {
+        it_cs_block *n = s->blocks->next;
+        free(s->blocks);
+        s->blocks = n;
+    }
+    it_htab_free(&s->index);
+    s->count = 0;
+}
+
+int it_coordset_add(it_coordset *s, const it_coord *c) {
+    if (it_htab_find(&s->index, 0, c))
+        return 0;
+    if (!s->blocks || s->blocks->used == BLOCK_NODES) {
+        it_cs_block *b = malloc(sizeof *b);
+        if (!b)
+            return it_error(IT_ENOMEM, "out of memory planning");
+        b->next = s->blocks;
+        b->used = 0;
+        s->blocks = b;
+    }
+    it_hnode *n = &s->blocks->nodes[s->blocks->used++];
+    n->tag = 0;
+    n->key = *c;
+    it_htab_insert(&s->index, n);
+    s->count++;
+    return 1;
+}
+
+bool it_coordset_has(const it_coordset *s, const it_coord *c) {
+    return it_htab_find(&s->index, 0, c) != NULL;
+}
+
+static int cmp(const void *a, const void *b) {
+    return it_coord_cmp(a, b, IT_MAX_RANK);
+}
+
+int it_coordset_sorted(const it_coordset *s, it_coord **out) {
+    it_coord *v = malloc((s->count ? s->count : 1) * sizeof *v);
+    if (!v)
+        return it_error(IT_ENOMEM, "out of memory planning");
+    size_t i = 0;
+    for (it_cs_block *b = s->blocks; b; b = b->next)
+        for (size_t k = 0; k < b->used; k++)
+            v[i++] = b->nodes[k].key;
+    qsort(v, s->count, sizeof *v, cmp);
+    *out = v;
+    return 0;
+}
+
+int it_box_foreach(const int64_t *lo, const int64_t *hi, int rank,
+                   int (*fn)(const it_coord *c, void *arg), void *arg) {
+    it_coord c;
+    memset(&c, 0, sizeof c);
+    for (int d = 0; d < rank; d++) {
+        if (lo[d] > hi[d])
+            return 0;
+        c.v[d] = lo[d];
+    }
+    for (;;) {
+        int rc = fn(&c, arg);
+        if (rc)
+            return rc;
+        int d = rank - 1;
+        while (d >= 0 && c.v[d] == hi[d])
+            c.v[d] = lo[d], d--;
+        if (d < 0)
+            return 0;
+        c.v[d]++;
+    }
+}

@@ -1,0 +1,53 @@
+/* Status codes and the per-thread detailed message. */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* One buffer per thread: concurrent callers never read each other's messages. */
+static _Thread_local char tls_message[1024];
+
+const char *it_strerror(int code) {
+    switch (code) {
+#define IT_ERROR_TEXT_(name, value, text) \
+    case value:                           \
+        return text;
+        IT_ERROR_LIST(IT_ERROR_TEXT_)
+#undef IT_ERROR_TEXT_
+    default:
+        return "unknown error";
+    }
+}
+
+const char *it_error_name(int code) {
+    switch (code) {
+#define IT_ERROR_NAME_(name, value, text) \
+    case value:                           \
+        return #name;
+        IT_ERROR_LIST(IT_ERROR_NAME_)
+#undef IT_ERROR_NAME_
+    default:
+        return "IT_UNKNOWN";
+    }
+}
+
+const char *it_last_error(void) { return tls_message; }
+
+int it_verror(int code, const char *fmt, va_list ap) {
+    vsnprintf(tls_message, sizeof tls_message, fmt, ap);
+    return code;
+}
+
+int it_error(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    it_verror(code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void it_error_save(char *buf, size_t size) {
+    if (size == 0)
+        return;
+    snprintf(buf, size, "%s", tls_message);
+}

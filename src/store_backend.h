@@ -1,0 +1,51 @@
+/* The tile-store interface: a small function table that the memory store (src/) and the
+ * HDF5 store (io/) implement, so one evaluator serves every store.
+ *
+ * Chunks are whole and final: `put` is only called with a chunk in which every window
+ * intersecting it has been blended. `get` and `put` return the chunk pinned: its data stay
+ * valid and in memory until `release`. All functions may be called from several threads. */
+#ifndef IT_STORE_BACKEND_H
+#define IT_STORE_BACKEND_H
+
+#include <pthread.h>
+
+#include "internal.h"
+
+typedef struct it_chunk_ref {
+    const void *data;   /* chunk_bytes of the tensor, C order over the chunk shape */
+    void *handle;       /* the store's pin */
+} it_chunk_ref;
+
+typedef struct it_store_ops {
+    const char *kind;
+    /* A tensor handle was created: register (or validate against) its metadata. */
+    int (*attach)(it_store *s, it_tensor *t);
+    /* A handle is going away (its data stay unless the store keeps nothing without it). */
+    void (*detach)(it_store *s, it_tensor *t);
+    /* 1 and a pinned ref when present, 0 when missing, < 0 on error. */
+    int (*get)(it_store *s, it_tensor *t, const it_coord *chunk, it_chunk_ref *ref);
+    void (*release)(it_store *s, it_tensor *t, it_chunk_ref *ref);
+    /* Stores a final chunk; buf (it_buf_alloc, chunk_bytes) passes to the store even on
+     * failure. On success ref pins the stored data. */
+    int (*put)(it_store *s, it_tensor *t, const it_coord *chunk, void *buf, it_chunk_ref *ref);
+    /* Drops what is held in memory only (t NULL: every tensor). */
+    int (*clear_cache)(it_store *s, it_tensor *t);
+    /* Deletes a tensor's data and registration: by handle, or by id when none is open. */
+    int (*remove)(it_store *s, it_tensor *t, const char *id);
+    int (*flush)(it_store *s);
+    void (*close)(it_store *s);
+    size_t (*memory_bytes)(const it_store *s);
+} it_store_ops;
+
+struct it_store {
+    const it_store_ops *ops;
+    void *impl;
+    it_ctx *ctx;
+    pthread_mutex_t lock;       /* guards the tensor list */
+    it_tensor *tensors;         /* open handles */
+};
+
+/* Creates the generic part of a store around a backend. */
+int it_store_wrap(it_ctx *ctx, const it_store_ops *ops, void *impl, it_store **out);
+
+#endif

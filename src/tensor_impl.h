@@ -1,0 +1,58 @@
+/* Tensor internals: the validated, resolved description plus evaluation state. */
+#ifndef IT_TENSOR_IMPL_H
+#define IT_TENSOR_IMPL_H
+
+#include <pthread.h>
+
+#include "htab.h"
+#include "store_backend.h"
+
+struct it_tensor {
+    it_store *store;
+    it_tensor *next_in_store;
+    uint64_t serial;            /* identity in caches; never reused */
+    char *id;
+    char *fn_tag;
+    unsigned flags;
+
+    int rank;
+    int64_t shape[IT_MAX_RANK];
+    it_dtype dtype;
+    size_t esize;
+    it_window win;              /* resolved output window */
+    size_t n_args;
+    it_tensor **args;
+    it_window *arg_windows;     /* resolved; map entries index this tensor's window index */
+    size_t *arg_bytes;          /* bytes of one argument slice */
+
+    it_window_fn fn;
+    void *user;
+    size_t batch;               /* >= 1 */
+    it_blend blend;
+    it_blend_fn blend_fn;
+    double blend_init;
+    unsigned char init[8];      /* blend_init as one element of dtype */
+
+    int64_t chunk[IT_MAX_RANK];
+    int64_t grid[IT_MAX_RANK];  /* chunk c covers [c*chunk + grid, (c+1)*chunk + grid) */
+    size_t chunk_elems, chunk_bytes;
+    size_t win_elems, win_bytes;
+    /* Windows allowed by the finite dimensions: valid_lo[k] <= w[k] <= valid_hi[k]. */
+    int64_t valid_lo[IT_MAX_RANK], valid_hi[IT_MAX_RANK];
+    bool no_windows;            /* no window fits the finite dimensions */
+    /* Each chunk is exactly one window and one window's output is the chunk's value, so fn
+     * writes straight into the chunk buffer. */
+    bool direct;
+
+    pthread_mutex_t fn_lock;    /* IT_TENSOR_SERIAL */
+    pthread_mutex_t claim_lock; /* chunks being computed by some thread */
+    pthread_cond_t claim_cv;
+    it_htab claims;
+
+    void *backend;              /* the store's per-tensor state */
+};
+
+/* Pixel box of chunk c. */
+void it_chunk_box(const it_tensor *t, const it_coord *c, int64_t *start, int64_t *stop);
+
+#endif

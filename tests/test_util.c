@@ -1,0 +1,98 @@
+#include <string.h>
+
+#include "test_util.h"
+
+static const int64_t A[8] = {7, 13, 29, 31, 37, 41, 43, 47};
+static const int64_t B[8] = {3, 5, 11, 17, 19, 23, 53, 59};
+
+void test_store_value(it_dtype t, void *buf, size_t i, double v) {
+    switch (t) {
+    case IT_F32: ((float *)buf)[i] = (float)v; break;
+    case IT_F64: ((double *)buf)[i] = v; break;
+    case IT_I8: ((int8_t *)buf)[i] = (int8_t)v; break;
+    case IT_I16: ((int16_t *)buf)[i] = (int16_t)v; break;
+    case IT_I32: ((int32_t *)buf)[i] = (int32_t)v; break;
+    case IT_I64: ((int64_t *)buf)[i] = (int64_t)v; break;
+    case IT_U8: ((uint8_t *)buf)[i] = (uint8_t)v; break;
+    case IT_U16: ((uint16_t *)buf)[i] = (uint16_t)v; break;
+    case IT_U32: ((uint32_t *)buf)[i] = (uint32_t)v; break;
+    default: ((uint64_t *)buf)[i] = (uint64_t)v; break;
+    }
+}
+
+double test_load_value(it_dtype t, const void *buf, size_t i) {
+    switch (t) {
+    case IT_F32: return ((const float *)buf)[i];
+    case IT_F64: return ((const double *)buf)[i];
+    case IT_I8: return ((const int8_t *)buf)[i];
+    case IT_I16: return ((const int16_t *)buf)[i];
+    case IT_I32: return ((const int32_t *)buf)[i];
+    case IT_I64: return (double)((const int64_t *)buf)[i];
+    case IT_U8: return ((const uint8_t *)buf)[i];
+    case IT_U16: return ((const uint16_t *)buf)[i];
+    case IT_U32: return ((const uint32_t *)buf)[i];
+    default: return (double)((const uint64_t *)buf)[i];
+    }
+}
+
+int golden_fn(const it_window_batch *b, void *user) {
+    golden_gen *g = user;
+    int r = b->out_rank;
+    size_t n = 1;
+    for (int d = 0; d < r; d++)
+        n *= (size_t)b->out_shape[d];
+    if (g && g->fail_at &&
+        memcmp(b->index, g->fail_window, sizeof(int64_t) * (size_t)b->rank) == 0)
+        return g->fail_at;
+    for (size_t k = 0; k < b->count; k++) {
+        const int64_t *w = b->index + k * (size_t)b->rank;
+        int64_t base = 0;
+        for (int j = 0; j < b->rank; j++)
+            base += A[j] * w[j];
+        int64_t p[IT_MAX_RANK] = {0};
+        for (size_t i = 0; i < n; i++) {
+            int64_t s = base;
+            for (int d = 0; d < r; d++)
+                s += B[d] * p[d];
+            int64_t m = ((s % 97) + 97) % 97;
+            double v = (double)(m - 48);
+            if (g && g->scale != 0)
+                v *= g->scale;
+            test_store_value(b->dtype, b->out[k], i, v);
+            for (int d = r - 1; d >= 0; d--) {
+                if (++p[d] < b->out_shape[d])
+                    break;
+                p[d] = 0;
+            }
+        }
+        if (g)
+            atomic_fetch_add(&g->calls, 1);
+    }
+    return 0;
+}
+
+int box3_fn(const it_window_batch *b, void *user) {
+    golden_gen *g = user;
+    int r = b->out_rank;
+    const int64_t *os = b->out_shape, *as = b->arg_shape[0];
+    int64_t planes = 1;
+    for (int d = 0; d < r - 2; d++)
+        planes *= os[d];
+    int64_t H = os[r - 2], W = os[r - 1], AH = as[r - 2], AW = as[r - 1];
+    for (size_t k = 0; k < b->count; k++) {
+        const void *in = b->arg[k * b->n_args];
+        for (int64_t pl = 0; pl < planes; pl++)
+            for (int64_t y = 0; y < H; y++)
+                for (int64_t x = 0; x < W; x++) {
+                    double s = 0;
+                    for (int dy = 0; dy < 3; dy++)
+                        for (int dx = 0; dx < 3; dx++)
+                            s += test_load_value(b->arg_dtype[0], in,
+                                                 (size_t)((pl * AH + y + dy) * AW + x + dx));
+                    test_store_value(b->dtype, b->out[k], (size_t)((pl * H + y) * W + x), s);
+                }
+        if (g)
+            atomic_fetch_add(&g->calls, 1);
+    }
+    return 0;
+}
