@@ -51,3 +51,10 @@ void it_error_save(char *buf, size_t size) {
         return;
     snprintf(buf, size, "%s", tls_message);
 }
+
+int it_error_prefix(int code, const char *prefix) {
+    char copy[sizeof tls_message];
+    memcpy(copy, tls_message, sizeof copy);
+    snprintf(tls_message, sizeof tls_message, "%s%s", prefix, copy);
+    return code;
+}

@@ -132,7 +132,11 @@ static int arg_box(const it_tensor *t, size_t i, const it_coord *w, int64_t *sta
     const it_tensor *a = t->args[i];
     int rc = it_win_bounds(&t->arg_windows[i], w->v, start, stop);
     if (rc)
-        return it_error(rc, "tensor \"%s\", argument %zu: %s", t->id, i, it_last_error());
+    {
+        char prefix[IT_ID_MAX + 64];
+        snprintf(prefix, sizeof prefix, "tensor \"%s\", argument %zu: ", t->id, i);
+        return it_error_prefix(rc, prefix);
+    }
     for (int d = 0; d < a->rank; d++) {
         if (a->shape[d] != IT_INF && (start[d] < 0 || stop[d] > a->shape[d])) {
             char wb[256];
@@ -813,8 +817,11 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
     if (rc)
         return rc;
     size_t count, bytes;
-    if ((rc = it_region_count(r, &count)))
-        return it_error(rc, "%s: %s", fn, it_last_error());
+    if ((rc = it_region_count(r, &count))) {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "%s: ", fn);
+        return it_error_prefix(rc, prefix);
+    }
     if (!it_mul_size(count, t->esize, &bytes))
         return it_error(IT_EOVERFLOW, "%s: region byte size overflows size_t", fn);
     if (buf && bufsize < bytes)

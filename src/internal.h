@@ -23,6 +23,8 @@ __extension__ typedef __int128 it_i128;
 int it_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Like it_error with a va_list. */
 int it_verror(int code, const char *fmt, va_list ap);
+/* Prepends prefix to the calling thread's message; returns code. */
+int it_error_prefix(int code, const char *prefix);
 /* Copies the calling thread's message into buf (for handing errors across threads). */
 void it_error_save(char *buf, size_t size);
 

@@ -56,7 +56,7 @@ static int check_blend(const it_tensor_desc *d, it_tensor *t) {
         return FAIL(IT_EINVAL, "blend_fn is set but blend is not IT_BLEND_CUSTOM");
     int rc = it_dtype_from_double(d->dtype, d->blend_init, t->init, "blend_init");
     if (rc)
-        return it_error(rc, "it_tensor_create: %s", it_last_error());
+        return it_error_prefix(rc, "it_tensor_create: ");
     return 0;
 }
 
@@ -207,7 +207,7 @@ static int resolve(const it_tensor_desc *d, it_tensor *t) {
                      d->window.rank, d->rank);
     int rc = it_window_resolve(&d->window, d->rank, "window", &t->win);
     if (rc)
-        return it_error(rc, "it_tensor_create: %s", it_last_error());
+        return it_error_prefix(rc, "it_tensor_create: ");
     if (!d->fn)
         return FAIL(IT_EINVAL, "fn must not be NULL");
     if (d->flags & ~(unsigned)IT_TENSOR_SERIAL)
@@ -247,7 +247,7 @@ static int resolve(const it_tensor_desc *d, it_tensor *t) {
         char what[48];
         snprintf(what, sizeof what, "arg_windows[%zu]", i);
         if ((rc = it_window_resolve(&d->arg_windows[i], d->rank, what, &t->arg_windows[i])))
-            return it_error(rc, "it_tensor_create: %s", it_last_error());
+            return it_error_prefix(rc, "it_tensor_create: ");
         size_t elems;
         if (!shape_bytes(t->arg_windows[i].size, a->rank, a->esize, &elems, &t->arg_bytes[i]))
             return FAIL(IT_EOVERFLOW, "arg_windows[%zu] slice byte size overflows", i);

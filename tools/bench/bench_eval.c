@@ -1,0 +1,265 @@
+/* bench_eval: the blur-of-blur pipeline of the original library's example, read over
+ * [:, 0:4096, 0:4096] f32, against a hand-written program doing the same work (the same
+ * window calls: 144 noise, 100 blur, 64 blur windows, assembled by hand into flat arrays).
+ * Every measurement runs in a fresh child process (fresh memory for both), three times,
+ * interleaved; medians are reported.
+ *
+ * Usage: bench_eval [runs] [size]   (defaults 3 and 4096)
+ *        bench_eval --only=K          one run in-process: 0 hand-written, 1 or 2 threads */
+#define _POSIX_C_SOURCE 200809L
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blur_kernels.h"
+#include "infinite_tensor.h"
+
+static int64_t SIZE = 4096;
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double checksum(const float *v, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i += 7)
+        s += v[i] * (double)(i % 13 + 1);
+    return s;
+}
+
+/* ---- the library ------------------------------------------------------------------------ */
+
+typedef struct blur_state {
+    float *tmp[64];
+    atomic_long calls;
+} blur_state;
+
+static int noise_fn(const it_window_batch *b, void *user) {
+    atomic_long *calls = user;
+    for (size_t k = 0; k < b->count; k++) {
+        bench_noise(b->index[k * 3 + 1], b->index[k * 3 + 2], b->out[k]);
+        atomic_fetch_add(calls, 1);
+    }
+    return 0;
+}
+
+static int blur_fn(const it_window_batch *b, void *user) {
+    blur_state *s = user;
+    for (size_t k = 0; k < b->count; k++) {
+        bench_blur(b->arg[k], b->out[k], s->tmp[b->thread]);
+        atomic_fetch_add(&s->calls, 1);
+    }
+    return 0;
+}
+
+static int run_library(int threads, double *ms, double *sum, long *calls) {
+    it_ctx_options co;
+    it_ctx_options_init(&co);
+    co.threads = threads;
+    it_ctx *ctx;
+    it_store *store;
+    if (it_ctx_create(&co, &ctx) || it_store_open_memory(ctx, NULL, &store))
+        return fprintf(stderr, "setup: %s\n", it_last_error()), 1;
+    atomic_long noise_calls = 0;
+    blur_state bs = {0};
+    for (int i = 0; i < threads; i++)
+        bs.tmp[i] = malloc(sizeof(float) * CH * PW * BW);
+
+    int64_t win[3] = {CH, BW, BW}, pad[3] = {CH, PW, PW};
+    it_tensor_desc d;
+    it_tensor_desc_init(&d, 3);
+    d.shape[0] = CH, d.shape[1] = IT_INF, d.shape[2] = IT_INF;
+    it_window_init(&d.window, 3, win);
+    d.fn = noise_fn;
+    d.user = &noise_calls;
+    it_tensor *base, *blur1, *blur2;
+    if (it_tensor_create(store, &d, &base))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
+    it_window argw;
+    it_window_init(&argw, 3, pad);
+    argw.stride[1] = argw.stride[2] = BW;
+    argw.offset[1] = argw.offset[2] = -PAD;
+    d.fn = blur_fn;
+    d.user = &bs;
+    d.n_args = 1;
+    d.arg_windows = &argw;
+    d.args = &base;
+    if (it_tensor_create(store, &d, &blur1))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
+    d.args = &blur1;
+    if (it_tensor_create(store, &d, &blur2))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
+
+    size_t n = (size_t)CH * SIZE * SIZE;
+    float *out = malloc(n * sizeof *out);
+    it_region r;
+    int64_t start[3] = {0, 0, 0}, stop[3] = {CH, SIZE, SIZE};
+    it_region_set(&r, 3, start, stop, NULL);
+    double t0 = now_ms();
+    int rc = it_tensor_read(blur2, &r, out, n * sizeof *out);
+    *ms = now_ms() - t0;
+    if (rc)
+        return fprintf(stderr, "read: %s\n", it_last_error()), 1;
+    *sum = checksum(out, n);
+    *calls = noise_calls * 1000000 + bs.calls;
+    it_store_close(store);
+    it_ctx_destroy(ctx);
+    return 0;
+}
+
+/* ---- the hand-written baseline ------------------------------------------------------------ */
+
+/* Level l spans windows lo..hi on both spatial axes; its flat array covers them exactly. */
+typedef struct level {
+    int64_t lo, n;   /* first window, windows per axis */
+    float *data;     /* CH x (n*BW) x (n*BW) */
+} level;
+
+static void put_window(level *L, int64_t wy, int64_t wx, const float *win) {
+    int64_t W = L->n * BW;
+    for (int c = 0; c < CH; c++)
+        for (int y = 0; y < BW; y++)
+            memcpy(L->data + ((int64_t)c * W + (wy - L->lo) * BW + y) * W + (wx - L->lo) * BW,
+                   win + ((int64_t)c * BW + y) * BW, BW * sizeof(float));
+}
+
+static void get_padded(const level *L, int64_t wy, int64_t wx, float *dst) {
+    int64_t W = L->n * BW;
+    int64_t y0 = (wy - L->lo) * BW - PAD, x0 = (wx - L->lo) * BW - PAD;
+    for (int c = 0; c < CH; c++)
+        for (int y = 0; y < PW; y++)
+            memcpy(dst + ((int64_t)c * PW + y) * PW, L->data + ((int64_t)c * W + y0 + y) * W + x0,
+                   PW * sizeof(float));
+}
+
+static int run_baseline(double *ms, double *sum, long *calls) {
+    int64_t nout = SIZE / BW;
+    level out = {0, nout, NULL}, mid = {-1, nout + 2, NULL}, base = {-2, nout + 4, NULL};
+    double t0 = now_ms();
+    level *lv[3] = {&base, &mid, &out};
+    for (int i = 0; i < 3; i++)
+        lv[i]->data = malloc(sizeof(float) * CH * (lv[i]->n * BW) * (lv[i]->n * BW));
+    float *win = malloc(sizeof(float) * CH * BW * BW);
+    float *padded = malloc(sizeof(float) * CH * PW * PW);
+    float *tmp = malloc(sizeof(float) * CH * PW * BW);
+    long nc = 0;
+    for (int64_t y = base.lo; y < base.lo + base.n; y++)
+        for (int64_t x = base.lo; x < base.lo + base.n; x++, nc += 1000000) {
+            bench_noise(y, x, win);
+            put_window(&base, y, x, win);
+        }
+    for (int l = 1; l < 3; l++)
+        for (int64_t y = lv[l]->lo; y < lv[l]->lo + lv[l]->n; y++)
+            for (int64_t x = lv[l]->lo; x < lv[l]->lo + lv[l]->n; x++, nc++) {
+                get_padded(lv[l - 1], y, x, padded);
+                bench_blur(padded, win, tmp);
+                put_window(lv[l], y, x, win);
+            }
+    *ms = now_ms() - t0;
+    *sum = checksum(out.data, (size_t)CH * SIZE * SIZE);
+    *calls = nc;
+    for (int i = 0; i < 3; i++)
+        free(lv[i]->data);
+    free(win), free(padded), free(tmp);
+    return 0;
+}
+
+/* ---- driver: each measurement in a fresh process ---------------------------------------- */
+
+typedef struct result {
+    double ms, sum, rss_mb;
+    long calls;
+    int ok;
+} result;
+
+static result measure(int kind) {
+    int fd[2];
+    result r = {0};
+    if (pipe(fd))
+        return r;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        result c = {0};
+        int rc = kind == 0 ? run_baseline(&c.ms, &c.sum, &c.calls)
+                           : run_library(kind, &c.ms, &c.sum, &c.calls);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        c.rss_mb = ru.ru_maxrss / 1024.0;
+        c.ok = rc == 0;
+        if (write(fd[1], &c, sizeof c) != sizeof c)
+            _exit(1);
+        _exit(0);
+    }
+    close(fd[1]);
+    if (read(fd[0], &r, sizeof r) != sizeof r)
+        r.ok = 0;
+    close(fd[0]);
+    waitpid(pid, NULL, 0);
+    return r;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strncmp(argv[1], "--only=", 7) == 0) {
+        /* One measurement in this process (for profilers): --only=0 hand-written, 1|2 threads */
+        int kind = atoi(argv[1] + 7);
+        double ms, sum;
+        long calls;
+        int rc = kind == 0 ? run_baseline(&ms, &sum, &calls) : run_library(kind, &ms, &sum, &calls);
+        printf("%.1f ms\n", ms);
+        return rc;
+    }
+    int runs = argc > 1 ? atoi(argv[1]) : 3;
+    if (argc > 2)
+        SIZE = atoll(argv[2]);
+    if (runs < 1 || runs > 50 || SIZE < BW || SIZE % BW) {
+        fprintf(stderr, "usage: bench_eval [runs 1..50] [size, multiple of %d]\n", BW);
+        return 2;
+    }
+    printf("blur-of-blur over [:, 0:%lld, 0:%lld] f32, windows %d, %d run(s) each\n",
+           (long long)SIZE, (long long)SIZE, BW, runs);
+    const char *names[3] = {"hand-written, 1 thread", "library, 1 thread", "library, 2 threads"};
+    double ms[3][50], rss[3][50], sums[3];
+    long calls[3];
+    for (int i = 0; i < runs; i++)
+        for (int k = 0; k < 3; k++) {
+            result r = measure(k);
+            if (!r.ok) {
+                fprintf(stderr, "%s failed\n", names[k]);
+                return 1;
+            }
+            ms[k][i] = r.ms, rss[k][i] = r.rss_mb, sums[k] = r.sum, calls[k] = r.calls;
+        }
+    double med[3], mrss[3];
+    for (int k = 0; k < 3; k++) {
+        med[k] = median(ms[k], runs);
+        mrss[k] = median(rss[k], runs);
+        printf("%-24s %8.1f ms   peak RSS %7.1f MB   windows: %ld noise + %ld blur   checksum %.6e\n",
+               names[k], med[k], mrss[k], calls[k] / 1000000, calls[k] % 1000000, sums[k]);
+    }
+    if (sums[0] != sums[1] || sums[1] != sums[2] || calls[0] != calls[1] || calls[1] != calls[2]) {
+        fprintf(stderr, "results or window counts differ between runs\n");
+        return 1;
+    }
+    printf("BENCH eval: overhead_1t=%.3f speedup_2t=%.2f ms_2t=%.1f ms_1t=%.1f ms_hand=%.1f "
+           "rss_mb_2t=%.0f rss_mb_hand=%.0f\n",
+           med[1] / med[0], med[1] / med[2], med[2], med[1], med[0], mrss[2], mrss[0]);
+    return 0;
+}
