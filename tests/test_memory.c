@@ -1,0 +1,161 @@
+/* The memory store and memory bounds: LRU eviction (evicted chunks are recomputed, values
+ * unchanged), clear-cache, and a read 8x larger than the budget whose peak library
+ * allocation stays within the store limit plus the context budget. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "test_util.h"
+
+typedef struct pipeline {
+    it_ctx *ctx;
+    it_store *store;
+    golden_gen gen;
+    it_tensor *base, *top;
+} pipeline;
+
+/* base: (inf, inf) f32, windows 16 stride 12 (overlapping: blended through the window cache),
+ * chunks 32x32; top: 3x3 box sums of base through a padded window, windows = chunks 32. */
+static void open_pipeline(pipeline *p, size_t budget, size_t cache) {
+    memset(p, 0, sizeof *p);
+    it_ctx_options co;
+    it_ctx_options_init(&co);
+    co.threads = 2;
+    co.memory_budget = budget;
+    assert_int_equal(it_ctx_create(&co, &p->ctx), 0);
+    it_memory_store_options so = {.cache_bytes = cache};
+    assert_int_equal(it_store_open_memory(p->ctx, &so, &p->store), 0);
+    int64_t w16[2] = {16, 16}, w32[2] = {32, 32}, pad[2] = {34, 34};
+    it_tensor_desc d;
+    it_tensor_desc_init(&d, 2);
+    d.shape[0] = d.shape[1] = IT_INF;
+    it_window_init(&d.window, 2, w16);
+    d.window.stride[0] = d.window.stride[1] = 12;
+    d.chunk[0] = d.chunk[1] = 32;
+    d.fn = golden_fn;
+    d.user = &p->gen;
+    assert_int_equal(it_tensor_create(p->store, &d, &p->base), 0);
+    it_window aw;
+    it_window_init(&aw, 2, pad);
+    aw.stride[0] = aw.stride[1] = 32;
+    aw.offset[0] = aw.offset[1] = -1;
+    it_window_init(&d.window, 2, w32);
+    d.fn = box3_fn;
+    d.user = NULL;
+    d.n_args = 1;
+    d.args = &p->base;
+    d.arg_windows = &aw;
+    assert_int_equal(it_tensor_create(p->store, &d, &p->top), 0);
+}
+
+static void close_pipeline(pipeline *p) {
+    it_store_close(p->store);
+    it_ctx_destroy(p->ctx);
+}
+
+static it_region region2(int64_t a0, int64_t b0, int64_t a1, int64_t b1) {
+    it_region r;
+    int64_t s[2] = {a0, a1}, e[2] = {b0, b1};
+    it_region_set(&r, 2, s, e, NULL);
+    return r;
+}
+
+static void test_read_8x_budget_stays_bounded(void **state) {
+    (void)state;
+    const size_t budget = 256 << 10;
+    it_region r = region2(-300, 468, -200, 504); /* 768 x 704 f32 = 2.06 MiB = 8.25 budgets */
+    size_t bytes = 768 * 704 * 4;
+    assert_true(bytes >= 8 * budget);
+
+    pipeline roomy;
+    open_pipeline(&roomy, 0, 0);
+    float *want = malloc(bytes);
+    assert_int_equal(it_tensor_read(roomy.top, &r, want, bytes), 0);
+    close_pipeline(&roomy);
+
+    pipeline p;
+    open_pipeline(&p, budget, budget);
+    float *got = malloc(bytes);
+    size_t before, peak;
+    it_memory_stats(&before, NULL);
+    it_memory_reset_peak();
+    assert_int_equal(it_tensor_read(p.top, &r, got, bytes), 0);
+    it_memory_stats(NULL, &peak);
+    size_t used = peak - before;
+    print_message("peak library allocation %zu KiB for a %zu KiB read (store limit %zu KiB + "
+                  "budget %zu KiB)\n", used >> 10, bytes >> 10, budget >> 10, budget >> 10);
+    assert_true(used <= 2 * budget);
+    assert_true(it_store_memory_bytes(p.store) <= budget);
+    assert_memory_equal(got, want, bytes);
+    /* Evicted chunks are recomputed on the next read, with the same values. */
+    long calls = atomic_load(&p.gen.calls);
+    assert_int_equal(it_tensor_read(p.top, &r, got, bytes), 0);
+    assert_true(atomic_load(&p.gen.calls) > calls);
+    assert_memory_equal(got, want, bytes);
+    close_pipeline(&p);
+    free(want);
+    free(got);
+}
+
+static void test_lru_and_clear_cache(void **state) {
+    (void)state;
+    pipeline p;
+    /* room for three chunks; a window cache too small to keep any window */
+    open_pipeline(&p, 2048, 3 * 32 * 32 * 4);
+    it_region one = region2(0, 32, 0, 32);
+    float buf[32 * 32], again[32 * 32];
+    assert_int_equal(it_tensor_read(p.base, &one, buf, sizeof buf), 0);
+    long calls = atomic_load(&p.gen.calls);
+    assert_int_equal(it_tensor_read(p.base, &one, again, sizeof again), 0);
+    assert_int_equal(atomic_load(&p.gen.calls), calls); /* stored */
+    /* Four other chunks push it out. */
+    it_region other = region2(64, 96, 0, 128);
+    float *big = malloc(32 * 128 * 4);
+    assert_int_equal(it_tensor_read(p.base, &other, big, 32 * 128 * 4), 0);
+    assert_true(it_store_memory_bytes(p.store) <= 3 * 32 * 32 * 4);
+    calls = atomic_load(&p.gen.calls);
+    assert_int_equal(it_tensor_read(p.base, &one, again, sizeof again), 0);
+    assert_true(atomic_load(&p.gen.calls) > calls); /* recomputed */
+    assert_memory_equal(buf, again, sizeof buf);
+    /* clear cache drops memory, values come back the same */
+    assert_int_equal(it_tensor_clear_cache(p.base), 0);
+    assert_int_equal(it_store_memory_bytes(p.store), 0);
+    assert_int_equal(it_tensor_read(p.base, &one, again, sizeof again), 0);
+    assert_memory_equal(buf, again, sizeof buf);
+    assert_int_equal(it_store_clear_cache(p.store), 0);
+    assert_int_equal(it_store_memory_bytes(p.store), 0);
+    free(big);
+    close_pipeline(&p);
+}
+
+static void test_release_and_close_free_everything(void **state) {
+    (void)state;
+    size_t before, after;
+    it_memory_stats(&before, NULL);
+    pipeline p;
+    open_pipeline(&p, 0, 0);
+    it_region r = region2(-40, 40, -40, 40);
+    float *buf = malloc(80 * 80 * 4);
+    assert_int_equal(it_tensor_read(p.top, &r, buf, 80 * 80 * 4), 0);
+    assert_true(it_store_memory_bytes(p.store) > 0);
+    it_tensor_release(p.top);
+    close_pipeline(&p);
+    it_memory_stats(&after, NULL);
+    assert_int_equal(after, before);
+    free(buf);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read_8x_budget_stays_bounded),
+        cmocka_unit_test(test_lru_and_clear_cache),
+        cmocka_unit_test(test_release_and_close_free_everything),
+    };
+    return cmocka_run_group_tests_name("memory", tests, NULL, NULL);
+}
