@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds infinite-tensor and runs the whole ctest suite, installing missing Debian packages
+# first. Options: --sanitize  build in build-asan with AddressSanitizer + UBSan
+#                 --stress    also run the long stress tests (ctest label "stress")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tools/lib/deps.sh
+
+build=build
+flags=(-DIT_WERROR=ON)
+for arg in "$@"; do
+    case "$arg" in
+    --sanitize) build=build-asan; flags+=(-DIT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug) ;;
+    --stress) flags+=(-DIT_STRESS_TESTS=ON) ;;
+    *) echo "usage: tools/test.sh [--sanitize] [--stress]" >&2; exit 2 ;;
+    esac
+done
+
+ensure_packages cmake make gcc libc6-dev pkg-config libhdf5-dev libcmocka-dev hdf5-tools
+
+echo "==> configuring ($build)"
+cmake -S . -B "$build" "${flags[@]}" >/dev/null
+echo "==> building"
+cmake --build "$build" -j"$(jobs)" -- --no-print-directory >/dev/null
+echo "==> testing"
+cd "$build"
+ctest --output-on-failure --verbose
