@@ -422,8 +422,87 @@ static void test_far_coordinates(void **state) {
     close_env(&e);
 }
 
+/* An argument living in another store, on another context, works like a local one. */
+static void test_args_in_other_store(void **state) {
+    (void)state;
+    env up = open_env(1, 0, 0), down = open_env(2, 0, 0);
+    golden_gen gen = {0};
+    int64_t size[2] = {8, 8}, pad[2] = {10, 10};
+    it_tensor_desc d;
+    it_tensor_desc_init(&d, 2);
+    d.shape[0] = d.shape[1] = IT_INF;
+    it_window_init(&d.window, 2, size);
+    d.fn = golden_fn;
+    d.user = &gen;
+    it_tensor *base, *top, *local_base, *local_top;
+    assert_int_equal(it_tensor_create(up.store, &d, &base), 0);
+    assert_int_equal(it_tensor_create(down.store, &d, &local_base), 0);
+    it_window aw;
+    it_window_init(&aw, 2, pad);
+    aw.stride[0] = aw.stride[1] = 8;
+    aw.offset[0] = aw.offset[1] = -1;
+    d.fn = box3_fn;
+    d.user = NULL;
+    d.n_args = 1;
+    d.arg_windows = &aw;
+    d.args = &base;
+    d.id = "top";
+    assert_int_equal(it_tensor_create(down.store, &d, &top), 0);
+    d.args = &local_base;
+    d.id = "local-top";
+    assert_int_equal(it_tensor_create(down.store, &d, &local_top), 0);
+    it_region r = region2(-20, 20, -13, 29);
+    float *a = read_alloc(top, &r, 4), *b = read_alloc(local_top, &r, 4);
+    assert_memory_equal(a, b, 40 * 42 * 4);
+    assert_true(it_store_memory_bytes(up.store) > 0); /* upstream chunks live in their store */
+    free(a);
+    free(b);
+    close_env(&down);
+    close_env(&up);
+}
+
+static atomic_int running, max_running;
+
+static int serial_probe_fn(const it_window_batch *b, void *user) {
+    int now = atomic_fetch_add(&running, 1) + 1;
+    int seen = atomic_load(&max_running);
+    while (now > seen && !atomic_compare_exchange_weak(&max_running, &seen, now)) {
+    }
+    for (volatile int i = 0; i < 20000; i++) {
+    }
+    int rc = golden_fn(b, user);
+    atomic_fetch_sub(&running, 1);
+    return rc;
+}
+
+/* IT_TENSOR_SERIAL: fn never runs twice at once, even with several threads and readers. */
+static void test_serial_flag(void **state) {
+    (void)state;
+    for (int serial = 0; serial < 2; serial++) {
+        env e = open_env(2, 0, 0);
+        int64_t size[2] = {4, 4};
+        it_tensor_desc d;
+        it_tensor_desc_init(&d, 2);
+        d.shape[0] = d.shape[1] = IT_INF;
+        it_window_init(&d.window, 2, size);
+        d.chunk[0] = d.chunk[1] = 4;
+        d.fn = serial_probe_fn;
+        d.flags = serial ? IT_TENSOR_SERIAL : 0;
+        it_tensor *t;
+        assert_int_equal(it_tensor_create(e.store, &d, &t), 0);
+        atomic_store(&max_running, 0);
+        it_region r = region2(0, 64, 0, 64);
+        free(read_alloc(t, &r, 4));
+        if (serial)
+            assert_int_equal(atomic_load(&max_running), 1);
+        close_env(&e);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_args_in_other_store),
+        cmocka_unit_test(test_serial_flag),
         cmocka_unit_test(test_each_window_once),
         cmocka_unit_test(test_finite_dimension_windows_never_called),
         cmocka_unit_test(test_determinism),
