@@ -52,13 +52,6 @@ static int teardown(void **state) {
     return 0;
 }
 
-static it_region region2(int64_t a0, int64_t b0, int64_t a1, int64_t b1) {
-    it_region r;
-    int64_t s[2] = {a0, a1}, e[2] = {b0, b1};
-    it_region_set(&r, 2, s, e, NULL);
-    return r;
-}
-
 static void test_callback_failure(void **state) {
     env *e = *state;
     e->gen.fail_at = 7;

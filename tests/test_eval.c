@@ -81,13 +81,6 @@ static it_tensor *make2d(env *e, int64_t s0, it_window_fn fn, void *user, size_t
     return t;
 }
 
-static it_region region2(int64_t a0, int64_t b0, int64_t a1, int64_t b1) {
-    it_region r;
-    int64_t s[2] = {a0, a1}, e[2] = {b0, b1};
-    it_region_set(&r, 2, s, e, NULL);
-    return r;
-}
-
 static void *read_alloc(it_tensor *t, const it_region *r, size_t esize) {
     size_t n;
     assert_int_equal(it_region_count(r, &n), 0);

@@ -59,13 +59,6 @@ static void close_pipeline(pipeline *p) {
     it_ctx_destroy(p->ctx);
 }
 
-static it_region region2(int64_t a0, int64_t b0, int64_t a1, int64_t b1) {
-    it_region r;
-    int64_t s[2] = {a0, a1}, e[2] = {b0, b1};
-    it_region_set(&r, 2, s, e, NULL);
-    return r;
-}
-
 static void test_read_8x_budget_stays_bounded(void **state) {
     (void)state;
     const size_t budget = 256 << 10;

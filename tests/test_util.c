@@ -96,3 +96,10 @@ int box3_fn(const it_window_batch *b, void *user) {
     }
     return 0;
 }
+
+it_region region2(int64_t a0, int64_t b0, int64_t a1, int64_t b1) {
+    it_region r;
+    int64_t s[2] = {a0, a1}, e[2] = {b0, b1};
+    it_region_set(&r, 2, s, e, NULL);
+    return r;
+}
