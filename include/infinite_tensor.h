@@ -11,5 +11,6 @@
 #include "infinite_tensor/context.h"
 #include "infinite_tensor/store.h"
 #include "infinite_tensor/tensor.h"
+#include "infinite_tensor/hdf5.h"
 
 #endif

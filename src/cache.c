@@ -183,3 +183,13 @@ size_t it_cache_count(const it_cache *c, uint64_t tag) {
     pthread_mutex_unlock((pthread_mutex_t *)&c->lock);
     return count;
 }
+
+void it_cache_foreach(it_cache *c, uint64_t tag, void (*fn)(const it_coord *key, void *user),
+                      void *user) {
+    pthread_mutex_lock(&c->lock);
+    for (size_t b = 0; b < c->index.nbuckets; b++)
+        for (it_hnode *n = c->index.buckets[b]; n; n = n->next)
+            if (n->tag == tag)
+                fn(&n->key, user);
+    pthread_mutex_unlock(&c->lock);
+}

@@ -28,6 +28,9 @@ void *it_cache_data(const it_cache_entry *e);
 /* Removes every entry with `tag` (all tags when all_tags): unpinned ones now, pinned ones
  * when their last pin goes. */
 void it_cache_drop(it_cache *c, uint64_t tag, bool all_tags);
+/* Calls fn for every entry with `tag` (under the cache lock: fn must not use the cache). */
+void it_cache_foreach(it_cache *c, uint64_t tag, void (*fn)(const it_coord *key, void *user),
+                      void *user);
 /* Total bytes held. */
 size_t it_cache_bytes(const it_cache *c);
 /* Number of entries with `tag`. */

@@ -401,9 +401,26 @@ static int put_direct(void *arg, size_t j, int thread) {
 /* Computes chunks chunks[todo[0..ntodo)] (claimed by this thread) and pins them in refs. */
 static int compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const size_t *todo,
                           size_t ntodo, it_chunk_ref *refs) {
-    if (!t->fn)
-        return it_error(IT_ENOTCOMPUTED, "tensor \"%s\" has no function and chunk is missing",
-                        t->id);
+    if (!t->fn) {
+        if (t->fill_missing) { /* blend_init, never stored */
+            for (size_t j = 0; j < ntodo; j++)
+                refs[todo[j]] = (it_chunk_ref){.data = t->init_chunk, .handle = NULL};
+            return 0;
+        }
+        char cb[256];
+        format_coord(cb, sizeof cb, chunks[todo[0]].v, t->rank);
+        int64_t a[IT_MAX_RANK], b[IT_MAX_RANK];
+        it_chunk_box(t, &chunks[todo[0]], a, b);
+        char pa[256];
+        size_t used = 0;
+        for (int d = 0; d < t->rank && used < sizeof pa; d++)
+            used += (size_t)snprintf(pa + used, sizeof pa - used, "%s%lld:%lld", d ? ", " : "",
+                                     (long long)a[d], (long long)b[d]);
+        return it_error(IT_ENOTCOMPUTED,
+                        "tensor \"%s\" has no function and %zu needed chunk(s) were never "
+                        "computed, the first covering [%s]",
+                        t->id, ntodo, pa);
+    }
     work wk;
     memset(&wk, 0, sizeof wk);
     wk.ev = ev;
@@ -594,6 +611,8 @@ static int ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_c
     size_t ntodo = n;
     for (size_t i = 0; i < n; i++)
         todo[i] = i;
+    if (s->ops->prefetch && n > 1 && (rc = s->ops->prefetch(s, t, coords, n, ev->ctx->pool)))
+        goto out;
     while (ntodo) {
         size_t nm = 0, nt = 0;
         for (size_t q = 0; q < ntodo; q++) {
@@ -810,6 +829,26 @@ static int check_region(const it_tensor *t, const it_region *r, const char *fn) 
     return 0;
 }
 
+/* The stores of t and of every tensor upstream of it, each once. */
+static void collect_stores(const it_tensor *t, it_store **stores, int *n, int max) {
+    bool seen = false;
+    for (int i = 0; i < *n; i++)
+        seen = seen || stores[i] == t->store;
+    if (!seen && *n < max)
+        stores[(*n)++] = t->store;
+    for (size_t i = 0; i < t->n_args; i++)
+        collect_stores(t->args[i], stores, n, max);
+}
+
+static int flush_stores(it_store **stores, int n) {
+    for (int i = 0; i < n; i++) {
+        int rc = stores[i]->ops->flush(stores[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, const char *fn) {
     if (!t || !r)
         return it_error(IT_EINVAL, "%s: NULL %s", fn, t ? "region" : "tensor");
@@ -876,6 +915,9 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
         goto out;
     }
 
+    it_store *stores[64];
+    int nstores = 0;
+    collect_stores(t, stores, &nstores, 64);
     uint64_t done = 0;
     if (ctx->progress && ctx->progress(0, total, ctx->progress_user)) {
         rc = it_error(IT_ECANCELED, "%s: canceled by the progress callback before starting", fn);
@@ -906,6 +948,9 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
             for (size_t i = 0; i < n; i++)
                 copy_out(t, r, &coords[i], refs[i].data, buf);
         release_refs(t, refs, n);
+        /* Everything final so far becomes durable: a crash loses at most the next block. */
+        if ((rc = flush_stores(stores, nstores)))
+            goto out;
         done += n;
         if (ctx->progress && ctx->progress(done, total, ctx->progress_user)) {
             rc = it_error(IT_ECANCELED,

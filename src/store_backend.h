@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "internal.h"
+#include "pool.h"
 
 typedef struct it_chunk_ref {
     const void *data;   /* chunk_bytes of the tensor, C order over the chunk shape */
@@ -32,7 +33,18 @@ typedef struct it_store_ops {
     int (*clear_cache)(it_store *s, it_tensor *t);
     /* Deletes a tensor's data and registration: by handle, or by id when none is open. */
     int (*remove)(it_store *s, it_tensor *t, const char *id);
+    /* Makes what was put durable. Called after every finished block of a read or fill, so a
+     * crash loses at most the block in progress. */
     int (*flush)(it_store *s);
+    /* Describes stored tensor `id` (for it_tensor_open): fills desc; its fn_tag points into
+     * tag (tag_size bytes). NULL when the store keeps nothing across handles. */
+    int (*describe)(it_store *s, const char *id, it_tensor_desc *desc, char *tag, size_t tag_size);
+    /* Calls fn for every stored tensor id (NULL: the open handles are listed instead). */
+    int (*list)(it_store *s, it_store_list_fn fn, void *user);
+    int (*stats)(it_store *s, it_tensor *t, it_tensor_stats *st);
+    /* Optional: makes the chunks that `get` will be asked for next ready in memory (decoding
+     * them in parallel on pool). Chunks that are absent are skipped. */
+    int (*prefetch)(it_store *s, it_tensor *t, const it_coord *chunks, size_t n, it_pool *pool);
     void (*close)(it_store *s);
     size_t (*memory_bytes)(const it_store *s);
 } it_store_ops;

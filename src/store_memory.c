@@ -2,6 +2,7 @@
  * Evicted chunks are simply missing again, so the evaluator recomputes them on demand.
  * A memory store keeps nothing of a tensor whose handle is released. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cache.h"
 #include "context_impl.h"
@@ -63,7 +64,34 @@ static void mem_close(it_store *s) { it_cache_destroy(s->impl); }
 
 static size_t mem_bytes(const it_store *s) { return it_cache_bytes(s->impl); }
 
+typedef struct stats_walk {
+    const it_tensor *t;
+    it_tensor_stats *st;
+} stats_walk;
+
+static void stats_one(const it_coord *c, void *user) {
+    stats_walk *w = user;
+    int64_t a[IT_MAX_RANK], b[IT_MAX_RANK];
+    it_chunk_box(w->t, c, a, b);
+    for (int d = 0; d < w->t->rank; d++) {
+        if (w->st->chunks == 0 || a[d] < w->st->bbox_start[d])
+            w->st->bbox_start[d] = a[d];
+        if (w->st->chunks == 0 || b[d] > w->st->bbox_stop[d])
+            w->st->bbox_stop[d] = b[d];
+    }
+    w->st->chunks++;
+    w->st->stored_bytes += w->t->chunk_bytes;
+}
+
+static int mem_stats(it_store *s, it_tensor *t, it_tensor_stats *st) {
+    memset(st, 0, sizeof *st);
+    stats_walk w = {t, st};
+    it_cache_foreach(s->impl, t->serial, stats_one, &w);
+    return 0;
+}
+
 static const it_store_ops memory_ops = {
+    .stats = mem_stats,
     .kind = "memory",
     .attach = mem_attach,
     .detach = mem_detach,

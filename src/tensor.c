@@ -176,6 +176,7 @@ static bool resolve_direct(const it_tensor *t) {
 static void tensor_free(it_tensor *t) {
     if (!t)
         return;
+    it_buf_free(t->init_chunk);
     free(t->id);
     free(t->fn_tag);
     free(t->args);
@@ -188,7 +189,7 @@ static void tensor_free(it_tensor *t) {
     free(t);
 }
 
-static int resolve(const it_tensor_desc *d, it_tensor *t) {
+static int resolve(const it_tensor_desc *d, it_tensor *t, bool stored) {
     if (d->rank < 1 || d->rank > IT_MAX_RANK)
         return FAIL(IT_EINVAL, "rank must be 1..%d (got %d)", IT_MAX_RANK, d->rank);
     t->rank = d->rank;
@@ -208,7 +209,7 @@ static int resolve(const it_tensor_desc *d, it_tensor *t) {
     int rc = it_window_resolve(&d->window, d->rank, "window", &t->win);
     if (rc)
         return it_error_prefix(rc, "it_tensor_create: ");
-    if (!d->fn)
+    if (!d->fn && !stored)
         return FAIL(IT_EINVAL, "fn must not be NULL");
     if (d->flags & ~(unsigned)IT_TENSOR_SERIAL)
         return FAIL(IT_EINVAL, "flags has unknown bits 0x%x", d->flags & ~(unsigned)IT_TENSOR_SERIAL);
@@ -279,12 +280,8 @@ static int resolve(const it_tensor_desc *d, it_tensor *t) {
     return 0;
 }
 
-int it_tensor_create(it_store *store, const it_tensor_desc *desc, it_tensor **out) {
-    if (!out)
-        return FAIL(IT_EINVAL, "out is NULL");
-    *out = NULL;
-    if (!store || !desc)
-        return FAIL(IT_EINVAL, "%s is NULL", store ? "desc" : "store");
+/* Validates desc and registers a new handle; `stored` tensors (it_tensor_open) have no fn. */
+static int tensor_new(it_store *store, const it_tensor_desc *desc, bool stored, it_tensor **out) {
     it_tensor *t = calloc(1, sizeof *t);
     if (!t)
         return FAIL(IT_ENOMEM, "out of memory");
@@ -294,7 +291,7 @@ int it_tensor_create(it_store *store, const it_tensor_desc *desc, it_tensor **ou
     pthread_cond_init(&t->claim_cv, NULL);
     int rc = it_htab_init(&t->claims, 16);
     if (rc == 0)
-        rc = resolve(desc, t);
+        rc = resolve(desc, t, stored);
     if (rc) {
         tensor_free(t);
         return rc;
@@ -320,6 +317,86 @@ int it_tensor_create(it_store *store, const it_tensor_desc *desc, it_tensor **ou
     pthread_mutex_unlock(&store->lock);
     *out = t;
     return 0;
+}
+
+int it_tensor_create(it_store *store, const it_tensor_desc *desc, it_tensor **out) {
+    if (!out)
+        return FAIL(IT_EINVAL, "out is NULL");
+    *out = NULL;
+    if (!store || !desc)
+        return FAIL(IT_EINVAL, "%s is NULL", store ? "desc" : "store");
+    return tensor_new(store, desc, false, out);
+}
+
+int it_tensor_open(it_store *store, const char *id, unsigned flags, it_tensor **out) {
+    if (!out)
+        return it_error(IT_EINVAL, "it_tensor_open: NULL out");
+    *out = NULL;
+    if (!store || !id)
+        return it_error(IT_EINVAL, "it_tensor_open: NULL %s", store ? "id" : "store");
+    if (flags & ~(unsigned)IT_OPEN_FILL_MISSING)
+        return it_error(IT_EINVAL, "it_tensor_open: unknown flags 0x%x", flags);
+    if (!store->ops->describe)
+        return it_error(IT_ENOTFOUND,
+                        "it_tensor_open: a %s store keeps no tensors across handles (\"%s\")",
+                        store->ops->kind, id);
+    it_tensor_desc d;
+    char *tag = malloc(FN_TAG_MAX + 1);
+    if (!tag)
+        return it_error(IT_ENOMEM, "it_tensor_open: out of memory");
+    int rc = store->ops->describe(store, id, &d, tag, FN_TAG_MAX + 1);
+    if (rc == 0) {
+        d.id = id;
+        rc = tensor_new(store, &d, true, out);
+        if (rc && rc != IT_EEXIST && rc != IT_ENOMEM)
+            rc = it_error_prefix(IT_EFORMAT, "it_tensor_open: stored metadata are invalid: ");
+    }
+    free(tag);
+    if (rc == 0 && (flags & IT_OPEN_FILL_MISSING)) {
+        it_tensor *t = *out;
+        t->fill_missing = true;
+        t->init_chunk = it_buf_alloc(t->chunk_bytes);
+        if (!t->init_chunk) {
+            it_tensor_release(t);
+            *out = NULL;
+            return it_error(IT_ENOMEM, "it_tensor_open: out of memory");
+        }
+        it_fill_pattern(t->init_chunk, t->init, t->esize, t->chunk_elems);
+    }
+    return rc;
+}
+
+int it_tensor_get_stats(it_tensor *t, it_tensor_stats *stats) {
+    if (!t || !stats)
+        return it_error(IT_EINVAL, "it_tensor_get_stats: NULL %s", t ? "stats" : "tensor");
+    return t->store->ops->stats(t->store, t, stats);
+}
+
+int it_store_list(it_store *store, it_store_list_fn fn, void *user) {
+    if (!store || !fn)
+        return it_error(IT_EINVAL, "it_store_list: NULL %s", store ? "fn" : "store");
+    if (store->ops->list)
+        return store->ops->list(store, fn, user);
+    /* Handles: copy the ids first, the callback may create or release tensors. */
+    pthread_mutex_lock(&store->lock);
+    size_t n = 0;
+    for (it_tensor *t = store->tensors; t; t = t->next_in_store)
+        n++;
+    char **ids = calloc(n ? n : 1, sizeof *ids);
+    size_t i = 0;
+    for (it_tensor *t = store->tensors; ids && t; t = t->next_in_store)
+        ids[i++] = strdup(t->id);
+    pthread_mutex_unlock(&store->lock);
+    if (!ids)
+        return it_error(IT_ENOMEM, "it_store_list: out of memory");
+    int rc = 0;
+    for (i = 0; i < n; i++) {
+        if (rc == 0 && ids[i])
+            rc = fn(ids[i], user);
+        free(ids[i]);
+    }
+    free(ids);
+    return rc;
 }
 
 void it_tensor_release(it_tensor *t) {

@@ -50,6 +50,8 @@ struct it_tensor {
     it_htab claims;
 
     void *backend;              /* the store's per-tensor state */
+    bool fill_missing;          /* opened with IT_OPEN_FILL_MISSING (no fn) */
+    void *init_chunk;           /* a chunk of blend_init, for fill_missing */
 };
 
 /* Pixel box of chunk c. */

@@ -36,6 +36,13 @@ IT_API int it_store_close(it_store *store);
 /* Drops every stored chunk of every tensor of the store that lives only in memory. */
 IT_API int it_store_clear_cache(it_store *store);
 
+/* Called once per tensor id; return non-zero to stop (it_store_list then returns that value). */
+typedef int (*it_store_list_fn)(const char *id, void *user);
+
+/* Lists the tensors of the store: every stored tensor for persistent stores, the open handles
+ * for the memory store, in an unspecified order. */
+IT_API int it_store_list(it_store *store, it_store_list_fn fn, void *user);
+
 /* Bytes of chunk data the store currently holds in memory. */
 IT_API size_t it_store_memory_bytes(const it_store *store);
 

@@ -107,6 +107,20 @@ typedef struct it_tensor_info {
     const char *fn_tag;
 } it_tensor_info;
 
+/* Stored-data summary of a tensor. */
+typedef struct it_tensor_stats {
+    uint64_t chunks;                    /* chunks stored */
+    uint64_t stored_bytes;              /* bytes they take in the store (compressed) */
+    int64_t bbox_start[IT_MAX_RANK];    /* bounding box of stored chunks in pixels; all zero */
+    int64_t bbox_stop[IT_MAX_RANK];     /* when nothing is stored */
+} it_tensor_stats;
+
+enum {
+    /* it_tensor_open: reads of chunks that were never computed give blend_init instead of
+     * failing with IT_ENOTCOMPUTED. */
+    IT_OPEN_FILL_MISSING = 1u << 0
+};
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -131,6 +145,16 @@ IT_API int it_tensor_create(it_store *store, const it_tensor_desc *desc, it_tens
  * errors. Chunks made final before a failure stay stored; no partial chunk is stored.
  * Thread-safe: concurrent reads of overlapping regions compute each chunk once. */
 IT_API int it_tensor_read(it_tensor *t, const it_region *region, void *buf, size_t bufsize);
+
+/* Opens stored tensor `id` without a function (for analysis programs): reads of computed
+ * chunks work; a read touching a chunk that was never computed fails with IT_ENOTCOMPUTED
+ * (or yields blend_init with IT_OPEN_FILL_MISSING). Arguments are not linked. IT_ENOTFOUND
+ * when the store has no such tensor (the memory store keeps nothing across handles),
+ * IT_EEXIST when a handle of it is already open, IT_EFORMAT for unreadable metadata. */
+IT_API int it_tensor_open(it_store *store, const char *id, unsigned flags, it_tensor **out);
+
+/* Number, size and bounding box of the stored chunks. */
+IT_API int it_tensor_get_stats(it_tensor *t, it_tensor_stats *stats);
 
 /* Like it_tensor_read but only makes the chunks final in the store; copies nothing. */
 IT_API int it_tensor_fill(it_tensor *t, const it_region *region);

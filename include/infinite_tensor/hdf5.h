@@ -1,0 +1,44 @@
+/* infinite-tensor: the HDF5 tile store.
+ *
+ * Every tensor of a store is one group /tensors/<id> of one HDF5 file, holding its metadata as
+ * attributes and ONE sparse chunked dataset `data` with unlimited infinite dimensions: chunks
+ * that were never computed take no space. The format is specified in io/FORMAT.md; h5py reads
+ * the data directly (`f['tensors/<id>/data']`, pixel = index + attribute `origin`).
+ *
+ * Chunks are written whole and final, compressed (shuffle + deflate) on the context's pool, and
+ * the file is flushed after every finished block of a read or fill: after a crash (kill -9) the
+ * file opens, every stored chunk is correct, and the next run computes only what is missing.
+ * HDF5 errors never print; they come back as IT_E* codes with HDF5's detail in the message. */
+#ifndef INFINITE_TENSOR_HDF5_H
+#define INFINITE_TENSOR_HDF5_H
+
+#include "infinite_tensor/store.h"
+
+typedef enum it_hdf5_mode {
+    IT_HDF5_CREATE = 0,   /* create, truncating an existing file */
+    IT_HDF5_READWRITE,    /* open for reading and writing, creating the file if missing */
+    IT_HDF5_READONLY      /* open an existing store for reading only */
+} it_hdf5_mode;
+
+typedef struct it_hdf5_options {
+    int compression_level;  /* deflate level 1..9 with shuffle; 0 = default (1); -1 = none */
+    size_t cache_bytes;     /* decoded-chunk cache limit; 0 = 256 MiB */
+} it_hdf5_options;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+IT_API void it_hdf5_options_init(it_hdf5_options *opts);
+
+/* Opens (or creates) an HDF5 tile store at path on ctx (opts may be NULL).
+ * Errors: IT_EINVAL (NULL arguments, bad mode or level), IT_EIO (cannot create or open the
+ * file), IT_EFORMAT (not an HDF5 file, truncated, or an HDF5 file of another layout),
+ * IT_ENOMEM. A file left open by a crashed writer is recovered (its status flag cleared). */
+IT_API int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
+                              const it_hdf5_options *opts, it_store **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

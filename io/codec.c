@@ -1,0 +1,68 @@
+#include <string.h>
+#include <zlib.h>
+
+#include "codec.h"
+#include "internal.h"
+
+/* Byte k of element j goes to plane k: out[k*count + j] = in[j*esize + k] (HDF5's layout;
+ * n is a multiple of esize for our chunks). */
+static void shuffle(unsigned char *dst, const unsigned char *src, size_t n, size_t esize) {
+    size_t count = n / esize;
+    for (size_t k = 0; k < esize; k++) {
+        unsigned char *o = dst + k * count;
+        const unsigned char *i = src + k;
+        for (size_t j = 0; j < count; j++)
+            o[j] = i[j * esize];
+    }
+}
+
+static void unshuffle(unsigned char *dst, const unsigned char *src, size_t n, size_t esize) {
+    size_t count = n / esize;
+    for (size_t k = 0; k < esize; k++) {
+        const unsigned char *i = src + k * count;
+        unsigned char *o = dst + k;
+        for (size_t j = 0; j < count; j++)
+            o[j * esize] = i[j];
+    }
+}
+
+int it_codec_encode(const void *src, size_t n, size_t esize, int level, void **out,
+                    size_t *outlen) {
+    const unsigned char *in = src;
+    unsigned char *shuffled = NULL;
+    if (esize > 1) {
+        shuffled = it_buf_alloc(n);
+        if (!shuffled)
+            return it_error(IT_ENOMEM, "out of memory compressing a chunk");
+        shuffle(shuffled, src, n, esize);
+        in = shuffled;
+    }
+    uLongf bound = compressBound((uLong)n);
+    unsigned char *dst = it_buf_alloc(bound);
+    if (!dst) {
+        it_buf_free(shuffled);
+        return it_error(IT_ENOMEM, "out of memory compressing a chunk");
+    }
+    int zrc = compress2(dst, &bound, in, (uLong)n, level);
+    it_buf_free(shuffled);
+    if (zrc != Z_OK) {
+        it_buf_free(dst);
+        return it_error(IT_EIO, "zlib compress2 failed (%d)", zrc);
+    }
+    *out = dst;
+    *outlen = bound;
+    return 0;
+}
+
+int it_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t n,
+                    void *scratch) {
+    unsigned char *target = esize > 1 ? scratch : dst;
+    uLongf got = (uLongf)n;
+    int zrc = uncompress(target, &got, src, (uLong)len);
+    if (zrc != Z_OK || got != n)
+        return it_error(IT_EFORMAT, "chunk does not inflate to %zu bytes (zlib %d, got %lu)", n,
+                        zrc, (unsigned long)got);
+    if (esize > 1)
+        unshuffle(dst, scratch, n, esize);
+    return 0;
+}

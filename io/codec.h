@@ -1,0 +1,17 @@
+/* Chunk codec: byte shuffle + zlib deflate, producing exactly the bytes of HDF5's own shuffle
+ * and deflate filters (H5Z_FILTER_SHUFFLE then H5Z_FILTER_DEFLATE), so chunks written directly
+ * with H5Dwrite_chunk decode with the normal filter pipeline in h5py, h5dump and HDF5. */
+#ifndef IT_CODEC_H
+#define IT_CODEC_H
+
+#include <stddef.h>
+
+/* Encodes n bytes of esize-byte elements at src. On success *out is an it_buf_alloc buffer
+ * of *outlen bytes. level 1..9. Returns 0, IT_ENOMEM or IT_EIO. */
+int it_codec_encode(const void *src, size_t n, size_t esize, int level, void **out, size_t *outlen);
+
+/* Decodes `len` bytes into dst, which must receive exactly n bytes. scratch holds n bytes.
+ * IT_EFORMAT when the data are not a valid encoding of n bytes. */
+int it_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t n, void *scratch);
+
+#endif

@@ -1,0 +1,29 @@
+/* Typed HDF5 attribute helpers for the store's metadata (numbers as arrays, strings as
+ * variable-length UTF-8 strings, as h5py writes them). Callers hold the store lock. */
+#ifndef IT_HDF5_ATTR_H
+#define IT_HDF5_ATTR_H
+
+#include <hdf5.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+int it_h5_write_i64(hid_t obj, const char *name, const int64_t *v, size_t n);
+int it_h5_write_f64(hid_t obj, const char *name, double v);
+int it_h5_write_str(hid_t obj, const char *name, const char *s);
+/* Writes a 1-D array of strings (n may be 0). */
+int it_h5_write_strs(hid_t obj, const char *name, const char *const *s, size_t n);
+
+/* Read an attribute that must have exactly n int64 elements (IT_EFORMAT otherwise). */
+int it_h5_read_i64(hid_t obj, const char *name, int64_t *v, size_t n);
+int it_h5_read_f64(hid_t obj, const char *name, double *v);
+/* Reads a string attribute into buf (IT_EFORMAT if missing, not a string, or too long). */
+int it_h5_read_str(hid_t obj, const char *name, char *buf, size_t size);
+/* Element count of a 1-D attribute, or a negative status. */
+int64_t it_h5_attr_len(hid_t obj, const char *name);
+/* Reads element i of a 1-D string array attribute. */
+int it_h5_read_strs_at(hid_t obj, const char *name, size_t i, char *buf, size_t size);
+
+/* Sets the calling thread's message from HDF5's error stack: "<what>: <HDF5 detail>". */
+int it_h5_error(int code, const char *what);
+
+#endif

@@ -1,0 +1,1100 @@
+/* The HDF5 tile store (format: io/FORMAT.md).
+ *
+ * One mutex serialises every HDF5 call of a store; HDF5's automatic error printing is switched
+ * off for the calling thread while it holds the mutex and HDF5 failures become IT_E* codes with
+ * HDF5's innermost message. Chunks are compressed before the mutex is taken (put runs on the
+ * context's pool) and written with H5Dwrite_chunk; reads use H5Dread_chunk and decode outside
+ * the mutex, in parallel when the evaluator prefetches a batch. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#include "cache.h"
+#include "codec.h"
+#include "context_impl.h"
+#include "coordset.h"
+#include "hdf5_attr.h"
+#include "tensor_impl.h"
+
+#define FORMAT_NAME "infinite-tensor"
+#define FORMAT_VERSION 1
+/* Extent products stay below 2^62 elements: far from 2^63 (h5py's sizes), and never a multiple
+ * of 2^64 (which crashes HDF5 1.10 on the first write). */
+#define ELEMENT_LIMIT ((it_i128)1 << 62)
+#define DEFAULT_CACHE ((size_t)256 << 20)
+
+typedef struct h5_tensor {
+    hid_t group, data, index;
+    bool compressed;
+    int64_t origin[IT_MAX_RANK];  /* pixel of dataset index 0 */
+    int64_t extent[IT_MAX_RANK];  /* dataset dims */
+    int64_t cmin[IT_MAX_RANK], cmax[IT_MAX_RANK]; /* storable chunk indices [cmin, cmax) */
+    it_coordset present;          /* chunks known stored */
+    it_coord *pending;            /* stored since the chunk index was last appended */
+    size_t npending, cap;
+    hsize_t indexed;              /* rows of the chunk index dataset */
+} h5_tensor;
+
+typedef struct h5_store {
+    pthread_mutex_t lock;
+    H5E_auto2_t saved_fn;
+    void *saved_data;
+    hid_t file, tensors;
+    it_hdf5_mode mode;
+    int level;                    /* -1: no compression for new tensors */
+    it_cache *decoded;
+    bool dirty;
+} h5_store;
+
+#define H5S(s) ((h5_store *)(s)->impl)
+#define H5T(t) ((h5_tensor *)(t)->backend)
+
+static void enter(h5_store *h) {
+    pthread_mutex_lock(&h->lock);
+    H5Eget_auto2(H5E_DEFAULT, &h->saved_fn, &h->saved_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void leave(h5_store *h) {
+    H5Eset_auto2(H5E_DEFAULT, h->saved_fn, h->saved_data);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* ---- types and names -------------------------------------------------------------------- */
+
+static hid_t mem_type(it_dtype t) {
+    switch (t) {
+    case IT_F32: return H5T_NATIVE_FLOAT;
+    case IT_F64: return H5T_NATIVE_DOUBLE;
+    case IT_I8: return H5T_NATIVE_INT8;
+    case IT_I16: return H5T_NATIVE_INT16;
+    case IT_I32: return H5T_NATIVE_INT32;
+    case IT_I64: return H5T_NATIVE_INT64;
+    case IT_U8: return H5T_NATIVE_UINT8;
+    case IT_U16: return H5T_NATIVE_UINT16;
+    case IT_U32: return H5T_NATIVE_UINT32;
+    default: return H5T_NATIVE_UINT64;
+    }
+}
+
+/* Chunks go to the file in native (little-endian) byte order, bypassing conversion. */
+static hid_t file_type(it_dtype t) {
+    switch (t) {
+    case IT_F32: return H5T_IEEE_F32LE;
+    case IT_F64: return H5T_IEEE_F64LE;
+    case IT_I8: return H5T_STD_I8LE;
+    case IT_I16: return H5T_STD_I16LE;
+    case IT_I32: return H5T_STD_I32LE;
+    case IT_I64: return H5T_STD_I64LE;
+    case IT_U8: return H5T_STD_U8LE;
+    case IT_U16: return H5T_STD_U16LE;
+    case IT_U32: return H5T_STD_U32LE;
+    default: return H5T_STD_U64LE;
+    }
+}
+
+static const char *blend_names[IT_BLEND_COUNT_] = {"sum", "max", "min", "replace", "mean",
+                                                   "custom"};
+
+static void format_array(char *buf, size_t size, const int64_t *v, int n) {
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, i ? ", %lld" : "%lld", (long long)v[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
+}
+
+/* ---- metadata ----------------------------------------------------------------------------- */
+
+static int write_window(hid_t g, const char *prefix, const it_window *w) {
+    char name[64];
+    int64_t map[IT_MAX_RANK];
+    for (int d = 0; d < w->rank; d++)
+        map[d] = w->map[d];
+    int rc;
+    snprintf(name, sizeof name, "%s_size", prefix);
+    if ((rc = it_h5_write_i64(g, name, w->size, (size_t)w->rank)))
+        return rc;
+    snprintf(name, sizeof name, "%s_stride", prefix);
+    if ((rc = it_h5_write_i64(g, name, w->stride, (size_t)w->rank)))
+        return rc;
+    snprintf(name, sizeof name, "%s_offset", prefix);
+    if ((rc = it_h5_write_i64(g, name, w->offset, (size_t)w->rank)))
+        return rc;
+    snprintf(name, sizeof name, "%s_map", prefix);
+    return it_h5_write_i64(g, name, map, (size_t)w->rank);
+}
+
+static int write_meta(hid_t g, const it_tensor *t, const h5_tensor *ht) {
+    int rc;
+    size_t r = (size_t)t->rank;
+    const char *ids[64];
+    for (size_t i = 0; i < t->n_args; i++)
+        ids[i] = t->args[i]->id;
+    if ((rc = it_h5_write_i64(g, "shape", t->shape, r)) ||
+        (rc = it_h5_write_str(g, "dtype", it_dtype_name(t->dtype))) ||
+        (rc = write_window(g, "window", &t->win)) ||
+        (rc = it_h5_write_strs(g, "args", ids, t->n_args)) ||
+        (rc = it_h5_write_str(g, "blend", blend_names[t->blend])) ||
+        (rc = it_h5_write_f64(g, "blend_init", t->blend_init)) ||
+        (rc = it_h5_write_i64(g, "chunk", t->chunk, r)) ||
+        (rc = it_h5_write_i64(g, "grid_offset", t->grid, r)) ||
+        (rc = it_h5_write_i64(g, "origin", ht->origin, r)) ||
+        (rc = it_h5_write_str(g, "fn_tag", t->fn_tag)) ||
+        (rc = it_h5_write_str(g, "created_by", "infinite-tensor " IT_VERSION_STRING)))
+        return rc;
+    for (size_t i = 0; i < t->n_args; i++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "arg%zu_window", i);
+        if ((rc = write_window(g, prefix, &t->arg_windows[i])))
+            return rc;
+    }
+    return 0;
+}
+
+static int mismatch_array(const it_tensor *t, const char *field, const int64_t *stored,
+                          const int64_t *want, int n) {
+    if (memcmp(stored, want, sizeof(int64_t) * (size_t)n) == 0)
+        return 0;
+    char a[256], b[256];
+    format_array(a, sizeof a, stored, n);
+    format_array(b, sizeof b, want, n);
+    return it_error(IT_EMISMATCH,
+                    "it_tensor_create: tensor \"%s\" is stored with %s = %s, the description has %s",
+                    t->id, field, a, b);
+}
+
+static int mismatch_str(const it_tensor *t, const char *field, const char *stored,
+                        const char *want) {
+    if (strcmp(stored, want) == 0)
+        return 0;
+    return it_error(IT_EMISMATCH,
+                    "it_tensor_create: tensor \"%s\" is stored with %s = \"%s\", the description "
+                    "has \"%s\"",
+                    t->id, field, stored, want);
+}
+
+static int check_window(hid_t g, const it_tensor *t, const char *prefix, const it_window *w) {
+    static const char *parts[4] = {"size", "stride", "offset", "map"};
+    for (int p = 0; p < 4; p++) {
+        char name[64];
+        int64_t stored[IT_MAX_RANK], want[IT_MAX_RANK];
+        snprintf(name, sizeof name, "%s_%s", prefix, parts[p]);
+        int64_t n = it_h5_attr_len(g, name);
+        if (n < 0)
+            return (int)n;
+        if (n != w->rank) {
+            int64_t sr = n, wr = w->rank;
+            return mismatch_array(t, name, &sr, &wr, 1);
+        }
+        if (it_h5_read_i64(g, name, stored, (size_t)n))
+            return IT_EFORMAT;
+        for (int d = 0; d < w->rank; d++)
+            want[d] = p == 0 ? w->size[d] : p == 1 ? w->stride[d] : p == 2 ? w->offset[d] : w->map[d];
+        int rc = mismatch_array(t, name, stored, want, w->rank);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Compares every stored field with t; IT_EMISMATCH names the first difference. */
+static int validate_meta(hid_t g, const it_tensor *t) {
+    char s[4200];
+    int64_t v[IT_MAX_RANK];
+    int rc;
+    int64_t rank = it_h5_attr_len(g, "shape");
+    if (rank < 1 || rank > IT_MAX_RANK)
+        return it_error(IT_EFORMAT, "tensor \"%s\": attribute shape is unreadable", t->id);
+    if (rank != t->rank) {
+        int64_t want = t->rank;
+        return mismatch_array(t, "rank", &rank, &want, 1);
+    }
+    if ((rc = it_h5_read_i64(g, "shape", v, (size_t)rank)) ||
+        (rc = mismatch_array(t, "shape", v, t->shape, t->rank)))
+        return rc;
+    if ((rc = it_h5_read_str(g, "dtype", s, sizeof s)) ||
+        (rc = mismatch_str(t, "dtype", s, it_dtype_name(t->dtype))))
+        return rc;
+    if ((rc = check_window(g, t, "window", &t->win)))
+        return rc;
+    int64_t nargs = it_h5_attr_len(g, "args");
+    if (nargs < 0)
+        return (int)nargs;
+    /* an empty string list is stored as one "" (HDF5 has no empty simple dataspace attrs) */
+    if (nargs == 1) {
+        if ((rc = it_h5_read_strs_at(g, "args", 0, s, sizeof s)))
+            return rc;
+        if (s[0] == 0)
+            nargs = 0;
+    }
+    if (nargs != (int64_t)t->n_args) {
+        int64_t want = (int64_t)t->n_args;
+        return mismatch_array(t, "number of args", &nargs, &want, 1);
+    }
+    for (size_t i = 0; i < t->n_args; i++) {
+        char field[32], prefix[32];
+        snprintf(field, sizeof field, "args[%zu]", i);
+        if ((rc = it_h5_read_strs_at(g, "args", i, s, sizeof s)) ||
+            (rc = mismatch_str(t, field, s, t->args[i]->id)))
+            return rc;
+        snprintf(prefix, sizeof prefix, "arg%zu_window", i);
+        if ((rc = check_window(g, t, prefix, &t->arg_windows[i])))
+            return rc;
+    }
+    if ((rc = it_h5_read_str(g, "blend", s, sizeof s)) ||
+        (rc = mismatch_str(t, "blend", s, blend_names[t->blend])))
+        return rc;
+    double init;
+    if ((rc = it_h5_read_f64(g, "blend_init", &init)))
+        return rc;
+    if (memcmp(&init, &t->blend_init, sizeof init) != 0)
+        return it_error(IT_EMISMATCH,
+                        "it_tensor_create: tensor \"%s\" is stored with blend_init = %g, the "
+                        "description has %g",
+                        t->id, init, t->blend_init);
+    if ((rc = it_h5_read_i64(g, "chunk", v, (size_t)rank)) ||
+        (rc = mismatch_array(t, "chunk", v, t->chunk, t->rank)))
+        return rc;
+    if ((rc = it_h5_read_str(g, "fn_tag", s, sizeof s)) ||
+        (rc = mismatch_str(t, "fn_tag", s, t->fn_tag)))
+        return rc;
+    return 0;
+}
+
+/* ---- storable range ----------------------------------------------------------------------- */
+
+/* Per infinite dimension, K chunks on each side of the origin: the largest K with
+ * prod(finite n) * prod(2*K*chunk) < 2^62, the same K for every infinite dimension. */
+static int plan_range(const it_tensor *t, h5_tensor *ht) {
+    it_i128 fixed = 1;
+    int ninf = 0;
+    for (int d = 0; d < t->rank; d++) {
+        if (t->shape[d] == IT_INF) {
+            fixed *= 2 * (it_i128)t->chunk[d];
+            ninf++;
+        } else {
+            fixed *= t->shape[d];
+        }
+        if (fixed >= ELEMENT_LIMIT)
+            return it_error(IT_ERANGE,
+                            "tensor \"%s\": its chunks are too large for an HDF5 extent below "
+                            "2^62 elements",
+                            t->id);
+    }
+    int64_t K = 1;
+    if (ninf > 0) {
+        double k = floor(pow((double)(ELEMENT_LIMIT / fixed), 1.0 / ninf));
+        K = k > (double)INT64_MAX / 4 ? INT64_MAX / 4 : (int64_t)k;
+        for (;; K--) { /* correct floating-point rounding */
+            it_i128 p = fixed;
+            bool ok = K >= 1;
+            for (int i = 0; ok && i < ninf; i++) {
+                p *= K;
+                ok = p < ELEMENT_LIMIT;
+            }
+            if (ok || K < 1)
+                break;
+        }
+        if (K < 1)
+            return it_error(IT_ERANGE, "tensor \"%s\": chunks too large to store", t->id);
+    }
+    for (int d = 0; d < t->rank; d++) {
+        if (t->shape[d] == IT_INF) {
+            ht->extent[d] = 2 * K * t->chunk[d];
+            ht->origin[d] = t->grid[d] - K * t->chunk[d];
+        } else {
+            ht->extent[d] = t->shape[d];
+            ht->origin[d] = 0;
+        }
+    }
+    return 0;
+}
+
+static int derive_chunk_range(const it_tensor *t, h5_tensor *ht) {
+    for (int d = 0; d < t->rank; d++) {
+        int64_t gap = t->grid[d] - ht->origin[d]; /* a whole number of chunks, >= 0 */
+        if (gap < 0 || gap % t->chunk[d] != 0 || ht->extent[d] < 1)
+            return it_error(IT_EFORMAT, "tensor \"%s\": origin[%d] = %lld is not aligned with "
+                            "its chunk grid", t->id, d, (long long)ht->origin[d]);
+        ht->cmin[d] = -(gap / t->chunk[d]);
+        ht->cmax[d] = ht->cmin[d] + (ht->extent[d] + t->chunk[d] - 1) / t->chunk[d];
+    }
+    return 0;
+}
+
+static int check_chunk_range(const it_tensor *t, const h5_tensor *ht, const it_coord *c) {
+    for (int d = 0; d < t->rank; d++) {
+        if (c->v[d] < ht->cmin[d] || c->v[d] >= ht->cmax[d])
+            return it_error(IT_ERANGE,
+                            "tensor \"%s\": dimension %d can store pixels [%lld, %lld) only "
+                            "(HDF5 extent limit); chunk %lld is outside",
+                            t->id, d, (long long)ht->origin[d],
+                            (long long)(ht->origin[d] + ht->extent[d]), (long long)c->v[d]);
+    }
+    return 0;
+}
+
+static void chunk_offset(const it_tensor *t, const h5_tensor *ht, const it_coord *c,
+                         hsize_t *off) {
+    for (int d = 0; d < t->rank; d++)
+        off[d] = (hsize_t)(c->v[d] * t->chunk[d] + t->grid[d] - ht->origin[d]);
+}
+
+/* ---- attach / detach ------------------------------------------------------------------------ */
+
+static int load_index(const it_tensor *t, h5_tensor *ht) {
+    hid_t sp = H5Dget_space(ht->index);
+    hsize_t dims[2] = {0, 0};
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    ht->indexed = dims[0];
+    if (dims[0] == 0)
+        return 0;
+    if (dims[1] != (hsize_t)t->rank)
+        return it_error(IT_EFORMAT, "tensor \"%s\": chunk index has %llu columns, expected %d",
+                        t->id, (unsigned long long)dims[1], t->rank);
+    int64_t *rows = malloc(dims[0] * dims[1] * sizeof *rows);
+    if (!rows)
+        return it_error(IT_ENOMEM, "out of memory loading the chunk index of \"%s\"", t->id);
+    int rc = 0;
+    if (H5Dread(ht->index, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
+        rc = it_h5_error(IT_EFORMAT, "reading the chunk index");
+    for (hsize_t i = 0; rc == 0 && i < dims[0]; i++) {
+        it_coord c;
+        memset(&c, 0, sizeof c);
+        memcpy(c.v, rows + i * dims[1], sizeof(int64_t) * dims[1]);
+        if (it_coordset_add(&ht->present, &c) < 0)
+            rc = IT_ENOMEM;
+    }
+    free(rows);
+    return rc;
+}
+
+static int create_tensor(h5_store *h, it_tensor *t, h5_tensor *ht) {
+    int rc = plan_range(t, ht);
+    if (rc)
+        return rc;
+    for (int d = 0; d < t->rank; d++)
+        if (t->shape[d] != IT_INF && t->chunk[d] > t->shape[d])
+            return it_error(IT_EINVAL,
+                            "it_tensor_create: chunk[%d] (%lld) exceeds the finite dimension "
+                            "(%lld); HDF5 chunks must fit",
+                            d, (long long)t->chunk[d], (long long)t->shape[d]);
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED);
+    ht->group = H5Gcreate2(h->tensors, t->id, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
+    if (ht->group < 0)
+        return it_h5_error(IT_EIO, "creating the tensor group");
+    if ((rc = write_meta(ht->group, t, ht)))
+        return rc;
+    hsize_t dims[IT_MAX_RANK], maxdims[IT_MAX_RANK], chunk[IT_MAX_RANK];
+    for (int d = 0; d < t->rank; d++) {
+        dims[d] = (hsize_t)ht->extent[d];
+        maxdims[d] = t->shape[d] == IT_INF ? H5S_UNLIMITED : (hsize_t)t->shape[d];
+        chunk[d] = (hsize_t)t->chunk[d];
+    }
+    hid_t sp = H5Screate_simple(t->rank, dims, maxdims);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, t->rank, chunk);
+    H5Pset_fill_value(dcpl, mem_type(t->dtype), t->init);
+    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_INCR);
+    ht->compressed = h->level >= 1;
+    if (ht->compressed) {
+        H5Pset_shuffle(dcpl);
+        H5Pset_deflate(dcpl, (unsigned)h->level);
+    }
+    ht->data = H5Dcreate2(ht->group, "data", file_type(t->dtype), sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Sclose(sp);
+    H5Pclose(dcpl);
+    if (ht->data < 0)
+        return it_h5_error(IT_EIO, "creating the tensor dataset");
+    hsize_t idims[2] = {0, (hsize_t)t->rank}, imax[2] = {H5S_UNLIMITED, (hsize_t)t->rank},
+            ichunk[2] = {256, (hsize_t)t->rank};
+    sp = H5Screate_simple(2, idims, imax);
+    dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, ichunk);
+    ht->index = H5Dcreate2(ht->group, "chunks", H5T_STD_I64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Sclose(sp);
+    H5Pclose(dcpl);
+    if (ht->index < 0)
+        return it_h5_error(IT_EIO, "creating the chunk index");
+    return 0;
+}
+
+static int open_tensor_objects(const it_tensor *t, h5_tensor *ht) {
+    int rc;
+    ht->data = H5Dopen2(ht->group, "data", H5P_DEFAULT);
+    ht->index = H5Dopen2(ht->group, "chunks", H5P_DEFAULT);
+    if (ht->data < 0 || ht->index < 0)
+        return it_h5_error(IT_EFORMAT, "tensor group lacks its data or chunk index");
+    if ((rc = it_h5_read_i64(ht->group, "origin", ht->origin, (size_t)t->rank)))
+        return rc;
+    hid_t sp = H5Dget_space(ht->data);
+    hsize_t dims[IT_MAX_RANK];
+    int nd = H5Sget_simple_extent_ndims(sp);
+    if (nd == t->rank)
+        H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    if (nd != t->rank)
+        return it_error(IT_EFORMAT, "tensor \"%s\": dataset rank %d, expected %d", t->id, nd, t->rank);
+    for (int d = 0; d < t->rank; d++)
+        ht->extent[d] = (int64_t)dims[d];
+    hid_t dcpl = H5Dget_create_plist(ht->data);
+    ht->compressed = H5Pget_nfilters(dcpl) > 0;
+    H5Pclose(dcpl);
+    return load_index(t, ht);
+}
+
+static void close_objects(h5_tensor *ht) {
+    if (ht->index > 0)
+        H5Dclose(ht->index);
+    if (ht->data > 0)
+        H5Dclose(ht->data);
+    if (ht->group > 0)
+        H5Gclose(ht->group);
+    ht->index = ht->data = ht->group = -1;
+}
+
+static void free_tensor_state(h5_tensor *ht) {
+    close_objects(ht);
+    it_coordset_free(&ht->present);
+    free(ht->pending);
+    free(ht);
+}
+
+static int h5_attach(it_store *s, it_tensor *t) {
+    h5_store *h = H5S(s);
+    h5_tensor *ht = calloc(1, sizeof *ht);
+    if (!ht)
+        return it_error(IT_ENOMEM, "out of memory");
+    ht->group = ht->data = ht->index = -1;
+    int rc = it_coordset_init(&ht->present);
+    if (rc) {
+        free(ht);
+        return rc;
+    }
+    enter(h);
+    htri_t exists = H5Lexists(h->tensors, t->id, H5P_DEFAULT);
+    if (exists > 0) {
+        ht->group = H5Gopen2(h->tensors, t->id, H5P_DEFAULT);
+        if (ht->group < 0)
+            rc = it_h5_error(IT_EFORMAT, "opening the tensor group");
+        else if (!(rc = validate_meta(ht->group, t)))
+            rc = open_tensor_objects(t, ht);
+    } else if (h->mode == IT_HDF5_READONLY) {
+        rc = it_error(IT_EINVAL, "it_tensor_create: store is read-only and has no tensor \"%s\"",
+                      t->id);
+    } else {
+        rc = create_tensor(h, t, ht);
+        if (rc && ht->group >= 0) { /* leave the file as it was */
+            close_objects(ht);
+            H5Ldelete(h->tensors, t->id, H5P_DEFAULT);
+        }
+        h->dirty = true;
+    }
+    if (rc == 0)
+        rc = derive_chunk_range(t, ht);
+    leave(h);
+    if (rc) {
+        free_tensor_state(ht);
+        return rc;
+    }
+    t->backend = ht;
+    return 0;
+}
+
+/* Appends pending chunk coordinates to the tensor's chunk index (lock held). */
+static int append_index(const it_tensor *t, h5_tensor *ht) {
+    if (ht->npending == 0)
+        return 0;
+    hsize_t r = (hsize_t)t->rank, dims[2] = {ht->indexed + ht->npending, r};
+    int64_t *rows = malloc(ht->npending * r * sizeof *rows);
+    if (!rows)
+        return it_error(IT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ht->npending; i++)
+        memcpy(rows + i * r, ht->pending[i].v, r * sizeof *rows);
+    int rc = 0;
+    if (H5Dset_extent(ht->index, dims) < 0) {
+        rc = it_h5_error(IT_EIO, "extending the chunk index");
+    } else {
+        hid_t fs = H5Dget_space(ht->index);
+        hsize_t start[2] = {ht->indexed, 0}, count[2] = {ht->npending, r};
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+        hid_t ms = H5Screate_simple(2, count, NULL);
+        if (H5Dwrite(ht->index, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, rows) < 0)
+            rc = it_h5_error(IT_EIO, "writing the chunk index");
+        H5Sclose(ms);
+        H5Sclose(fs);
+    }
+    free(rows);
+    if (rc == 0) {
+        ht->indexed += ht->npending;
+        ht->npending = 0;
+    }
+    return rc;
+}
+
+static void h5_detach(it_store *s, it_tensor *t) {
+    h5_store *h = H5S(s);
+    h5_tensor *ht = H5T(t);
+    if (!ht)
+        return;
+    enter(h);
+    append_index(t, ht);
+    close_objects(ht);
+    leave(h);
+    it_cache_drop(h->decoded, t->serial, false);
+    free_tensor_state(ht);
+    t->backend = NULL;
+}
+
+/* ---- chunks ----------------------------------------------------------------------------------- */
+
+/* Whether chunk c is stored (lock held): our index, else HDF5's chunk B-tree (chunks written
+ * before a crash may be stored without being indexed yet; they join the index now). */
+static int is_present(const it_tensor *t, h5_tensor *ht, const it_coord *c, hsize_t *size) {
+    hsize_t off[IT_MAX_RANK];
+    chunk_offset(t, ht, c, off);
+    hsize_t sz = 0;
+    herr_t rc = H5Dget_chunk_storage_size(ht->data, off, &sz);
+    H5Eclear2(H5E_DEFAULT);
+    *size = sz;
+    if (rc < 0 || sz == 0)
+        return 0;
+    if (!it_coordset_has(&ht->present, c)) {
+        if (it_coordset_add(&ht->present, c) < 0)
+            return IT_ENOMEM;
+        if (ht->npending == ht->cap) {
+            size_t cap = ht->cap ? ht->cap * 2 : 64;
+            it_coord *p = realloc(ht->pending, cap * sizeof *p);
+            if (!p)
+                return it_error(IT_ENOMEM, "out of memory");
+            ht->pending = p;
+            ht->cap = cap;
+        }
+        ht->pending[ht->npending++] = *c;
+    }
+    return 1;
+}
+
+/* Reads the raw (encoded) bytes of a stored chunk; 0 when absent (lock held). */
+static int read_raw(const it_tensor *t, h5_tensor *ht, const it_coord *c, void **raw,
+                    size_t *len) {
+    hsize_t size;
+    int p = is_present(t, ht, c, &size);
+    if (p <= 0)
+        return p;
+    void *buf = it_buf_alloc((size_t)size);
+    if (!buf)
+        return it_error(IT_ENOMEM, "out of memory reading a chunk");
+    hsize_t off[IT_MAX_RANK];
+    chunk_offset(t, ht, c, off);
+    uint32_t mask = 0;
+    if (H5Dread_chunk(ht->data, H5P_DEFAULT, off, &mask, buf) < 0) {
+        it_buf_free(buf);
+        return it_h5_error(IT_EIO, "H5Dread_chunk");
+    }
+    if (mask != 0) {
+        it_buf_free(buf);
+        return it_error(IT_EFORMAT, "tensor \"%s\": a chunk was stored with filters skipped "
+                                    "(mask 0x%x)", t->id, mask);
+    }
+    *raw = buf;
+    *len = (size_t)size;
+    return 1;
+}
+
+static int decode(const it_tensor *t, const h5_tensor *ht, void *raw, size_t len, void **out) {
+    void *buf = it_buf_alloc(t->chunk_bytes);
+    if (!buf) {
+        it_buf_free(raw);
+        return it_error(IT_ENOMEM, "out of memory decoding a chunk");
+    }
+    int rc = 0;
+    if (!ht->compressed) {
+        if (len != t->chunk_bytes)
+            rc = it_error(IT_EFORMAT, "tensor \"%s\": stored chunk has %zu bytes, expected %zu",
+                          t->id, len, t->chunk_bytes);
+        else
+            memcpy(buf, raw, len);
+    } else {
+        void *scratch = t->esize > 1 ? it_buf_alloc(t->chunk_bytes) : NULL;
+        if (t->esize > 1 && !scratch)
+            rc = it_error(IT_ENOMEM, "out of memory decoding a chunk");
+        else
+            rc = it_codec_decode(raw, len, t->esize, buf, t->chunk_bytes, scratch);
+        it_buf_free(scratch);
+        if (rc)
+            it_error_prefix(rc, "decoding a stored chunk: ");
+    }
+    it_buf_free(raw);
+    if (rc) {
+        it_buf_free(buf);
+        return rc;
+    }
+    *out = buf;
+    return 0;
+}
+
+static int h5_get(it_store *s, it_tensor *t, const it_coord *c, it_chunk_ref *ref) {
+    h5_store *h = H5S(s);
+    h5_tensor *ht = H5T(t);
+    int rc = check_chunk_range(t, ht, c);
+    if (rc)
+        return rc;
+    it_cache_entry *e = it_cache_get(h->decoded, t->serial, c);
+    if (!e) {
+        void *raw = NULL, *buf = NULL;
+        size_t len = 0;
+        enter(h);
+        int p = read_raw(t, ht, c, &raw, &len);
+        leave(h);
+        if (p <= 0)
+            return p;
+        if ((rc = decode(t, ht, raw, len, &buf)))
+            return rc;
+        e = it_cache_put(h->decoded, t->serial, c, buf);
+        if (!e)
+            return it_error(IT_ENOMEM, "out of memory caching a chunk");
+    }
+    ref->data = it_cache_data(e);
+    ref->handle = e;
+    return 1;
+}
+
+static void h5_release(it_store *s, it_tensor *t, it_chunk_ref *ref) {
+    (void)t;
+    it_cache_release(H5S(s)->decoded, ref->handle);
+    ref->handle = NULL;
+    ref->data = NULL;
+}
+
+static int h5_put(it_store *s, it_tensor *t, const it_coord *c, void *buf, it_chunk_ref *ref) {
+    h5_store *h = H5S(s);
+    h5_tensor *ht = H5T(t);
+    int rc = check_chunk_range(t, ht, c);
+    if (rc == 0 && h->mode == IT_HDF5_READONLY)
+        rc = it_error(IT_EINVAL, "store is read-only");
+    if (rc) {
+        it_buf_free(buf);
+        return rc;
+    }
+    void *enc = NULL;
+    size_t len = t->chunk_bytes;
+    if (ht->compressed && (rc = it_codec_encode(buf, t->chunk_bytes, t->esize, h->level > 0 ? h->level : 1, &enc, &len))) {
+        it_buf_free(buf);
+        return rc;
+    }
+    hsize_t off[IT_MAX_RANK];
+    chunk_offset(t, ht, c, off);
+    enter(h);
+    if (H5Dwrite_chunk(ht->data, H5P_DEFAULT, 0, off, len, enc ? enc : buf) < 0) {
+        rc = it_h5_error(IT_EIO, "H5Dwrite_chunk");
+    } else {
+        hsize_t size;
+        rc = is_present(t, ht, c, &size) == 1 ? 0 : it_error(IT_EIO, "chunk not stored");
+        h->dirty = true;
+    }
+    leave(h);
+    it_buf_free(enc);
+    if (rc) {
+        it_buf_free(buf);
+        return rc;
+    }
+    it_cache_entry *e = it_cache_put(h->decoded, t->serial, c, buf);
+    if (!e)
+        return it_error(IT_ENOMEM, "out of memory caching a chunk");
+    ref->data = it_cache_data(e);
+    ref->handle = e;
+    return 0;
+}
+
+typedef struct prefetch_job {
+    const it_tensor *t;
+    const h5_tensor *ht;
+    h5_store *h;
+    it_coord *coords;
+    void **raw;
+    size_t *len;
+} prefetch_job;
+
+static int prefetch_one(void *arg, size_t i, int thread) {
+    (void)thread;
+    prefetch_job *j = arg;
+    if (!j->raw[i])
+        return 0;
+    void *buf = NULL;
+    int rc = decode(j->t, j->ht, j->raw[i], j->len[i], &buf);
+    j->raw[i] = NULL;
+    if (rc)
+        return rc;
+    it_cache_release(j->h->decoded, it_cache_put(j->h->decoded, j->t->serial, &j->coords[i], buf));
+    return 0;
+}
+
+static int h5_prefetch(it_store *s, it_tensor *t, const it_coord *chunks, size_t n, it_pool *pool) {
+    h5_store *h = H5S(s);
+    h5_tensor *ht = H5T(t);
+    prefetch_job j = {.t = t, .ht = ht, .h = h};
+    j.coords = malloc((n ? n : 1) * sizeof *j.coords);
+    j.raw = calloc(n ? n : 1, sizeof *j.raw);
+    j.len = calloc(n ? n : 1, sizeof *j.len);
+    int rc = 0;
+    if (!j.coords || !j.raw || !j.len) {
+        rc = it_error(IT_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t m = 0;
+    enter(h);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (check_chunk_range(t, ht, &chunks[i]))
+            continue; /* get reports it */
+        it_cache_entry *e = it_cache_get(h->decoded, t->serial, &chunks[i]);
+        if (e) {
+            it_cache_release(h->decoded, e);
+            continue;
+        }
+        j.coords[m] = chunks[i];
+        int p = read_raw(t, ht, &chunks[i], &j.raw[m], &j.len[m]);
+        if (p < 0)
+            rc = p;
+        else if (p)
+            m++;
+    }
+    leave(h);
+    if (rc == 0 && m)
+        rc = it_pool_run(pool, m, prefetch_one, &j);
+    for (size_t i = 0; i < m; i++)
+        it_buf_free(j.raw[i]);
+out:
+    free(j.coords);
+    free(j.raw);
+    free(j.len);
+    return rc;
+}
+
+/* ---- store-level operations ------------------------------------------------------------------ */
+
+static int h5_clear_cache(it_store *s, it_tensor *t) {
+    it_cache_drop(H5S(s)->decoded, t ? t->serial : 0, t == NULL);
+    return 0;
+}
+
+static int h5_remove(it_store *s, it_tensor *t, const char *id) {
+    h5_store *h = H5S(s);
+    if (h->mode == IT_HDF5_READONLY)
+        return it_error(IT_EINVAL, "it_store_delete_tensor: store is read-only");
+    int rc = 0;
+    enter(h);
+    if (H5Lexists(h->tensors, id, H5P_DEFAULT) <= 0)
+        rc = it_error(IT_ENOTFOUND, "it_store_delete_tensor: no tensor \"%s\" in the store", id);
+    else if (H5Ldelete(h->tensors, id, H5P_DEFAULT) < 0)
+        rc = it_h5_error(IT_EIO, "it_store_delete_tensor");
+    else
+        h->dirty = true;
+    if (rc == 0 && t)
+        H5T(t)->npending = 0; /* nothing left to index */
+    leave(h);
+    if (rc == 0 && t)
+        it_cache_drop(h->decoded, t->serial, false);
+    return rc;
+}
+
+static int h5_flush(it_store *s) {
+    h5_store *h = H5S(s);
+    if (h->mode == IT_HDF5_READONLY)
+        return 0;
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    enter(h);
+    for (it_tensor *t = s->tensors; t && rc == 0; t = t->next_in_store)
+        if (H5T(t) && H5T(t)->npending)
+            rc = append_index(t, H5T(t)), h->dirty = true;
+    if (rc == 0 && h->dirty) {
+        if (H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
+            rc = it_h5_error(IT_EIO, "H5Fflush");
+        else
+            h->dirty = false;
+    }
+    leave(h);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static void h5_close(it_store *s) {
+    h5_store *h = H5S(s);
+    enter(h);
+    H5Gclose(h->tensors);
+    H5Fclose(h->file);
+    leave(h);
+    it_cache_destroy(h->decoded);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
+
+static size_t h5_memory_bytes(const it_store *s) { return it_cache_bytes(H5S(s)->decoded); }
+
+static int read_window(hid_t g, const char *prefix, int rank, it_window *w) {
+    static const char *parts[4] = {"size", "stride", "offset", "map"};
+    int64_t v[4][IT_MAX_RANK];
+    for (int p = 0; p < 4; p++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s_%s", prefix, parts[p]);
+        int rc = it_h5_read_i64(g, name, v[p], (size_t)rank);
+        if (rc)
+            return rc;
+    }
+    w->rank = rank;
+    for (int d = 0; d < rank; d++) {
+        w->size[d] = v[0][d];
+        w->stride[d] = v[1][d];
+        w->offset[d] = v[2][d];
+        w->map[d] = (int)v[3][d];
+    }
+    return 0;
+}
+
+static int h5_describe(it_store *s, const char *id, it_tensor_desc *d, char *tag, size_t tag_size) {
+    h5_store *h = H5S(s);
+    int rc = 0;
+    char str[64];
+    enter(h);
+    hid_t g = -1;
+    if (H5Lexists(h->tensors, id, H5P_DEFAULT) <= 0) {
+        rc = it_error(IT_ENOTFOUND, "it_tensor_open: no tensor \"%s\" in the store", id);
+        goto out;
+    }
+    g = H5Gopen2(h->tensors, id, H5P_DEFAULT);
+    int64_t rank = g < 0 ? -1 : it_h5_attr_len(g, "shape");
+    if (rank < 1 || rank > IT_MAX_RANK) {
+        rc = it_error(IT_EFORMAT, "it_tensor_open: tensor \"%s\" has unreadable metadata", id);
+        goto out;
+    }
+    it_tensor_desc_init(d, (int)rank);
+    if ((rc = it_h5_read_i64(g, "shape", d->shape, (size_t)rank)) ||
+        (rc = it_h5_read_str(g, "dtype", str, sizeof str)) || (rc = it_dtype_parse(str, &d->dtype)) ||
+        (rc = read_window(g, "window", (int)rank, &d->window)) ||
+        (rc = it_h5_read_str(g, "blend", str, sizeof str)) ||
+        (rc = it_h5_read_f64(g, "blend_init", &d->blend_init)) ||
+        (rc = it_h5_read_i64(g, "chunk", d->chunk, (size_t)rank)) ||
+        (rc = it_h5_read_str(g, "fn_tag", tag, tag_size)))
+        goto out;
+    d->blend = IT_BLEND_COUNT_;
+    for (int b = 0; b < IT_BLEND_COUNT_; b++)
+        if (strcmp(str, blend_names[b]) == 0)
+            d->blend = (it_blend)b;
+    if (d->blend == IT_BLEND_COUNT_) {
+        rc = it_error(IT_EFORMAT, "it_tensor_open: tensor \"%s\" has unknown blend \"%s\"", id, str);
+        goto out;
+    }
+    d->fn_tag = tag;
+out:
+    if (rc && rc != IT_ENOTFOUND && rc != IT_EFORMAT)
+        rc = it_error_prefix(IT_EFORMAT, "it_tensor_open: stored metadata: ");
+    if (g >= 0)
+        H5Gclose(g);
+    leave(h);
+    return rc;
+}
+
+static int h5_list(it_store *s, it_store_list_fn fn, void *user) {
+    h5_store *h = H5S(s);
+    int rc = 0;
+    /* Collect names first: the callback may call back into the store. */
+    enter(h);
+    H5G_info_t gi;
+    H5Gget_info(h->tensors, &gi);
+    char **names = calloc(gi.nlinks ? gi.nlinks : 1, sizeof *names);
+    for (hsize_t i = 0; names && i < gi.nlinks; i++) {
+        ssize_t n = H5Lget_name_by_idx(h->tensors, ".", H5_INDEX_NAME, H5_ITER_INC, i, NULL, 0, H5P_DEFAULT);
+        names[i] = n >= 0 ? malloc((size_t)n + 1) : NULL;
+        if (names[i])
+            H5Lget_name_by_idx(h->tensors, ".", H5_INDEX_NAME, H5_ITER_INC, i, names[i], (size_t)n + 1, H5P_DEFAULT);
+    }
+    leave(h);
+    if (!names)
+        return it_error(IT_ENOMEM, "out of memory listing tensors");
+    for (hsize_t i = 0; i < gi.nlinks; i++) {
+        if (names[i] && rc == 0)
+            rc = fn(names[i], user);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+static int h5_stats(it_store *s, it_tensor *t, it_tensor_stats *st) {
+    h5_store *h = H5S(s);
+    h5_tensor *ht = H5T(t);
+    memset(st, 0, sizeof *st);
+    enter(h);
+    st->stored_bytes = H5Dget_storage_size(ht->data);
+    st->chunks = ht->present.count;
+    it_coord *all = NULL;
+    int rc = it_coordset_sorted(&ht->present, &all);
+    leave(h);
+    if (rc)
+        return rc;
+    for (uint64_t i = 0; i < st->chunks; i++) {
+        int64_t a[IT_MAX_RANK], b[IT_MAX_RANK];
+        it_chunk_box(t, &all[i], a, b);
+        for (int d = 0; d < t->rank; d++) {
+            if (i == 0 || a[d] < st->bbox_start[d])
+                st->bbox_start[d] = a[d];
+            if (i == 0 || b[d] > st->bbox_stop[d])
+                st->bbox_stop[d] = b[d];
+        }
+    }
+    free(all);
+    return 0;
+}
+
+static const it_store_ops hdf5_ops = {
+    .kind = "hdf5",
+    .attach = h5_attach,
+    .detach = h5_detach,
+    .get = h5_get,
+    .release = h5_release,
+    .put = h5_put,
+    .clear_cache = h5_clear_cache,
+    .remove = h5_remove,
+    .flush = h5_flush,
+    .close = h5_close,
+    .memory_bytes = h5_memory_bytes,
+    .describe = h5_describe,
+    .list = h5_list,
+    .stats = h5_stats,
+    .prefetch = h5_prefetch,
+};
+
+/* ---- opening ---------------------------------------------------------------------------------- */
+
+void it_hdf5_options_init(it_hdf5_options *opts) {
+    if (opts)
+        memset(opts, 0, sizeof *opts);
+}
+
+static hid_t make_fapl(bool clear_status) {
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+    if (clear_status && H5Pexist(fapl, "clear_status_flags") > 0) {
+        hbool_t yes = 1;
+        H5Pset(fapl, "clear_status_flags", &yes);
+    }
+    return fapl;
+}
+
+static int init_new_file(h5_store *h, const char *path) {
+    hid_t fapl = make_fapl(false);
+    h->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (h->file < 0)
+        return it_h5_error(IT_EIO, "it_store_open_hdf5: cannot create the file");
+    int64_t version = FORMAT_VERSION;
+    int rc;
+    if ((rc = it_h5_write_str(h->file, "format", FORMAT_NAME)) ||
+        (rc = it_h5_write_i64(h->file, "format_version", &version, 1)) ||
+        (rc = it_h5_write_str(h->file, "library_version", IT_VERSION_STRING)))
+        return rc;
+    h->tensors = H5Gcreate2(h->file, "tensors", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (h->tensors < 0)
+        return it_h5_error(IT_EIO, "it_store_open_hdf5: creating /tensors");
+    if (H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
+        return it_h5_error(IT_EIO, "it_store_open_hdf5: flushing the new file");
+    return 0;
+}
+
+static int open_existing(h5_store *h, const char *path) {
+    htri_t is = H5Fis_hdf5(path);
+    if (is <= 0)
+        return it_h5_error(IT_EFORMAT, "it_store_open_hdf5: not an HDF5 file (or truncated)");
+    unsigned flags = h->mode == IT_HDF5_READONLY ? H5F_ACC_RDONLY : H5F_ACC_RDWR;
+    hid_t fapl = make_fapl(false);
+    h->file = H5Fopen(path, flags, fapl);
+    H5Pclose(fapl);
+    if (h->file < 0 && flags == H5F_ACC_RDWR) {
+        /* A writer that died leaves a status flag on newer-format files: clear it. */
+        H5Eclear2(H5E_DEFAULT);
+        fapl = make_fapl(true);
+        h->file = H5Fopen(path, flags, fapl);
+        H5Pclose(fapl);
+    }
+    if (h->file < 0)
+        return it_h5_error(IT_EFORMAT, "it_store_open_hdf5: cannot open the HDF5 file");
+    char name[64];
+    int64_t version = 0;
+    if (it_h5_read_str(h->file, "format", name, sizeof name) || strcmp(name, FORMAT_NAME) != 0)
+        return it_error(IT_EFORMAT,
+                        "it_store_open_hdf5: %s is an HDF5 file but not an infinite-tensor store",
+                        path);
+    if (it_h5_read_i64(h->file, "format_version", &version, 1))
+        return it_error_prefix(IT_EFORMAT, "it_store_open_hdf5: ");
+    if (version < 1 || version > FORMAT_VERSION)
+        return it_error(IT_EFORMAT,
+                        "it_store_open_hdf5: store format version %lld is not supported (this "
+                        "library reads version %d)",
+                        (long long)version, FORMAT_VERSION);
+    if (H5Lexists(h->file, "tensors", H5P_DEFAULT) <= 0 ||
+        (h->tensors = H5Gopen2(h->file, "tensors", H5P_DEFAULT)) < 0)
+        return it_error(IT_EFORMAT, "it_store_open_hdf5: the store has no /tensors group");
+    return 0;
+}
+
+int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
+                       const it_hdf5_options *opts, it_store **out) {
+    if (!out)
+        return it_error(IT_EINVAL, "it_store_open_hdf5: NULL out");
+    *out = NULL;
+    if (!ctx || !path)
+        return it_error(IT_EINVAL, "it_store_open_hdf5: NULL %s", ctx ? "path" : "ctx");
+    if ((unsigned)mode > IT_HDF5_READONLY)
+        return it_error(IT_EINVAL, "it_store_open_hdf5: unknown mode %d", (int)mode);
+    it_hdf5_options o;
+    it_hdf5_options_init(&o);
+    if (opts)
+        o = *opts;
+    if (o.compression_level < -1 || o.compression_level > 9)
+        return it_error(IT_EINVAL, "it_store_open_hdf5: compression_level must be -1..9 (got %d)",
+                        o.compression_level);
+    h5_store *h = calloc(1, sizeof *h);
+    if (!h)
+        return it_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");
+    pthread_mutex_init(&h->lock, NULL);
+    h->file = h->tensors = -1;
+    h->mode = mode;
+    h->level = o.compression_level == 0 ? 1 : o.compression_level;
+    int rc = it_cache_create(o.cache_bytes ? o.cache_bytes : DEFAULT_CACHE, &h->decoded);
+    if (rc == 0) {
+        enter(h);
+        bool exists = access(path, F_OK) == 0;
+        if (mode == IT_HDF5_CREATE || (mode == IT_HDF5_READWRITE && !exists))
+            rc = init_new_file(h, path);
+        else if (!exists)
+            rc = it_error(IT_EIO, "it_store_open_hdf5: %s: %s", path, strerror(ENOENT));
+        else
+            rc = open_existing(h, path);
+        if (rc) {
+            if (h->tensors >= 0)
+                H5Gclose(h->tensors);
+            if (h->file >= 0)
+                H5Fclose(h->file);
+        }
+        leave(h);
+    }
+    if (rc == 0)
+        rc = it_store_wrap(ctx, &hdf5_ops, h, out);
+    if (rc) {
+        it_cache_destroy(h->decoded);
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+    }
+    return rc;
+}
