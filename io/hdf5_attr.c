@@ -14,7 +14,7 @@ static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
 
 int it_h5_error(int code, const char *what) {
     char detail[256] = "";
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, innermost, detail);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, detail);
     H5Eclear2(H5E_DEFAULT);
     return it_error(code, "%s%s%s", what, detail[0] ? ": HDF5: " : "", detail);
 }

@@ -390,9 +390,11 @@ static int create_tensor(h5_store *h, it_tensor *t, h5_tensor *ht) {
     hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
     H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED);
     ht->group = H5Gcreate2(h->tensors, t->id, H5P_DEFAULT, gcpl, H5P_DEFAULT);
-    H5Pclose(gcpl);
     if (ht->group < 0)
-        return it_h5_error(IT_EIO, "creating the tensor group");
+        rc = it_h5_error(IT_EIO, "creating the tensor group");
+    H5Pclose(gcpl);
+    if (rc)
+        return rc;
     if ((rc = write_meta(ht->group, t, ht)))
         return rc;
     hsize_t dims[IT_MAX_RANK], maxdims[IT_MAX_RANK], chunk[IT_MAX_RANK];
@@ -412,21 +414,23 @@ static int create_tensor(h5_store *h, it_tensor *t, h5_tensor *ht) {
         H5Pset_deflate(dcpl, (unsigned)h->level);
     }
     ht->data = H5Dcreate2(ht->group, "data", file_type(t->dtype), sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (ht->data < 0)
+        rc = it_h5_error(IT_EIO, "creating the tensor dataset");
     H5Sclose(sp);
     H5Pclose(dcpl);
-    if (ht->data < 0)
-        return it_h5_error(IT_EIO, "creating the tensor dataset");
+    if (rc)
+        return rc;
     hsize_t idims[2] = {0, (hsize_t)t->rank}, imax[2] = {H5S_UNLIMITED, (hsize_t)t->rank},
             ichunk[2] = {256, (hsize_t)t->rank};
     sp = H5Screate_simple(2, idims, imax);
     dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, 2, ichunk);
     ht->index = H5Dcreate2(ht->group, "chunks", H5T_STD_I64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (ht->index < 0)
+        rc = it_h5_error(IT_EIO, "creating the chunk index");
     H5Sclose(sp);
     H5Pclose(dcpl);
-    if (ht->index < 0)
-        return it_h5_error(IT_EIO, "creating the chunk index");
-    return 0;
+    return rc;
 }
 
 static int open_tensor_objects(const it_tensor *t, h5_tensor *ht) {
@@ -485,9 +489,10 @@ static int h5_attach(it_store *s, it_tensor *t) {
     htri_t exists = H5Lexists(h->tensors, t->id, H5P_DEFAULT);
     if (exists > 0) {
         ht->group = H5Gopen2(h->tensors, t->id, H5P_DEFAULT);
+        /* Tensors opened without fn (it_tensor_open) were described from this metadata. */
         if (ht->group < 0)
             rc = it_h5_error(IT_EFORMAT, "opening the tensor group");
-        else if (!(rc = validate_meta(ht->group, t)))
+        else if (!t->fn || !(rc = validate_meta(ht->group, t)))
             rc = open_tensor_objects(t, ht);
     } else if (h->mode == IT_HDF5_READONLY) {
         rc = it_error(IT_EINVAL, "it_tensor_create: store is read-only and has no tensor \"%s\"",
@@ -995,11 +1000,11 @@ static hid_t make_fapl(bool clear_status) {
 static int init_new_file(h5_store *h, const char *path) {
     hid_t fapl = make_fapl(false);
     h->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    int rc = h->file < 0 ? it_h5_error(IT_EIO, "it_store_open_hdf5: cannot create the file") : 0;
     H5Pclose(fapl);
-    if (h->file < 0)
-        return it_h5_error(IT_EIO, "it_store_open_hdf5: cannot create the file");
+    if (rc)
+        return rc;
     int64_t version = FORMAT_VERSION;
-    int rc;
     if ((rc = it_h5_write_str(h->file, "format", FORMAT_NAME)) ||
         (rc = it_h5_write_i64(h->file, "format_version", &version, 1)) ||
         (rc = it_h5_write_str(h->file, "library_version", IT_VERSION_STRING)))
@@ -1015,20 +1020,30 @@ static int init_new_file(h5_store *h, const char *path) {
 static int open_existing(h5_store *h, const char *path) {
     htri_t is = H5Fis_hdf5(path);
     if (is <= 0)
-        return it_h5_error(IT_EFORMAT, "it_store_open_hdf5: not an HDF5 file (or truncated)");
+        return it_error(IT_EFORMAT, "it_store_open_hdf5: %s is not an HDF5 file (no HDF5 "
+                        "signature: foreign or truncated)", path);
     unsigned flags = h->mode == IT_HDF5_READONLY ? H5F_ACC_RDONLY : H5F_ACC_RDWR;
     hid_t fapl = make_fapl(false);
     h->file = H5Fopen(path, flags, fapl);
     H5Pclose(fapl);
     if (h->file < 0 && flags == H5F_ACC_RDWR) {
         /* A writer that died leaves a status flag on newer-format files: clear it. */
-        H5Eclear2(H5E_DEFAULT);
         fapl = make_fapl(true);
         h->file = H5Fopen(path, flags, fapl);
+        if (h->file < 0)
+            it_h5_error(IT_EFORMAT, "it_store_open_hdf5: cannot open the HDF5 file");
         H5Pclose(fapl);
+        if (h->file < 0)
+            return IT_EFORMAT;
     }
-    if (h->file < 0)
-        return it_h5_error(IT_EFORMAT, "it_store_open_hdf5: cannot open the HDF5 file");
+    if (h->file < 0) {
+        fapl = make_fapl(false);
+        h->file = H5Fopen(path, flags, fapl); /* again, to keep HDF5's message */
+        int rc = h->file < 0 ? it_h5_error(IT_EFORMAT, "it_store_open_hdf5: cannot open the HDF5 file") : 0;
+        H5Pclose(fapl);
+        if (rc)
+            return rc;
+    }
     char name[64];
     int64_t version = 0;
     if (it_h5_read_str(h->file, "format", name, sizeof name) || strcmp(name, FORMAT_NAME) != 0)

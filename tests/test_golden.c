@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <hdf5.h>
@@ -143,33 +144,41 @@ static herr_t load_case(hid_t root, const char *name, const H5L_info_t *info, vo
 }
 
 typedef struct config {
+    bool hdf5;           /* HDF5 store: values after the fill, then again after reopening */
     int threads;
     bool force_batch;    /* batch 3 when the case has none, none when it has one */
     bool small_chunks;   /* chunk 5 on infinite dimensions: windows straddle chunks */
     bool tight;          /* tiny budget and store cache: many blocks, LRU eviction */
 } config;
 
-static void run_config(const golden_case *c, const config *cf) {
-    it_ctx_options co;
-    it_ctx_options_init(&co);
-    co.threads = cf->threads;
-    co.memory_budget = cf->tight ? 4096 : 0;
-    it_ctx *ctx;
-    assert_int_equal(it_ctx_create(&co, &ctx), 0);
-    it_memory_store_options so;
-    it_memory_store_options_init(&so);
-    so.cache_bytes = cf->tight ? 2048 : 0;
+static it_store *open_store(it_ctx *ctx, const config *cf, const char *path, bool create) {
     it_store *store;
-    assert_int_equal(it_store_open_memory(ctx, &so, &store), 0);
+    if (cf->hdf5) {
+        it_hdf5_options ho;
+        it_hdf5_options_init(&ho);
+        ho.cache_bytes = cf->tight ? 2048 : 0;
+        int rc = it_store_open_hdf5(ctx, path, create ? IT_HDF5_CREATE : IT_HDF5_READWRITE, &ho, &store);
+        if (rc)
+            fail_msg("open %s: %s", path, it_last_error());
+    } else {
+        it_memory_store_options so;
+        it_memory_store_options_init(&so);
+        so.cache_bytes = cf->tight ? 2048 : 0;
+        assert_int_equal(it_store_open_memory(ctx, &so, &store), 0);
+    }
+    return store;
+}
 
-    golden_gen gen = {0};
+/* Creates the case's tensors (base, then chain links) in store; returns the last. */
+static it_tensor *build(const golden_case *c, const config *cf, it_store *store, golden_gen *gen) {
     it_tensor_desc d;
     it_tensor_desc_init(&d, c->rank);
     memcpy(d.shape, c->shape, sizeof d.shape);
     d.dtype = c->dtype;
     d.window = c->window;
     d.fn = golden_fn;
-    d.user = &gen;
+    d.user = gen;
+    d.id = "base";
     d.batch_size = cf->force_batch ? (c->batch ? 0 : 3) : c->batch;
     d.blend = c->blend;
     d.blend_init = c->blend_init;
@@ -190,7 +199,11 @@ static void run_config(const golden_case *c, const config *cf) {
         l.args = &t;
         l.arg_windows = &c->chain_arg[k];
         l.fn = box3_fn;
+        l.user = gen;
         l.batch_size = d.batch_size;
+        char id[16];
+        snprintf(id, sizeof id, "chain%d", k);
+        l.id = id;
         for (int j = 0; j < c->rank; j++)
             if (cf->small_chunks && c->shape[j] == IT_INF)
                 l.chunk[j] = 5;
@@ -200,9 +213,13 @@ static void run_config(const golden_case *c, const config *cf) {
             fail_msg("%s chain %d: %s", c->name, k, it_last_error());
         t = next;
     }
+    return t;
+}
+
+static void check_read(const golden_case *c, const config *cf, it_tensor *t) {
     size_t bytes = c->count * it_dtype_size(c->dtype);
     void *buf = malloc(bytes + 1);
-    rc = it_tensor_read(t, &c->region, buf, bytes);
+    int rc = it_tensor_read(t, &c->region, buf, bytes);
     if (rc)
         fail_msg("%s: %s", c->name, it_last_error());
     for (size_t i = 0; i < c->count; i++) {
@@ -215,15 +232,38 @@ static void run_config(const golden_case *c, const config *cf) {
                      want);
     }
     free(buf);
-    it_store_close(store);
+}
+
+static void run_config(const golden_case *c, const config *cf) {
+    it_ctx_options co;
+    it_ctx_options_init(&co);
+    co.threads = cf->threads;
+    co.memory_budget = cf->tight ? 4096 : 0;
+    it_ctx *ctx;
+    assert_int_equal(it_ctx_create(&co, &ctx), 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/golden-%s-%d.h5", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             c->name, (int)getpid());
+    golden_gen gen = {0};
+    it_store *store = open_store(ctx, cf, path, true);
+    check_read(c, cf, build(c, cf, store, &gen));
+    assert_int_equal(it_store_close(store), 0);
+    if (cf->hdf5) { /* a fresh handle on the same file: served from storage, f never called */
+        golden_gen again = {0};
+        store = open_store(ctx, cf, path, false);
+        check_read(c, cf, build(c, cf, store, &again));
+        assert_int_equal(atomic_load(&again.calls), 0);
+        assert_int_equal(it_store_close(store), 0);
+        unlink(path);
+    }
     it_ctx_destroy(ctx);
 }
 
 static void test_case(void **state) {
     const golden_case *c = *state;
-    for (int m = 0; m < 16; m++) {
+    for (int m = 0; m < 32; m++) {
         config cf = {.threads = 1 + (m & 1), .force_batch = m & 2, .small_chunks = m & 4,
-                     .tight = m & 8};
+                     .tight = m & 8, .hdf5 = m & 16};
         run_config(c, &cf);
     }
 }

@@ -1,0 +1,451 @@
+/* The HDF5 store: reconnect by id (one mismatch test per metadata field, file untouched),
+ * open modes and bad files, the storable range with 1, 2 and 3 infinite dimensions,
+ * read-only tensors, listing, stats and deletion. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <hdf5.h>
+
+#include "test_util.h"
+
+static char path[256];
+static it_ctx *ctx;
+
+static int setup(void **state) {
+    (void)state;
+    snprintf(path, sizeof path, "%s/it-store-%d.h5", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (int)getpid());
+    unlink(path);
+    return it_ctx_create(NULL, &ctx);
+}
+
+static int teardown(void **state) {
+    (void)state;
+    unlink(path);
+    it_ctx_destroy(ctx);
+    return 0;
+}
+
+static it_store *open_store(it_hdf5_mode mode) {
+    it_store *s = NULL;
+    int rc = it_store_open_hdf5(ctx, path, mode, NULL, &s);
+    if (rc)
+        fail_msg("open: %s", it_last_error());
+    return s;
+}
+
+/* base: (inf, inf) f32 windows 8 stride 6 (overlapping), chunks 16; top: box3 of base. */
+static void base_desc(it_tensor_desc *d, golden_gen *gen) {
+    int64_t size[2] = {8, 8};
+    it_tensor_desc_init(d, 2);
+    d->id = "base";
+    d->shape[0] = d->shape[1] = IT_INF;
+    it_window_init(&d->window, 2, size);
+    d->window.stride[0] = d->window.stride[1] = 6;
+    d->chunk[0] = d->chunk[1] = 16;
+    d->fn = golden_fn;
+    d->user = gen;
+    d->fn_tag = "golden v1";
+}
+
+static it_window pad_window(void) {
+    int64_t pad[2] = {10, 10};
+    it_window aw;
+    it_window_init(&aw, 2, pad);
+    aw.stride[0] = aw.stride[1] = 8;
+    aw.offset[0] = aw.offset[1] = -1;
+    return aw;
+}
+
+static void top_desc(it_tensor_desc *d, it_tensor **base, const it_window *aw) {
+    int64_t size[2] = {8, 8};
+    it_tensor_desc_init(d, 2);
+    d->id = "top";
+    d->shape[0] = d->shape[1] = IT_INF;
+    it_window_init(&d->window, 2, size);
+    d->chunk[0] = d->chunk[1] = 8;
+    d->fn = box3_fn;
+    d->n_args = 1;
+    d->args = base;
+    d->arg_windows = aw;
+}
+
+static unsigned char *slurp(size_t *n) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*n);
+    assert_int_equal(fread(b, 1, *n, f), *n);
+    fclose(f);
+    return b;
+}
+
+/* Creates base + top, fills a region, closes. */
+static void make_store(void) {
+    it_store *s = open_store(IT_HDF5_CREATE);
+    golden_gen gen = {0};
+    it_tensor_desc d;
+    base_desc(&d, &gen);
+    it_tensor *base, *other, *top;
+    assert_int_equal(it_tensor_create(s, &d, &base), 0);
+    d.id = "other";
+    assert_int_equal(it_tensor_create(s, &d, &other), 0);
+    it_window aw = pad_window();
+    top_desc(&d, &base, &aw);
+    assert_int_equal(it_tensor_create(s, &d, &top), 0);
+    it_region r = region2(-20, 20, -20, 20);
+    assert_int_equal(it_tensor_fill(top, &r), 0);
+    assert_int_equal(it_store_close(s), 0);
+}
+
+typedef void (*mutate_fn)(it_tensor_desc *d);
+
+static void m_shape(it_tensor_desc *d) { d->shape[0] = 100; }
+static void m_rank(it_tensor_desc *d) { d->rank = 3, d->shape[2] = 4, d->window.rank = 3, d->window.size[2] = 4, d->window.map[2] = 2; }
+static void m_dtype(it_tensor_desc *d) { d->dtype = IT_F64; }
+static void m_wsize(it_tensor_desc *d) { d->window.size[1] = 9; }
+static void m_wstride(it_tensor_desc *d) { d->window.stride[0] = 5; }
+static void m_woffset(it_tensor_desc *d) { d->window.offset[1] = -3; }
+static void m_wmap(it_tensor_desc *d) { d->window.map[0] = 1, d->window.map[1] = 0; }
+static void m_blend(it_tensor_desc *d) { d->blend = IT_BLEND_MAX; }
+static void m_init(it_tensor_desc *d) { d->blend_init = 1.5; }
+static void m_chunk(it_tensor_desc *d) { d->chunk[1] = 32; }
+static void m_tag(it_tensor_desc *d) { d->fn_tag = "golden v2"; }
+
+static void expect_mismatch(mutate_fn m, const char *field) {
+    make_store();
+    size_t n0, n1;
+    unsigned char *before = slurp(&n0);
+    it_store *s = open_store(IT_HDF5_READWRITE);
+    golden_gen gen = {0};
+    it_tensor_desc d;
+    base_desc(&d, &gen);
+    m(&d);
+    it_tensor *t = NULL;
+    int rc = it_tensor_create(s, &d, &t);
+    if (rc != IT_EMISMATCH || !strstr(it_last_error(), field))
+        fail_msg("field %s: got %s: %s", field, it_error_name(rc), it_last_error());
+    assert_null(t);
+    assert_int_equal(it_store_close(s), 0);
+    unsigned char *after = slurp(&n1);
+    assert_int_equal(n0, n1);
+    assert_memory_equal(before, after, n0); /* the file is untouched */
+    free(before);
+    free(after);
+}
+
+static void test_mismatch_shape(void **s) { (void)s; expect_mismatch(m_shape, "shape"); }
+static void test_mismatch_rank(void **s) { (void)s; expect_mismatch(m_rank, "rank"); }
+static void test_mismatch_dtype(void **s) { (void)s; expect_mismatch(m_dtype, "dtype"); }
+static void test_mismatch_window_size(void **s) { (void)s; expect_mismatch(m_wsize, "window_size"); }
+static void test_mismatch_window_stride(void **s) { (void)s; expect_mismatch(m_wstride, "window_stride"); }
+static void test_mismatch_window_offset(void **s) { (void)s; expect_mismatch(m_woffset, "window_offset"); }
+static void test_mismatch_window_map(void **s) { (void)s; expect_mismatch(m_wmap, "window_map"); }
+static void test_mismatch_blend(void **s) { (void)s; expect_mismatch(m_blend, "blend"); }
+static void test_mismatch_blend_init(void **s) { (void)s; expect_mismatch(m_init, "blend_init"); }
+static void test_mismatch_chunk(void **s) { (void)s; expect_mismatch(m_chunk, "chunk"); }
+static void test_mismatch_fn_tag(void **s) { (void)s; expect_mismatch(m_tag, "fn_tag"); }
+
+/* Argument fields: the arg's id and each part of its window. */
+static void test_mismatch_args(void **state) {
+    (void)state;
+    const char *fields[] = {"number of args", "args[0]", "arg0_window_size", "arg0_window_stride",
+                            "arg0_window_offset", "arg0_window_map"};
+    for (int k = 0; k < 6; k++) {
+        make_store();
+        size_t n0, n1;
+        unsigned char *before = slurp(&n0);
+        it_store *s = open_store(IT_HDF5_READWRITE);
+        golden_gen gen = {0};
+        it_tensor_desc d;
+        base_desc(&d, &gen);
+        it_tensor *base, *other, *top = NULL;
+        assert_int_equal(it_tensor_create(s, &d, &base), 0); /* reconnect */
+        d.id = "other";
+        assert_int_equal(it_tensor_create(s, &d, &other), 0);
+        it_window aw = pad_window();
+        top_desc(&d, &base, &aw);
+        it_tensor *two[2] = {base, base};
+        it_window aws[2] = {aw, aw};
+        switch (k) {
+        case 0: d.n_args = 2, d.args = two, d.arg_windows = aws; break;
+        case 1: d.args = &other; break;
+        case 2: aw.size[0] = 12; break;
+        case 3: aw.stride[1] = 4; break;
+        case 4: aw.offset[0] = -2; break;
+        default: aw.map[0] = 1, aw.map[1] = 0; break;
+        }
+        int rc = it_tensor_create(s, &d, &top);
+        if (rc != IT_EMISMATCH || !strstr(it_last_error(), fields[k]))
+            fail_msg("%s: got %s: %s", fields[k], it_error_name(rc), it_last_error());
+        assert_null(top);
+        assert_int_equal(it_store_close(s), 0);
+        unsigned char *after = slurp(&n1);
+        assert_int_equal(n0, n1);
+        assert_memory_equal(before, after, n0); /* the file is untouched */
+        free(before);
+        free(after);
+    }
+}
+
+static void test_reconnect_and_readonly(void **state) {
+    (void)state;
+    make_store();
+    /* read-write reconnect: the same values, f never called */
+    it_store *s = open_store(IT_HDF5_READWRITE);
+    golden_gen gen = {0};
+    it_tensor_desc d;
+    base_desc(&d, &gen);
+    it_tensor *base, *top;
+    assert_int_equal(it_tensor_create(s, &d, &base), 0);
+    it_window aw = pad_window();
+    top_desc(&d, &base, &aw);
+    d.user = &gen;
+    assert_int_equal(it_tensor_create(s, &d, &top), 0);
+    it_region r = region2(-20, 20, -20, 20);
+    float ref[1600], got[1600];
+    assert_int_equal(it_tensor_read(top, &r, ref, sizeof ref), 0);
+    assert_int_equal(atomic_load(&gen.calls), 0);
+    assert_int_equal(it_store_close(s), 0);
+
+    /* read-only open without f */
+    s = open_store(IT_HDF5_READONLY);
+    it_tensor *ro;
+    if (it_tensor_open(s, "top", 0, &ro))
+        fail_msg("open top: %s", it_last_error());
+    assert_int_equal(it_tensor_read(ro, &r, got, sizeof got), 0);
+    assert_memory_equal(ref, got, sizeof ref);
+    it_tensor_info info;
+    it_tensor_get_info(ro, &info);
+    assert_int_equal(info.chunk[0], 8);
+    it_tensor_stats st;
+    assert_int_equal(it_tensor_get_stats(ro, &st), 0);
+    assert_int_equal(st.chunks, 36); /* chunks 8x8 over [-24, 24) */
+    assert_int_equal(st.bbox_start[0], -24);
+    assert_int_equal(st.bbox_stop[1], 24);
+    assert_true(st.stored_bytes > 0);
+    it_region far = region2(100, 110, 0, 10);
+    float fbuf[100];
+    assert_int_equal(it_tensor_read(ro, &far, fbuf, sizeof fbuf), IT_ENOTCOMPUTED);
+    assert_non_null(strstr(it_last_error(), "96:104, 0:8"));
+    it_tensor *dup;
+    assert_int_equal(it_tensor_open(s, "top", 0, &dup), IT_EEXIST);
+    assert_null(dup);
+    it_tensor_release(ro);
+    assert_int_equal(it_tensor_open(s, "top", IT_OPEN_FILL_MISSING, &ro), 0);
+    assert_int_equal(it_tensor_read(ro, &far, fbuf, sizeof fbuf), 0);
+    assert_true(fbuf[0] == 0.0f && fbuf[99] == 0.0f);
+    assert_int_equal(it_tensor_open(s, "nope", 0, &ro), IT_ENOTFOUND);
+    /* a read-only store refuses new tensors and deletions */
+    base_desc(&d, &gen);
+    d.id = "new";
+    it_tensor *nt;
+    assert_int_equal(it_tensor_create(s, &d, &nt), IT_EINVAL);
+    assert_int_equal(it_store_delete_tensor(s, "top"), IT_EINVAL);
+    assert_int_equal(it_store_close(s), 0);
+}
+
+static int count_ids(const char *id, void *user) {
+    (void)id;
+    (*(int *)user)++;
+    return 0;
+}
+
+static void test_list_delete_clear(void **state) {
+    (void)state;
+    make_store();
+    it_store *s = open_store(IT_HDF5_READWRITE);
+    int n = 0;
+    assert_int_equal(it_store_list(s, count_ids, &n), 0);
+    assert_int_equal(n, 3);
+    it_tensor *t;
+    assert_int_equal(it_tensor_open(s, "top", 0, &t), 0);
+    it_region r = region2(-20, 20, -20, 20);
+    float buf[1600];
+    assert_int_equal(it_tensor_read(t, &r, buf, sizeof buf), 0);
+    assert_true(it_store_memory_bytes(s) > 0);
+    assert_int_equal(it_store_clear_cache(s), 0);
+    assert_int_equal(it_store_memory_bytes(s), 0);
+    assert_int_equal(it_tensor_read(t, &r, buf, sizeof buf), 0); /* still stored */
+    assert_int_equal(it_store_delete_tensor(s, "top"), 0);
+    assert_int_equal(it_store_delete_tensor(s, "top"), IT_ENOTFOUND);
+    n = 0;
+    it_store_list(s, count_ids, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(it_store_flush(s), 0);
+    assert_int_equal(it_store_close(s), 0);
+    s = open_store(IT_HDF5_READONLY);
+    assert_int_equal(it_tensor_open(s, "top", 0, &t), IT_ENOTFOUND);
+    it_store_close(s);
+}
+
+static void write_bytes(const void *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    fwrite(b, 1, n, f);
+    fclose(f);
+}
+
+static void test_bad_files(void **state) {
+    (void)state;
+    it_store *s;
+    unlink(path);
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_READONLY, NULL, &s), IT_EIO);
+    assert_null(s);
+    /* random bytes */
+    unsigned char junk[4096];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (unsigned char)(i * 2654435761u >> 13);
+    write_bytes(junk, sizeof junk);
+    for (int m = IT_HDF5_READWRITE; m <= IT_HDF5_READONLY; m++) {
+        assert_int_equal(it_store_open_hdf5(ctx, path, (it_hdf5_mode)m, NULL, &s), IT_EFORMAT);
+        size_t n;
+        unsigned char *after = slurp(&n);
+        assert_memory_equal(after, junk, sizeof junk); /* not modified */
+        free(after);
+    }
+    /* truncated stores, at several lengths */
+    make_store();
+    size_t n;
+    unsigned char *full = slurp(&n);
+    size_t cuts[] = {0, 8, 512, n / 3, n / 2, n - 100};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        write_bytes(full, cuts[i]);
+        int rc = it_store_open_hdf5(ctx, path, IT_HDF5_READONLY, NULL, &s);
+        if (rc == 0) { /* the superblock survived: reading must fail cleanly, not crash */
+            it_tensor *t;
+            if (it_tensor_open(s, "top", 0, &t) == 0) {
+                float buf[1600];
+                it_region r = region2(-20, 20, -20, 20);
+                rc = it_tensor_read(t, &r, buf, sizeof buf);
+            }
+            it_store_close(s);
+        }
+        assert_true(rc == 0 || rc == IT_EFORMAT || rc == IT_EIO || rc == IT_ENOTCOMPUTED ||
+                    rc == IT_ENOTFOUND);
+    }
+    free(full);
+    /* an HDF5 file of someone else's layout */
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t dims = 4;
+    hid_t sp = H5Screate_simple(1, &dims, NULL);
+    hid_t ds = H5Dcreate2(f, "data", H5T_NATIVE_INT, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dclose(ds);
+    H5Sclose(sp);
+    H5Fclose(f);
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_READWRITE, NULL, &s), IT_EFORMAT);
+    assert_non_null(strstr(it_last_error(), "not an infinite-tensor store"));
+    /* bad arguments */
+    assert_int_equal(it_store_open_hdf5(NULL, path, IT_HDF5_CREATE, NULL, &s), IT_EINVAL);
+    assert_int_equal(it_store_open_hdf5(ctx, NULL, IT_HDF5_CREATE, NULL, &s), IT_EINVAL);
+    assert_int_equal(it_store_open_hdf5(ctx, path, (it_hdf5_mode)7, NULL, &s), IT_EINVAL);
+    it_hdf5_options o;
+    it_hdf5_options_init(&o);
+    o.compression_level = 10;
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &o, &s), IT_EINVAL);
+    assert_int_equal(it_store_open_hdf5(ctx, "/nonexistent-dir/x.h5", IT_HDF5_CREATE, NULL, &s), IT_EIO);
+}
+
+/* Storable range: both edges work, one chunk beyond fails with IT_ERANGE, for 1, 2 and 3
+ * infinite dimensions (with a finite one in front). */
+static void test_range_edges(void **state) {
+    (void)state;
+    for (int ninf = 1; ninf <= 3; ninf++) {
+        it_store *s = open_store(IT_HDF5_CREATE);
+        golden_gen gen = {0};
+        int rank = ninf + 1;
+        int64_t size[4] = {2, 4, 4, 4};
+        it_tensor_desc d;
+        it_tensor_desc_init(&d, rank);
+        d.shape[0] = 2;
+        for (int k = 1; k < rank; k++)
+            d.shape[k] = IT_INF;
+        it_window_init(&d.window, rank, size);
+        d.fn = golden_fn;
+        d.user = &gen;
+        d.id = "edge";
+        it_tensor *t;
+        assert_int_equal(it_tensor_create(s, &d, &t), 0);
+        it_tensor_info info;
+        it_tensor_get_info(t, &info);
+        assert_int_equal(it_store_close(s), 0);
+        /* the origin and extent, as written */
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        hid_t ds = H5Dopen2(f, "tensors/edge/data", H5P_DEFAULT);
+        hid_t sp = H5Dget_space(ds);
+        hsize_t dims[4];
+        H5Sget_simple_extent_dims(sp, dims, NULL);
+        hid_t a = H5Aopen_by_name(f, "tensors/edge", "origin", H5P_DEFAULT, H5P_DEFAULT);
+        int64_t origin[4];
+        H5Aread(a, H5T_NATIVE_INT64, origin);
+        H5Aclose(a);
+        H5Sclose(sp);
+        H5Dclose(ds);
+        H5Fclose(f);
+        __int128 product = 1;
+        for (int k = 0; k < rank; k++)
+            product *= dims[k];
+        assert_true(product < ((__int128)1 << 62));
+        assert_true(product > ((__int128)1 << 58)); /* as wide as is safe, not much narrower */
+        s = open_store(IT_HDF5_READWRITE);
+        gen.calls = 0;
+        assert_int_equal(it_tensor_create(s, &d, &t), 0);
+        int64_t lo[4], hi[4];
+        for (int k = 0; k < rank; k++) {
+            lo[k] = origin[k];
+            hi[k] = origin[k] + (int64_t)dims[k];
+        }
+        float buf[64];
+        it_region r;
+        int64_t st[4] = {0}, en[4] = {2, 1, 1, 1};
+        /* first and last storable pixels along every infinite dimension */
+        for (int k = 1; k < rank; k++) {
+            st[k] = lo[k], en[k] = lo[k] + 1;
+        }
+        it_region_set(&r, rank, st, en, NULL);
+        if (it_tensor_read(t, &r, buf, sizeof buf))
+            fail_msg("%d inf dims, low edge: %s", ninf, it_last_error());
+        for (int k = 1; k < rank; k++) {
+            st[k] = hi[k] - 1, en[k] = hi[k];
+        }
+        it_region_set(&r, rank, st, en, NULL);
+        if (it_tensor_read(t, &r, buf, sizeof buf))
+            fail_msg("%d inf dims, high edge: %s", ninf, it_last_error());
+        for (int k = 1; k < rank; k++) {
+            int64_t s0 = st[k], e0 = en[k];
+            st[k] = hi[k], en[k] = hi[k] + 1;
+            it_region_set(&r, rank, st, en, NULL);
+            assert_int_equal(it_tensor_read(t, &r, buf, sizeof buf), IT_ERANGE);
+            assert_non_null(strstr(it_last_error(), "can store pixels"));
+            st[k] = lo[k] - 1, en[k] = lo[k];
+            it_region_set(&r, rank, st, en, NULL);
+            assert_int_equal(it_tensor_read(t, &r, buf, sizeof buf), IT_ERANGE);
+            st[k] = s0, en[k] = e0;
+        }
+        assert_int_equal(it_store_close(s), 0);
+    }
+}
+
+int main(void) {
+#define T(name) cmocka_unit_test(name)
+    const struct CMUnitTest tests[] = {
+        T(test_mismatch_shape),        T(test_mismatch_rank),        T(test_mismatch_dtype),
+        T(test_mismatch_window_size),  T(test_mismatch_window_stride), T(test_mismatch_window_offset),
+        T(test_mismatch_window_map),   T(test_mismatch_blend),       T(test_mismatch_blend_init),
+        T(test_mismatch_chunk),        T(test_mismatch_fn_tag),      T(test_mismatch_args),
+        T(test_reconnect_and_readonly), T(test_list_delete_clear),   T(test_bad_files),
+        T(test_range_edges),
+    };
+    return cmocka_run_group_tests_name("hdf5_store", tests, setup, teardown);
+}
