@@ -16,7 +16,7 @@ for arg in "$@"; do
     esac
 done
 
-ensure_packages cmake make gcc libc6-dev pkg-config libhdf5-dev libcmocka-dev hdf5-tools
+ensure_packages cmake make gcc libc6-dev pkg-config libhdf5-dev libcmocka-dev hdf5-tools python3-h5py python3-numpy
 
 echo "==> configuring ($build)"
 cmake -S . -B "$build" "${flags[@]}" >/dev/null

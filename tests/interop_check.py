@@ -1,0 +1,69 @@
+"""Reads stores written by interop_write with plain h5py (normal HDF5 filters) and checks
+every stored value, the metadata attributes and the fill value of absent chunks."""
+import sys
+
+import h5py
+import numpy as np
+
+A = np.array([7, 13, 29, 31, 37, 41, 43, 47])
+B = np.array([3, 5, 11, 17, 19, 23, 53, 59])
+
+
+def golden(window, pos):
+    """Value of element `pos` of window `window` (golden formula)."""
+    s = int(np.dot(A[: len(window)], window) + np.dot(B[: len(pos)], pos))
+    return (s % 97) - 48
+
+
+def check_direct(f, tid, win, dtype, wrap):
+    g = f["tensors"][tid]
+    data = g["data"]
+    origin = g.attrs["origin"]
+    chunk = g.attrs["chunk"]
+    assert data.dtype == np.dtype(dtype), (tid, data.dtype)
+    assert list(data.chunks) == list(chunk), (tid, data.chunks, chunk)
+    assert str(g.attrs["dtype"]) in ("f32", "i16", "u8"), g.attrs["dtype"]
+    rows = g["chunks"][:]
+    assert len(rows) > 0, tid
+    checked = 0
+    for c in rows:
+        start = [int(c[d] * chunk[d] + g.attrs["grid_offset"][d]) for d in range(len(c))]
+        idx = tuple(slice(start[d] - origin[d], start[d] - origin[d] + chunk[d]) for d in range(len(c)))
+        block = data[idx]
+        for pos in np.ndindex(*block.shape):
+            pix = [start[d] + pos[d] for d in range(len(c))]
+            w = [p // win[d] for d, p in enumerate(pix)]
+            p = [pix[d] - w[d] * win[d] for d in range(len(c))]
+            want = wrap(golden(w, p))
+            assert block[pos] == want, (tid, pix, block[pos], want)
+            checked += 1
+    return checked
+
+
+def main():
+    for path in sys.argv[1:]:
+        with h5py.File(path, "r") as f:
+            assert f.attrs["format"] == "infinite-tensor", dict(f.attrs)
+            assert int(f.attrs["format_version"]) == 1
+            assert sorted(f["tensors"].keys()) == ["g2", "i16", "u8"]
+            g2 = f["tensors/g2"]
+            assert list(g2.attrs["shape"]) == [-1, -1]
+            assert list(g2.attrs["window_size"]) == [8, 8]
+            assert g2.attrs["fn_tag"] == "golden"
+            assert g2.attrs["blend"] == "sum"
+            n = check_direct(f, "g2", [8, 8], "float32", float)
+            n += check_direct(f, "i16", [3, 5], "int16", int)
+            u8 = f["tensors/u8"]
+            assert u8.attrs["blend"] == "max" and float(u8.attrs["blend_init"]) == 7.0
+            assert u8["data"].fillvalue == 7
+            o = u8.attrs["origin"]
+            far = u8["data"][1000 - o[0] : 1004 - o[0], 1000 - o[1] : 1004 - o[1]]
+            assert (far == 7).all(), far
+            near = u8["data"][0 - o[0] : 24 - o[0], 0 - o[1] : 24 - o[1]]
+            assert near.shape == (24, 24)
+            filters = u8["data"].compression
+            print(f"{path}: {n} values checked, compression={filters}, u8 fill value ok")
+
+
+if __name__ == "__main__":
+    main()

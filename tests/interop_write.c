@@ -1,0 +1,80 @@
+/* Writes sample stores for the interoperability check (tests/interop.sh): h5py, h5ls and
+ * h5dump must read what the library writes, with their normal filters.
+ * Usage: interop_write DIR   (writes DIR/compressed.h5 and DIR/raw.h5) */
+#include <stdio.h>
+#include <string.h>
+
+#include "test_util.h"
+
+static int write_store(const char *path, int level) {
+    it_ctx *ctx;
+    it_store *s;
+    it_hdf5_options o;
+    it_hdf5_options_init(&o);
+    o.compression_level = level;
+    if (it_ctx_create(NULL, &ctx) || it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &o, &s))
+        return fprintf(stderr, "%s: %s\n", path, it_last_error()), 1;
+    /* g2: (inf, inf) f32, 8x8 windows = chunks, golden values, negative coordinates */
+    int64_t w8[2] = {8, 8};
+    it_tensor_desc d;
+    it_tensor_desc_init(&d, 2);
+    d.id = "g2";
+    d.shape[0] = d.shape[1] = IT_INF;
+    it_window_init(&d.window, 2, w8);
+    d.chunk[0] = d.chunk[1] = 8;
+    d.fn = golden_fn;
+    d.fn_tag = "golden";
+    it_tensor *g2, *i16, *u8;
+    if (it_tensor_create(s, &d, &g2))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
+    it_region r = region2(-40, 40, -24, 32);
+    if (it_tensor_fill(g2, &r))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
+    /* i16: (3, inf) with whole-dimension windows of 3 x 5 */
+    int64_t w35[2] = {3, 5};
+    it_tensor_desc_init(&d, 2);
+    d.id = "i16";
+    d.shape[0] = 3;
+    d.shape[1] = IT_INF;
+    d.dtype = IT_I16;
+    it_window_init(&d.window, 2, w35);
+    d.chunk[1] = 5;
+    d.fn = golden_fn;
+    if (it_tensor_create(s, &d, &i16))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
+    r = region2(0, 3, -50, 50);
+    if (it_tensor_fill(i16, &r))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
+    /* u8: max-blend with blend_init 7, where nothing is stored h5py sees the fill value */
+    it_tensor_desc_init(&d, 2);
+    d.id = "u8";
+    d.shape[0] = d.shape[1] = IT_INF;
+    d.dtype = IT_U8;
+    it_window_init(&d.window, 2, w8);
+    d.window.stride[0] = d.window.stride[1] = 6;
+    d.blend = IT_BLEND_MAX;
+    d.blend_init = 7;
+    d.chunk[0] = d.chunk[1] = 12;
+    d.fn = golden_fn;
+    if (it_tensor_create(s, &d, &u8))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
+    r = region2(0, 24, 0, 24);
+    if (it_tensor_fill(u8, &r))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
+    int rc = it_store_close(s);
+    it_ctx_destroy(ctx);
+    return rc != 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: interop_write DIR\n");
+        return 2;
+    }
+    char p[4096];
+    snprintf(p, sizeof p, "%s/compressed.h5", argv[1]);
+    if (write_store(p, 0))
+        return 1;
+    snprintf(p, sizeof p, "%s/raw.h5", argv[1]);
+    return write_store(p, -1);
+}
