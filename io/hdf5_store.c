@@ -27,7 +27,7 @@
 /* Extent products stay below 2^62 elements: far from 2^63 (h5py's sizes), and never a multiple
  * of 2^64 (which crashes HDF5 1.10 on the first write). */
 #define ELEMENT_LIMIT ((it_i128)1 << 62)
-#define DEFAULT_CACHE ((size_t)256 << 20)
+#define DEFAULT_CACHE ((size_t)64 << 20)
 
 typedef struct h5_tensor {
     hid_t group, data, index;
@@ -563,17 +563,8 @@ static void h5_detach(it_store *s, it_tensor *t) {
 
 /* ---- chunks ----------------------------------------------------------------------------------- */
 
-/* Whether chunk c is stored (lock held): our index, else HDF5's chunk B-tree (chunks written
- * before a crash may be stored without being indexed yet; they join the index now). */
-static int is_present(const it_tensor *t, h5_tensor *ht, const it_coord *c, hsize_t *size) {
-    hsize_t off[IT_MAX_RANK];
-    chunk_offset(t, ht, c, off);
-    hsize_t sz = 0;
-    herr_t rc = H5Dget_chunk_storage_size(ht->data, off, &sz);
-    H5Eclear2(H5E_DEFAULT);
-    *size = sz;
-    if (rc < 0 || sz == 0)
-        return 0;
+/* Records chunk c as stored and, if new, as due for the chunk index (lock held). */
+static int mark_present(h5_tensor *ht, const it_coord *c) {
     if (!it_coordset_has(&ht->present, c)) {
         if (it_coordset_add(&ht->present, c) < 0)
             return IT_ENOMEM;
@@ -588,6 +579,20 @@ static int is_present(const it_tensor *t, h5_tensor *ht, const it_coord *c, hsiz
         ht->pending[ht->npending++] = *c;
     }
     return 1;
+}
+
+/* Whether chunk c is stored (lock held), from HDF5's chunk B-tree, which is authoritative:
+ * chunks written before a crash may be stored without being indexed yet; they join the index. */
+static int is_present(const it_tensor *t, h5_tensor *ht, const it_coord *c, hsize_t *size) {
+    hsize_t off[IT_MAX_RANK];
+    chunk_offset(t, ht, c, off);
+    hsize_t sz = 0;
+    herr_t rc = H5Dget_chunk_storage_size(ht->data, off, &sz);
+    H5Eclear2(H5E_DEFAULT);
+    *size = sz;
+    if (rc < 0 || sz == 0)
+        return 0;
+    return mark_present(ht, c);
 }
 
 /* Reads the raw (encoded) bytes of a stored chunk; 0 when absent (lock held). */
@@ -704,8 +709,7 @@ static int h5_put(it_store *s, it_tensor *t, const it_coord *c, void *buf, it_ch
     if (H5Dwrite_chunk(ht->data, H5P_DEFAULT, 0, off, len, enc ? enc : buf) < 0) {
         rc = it_h5_error(IT_EIO, "H5Dwrite_chunk");
     } else {
-        hsize_t size;
-        rc = is_present(t, ht, c, &size) == 1 ? 0 : it_error(IT_EIO, "chunk not stored");
+        rc = mark_present(ht, c) == 1 ? 0 : IT_ENOMEM;
         h->dirty = true;
     }
     leave(h);

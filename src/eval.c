@@ -38,7 +38,8 @@ typedef struct pinned {
     it_htab index;
 } pinned;
 
-static int ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_chunk_ref *refs);
+static int ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_chunk_ref *refs,
+                  bool keep);
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
@@ -82,7 +83,7 @@ static int pinned_ensure(eval *ev, it_tensor *t, const it_coordset *set, pinned 
     p->nodes = calloc(p->n ? p->n : 1, sizeof *p->nodes);
     if (!p->refs || !p->nodes || it_htab_init(&p->index, p->n))
         return it_error(IT_ENOMEM, "out of memory planning tensor \"%s\"", t->id);
-    rc = ensure(ev, t, p->coords, p->n, p->refs);
+    rc = ensure(ev, t, p->coords, p->n, p->refs, true);
     if (rc) {
         free(p->refs); /* ensure released them */
         p->refs = NULL;
@@ -170,6 +171,7 @@ typedef struct work {
     const size_t *todo;       /* indices (into chunks) of the chunks to compute */
     size_t ntodo;
     it_chunk_ref *refs;       /* indexed like chunks */
+    bool keep;                /* leave stored chunks pinned in refs (else release at once) */
     it_htab win_index;        /* window -> data, for blending */
     it_hnode *win_nodes;
     const void **win_data;
@@ -215,6 +217,18 @@ static int gather(work *wk, size_t i, const it_coord *w, char *dst) {
             return 0;
         c.v[d]++;
     }
+}
+
+/* Hands chunk todo[j] to the store; pinned in refs only with wk->keep. */
+static int put_chunk(work *wk, size_t j, void *buf) {
+    it_tensor *t = wk->t;
+    size_t ci = wk->todo[j];
+    int rc = t->store->ops->put(t->store, t, &wk->chunks[ci], buf, &wk->refs[ci]);
+    if (rc == 0 && !wk->keep) {
+        t->store->ops->release(t->store, t, &wk->refs[ci]);
+        memset(&wk->refs[ci], 0, sizeof wk->refs[ci]);
+    }
+    return rc;
 }
 
 static void *scratch_for(eval *ev, int thread, size_t need) {
@@ -289,6 +303,14 @@ static int compute_batch(void *arg, size_t b, int thread) {
         format_coord(wb, sizeof wb, index, t->rank);
         rc = it_error(IT_ECALLBACK, "fn of tensor \"%s\" returned %d for window (%s)%s", t->id,
                       frc, wb, count > 1 ? " (first of its batch)" : "");
+    } else if (t->direct) {
+        /* Each window is its chunk's final value: store it now, so that buffers recycle
+         * while the other windows are computed. */
+        for (size_t k = 0; k < count && rc == 0; k++) {
+            void *buf = wk->wout[first + k];
+            wk->wout[first + k] = NULL; /* the store owns it now, even on failure */
+            rc = put_chunk(wk, first + k, buf);
+        }
     }
 done:
     free(index);
@@ -351,11 +373,6 @@ static int blend_window(const it_coord *w, void *arg) {
     }
 }
 
-static int put_chunk(work *wk, size_t j, void *buf) {
-    it_tensor *t = wk->t;
-    size_t ci = wk->todo[j];
-    return t->store->ops->put(t->store, t, &wk->chunks[ci], buf, &wk->refs[ci]);
-}
 
 static int finalize_chunk(void *arg, size_t j, int thread) {
     (void)thread;
@@ -390,21 +407,14 @@ static int finalize_chunk(void *arg, size_t j, int thread) {
     return put_chunk(wk, j, bw.acc);
 }
 
-static int put_direct(void *arg, size_t j, int thread) {
-    (void)thread;
-    work *wk = arg;
-    void *buf = wk->wout[j];
-    wk->wout[j] = NULL; /* the store owns it now, even on failure */
-    return put_chunk(wk, j, buf);
-}
-
-/* Computes chunks chunks[todo[0..ntodo)] (claimed by this thread) and pins them in refs. */
+/* Computes chunks chunks[todo[0..ntodo)] (claimed by this thread); with `keep` they stay
+ * pinned in refs. */
 static int compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const size_t *todo,
-                          size_t ntodo, it_chunk_ref *refs) {
+                          size_t ntodo, it_chunk_ref *refs, bool keep) {
     if (!t->fn) {
         if (t->fill_missing) { /* blend_init, never stored */
             for (size_t j = 0; j < ntodo; j++)
-                refs[todo[j]] = (it_chunk_ref){.data = t->init_chunk, .handle = NULL};
+                refs[todo[j]] = (it_chunk_ref){.data = keep ? t->init_chunk : NULL};
             return 0;
         }
         char cb[256];
@@ -429,6 +439,7 @@ static int compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const 
     wk.todo = todo;
     wk.ntodo = ntodo;
     wk.refs = refs;
+    wk.keep = keep;
     it_cache *wcache = t->store->ctx->windows;
     it_coord *all = NULL;         /* every window the chunks need (non-direct) */
     size_t nall = 0;
@@ -522,10 +533,8 @@ static int compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const 
         args = NULL;
     }
 
-    /* 4. Finalise: hand chunks to the store. */
-    if (t->direct) {
-        rc = it_pool_run(ev->ctx->pool, ntodo, put_direct, &wk);
-    } else {
+    /* 4. Finalise: hand chunks to the store (direct chunks already are). */
+    if (!t->direct) {
         for (size_t k = 0, c = 0; k < nall; k++) {
             if (entries[k])
                 continue;
@@ -596,9 +605,10 @@ static void unclaim(it_tensor *t, const it_coord *c) {
     }
 }
 
-/* Makes chunks coords[0..n) of t final and pins them in refs (zeroed by the caller). On
- * failure nothing stays pinned. */
-static int ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_chunk_ref *refs) {
+/* Makes chunks coords[0..n) of t final; with `keep` they are pinned in refs (zeroed by the
+ * caller). On failure nothing stays pinned. */
+static int ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_chunk_ref *refs,
+                  bool keep) {
     it_store *s = t->store;
     size_t *todo = malloc((n ? n : 1) * sizeof *todo);
     size_t *mine = malloc((n ? n : 1) * sizeof *mine);
@@ -622,8 +632,13 @@ static int ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_c
                 rc = got;
                 goto out;
             }
-            if (got)
+            if (got) {
+                if (!keep) {
+                    s->ops->release(s, t, &refs[i]);
+                    memset(&refs[i], 0, sizeof refs[i]);
+                }
                 continue;
+            }
             pthread_mutex_lock(&t->claim_lock);
             bool busy = claimed(t, &coords[i]);
             it_hnode *node = busy ? NULL : calloc(1, sizeof *node);
@@ -651,12 +666,16 @@ static int ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_c
                     rc = got;
                     goto out;
                 }
+                if (!keep) {
+                    s->ops->release(s, t, &refs[i]);
+                    memset(&refs[i], 0, sizeof refs[i]);
+                }
                 continue;
             }
             mine[nm++] = i;
         }
         if (nm) {
-            rc = compute_chunks(ev, t, coords, mine, nm, refs);
+            rc = compute_chunks(ev, t, coords, mine, nm, refs, keep);
             pthread_mutex_lock(&t->claim_lock);
             for (size_t q = 0; q < nm; q++)
                 unclaim(t, &coords[mine[q]]);
@@ -942,7 +961,7 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
                 break;
         }
         memset(refs, 0, n * sizeof *refs);
-        if ((rc = ensure(&ev, t, coords, n, refs)))
+        if ((rc = ensure(&ev, t, coords, n, refs, buf != NULL)))
             goto out;
         if (buf)
             for (size_t i = 0; i < n; i++)

@@ -22,7 +22,7 @@ typedef enum it_hdf5_mode {
 
 typedef struct it_hdf5_options {
     int compression_level;  /* deflate level 1..9 with shuffle; 0 = default (1); -1 = none */
-    size_t cache_bytes;     /* decoded-chunk cache limit; 0 = 256 MiB */
+    size_t cache_bytes;     /* decoded-chunk cache limit; 0 = 64 MiB */
 } it_hdf5_options;
 
 #ifdef __cplusplus

@@ -1,0 +1,171 @@
+/* bench_store: fill [0:8192, 0:8192] f32 (256 MiB, 1 MiB chunks) with a trivial f into the HDF5
+ * store, against a raw loop of H5Dwrite_chunk writing the same chunks into the same layout (both
+ * on one thread, generating the same values: the ratio is the store's own overhead); then
+ * deflate level 1 (+ shuffle) with 2 threads against HDF5's own filter pipeline (H5Dwrite of the
+ * same chunks into a filtered dataset). Each configuration runs `runs` times; medians.
+ *
+ * Usage: bench_store [runs] [size] [dir]   (defaults 3, 8192, $TMPDIR or /tmp) */
+#define _POSIX_C_SOURCE 200809L
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "infinite_tensor.h"
+
+#define CH 512
+
+static int64_t SIZE = 8192;
+static char dir[1024];
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The trivial f: a smooth ramp with a little texture (compresses like real fields do). */
+static void chunk_values(int64_t cy, int64_t cx, float *out) {
+    for (int y = 0; y < CH; y++)
+        for (int x = 0; x < CH; x++) {
+            int64_t gy = cy * CH + y, gx = cx * CH + x;
+            out[y * CH + x] = (float)(gy * 0.25 + gx * 0.5) + (float)((gx ^ gy) & 7) * 0.125f;
+        }
+}
+
+static int trivial_fn(const it_window_batch *b, void *user) {
+    (void)user;
+    for (size_t k = 0; k < b->count; k++)
+        chunk_values(b->index[2 * k], b->index[2 * k + 1], b->out[k]);
+    return 0;
+}
+
+static double run_library(int threads, int level, const char *path) {
+    it_ctx_options co;
+    it_ctx_options_init(&co);
+    co.threads = threads;
+    it_hdf5_options ho;
+    it_hdf5_options_init(&ho);
+    ho.compression_level = level;
+    it_ctx *ctx;
+    it_store *s;
+    unlink(path);
+    double t0 = now_ms();
+    if (it_ctx_create(&co, &ctx) || it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &ho, &s))
+        return fprintf(stderr, "%s\n", it_last_error()), -1;
+    int64_t w[2] = {CH, CH};
+    it_tensor_desc d;
+    it_tensor_desc_init(&d, 2);
+    d.id = "field";
+    d.shape[0] = d.shape[1] = IT_INF;
+    it_window_init(&d.window, 2, w);
+    d.chunk[0] = d.chunk[1] = CH;
+    d.fn = trivial_fn;
+    it_tensor *t;
+    it_region r;
+    int64_t start[2] = {0, 0}, stop[2] = {SIZE, SIZE};
+    it_region_set(&r, 2, start, stop, NULL);
+    if (it_tensor_create(s, &d, &t) || it_tensor_fill(t, &r) || it_store_close(s))
+        return fprintf(stderr, "%s\n", it_last_error()), -1;
+    double ms = now_ms() - t0;
+    it_ctx_destroy(ctx);
+    return ms;
+}
+
+/* The same layout by hand: (inf, inf) extent with the library's origin, 512x512 chunks. */
+static double run_hdf5(int level, bool direct, const char *path) {
+    unlink(path);
+    double t0 = now_ms();
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    /* chunks each side, as the store chooses: the largest K with (2*K*CH)^2 < 2^62 */
+    hsize_t K = ((hsize_t)1 << 31) / (2 * CH);
+    while ((2 * K * CH) * (2 * K * CH) >= ((hsize_t)1 << 62))
+        K--;
+    hsize_t dims[2] = {2 * K * CH, 2 * K * CH}, maxd[2] = {H5S_UNLIMITED, H5S_UNLIMITED};
+    hsize_t chunk[2] = {CH, CH};
+    hid_t sp = H5Screate_simple(2, dims, maxd);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_INCR);
+    if (level > 0) {
+        H5Pset_shuffle(dcpl);
+        H5Pset_deflate(dcpl, (unsigned)level);
+    }
+    hid_t ds = H5Dcreate2(f, "data", H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    float *buf = malloc(sizeof(float) * CH * CH);
+    hid_t ms = H5Screate_simple(2, chunk, NULL);
+    for (int64_t cy = 0; cy < SIZE / CH; cy++)
+        for (int64_t cx = 0; cx < SIZE / CH; cx++) {
+            chunk_values(cy, cx, buf);
+            hsize_t off[2] = {(hsize_t)(cy * CH) + K * CH, (hsize_t)(cx * CH) + K * CH};
+            herr_t rc;
+            if (direct) {
+                rc = H5Dwrite_chunk(ds, H5P_DEFAULT, 0, off, sizeof(float) * CH * CH, buf);
+            } else {
+                hid_t fs = H5Dget_space(ds);
+                H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, chunk, NULL);
+                rc = H5Dwrite(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, buf);
+                H5Sclose(fs);
+            }
+            if (rc < 0)
+                return -1;
+        }
+    H5Sclose(ms);
+    free(buf);
+    H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Fclose(f);
+    return now_ms() - t0;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv) {
+    int runs = argc > 1 ? atoi(argv[1]) : 3;
+    if (argc > 2)
+        SIZE = atoll(argv[2]);
+    snprintf(dir, sizeof dir, "%s", argc > 3 ? argv[3] : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (runs < 1 || runs > 50 || SIZE < CH || SIZE % CH) {
+        fprintf(stderr, "usage: bench_store [runs 1..50] [size, multiple of %d] [dir]\n", CH);
+        return 2;
+    }
+    char p1[1100], p2[1100];
+    snprintf(p1, sizeof p1, "%s/bench-store-%d-a.h5", dir, (int)getpid());
+    snprintf(p2, sizeof p2, "%s/bench-store-%d-b.h5", dir, (int)getpid());
+    double mb = (double)SIZE * SIZE * 4 / (1 << 20);
+    double ours[50], ours2[50], raw[50], ours_z[50], hdf5_z[50];
+    for (int i = 0; i < runs; i++) {
+        raw[i] = run_hdf5(0, true, p2);
+        ours[i] = run_library(1, -1, p1);
+        ours2[i] = run_library(2, -1, p1);
+        hdf5_z[i] = run_hdf5(1, false, p2);
+        ours_z[i] = run_library(2, 1, p1);
+        if (raw[i] < 0 || ours[i] < 0 || ours2[i] < 0 || hdf5_z[i] < 0 || ours_z[i] < 0)
+            return fprintf(stderr, "a run failed\n"), 1;
+    }
+    unlink(p1);
+    unlink(p2);
+    double o = median(ours, runs), o2 = median(ours2, runs), r = median(raw, runs),
+           oz = median(ours_z, runs), hz = median(hdf5_z, runs);
+    printf("fill [0:%lld, 0:%lld] f32 = %.0f MiB in 512x512 chunks, %d run(s), medians:\n",
+           (long long)SIZE, (long long)SIZE, mb, runs);
+    printf("  uncompressed: library (1 thread)  %7.1f ms = %6.0f MB/s   raw H5Dwrite_chunk loop %7.1f ms = %6.0f MB/s\n",
+           o, mb / o * 1e3, r, mb / r * 1e3);
+    printf("  uncompressed: library (2 threads) %7.1f ms = %6.0f MB/s\n", o2, mb / o2 * 1e3);
+    printf("  deflate 1   : library (2 threads) %7.1f ms = %6.0f MB/s   HDF5 filter pipeline    %7.1f ms = %6.0f MB/s\n",
+           oz, mb / oz * 1e3, hz, mb / hz * 1e3);
+    printf("BENCH store: raw_ratio=%.3f deflate_speedup=%.2f mb_s=%.0f mb_s_deflate=%.0f\n", r / o,
+           hz / oz, mb / o * 1e3, mb / oz * 1e3);
+    return 0;
+}
