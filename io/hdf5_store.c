@@ -714,7 +714,7 @@ static int h5_put(it_store *s, it_tensor *t, const it_coord *c, void *buf, it_ch
     }
     leave(h);
     it_buf_free(enc);
-    if (rc) {
+    if (rc || !ref) { /* nobody reads it now: the buffer recycles for the next chunk */
         it_buf_free(buf);
         return rc;
     }

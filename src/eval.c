@@ -223,12 +223,7 @@ static int gather(work *wk, size_t i, const it_coord *w, char *dst) {
 static int put_chunk(work *wk, size_t j, void *buf) {
     it_tensor *t = wk->t;
     size_t ci = wk->todo[j];
-    int rc = t->store->ops->put(t->store, t, &wk->chunks[ci], buf, &wk->refs[ci]);
-    if (rc == 0 && !wk->keep) {
-        t->store->ops->release(t->store, t, &wk->refs[ci]);
-        memset(&wk->refs[ci], 0, sizeof wk->refs[ci]);
-    }
-    return rc;
+    return t->store->ops->put(t->store, t, &wk->chunks[ci], buf, wk->keep ? &wk->refs[ci] : NULL);
 }
 
 static void *scratch_for(eval *ev, int thread, size_t need) {

@@ -27,7 +27,8 @@ typedef struct it_store_ops {
     int (*get)(it_store *s, it_tensor *t, const it_coord *chunk, it_chunk_ref *ref);
     void (*release)(it_store *s, it_tensor *t, it_chunk_ref *ref);
     /* Stores a final chunk; buf (it_buf_alloc, chunk_bytes) passes to the store even on
-     * failure. On success ref pins the stored data. */
+     * failure. On success ref pins the stored data; with ref NULL the caller will not read the
+     * chunk now, and a persistent store need not keep it in memory. */
     int (*put)(it_store *s, it_tensor *t, const it_coord *chunk, void *buf, it_chunk_ref *ref);
     /* Drops what is held in memory only (t NULL: every tensor). */
     int (*clear_cache)(it_store *s, it_tensor *t);

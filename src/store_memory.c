@@ -38,6 +38,10 @@ static int mem_put(it_store *s, it_tensor *t, const it_coord *chunk, void *buf,
     it_cache_entry *e = it_cache_put(s->impl, t->serial, chunk, buf);
     if (!e)
         return it_error(IT_ENOMEM, "out of memory storing a chunk of tensor \"%s\"", t->id);
+    if (!ref) {
+        it_cache_release(s->impl, e);
+        return 0;
+    }
     ref->data = it_cache_data(e);
     ref->handle = e;
     return 0;
