@@ -824,6 +824,21 @@ static void copy_out(const it_tensor *t, const it_region *r, const it_coord *c,
                t->rank, t->esize);
 }
 
+typedef struct copy_job {
+    const it_tensor *t;
+    const it_region *r;
+    const it_coord *coords;
+    const it_chunk_ref *refs;
+    char *buf;
+} copy_job;
+
+static int copy_task(void *arg, size_t i, int thread) {
+    (void)thread;
+    copy_job *j = arg;
+    copy_out(j->t, j->r, &j->coords[i], j->refs[i].data, j->buf);
+    return 0;
+}
+
 static int check_region(const it_tensor *t, const it_region *r, const char *fn) {
     if (r->rank != t->rank)
         return it_error(IT_EINVAL, "%s: region rank %d does not match tensor \"%s\" rank %d", fn,
@@ -958,9 +973,10 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
         memset(refs, 0, n * sizeof *refs);
         if ((rc = ensure(&ev, t, coords, n, refs, buf != NULL)))
             goto out;
-        if (buf)
-            for (size_t i = 0; i < n; i++)
-                copy_out(t, r, &coords[i], refs[i].data, buf);
+        if (buf) { /* chunks land in disjoint parts of buf: copy them in parallel */
+            copy_job cj = {t, r, coords, refs, buf};
+            it_pool_run(ctx->pool, n, copy_task, &cj);
+        }
         release_refs(t, refs, n);
         /* Everything final so far becomes durable: a crash loses at most the next block. */
         if ((rc = flush_stores(stores, nstores)))
