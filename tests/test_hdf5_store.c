@@ -297,9 +297,33 @@ static void write_bytes(const void *b, size_t n) {
     fclose(f);
 }
 
+static int saved_stderr = -1;
+static char err_path[300];
+
+/* Sends stderr to a file, to prove that failing HDF5 calls print nothing. */
+static void capture_stderr(void) {
+    snprintf(err_path, sizeof err_path, "%s.stderr", path);
+    fflush(stderr);
+    saved_stderr = dup(2);
+    int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    close(fd);
+}
+
+static size_t release_stderr(void) {
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    struct stat st;
+    size_t n = stat(err_path, &st) == 0 ? (size_t)st.st_size : 0;
+    unlink(err_path);
+    return n;
+}
+
 static void test_bad_files(void **state) {
     (void)state;
     it_store *s;
+    capture_stderr();
     unlink(path);
     assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_READONLY, NULL, &s), IT_EIO);
     assert_null(s);
@@ -355,6 +379,9 @@ static void test_bad_files(void **state) {
     o.compression_level = 10;
     assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &o, &s), IT_EINVAL);
     assert_int_equal(it_store_open_hdf5(ctx, "/nonexistent-dir/x.h5", IT_HDF5_CREATE, NULL, &s), IT_EIO);
+    assert_non_null(strstr(it_last_error(), "HDF5: unable to open file"));
+    size_t printed = release_stderr();
+    assert_int_equal(printed, 0); /* HDF5's error stack never reached stderr */
 }
 
 /* Storable range: both edges work, one chunk beyond fails with IT_ERANGE, for 1, 2 and 3
