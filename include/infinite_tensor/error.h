@@ -7,7 +7,7 @@
 #ifndef INFINITE_TENSOR_ERROR_H
 #define INFINITE_TENSOR_ERROR_H
 
-#include "infinite_tensor/export.h"
+#include "infinite_tensor/visibility.h"
 
 /* X-macro list: name, value, description. The one place codes are defined. */
 #define IT_ERROR_LIST(X)                                                                  \

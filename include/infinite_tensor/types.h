@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "infinite_tensor/export.h"
+#include "infinite_tensor/visibility.h"
 
 /* Largest supported tensor rank. */
 #define IT_MAX_RANK 8

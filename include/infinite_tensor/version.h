@@ -2,7 +2,7 @@
 #ifndef INFINITE_TENSOR_VERSION_H
 #define INFINITE_TENSOR_VERSION_H
 
-#include "infinite_tensor/export.h"
+#include "infinite_tensor/visibility.h"
 
 #define IT_VERSION_MAJOR 0
 #define IT_VERSION_MINOR 1

@@ -1,7 +1,7 @@
 /* infinite-tensor: symbol visibility. The library is built with hidden visibility; only
  * declarations marked IT_API are exported from the shared object. */
-#ifndef INFINITE_TENSOR_EXPORT_H
-#define INFINITE_TENSOR_EXPORT_H
+#ifndef INFINITE_TENSOR_VISIBILITY_H
+#define INFINITE_TENSOR_VISIBILITY_H
 
 #if defined(IT_STATIC_DEFINE)
 #define IT_API
