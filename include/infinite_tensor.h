@@ -12,5 +12,6 @@
 #include "infinite_tensor/store.h"
 #include "infinite_tensor/tensor.h"
 #include "infinite_tensor/hdf5.h"
+#include "infinite_tensor/export.h"
 
 #endif

@@ -164,3 +164,42 @@ int it_h5_read_str(hid_t obj, const char *name, char *buf, size_t size) {
 int it_h5_read_strs_at(hid_t obj, const char *name, size_t i, char *buf, size_t size) {
     return read_str_impl(obj, name, i, buf, size);
 }
+
+hid_t it_h5_mem_type(int dtype) {
+    switch ((it_dtype)dtype) {
+    case IT_F32: return H5T_NATIVE_FLOAT;
+    case IT_F64: return H5T_NATIVE_DOUBLE;
+    case IT_I8: return H5T_NATIVE_INT8;
+    case IT_I16: return H5T_NATIVE_INT16;
+    case IT_I32: return H5T_NATIVE_INT32;
+    case IT_I64: return H5T_NATIVE_INT64;
+    case IT_U8: return H5T_NATIVE_UINT8;
+    case IT_U16: return H5T_NATIVE_UINT16;
+    case IT_U32: return H5T_NATIVE_UINT32;
+    default: return H5T_NATIVE_UINT64;
+    }
+}
+
+/* Chunks go to files in native (little-endian) byte order, so direct chunk writes need no
+ * conversion. */
+hid_t it_h5_file_type(int dtype) {
+    switch ((it_dtype)dtype) {
+    case IT_F32: return H5T_IEEE_F32LE;
+    case IT_F64: return H5T_IEEE_F64LE;
+    case IT_I8: return H5T_STD_I8LE;
+    case IT_I16: return H5T_STD_I16LE;
+    case IT_I32: return H5T_STD_I32LE;
+    case IT_I64: return H5T_STD_I64LE;
+    case IT_U8: return H5T_STD_U8LE;
+    case IT_U16: return H5T_STD_U16LE;
+    case IT_U32: return H5T_STD_U32LE;
+    default: return H5T_STD_U64LE;
+    }
+}
+
+void it_h5_quiet_begin(it_h5_quiet *q) {
+    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+void it_h5_quiet_end(const it_h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }

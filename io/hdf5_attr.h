@@ -23,6 +23,19 @@ int64_t it_h5_attr_len(hid_t obj, const char *name);
 /* Reads element i of a 1-D string array attribute. */
 int it_h5_read_strs_at(hid_t obj, const char *name, size_t i, char *buf, size_t size);
 
+/* Native (memory) and little-endian file HDF5 types of an element type. */
+hid_t it_h5_mem_type(int dtype);
+hid_t it_h5_file_type(int dtype);
+
+/* Switches HDF5's automatic error printing off for the calling thread; restore with the
+ * saved values. */
+typedef struct it_h5_quiet {
+    H5E_auto2_t fn;
+    void *data;
+} it_h5_quiet;
+void it_h5_quiet_begin(it_h5_quiet *q);
+void it_h5_quiet_end(const it_h5_quiet *q);
+
 /* Sets the calling thread's message from HDF5's error stack: "<what>: <HDF5 detail>". */
 int it_h5_error(int code, const char *what);
 

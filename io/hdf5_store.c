@@ -43,8 +43,7 @@ typedef struct h5_tensor {
 
 typedef struct h5_store {
     pthread_mutex_t lock;
-    H5E_auto2_t saved_fn;
-    void *saved_data;
+    it_h5_quiet quiet;
     hid_t file, tensors;
     it_hdf5_mode mode;
     int level;                    /* -1: no compression for new tensors */
@@ -57,47 +56,15 @@ typedef struct h5_store {
 
 static void enter(h5_store *h) {
     pthread_mutex_lock(&h->lock);
-    H5Eget_auto2(H5E_DEFAULT, &h->saved_fn, &h->saved_data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    it_h5_quiet_begin(&h->quiet);
 }
 
 static void leave(h5_store *h) {
-    H5Eset_auto2(H5E_DEFAULT, h->saved_fn, h->saved_data);
+    it_h5_quiet_end(&h->quiet);
     pthread_mutex_unlock(&h->lock);
 }
 
 /* ---- types and names -------------------------------------------------------------------- */
-
-static hid_t mem_type(it_dtype t) {
-    switch (t) {
-    case IT_F32: return H5T_NATIVE_FLOAT;
-    case IT_F64: return H5T_NATIVE_DOUBLE;
-    case IT_I8: return H5T_NATIVE_INT8;
-    case IT_I16: return H5T_NATIVE_INT16;
-    case IT_I32: return H5T_NATIVE_INT32;
-    case IT_I64: return H5T_NATIVE_INT64;
-    case IT_U8: return H5T_NATIVE_UINT8;
-    case IT_U16: return H5T_NATIVE_UINT16;
-    case IT_U32: return H5T_NATIVE_UINT32;
-    default: return H5T_NATIVE_UINT64;
-    }
-}
-
-/* Chunks go to the file in native (little-endian) byte order, bypassing conversion. */
-static hid_t file_type(it_dtype t) {
-    switch (t) {
-    case IT_F32: return H5T_IEEE_F32LE;
-    case IT_F64: return H5T_IEEE_F64LE;
-    case IT_I8: return H5T_STD_I8LE;
-    case IT_I16: return H5T_STD_I16LE;
-    case IT_I32: return H5T_STD_I32LE;
-    case IT_I64: return H5T_STD_I64LE;
-    case IT_U8: return H5T_STD_U8LE;
-    case IT_U16: return H5T_STD_U16LE;
-    case IT_U32: return H5T_STD_U32LE;
-    default: return H5T_STD_U64LE;
-    }
-}
 
 static const char *blend_names[IT_BLEND_COUNT_] = {"sum", "max", "min", "replace", "mean",
                                                    "custom"};
@@ -406,14 +373,14 @@ static int create_tensor(h5_store *h, it_tensor *t, h5_tensor *ht) {
     hid_t sp = H5Screate_simple(t->rank, dims, maxdims);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, t->rank, chunk);
-    H5Pset_fill_value(dcpl, mem_type(t->dtype), t->init);
+    H5Pset_fill_value(dcpl, it_h5_mem_type(t->dtype), t->init);
     H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_INCR);
     ht->compressed = h->level >= 1;
     if (ht->compressed) {
         H5Pset_shuffle(dcpl);
         H5Pset_deflate(dcpl, (unsigned)h->level);
     }
-    ht->data = H5Dcreate2(ht->group, "data", file_type(t->dtype), sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ht->data = H5Dcreate2(ht->group, "data", it_h5_file_type(t->dtype), sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (ht->data < 0)
         rc = it_h5_error(IT_EIO, "creating the tensor dataset");
     H5Sclose(sp);

@@ -17,6 +17,7 @@
 #include "context_impl.h"
 #include "coordset.h"
 #include "dtype.h"
+#include "eval.h"
 #include "kernels.h"
 #include "tensor_impl.h"
 #include "window_math.h"
@@ -878,7 +879,8 @@ static int flush_stores(it_store **stores, int n) {
     return 0;
 }
 
-static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, const char *fn) {
+static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, const char *fn,
+               bool report) {
     if (!t || !r)
         return it_error(IT_EINVAL, "%s: NULL %s", fn, t ? "region" : "tensor");
     int rc = check_region(t, r, fn);
@@ -948,7 +950,8 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
     int nstores = 0;
     collect_stores(t, stores, &nstores, 64);
     uint64_t done = 0;
-    if (ctx->progress && ctx->progress(0, total, ctx->progress_user)) {
+    it_progress_fn progress = report ? ctx->progress : NULL;
+    if (progress && progress(0, total, ctx->progress_user)) {
         rc = it_error(IT_ECANCELED, "%s: canceled by the progress callback before starting", fn);
         goto out;
     }
@@ -982,7 +985,7 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
         if ((rc = flush_stores(stores, nstores)))
             goto out;
         done += n;
-        if (ctx->progress && ctx->progress(done, total, ctx->progress_user)) {
+        if (progress && progress(done, total, ctx->progress_user)) {
             rc = it_error(IT_ECANCELED,
                           "%s: canceled by the progress callback after %llu of %llu chunks", fn,
                           (unsigned long long)done, (unsigned long long)total);
@@ -1010,9 +1013,58 @@ out:
 int it_tensor_read(it_tensor *t, const it_region *region, void *buf, size_t bufsize) {
     if (!buf)
         return it_error(IT_EINVAL, "it_tensor_read: NULL buf");
-    return run(t, region, buf, bufsize, "it_tensor_read");
+    return run(t, region, buf, bufsize, "it_tensor_read", true);
+}
+
+int it_eval_read(it_tensor *t, const it_region *r, void *buf, size_t bufsize, const char *fn) {
+    return run(t, r, buf, bufsize, fn, false);
+}
+
+int it_eval_check_region(const it_tensor *t, const it_region *r, const char *fn) {
+    return check_region(t, r, fn);
+}
+
+int it_eval_count_uncomputable(it_tensor *t, const it_region *r, uint64_t *count) {
+    *count = 0;
+    if (t->fn || t->fill_missing)
+        return 0;
+    size_t n;
+    int rc = check_region(t, r, "it_eval_count_uncomputable");
+    if (rc == 0)
+        rc = it_region_count(r, &n);
+    if (rc || n == 0)
+        return rc;
+    dimplan dp[IT_MAX_RANK];
+    memset(dp, 0, sizeof dp);
+    if ((rc = plan_dims(t, r, dp)) == 0) {
+        int64_t idx[IT_MAX_RANK] = {0};
+        for (;;) {
+            it_coord c;
+            memset(&c, 0, sizeof c);
+            for (int d = 0; d < t->rank; d++)
+                c.v[d] = dp[d].chunks[idx[d]];
+            it_chunk_ref ref = {0};
+            int got = t->store->ops->get(t->store, t, &c, &ref);
+            if (got < 0) {
+                rc = got;
+                break;
+            }
+            if (got)
+                t->store->ops->release(t->store, t, &ref);
+            else
+                (*count)++;
+            int d = t->rank - 1;
+            while (d >= 0 && ++idx[d] == dp[d].n)
+                idx[d--] = 0;
+            if (d < 0)
+                break;
+        }
+    }
+    for (int d = 0; d < IT_MAX_RANK; d++)
+        free(dp[d].chunks);
+    return rc;
 }
 
 int it_tensor_fill(it_tensor *t, const it_region *region) {
-    return run(t, region, NULL, 0, "it_tensor_fill");
+    return run(t, region, NULL, 0, "it_tensor_fill", true);
 }

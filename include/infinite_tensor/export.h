@@ -1,0 +1,80 @@
+/* infinite-tensor: exporters — finite regions to standard files.
+ *
+ * it_export_hdf5 writes a region as real data into a plain HDF5 dataset with one dimension
+ * scale per dimension holding its pixel coordinates, so netCDF tools (ncdump), xarray, h5py and
+ * HDFView open it without extra arguments. Exports stream: the region is computed (missing
+ * chunks of tensors with a function) and written slab by slab, within the context's memory
+ * budget whatever its size. it_preview_png renders a region as a PNG image. */
+#ifndef INFINITE_TENSOR_EXPORT_H
+#define INFINITE_TENSOR_EXPORT_H
+
+#include "infinite_tensor/tensor.h"
+
+typedef struct it_export_options {
+    int contiguous;              /* contiguous layout (uncompressed, mmap-able) instead of the
+                                    default chunked + compressed one */
+    int64_t chunk[IT_MAX_RANK];  /* chunked layout: chunk shape; 0 entries = default (whole
+                                    region if small, else up to 256 along the last two dims) */
+    int compression_level;       /* chunked: shuffle + deflate 1..9; 0 = default (4); -1 = none */
+    int overwrite;               /* replace an existing dataset of that name (else IT_EEXIST) */
+    const char *const *dim_names;/* one name per dimension for the coordinate scales; NULL =
+                                    "y", "x" for the last two, "dim<k>" before */
+    const char *units;           /* `units` of the coordinate scales; NULL = "pixel" */
+} it_export_options;
+
+typedef struct it_export_info {
+    int rank;
+    int64_t shape[IT_MAX_RANK];  /* exported shape */
+    uint64_t data_offset;        /* contiguous exports: byte offset of the data in the file
+                                    (map it with mmap); UINT64_MAX for chunked ones */
+    uint64_t data_bytes;         /* size of the data in bytes (uncompressed) */
+} it_export_info;
+
+typedef enum it_colormap {
+    IT_COLORMAP_GRAY = 0,        /* 2-D: grayscale */
+    IT_COLORMAP_VIRIDIS,         /* 2-D scalar field through a perceptual colour map */
+    IT_COLORMAP_TERRAIN          /* 2-D elevation-like field: water, lowland, rock, snow */
+} it_colormap;
+
+typedef struct it_preview_options {
+    it_colormap colormap;        /* for 2-D regions; 3-channel regions are RGB */
+    int fixed_range;             /* use [vmin, vmax] instead of the data's min and max */
+    double vmin, vmax;
+} it_preview_options;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+IT_API void it_export_options_init(it_export_options *opts);
+
+/* Writes `region` (finite, steps allowed, negative coordinates allowed) of t into dataset
+ * `dataset` (a name or a path "group/name") of the HDF5 file at `path`, creating the file if
+ * it does not exist. The dataset holds the values in C order with the region's shape; its
+ * attributes record the source tensor id, the region (int64[r][3]), the dtype and `origin`
+ * (the pixel coordinate of index 0 per dimension); each dimension has an HDF5 dimension scale of
+ * int64 pixel coordinates with `units`, and the dataset has a `_FillValue` of its type.
+ * Progress goes to the context's callback as (bytes written, total bytes).
+ * Errors: IT_EINVAL (arguments, empty region, bad options), IT_ERANGE (region outside finite
+ * dimensions), IT_EEXIST (dataset exists without overwrite), IT_ENOTCOMPUTED (a tensor without
+ * function and chunks never computed: checked before the file is touched), IT_EFORMAT (path is
+ * not an HDF5 file), IT_EIO, IT_ECALLBACK, IT_ECANCELED, IT_ENOMEM. A new file is written under
+ * a temporary name and renamed at the end, so a failed export leaves no file behind; a failed
+ * export into an existing file removes its partial dataset. info may be NULL. */
+IT_API int it_export_hdf5(it_tensor *t, const it_region *region, const char *path,
+                          const char *dataset, const it_export_options *opts,
+                          it_export_info *info);
+
+IT_API void it_preview_options_init(it_preview_options *opts);
+
+/* Renders `region` of t as an 8-bit PNG at path: a 2-D region (size-1 dimensions ignored) as
+ * grayscale or through a colour map, a (3, H, W) or (H, W, 3) region as RGB. Values map
+ * linearly from [min, max] of the region (or the fixed range) to 0..255; NaN is black.
+ * Errors as it_tensor_read, plus IT_EINVAL for other shapes or more than 2^28 pixels, IT_EIO. */
+IT_API int it_preview_png(it_tensor *t, const it_region *region, const char *path,
+                          const it_preview_options *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,506 @@
+/* Export of a finite region to a standard HDF5 dataset with dimension scales.
+ *
+ * The region is processed in slabs (a run of indices along one dimension, full extent along
+ * the later ones) of at most a quarter of the context budget; each slab is read through the
+ * evaluator and written out. When the output is chunked and the slab covers whole chunks, the
+ * chunks are cut out of the slab, compressed on the pool and written with H5Dwrite_chunk, in
+ * HDF5's own filter format; otherwise the slab goes through H5Dwrite. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include "codec.h"
+#include "context_impl.h"
+#include "dtype.h"
+#include "eval.h"
+#include "hdf5_attr.h"
+#include "kernels.h"
+#include "tensor_impl.h"
+
+#define DEFAULT_LEVEL 1
+#define EDGE_CHUNK 256
+
+void it_export_options_init(it_export_options *opts) {
+    if (opts)
+        memset(opts, 0, sizeof *opts);
+}
+
+typedef struct exporter {
+    it_tensor *t;
+    const it_region *r;
+    const it_export_options *o;
+    int rank;
+    int64_t ext[IT_MAX_RANK];   /* exported shape */
+    int64_t chunk[IT_MAX_RANK]; /* output chunk shape (chunked layout) */
+    int level;                  /* -1: no filters */
+    hid_t file, data;
+    /* slab under way */
+    char *slab;
+    int64_t slab_start[IT_MAX_RANK], slab_ext[IT_MAX_RANK];
+    /* direct chunk writes of one slab */
+    size_t nchunks;
+    int64_t chunks_per[IT_MAX_RANK];
+    void **enc;
+    size_t *enc_len;
+} exporter;
+
+static void default_dim_name(int rank, int d, char *buf, size_t size) {
+    if (d == rank - 1)
+        snprintf(buf, size, "x");
+    else if (d == rank - 2)
+        snprintf(buf, size, "y");
+    else
+        snprintf(buf, size, "dim%d", d);
+}
+
+/* ---- slab writing --------------------------------------------------------------------------- */
+
+/* Cuts output chunk `i` of the slab out (padding with blend_init) and compresses it. */
+static int encode_chunk(void *arg, size_t i, int thread) {
+    (void)thread;
+    exporter *x = arg;
+    it_tensor *t = x->t;
+    int64_t cidx[IT_MAX_RANK], box[IT_MAX_RANK], sstr[IT_MAX_RANK], cstr[IT_MAX_RANK];
+    size_t rem = i, celems = 1;
+    for (int d = x->rank - 1; d >= 0; d--) {
+        cidx[d] = (int64_t)(rem % (size_t)x->chunks_per[d]);
+        rem /= (size_t)x->chunks_per[d];
+        celems *= (size_t)x->chunk[d];
+    }
+    it_strides(x->slab_ext, x->rank, sstr);
+    it_strides(x->chunk, x->rank, cstr);
+    int64_t so = 0;
+    bool partial = false;
+    for (int d = 0; d < x->rank; d++) {
+        int64_t lo = cidx[d] * x->chunk[d];
+        box[d] = x->slab_ext[d] - lo < x->chunk[d] ? x->slab_ext[d] - lo : x->chunk[d];
+        partial = partial || box[d] < x->chunk[d];
+        so += lo * sstr[d];
+    }
+    size_t bytes = celems * t->esize;
+    char *buf = it_buf_alloc(bytes);
+    if (!buf)
+        return it_error(IT_ENOMEM, "it_export_hdf5: out of memory");
+    if (partial)
+        it_fill_pattern(buf, t->init, t->esize, celems);
+    it_copy_nd(buf, cstr, x->slab + so * (int64_t)t->esize, sstr, box, x->rank, t->esize);
+    if (x->level < 1) {
+        x->enc[i] = buf;
+        x->enc_len[i] = bytes;
+        return 0;
+    }
+    int rc = it_codec_encode(buf, bytes, t->esize, x->level, &x->enc[i], &x->enc_len[i]);
+    it_buf_free(buf);
+    return rc;
+}
+
+static bool direct_ok(const exporter *x, int k) {
+    if (x->o->contiguous)
+        return false;
+    for (int d = 0; d < k; d++)
+        if (x->chunk[d] != 1)
+            return false;
+    /* the slab starts on a chunk boundary along k; its end is one or the region's end */
+    return x->slab_start[k] % x->chunk[k] == 0 &&
+           (x->slab_ext[k] % x->chunk[k] == 0 || x->slab_start[k] + x->slab_ext[k] == x->ext[k]);
+}
+
+static int write_slab(exporter *x, int k) {
+    it_tensor *t = x->t;
+    if (direct_ok(x, k)) {
+        x->nchunks = 1;
+        for (int d = 0; d < x->rank; d++) {
+            x->chunks_per[d] = (x->slab_ext[d] + x->chunk[d] - 1) / x->chunk[d];
+            x->nchunks *= (size_t)x->chunks_per[d];
+        }
+        x->enc = calloc(x->nchunks, sizeof *x->enc);
+        x->enc_len = calloc(x->nchunks, sizeof *x->enc_len);
+        int rc = x->enc && x->enc_len ? 0 : it_error(IT_ENOMEM, "it_export_hdf5: out of memory");
+        if (rc == 0)
+            rc = it_pool_run(t->store->ctx->pool, x->nchunks, encode_chunk, x);
+        for (size_t i = 0; rc == 0 && i < x->nchunks; i++) {
+            hsize_t off[IT_MAX_RANK];
+            size_t rem = i;
+            for (int d = x->rank - 1; d >= 0; d--) {
+                off[d] = (hsize_t)(x->slab_start[d] + (int64_t)(rem % (size_t)x->chunks_per[d]) * x->chunk[d]);
+                rem /= (size_t)x->chunks_per[d];
+            }
+            if (H5Dwrite_chunk(x->data, H5P_DEFAULT, 0, off, x->enc_len[i], x->enc[i]) < 0)
+                rc = it_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite_chunk");
+        }
+        for (size_t i = 0; x->enc && i < x->nchunks; i++)
+            it_buf_free(x->enc[i]);
+        free(x->enc);
+        free(x->enc_len);
+        x->enc = NULL;
+        x->enc_len = NULL;
+        return rc;
+    }
+    hsize_t start[IT_MAX_RANK], count[IT_MAX_RANK];
+    for (int d = 0; d < x->rank; d++) {
+        start[d] = (hsize_t)x->slab_start[d];
+        count[d] = (hsize_t)x->slab_ext[d];
+    }
+    hid_t fs = H5Dget_space(x->data);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    hid_t ms = H5Screate_simple(x->rank, count, NULL);
+    int rc = 0;
+    if (H5Dwrite(x->data, it_h5_mem_type(t->dtype), ms, fs, H5P_DEFAULT, x->slab) < 0)
+        rc = it_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite");
+    H5Sclose(ms);
+    H5Sclose(fs);
+    return rc;
+}
+
+/* Reads and writes every slab. */
+static int stream(exporter *x) {
+    it_tensor *t = x->t;
+    it_ctx *ctx = t->store->ctx;
+    size_t target = ctx->budget / 4 < ((size_t)1 << 20) ? ((size_t)1 << 20) : ctx->budget / 4;
+    /* k: the first dimension whose trailing rows fit the target */
+    int k = x->rank - 1;
+    size_t row = t->esize;
+    for (int d = x->rank - 1; d >= 0; d--) {
+        size_t next = row * (size_t)x->ext[d];
+        if (next > target)
+            break;
+        k = d;
+        row = next;
+    }
+    /* row = bytes of one index along k (all later dims), k = that dimension */
+    row /= (size_t)x->ext[k];
+    int64_t m = (int64_t)(target / row);
+    if (m < 1)
+        m = 1;
+    if (m > x->ext[k])
+        m = x->ext[k];
+    if (!x->o->contiguous && m >= x->chunk[k])
+        m -= m % x->chunk[k];
+    x->slab = it_buf_alloc((size_t)m * row);
+    if (!x->slab)
+        return it_error(IT_ENOMEM, "it_export_hdf5: out of memory for a %zu-byte slab", (size_t)m * row);
+    uint64_t total = 1, done = 0;
+    for (int d = 0; d < x->rank; d++)
+        total *= (uint64_t)x->ext[d];
+    total *= t->esize;
+    if (ctx->progress && ctx->progress(0, total, ctx->progress_user))
+        return it_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback");
+    int64_t idx[IT_MAX_RANK] = {0}; /* position of the slab along dims 0..k */
+    for (;;) {
+        it_region sr;
+        it_region_init(&sr, x->rank);
+        for (int d = 0; d < x->rank; d++) {
+            int64_t step = x->r->step[d] ? x->r->step[d] : 1;
+            int64_t first = d <= k ? idx[d] : 0;
+            int64_t n = d < k ? 1 : d == k ? (x->ext[k] - idx[k] < m ? x->ext[k] - idx[k] : m) : x->ext[d];
+            x->slab_start[d] = first;
+            x->slab_ext[d] = n;
+            sr.start[d] = x->r->start[d] + first * step;
+            sr.stop[d] = sr.start[d] + (n - 1) * step + 1;
+            sr.step[d] = step;
+        }
+        size_t bytes = (size_t)x->slab_ext[k] * row;
+        int rc = it_eval_read(t, &sr, x->slab, bytes, "it_export_hdf5");
+        if (rc == 0)
+            rc = write_slab(x, k);
+        if (rc)
+            return rc;
+        done += bytes;
+        if (ctx->progress && ctx->progress(done, total, ctx->progress_user))
+            return it_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback after "
+                            "%llu of %llu bytes", (unsigned long long)done, (unsigned long long)total);
+        idx[k] += x->slab_ext[k];
+        int d = k;
+        while (d >= 0 && idx[d] >= x->ext[d]) {
+            idx[d] = 0;
+            if (--d >= 0)
+                idx[d]++;
+        }
+        if (d < 0)
+            return 0;
+    }
+}
+
+/* ---- file and dataset ----------------------------------------------------------------------- */
+
+static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
+    it_tensor *t = x->t;
+    for (int d = 0; d < x->rank; d++) {
+        char name[256];
+        if (x->o->dim_names && x->o->dim_names[d])
+            snprintf(name, sizeof name, "%s", x->o->dim_names[d]);
+        else
+            default_dim_name(x->rank, d, name, sizeof name);
+        int64_t step = x->r->step[d] ? x->r->step[d] : 1;
+        int64_t *coords = malloc((size_t)x->ext[d] * sizeof *coords);
+        if (!coords)
+            return it_error(IT_ENOMEM, "it_export_hdf5: out of memory");
+        for (int64_t i = 0; i < x->ext[d]; i++)
+            coords[i] = x->r->start[d] + i * step;
+        /* Candidate names: name, name_<dataset>, name_<dataset>_2, ...: the first that is
+         * free, or a scale holding the same coordinates (then it is shared). */
+        char sname[300];
+        bool reuse = false;
+        for (int attempt = 0; attempt < 1000; attempt++) {
+            if (attempt == 0)
+                snprintf(sname, sizeof sname, "%s", name);
+            else if (attempt == 1)
+                snprintf(sname, sizeof sname, "%s_%s", name, dataset_name);
+            else
+                snprintf(sname, sizeof sname, "%s_%s_%d", name, dataset_name, attempt);
+            if (H5Lexists(parent, sname, H5P_DEFAULT) <= 0)
+                break;
+            hid_t old = H5Oopen(parent, sname, H5P_DEFAULT);
+            H5O_info_t oi;
+            if (old >= 0 && H5Oget_info(old, &oi) >= 0 && oi.type == H5O_TYPE_DATASET &&
+                H5DSis_scale(old) > 0) {
+                hid_t sp = H5Dget_space(old);
+                hssize_t n = H5Sget_simple_extent_npoints(sp);
+                H5Sclose(sp);
+                if (n == x->ext[d]) {
+                    int64_t *v = malloc((size_t)n * sizeof *v);
+                    reuse = v && H5Dread(old, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0 &&
+                            memcmp(v, coords, (size_t)n * sizeof *v) == 0;
+                    free(v);
+                }
+            }
+            if (reuse) {
+                herr_t a = H5DSattach_scale(x->data, old, (unsigned)d);
+                H5Oclose(old);
+                if (a < 0) {
+                    free(coords);
+                    return it_h5_error(IT_EIO, "it_export_hdf5: attaching a dimension scale");
+                }
+                break;
+            }
+            if (old >= 0)
+                H5Oclose(old);
+        }
+        if (reuse) {
+            free(coords);
+            continue;
+        }
+        hsize_t n = (hsize_t)x->ext[d];
+        hid_t sp = H5Screate_simple(1, &n, NULL);
+        hid_t sc = H5Dcreate2(parent, sname, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        int rc = 0;
+        if (sc < 0 || H5Dwrite(sc, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, coords) < 0 ||
+            H5DSset_scale(sc, name) < 0 || H5DSattach_scale(x->data, sc, (unsigned)d) < 0)
+            rc = it_h5_error(IT_EIO, "it_export_hdf5: writing dimension scale");
+        if (rc == 0)
+            rc = it_h5_write_str(sc, "units", x->o->units ? x->o->units : "pixel");
+        if (rc == 0)
+            rc = it_h5_write_str(sc, "long_name", "pixel coordinate");
+        if (sc >= 0)
+            H5Dclose(sc);
+        H5Sclose(sp);
+        free(coords);
+        (void)t;
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int write_attrs(exporter *x) {
+    it_tensor *t = x->t;
+    int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK], step[IT_MAX_RANK];
+    for (int d = 0; d < x->rank; d++) {
+        step[d] = x->r->step[d] ? x->r->step[d] : 1;
+        start[d] = x->r->start[d];
+        stop[d] = x->r->start[d] + (x->ext[d] - 1) * step[d] + 1;
+    }
+    int rc;
+    size_t r = (size_t)x->rank;
+    if ((rc = it_h5_write_str(x->data, "source_tensor", t->id)) ||
+        (rc = it_h5_write_i64(x->data, "region_start", start, r)) ||
+        (rc = it_h5_write_i64(x->data, "region_stop", stop, r)) ||
+        (rc = it_h5_write_i64(x->data, "region_step", step, r)) ||
+        (rc = it_h5_write_i64(x->data, "origin", start, r)) ||
+        (rc = it_h5_write_str(x->data, "dtype", it_dtype_name(t->dtype))) ||
+        (rc = it_h5_write_str(x->data, "created_by", "infinite-tensor " IT_VERSION_STRING)))
+        return rc;
+    /* _FillValue of the data's own type (netCDF requires it to match) */
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(x->data, "_FillValue", it_h5_file_type(t->dtype), sp, H5P_DEFAULT, H5P_DEFAULT);
+    rc = a < 0 || H5Awrite(a, it_h5_mem_type(t->dtype), t->init) < 0
+             ? it_h5_error(IT_EIO, "it_export_hdf5: writing _FillValue") : 0;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    return rc;
+}
+
+static int create_dataset(exporter *x, hid_t parent, const char *name) {
+    it_tensor *t = x->t;
+    hsize_t dims[IT_MAX_RANK];
+    for (int d = 0; d < x->rank; d++)
+        dims[d] = (hsize_t)x->ext[d];
+    hid_t sp = H5Screate_simple(x->rank, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_fill_value(dcpl, it_h5_mem_type(t->dtype), t->init);
+    if (x->o->contiguous) {
+        H5Pset_layout(dcpl, H5D_CONTIGUOUS);
+        H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY); /* the offset exists from the start */
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    } else {
+        hsize_t ch[IT_MAX_RANK];
+        for (int d = 0; d < x->rank; d++)
+            ch[d] = (hsize_t)x->chunk[d];
+        H5Pset_chunk(dcpl, x->rank, ch);
+        if (x->level >= 1) {
+            H5Pset_shuffle(dcpl);
+            H5Pset_deflate(dcpl, (unsigned)x->level);
+        }
+    }
+    x->data = H5Dcreate2(parent, name, it_h5_file_type(t->dtype), sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    int rc = x->data < 0 ? it_h5_error(IT_EIO, "it_export_hdf5: creating the dataset") : 0;
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    return rc;
+}
+
+static int check_options(exporter *x) {
+    const it_export_options *o = x->o;
+    if (o->compression_level < -1 || o->compression_level > 9)
+        return it_error(IT_EINVAL, "it_export_hdf5: compression_level must be -1..9 (got %d)",
+                        o->compression_level);
+    x->level = o->contiguous ? -1 : o->compression_level == 0 ? DEFAULT_LEVEL : o->compression_level;
+    size_t bytes = x->t->esize;
+    for (int d = 0; d < x->rank; d++) {
+        if (o->chunk[d] < 0)
+            return it_error(IT_EINVAL, "it_export_hdf5: chunk[%d] must be >= 0 (got %lld)", d,
+                            (long long)o->chunk[d]);
+        int64_t def = d >= x->rank - 2 ? EDGE_CHUNK : 1;
+        if (x->rank == 1)
+            def = 65536;
+        int64_t c = o->chunk[d] ? o->chunk[d] : def;
+        x->chunk[d] = c < x->ext[d] ? c : x->ext[d];
+        bytes *= (size_t)x->chunk[d];
+        if (bytes > 0xffffffffu)
+            return it_error(IT_EINVAL, "it_export_hdf5: chunks of more than 4 GiB");
+    }
+    return 0;
+}
+
+int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, const char *dataset,
+                   const it_export_options *opts, it_export_info *info) {
+    if (!t || !region || !path || !dataset)
+        return it_error(IT_EINVAL, "it_export_hdf5: NULL %s",
+                        !t ? "tensor" : !region ? "region" : !path ? "path" : "dataset");
+    if (!dataset[0] || dataset[strlen(dataset) - 1] == '/')
+        return it_error(IT_EINVAL, "it_export_hdf5: dataset name \"%s\" is empty", dataset);
+    it_export_options defaults;
+    it_export_options_init(&defaults);
+    exporter x = {.t = t, .r = region, .o = opts ? opts : &defaults, .rank = t->rank,
+                  .file = -1, .data = -1};
+    int rc = it_eval_check_region(t, region, "it_export_hdf5");
+    if (rc)
+        return rc;
+    size_t count;
+    if ((rc = it_region_count(region, &count)))
+        return it_error_prefix(rc, "it_export_hdf5: ");
+    if (count == 0)
+        return it_error(IT_EINVAL, "it_export_hdf5: the region is empty");
+    for (int d = 0; d < x.rank; d++)
+        x.ext[d] = it_region_extent(region, d);
+    if ((rc = check_options(&x)))
+        return rc;
+    /* Everything that can fail without touching the file is checked first. */
+    uint64_t missing;
+    if ((rc = it_eval_count_uncomputable(t, region, &missing)))
+        return rc;
+    if (missing)
+        return it_error(IT_ENOTCOMPUTED,
+                        "it_export_hdf5: tensor \"%s\" has no function and %llu chunk(s) of the "
+                        "region were never computed",
+                        t->id, (unsigned long long)missing);
+
+    it_h5_quiet quiet;
+    it_h5_quiet_begin(&quiet);
+    bool exists = access(path, F_OK) == 0;
+    char tmp[4200] = "";
+    hid_t parent = -1;
+    char *group_path = NULL;
+    const char *leaf = strrchr(dataset, '/') ? strrchr(dataset, '/') + 1 : dataset;
+    if (exists) {
+        if (H5Fis_hdf5(path) <= 0) {
+            rc = it_error(IT_EFORMAT, "it_export_hdf5: %s exists and is not an HDF5 file", path);
+            goto out;
+        }
+        x.file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+        if (x.file < 0) {
+            rc = it_h5_error(IT_EIO, "it_export_hdf5: opening the output file");
+            goto out;
+        }
+        htri_t has = H5Lexists(x.file, dataset, H5P_DEFAULT);
+        if (has > 0 && !x.o->overwrite) {
+            rc = it_error(IT_EEXIST, "it_export_hdf5: %s already has a dataset \"%s\"", path, dataset);
+            goto out;
+        }
+        if (has > 0 && H5Ldelete(x.file, dataset, H5P_DEFAULT) < 0) {
+            rc = it_h5_error(IT_EIO, "it_export_hdf5: removing the old dataset");
+            goto out;
+        }
+    } else {
+        snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
+        x.file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        if (x.file < 0) {
+            rc = it_h5_error(IT_EIO, "it_export_hdf5: creating the output file");
+            tmp[0] = 0;
+            goto out;
+        }
+    }
+    /* parent group of the dataset (created as needed) */
+    if (leaf != dataset) {
+        group_path = strndup(dataset, (size_t)(leaf - dataset - 1));
+        hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+        H5Pset_create_intermediate_group(lcpl, 1);
+        parent = group_path && group_path[0] && H5Lexists(x.file, group_path, H5P_DEFAULT) > 0
+                     ? H5Gopen2(x.file, group_path, H5P_DEFAULT)
+                     : H5Gcreate2(x.file, group_path && group_path[0] ? group_path : "/", lcpl, H5P_DEFAULT, H5P_DEFAULT);
+        H5Pclose(lcpl);
+    } else {
+        parent = H5Gopen2(x.file, "/", H5P_DEFAULT);
+    }
+    if (parent < 0) {
+        rc = it_h5_error(IT_EIO, "it_export_hdf5: creating the dataset's group");
+        goto out;
+    }
+    if ((rc = create_dataset(&x, parent, leaf)) || (rc = write_attrs(&x)) ||
+        (rc = write_scales(&x, parent, leaf)) || (rc = stream(&x)))
+        goto out;
+    if (info) {
+        memset(info, 0, sizeof *info);
+        info->rank = x.rank;
+        memcpy(info->shape, x.ext, sizeof x.ext);
+        haddr_t off = x.o->contiguous ? H5Dget_offset(x.data) : HADDR_UNDEF;
+        info->data_offset = off == HADDR_UNDEF ? UINT64_MAX : (uint64_t)off;
+        info->data_bytes = (uint64_t)count * t->esize;
+    }
+out:
+    it_buf_free(x.slab);
+    if (x.data >= 0) {
+        H5Dclose(x.data);
+        if (rc && exists) /* leave no partial dataset behind */
+            H5Ldelete(x.file, dataset, H5P_DEFAULT);
+    }
+    if (parent >= 0)
+        H5Gclose(parent);
+    free(group_path);
+    if (x.file >= 0 && H5Fclose(x.file) < 0 && rc == 0)
+        rc = it_h5_error(IT_EIO, "it_export_hdf5: closing the output file");
+    if (tmp[0]) {
+        if (rc == 0 && rename(tmp, path) != 0)
+            rc = it_error(IT_EIO, "it_export_hdf5: renaming %s to %s: %s", tmp, path, strerror(errno));
+        if (rc)
+            unlink(tmp);
+    }
+    it_h5_quiet_end(&quiet);
+    return rc;
+}
