@@ -1,11 +1,13 @@
 /* Export of a finite region to a standard HDF5 dataset with dimension scales.
  *
  * The region is processed in slabs (a run of indices along one dimension, full extent along
- * the later ones) of at most a quarter of the context budget; each slab is read through the
- * evaluator and written out. When the output is chunked and the slab covers whole chunks, the
- * chunks are cut out of the slab, compressed on the pool and written with H5Dwrite_chunk, in
- * HDF5's own filter format; otherwise the slab goes through H5Dwrite. */
+ * the later ones, aligned with the output chunks) of about an eighth of the context budget; each
+ * slab is read through the evaluator and written out. Chunked outputs: every chunk is cut out of
+ * the slab, compressed and written with H5Dwrite_chunk by one pool task (HDF5's own filter byte
+ * format, in parallel); contiguous outputs: the slab goes through H5Dwrite. */
 #include <errno.h>
+#include <pthread.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +47,7 @@ typedef struct exporter {
     /* direct chunk writes of one slab */
     size_t nchunks;
     int64_t chunks_per[IT_MAX_RANK];
-    void **enc;
-    size_t *enc_len;
+    pthread_mutex_t write_lock;  /* one H5Dwrite_chunk at a time */
 } exporter;
 
 static void default_dim_name(int rank, int d, char *buf, size_t size) {
@@ -60,7 +61,8 @@ static void default_dim_name(int rank, int d, char *buf, size_t size) {
 
 /* ---- slab writing --------------------------------------------------------------------------- */
 
-/* Cuts output chunk `i` of the slab out (padding with blend_init) and compresses it. */
+/* Cuts output chunk `i` of the slab out, compresses it and writes it: each task holds one
+ * chunk and its encoding at a time. */
 static int encode_chunk(void *arg, size_t i, int thread) {
     (void)thread;
     exporter *x = arg;
@@ -86,60 +88,42 @@ static int encode_chunk(void *arg, size_t i, int thread) {
     char *buf = it_buf_alloc(bytes);
     if (!buf)
         return it_error(IT_ENOMEM, "it_export_hdf5: out of memory");
-    if (partial)
-        it_fill_pattern(buf, t->init, t->esize, celems);
+    if (partial) /* HDF5 never shows the padding of edge chunks */
+        memset(buf, 0, bytes);
     it_copy_nd(buf, cstr, x->slab + so * (int64_t)t->esize, sstr, box, x->rank, t->esize);
-    if (x->level < 1) {
-        x->enc[i] = buf;
-        x->enc_len[i] = bytes;
-        return 0;
+    void *enc = buf;
+    size_t len = bytes;
+    int rc = 0;
+    if (x->level >= 1) {
+        rc = it_codec_encode(buf, bytes, t->esize, x->level, &enc, &len);
+        it_buf_free(buf);
+        if (rc)
+            return rc;
     }
-    int rc = it_codec_encode(buf, bytes, t->esize, x->level, &x->enc[i], &x->enc_len[i]);
-    it_buf_free(buf);
+    hsize_t off[IT_MAX_RANK];
+    for (int d = 0; d < x->rank; d++)
+        off[d] = (hsize_t)(x->slab_start[d] + cidx[d] * x->chunk[d]);
+    pthread_mutex_lock(&x->write_lock);
+    it_h5_quiet quiet; /* pool threads too must not print HDF5 errors */
+    it_h5_quiet_begin(&quiet);
+    if (H5Dwrite_chunk(x->data, H5P_DEFAULT, 0, off, len, enc) < 0)
+        rc = it_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite_chunk");
+    it_h5_quiet_end(&quiet);
+    pthread_mutex_unlock(&x->write_lock);
+    it_buf_free(enc);
     return rc;
-}
-
-static bool direct_ok(const exporter *x, int k) {
-    if (x->o->contiguous)
-        return false;
-    for (int d = 0; d < k; d++)
-        if (x->chunk[d] != 1)
-            return false;
-    /* the slab starts on a chunk boundary along k; its end is one or the region's end */
-    return x->slab_start[k] % x->chunk[k] == 0 &&
-           (x->slab_ext[k] % x->chunk[k] == 0 || x->slab_start[k] + x->slab_ext[k] == x->ext[k]);
 }
 
 static int write_slab(exporter *x, int k) {
     it_tensor *t = x->t;
-    if (direct_ok(x, k)) {
+    (void)k;
+    if (!x->o->contiguous) { /* slabs are whole chunks (see stream) */
         x->nchunks = 1;
         for (int d = 0; d < x->rank; d++) {
             x->chunks_per[d] = (x->slab_ext[d] + x->chunk[d] - 1) / x->chunk[d];
             x->nchunks *= (size_t)x->chunks_per[d];
         }
-        x->enc = calloc(x->nchunks, sizeof *x->enc);
-        x->enc_len = calloc(x->nchunks, sizeof *x->enc_len);
-        int rc = x->enc && x->enc_len ? 0 : it_error(IT_ENOMEM, "it_export_hdf5: out of memory");
-        if (rc == 0)
-            rc = it_pool_run(t->store->ctx->pool, x->nchunks, encode_chunk, x);
-        for (size_t i = 0; rc == 0 && i < x->nchunks; i++) {
-            hsize_t off[IT_MAX_RANK];
-            size_t rem = i;
-            for (int d = x->rank - 1; d >= 0; d--) {
-                off[d] = (hsize_t)(x->slab_start[d] + (int64_t)(rem % (size_t)x->chunks_per[d]) * x->chunk[d]);
-                rem /= (size_t)x->chunks_per[d];
-            }
-            if (H5Dwrite_chunk(x->data, H5P_DEFAULT, 0, off, x->enc_len[i], x->enc[i]) < 0)
-                rc = it_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite_chunk");
-        }
-        for (size_t i = 0; x->enc && i < x->nchunks; i++)
-            it_buf_free(x->enc[i]);
-        free(x->enc);
-        free(x->enc_len);
-        x->enc = NULL;
-        x->enc_len = NULL;
-        return rc;
+        return it_pool_run(t->store->ctx->pool, x->nchunks, encode_chunk, x);
     }
     hsize_t start[IT_MAX_RANK], count[IT_MAX_RANK];
     for (int d = 0; d < x->rank; d++) {
@@ -157,54 +141,59 @@ static int write_slab(exporter *x, int k) {
     return rc;
 }
 
-/* Reads and writes every slab. */
+/* Reads and writes every slab. A slab is a box aligned with the output chunks: one chunk
+ * along dimensions before k, a multiple of the chunk along k, the full extent after k, with k
+ * the first dimension for which that fits the target size. Contiguous outputs use 1 as chunk. */
 static int stream(exporter *x) {
     it_tensor *t = x->t;
     it_ctx *ctx = t->store->ctx;
-    size_t target = ctx->budget / 4 < ((size_t)1 << 20) ? ((size_t)1 << 20) : ctx->budget / 4;
-    /* k: the first dimension whose trailing rows fit the target */
+    /* The slab's read takes blocks of the budget; the slab and the chunks being encoded take
+     * about an eighth more. */
+    size_t target = ctx->budget / 8 < ((size_t)1 << 20) ? ((size_t)1 << 20) : ctx->budget / 8;
+    int64_t unit[IT_MAX_RANK]; /* slab granule per dimension */
+    for (int d = 0; d < x->rank; d++)
+        unit[d] = x->o->contiguous ? 1 : x->chunk[d];
     int k = x->rank - 1;
-    size_t row = t->esize;
-    for (int d = x->rank - 1; d >= 0; d--) {
-        size_t next = row * (size_t)x->ext[d];
-        if (next > target)
+    size_t base = t->esize; /* bytes of one granule along k with the slab's other extents */
+    for (int cand = 0; cand < x->rank; cand++) {
+        size_t b = t->esize;
+        for (int d = 0; d < x->rank; d++)
+            b *= (size_t)(d < cand ? unit[d] : d == cand ? unit[d] : x->ext[d]);
+        if (b <= target || cand == x->rank - 1) {
+            k = cand;
+            base = b;
             break;
-        k = d;
-        row = next;
+        }
     }
-    /* row = bytes of one index along k (all later dims), k = that dimension */
-    row /= (size_t)x->ext[k];
-    int64_t m = (int64_t)(target / row);
-    if (m < 1)
-        m = 1;
+    int64_t m = unit[k] * (int64_t)(target / base > 1 ? target / base : 1);
     if (m > x->ext[k])
         m = x->ext[k];
-    if (!x->o->contiguous && m >= x->chunk[k])
-        m -= m % x->chunk[k];
-    x->slab = it_buf_alloc((size_t)m * row);
+    size_t slab_bytes = base / (size_t)unit[k] * (size_t)m;
+    x->slab = it_buf_alloc(slab_bytes);
     if (!x->slab)
-        return it_error(IT_ENOMEM, "it_export_hdf5: out of memory for a %zu-byte slab", (size_t)m * row);
-    uint64_t total = 1, done = 0;
+        return it_error(IT_ENOMEM, "it_export_hdf5: out of memory for a %zu-byte slab", slab_bytes);
+    uint64_t total = t->esize, done = 0;
     for (int d = 0; d < x->rank; d++)
         total *= (uint64_t)x->ext[d];
-    total *= t->esize;
     if (ctx->progress && ctx->progress(0, total, ctx->progress_user))
         return it_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback");
-    int64_t idx[IT_MAX_RANK] = {0}; /* position of the slab along dims 0..k */
+    int64_t idx[IT_MAX_RANK] = {0}; /* slab origin along dims 0..k */
     for (;;) {
         it_region sr;
         it_region_init(&sr, x->rank);
+        size_t bytes = t->esize;
         for (int d = 0; d < x->rank; d++) {
             int64_t step = x->r->step[d] ? x->r->step[d] : 1;
+            int64_t want = d < k ? unit[d] : d == k ? m : x->ext[d];
             int64_t first = d <= k ? idx[d] : 0;
-            int64_t n = d < k ? 1 : d == k ? (x->ext[k] - idx[k] < m ? x->ext[k] - idx[k] : m) : x->ext[d];
+            int64_t n = x->ext[d] - first < want ? x->ext[d] - first : want;
             x->slab_start[d] = first;
             x->slab_ext[d] = n;
             sr.start[d] = x->r->start[d] + first * step;
             sr.stop[d] = sr.start[d] + (n - 1) * step + 1;
             sr.step[d] = step;
+            bytes *= (size_t)n;
         }
-        size_t bytes = (size_t)x->slab_ext[k] * row;
         int rc = it_eval_read(t, &sr, x->slab, bytes, "it_export_hdf5");
         if (rc == 0)
             rc = write_slab(x, k);
@@ -214,12 +203,12 @@ static int stream(exporter *x) {
         if (ctx->progress && ctx->progress(done, total, ctx->progress_user))
             return it_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback after "
                             "%llu of %llu bytes", (unsigned long long)done, (unsigned long long)total);
-        idx[k] += x->slab_ext[k];
         int d = k;
+        idx[k] += m;
         while (d >= 0 && idx[d] >= x->ext[d]) {
             idx[d] = 0;
             if (--d >= 0)
-                idx[d]++;
+                idx[d] += unit[d];
         }
         if (d < 0)
             return 0;
@@ -325,10 +314,17 @@ static int write_attrs(exporter *x) {
         (rc = it_h5_write_str(x->data, "dtype", it_dtype_name(t->dtype))) ||
         (rc = it_h5_write_str(x->data, "created_by", "infinite-tensor " IT_VERSION_STRING)))
         return rc;
-    /* _FillValue of the data's own type (netCDF requires it to match) */
+    /* _FillValue, of the data's own type as netCDF requires, marks missing values, and
+     * netCDF readers (xarray) mask every element equal to it. An export has no missing
+     * values: floats get NaN, which no reader takes for data; integer exports get none,
+     * because any integer may be real data. */
+    if (!it_dtype_is_float(t->dtype))
+        return 0;
+    unsigned char fill[8];
+    it_dtype_from_double(t->dtype, NAN, fill, "_FillValue");
     hid_t sp = H5Screate(H5S_SCALAR);
     hid_t a = H5Acreate2(x->data, "_FillValue", it_h5_file_type(t->dtype), sp, H5P_DEFAULT, H5P_DEFAULT);
-    rc = a < 0 || H5Awrite(a, it_h5_mem_type(t->dtype), t->init) < 0
+    rc = a < 0 || H5Awrite(a, it_h5_mem_type(t->dtype), fill) < 0
              ? it_h5_error(IT_EIO, "it_export_hdf5: writing _FillValue") : 0;
     if (a >= 0)
         H5Aclose(a);
@@ -343,7 +339,11 @@ static int create_dataset(exporter *x, hid_t parent, const char *name) {
         dims[d] = (hsize_t)x->ext[d];
     hid_t sp = H5Screate_simple(x->rank, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_fill_value(dcpl, it_h5_mem_type(t->dtype), t->init);
+    unsigned char fill[8];
+    memcpy(fill, t->init, sizeof fill);
+    if (it_dtype_is_float(t->dtype)) /* matches _FillValue */
+        it_dtype_from_double(t->dtype, NAN, fill, "fill value");
+    H5Pset_fill_value(dcpl, it_h5_mem_type(t->dtype), fill);
     if (x->o->contiguous) {
         H5Pset_layout(dcpl, H5D_CONTIGUOUS);
         H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY); /* the offset exists from the start */
@@ -398,7 +398,7 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
     it_export_options defaults;
     it_export_options_init(&defaults);
     exporter x = {.t = t, .r = region, .o = opts ? opts : &defaults, .rank = t->rank,
-                  .file = -1, .data = -1};
+                  .file = -1, .data = -1, .write_lock = PTHREAD_MUTEX_INITIALIZER};
     int rc = it_eval_check_region(t, region, "it_export_hdf5");
     if (rc)
         return rc;

@@ -53,7 +53,9 @@ IT_API void it_export_options_init(it_export_options *opts);
  * it does not exist. The dataset holds the values in C order with the region's shape; its
  * attributes record the source tensor id, the region (int64[r][3]), the dtype and `origin`
  * (the pixel coordinate of index 0 per dimension); each dimension has an HDF5 dimension scale of
- * int64 pixel coordinates with `units`, and the dataset has a `_FillValue` of its type.
+ * int64 pixel coordinates with `units`. Float exports carry `_FillValue` = NaN (netCDF readers
+ * mask values equal to _FillValue, and an export has no missing values); integer exports carry
+ * none, since any integer may be real data.
  * Progress goes to the context's callback as (bytes written, total bytes).
  * Errors: IT_EINVAL (arguments, empty region, bad options), IT_ERANGE (region outside finite
  * dimensions), IT_EEXIST (dataset exists without overwrite), IT_ENOTCOMPUTED (a tensor without

@@ -1,0 +1,47 @@
+"""Opens an export written by export_write with h5py and xarray (no extra arguments) and checks
+values, coordinates and attributes."""
+import sys
+
+import h5py
+import numpy as np
+import xarray as xr
+
+A = np.array([7, 13, 29, 31, 37, 41, 43, 47])
+B = np.array([3, 5, 11, 17, 19, 23, 53, 59])
+
+
+def golden(y, x):
+    wy, wx, py, px = y // 8, x // 8, y % 8, x % 8
+    return ((A[0] * wy + A[1] * wx + B[0] * py + B[1] * px) % 97) - 48
+
+
+def main(path):
+    ys = np.arange(-24, 40)
+    xs = np.arange(-50, 30, 2)
+    want = golden(ys[:, None], xs[None, :]).astype(np.float32)
+    with h5py.File(path, "r") as f:
+        for name in ("elevation", "elevation_contiguous"):
+            d = f[name]
+            assert d.shape == (64, 40), d.shape
+            assert (d[:] == want).all(), name
+            assert list(d.attrs["origin"]) == [-24, -50]
+            assert d.attrs["source_tensor"] == "field"
+        assert f["elevation"].compression == "gzip"
+        assert (f["y"][:] == ys).all() and (f["x"][:] == xs).all()
+        assert f["images/rgb"].shape == (3, 16, 16)
+    ds = xr.open_dataset(path, engine="netcdf4")
+    v = ds["elevation"]
+    assert v.dims == ("y", "x"), v.dims
+    assert (v.coords["y"].values == ys).all() and (v.coords["x"].values == xs).all()
+    assert (v.values == want).all()
+    assert float(v.sel(y=-24, x=-50)) == want[0, 0]
+    print(f"xarray: {path}: elevation{v.dims} {v.shape}, coordinates y[{ys[0]}..{ys[-1]}] "
+          f"x[{xs[0]}..{xs[-1]}] step 2, values equal")
+    g = xr.open_dataset(path, engine="netcdf4", group="images")
+    assert g["rgb"].dims == ("band", "row", "col"), g["rgb"].dims
+    assert (g["row"].values == np.arange(-8, 8)).all()
+    print(f"xarray: group images: rgb{g['rgb'].dims}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

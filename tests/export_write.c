@@ -1,0 +1,57 @@
+/* Writes sample exports for tests/export_interop.sh: ncdump, xarray and h5py must open them
+ * without extra arguments. Usage: export_write FILE */
+#include <stdio.h>
+
+#include "test_util.h"
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: export_write FILE\n");
+        return 2;
+    }
+    it_ctx *ctx;
+    it_store *s;
+    if (it_ctx_create(NULL, &ctx) || it_store_open_memory(ctx, NULL, &s))
+        return 1;
+    /* golden values, 8x8 windows = chunks: pixel (y, x) of window (y//8, x//8) */
+    int64_t w8[2] = {8, 8};
+    it_tensor_desc d;
+    it_tensor_desc_init(&d, 2);
+    d.id = "field";
+    d.shape[0] = d.shape[1] = IT_INF;
+    it_window_init(&d.window, 2, w8);
+    d.chunk[0] = d.chunk[1] = 8;
+    d.fn = golden_fn;
+    it_tensor *field, *rgb;
+    if (it_tensor_create(s, &d, &field))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
+    it_region r = region2(-24, 40, -50, 30);
+    r.step[1] = 2;
+    if (it_export_hdf5(field, &r, argv[1], "elevation", NULL, NULL))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
+    it_export_options o;
+    it_export_options_init(&o);
+    o.contiguous = 1;
+    if (it_export_hdf5(field, &r, argv[1], "elevation_contiguous", &o, NULL))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
+    int64_t w3[3] = {3, 8, 8};
+    it_tensor_desc_init(&d, 3);
+    d.id = "rgb";
+    d.shape[0] = 3, d.shape[1] = d.shape[2] = IT_INF;
+    d.dtype = IT_U8;
+    it_window_init(&d.window, 3, w3);
+    d.fn = golden_fn;
+    if (it_tensor_create(s, &d, &rgb))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
+    it_region r3;
+    int64_t s3[3] = {0, -8, -8}, e3[3] = {3, 8, 8};
+    it_region_set(&r3, 3, s3, e3, NULL);
+    const char *names[3] = {"band", "row", "col"};
+    it_export_options_init(&o);
+    o.dim_names = names;
+    if (it_export_hdf5(rgb, &r3, argv[1], "images/rgb", &o, NULL))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
+    it_store_close(s);
+    it_ctx_destroy(ctx);
+    return 0;
+}
