@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "infinite_tensor.h"
 
 #define CH 512
@@ -20,26 +21,11 @@
 static int64_t SIZE = 8192;
 static char dir[1024];
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* The trivial f: a smooth ramp with a little texture (compresses like real fields do). */
+/* The trivial f's values for chunk (cy, cx), for the hand-written loops. */
 static void chunk_values(int64_t cy, int64_t cx, float *out) {
     for (int y = 0; y < CH; y++)
-        for (int x = 0; x < CH; x++) {
-            int64_t gy = cy * CH + y, gx = cx * CH + x;
-            out[y * CH + x] = (float)(gy * 0.25 + gx * 0.5) + (float)((gx ^ gy) & 7) * 0.125f;
-        }
-}
-
-static int trivial_fn(const it_window_batch *b, void *user) {
-    (void)user;
-    for (size_t k = 0; k < b->count; k++)
-        chunk_values(b->index[2 * k], b->index[2 * k + 1], b->out[k]);
-    return 0;
+        for (int x = 0; x < CH; x++)
+            out[y * CH + x] = bench_field(cy * CH + y, cx * CH + x);
 }
 
 static double run_library(int threads, int level, const char *path) {
@@ -52,7 +38,7 @@ static double run_library(int threads, int level, const char *path) {
     it_ctx *ctx;
     it_store *s;
     unlink(path);
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     if (it_ctx_create(&co, &ctx) || it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &ho, &s))
         return fprintf(stderr, "%s\n", it_last_error()), -1;
     int64_t w[2] = {CH, CH};
@@ -62,14 +48,14 @@ static double run_library(int threads, int level, const char *path) {
     d.shape[0] = d.shape[1] = IT_INF;
     it_window_init(&d.window, 2, w);
     d.chunk[0] = d.chunk[1] = CH;
-    d.fn = trivial_fn;
+    d.fn = bench_field_fn;
     it_tensor *t;
     it_region r;
     int64_t start[2] = {0, 0}, stop[2] = {SIZE, SIZE};
     it_region_set(&r, 2, start, stop, NULL);
     if (it_tensor_create(s, &d, &t) || it_tensor_fill(t, &r) || it_store_close(s))
         return fprintf(stderr, "%s\n", it_last_error()), -1;
-    double ms = now_ms() - t0;
+    double ms = bench_now_ms() - t0;
     it_ctx_destroy(ctx);
     return ms;
 }
@@ -77,7 +63,7 @@ static double run_library(int threads, int level, const char *path) {
 /* The same layout by hand: (inf, inf) extent with the library's origin, 512x512 chunks. */
 static double run_hdf5(int level, bool direct, const char *path) {
     unlink(path);
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     /* chunks each side, as the store chooses: the largest K with (2*K*CH)^2 < 2^62 */
     hsize_t K = ((hsize_t)1 << 31) / (2 * CH);
@@ -118,7 +104,7 @@ static double run_hdf5(int level, bool direct, const char *path) {
     H5Pclose(dcpl);
     H5Sclose(sp);
     H5Fclose(f);
-    return now_ms() - t0;
+    return bench_now_ms() - t0;
 }
 
 static int tiny_fn(const it_window_batch *b, void *user) {
@@ -150,21 +136,21 @@ static int many_chunks(const char *path, int n) {
     int64_t start[2] = {0, 0}, stop[2] = {4 * n, 4 * n};
     it_region_set(&r, 2, start, stop, NULL);
     unlink(path);
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     if (it_ctx_create(NULL, &ctx) || it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &ho, &s) ||
         it_tensor_create(s, &d, &t) || it_tensor_fill(t, &r) || it_store_close(s))
         return fprintf(stderr, "%s\n", it_last_error()), 1;
-    double fill = now_ms() - t0;
-    t0 = now_ms();
+    double fill = bench_now_ms() - t0;
+    t0 = bench_now_ms();
     it_tensor_stats st;
     if (it_store_open_hdf5(ctx, path, IT_HDF5_READONLY, NULL, &s) || it_tensor_open(s, "tiny", 0, &t) ||
         it_tensor_get_stats(t, &st))
         return fprintf(stderr, "%s\n", it_last_error()), 1;
-    double list = now_ms() - t0;
-    t0 = now_ms();
+    double list = bench_now_ms() - t0;
+    t0 = bench_now_ms();
     if (it_tensor_fill(t, &r)) /* every chunk present: one presence check each */
         return fprintf(stderr, "%s\n", it_last_error()), 1;
-    double presence = now_ms() - t0;
+    double presence = bench_now_ms() - t0;
     it_store_close(s);
     it_ctx_destroy(ctx);
     unlink(path);
@@ -173,16 +159,6 @@ static int many_chunks(const char *path, int n) {
            (unsigned long long)st.chunks, fill, fill * 1e3 / st.chunks, list,
            presence * 1e3 / st.chunks);
     return st.chunks == (uint64_t)n * n ? 0 : 1;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv) {
@@ -210,8 +186,8 @@ int main(int argc, char **argv) {
     }
     unlink(p1);
     unlink(p2);
-    double o = median(ours, runs), o2 = median(ours2, runs), r = median(raw, runs),
-           oz = median(ours_z, runs), hz = median(hdf5_z, runs);
+    double o = bench_median(ours, runs), o2 = bench_median(ours2, runs), r = bench_median(raw, runs),
+           oz = bench_median(ours_z, runs), hz = bench_median(hdf5_z, runs);
     printf("fill [0:%lld, 0:%lld] f32 = %.0f MiB in 512x512 chunks, %d run(s), medians:\n",
            (long long)SIZE, (long long)SIZE, mb, runs);
     printf("  uncompressed: library (1 thread)  %7.1f ms = %6.0f MB/s   raw H5Dwrite_chunk loop %7.1f ms = %6.0f MB/s\n",

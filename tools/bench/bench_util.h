@@ -1,0 +1,17 @@
+/* Helpers shared by the benchmarks. */
+#ifndef IT_BENCH_UTIL_H
+#define IT_BENCH_UTIL_H
+
+#include <stdint.h>
+
+#include "infinite_tensor.h"
+
+double bench_now_ms(void);
+/* Median of v[0..n) (sorts v). */
+double bench_median(double *v, int n);
+/* The trivial field: a smooth ramp with a little texture (compresses like real fields). */
+float bench_field(int64_t y, int64_t x);
+/* it_window_fn filling (inf, inf) f32 windows with bench_field. */
+int bench_field_fn(const it_window_batch *b, void *user);
+
+#endif
