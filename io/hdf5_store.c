@@ -933,7 +933,54 @@ static int h5_stats(it_store *s, it_tensor *t, it_tensor_stats *st) {
     return 0;
 }
 
+static int h5_chunks(it_store *s, it_tensor *t, it_coord **out, size_t *n) {
+    h5_store *h = H5S(s);
+    enter(h);
+    *n = H5T(t)->present.count;
+    int rc = it_coordset_sorted(&H5T(t)->present, out);
+    leave(h);
+    return rc;
+}
+
+static int h5_load_args(it_store *s, it_tensor *t) {
+    h5_store *h = H5S(s);
+    h5_tensor *ht = H5T(t);
+    char id[IT_ID_MAX + 1];
+    int rc = 0;
+    enter(h);
+    int64_t n = it_h5_attr_len(ht->group, "args");
+    if (n == 1 && it_h5_read_strs_at(ht->group, "args", 0, id, sizeof id) == 0 && !id[0])
+        n = 0;
+    if (n < 0 || n > 64)
+        rc = it_error(IT_EFORMAT, "it_tensor_open: tensor \"%s\": attribute args is unreadable", t->id);
+    if (rc == 0 && n > 0) {
+        t->info_arg_ids = calloc((size_t)n, sizeof *t->info_arg_ids);
+        t->info_arg_windows = calloc((size_t)n, sizeof *t->info_arg_windows);
+        t->owns_info_args = true;
+        if (!t->info_arg_ids || !t->info_arg_windows)
+            rc = it_error(IT_ENOMEM, "out of memory");
+        for (int64_t i = 0; rc == 0 && i < n; i++) {
+            char prefix[32], name[48];
+            if ((rc = it_h5_read_strs_at(ht->group, "args", (size_t)i, id, sizeof id)))
+                break;
+            t->info_arg_ids[i] = strdup(id);
+            t->n_info_args = (size_t)i + 1;
+            snprintf(prefix, sizeof prefix, "arg%lld_window", (long long)i);
+            snprintf(name, sizeof name, "%s_size", prefix);
+            int64_t r = it_h5_attr_len(ht->group, name);
+            if (r < 1 || r > IT_MAX_RANK)
+                rc = it_error(IT_EFORMAT, "it_tensor_open: tensor \"%s\": %s is unreadable", t->id, name);
+            else
+                rc = read_window(ht->group, prefix, (int)r, &t->info_arg_windows[i]);
+        }
+    }
+    leave(h);
+    return rc;
+}
+
 static const it_store_ops hdf5_ops = {
+    .chunks = h5_chunks,
+    .load_args = h5_load_args,
     .kind = "hdf5",
     .attach = h5_attach,
     .detach = h5_detach,

@@ -1,4 +1,7 @@
 /* Regions: start:stop:step per dimension. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -54,5 +57,87 @@ int it_region_count(const it_region *r, size_t *count) {
             return it_error(IT_EOVERFLOW, "region element count overflows size_t");
     }
     *count = n;
+    return 0;
+}
+
+/* One signed integer at *p; advances p. 0, IT_EINVAL (no digits) or IT_ERANGE. */
+static int parse_int(const char **p, int64_t *out) {
+    const char *s = *p;
+    while (*s == ' ')
+        s++;
+    if (!(isdigit((unsigned char)*s) || ((*s == '-' || *s == '+') && isdigit((unsigned char)s[1]))))
+        return IT_EINVAL;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno == ERANGE)
+        return IT_ERANGE;
+    while (*end == ' ')
+        end++;
+    *out = v;
+    *p = end;
+    return 0;
+}
+
+int it_region_parse(const char *text, int rank, const int64_t *shape, it_region *out) {
+    if (!text || !out)
+        return it_error(IT_EINVAL, "it_region_parse: NULL %s", text ? "out" : "text");
+    int rc = it_region_init(out, rank);
+    if (rc)
+        return rc;
+    const char *p = text;
+    for (int d = 0; d < rank; d++) {
+        const char *item = p;
+        int64_t v[3] = {0, 0, 1};
+        bool given[3] = {false, false, false};
+        int parts = 0;
+        for (;;) {
+            if (parts == 3)
+                return it_error(IT_EINVAL, "region item %d (\"%.*s\"): more than start:stop:step",
+                                d, (int)strcspn(item, ","), item);
+            int r = parse_int(&p, &v[parts]);
+            if (r == IT_ERANGE)
+                return it_error(IT_ERANGE, "region item %d: number out of the int64 range at "
+                                "offset %d", d, (int)(p - text));
+            given[parts] = r == 0;
+            parts++;
+            while (*p == ' ')
+                p++;
+            if (*p != ':')
+                break;
+            p++;
+        }
+        if (*p != (d == rank - 1 ? '\0' : ',')) {
+            if (*p == ',' || *p == '\0')
+                return it_error(IT_EINVAL, "region has %s items than the tensor's %d dimensions",
+                                *p == ',' ? "more" : "fewer", rank);
+            return it_error(IT_EINVAL, "region item %d: unexpected \"%c\" at offset %d", d, *p,
+                            (int)(p - text));
+        }
+        if (*p == ',')
+            p++;
+        bool finite = shape && shape[d] > 0;
+        if (parts == 1) { /* single index */
+            if (!given[0])
+                return it_error(IT_EINVAL, "region item %d is empty", d);
+            if (v[0] == INT64_MAX)
+                return it_error(IT_ERANGE, "region item %d: index too large", d);
+            out->start[d] = v[0];
+            out->stop[d] = v[0] + 1;
+            continue;
+        }
+        if ((!given[0] || !given[1]) && !finite)
+            return it_error(IT_EINVAL,
+                            "region item %d (\"%.*s\"): dimension %d is infinite, give start and stop",
+                            d, (int)strcspn(item, ","), item, d);
+        if (parts == 3 && given[2] && v[2] < 1)
+            return it_error(IT_EINVAL, "region item %d: step must be >= 1 (got %lld)", d,
+                            (long long)v[2]);
+        out->start[d] = given[0] ? v[0] : 0;
+        out->stop[d] = given[1] ? v[1] : shape[d];
+        out->step[d] = parts == 3 && given[2] ? v[2] : 1;
+    }
+    if (rank == 0 || *p != '\0')
+        return it_error(IT_EINVAL, "region has more items than the tensor's %d dimensions", rank);
     return 0;
 }

@@ -43,6 +43,10 @@ typedef struct it_store_ops {
     /* Calls fn for every stored tensor id (NULL: the open handles are listed instead). */
     int (*list)(it_store *s, it_store_list_fn fn, void *user);
     int (*stats)(it_store *s, it_tensor *t, it_tensor_stats *st);
+    /* Stored chunk coordinates of t, sorted; *out is malloc'd. */
+    int (*chunks)(it_store *s, it_tensor *t, it_coord **out, size_t *n);
+    /* For it_tensor_open: the stored argument ids and windows into t->stored_* (optional). */
+    int (*load_args)(it_store *s, it_tensor *t);
     /* Optional: makes the chunks that `get` will be asked for next ready in memory (decoding
      * them in parallel on pool). Chunks that are absent are skipped. */
     int (*prefetch)(it_store *s, it_tensor *t, const it_coord *chunks, size_t n, it_pool *pool);

@@ -94,7 +94,45 @@ static int mem_stats(it_store *s, it_tensor *t, it_tensor_stats *st) {
     return 0;
 }
 
+typedef struct coord_list {
+    it_coord *v;
+    size_t n, cap;
+    bool failed;
+} coord_list;
+
+static void collect(const it_coord *c, void *user) {
+    coord_list *l = user;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        it_coord *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->failed = true;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *c;
+}
+
+static int cmp_coord(const void *a, const void *b) { return it_coord_cmp(a, b, IT_MAX_RANK); }
+
+static int mem_chunks(it_store *s, it_tensor *t, it_coord **out, size_t *n) {
+    coord_list l = {0};
+    it_cache_foreach(s->impl, t->serial, collect, &l);
+    if (l.failed) {
+        free(l.v);
+        return it_error(IT_ENOMEM, "out of memory listing chunks");
+    }
+    if (l.n)
+        qsort(l.v, l.n, sizeof *l.v, cmp_coord);
+    *out = l.v;
+    *n = l.n;
+    return 0;
+}
+
 static const it_store_ops memory_ops = {
+    .chunks = mem_chunks,
     .stats = mem_stats,
     .kind = "memory",
     .attach = mem_attach,

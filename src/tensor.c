@@ -177,6 +177,12 @@ static void tensor_free(it_tensor *t) {
     if (!t)
         return;
     it_buf_free(t->init_chunk);
+    if (t->owns_info_args) {
+        for (size_t i = 0; i < t->n_info_args; i++)
+            free((char *)t->info_arg_ids[i]);
+        free(t->info_arg_windows);
+    }
+    free(t->info_arg_ids);
     free(t->id);
     free(t->fn_tag);
     free(t->args);
@@ -253,6 +259,15 @@ static int resolve(const it_tensor_desc *d, it_tensor *t, bool stored) {
         if (!shape_bytes(t->arg_windows[i].size, a->rank, a->esize, &elems, &t->arg_bytes[i]))
             return FAIL(IT_EOVERFLOW, "arg_windows[%zu] slice byte size overflows", i);
         t->args[i] = (it_tensor *)a;
+    }
+    if (d->n_args) {
+        t->info_arg_ids = calloc(d->n_args, sizeof *t->info_arg_ids);
+        if (!t->info_arg_ids)
+            return FAIL(IT_ENOMEM, "out of memory");
+        for (size_t i = 0; i < d->n_args; i++)
+            t->info_arg_ids[i] = t->args[i]->id;
+        t->n_info_args = d->n_args;
+        t->info_arg_windows = t->arg_windows;
     }
     if ((rc = resolve_chunks(d, t)))
         return rc;
@@ -352,6 +367,11 @@ int it_tensor_open(it_store *store, const char *id, unsigned flags, it_tensor **
             rc = it_error_prefix(IT_EFORMAT, "it_tensor_open: stored metadata are invalid: ");
     }
     free(tag);
+    if (rc == 0 && store->ops->load_args && (rc = store->ops->load_args(store, *out))) {
+        it_tensor_release(*out);
+        *out = NULL;
+        return rc;
+    }
     if (rc == 0 && (flags & IT_OPEN_FILL_MISSING)) {
         it_tensor *t = *out;
         t->fill_missing = true;
@@ -363,6 +383,21 @@ int it_tensor_open(it_store *store, const char *id, unsigned flags, it_tensor **
         }
         it_fill_pattern(t->init_chunk, t->init, t->esize, t->chunk_elems);
     }
+    return rc;
+}
+
+int it_tensor_foreach_chunk(it_tensor *t, it_chunk_fn fn, void *user) {
+    if (!t || !fn)
+        return it_error(IT_EINVAL, "it_tensor_foreach_chunk: NULL %s", t ? "fn" : "tensor");
+    it_coord *all = NULL;
+    size_t n = 0;
+    int rc = t->store->ops->chunks(t->store, t, &all, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int64_t a[IT_MAX_RANK], b[IT_MAX_RANK];
+        it_chunk_box(t, &all[i], a, b);
+        rc = fn(a, b, user);
+    }
+    free(all);
     return rc;
 }
 
@@ -438,6 +473,10 @@ int it_tensor_get_info(const it_tensor *t, it_tensor_info *info) {
     memcpy(info->grid_offset, t->grid, sizeof info->grid_offset);
     info->batch_size = t->batch;
     info->fn_tag = t->fn_tag;
+    info->n_arg_ids = t->n_info_args;
+    info->arg_ids = t->info_arg_ids;
+    info->arg_windows = t->info_arg_windows;
+    info->has_fn = t->fn != NULL;
     return 0;
 }
 

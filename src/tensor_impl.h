@@ -51,6 +51,10 @@ struct it_tensor {
 
     void *backend;              /* the store's per-tensor state */
     bool fill_missing;          /* opened with IT_OPEN_FILL_MISSING (no fn) */
+    size_t n_info_args;         /* argument ids and windows as reported by it_tensor_get_info */
+    const char **info_arg_ids;  /* created: the args' ids; opened: stored ids (owned) */
+    it_window *info_arg_windows;/* opened: stored windows (owned); created: arg_windows */
+    bool owns_info_args;
     void *init_chunk;           /* a chunk of blend_init, for fill_missing */
 };
 

@@ -31,6 +31,14 @@ IT_API int it_region_set(it_region *r, int rank, const int64_t *start, const int
  * IT_EINVAL (bad rank, step < 0) or IT_EOVERFLOW when the product exceeds SIZE_MAX. */
 IT_API int it_region_count(const it_region *r, size_t *count);
 
+/* Parses numpy-like text, one comma-separated item per dimension: "start:stop", 
+ * "start:stop:step", a single index "i" (= i:i+1), or ":" / "::step" for the whole of a finite
+ * dimension (shape[d] > 0; shape may be NULL when no dimension is finite). Spaces are ignored.
+ * Example: "0:3,-512:512,0:1024:2". Errors: IT_EINVAL with the offending item and position in
+ * the message (wrong number of items, bad number, step < 1, ':' on an infinite dimension),
+ * IT_ERANGE for numbers outside int64. */
+IT_API int it_region_parse(const char *text, int rank, const int64_t *shape, it_region *out);
+
 /* Elements of r along dimension d (0 for an empty dimension). */
 IT_API int64_t it_region_extent(const it_region *r, int d);
 

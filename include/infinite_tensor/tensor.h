@@ -105,6 +105,11 @@ typedef struct it_tensor_info {
     int64_t grid_offset[IT_MAX_RANK]; /* chunk c covers [c*chunk + grid_offset, ...) */
     size_t batch_size;
     const char *fn_tag;
+    /* Upstream arguments: ids and windows, for created and for opened (stored) tensors. */
+    size_t n_arg_ids;
+    const char *const *arg_ids;
+    const it_window *arg_windows;
+    int has_fn;                   /* 0 for tensors from it_tensor_open */
 } it_tensor_info;
 
 /* Stored-data summary of a tensor. */
@@ -152,6 +157,13 @@ IT_API int it_tensor_read(it_tensor *t, const it_region *region, void *buf, size
  * when the store has no such tensor (the memory store keeps nothing across handles),
  * IT_EEXIST when a handle of it is already open, IT_EFORMAT for unreadable metadata. */
 IT_API int it_tensor_open(it_store *store, const char *id, unsigned flags, it_tensor **out);
+
+/* Called with the pixel box [start, stop) of one stored chunk; non-zero stops the walk. */
+typedef int (*it_chunk_fn)(const int64_t *start, const int64_t *stop, void *user);
+
+/* Calls fn for every stored chunk of t (lexicographic chunk order); returns fn's non-zero
+ * value, or 0. */
+IT_API int it_tensor_foreach_chunk(it_tensor *t, it_chunk_fn fn, void *user);
 
 /* Number, size and bounding box of the stored chunks. */
 IT_API int it_tensor_get_stats(it_tensor *t, it_tensor_stats *stats);
