@@ -1,0 +1,141 @@
+/* itensor verify and rm. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct verify_ctx {
+    it_store *store;
+    it_tensor *t;
+    int64_t shape[IT_MAX_RANK];
+    int rank;
+    size_t esize;
+    void *buf;
+    size_t bufsize;
+    uint64_t chunks, bad;
+    int tensors, broken;
+} verify_ctx;
+
+/* Reads (so decodes and checks) one stored chunk, clipped to the finite dimensions. */
+static int verify_chunk(const int64_t *start, const int64_t *stop, void *user) {
+    verify_ctx *v = user;
+    it_region r;
+    it_region_init(&r, v->rank);
+    size_t n = v->esize;
+    for (int d = 0; d < v->rank; d++) {
+        r.start[d] = start[d];
+        r.stop[d] = v->shape[d] != IT_INF && stop[d] > v->shape[d] ? v->shape[d] : stop[d];
+        n *= (size_t)(r.stop[d] - r.start[d]);
+    }
+    if (n > v->bufsize) {
+        free(v->buf);
+        v->buf = malloc(n);
+        v->bufsize = v->buf ? n : 0;
+        if (!v->buf) {
+            fprintf(stderr, "itensor: verify: out of memory\n");
+            return 1;
+        }
+    }
+    v->chunks++;
+    int rc = it_tensor_read(v->t, &r, v->buf, n);
+    if (rc) {
+        v->bad++;
+        printf("  BAD chunk at");
+        for (int d = 0; d < v->rank; d++)
+            printf("%s%lld:%lld", d ? "," : " ", (long long)r.start[d], (long long)r.stop[d]);
+        printf(": %s\n", it_last_error());
+    }
+    return 0;
+}
+
+static int verify_tensor(const char *id, void *user) {
+    verify_ctx *v = user;
+    v->tensors++;
+    int rc = it_tensor_open(v->store, id, 0, &v->t);
+    if (rc) {
+        printf("%s: BAD metadata: %s\n", id, it_last_error());
+        v->broken++;
+        return 0;
+    }
+    it_tensor_info in;
+    it_tensor_get_info(v->t, &in);
+    memcpy(v->shape, in.shape, sizeof v->shape);
+    v->rank = in.rank;
+    v->esize = it_dtype_size(in.dtype);
+    uint64_t before = v->chunks, bad_before = v->bad;
+    rc = it_tensor_foreach_chunk(v->t, verify_chunk, v);
+    it_tensor_release(v->t);
+    it_store_clear_cache(v->store); /* verification should not hold memory */
+    if (rc) {
+        printf("%s: BAD: listing its chunks failed: %s\n", id, it_last_error());
+        v->broken++;
+        return 0;
+    }
+    uint64_t n = v->chunks - before, bad = v->bad - bad_before;
+    printf("%s: %llu chunks, %s\n", id, (unsigned long long)n, bad ? "BAD" : "ok");
+    if (bad)
+        v->broken++;
+    return 0;
+}
+
+int cmd_verify(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        puts("usage: itensor verify FILE\n\nOpens every tensor of the store (checking its "
+             "metadata), then reads and decodes every\nstored chunk. Prints one line per tensor; "
+             "exit status 1 if anything is wrong.");
+        return 0;
+    }
+    if (argc != 2)
+        return cli_usage_error("verify takes one FILE");
+    it_ctx *ctx;
+    verify_ctx v = {0};
+    if (cli_context(&ctx, "verify"))
+        return 1;
+    int rc = cli_open(ctx, argv[1], false, NULL, 0, &v.store, NULL);
+    if (rc) {
+        it_ctx_destroy(ctx);
+        return rc;
+    }
+    rc = it_store_list(v.store, verify_tensor, &v);
+    it_store_close(v.store);
+    it_ctx_destroy(ctx);
+    free(v.buf);
+    if (rc)
+        return cli_fail("verify", rc);
+    printf("%d tensors, %llu chunks read, %d with problems\n", v.tensors,
+           (unsigned long long)v.chunks, v.broken);
+    if (v.broken)
+        fprintf(stderr, "itensor: verify: %s: %d of %d tensors have problems (%llu bad chunks)\n",
+                argv[1], v.broken, v.tensors, (unsigned long long)v.bad);
+    return v.broken ? 1 : 0;
+}
+
+int cmd_rm(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        puts("usage: itensor rm FILE ID\n\nDeletes tensor ID (its group, metadata and data) from"
+             " the store. HDF5 does not shrink\nthe file; h5repack reclaims the space.");
+        return 0;
+    }
+    if (argc != 3)
+        return cli_usage_error("rm takes FILE and ID");
+    it_ctx *ctx;
+    it_store *s;
+    it_tensor *t;
+    if (cli_context(&ctx, "rm"))
+        return 1;
+    /* check read-only first, so that a refused rm leaves the file untouched */
+    int rc = cli_open(ctx, argv[1], false, argv[2], 0, &s, &t);
+    if (rc == 0) {
+        it_store_close(s);
+        rc = cli_open(ctx, argv[1], true, NULL, 0, &s, NULL);
+    }
+    if (rc == 0) {
+        int drc = it_store_delete_tensor(s, argv[2]);
+        int crc = it_store_close(s);
+        rc = drc ? cli_fail("rm", drc) : crc ? cli_fail("rm", crc) : 0;
+        if (rc == 0)
+            printf("removed %s from %s\n", argv[2], argv[1]);
+    }
+    it_ctx_destroy(ctx);
+    return rc;
+}
