@@ -16,7 +16,8 @@ for arg in "$@"; do
     esac
 done
 
-ensure_packages cmake make gcc libc6-dev pkg-config libhdf5-dev libcmocka-dev hdf5-tools python3-h5py python3-numpy
+ensure_packages cmake make gcc libc6-dev pkg-config libhdf5-dev libpng-dev libcmocka-dev hdf5-tools \
+    netcdf-bin python3-h5py python3-numpy python3-xarray python3-netcdf4
 
 echo "==> configuring ($build)"
 cmake -S . -B "$build" "${flags[@]}" >/dev/null
