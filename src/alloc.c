@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "internal.h"
@@ -27,12 +28,14 @@ uint64_t it_next_serial(void) { return atomic_fetch_add(&serial_counter, 1) + 1;
 typedef struct header {
     size_t bytes;
     size_t mapped;        /* total mapping length, or 0 for the heap */
-    struct header *next;  /* in the recycle list */
 } header;
 
+/* Recycled buffers, oldest first. An array rather than a list threaded through the buffers:
+ * leak checkers do not scan mapped memory, and would lose a list that runs through it. */
+#define RECYCLE_SLOTS 256
 static pthread_mutex_t recycle_lock = PTHREAD_MUTEX_INITIALIZER;
-static header *recycled;  /* most recently freed first */
-static size_t recycled_bytes;
+static header *recycled[RECYCLE_SLOTS];
+static size_t nrecycled, recycled_bytes;
 
 static void count(size_t bytes) {
     size_t now = atomic_fetch_add(&current_bytes, bytes) + bytes;
@@ -44,14 +47,16 @@ static void count(size_t bytes) {
 static header *take_recycled(size_t bytes) {
     if (bytes < RECYCLE_MIN)
         return NULL;
+    header *h = NULL;
     pthread_mutex_lock(&recycle_lock);
-    header **p = &recycled;
-    while (*p && (*p)->bytes != bytes)
-        p = &(*p)->next;
-    header *h = *p;
-    if (h) {
-        *p = h->next;
-        recycled_bytes -= h->bytes;
+    for (size_t i = nrecycled; i-- > 0;) { /* most recent first: warmest in cache */
+        if (recycled[i]->bytes == bytes) {
+            h = recycled[i];
+            memmove(&recycled[i], &recycled[i + 1], (nrecycled - i - 1) * sizeof *recycled);
+            nrecycled--;
+            recycled_bytes -= bytes;
+            break;
+        }
     }
     pthread_mutex_unlock(&recycle_lock);
     return h;
@@ -86,7 +91,6 @@ void *it_buf_alloc(size_t bytes) {
         h->bytes = bytes;
         h->mapped = mapped;
     }
-    h->next = NULL;
     count(bytes);
     return (char *)h + HEADER;
 }
@@ -99,28 +103,21 @@ void it_buf_free(void *p) {
     header *h = (header *)((char *)p - HEADER);
     atomic_fetch_sub(&current_bytes, h->bytes);
     if (h->bytes >= RECYCLE_MIN && h->bytes <= RECYCLE_CAP / 4) {
+        header *evict[RECYCLE_SLOTS];
+        size_t nevict = 0;
         pthread_mutex_lock(&recycle_lock);
-        header *evict = NULL;
-        h->next = recycled;
-        recycled = h;
+        /* drop the oldest until the new one fits */
+        while (nrecycled && (nrecycled == RECYCLE_SLOTS || recycled_bytes + h->bytes > RECYCLE_CAP)) {
+            evict[nevict++] = recycled[0];
+            recycled_bytes -= recycled[0]->bytes;
+            memmove(&recycled[0], &recycled[1], (nrecycled - 1) * sizeof *recycled);
+            nrecycled--;
+        }
+        recycled[nrecycled++] = h;
         recycled_bytes += h->bytes;
-        if (recycled_bytes > RECYCLE_CAP) { /* drop the oldest */
-            header **q = &recycled;
-            size_t kept = 0;
-            while (*q && kept + (*q)->bytes <= RECYCLE_CAP) {
-                kept += (*q)->bytes;
-                q = &(*q)->next;
-            }
-            evict = *q;
-            *q = NULL;
-            recycled_bytes = kept;
-        }
         pthread_mutex_unlock(&recycle_lock);
-        while (evict) {
-            header *n = evict->next;
-            release_memory(evict);
-            evict = n;
-        }
+        for (size_t i = 0; i < nevict; i++)
+            release_memory(evict[i]);
         return;
     }
     release_memory(h);
