@@ -457,14 +457,20 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
         }
     }
     /* parent group of the dataset (created as needed) */
-    if (leaf != dataset) {
+    if (leaf != dataset && leaf - dataset > 1) {
         group_path = strndup(dataset, (size_t)(leaf - dataset - 1));
-        hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-        H5Pset_create_intermediate_group(lcpl, 1);
-        parent = group_path && group_path[0] && H5Lexists(x.file, group_path, H5P_DEFAULT) > 0
-                     ? H5Gopen2(x.file, group_path, H5P_DEFAULT)
-                     : H5Gcreate2(x.file, group_path && group_path[0] ? group_path : "/", lcpl, H5P_DEFAULT, H5P_DEFAULT);
-        H5Pclose(lcpl);
+        if (!group_path) {
+            rc = it_error(IT_ENOMEM, "it_export_hdf5: out of memory");
+            goto out;
+        }
+        if (H5Lexists(x.file, group_path, H5P_DEFAULT) > 0) {
+            parent = H5Gopen2(x.file, group_path, H5P_DEFAULT);
+        } else {
+            hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+            H5Pset_create_intermediate_group(lcpl, 1);
+            parent = H5Gcreate2(x.file, group_path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+            H5Pclose(lcpl);
+        }
     } else {
         parent = H5Gopen2(x.file, "/", H5P_DEFAULT);
     }

@@ -169,6 +169,8 @@ static void test_scales_and_attributes(void **state) {
     H5Dclose(sx);
     H5Dclose(ds);
     H5Fclose(f);
+    /* an absolute dataset path */
+    assert_int_equal(it_export_hdf5(x, &r, out, "/abs", NULL, NULL), 0);
     /* a second export of the same coordinates shares the scales; different ones get own names */
     assert_int_equal(it_export_hdf5(x, &r, out, "again", NULL, NULL), 0);
     it_region r2 = region2(0, 10, 0, 5);

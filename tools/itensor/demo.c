@@ -109,8 +109,8 @@ static int relief_fn(const it_window_batch *b, void *user) {
                 double shade = (-0.6 * nx - 0.6 * ny + 0.53 * nz) / len; /* light from the NW */
                 shade = 0.35 + 0.65 * (shade < 0 ? 0 : shade);
                 double rgb[3];
-                palette(c[0] < 0 ? c[0] : c[0], rgb);
-                if (c[0] < 0)
+                palette(c[0], rgb);
+                if (c[0] < 0) /* water is flat */
                     shade = 1;
                 for (int ch = 0; ch < 3; ch++) {
                     double v = rgb[ch] * shade;
