@@ -29,6 +29,15 @@ def main(path):
         assert f["elevation"].compression == "gzip"
         assert (f["y"][:] == ys).all() and (f["x"][:] == xs).all()
         assert f["images/rgb"].shape == (3, 16, 16)
+        gy, gx = np.arange(-13, 21, 3), np.arange(-30, 9)
+        values = golden(gy[:, None], gx[None, :])
+        kinds = {"f": "float", "i": "int", "u": "uint"}
+        names = ["f32", "f64", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"]
+        for name in names:
+            d = f["dtypes"][name]
+            assert d.dtype == np.dtype(kinds[name[0]] + name[1:]), (name, d.dtype)
+            assert (d[:] == values.astype(d.dtype)).all(), name
+        print(f"h5py: {len(names)} dtypes exported and read back equal")
     ds = xr.open_dataset(path, engine="netcdf4")
     v = ds["elevation"]
     assert v.dims == ("y", "x"), v.dims

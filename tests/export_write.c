@@ -51,6 +51,23 @@ int main(int argc, char **argv) {
     o.dim_names = names;
     if (it_export_hdf5(rgb, &r3, argv[1], "images/rgb", &o, NULL))
         return fprintf(stderr, "%s\n", it_last_error()), 1;
+    /* every dtype: golden values (unsigned types wrap), 8x8 windows, steps and negatives */
+    for (int t = 0; t < IT_DTYPE_COUNT; t++) {
+        it_tensor_desc_init(&d, 2);
+        char id[32], name[48];
+        snprintf(id, sizeof id, "golden_%s", it_dtype_name((it_dtype)t));
+        snprintf(name, sizeof name, "dtypes/%s", it_dtype_name((it_dtype)t));
+        d.id = id;
+        d.shape[0] = d.shape[1] = IT_INF;
+        d.dtype = (it_dtype)t;
+        it_window_init(&d.window, 2, w8);
+        d.fn = golden_fn;
+        it_tensor *g;
+        it_region rg = region2(-13, 21, -30, 9);
+        rg.step[0] = 3;
+        if (it_tensor_create(s, &d, &g) || it_export_hdf5(g, &rg, argv[1], name, NULL, NULL))
+            return fprintf(stderr, "%s\n", it_last_error()), 1;
+    }
     it_store_close(s);
     it_ctx_destroy(ctx);
     return 0;

@@ -410,6 +410,27 @@ static void test_png(void **state) {
         for (int ch = 0; ch < 3; ch++)
             assert_int_equal(px[p * 3 + ch], raw[ch * 96 + p]);
     free(px);
+    /* (H, W, 3) interleaved RGB */
+    int64_t hw3[3] = {4, 4, 3};
+    it_tensor_desc_init(&d, 3);
+    d.id = "hw3";
+    d.shape[0] = d.shape[1] = IT_INF, d.shape[2] = 3;
+    it_window_init(&d.window, 3, hw3);
+    d.dtype = IT_U8;
+    d.fn = golden_fn;
+    it_tensor *hw;
+    assert_int_equal(it_tensor_create(e->store, &d, &hw), 0);
+    int64_t s5[3] = {-4, 0, 0}, e5[3] = {6, 7, 3};
+    it_region_set(&r3, 3, s5, e5, NULL);
+    uint8_t inter[10 * 7 * 3];
+    assert_int_equal(it_tensor_read(hw, &r3, inter, sizeof inter), 0);
+    assert_int_equal(it_preview_png(hw, &r3, png, &o), 0);
+    px = read_png(png, &w, &h, &c);
+    assert_int_equal(w, 7);
+    assert_int_equal(h, 10);
+    assert_int_equal(c, 3);
+    assert_memory_equal(px, inter, sizeof inter);
+    free(px);
     /* 3-D regions of other shapes are refused */
     int64_t e4[3] = {2, 8, 12};
     it_region_set(&r3, 3, s3, e4, NULL);
