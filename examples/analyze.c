@@ -11,21 +11,6 @@
 
 #include "infinite_tensor.h"
 
-static double value(it_dtype t, const void *buf, size_t i) {
-    switch (t) {
-    case IT_F32: return ((const float *)buf)[i];
-    case IT_F64: return ((const double *)buf)[i];
-    case IT_I8: return ((const int8_t *)buf)[i];
-    case IT_I16: return ((const int16_t *)buf)[i];
-    case IT_I32: return ((const int32_t *)buf)[i];
-    case IT_I64: return (double)((const int64_t *)buf)[i];
-    case IT_U8: return ((const uint8_t *)buf)[i];
-    case IT_U16: return ((const uint16_t *)buf)[i];
-    case IT_U32: return ((const uint32_t *)buf)[i];
-    default: return (double)((const uint64_t *)buf)[i];
-    }
-}
-
 int main(int argc, char **argv) {
     if (argc < 4 || argc > 5 || (argc == 5 && strcmp(argv[4], "--fill") != 0)) {
         fprintf(stderr, "usage: analyze STORE.h5 TENSOR REGION [--fill]\n");
@@ -59,7 +44,7 @@ int main(int argc, char **argv) {
     }
     double lo = INFINITY, hi = -INFINITY, sum = 0, sq = 0;
     for (size_t i = 0; i < n; i++) {
-        double v = value(info.dtype, buf, i);
+        double v = it_dtype_load(info.dtype, buf, i);
         lo = v < lo ? v : lo;
         hi = v > hi ? v : hi;
         sum += v;

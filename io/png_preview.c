@@ -16,21 +16,6 @@ void it_preview_options_init(it_preview_options *opts) {
         memset(opts, 0, sizeof *opts);
 }
 
-static double load(it_dtype t, const void *buf, size_t i) {
-    switch (t) {
-    case IT_F32: return ((const float *)buf)[i];
-    case IT_F64: return ((const double *)buf)[i];
-    case IT_I8: return ((const int8_t *)buf)[i];
-    case IT_I16: return ((const int16_t *)buf)[i];
-    case IT_I32: return ((const int32_t *)buf)[i];
-    case IT_I64: return (double)((const int64_t *)buf)[i];
-    case IT_U8: return ((const uint8_t *)buf)[i];
-    case IT_U16: return ((const uint16_t *)buf)[i];
-    case IT_U32: return ((const uint32_t *)buf)[i];
-    default: return (double)((const uint64_t *)buf)[i];
-    }
-}
-
 /* Piecewise-linear colour maps: (position, r, g, b) stops. */
 typedef struct stop {
     double at;
@@ -148,7 +133,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
         if (!o.fixed_range) {
             lo = INFINITY, hi = -INFINITY;
             for (size_t i = 0; i < count; i++) {
-                double v = load(t->dtype, buf, i);
+                double v = it_dtype_load(t->dtype, buf, i);
                 if (v < lo)
                     lo = v;
                 if (v > hi)
@@ -162,7 +147,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
         for (size_t p = 0; p < plane; p++)
             for (int c = 0; c < channels; c++) {
                 size_t src = planar ? c * plane + p : p * (size_t)channels + (size_t)c;
-                double v = load(t->dtype, buf, src);
+                double v = it_dtype_load(t->dtype, buf, src);
                 double n = isnan(v) ? 0 : (v - lo) / (hi - lo);
                 n = n < 0 ? 0 : n > 1 ? 1 : n;
                 if (out_channels == 3 && channels == 1)

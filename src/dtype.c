@@ -31,6 +31,21 @@ int it_dtype_parse(const char *name, it_dtype *out) {
     return it_error(IT_EINVAL, "it_dtype_parse: unknown dtype \"%s\"", name);
 }
 
+double it_dtype_load(it_dtype t, const void *buf, size_t i) {
+    switch (t) {
+    case IT_F32: return ((const float *)buf)[i];
+    case IT_F64: return ((const double *)buf)[i];
+    case IT_I8: return ((const int8_t *)buf)[i];
+    case IT_I16: return ((const int16_t *)buf)[i];
+    case IT_I32: return ((const int32_t *)buf)[i];
+    case IT_I64: return (double)((const int64_t *)buf)[i];
+    case IT_U8: return ((const uint8_t *)buf)[i];
+    case IT_U16: return ((const uint16_t *)buf)[i];
+    case IT_U32: return ((const uint32_t *)buf)[i];
+    default: return (double)((const uint64_t *)buf)[i];
+    }
+}
+
 bool it_dtype_is_float(it_dtype t) { return t == IT_F32 || t == IT_F64; }
 
 int it_dtype_from_double(it_dtype t, double v, void *out, const char *what) {

@@ -347,7 +347,7 @@ static void test_all_dtypes(void **state) {
         for (size_t i = 0; i < 24 * 16; i++) {
             double expect = want[i];
             /* integer types hold the value modulo their width */
-            double g = test_load_value((it_dtype)t, got, i);
+            double g = it_dtype_load((it_dtype)t, got, i);
             double w;
             switch (t) {
             case IT_I8: w = (double)(int8_t)(int64_t)expect; break;

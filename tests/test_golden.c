@@ -223,7 +223,7 @@ static void check_read(const golden_case *c, const config *cf, it_tensor *t) {
     if (rc)
         fail_msg("%s: %s", c->name, it_last_error());
     for (size_t i = 0; i < c->count; i++) {
-        double got = test_load_value(c->dtype, buf, i), want = test_load_value(c->dtype, c->expected, i);
+        double got = it_dtype_load(c->dtype, buf, i), want = it_dtype_load(c->dtype, c->expected, i);
         if (memcmp((char *)buf + i * it_dtype_size(c->dtype),
                    (char *)c->expected + i * it_dtype_size(c->dtype), it_dtype_size(c->dtype)))
             fail_msg("%s (threads %d, batch %d, small chunks %d, tight %d): element %zu is %g, "

@@ -20,21 +20,6 @@ void test_store_value(it_dtype t, void *buf, size_t i, double v) {
     }
 }
 
-double test_load_value(it_dtype t, const void *buf, size_t i) {
-    switch (t) {
-    case IT_F32: return ((const float *)buf)[i];
-    case IT_F64: return ((const double *)buf)[i];
-    case IT_I8: return ((const int8_t *)buf)[i];
-    case IT_I16: return ((const int16_t *)buf)[i];
-    case IT_I32: return ((const int32_t *)buf)[i];
-    case IT_I64: return (double)((const int64_t *)buf)[i];
-    case IT_U8: return ((const uint8_t *)buf)[i];
-    case IT_U16: return ((const uint16_t *)buf)[i];
-    case IT_U32: return ((const uint32_t *)buf)[i];
-    default: return (double)((const uint64_t *)buf)[i];
-    }
-}
-
 int golden_fn(const it_window_batch *b, void *user) {
     golden_gen *g = user;
     int r = b->out_rank;
@@ -87,7 +72,7 @@ int box3_fn(const it_window_batch *b, void *user) {
                     double s = 0;
                     for (int dy = 0; dy < 3; dy++)
                         for (int dx = 0; dx < 3; dx++)
-                            s += test_load_value(b->arg_dtype[0], in,
+                            s += it_dtype_load(b->arg_dtype[0], in,
                                                  (size_t)((pl * AH + y + dy) * AW + x + dx));
                     test_store_value(b->dtype, b->out[k], (size_t)((pl * H + y) * W + x), s);
                 }

@@ -23,7 +23,6 @@ int box3_fn(const it_window_batch *b, void *user);
 
 /* Writes value v as element i of a buffer of dtype t. */
 void test_store_value(it_dtype t, void *buf, size_t i, double v);
-double test_load_value(it_dtype t, const void *buf, size_t i);
 
 /* Region [a0, b0) x [a1, b1). */
 it_region region2(int64_t a0, int64_t b0, int64_t a1, int64_t b1);

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "infinite_tensor.h"
+#include "test_util.h"
 
 /* Brute force: windows w in [-50, 50) whose box [w*s+o, w*s+o+n) meets [a, b). */
 static void brute(int64_t n, int64_t s, int64_t o, int64_t a, int64_t b, int64_t *lo,
@@ -147,6 +147,9 @@ static void test_dtype_names(void **state) {
         assert_int_equal(it_dtype_parse(it_dtype_name((it_dtype)t), &back), 0);
         assert_int_equal(back, t);
         assert_true(it_dtype_size((it_dtype)t) > 0);
+        unsigned char buf[3 * 8];
+        test_store_value((it_dtype)t, buf, 2, 100);
+        assert_true(it_dtype_load((it_dtype)t, buf, 2) == 100.0);
     }
     it_dtype x;
     assert_int_equal(it_dtype_parse("f16", &x), IT_EINVAL);

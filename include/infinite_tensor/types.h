@@ -39,6 +39,10 @@ IT_API const char *it_dtype_name(it_dtype dtype);
 /* Parses a short name; returns 0 and writes *out, or IT_EINVAL. */
 IT_API int it_dtype_parse(const char *name, it_dtype *out);
 
+/* Element i of a buffer of dtype elements, as a double (64-bit integers beyond 2^53 round).
+ * For analysis code reading buffers of any dtype. dtype must be valid; no bounds check. */
+IT_API double it_dtype_load(it_dtype dtype, const void *buf, size_t i);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,21 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "blur_kernels.h"
 #include "infinite_tensor.h"
 
 static int64_t SIZE = 4096;
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static double checksum(const float *v, size_t n) {
     double s = 0;
@@ -103,9 +97,9 @@ static int run_library(int threads, double *ms, double *sum, long *calls) {
     it_region r;
     int64_t start[3] = {0, 0, 0}, stop[3] = {CH, SIZE, SIZE};
     it_region_set(&r, 3, start, stop, NULL);
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     int rc = it_tensor_read(blur2, &r, out, n * sizeof *out);
-    *ms = now_ms() - t0;
+    *ms = bench_now_ms() - t0;
     if (rc)
         return fprintf(stderr, "read: %s\n", it_last_error()), 1;
     *sum = checksum(out, n);
@@ -143,7 +137,7 @@ static void get_padded(const level *L, int64_t wy, int64_t wx, float *dst) {
 static int run_baseline(double *ms, double *sum, long *calls) {
     int64_t nout = SIZE / BW;
     level out = {0, nout, NULL}, mid = {-1, nout + 2, NULL}, base = {-2, nout + 4, NULL};
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     level *lv[3] = {&base, &mid, &out};
     for (int i = 0; i < 3; i++)
         lv[i]->data = malloc(sizeof(float) * CH * (lv[i]->n * BW) * (lv[i]->n * BW));
@@ -163,7 +157,7 @@ static int run_baseline(double *ms, double *sum, long *calls) {
                 bench_blur(padded, win, tmp);
                 put_window(lv[l], y, x, win);
             }
-    *ms = now_ms() - t0;
+    *ms = bench_now_ms() - t0;
     *sum = checksum(out.data, (size_t)CH * SIZE * SIZE);
     *calls = nc;
     for (int i = 0; i < 3; i++)
@@ -175,36 +169,39 @@ static int run_baseline(double *ms, double *sum, long *calls) {
 /* ---- driver: each measurement in a fresh process ---------------------------------------- */
 
 typedef struct result {
-    double ms, sum, rss_mb;
+    double ms, sum;
     long calls;
-    int ok;
 } result;
 
-static result measure(int kind) {
+typedef struct job {
+    int kind; /* 0 hand-written, else that many library threads */
+    int fd;   /* where the child writes its result */
+} job;
+
+static int run_measured(void *arg, double *ms) {
+    const job *j = arg;
+    result out;
+    int rc = j->kind == 0 ? run_baseline(ms, &out.sum, &out.calls)
+                          : run_library(j->kind, ms, &out.sum, &out.calls);
+    out.ms = *ms;
+    if (rc == 0 && write(j->fd, &out, sizeof out) != sizeof out)
+        rc = 1;
+    return rc;
+}
+
+/* Runs one measurement in a fresh process; the child also reports its checksum and window
+ * count through a pipe. */
+static int measure(int kind, result *r, double *rss_mb) {
     int fd[2];
-    result r = {0};
     if (pipe(fd))
-        return r;
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        result c = {0};
-        int rc = kind == 0 ? run_baseline(&c.ms, &c.sum, &c.calls)
-                           : run_library(kind, &c.ms, &c.sum, &c.calls);
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        c.rss_mb = ru.ru_maxrss / 1024.0;
-        c.ok = rc == 0;
-        if (write(fd[1], &c, sizeof c) != sizeof c)
-            _exit(1);
-        _exit(0);
-    }
+        return 1;
+    job j = {kind, fd[1]};
+    int rc = bench_in_child(run_measured, &j, &r->ms, rss_mb);
     close(fd[1]);
-    if (read(fd[0], &r, sizeof r) != sizeof r)
-        r.ok = 0;
+    if (rc == 0 && read(fd[0], r, sizeof *r) != sizeof *r)
+        rc = 1;
     close(fd[0]);
-    waitpid(pid, NULL, 0);
-    return r;
+    return rc;
 }
 
 /* On a virtual machine the host backs guest memory the first time the guest touches it, which
@@ -221,16 +218,6 @@ static void warm_up_memory(size_t bytes) {
         _exit(0);
     }
     waitpid(pid, NULL, 0);
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int main(int argc, char **argv) {
@@ -260,17 +247,17 @@ int main(int argc, char **argv) {
     long calls[3];
     for (int i = 0; i < runs; i++)
         for (int k = 0; k < 3; k++) {
-            result r = measure(k);
-            if (!r.ok) {
+            result r;
+            if (measure(k, &r, &rss[k][i])) {
                 fprintf(stderr, "%s failed\n", names[k]);
                 return 1;
             }
-            ms[k][i] = r.ms, rss[k][i] = r.rss_mb, sums[k] = r.sum, calls[k] = r.calls;
+            ms[k][i] = r.ms, sums[k] = r.sum, calls[k] = r.calls;
         }
     double med[3], mrss[3];
     for (int k = 0; k < 3; k++) {
-        med[k] = median(ms[k], runs);
-        mrss[k] = median(rss[k], runs);
+        med[k] = bench_median(ms[k], runs);
+        mrss[k] = bench_median(rss[k], runs);
         printf("%-24s %8.1f ms   peak RSS %7.1f MB   windows: %ld noise + %ld blur   checksum %.6e\n",
                names[k], med[k], mrss[k], calls[k] / 1000000, calls[k] % 1000000, sums[k]);
     }

@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_util.h"
@@ -99,34 +97,14 @@ static int run_raw(double *ms) {
     return rc < 0;
 }
 
-typedef struct result {
-    double ms, rss_mb;
-    int ok;
-} result;
+static int library_child(void *arg, double *ms) {
+    (void)arg;
+    return run_library(ms);
+}
 
-static result measure(int library) {
-    int fd[2];
-    result r = {0};
-    if (pipe(fd))
-        return r;
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        result c = {0};
-        c.ok = (library ? run_library(&c.ms) : run_raw(&c.ms)) == 0;
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        c.rss_mb = ru.ru_maxrss / 1024.0;
-        if (write(fd[1], &c, sizeof c) != sizeof c)
-            _exit(1);
-        _exit(0);
-    }
-    close(fd[1]);
-    if (read(fd[0], &r, sizeof r) != sizeof r)
-        r.ok = 0;
-    close(fd[0]);
-    waitpid(pid, NULL, 0);
-    return r;
+static int raw_child(void *arg, double *ms) {
+    (void)arg;
+    return run_raw(ms);
 }
 
 int main(int argc, char **argv) {
@@ -148,10 +126,9 @@ int main(int argc, char **argv) {
         return 1;
     double ours[50], raw[50], rss[50], raw_rss[50];
     for (int i = 0; i < runs; i++) {
-        result a = measure(0), b = measure(1);
-        if (!a.ok || !b.ok)
+        if (bench_in_child(raw_child, NULL, &raw[i], &raw_rss[i]) ||
+            bench_in_child(library_child, NULL, &ours[i], &rss[i]))
             return fprintf(stderr, "a run failed\n"), 1;
-        raw[i] = a.ms, raw_rss[i] = a.rss_mb, ours[i] = b.ms, rss[i] = b.rss_mb;
     }
     if (!getenv("BENCH_KEEP"))
         unlink(store_path);

@@ -1,6 +1,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench_util.h"
 
@@ -35,4 +38,36 @@ int bench_field_fn(const it_window_batch *b, void *user) {
                 out[y * w + x] = bench_field(y0 + y, x0 + x);
     }
     return 0;
+}
+
+typedef struct child_result {
+    double ms, rss_mb;
+    int ok;
+} child_result;
+
+int bench_in_child(int (*fn)(void *arg, double *ms), void *arg, double *ms, double *rss_mb) {
+    int fd[2];
+    if (pipe(fd))
+        return 1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return 1;
+    if (pid == 0) {
+        close(fd[0]);
+        child_result c = {0};
+        c.ok = fn(arg, &c.ms) == 0;
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        c.rss_mb = ru.ru_maxrss / 1024.0;
+        _exit(write(fd[1], &c, sizeof c) == sizeof c ? 0 : 1);
+    }
+    close(fd[1]);
+    child_result r = {0};
+    if (read(fd[0], &r, sizeof r) != sizeof r)
+        r.ok = 0;
+    close(fd[0]);
+    waitpid(pid, NULL, 0);
+    *ms = r.ms;
+    *rss_mb = r.rss_mb;
+    return r.ok ? 0 : 1;
 }
