@@ -413,8 +413,6 @@ static int compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const 
                 refs[todo[j]] = (it_chunk_ref){.data = keep ? t->init_chunk : NULL};
             return 0;
         }
-        char cb[256];
-        format_coord(cb, sizeof cb, chunks[todo[0]].v, t->rank);
         int64_t a[IT_MAX_RANK], b[IT_MAX_RANK];
         it_chunk_box(t, &chunks[todo[0]], a, b);
         char pa[256];

@@ -7,14 +7,17 @@ cd "$(dirname "$0")/.."
 . tools/lib/deps.sh
 
 build=build
+stress=OFF
 flags=(-DIT_WERROR=ON)
 for arg in "$@"; do
     case "$arg" in
     --sanitize) build=build-asan; flags+=(-DIT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug) ;;
-    --stress) flags+=(-DIT_STRESS_TESTS=ON) ;;
+    --stress) stress=ON ;;
     *) echo "usage: tools/test.sh [--sanitize] [--stress]" >&2; exit 2 ;;
     esac
 done
+
+flags+=(-DIT_STRESS_TESTS=$stress) # explicit: the build directory's cache must not decide
 
 ensure_packages cmake make gcc libc6-dev pkg-config libhdf5-dev libpng-dev libcmocka-dev hdf5-tools \
     netcdf-bin python3-h5py python3-numpy python3-xarray python3-netcdf4
