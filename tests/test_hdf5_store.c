@@ -464,6 +464,77 @@ static void test_range_edges(void **state) {
     }
 }
 
+/* The end-of-allocation address of a version-0 superblock (the format the store writes). */
+static uint64_t superblock_eoa(uint64_t set) {
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    unsigned char sig[9];
+    assert_int_equal(fread(sig, 1, 9, f), 9);
+    assert_int_equal(sig[8], 0); /* superblock version 0 */
+    uint64_t eoa = 0;
+    fseek(f, 40, SEEK_SET);
+    assert_int_equal(fread(&eoa, 8, 1, f), 1);
+    if (set) {
+        fseek(f, 40, SEEK_SET);
+        fwrite(&set, 8, 1, f);
+    }
+    fclose(f);
+    return eoa;
+}
+
+/* The state a writer killed inside H5Fflush can leave: chunk-index nodes on disk that point past
+ * the end-of-allocation in the superblock. Every chunk must read back correctly, read-only and
+ * read-write, and new chunks must not overwrite the ones past the old end. */
+static void test_index_past_end_of_allocation(void **state) {
+    (void)state;
+    make_store();
+    uint64_t old_eoa = superblock_eoa(0);
+    it_store *s = open_store(IT_HDF5_READWRITE);
+    golden_gen gen = {0};
+    it_tensor_desc d;
+    base_desc(&d, &gen);
+    it_tensor *base;
+    assert_int_equal(it_tensor_create(s, &d, &base), 0);
+    it_region later = region2(40, 80, 40, 80); /* chunks allocated past old_eoa */
+    assert_int_equal(it_tensor_fill(base, &later), 0);
+    assert_int_equal(it_store_close(s), 0);
+    assert_true(superblock_eoa(old_eoa) > old_eoa); /* now the superblock lags behind */
+
+    /* reference values from a memory store */
+    it_store *ms;
+    it_tensor *ref;
+    assert_int_equal(it_store_open_memory(ctx, NULL, &ms), 0);
+    base_desc(&d, &gen);
+    assert_int_equal(it_tensor_create(ms, &d, &ref), 0);
+    it_region all = region2(-40, 120, -40, 120);
+    float *want = malloc(160 * 160 * 4), *got = malloc(160 * 160 * 4);
+    assert_int_equal(it_tensor_read(ref, &all, want, 160 * 160 * 4), 0);
+
+    s = open_store(IT_HDF5_READONLY);
+    it_tensor *ro;
+    assert_int_equal(it_tensor_open(s, "base", 0, &ro), 0);
+    float buf[40 * 40];
+    if (it_tensor_read(ro, &later, buf, sizeof buf))
+        fail_msg("read-only read past the old end: %s", it_last_error());
+    for (int y = 0; y < 40; y++)
+        assert_memory_equal(buf + y * 40, want + (y + 80) * 160 + 80, 40 * 4);
+    it_store_close(s);
+
+    s = open_store(IT_HDF5_READWRITE);
+    base_desc(&d, &gen);
+    assert_int_equal(it_tensor_create(s, &d, &base), 0);
+    assert_int_equal(it_tensor_fill(base, &all), 0); /* new chunks after the recovered end */
+    assert_int_equal(it_store_close(s), 0);
+    s = open_store(IT_HDF5_READONLY);
+    assert_int_equal(it_tensor_open(s, "base", 0, &ro), 0);
+    assert_int_equal(it_tensor_read(ro, &all, got, 160 * 160 * 4), 0);
+    assert_memory_equal(got, want, 160 * 160 * 4);
+    it_store_close(s);
+    it_store_close(ms);
+    free(want);
+    free(got);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test(name)
     const struct CMUnitTest tests[] = {
@@ -472,7 +543,7 @@ int main(void) {
         T(test_mismatch_window_map),   T(test_mismatch_blend),       T(test_mismatch_blend_init),
         T(test_mismatch_chunk),        T(test_mismatch_fn_tag),      T(test_mismatch_args),
         T(test_reconnect_and_readonly), T(test_list_delete_clear),   T(test_bad_files),
-        T(test_range_edges),
+        T(test_range_edges),           T(test_index_past_end_of_allocation),
     };
     return cmocka_run_group_tests_name("hdf5_store", tests, setup, teardown);
 }
