@@ -177,8 +177,9 @@ IT_API int it_tensor_clear_cache(it_tensor *t);
 /* Resolved metadata; pointers inside stay valid while the tensor lives. */
 IT_API int it_tensor_get_info(const it_tensor *t, it_tensor_info *info);
 
-/* Releases a handle (its stored chunks stay in the store). The tensor must not be used as an
- * argument of a live tensor any more. NULL is a no-op. */
+/* Releases a handle. Persistent stores keep its chunks (a later it_tensor_create with the same
+ * description, or it_tensor_open, reconnects to them); the memory store drops them. The tensor
+ * must not be used as an argument of a live tensor any more. NULL is a no-op. */
 IT_API void it_tensor_release(it_tensor *t);
 
 /* Removes tensor `id` and all its stored data from the store; an open handle of it is
