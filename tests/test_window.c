@@ -157,6 +157,68 @@ static void test_dtype_names(void **state) {
     assert_int_equal(it_dtype_size(IT_DTYPE_COUNT), 0);
 }
 
+static void test_region_parse(void **state) {
+    (void)state;
+    int64_t shape[3] = {3, IT_INF, IT_INF};
+    it_region r;
+    assert_int_equal(it_region_parse("0:3, -512:512 ,0:1024:2", 3, shape, &r), 0);
+    assert_int_equal(r.start[1], -512);
+    assert_int_equal(r.stop[2], 1024);
+    assert_int_equal(r.step[2], 2);
+    assert_int_equal(it_region_parse(":,5,-7:-3", 3, shape, &r), 0);
+    assert_int_equal(r.stop[0], 3);
+    assert_int_equal(r.start[1], 5);
+    assert_int_equal(r.stop[1], 6);
+    assert_int_equal(it_region_parse("::2,0:1,0:1", 3, shape, &r), 0);
+    assert_int_equal(r.step[0], 2);
+    const char *bad[] = {"", "0:3", "0:3,0:1,0:1,0:1", "0:3,:,0:1", "0:3,0:1:0,0:1", "a,0:1,0:1",
+                         "0:3,0:1,0:1,", "0:3;0:1;0:1", "0:3,0:1,0:1:2:3",
+                         "0:3,0:99999999999999999999,0:1", "0:3,9223372036854775807,0:1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int rc = it_region_parse(bad[i], 3, shape, &r);
+        if (rc != IT_EINVAL && rc != IT_ERANGE)
+            fail_msg("\"%s\" parsed (%d)", bad[i], rc);
+    }
+    assert_int_equal(it_region_parse(NULL, 3, shape, &r), IT_EINVAL);
+}
+
+/* Random text never crashes the parser, and whatever it accepts is a valid region. */
+static void test_region_parse_random(void **state) {
+    (void)state;
+    static const char alphabet[] = "0123456789--::,, +x9";
+    uint64_t seed = 0x9E3779B97F4A7C15ULL;
+    char text[48];
+    int accepted = 0;
+    for (int iter = 0; iter < 200000; iter++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        int len = (int)(seed >> 59) + (int)((seed >> 40) & 15);
+        for (int i = 0; i < len && i < 47; i++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            text[i] = alphabet[(seed >> 33) % (sizeof alphabet - 1)];
+        }
+        text[len < 47 ? len : 47] = 0;
+        int rank = 1 + (int)((seed >> 20) % 4);
+        int64_t shape[4] = {(int64_t)(seed >> 8) % 7 - 1, IT_INF, 5, IT_INF};
+        if (shape[0] == 0)
+            shape[0] = IT_INF;
+        it_region r;
+        int rc = it_region_parse(text, rank, shape, &r);
+        if (rc == 0) {
+            size_t n;
+            accepted++;
+            assert_int_equal(r.rank, rank);
+            for (int d = 0; d < rank; d++)
+                assert_true(r.step[d] >= 1);
+            int crc = it_region_count(&r, &n);
+            assert_true(crc == 0 || crc == IT_EOVERFLOW);
+        } else {
+            assert_true(rc == IT_EINVAL || rc == IT_ERANGE);
+        }
+    }
+    print_message("%d of 200000 random texts parsed as regions\n", accepted);
+    assert_true(accepted > 100); /* the accepting path is exercised too */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_range_matches_brute_force),
@@ -165,6 +227,8 @@ int main(void) {
         cmocka_unit_test(test_window_overflow),
         cmocka_unit_test(test_region_counts),
         cmocka_unit_test(test_dtype_names),
+        cmocka_unit_test(test_region_parse),
+        cmocka_unit_test(test_region_parse_random),
     };
     return cmocka_run_group_tests_name("window", tests, NULL, NULL);
 }
