@@ -464,6 +464,80 @@ static void test_range_edges(void **state) {
     }
 }
 
+/* Rewrites one attribute of /tensors/top (or the root with obj "/"). */
+static void set_attr_i64(const char *obj, const char *name, const int64_t *v, hsize_t n) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t o = H5Oopen(f, obj, H5P_DEFAULT);
+    H5Adelete(o, name);
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    hid_t a = H5Acreate2(o, name, H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_INT64, v);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Oclose(o);
+    H5Fclose(f);
+}
+
+static void set_attr_str(const char *obj, const char *name, const char *value) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t o = H5Oopen(f, obj, H5P_DEFAULT);
+    H5Adelete(o, name);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(o, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, t, &value);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    H5Oclose(o);
+    H5Fclose(f);
+}
+
+/* Damaged metadata: every case is IT_EFORMAT (or IT_ENOTFOUND), never a crash or a bad read. */
+static void test_corrupt_metadata(void **state) {
+    (void)state;
+    int64_t nine[9] = {-1, -1, -1, -1, -1, -1, -1, -1, -1}, zero2[2] = {0, 8}, neg2[2] = {-8, 8},
+            odd2[2] = {-5, 3}, v2 = 2;
+    for (int k = 0; k < 10; k++) {
+        make_store();
+        const char *g = "/tensors/top";
+        switch (k) {
+        case 0: set_attr_i64(g, "shape", nine, 9); break;
+        case 1: set_attr_str(g, "shape", "(inf, inf)"); break;
+        case 2: set_attr_i64(g, "window_size", zero2, 2); break;
+        case 3: set_attr_i64(g, "chunk", neg2, 2); break;
+        case 4: set_attr_i64(g, "origin", odd2, 2); break;
+        case 5: set_attr_str(g, "dtype", "f16"); break;
+        case 6: set_attr_str(g, "blend", "median"); break;
+        case 7: set_attr_i64(g, "window_map", nine, 2); break;
+        case 8: {
+            hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+            H5Ldelete(f, "/tensors/top/data", H5P_DEFAULT);
+            H5Fclose(f);
+            break;
+        }
+        default: set_attr_i64("/", "format_version", &v2, 1); break;
+        }
+        it_store *s;
+        int rc = it_store_open_hdf5(ctx, path, IT_HDF5_READONLY, NULL, &s);
+        if (k == 9) {
+            assert_int_equal(rc, IT_EFORMAT);
+            assert_non_null(strstr(it_last_error(), "version 2"));
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        it_tensor *t;
+        rc = it_tensor_open(s, "top", 0, &t);
+        if (rc != IT_EFORMAT)
+            fail_msg("corruption %d: %s: %s", k, it_error_name(rc), it_last_error());
+        assert_null(t);
+        it_tensor *base; /* the other tensors stay readable */
+        assert_int_equal(it_tensor_open(s, "base", 0, &base), 0);
+        it_store_close(s);
+    }
+}
+
 /* The end-of-allocation address of a version-0 superblock (the format the store writes). */
 static uint64_t superblock_eoa(uint64_t set) {
     FILE *f = fopen(path, "r+b");
@@ -544,6 +618,7 @@ int main(void) {
         T(test_mismatch_chunk),        T(test_mismatch_fn_tag),      T(test_mismatch_args),
         T(test_reconnect_and_readonly), T(test_list_delete_clear),   T(test_bad_files),
         T(test_range_edges),           T(test_index_past_end_of_allocation),
+        T(test_corrupt_metadata),
     };
     return cmocka_run_group_tests_name("hdf5_store", tests, setup, teardown);
 }
