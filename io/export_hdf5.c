@@ -114,9 +114,8 @@ static int encode_chunk(void *arg, size_t i, int thread) {
     return rc;
 }
 
-static int write_slab(exporter *x, int k) {
+static int write_slab(exporter *x) {
     it_tensor *t = x->t;
-    (void)k;
     if (!x->o->contiguous) { /* slabs are whole chunks (see stream) */
         x->nchunks = 1;
         for (int d = 0; d < x->rank; d++) {
@@ -196,7 +195,7 @@ static int stream(exporter *x) {
         }
         int rc = it_eval_read(t, &sr, x->slab, bytes, "it_export_hdf5");
         if (rc == 0)
-            rc = write_slab(x, k);
+            rc = write_slab(x);
         if (rc)
             return rc;
         done += bytes;
