@@ -200,12 +200,10 @@ static void *reader(void *p) {
     return NULL;
 }
 
-/* Four threads read overlapping regions of a chain at once: every chunk of the base (one
- * window per chunk) is computed exactly once, and all results agree. */
-static void test_concurrent_readers(void **state) {
-    (void)state;
-    env e = open_env(2, 0, 0);
-    recorder *rec = calloc(1, sizeof *rec);
+/* A chain in `base_store` / `top_store`: base = recorded golden 8x8 windows (chunks 8), top =
+ * 3x3 box sums of base through a padded 10x10 window. */
+static void make_chain(it_store *base_store, it_store *top_store, recorder *rec, it_tensor **base,
+                       it_tensor **top) {
     int64_t size[2] = {8, 8}, pad[2] = {10, 10};
     it_tensor_desc d;
     it_tensor_desc_init(&d, 2);
@@ -214,8 +212,8 @@ static void test_concurrent_readers(void **state) {
     d.chunk[0] = d.chunk[1] = 8;
     d.fn = recording_fn;
     d.user = rec;
-    it_tensor *base, *top;
-    assert_int_equal(it_tensor_create(e.store, &d, &base), 0);
+    d.id = "base";
+    assert_int_equal(it_tensor_create(base_store, &d, base), 0);
     it_window aw;
     it_window_init(&aw, 2, pad);
     aw.stride[0] = aw.stride[1] = 8;
@@ -223,9 +221,20 @@ static void test_concurrent_readers(void **state) {
     d.fn = box3_fn;
     d.user = NULL;
     d.n_args = 1;
-    d.args = &base;
+    d.args = base;
     d.arg_windows = &aw;
-    assert_int_equal(it_tensor_create(e.store, &d, &top), 0);
+    d.id = "top";
+    assert_int_equal(it_tensor_create(top_store, &d, top), 0);
+}
+
+/* Four threads read overlapping regions of a chain at once: every chunk of the base (one
+ * window per chunk) is computed exactly once, and all results agree. */
+static void test_concurrent_readers(void **state) {
+    (void)state;
+    env e = open_env(2, 0, 0);
+    recorder *rec = calloc(1, sizeof *rec);
+    it_tensor *base, *top;
+    make_chain(e.store, e.store, rec, &base, &top);
     pthread_t th[4];
     reader_arg ra[4];
     for (int i = 0; i < 4; i++) {
@@ -239,14 +248,11 @@ static void test_concurrent_readers(void **state) {
     for (int a = 0; a < 2 * R; a++)
         for (int b = 0; b < 2 * R; b++)
             assert_true(atomic_load(&rec->count[a][b]) <= 1);
-    /* the same values through a fresh single-threaded read */
+    /* the same values and the same windows through a fresh single-threaded read */
     env e2 = open_env(1, 0, 0);
     recorder *rec2 = calloc(1, sizeof *rec2);
-    d.fn = recording_fn, d.user = rec2, d.n_args = 0;
     it_tensor *base2, *top2;
-    assert_int_equal(it_tensor_create(e2.store, &d, &base2), 0);
-    d.fn = box3_fn, d.user = NULL, d.n_args = 1, d.args = &base2;
-    assert_int_equal(it_tensor_create(e2.store, &d, &top2), 0);
+    make_chain(e2.store, e2.store, rec2, &base2, &top2);
     for (int i = 0; i < 4; i++) {
         float *v = read_alloc(top2, &ra[i].r, 4);
         size_t n;
@@ -418,38 +424,20 @@ static void test_far_coordinates(void **state) {
 /* An argument living in another store, on another context, works like a local one. */
 static void test_args_in_other_store(void **state) {
     (void)state;
-    env up = open_env(1, 0, 0), down = open_env(2, 0, 0);
-    golden_gen gen = {0};
-    int64_t size[2] = {8, 8}, pad[2] = {10, 10};
-    it_tensor_desc d;
-    it_tensor_desc_init(&d, 2);
-    d.shape[0] = d.shape[1] = IT_INF;
-    it_window_init(&d.window, 2, size);
-    d.fn = golden_fn;
-    d.user = &gen;
+    env up = open_env(1, 0, 0), down = open_env(2, 0, 0), local = open_env(2, 0, 0);
+    recorder *r1 = calloc(1, sizeof *r1), *r2 = calloc(1, sizeof *r2);
     it_tensor *base, *top, *local_base, *local_top;
-    assert_int_equal(it_tensor_create(up.store, &d, &base), 0);
-    assert_int_equal(it_tensor_create(down.store, &d, &local_base), 0);
-    it_window aw;
-    it_window_init(&aw, 2, pad);
-    aw.stride[0] = aw.stride[1] = 8;
-    aw.offset[0] = aw.offset[1] = -1;
-    d.fn = box3_fn;
-    d.user = NULL;
-    d.n_args = 1;
-    d.arg_windows = &aw;
-    d.args = &base;
-    d.id = "top";
-    assert_int_equal(it_tensor_create(down.store, &d, &top), 0);
-    d.args = &local_base;
-    d.id = "local-top";
-    assert_int_equal(it_tensor_create(down.store, &d, &local_top), 0);
+    make_chain(up.store, down.store, r1, &base, &top);
+    make_chain(local.store, local.store, r2, &local_base, &local_top);
     it_region r = region2(-20, 20, -13, 29);
     float *a = read_alloc(top, &r, 4), *b = read_alloc(local_top, &r, 4);
     assert_memory_equal(a, b, 40 * 42 * 4);
     assert_true(it_store_memory_bytes(up.store) > 0); /* upstream chunks live in their store */
     free(a);
     free(b);
+    free(r1);
+    free(r2);
+    close_env(&local);
     close_env(&down);
     close_env(&up);
 }
