@@ -647,6 +647,21 @@ static int h5_get(it_store *s, it_tensor *t, const it_coord *c, it_chunk_ref *re
     return 1;
 }
 
+static int h5_has(it_store *s, it_tensor *t, const it_coord *c) {
+    h5_store *h = H5S(s);
+    h5_tensor *ht = H5T(t);
+    int rc = check_chunk_range(t, ht, c);
+    if (rc)
+        return rc;
+    if (it_cache_contains(h->decoded, t->serial, c))
+        return 1;
+    hsize_t size;
+    enter(h);
+    rc = is_present(t, ht, c, &size);
+    leave(h);
+    return rc;
+}
+
 static void h5_release(it_store *s, it_tensor *t, it_chunk_ref *ref) {
     (void)t;
     it_cache_release(H5S(s)->decoded, ref->handle);
@@ -986,6 +1001,7 @@ static const it_store_ops hdf5_ops = {
     .detach = h5_detach,
     .get = h5_get,
     .release = h5_release,
+    .has = h5_has,
     .put = h5_put,
     .clear_cache = h5_clear_cache,
     .remove = h5_remove,

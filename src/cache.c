@@ -174,14 +174,11 @@ size_t it_cache_bytes(const it_cache *c) {
     return b;
 }
 
-size_t it_cache_count(const it_cache *c, uint64_t tag) {
-    size_t count = 0;
-    pthread_mutex_lock((pthread_mutex_t *)&c->lock);
-    for (size_t b = 0; b < c->index.nbuckets; b++)
-        for (it_hnode *n = c->index.buckets[b]; n; n = n->next)
-            count += n->tag == tag;
-    pthread_mutex_unlock((pthread_mutex_t *)&c->lock);
-    return count;
+bool it_cache_contains(it_cache *c, uint64_t tag, const it_coord *key) {
+    pthread_mutex_lock(&c->lock);
+    bool found = it_htab_find(&c->index, tag, key) != NULL;
+    pthread_mutex_unlock(&c->lock);
+    return found;
 }
 
 void it_cache_foreach(it_cache *c, uint64_t tag, void (*fn)(const it_coord *key, void *user),

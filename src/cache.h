@@ -33,7 +33,7 @@ void it_cache_foreach(it_cache *c, uint64_t tag, void (*fn)(const it_coord *key,
                       void *user);
 /* Total bytes held. */
 size_t it_cache_bytes(const it_cache *c);
-/* Number of entries with `tag`. */
-size_t it_cache_count(const it_cache *c, uint64_t tag);
+/* Whether (tag, key) is held, without pinning it. */
+bool it_cache_contains(it_cache *c, uint64_t tag, const it_coord *key);
 
 #endif

@@ -1041,16 +1041,12 @@ int it_eval_count_uncomputable(it_tensor *t, const it_region *r, uint64_t *count
             memset(&c, 0, sizeof c);
             for (int d = 0; d < t->rank; d++)
                 c.v[d] = dp[d].chunks[idx[d]];
-            it_chunk_ref ref = {0};
-            int got = t->store->ops->get(t->store, t, &c, &ref);
+            int got = t->store->ops->has(t->store, t, &c);
             if (got < 0) {
                 rc = got;
                 break;
             }
-            if (got)
-                t->store->ops->release(t->store, t, &ref);
-            else
-                (*count)++;
+            *count += got == 0;
             int d = t->rank - 1;
             while (d >= 0 && ++idx[d] == dp[d].n)
                 idx[d--] = 0;

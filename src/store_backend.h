@@ -26,6 +26,8 @@ typedef struct it_store_ops {
     /* 1 and a pinned ref when present, 0 when missing, < 0 on error. */
     int (*get)(it_store *s, it_tensor *t, const it_coord *chunk, it_chunk_ref *ref);
     void (*release)(it_store *s, it_tensor *t, it_chunk_ref *ref);
+    /* 1 when the chunk is stored, 0 when missing, < 0 on error; reads no chunk data. */
+    int (*has)(it_store *s, it_tensor *t, const it_coord *chunk);
     /* Stores a final chunk; buf (it_buf_alloc, chunk_bytes) passes to the store even on
      * failure. On success ref pins the stored data; with ref NULL the caller will not read the
      * chunk now, and a persistent store need not keep it in memory. */

@@ -26,6 +26,10 @@ static int mem_get(it_store *s, it_tensor *t, const it_coord *chunk, it_chunk_re
     return 1;
 }
 
+static int mem_has(it_store *s, it_tensor *t, const it_coord *chunk) {
+    return it_cache_contains(s->impl, t->serial, chunk);
+}
+
 static void mem_release(it_store *s, it_tensor *t, it_chunk_ref *ref) {
     (void)t;
     it_cache_release(s->impl, ref->handle);
@@ -139,6 +143,7 @@ static const it_store_ops memory_ops = {
     .detach = mem_detach,
     .get = mem_get,
     .release = mem_release,
+    .has = mem_has,
     .put = mem_put,
     .clear_cache = mem_clear_cache,
     .remove = mem_remove,
