@@ -25,7 +25,8 @@
 typedef struct eval {
     it_ctx *ctx;
     int threads;
-    void **scratch;          /* per pool thread: argument slices of one batch */
+    void **scratch;          /* per pool thread: argument slices, indices and pointers of one
+                                batch (reused, never allocated per window) */
     size_t *scratch_size;
 } eval;
 
@@ -241,22 +242,15 @@ static int compute_batch(void *arg, size_t b, int thread) {
     it_tensor *t = wk->t;
     size_t first = b * t->batch;
     size_t count = wk->nwin - first < t->batch ? wk->nwin - first : t->batch;
-    size_t slice_bytes = wk->arg_offset[t->n_args];
-    int64_t *index = malloc(count * (size_t)t->rank * sizeof *index);
-    const void **argp = malloc((count * t->n_args + 1) * sizeof *argp);
-    char *slices = NULL;
+    size_t slice_bytes = wk->arg_offset[t->n_args]; /* a multiple of 64 */
+    size_t index_bytes = count * (size_t)t->rank * sizeof(int64_t);
+    char *slices = scratch_for(wk->ev, thread,
+                               count * slice_bytes + index_bytes + (count * t->n_args + 1) * sizeof(void *));
+    if (!slices)
+        return it_error(IT_ENOMEM, "out of memory for a batch of \"%s\"", t->id);
+    int64_t *index = (int64_t *)(slices + count * slice_bytes);
+    const void **argp = (const void **)((char *)index + index_bytes);
     int rc = 0;
-    if (!index || !argp) {
-        rc = it_error(IT_ENOMEM, "out of memory computing tensor \"%s\"", t->id);
-        goto done;
-    }
-    if (t->n_args) {
-        slices = scratch_for(wk->ev, thread, count * slice_bytes);
-        if (!slices) {
-            rc = it_error(IT_ENOMEM, "out of memory for argument slices of \"%s\"", t->id);
-            goto done;
-        }
-    }
     for (size_t k = 0; k < count; k++) {
         const it_coord *w = &wk->wins[first + k];
         memcpy(index + k * (size_t)t->rank, w->v, sizeof(int64_t) * (size_t)t->rank);
@@ -309,8 +303,6 @@ static int compute_batch(void *arg, size_t b, int thread) {
         }
     }
 done:
-    free(index);
-    free(argp);
     return rc;
 }
 
