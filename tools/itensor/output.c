@@ -19,20 +19,19 @@ static int parse(int argc, char **argv, out_args *a, bool preview) {
     int npos = 0;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
-        bool has_value = i + 1 < argc;
+        bool takes_value = strcmp(o, "--region") == 0 || strcmp(o, "-r") == 0 ||
+                           strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0 ||
+                           strcmp(o, "--dataset") == 0 || strcmp(o, "--level") == 0 ||
+                           strcmp(o, "--colormap") == 0 || strcmp(o, "--range") == 0;
+        if (takes_value && i + 1 == argc)
+            return cli_usage_error("%s needs a value", o);
         if (strcmp(o, "--region") == 0 || strcmp(o, "-r") == 0) {
-            if (!has_value)
-                return cli_usage_error("%s needs a value", o);
             a->region = argv[++i];
         } else if (strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0) {
-            if (!has_value)
-                return cli_usage_error("%s needs a value", o);
             a->out = argv[++i];
         } else if (strcmp(o, "--fill") == 0) {
             a->fill = true;
         } else if (!preview && strcmp(o, "--dataset") == 0) {
-            if (!has_value)
-                return cli_usage_error("%s needs a value", o);
             a->dataset = argv[++i];
         } else if (!preview && strcmp(o, "--contiguous") == 0) {
             a->contiguous = true;
@@ -40,19 +39,13 @@ static int parse(int argc, char **argv, out_args *a, bool preview) {
             a->overwrite = true;
         } else if (!preview && strcmp(o, "--level") == 0) {
             char *end;
-            if (!has_value)
-                return cli_usage_error("%s needs a value", o);
             long v = strtol(argv[++i], &end, 10);
             if (*end || v < -1 || v > 9)
                 return cli_usage_error("--level takes -1 (none) or 1..9, not \"%s\"", argv[i]);
             a->level = (int)v;
         } else if (preview && strcmp(o, "--colormap") == 0) {
-            if (!has_value)
-                return cli_usage_error("%s needs a value", o);
             a->colormap = argv[++i];
         } else if (preview && strcmp(o, "--range") == 0) {
-            if (!has_value)
-                return cli_usage_error("%s needs a value", o);
             a->range = argv[++i];
         } else if (o[0] == '-' && o[1] && !(o[1] >= '0' && o[1] <= '9')) {
             return cli_usage_error("unknown option \"%s\"", o);
