@@ -25,20 +25,10 @@ static int make_store(void) {
     it_ctx *ctx;
     it_store *s;
     it_tensor *t;
-    int64_t w[2] = {TILE, TILE};
-    it_tensor_desc d;
-    it_tensor_desc_init(&d, 2);
-    d.id = "field";
-    d.shape[0] = d.shape[1] = IT_INF;
-    it_window_init(&d.window, 2, w);
-    d.chunk[0] = d.chunk[1] = TILE;
-    d.fn = bench_field_fn;
-    it_region r;
-    int64_t start[2] = {0, 0}, stop[2] = {SIZE, SIZE};
-    it_region_set(&r, 2, start, stop, NULL);
+    it_region r = bench_square(SIZE);
     unlink(store_path);
     if (it_ctx_create(NULL, &ctx) || it_store_open_hdf5(ctx, store_path, IT_HDF5_CREATE, NULL, &s) ||
-        it_tensor_create(s, &d, &t) || it_tensor_fill(t, &r) || it_store_close(s))
+        bench_field_tensor(s, TILE, &t) || it_tensor_fill(t, &r) || it_store_close(s))
         return fprintf(stderr, "%s\n", it_last_error()), 1;
     it_ctx_destroy(ctx);
     return 0;
@@ -51,9 +41,7 @@ static int run_library(double *ms) {
     it_ctx *ctx;
     it_store *s;
     it_tensor *t;
-    it_region r;
-    int64_t start[2] = {0, 0}, stop[2] = {SIZE, SIZE};
-    it_region_set(&r, 2, start, stop, NULL);
+    it_region r = bench_square(SIZE);
     unlink(out_path);
     double t0 = bench_now_ms();
     it_hdf5_options ho;

@@ -41,19 +41,9 @@ static double run_library(int threads, int level, const char *path) {
     double t0 = bench_now_ms();
     if (it_ctx_create(&co, &ctx) || it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &ho, &s))
         return fprintf(stderr, "%s\n", it_last_error()), -1;
-    int64_t w[2] = {CH, CH};
-    it_tensor_desc d;
-    it_tensor_desc_init(&d, 2);
-    d.id = "field";
-    d.shape[0] = d.shape[1] = IT_INF;
-    it_window_init(&d.window, 2, w);
-    d.chunk[0] = d.chunk[1] = CH;
-    d.fn = bench_field_fn;
     it_tensor *t;
-    it_region r;
-    int64_t start[2] = {0, 0}, stop[2] = {SIZE, SIZE};
-    it_region_set(&r, 2, start, stop, NULL);
-    if (it_tensor_create(s, &d, &t) || it_tensor_fill(t, &r) || it_store_close(s))
+    it_region r = bench_square(SIZE);
+    if (bench_field_tensor(s, CH, &t) || it_tensor_fill(t, &r) || it_store_close(s))
         return fprintf(stderr, "%s\n", it_last_error()), -1;
     double ms = bench_now_ms() - t0;
     it_ctx_destroy(ctx);

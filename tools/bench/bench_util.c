@@ -71,3 +71,22 @@ int bench_in_child(int (*fn)(void *arg, double *ms), void *arg, double *ms, doub
     *rss_mb = r.rss_mb;
     return r.ok ? 0 : 1;
 }
+
+int bench_field_tensor(it_store *store, int64_t tile, it_tensor **out) {
+    int64_t w[2] = {tile, tile};
+    it_tensor_desc d;
+    it_tensor_desc_init(&d, 2);
+    d.id = "field";
+    d.shape[0] = d.shape[1] = IT_INF;
+    it_window_init(&d.window, 2, w);
+    d.chunk[0] = d.chunk[1] = tile;
+    d.fn = bench_field_fn;
+    return it_tensor_create(store, &d, out);
+}
+
+it_region bench_square(int64_t size) {
+    it_region r;
+    int64_t start[2] = {0, 0}, stop[2] = {size, size};
+    it_region_set(&r, 2, start, stop, NULL);
+    return r;
+}

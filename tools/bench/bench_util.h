@@ -14,6 +14,11 @@ float bench_field(int64_t y, int64_t x);
 /* it_window_fn filling (inf, inf) f32 windows with bench_field. */
 int bench_field_fn(const it_window_batch *b, void *user);
 
+/* Creates tensor "field": (inf, inf) f32 of bench_field in tile x tile windows = chunks. */
+int bench_field_tensor(it_store *store, int64_t tile, it_tensor **out);
+/* The square region [0, size)^2. */
+it_region bench_square(int64_t size);
+
 /* Runs fn(arg, &ms) in a fresh child process; returns its time and peak RSS (MB).
  * 0 on success. A fresh process gives every measurement fresh memory and its own RSS. */
 int bench_in_child(int (*fn)(void *arg, double *ms), void *arg, double *ms, double *rss_mb);
