@@ -116,3 +116,5 @@ int it_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t
         unshuffle(dst, scratch, n, esize);
     return 0;
 }
+
+size_t it_codec_bound(size_t n) { return (size_t)compressBound((uLong)n); }

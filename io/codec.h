@@ -14,4 +14,7 @@ int it_codec_encode(const void *src, size_t n, size_t esize, int level, void **o
  * IT_EFORMAT when the data are not a valid encoding of n bytes. */
 int it_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t n, void *scratch);
 
+/* Largest encoding of n bytes (zlib's compressBound): a stored chunk claiming more is damaged. */
+size_t it_codec_bound(size_t n);
+
 #endif

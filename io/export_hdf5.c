@@ -281,9 +281,9 @@ static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
             H5DSset_scale(sc, name) < 0 || H5DSattach_scale(x->data, sc, (unsigned)d) < 0)
             rc = it_h5_error(IT_EIO, "it_export_hdf5: writing dimension scale");
         if (rc == 0)
-            rc = it_h5_write_str(sc, "units", x->o->units ? x->o->units : "pixel");
+            rc = it_h5_write_vlen_str(sc, "units", x->o->units ? x->o->units : "pixel");
         if (rc == 0)
-            rc = it_h5_write_str(sc, "long_name", "pixel coordinate");
+            rc = it_h5_write_vlen_str(sc, "long_name", "pixel coordinate");
         if (sc >= 0)
             H5Dclose(sc);
         H5Sclose(sp);
@@ -305,13 +305,13 @@ static int write_attrs(exporter *x) {
     }
     int rc;
     size_t r = (size_t)x->rank;
-    if ((rc = it_h5_write_str(x->data, "source_tensor", t->id)) ||
+    if ((rc = it_h5_write_vlen_str(x->data, "source_tensor", t->id)) ||
         (rc = it_h5_write_i64(x->data, "region_start", start, r)) ||
         (rc = it_h5_write_i64(x->data, "region_stop", stop, r)) ||
         (rc = it_h5_write_i64(x->data, "region_step", step, r)) ||
         (rc = it_h5_write_i64(x->data, "origin", start, r)) ||
-        (rc = it_h5_write_str(x->data, "dtype", it_dtype_name(t->dtype))) ||
-        (rc = it_h5_write_str(x->data, "created_by", "infinite-tensor " IT_VERSION_STRING)))
+        (rc = it_h5_write_vlen_str(x->data, "dtype", it_dtype_name(t->dtype))) ||
+        (rc = it_h5_write_vlen_str(x->data, "created_by", "infinite-tensor " IT_VERSION_STRING)))
         return rc;
     /* _FillValue, of the data's own type as netCDF requires, marks missing values, and
      * netCDF readers (xarray) mask every element equal to it. An export has no missing

@@ -44,15 +44,28 @@ int it_h5_write_f64(hid_t obj, const char *name, double v) {
     return rc;
 }
 
-static hid_t vlen_str(void) {
+/* Fixed-length, null-terminated UTF-8 strings: readers never need HDF5's global heap, whose
+ * 1.10 reader trusts the file (see hdf5_guard.h). */
+static hid_t fixed_str(size_t len) {
     hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_size(t, len ? len : 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
     H5Tset_cset(t, H5T_CSET_UTF8);
     return t;
 }
 
 int it_h5_write_str(hid_t obj, const char *name, const char *s) {
-    hid_t t = vlen_str(), sp = H5Screate(H5S_SCALAR);
+    hid_t t = fixed_str(strlen(s) + 1), sp = H5Screate(H5S_SCALAR);
+    int rc = write_attr(obj, name, t, sp, s);
+    H5Sclose(sp);
+    H5Tclose(t);
+    return rc;
+}
+
+int it_h5_write_vlen_str(hid_t obj, const char *name, const char *s) {
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
     int rc = write_attr(obj, name, t, sp, &s);
     H5Sclose(sp);
     H5Tclose(t);
@@ -60,54 +73,112 @@ int it_h5_write_str(hid_t obj, const char *name, const char *s) {
 }
 
 int it_h5_write_strs(hid_t obj, const char *name, const char *const *s, size_t n) {
+    static const char *const none[1] = {""};
+    if (n == 0) { /* stored as one "" (an attribute cannot be empty in the earliest format) */
+        s = none;
+        n = 1;
+    }
+    size_t width = 1;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(s[i]) + 1 > width)
+            width = strlen(s[i]) + 1;
+    char *packed = calloc(n, width);
+    if (!packed)
+        return it_error(IT_ENOMEM, "out of memory writing attribute \"%s\"", name);
+    for (size_t i = 0; i < n; i++)
+        memcpy(packed + i * width, s[i], strlen(s[i]));
     hsize_t dims = n;
-    hid_t t = vlen_str(), sp = H5Screate_simple(1, &dims, NULL);
-    static const char *none = "";
-    int rc = write_attr(obj, name, t, sp, n ? (const void *)s : (const void *)&none);
+    hid_t t = fixed_str(width), sp = H5Screate_simple(1, &dims, NULL);
+    int rc = write_attr(obj, name, t, sp, packed);
     H5Sclose(sp);
     H5Tclose(t);
+    free(packed);
     return rc;
 }
 
-static hid_t open_attr(hid_t obj, const char *name) {
-    if (H5Aexists(obj, name) <= 0) {
-        it_error(IT_EFORMAT, "attribute \"%s\" is missing", name);
-        return -1;
-    }
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0)
-        it_h5_error(IT_EFORMAT, name);
-    return a;
+/* ---- reading: every attribute is checked before HDF5 converts it -------------------------- */
+
+typedef struct attr_view {
+    hid_t attr, type, space;
+    H5T_class_t cls;
+    size_t tsize;
+    hssize_t count;
+    bool vlen;
+} attr_view;
+
+static void view_close(attr_view *v) {
+    if (v->space >= 0)
+        H5Sclose(v->space);
+    if (v->type >= 0)
+        H5Tclose(v->type);
+    if (v->attr >= 0)
+        H5Aclose(v->attr);
+}
+
+#define CLASS_BIT(c) (1u << (unsigned)(c))
+#define NUMERIC (CLASS_BIT(H5T_INTEGER) | CLASS_BIT(H5T_FLOAT))
+#define STRING CLASS_BIT(H5T_STRING)
+
+/* Opens attribute name and checks that it is a scalar or 1-D attribute of at most
+ * IT_H5_ATTR_MAX_ELEMS elements, of one of the classes (CLASS_BIT mask), whose stored bytes
+ * match its declared size. */
+static int view_open(hid_t obj, const char *name, unsigned classes, attr_view *v) {
+    *v = (attr_view){.attr = -1, .type = -1, .space = -1};
+    htri_t ex = H5Aexists(obj, name);
+    if (ex <= 0)
+        return ex < 0 ? it_h5_error(IT_EFORMAT, name)
+                      : it_error(IT_EFORMAT, "attribute \"%s\" is missing", name);
+    v->attr = H5Aopen(obj, name, H5P_DEFAULT);
+    if (v->attr < 0)
+        return it_h5_error(IT_EFORMAT, name);
+    v->type = H5Aget_type(v->attr);
+    v->space = H5Aget_space(v->attr);
+    if (v->type < 0 || v->space < 0)
+        return it_h5_error(IT_EFORMAT, name);
+    H5S_class_t sc = H5Sget_simple_extent_type(v->space);
+    int nd = H5Sget_simple_extent_ndims(v->space);
+    v->count = H5Sget_simple_extent_npoints(v->space);
+    if ((sc != H5S_SCALAR && sc != H5S_SIMPLE) || nd < 0 || nd > 1 || v->count < 0 ||
+        v->count > IT_H5_ATTR_MAX_ELEMS)
+        return it_error(IT_EFORMAT, "attribute \"%s\" has an unexpected shape", name);
+    v->cls = H5Tget_class(v->type);
+    v->tsize = H5Tget_size(v->type);
+    if (v->cls < 0 || v->cls >= 32 || !(classes & CLASS_BIT(v->cls)))
+        return it_error(IT_EFORMAT, "attribute \"%s\" is not %s", name,
+                        classes == STRING ? "a string" : classes == NUMERIC ? "numeric"
+                                                                            : "of a known type");
+    v->vlen = v->cls == H5T_STRING && H5Tis_variable_str(v->type) > 0;
+    if (v->tsize == 0 || v->tsize > IT_H5_STR_MAX + 1)
+        return it_error(IT_EFORMAT, "attribute \"%s\" has elements of %zu bytes", name, v->tsize);
+    /* The bytes stored must be what the type and extent declare (a crafted attribute that
+     * declares more makes HDF5 copy past its buffer); variable-length strings store a heap
+     * reference per element. */
+    hsize_t stored = H5Aget_storage_size(v->attr);
+    if (!v->vlen && v->count > 0 && stored != (hsize_t)v->count * v->tsize)
+        return it_error(IT_EFORMAT, "attribute \"%s\" stores %llu bytes for %lld elements of %zu",
+                        name, (unsigned long long)stored, (long long)v->count, v->tsize);
+    return 0;
 }
 
 int64_t it_h5_attr_len(hid_t obj, const char *name) {
-    hid_t a = open_attr(obj, name);
-    if (a < 0)
-        return IT_EFORMAT;
-    hid_t sp = H5Aget_space(a);
-    hssize_t n = H5Sget_simple_extent_npoints(sp);
-    H5Sclose(sp);
-    H5Aclose(a);
-    return n < 0 ? it_error(IT_EFORMAT, "attribute \"%s\" has no extent", name) : (int64_t)n;
+    attr_view v;
+    int rc = view_open(obj, name, NUMERIC | STRING, &v);
+    int64_t n = rc ? rc : (int64_t)v.count;
+    view_close(&v);
+    return n;
 }
 
-static int read_numeric(hid_t obj, const char *name, hid_t mem, void *v, size_t n) {
-    hid_t a = open_attr(obj, name);
-    if (a < 0)
-        return IT_EFORMAT;
-    hid_t sp = H5Aget_space(a), ft = H5Aget_type(a);
-    hssize_t count = H5Sget_simple_extent_npoints(sp);
-    int rc = 0;
-    if (H5Tget_class(ft) != H5T_INTEGER && H5Tget_class(ft) != H5T_FLOAT)
-        rc = it_error(IT_EFORMAT, "attribute \"%s\" is not numeric", name);
-    else if (count != (hssize_t)n)
+static int read_numeric(hid_t obj, const char *name, hid_t mem, void *out, size_t n) {
+    attr_view v;
+    int rc = view_open(obj, name, NUMERIC, &v);
+    if (rc == 0 && v.tsize > 8)
+        rc = it_error(IT_EFORMAT, "attribute \"%s\" has %zu-byte numbers", name, v.tsize);
+    if (rc == 0 && v.count != (hssize_t)n)
         rc = it_error(IT_EFORMAT, "attribute \"%s\" has %lld elements, expected %zu", name,
-                      (long long)count, n);
-    else if (H5Aread(a, mem, v) < 0)
+                      (long long)v.count, n);
+    if (rc == 0 && H5Aread(v.attr, mem, out) < 0)
         rc = it_h5_error(IT_EFORMAT, name);
-    H5Tclose(ft);
-    H5Sclose(sp);
-    H5Aclose(a);
+    view_close(&v);
     return rc;
 }
 
@@ -119,50 +190,69 @@ int it_h5_read_f64(hid_t obj, const char *name, double *v) {
     return read_numeric(obj, name, H5T_NATIVE_DOUBLE, v, 1);
 }
 
-static int read_str_impl(hid_t obj, const char *name, size_t index, char *buf, size_t size) {
-    hid_t a = open_attr(obj, name);
-    if (a < 0)
-        return IT_EFORMAT;
-    hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
-    hssize_t count = H5Sget_simple_extent_npoints(sp);
+/* Element `index` of a variable-length string attribute (format version 1 stores only). */
+static int read_vlen_str(attr_view *v, const char *name, size_t index, char *buf, size_t size) {
+    char *all[IT_H5_ATTR_MAX_ELEMS];
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mt, H5T_VARIABLE);
+    H5Tset_cset(mt, H5Tget_cset(v->type));
     int rc = 0;
-    if (H5Tget_class(ft) != H5T_STRING || !H5Tis_variable_str(ft)) {
-        rc = it_error(IT_EFORMAT, "attribute \"%s\" is not a variable-length string", name);
-    } else if (count < 1 || (hssize_t)index >= count) {
-        rc = it_error(IT_EFORMAT, "attribute \"%s\" has %lld strings, needed %zu", name,
-                      (long long)count, index + 1);
+    if (H5Aread(v->attr, mt, all) < 0) {
+        rc = it_h5_error(IT_EFORMAT, name);
     } else {
-        char *all[64];
-        char **v = count <= 64 ? all : malloc((size_t)count * sizeof *v);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
-        H5Tset_cset(mt, H5Tget_cset(ft));
-        if (!v || H5Aread(a, mt, v) < 0) {
-            rc = v ? it_h5_error(IT_EFORMAT, name) : it_error(IT_ENOMEM, "out of memory");
-        } else {
-            const char *s = v[index] ? v[index] : "";
-            if (strlen(s) >= size)
-                rc = it_error(IT_EFORMAT, "attribute \"%s\" is too long", name);
-            else
-                memcpy(buf, s, strlen(s) + 1);
-            H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, v);
-        }
-        H5Tclose(mt);
-        if (v != all)
-            free(v);
+        const char *s = all[index] ? all[index] : "";
+        size_t len = strnlen(s, size);
+        if (len >= size)
+            rc = it_error(IT_EFORMAT, "attribute \"%s\" is too long", name);
+        else
+            memcpy(buf, s, len + 1);
+        H5Dvlen_reclaim(mt, v->space, H5P_DEFAULT, all);
     }
-    H5Sclose(sp);
-    H5Tclose(ft);
-    H5Aclose(a);
+    H5Tclose(mt);
     return rc;
 }
 
-int it_h5_read_str(hid_t obj, const char *name, char *buf, size_t size) {
-    return read_str_impl(obj, name, 0, buf, size);
+static int read_str_impl(hid_t obj, const char *name, size_t index, bool vlen_ok, char *buf,
+                         size_t size) {
+    attr_view v;
+    int rc = view_open(obj, name, STRING, &v);
+    if (rc == 0 && (hssize_t)index >= v.count)
+        rc = it_error(IT_EFORMAT, "attribute \"%s\" has %lld strings, needed %zu", name,
+                      (long long)v.count, index + 1);
+    if (rc == 0 && v.vlen && !vlen_ok)
+        rc = it_error(IT_EFORMAT, "attribute \"%s\" is a variable-length string (this format "
+                      "version stores fixed-length strings)", name);
+    if (rc == 0 && v.vlen) {
+        rc = read_vlen_str(&v, name, index, buf, size);
+    } else if (rc == 0) {
+        char *all = malloc((size_t)v.count * v.tsize + 1);
+        if (!all)
+            rc = it_error(IT_ENOMEM, "out of memory reading attribute \"%s\"", name);
+        else if (H5Aread(v.attr, v.type, all) < 0)
+            rc = it_h5_error(IT_EFORMAT, name);
+        if (rc == 0) {
+            const char *s = all + index * v.tsize;
+            size_t len = strnlen(s, v.tsize);
+            if (len >= size) {
+                rc = it_error(IT_EFORMAT, "attribute \"%s\" is too long", name);
+            } else {
+                memcpy(buf, s, len);
+                buf[len] = 0;
+            }
+        }
+        free(all);
+    }
+    view_close(&v);
+    return rc;
 }
 
-int it_h5_read_strs_at(hid_t obj, const char *name, size_t i, char *buf, size_t size) {
-    return read_str_impl(obj, name, i, buf, size);
+int it_h5_read_str(hid_t obj, const char *name, bool vlen_ok, char *buf, size_t size) {
+    return read_str_impl(obj, name, 0, vlen_ok, buf, size);
+}
+
+int it_h5_read_strs_at(hid_t obj, const char *name, size_t i, bool vlen_ok, char *buf,
+                       size_t size) {
+    return read_str_impl(obj, name, i, vlen_ok, buf, size);
 }
 
 hid_t it_h5_mem_type(int dtype) {

@@ -19,11 +19,15 @@
 #include "codec.h"
 #include "context_impl.h"
 #include "coordset.h"
+#include "file_util.h"
 #include "hdf5_attr.h"
+#include "hdf5_vfd.h"
+#include "open_files.h"
 #include "tensor_impl.h"
 
 #define FORMAT_NAME "infinite-tensor"
-#define FORMAT_VERSION 1
+/* 2: strings are fixed-length (version 1 wrote variable-length strings, still read). */
+#define FORMAT_VERSION 2
 /* Extent products stay below 2^62 elements: far from 2^63 (h5py's sizes), and never a multiple
  * of 2^64 (which crashes HDF5 1.10 on the first write). */
 #define ELEMENT_LIMIT ((it_i128)1 << 62)
@@ -47,8 +51,13 @@ typedef struct h5_store {
     hid_t file, tensors;
     it_hdf5_mode mode;
     int level;                    /* -1: no compression for new tensors */
+    bool legacy_strings;          /* format version 1: variable-length strings */
     it_cache *decoded;
     bool dirty;
+    it_vfd_state vfd;             /* the file driver's report of OS errors */
+    int failed;                   /* the first write failure; every later call returns it */
+    char failed_msg[512];
+    it_open_file *claim;          /* this process's claim on the file */
 } h5_store;
 
 #define H5S(s) ((h5_store *)(s)->impl)
@@ -62,6 +71,43 @@ static void enter(h5_store *h) {
 static void leave(h5_store *h) {
     it_h5_quiet_end(&h->quiet);
     pthread_mutex_unlock(&h->lock);
+}
+
+/* ---- faults --------------------------------------------------------------------------------- *
+ * When a write, truncate or sync fails, the file driver poisons the file: nothing reaches the
+ * disk any more, and the file keeps what the last completed flush made durable (plus whatever
+ * was written before the fault, as after a kill). The store then fails every later call with
+ * that first error, without touching the file; closing it is safe. */
+
+static int stopped(h5_store *h) {
+    return it_error(h->failed, "the store stopped at an earlier failure and no longer writes "
+                    "its file: %s", h->failed_msg);
+}
+
+/* Takes the lock for an operation; fails (lock released) when the store has stopped. */
+static int enter_op(h5_store *h) {
+    enter(h);
+    if (!h->failed)
+        return 0;
+    int rc = stopped(h);
+    leave(h);
+    return rc;
+}
+
+/* Records a fault the driver reported during the operation; returns it instead of rc. */
+static int check_fault(h5_store *h, int rc) {
+    if (h->failed || !it_vfd_poisoned(&h->vfd))
+        return rc;
+    h->failed = it_vfd_error(&h->vfd, "HDF5 store");
+    it_error_save(h->failed_msg, sizeof h->failed_msg);
+    return h->failed;
+}
+
+/* Ends an operation: reports a fault, releases the lock. */
+static int leave_op(h5_store *h, int rc) {
+    rc = check_fault(h, rc);
+    leave(h);
+    return rc;
 }
 
 /* ---- types and names -------------------------------------------------------------------- */
@@ -172,7 +218,7 @@ static int check_window(hid_t g, const it_tensor *t, const char *prefix, const i
 }
 
 /* Compares every stored field with t; IT_EMISMATCH names the first difference. */
-static int validate_meta(hid_t g, const it_tensor *t) {
+static int validate_meta(hid_t g, const it_tensor *t, bool legacy) {
     char s[4200];
     int64_t v[IT_MAX_RANK];
     int rc;
@@ -186,7 +232,7 @@ static int validate_meta(hid_t g, const it_tensor *t) {
     if ((rc = it_h5_read_i64(g, "shape", v, (size_t)rank)) ||
         (rc = mismatch_array(t, "shape", v, t->shape, t->rank)))
         return rc;
-    if ((rc = it_h5_read_str(g, "dtype", s, sizeof s)) ||
+    if ((rc = it_h5_read_str(g, "dtype", legacy, s, sizeof s)) ||
         (rc = mismatch_str(t, "dtype", s, it_dtype_name(t->dtype))))
         return rc;
     if ((rc = check_window(g, t, "window", &t->win)))
@@ -196,7 +242,7 @@ static int validate_meta(hid_t g, const it_tensor *t) {
         return (int)nargs;
     /* an empty string list is stored as one "" (HDF5 has no empty simple dataspace attrs) */
     if (nargs == 1) {
-        if ((rc = it_h5_read_strs_at(g, "args", 0, s, sizeof s)))
+        if ((rc = it_h5_read_strs_at(g, "args", 0, legacy, s, sizeof s)))
             return rc;
         if (s[0] == 0)
             nargs = 0;
@@ -208,14 +254,14 @@ static int validate_meta(hid_t g, const it_tensor *t) {
     for (size_t i = 0; i < t->n_args; i++) {
         char field[32], prefix[32];
         snprintf(field, sizeof field, "args[%zu]", i);
-        if ((rc = it_h5_read_strs_at(g, "args", i, s, sizeof s)) ||
+        if ((rc = it_h5_read_strs_at(g, "args", i, legacy, s, sizeof s)) ||
             (rc = mismatch_str(t, field, s, t->args[i]->id)))
             return rc;
         snprintf(prefix, sizeof prefix, "arg%zu_window", i);
         if ((rc = check_window(g, t, prefix, &t->arg_windows[i])))
             return rc;
     }
-    if ((rc = it_h5_read_str(g, "blend", s, sizeof s)) ||
+    if ((rc = it_h5_read_str(g, "blend", legacy, s, sizeof s)) ||
         (rc = mismatch_str(t, "blend", s, blend_names[t->blend])))
         return rc;
     double init;
@@ -229,7 +275,7 @@ static int validate_meta(hid_t g, const it_tensor *t) {
     if ((rc = it_h5_read_i64(g, "chunk", v, (size_t)rank)) ||
         (rc = mismatch_array(t, "chunk", v, t->chunk, t->rank)))
         return rc;
-    if ((rc = it_h5_read_str(g, "fn_tag", s, sizeof s)) ||
+    if ((rc = it_h5_read_str(g, "fn_tag", legacy, s, sizeof s)) ||
         (rc = mismatch_str(t, "fn_tag", s, t->fn_tag)))
         return rc;
     return 0;
@@ -284,13 +330,25 @@ static int plan_range(const it_tensor *t, h5_tensor *ht) {
     return 0;
 }
 
+/* Storable chunk indices from origin and extent, which may come from a file: each must be
+ * what plan_range could have written (chunk-aligned, extent product below the limit, every
+ * storable pixel an int64). */
 static int derive_chunk_range(const it_tensor *t, h5_tensor *ht) {
+    it_i128 elements = 1;
     for (int d = 0; d < t->rank; d++) {
-        int64_t gap = t->grid[d] - ht->origin[d]; /* a whole number of chunks, >= 0 */
-        if (gap < 0 || gap % t->chunk[d] != 0 || ht->extent[d] < 1)
-            return it_error(IT_EFORMAT, "tensor \"%s\": origin[%d] = %lld is not aligned with "
-                            "its chunk grid", t->id, d, (long long)ht->origin[d]);
-        ht->cmin[d] = -(gap / t->chunk[d]);
+        it_i128 gap = (it_i128)t->grid[d] - ht->origin[d]; /* whole chunks, >= 0 */
+        it_i128 end = (it_i128)ht->origin[d] + ht->extent[d];
+        bool finite = t->shape[d] != IT_INF;
+        if (gap < 0 || gap % t->chunk[d] != 0 || ht->extent[d] < 1 || !it_fits_i64(end) ||
+            (finite && (ht->origin[d] != 0 || ht->extent[d] != t->shape[d])))
+            return it_error(IT_EFORMAT, "tensor \"%s\": origin[%d] = %lld with extent %lld does "
+                            "not fit its chunk grid and shape", t->id, d,
+                            (long long)ht->origin[d], (long long)ht->extent[d]);
+        elements *= ht->extent[d];
+        if (elements >= ELEMENT_LIMIT)
+            return it_error(IT_EFORMAT, "tensor \"%s\": dataset extent has 2^62 or more elements",
+                            t->id);
+        ht->cmin[d] = (int64_t)(-(gap / t->chunk[d]));
         ht->cmax[d] = ht->cmin[d] + (ht->extent[d] + t->chunk[d] - 1) / t->chunk[d];
     }
     return 0;
@@ -316,18 +374,34 @@ static void chunk_offset(const it_tensor *t, const h5_tensor *ht, const it_coord
 
 /* ---- attach / detach ------------------------------------------------------------------------ */
 
-static int load_index(const it_tensor *t, h5_tensor *ht) {
-    hid_t sp = H5Dget_space(ht->index);
+/* Loads the chunk index into the present set. Its size is checked against the file's before
+ * anything is allocated, and every row against the storable range. */
+static int load_index(const it_tensor *t, h5_tensor *ht, uint64_t file_size) {
+    hid_t sp = H5Dget_space(ht->index), ty = H5Dget_type(ht->index);
     hsize_t dims[2] = {0, 0};
-    H5Sget_simple_extent_dims(sp, dims, NULL);
-    H5Sclose(sp);
+    int nd = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
+    if (nd == 2)
+        H5Sget_simple_extent_dims(sp, dims, NULL);
+    bool int64 = ty >= 0 && H5Tget_class(ty) == H5T_INTEGER && H5Tget_size(ty) == 8;
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ty >= 0)
+        H5Tclose(ty);
+    if (nd != 2 || !int64)
+        return it_error(IT_EFORMAT, "tensor \"%s\": the chunk index is not a 2-D int64 dataset",
+                        t->id);
     ht->indexed = dims[0];
     if (dims[0] == 0)
         return 0;
     if (dims[1] != (hsize_t)t->rank)
         return it_error(IT_EFORMAT, "tensor \"%s\": chunk index has %llu columns, expected %d",
                         t->id, (unsigned long long)dims[1], t->rank);
-    int64_t *rows = malloc(dims[0] * dims[1] * sizeof *rows);
+    /* Each row takes rank*8 bytes of the file (the index is not compressed). */
+    if (dims[0] > file_size / (8 * (uint64_t)t->rank))
+        return it_error(IT_EFORMAT, "tensor \"%s\": chunk index claims %llu rows, more than the "
+                        "%llu-byte file can hold", t->id, (unsigned long long)dims[0],
+                        (unsigned long long)file_size);
+    int64_t *rows = malloc((size_t)dims[0] * (size_t)dims[1] * sizeof *rows);
     if (!rows)
         return it_error(IT_ENOMEM, "out of memory loading the chunk index of \"%s\"", t->id);
     int rc = 0;
@@ -337,8 +411,14 @@ static int load_index(const it_tensor *t, h5_tensor *ht) {
         it_coord c;
         memset(&c, 0, sizeof c);
         memcpy(c.v, rows + i * dims[1], sizeof(int64_t) * dims[1]);
-        if (it_coordset_add(&ht->present, &c) < 0)
-            rc = IT_ENOMEM;
+        for (int d = 0; rc == 0 && d < t->rank; d++)
+            if (c.v[d] < ht->cmin[d] || c.v[d] >= ht->cmax[d])
+                rc = it_error(IT_EFORMAT, "tensor \"%s\": chunk index row %llu holds chunk "
+                              "%lld in dimension %d, outside the storable chunks [%lld, %lld)",
+                              t->id, (unsigned long long)i, (long long)c.v[d], d,
+                              (long long)ht->cmin[d], (long long)ht->cmax[d]);
+        if (rc == 0 && it_coordset_add(&ht->present, &c) < 0)
+            rc = it_error(IT_ENOMEM, "out of memory loading the chunk index of \"%s\"", t->id);
     }
     free(rows);
     return rc;
@@ -400,8 +480,59 @@ static int create_tensor(h5_store *h, it_tensor *t, h5_tensor *ht) {
     return rc;
 }
 
-static int open_tensor_objects(const it_tensor *t, h5_tensor *ht) {
+/* Current size of the store's file (lock held). */
+static uint64_t file_size(h5_store *h) {
+    hsize_t n = 0;
+    if (H5Fget_filesize(h->file, &n) < 0)
+        H5Eclear2(H5E_DEFAULT);
+    return (uint64_t)n;
+}
+
+/* The dataset must be what create_tensor makes: chunked with the tensor's chunk shape, of the
+ * dtype's size, unfiltered or shuffle + deflate; otherwise direct chunk I/O would misread it. */
+static int check_data_layout(const it_tensor *t, h5_tensor *ht) {
+    hid_t dcpl = H5Dget_create_plist(ht->data), ty = H5Dget_type(ht->data);
+    hsize_t chunk[IT_MAX_RANK];
+    int rc = 0;
+    if (dcpl < 0 || ty < 0 || H5Pget_layout(dcpl) != H5D_CHUNKED ||
+        H5Pget_chunk(dcpl, IT_MAX_RANK, chunk) != t->rank) {
+        rc = it_error(IT_EFORMAT, "tensor \"%s\": data is not chunked with rank %d", t->id, t->rank);
+    } else {
+        for (int d = 0; rc == 0 && d < t->rank; d++)
+            if (chunk[d] != (hsize_t)t->chunk[d])
+                rc = it_error(IT_EFORMAT, "tensor \"%s\": data has chunk[%d] = %llu, metadata %lld",
+                              t->id, d, (unsigned long long)chunk[d], (long long)t->chunk[d]);
+        H5T_class_t cls = H5Tget_class(ty);
+        if (rc == 0 && (H5Tget_size(ty) != t->esize || (cls != H5T_INTEGER && cls != H5T_FLOAT)))
+            rc = it_error(IT_EFORMAT, "tensor \"%s\": data elements do not match dtype %s", t->id,
+                          it_dtype_name(t->dtype));
+        int nf = H5Pget_nfilters(dcpl);
+        unsigned flags;
+        size_t nv = 0;
+        bool std = nf == 0 ||
+                   (nf == 2 &&
+                    H5Pget_filter2(dcpl, 0, &flags, &nv, NULL, 0, NULL, NULL) == H5Z_FILTER_SHUFFLE &&
+                    (nv = 0, H5Pget_filter2(dcpl, 1, &flags, &nv, NULL, 0, NULL, NULL)) ==
+                        H5Z_FILTER_DEFLATE);
+        if (rc == 0 && !std)
+            rc = it_error(IT_EFORMAT, "tensor \"%s\": data has filters other than shuffle + "
+                          "deflate", t->id);
+        ht->compressed = nf > 0;
+    }
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (ty >= 0)
+        H5Tclose(ty);
+    return rc;
+}
+
+static int open_tensor_objects(const it_tensor *t, h5_tensor *ht, uint64_t file_size) {
     int rc;
+    H5O_info_t oi;
+    if (H5Oget_info_by_name(ht->group, "data", &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET ||
+        H5Oget_info_by_name(ht->group, "chunks", &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
+        return it_error(IT_EFORMAT, "tensor \"%s\": its group lacks the data or chunks dataset",
+                        t->id);
     ht->data = H5Dopen2(ht->group, "data", H5P_DEFAULT);
     ht->index = H5Dopen2(ht->group, "chunks", H5P_DEFAULT);
     if (ht->data < 0 || ht->index < 0)
@@ -410,18 +541,21 @@ static int open_tensor_objects(const it_tensor *t, h5_tensor *ht) {
         return rc;
     hid_t sp = H5Dget_space(ht->data);
     hsize_t dims[IT_MAX_RANK];
-    int nd = H5Sget_simple_extent_ndims(sp);
+    int nd = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
     if (nd == t->rank)
         H5Sget_simple_extent_dims(sp, dims, NULL);
-    H5Sclose(sp);
+    if (sp >= 0)
+        H5Sclose(sp);
     if (nd != t->rank)
         return it_error(IT_EFORMAT, "tensor \"%s\": dataset rank %d, expected %d", t->id, nd, t->rank);
-    for (int d = 0; d < t->rank; d++)
+    for (int d = 0; d < t->rank; d++) {
+        if (dims[d] > (hsize_t)INT64_MAX)
+            return it_error(IT_EFORMAT, "tensor \"%s\": dataset extent out of range", t->id);
         ht->extent[d] = (int64_t)dims[d];
-    hid_t dcpl = H5Dget_create_plist(ht->data);
-    ht->compressed = H5Pget_nfilters(dcpl) > 0;
-    H5Pclose(dcpl);
-    return load_index(t, ht);
+    }
+    if ((rc = check_data_layout(t, ht)) || (rc = derive_chunk_range(t, ht)))
+        return rc;
+    return load_index(t, ht, file_size);
 }
 
 static void close_objects(h5_tensor *ht) {
@@ -448,33 +582,35 @@ static int h5_attach(it_store *s, it_tensor *t) {
         return it_error(IT_ENOMEM, "out of memory");
     ht->group = ht->data = ht->index = -1;
     int rc = it_coordset_init(&ht->present);
+    if (rc == 0)
+        rc = enter_op(h);
     if (rc) {
+        it_coordset_free(&ht->present);
         free(ht);
         return rc;
     }
-    enter(h);
     htri_t exists = H5Lexists(h->tensors, t->id, H5P_DEFAULT);
     if (exists > 0) {
         ht->group = H5Gopen2(h->tensors, t->id, H5P_DEFAULT);
         /* Tensors opened without fn (it_tensor_open) were described from this metadata. */
         if (ht->group < 0)
             rc = it_h5_error(IT_EFORMAT, "opening the tensor group");
-        else if (!t->fn || !(rc = validate_meta(ht->group, t)))
-            rc = open_tensor_objects(t, ht);
+        else if (!t->fn || !(rc = validate_meta(ht->group, t, h->legacy_strings)))
+            rc = open_tensor_objects(t, ht, file_size(h));
     } else if (h->mode == IT_HDF5_READONLY) {
         rc = it_error(IT_EINVAL, "it_tensor_create: store is read-only and has no tensor \"%s\"",
                       t->id);
     } else {
         rc = create_tensor(h, t, ht);
+        if (rc == 0)
+            rc = derive_chunk_range(t, ht);
         if (rc && ht->group >= 0) { /* leave the file as it was */
             close_objects(ht);
             H5Ldelete(h->tensors, t->id, H5P_DEFAULT);
         }
         h->dirty = true;
     }
-    if (rc == 0)
-        rc = derive_chunk_range(t, ht);
-    leave(h);
+    rc = leave_op(h, rc);
     if (rc) {
         free_tensor_state(ht);
         return rc;
@@ -520,7 +656,8 @@ static void h5_detach(it_store *s, it_tensor *t) {
     if (!ht)
         return;
     enter(h);
-    append_index(t, ht);
+    if (!h->failed)
+        check_fault(h, append_index(t, ht));
     close_objects(ht);
     leave(h);
     it_cache_drop(h->decoded, t->serial, false);
@@ -569,6 +706,10 @@ static int read_raw(const it_tensor *t, h5_tensor *ht, const it_coord *c, void *
     int p = is_present(t, ht, c, &size);
     if (p <= 0)
         return p;
+    /* The size comes from the file: no encoding of a chunk is larger than its deflate bound. */
+    if (size > it_codec_bound(t->chunk_bytes) || (!ht->compressed && size != t->chunk_bytes))
+        return it_error(IT_EFORMAT, "tensor \"%s\": a stored chunk claims %llu bytes (a chunk "
+                        "holds %zu)", t->id, (unsigned long long)size, t->chunk_bytes);
     void *buf = it_buf_alloc((size_t)size);
     if (!buf)
         return it_error(IT_ENOMEM, "out of memory reading a chunk");
@@ -631,9 +772,9 @@ static int h5_get(it_store *s, it_tensor *t, const it_coord *c, it_chunk_ref *re
     if (!e) {
         void *raw = NULL, *buf = NULL;
         size_t len = 0;
-        enter(h);
-        int p = read_raw(t, ht, c, &raw, &len);
-        leave(h);
+        if ((rc = enter_op(h)))
+            return rc;
+        int p = leave_op(h, read_raw(t, ht, c, &raw, &len));
         if (p <= 0)
             return p;
         if ((rc = decode(t, ht, raw, len, &buf)))
@@ -656,10 +797,9 @@ static int h5_has(it_store *s, it_tensor *t, const it_coord *c) {
     if (it_cache_contains(h->decoded, t->serial, c))
         return 1;
     hsize_t size;
-    enter(h);
-    rc = is_present(t, ht, c, &size);
-    leave(h);
-    return rc;
+    if ((rc = enter_op(h)))
+        return rc;
+    return leave_op(h, is_present(t, ht, c, &size));
 }
 
 static void h5_release(it_store *s, it_tensor *t, it_chunk_ref *ref) {
@@ -687,14 +827,15 @@ static int h5_put(it_store *s, it_tensor *t, const it_coord *c, void *buf, it_ch
     }
     hsize_t off[IT_MAX_RANK];
     chunk_offset(t, ht, c, off);
-    enter(h);
-    if (H5Dwrite_chunk(ht->data, H5P_DEFAULT, 0, off, len, enc ? enc : buf) < 0) {
-        rc = it_h5_error(IT_EIO, "H5Dwrite_chunk");
-    } else {
-        rc = mark_present(ht, c) == 1 ? 0 : IT_ENOMEM;
-        h->dirty = true;
+    if ((rc = enter_op(h)) == 0) {
+        if (H5Dwrite_chunk(ht->data, H5P_DEFAULT, 0, off, len, enc ? enc : buf) < 0) {
+            rc = it_h5_error(IT_EIO, "H5Dwrite_chunk");
+        } else {
+            rc = mark_present(ht, c) == 1 ? 0 : IT_ENOMEM;
+            h->dirty = true;
+        }
+        rc = leave_op(h, rc);
     }
-    leave(h);
     it_buf_free(enc);
     if (rc || !ref) { /* nobody reads it now: the buffer recycles for the next chunk */
         it_buf_free(buf);
@@ -744,7 +885,8 @@ static int h5_prefetch(it_store *s, it_tensor *t, const it_coord *chunks, size_t
         goto out;
     }
     size_t m = 0;
-    enter(h);
+    if ((rc = enter_op(h)))
+        goto out;
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (check_chunk_range(t, ht, &chunks[i]))
             continue; /* get reports it */
@@ -760,7 +902,7 @@ static int h5_prefetch(it_store *s, it_tensor *t, const it_coord *chunks, size_t
         else if (p)
             m++;
     }
-    leave(h);
+    rc = leave_op(h, rc);
     if (rc == 0 && m)
         rc = it_pool_run(pool, m, prefetch_one, &j);
     for (size_t i = 0; i < m; i++)
@@ -783,8 +925,9 @@ static int h5_remove(it_store *s, it_tensor *t, const char *id) {
     h5_store *h = H5S(s);
     if (h->mode == IT_HDF5_READONLY)
         return it_error(IT_EINVAL, "it_store_delete_tensor: store is read-only");
-    int rc = 0;
-    enter(h);
+    int rc = enter_op(h);
+    if (rc)
+        return rc;
     if (H5Lexists(h->tensors, id, H5P_DEFAULT) <= 0)
         rc = it_error(IT_ENOTFOUND, "it_store_delete_tensor: no tensor \"%s\" in the store", id);
     else if (H5Ldelete(h->tensors, id, H5P_DEFAULT) < 0)
@@ -793,7 +936,7 @@ static int h5_remove(it_store *s, it_tensor *t, const char *id) {
         h->dirty = true;
     if (rc == 0 && t)
         H5T(t)->npending = 0; /* nothing left to index */
-    leave(h);
+    rc = leave_op(h, rc);
     if (rc == 0 && t)
         it_cache_drop(h->decoded, t->serial, false);
     return rc;
@@ -803,29 +946,40 @@ static int h5_flush(it_store *s) {
     h5_store *h = H5S(s);
     if (h->mode == IT_HDF5_READONLY)
         return 0;
-    int rc = 0;
     pthread_mutex_lock(&s->lock);
-    enter(h);
+    int rc = enter_op(h);
+    if (rc) {
+        pthread_mutex_unlock(&s->lock);
+        return rc;
+    }
     for (it_tensor *t = s->tensors; t && rc == 0; t = t->next_in_store)
         if (H5T(t) && H5T(t)->npending)
             rc = append_index(t, H5T(t)), h->dirty = true;
     if (rc == 0 && h->dirty) {
+        /* With sync, chunk data are made durable before the metadata that point at them are
+         * written (H5Fflush), and the driver syncs those at the end of the flush. */
+        if (h->vfd.sync)
+            it_vfd_sync(h->file);
         if (H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
             rc = it_h5_error(IT_EIO, "H5Fflush");
-        else
+        else if (rc == 0)
             h->dirty = false;
     }
-    leave(h);
+    rc = leave_op(h, rc);
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
 
+/* After a fault the driver keeps HDF5's closing writes in memory: the close always completes,
+ * and nothing is left open in HDF5 for its exit handler to trip over. */
 static void h5_close(it_store *s) {
     h5_store *h = H5S(s);
     enter(h);
     H5Gclose(h->tensors);
-    H5Fclose(h->file);
+    if (H5Fclose(h->file) < 0)
+        H5Eclear2(H5E_DEFAULT);
     leave(h);
+    it_open_file_release(h->claim);
     it_cache_destroy(h->decoded);
     pthread_mutex_destroy(&h->lock);
     free(h);
@@ -845,6 +999,8 @@ static int read_window(hid_t g, const char *prefix, int rank, it_window *w) {
     }
     w->rank = rank;
     for (int d = 0; d < rank; d++) {
+        if (v[3][d] < -1 || v[3][d] >= IT_MAX_RANK)
+            return it_error(IT_EFORMAT, "attribute %s_map holds %lld", prefix, (long long)v[3][d]);
         w->size[d] = v[0][d];
         w->stride[d] = v[1][d];
         w->offset[d] = v[2][d];
@@ -855,9 +1011,10 @@ static int read_window(hid_t g, const char *prefix, int rank, it_window *w) {
 
 static int h5_describe(it_store *s, const char *id, it_tensor_desc *d, char *tag, size_t tag_size) {
     h5_store *h = H5S(s);
-    int rc = 0;
     char str[64];
-    enter(h);
+    int rc = enter_op(h);
+    if (rc)
+        return rc;
     hid_t g = -1;
     if (H5Lexists(h->tensors, id, H5P_DEFAULT) <= 0) {
         rc = it_error(IT_ENOTFOUND, "it_tensor_open: no tensor \"%s\" in the store", id);
@@ -871,12 +1028,12 @@ static int h5_describe(it_store *s, const char *id, it_tensor_desc *d, char *tag
     }
     it_tensor_desc_init(d, (int)rank);
     if ((rc = it_h5_read_i64(g, "shape", d->shape, (size_t)rank)) ||
-        (rc = it_h5_read_str(g, "dtype", str, sizeof str)) || (rc = it_dtype_parse(str, &d->dtype)) ||
+        (rc = it_h5_read_str(g, "dtype", h->legacy_strings, str, sizeof str)) || (rc = it_dtype_parse(str, &d->dtype)) ||
         (rc = read_window(g, "window", (int)rank, &d->window)) ||
-        (rc = it_h5_read_str(g, "blend", str, sizeof str)) ||
+        (rc = it_h5_read_str(g, "blend", h->legacy_strings, str, sizeof str)) ||
         (rc = it_h5_read_f64(g, "blend_init", &d->blend_init)) ||
         (rc = it_h5_read_i64(g, "chunk", d->chunk, (size_t)rank)) ||
-        (rc = it_h5_read_str(g, "fn_tag", tag, tag_size)))
+        (rc = it_h5_read_str(g, "fn_tag", h->legacy_strings, tag, tag_size)))
         goto out;
     d->blend = IT_BLEND_COUNT_;
     for (int b = 0; b < IT_BLEND_COUNT_; b++)
@@ -892,17 +1049,20 @@ out:
         rc = it_error_prefix(IT_EFORMAT, "it_tensor_open: stored metadata: ");
     if (g >= 0)
         H5Gclose(g);
-    leave(h);
-    return rc;
+    return leave_op(h, rc);
 }
 
 static int h5_list(it_store *s, it_store_list_fn fn, void *user) {
     h5_store *h = H5S(s);
-    int rc = 0;
     /* Collect names first: the callback may call back into the store. */
-    enter(h);
+    int rc = enter_op(h);
+    if (rc)
+        return rc;
     H5G_info_t gi;
-    H5Gget_info(h->tensors, &gi);
+    if (H5Gget_info(h->tensors, &gi) < 0) {
+        rc = it_h5_error(IT_EFORMAT, "it_store_list: reading /tensors");
+        return leave_op(h, rc);
+    }
     char **names = calloc(gi.nlinks ? gi.nlinks : 1, sizeof *names);
     for (hsize_t i = 0; names && i < gi.nlinks; i++) {
         ssize_t n = H5Lget_name_by_idx(h->tensors, ".", H5_INDEX_NAME, H5_ITER_INC, i, NULL, 0, H5P_DEFAULT);
@@ -910,7 +1070,14 @@ static int h5_list(it_store *s, it_store_list_fn fn, void *user) {
         if (names[i])
             H5Lget_name_by_idx(h->tensors, ".", H5_INDEX_NAME, H5_ITER_INC, i, names[i], (size_t)n + 1, H5P_DEFAULT);
     }
-    leave(h);
+    H5Eclear2(H5E_DEFAULT);
+    rc = leave_op(h, 0);
+    if (rc) {
+        for (hsize_t i = 0; names && i < gi.nlinks; i++)
+            free(names[i]);
+        free(names);
+        return rc;
+    }
     if (!names)
         return it_error(IT_ENOMEM, "out of memory listing tensors");
     for (hsize_t i = 0; i < gi.nlinks; i++) {
@@ -926,12 +1093,13 @@ static int h5_stats(it_store *s, it_tensor *t, it_tensor_stats *st) {
     h5_store *h = H5S(s);
     h5_tensor *ht = H5T(t);
     memset(st, 0, sizeof *st);
-    enter(h);
+    int rc = enter_op(h);
+    if (rc)
+        return rc;
     st->stored_bytes = H5Dget_storage_size(ht->data);
     st->chunks = ht->present.count;
     it_coord *all = NULL;
-    int rc = it_coordset_sorted(&ht->present, &all);
-    leave(h);
+    rc = leave_op(h, it_coordset_sorted(&ht->present, &all));
     if (rc)
         return rc;
     for (uint64_t i = 0; i < st->chunks; i++) {
@@ -950,21 +1118,22 @@ static int h5_stats(it_store *s, it_tensor *t, it_tensor_stats *st) {
 
 static int h5_chunks(it_store *s, it_tensor *t, it_coord **out, size_t *n) {
     h5_store *h = H5S(s);
-    enter(h);
+    int rc = enter_op(h);
+    if (rc)
+        return rc;
     *n = H5T(t)->present.count;
-    int rc = it_coordset_sorted(&H5T(t)->present, out);
-    leave(h);
-    return rc;
+    return leave_op(h, it_coordset_sorted(&H5T(t)->present, out));
 }
 
 static int h5_load_args(it_store *s, it_tensor *t) {
     h5_store *h = H5S(s);
     h5_tensor *ht = H5T(t);
     char id[IT_ID_MAX + 1];
-    int rc = 0;
-    enter(h);
+    int rc = enter_op(h);
+    if (rc)
+        return rc;
     int64_t n = it_h5_attr_len(ht->group, "args");
-    if (n == 1 && it_h5_read_strs_at(ht->group, "args", 0, id, sizeof id) == 0 && !id[0])
+    if (n == 1 && it_h5_read_strs_at(ht->group, "args", 0, h->legacy_strings, id, sizeof id) == 0 && !id[0])
         n = 0;
     if (n < 0 || n > 64)
         rc = it_error(IT_EFORMAT, "it_tensor_open: tensor \"%s\": attribute args is unreadable", t->id);
@@ -976,9 +1145,12 @@ static int h5_load_args(it_store *s, it_tensor *t) {
             rc = it_error(IT_ENOMEM, "out of memory");
         for (int64_t i = 0; rc == 0 && i < n; i++) {
             char prefix[32], name[48];
-            if ((rc = it_h5_read_strs_at(ht->group, "args", (size_t)i, id, sizeof id)))
+            if ((rc = it_h5_read_strs_at(ht->group, "args", (size_t)i, h->legacy_strings, id, sizeof id)))
                 break;
-            t->info_arg_ids[i] = strdup(id);
+            if (!(t->info_arg_ids[i] = strdup(id))) {
+                rc = it_error(IT_ENOMEM, "out of memory");
+                break;
+            }
             t->n_info_args = (size_t)i + 1;
             snprintf(prefix, sizeof prefix, "arg%lld_window", (long long)i);
             snprintf(name, sizeof name, "%s_size", prefix);
@@ -989,8 +1161,7 @@ static int h5_load_args(it_store *s, it_tensor *t) {
                 rc = read_window(ht->group, prefix, (int)r, &t->info_arg_windows[i]);
         }
     }
-    leave(h);
-    return rc;
+    return leave_op(h, rc);
 }
 
 static const it_store_ops hdf5_ops = {
@@ -1021,63 +1192,102 @@ void it_hdf5_options_init(it_hdf5_options *opts) {
         memset(opts, 0, sizeof *opts);
 }
 
-static hid_t make_fapl(bool clear_status) {
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
-    if (clear_status && H5Pexist(fapl, "clear_status_flags") > 0) {
+static hid_t make_fapl(h5_store *h, bool clear_status) {
+    hid_t fapl = it_vfd_fapl(&h->vfd);
+    if (fapl >= 0 && clear_status && H5Pexist(fapl, "clear_status_flags") > 0) {
         hbool_t yes = 1;
         H5Pset(fapl, "clear_status_flags", &yes);
     }
     return fapl;
 }
 
+/* The OS error the driver saw (ENOSPC, EIO, a lock held elsewhere) if any, else HDF5's failure
+ * as `code`. */
+static int open_error(h5_store *h, int code, const char *what) {
+    int rc = it_vfd_error(&h->vfd, what);
+    if (rc) {
+        H5Eclear2(H5E_DEFAULT);
+        return rc;
+    }
+    return it_h5_error(code, what);
+}
+
+static void forget_vfd_errors(h5_store *h) {
+    bool sync = h->vfd.sync;
+    memset(&h->vfd, 0, sizeof h->vfd);
+    h->vfd.sync = sync;
+}
+
+static void close_file(h5_store *h) {
+    if (h->tensors >= 0)
+        H5Gclose(h->tensors);
+    if (h->file >= 0 && H5Fclose(h->file) < 0)
+        H5Eclear2(H5E_DEFAULT);
+    h->tensors = h->file = -1;
+}
+
+/* A new store is built under a temporary name and renamed into place once its skeleton is
+ * flushed: a failure (a full disk) leaves no half-made file behind, and IT_HDF5_CREATE replaces
+ * an existing file only with a complete new one. */
 static int init_new_file(h5_store *h, const char *path) {
-    hid_t fapl = make_fapl(false);
-    h->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    int rc = h->file < 0 ? it_h5_error(IT_EIO, "it_store_open_hdf5: cannot create the file") : 0;
-    H5Pclose(fapl);
+    char tmp[4200];
+    int rc = it_fs_temp_name(path, "new", tmp, sizeof tmp);
     if (rc)
         return rc;
+    hid_t fapl = make_fapl(h, false);
+    h->file = fapl < 0 ? -1 : H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (h->file < 0)
+        return open_error(h, IT_EIO, "it_store_open_hdf5: cannot create the file");
     int64_t version = FORMAT_VERSION;
     if ((rc = it_h5_write_str(h->file, "format", FORMAT_NAME)) ||
         (rc = it_h5_write_i64(h->file, "format_version", &version, 1)) ||
         (rc = it_h5_write_str(h->file, "library_version", IT_VERSION_STRING)))
-        return rc;
+        goto out;
     h->tensors = H5Gcreate2(h->file, "tensors", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (h->tensors < 0)
-        return it_h5_error(IT_EIO, "it_store_open_hdf5: creating /tensors");
-    if (H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
-        return it_h5_error(IT_EIO, "it_store_open_hdf5: flushing the new file");
-    return 0;
+        rc = it_h5_error(IT_EIO, "it_store_open_hdf5: creating /tensors");
+    else if (H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
+        rc = it_h5_error(IT_EIO, "it_store_open_hdf5: flushing the new file");
+    if (rc == 0 && it_vfd_poisoned(&h->vfd))
+        rc = it_vfd_error(&h->vfd, "it_store_open_hdf5: writing the new file");
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = it_error(it_fs_errno_code(errno), "it_store_open_hdf5: renaming %s to %s: %s", tmp,
+                      path, strerror(errno));
+    if (rc == 0 && h->vfd.sync)
+        rc = it_fs_sync_dir(path);
+out:
+    if (rc) {
+        close_file(h);
+        unlink(tmp);
+    }
+    return rc;
 }
 
 static int open_existing(h5_store *h, const char *path) {
-    htri_t is = H5Fis_hdf5(path);
-    if (is <= 0)
+    int is = it_fs_is_hdf5(path);
+    if (is < 0)
+        return it_error_prefix(is, "it_store_open_hdf5: ");
+    if (is == 0)
         return it_error(IT_EFORMAT, "it_store_open_hdf5: %s is not an HDF5 file (no HDF5 "
                         "signature: foreign or truncated)", path);
     unsigned flags = h->mode == IT_HDF5_READONLY ? H5F_ACC_RDONLY : H5F_ACC_RDWR;
-    hid_t fapl = make_fapl(false);
-    h->file = H5Fopen(path, flags, fapl);
-    H5Pclose(fapl);
-    if (h->file < 0 && flags == H5F_ACC_RDWR) {
+    hid_t fapl = make_fapl(h, false);
+    h->file = fapl < 0 ? -1 : H5Fopen(path, flags, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (h->file < 0 && flags == H5F_ACC_RDWR && !h->vfd.open_errno && !h->vfd.read_errno) {
         /* A writer that died leaves a status flag on newer-format files: clear it. */
-        fapl = make_fapl(true);
-        h->file = H5Fopen(path, flags, fapl);
-        if (h->file < 0)
-            it_h5_error(IT_EFORMAT, "it_store_open_hdf5: cannot open the HDF5 file");
-        H5Pclose(fapl);
-        if (h->file < 0)
-            return IT_EFORMAT;
+        H5Eclear2(H5E_DEFAULT);
+        forget_vfd_errors(h);
+        fapl = make_fapl(h, true);
+        h->file = fapl < 0 ? -1 : H5Fopen(path, flags, fapl);
+        if (fapl >= 0)
+            H5Pclose(fapl);
     }
-    if (h->file < 0) {
-        fapl = make_fapl(false);
-        h->file = H5Fopen(path, flags, fapl); /* again, to keep HDF5's message */
-        int rc = h->file < 0 ? it_h5_error(IT_EFORMAT, "it_store_open_hdf5: cannot open the HDF5 file") : 0;
-        H5Pclose(fapl);
-        if (rc)
-            return rc;
-    }
+    if (h->file < 0)
+        return open_error(h, IT_EFORMAT, "it_store_open_hdf5: cannot open the HDF5 file");
     /* A writer killed in the middle of H5Fflush can leave chunk-index nodes on disk that point
      * past the end-of-allocation recorded in the superblock, which was not written yet. The
      * chunk bytes they point to are on disk (direct chunk data is written before its index
@@ -1087,21 +1297,50 @@ static int open_existing(h5_store *h, const char *path) {
     H5Eclear2(H5E_DEFAULT);
     char name[64];
     int64_t version = 0;
-    if (it_h5_read_str(h->file, "format", name, sizeof name) || strcmp(name, FORMAT_NAME) != 0)
+    /* The version first (a number): it says whether strings may be variable-length. */
+    if (it_h5_read_i64(h->file, "format_version", &version, 1) ||
+        it_h5_read_str(h->file, "format", version == 1, name, sizeof name) ||
+        strcmp(name, FORMAT_NAME) != 0)
         return it_error(IT_EFORMAT,
                         "it_store_open_hdf5: %s is an HDF5 file but not an infinite-tensor store",
                         path);
-    if (it_h5_read_i64(h->file, "format_version", &version, 1))
-        return it_error_prefix(IT_EFORMAT, "it_store_open_hdf5: ");
     if (version < 1 || version > FORMAT_VERSION)
         return it_error(IT_EFORMAT,
                         "it_store_open_hdf5: store format version %lld is not supported (this "
-                        "library reads version %d)",
+                        "library reads versions 1 to %d)",
                         (long long)version, FORMAT_VERSION);
+    h->legacy_strings = version == 1;
+    H5O_info_t oi;
     if (H5Lexists(h->file, "tensors", H5P_DEFAULT) <= 0 ||
-        (h->tensors = H5Gopen2(h->file, "tensors", H5P_DEFAULT)) < 0)
+        H5Oget_info_by_name(h->file, "tensors", &oi, H5P_DEFAULT) < 0 ||
+        oi.type != H5O_TYPE_GROUP || (h->tensors = H5Gopen2(h->file, "tensors", H5P_DEFAULT)) < 0)
         return it_error(IT_EFORMAT, "it_store_open_hdf5: the store has no /tensors group");
     return 0;
+}
+
+typedef struct open_job {
+    h5_store *h;
+    const char *path;
+} open_job;
+
+/* Runs under the open-files registry's lock (see open_files.h). */
+static int open_file(void *arg) {
+    open_job *j = arg;
+    h5_store *h = j->h;
+    enter(h);
+    bool exists = access(j->path, F_OK) == 0;
+    int rc;
+    if (h->mode == IT_HDF5_CREATE || (h->mode == IT_HDF5_READWRITE && !exists))
+        rc = init_new_file(h, j->path);
+    else if (!exists)
+        rc = it_error(IT_EIO, "it_store_open_hdf5: %s: %s", j->path, strerror(ENOENT));
+    else
+        rc = open_existing(h, j->path);
+    if (rc)
+        close_file(h);
+    H5Eclear2(H5E_DEFAULT);
+    leave(h);
+    return rc;
 }
 
 int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
@@ -1120,6 +1359,8 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     if (o.compression_level < -1 || o.compression_level > 9)
         return it_error(IT_EINVAL, "it_store_open_hdf5: compression_level must be -1..9 (got %d)",
                         o.compression_level);
+    if (o.sync != 0 && o.sync != 1)
+        return it_error(IT_EINVAL, "it_store_open_hdf5: sync must be 0 or 1 (got %d)", o.sync);
     h5_store *h = calloc(1, sizeof *h);
     if (!h)
         return it_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");
@@ -1127,26 +1368,20 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     h->file = h->tensors = -1;
     h->mode = mode;
     h->level = o.compression_level == 0 ? 1 : o.compression_level;
+    h->vfd.sync = o.sync == 1;
     int rc = it_cache_create(o.cache_bytes ? o.cache_bytes : DEFAULT_CACHE, &h->decoded);
     if (rc == 0) {
-        enter(h);
-        bool exists = access(path, F_OK) == 0;
-        if (mode == IT_HDF5_CREATE || (mode == IT_HDF5_READWRITE && !exists))
-            rc = init_new_file(h, path);
-        else if (!exists)
-            rc = it_error(IT_EIO, "it_store_open_hdf5: %s: %s", path, strerror(ENOENT));
-        else
-            rc = open_existing(h, path);
-        if (rc) {
-            if (h->tensors >= 0)
-                H5Gclose(h->tensors);
-            if (h->file >= 0)
-                H5Fclose(h->file);
-        }
-        leave(h);
+        open_job j = {h, path};
+        rc = it_open_file_claim(path, mode != IT_HDF5_READONLY, open_file, &j, &h->claim);
+        if (rc == IT_ELOCKED || rc == IT_ENOTFOUND)
+            rc = it_error_prefix(rc, "it_store_open_hdf5: ");
     }
-    if (rc == 0)
-        rc = it_store_wrap(ctx, &hdf5_ops, h, out);
+    if (rc == 0 && (rc = it_store_wrap(ctx, &hdf5_ops, h, out))) {
+        enter(h);
+        close_file(h);
+        leave(h);
+        it_open_file_release(h->claim);
+    }
     if (rc) {
         it_cache_destroy(h->decoded);
         pthread_mutex_destroy(&h->lock);

@@ -33,8 +33,26 @@ const char *it_error_name(int code) {
 
 const char *it_last_error(void) { return tls_message; }
 
+/* Messages are one line whatever they quote (user text, HDF5 details): control bytes are
+ * written as \n, \t or \xNN. */
+static void one_line(char *msg, size_t size) {
+    char out[sizeof tls_message];
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)msg; *p && o + 5 < sizeof out; p++) {
+        if (*p >= 0x20 && *p != 0x7f)
+            out[o++] = (char)*p;
+        else if (*p == '\n' || *p == '\t')
+            o += (size_t)snprintf(out + o, sizeof out - o, "\\%c", *p == '\n' ? 'n' : 't');
+        else
+            o += (size_t)snprintf(out + o, sizeof out - o, "\\x%02x", *p);
+    }
+    out[o] = 0;
+    snprintf(msg, size, "%s", out);
+}
+
 int it_verror(int code, const char *fmt, va_list ap) {
     vsnprintf(tls_message, sizeof tls_message, fmt, ap);
+    one_line(tls_message, sizeof tls_message);
     return code;
 }
 
@@ -56,5 +74,6 @@ int it_error_prefix(int code, const char *prefix) {
     char copy[sizeof tls_message];
     memcpy(copy, tls_message, sizeof copy);
     snprintf(tls_message, sizeof tls_message, "%s%s", prefix, copy);
+    one_line(tls_message, sizeof tls_message);
     return code;
 }

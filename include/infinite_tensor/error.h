@@ -25,7 +25,9 @@
     X(IT_EEXIST, -11, "an object with that name already exists")                          \
     X(IT_ENOTFOUND, -12, "no such object")                                                \
     X(IT_EBUFSIZE, -13, "buffer too small")                                               \
-    X(IT_EINTERNAL, -14, "internal error")
+    X(IT_EINTERNAL, -14, "internal error")                                               \
+    X(IT_ENOSPC, -15, "no space left on the device (or quota exceeded)")                 \
+    X(IT_ELOCKED, -16, "the file is in use by another writer")
 
 enum it_status {
 #define IT_ERROR_ENUM_(name, value, text) name = value,

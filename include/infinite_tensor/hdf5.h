@@ -23,6 +23,11 @@ typedef enum it_hdf5_mode {
 typedef struct it_hdf5_options {
     int compression_level;  /* deflate level 1..9 with shuffle; 0 = default (1); -1 = none */
     size_t cache_bytes;     /* decoded-chunk cache limit; 0 = 64 MiB */
+    int sync;               /* 1: every flush ends with fdatasync (chunk data first, then the
+                               metadata pointing at them), and a new file's directory entry is
+                               synced: what a flush made durable survives power loss, not only
+                               a killed process. 0 (default): durable against process death;
+                               the OS writes back when it chooses. */
 } it_hdf5_options;
 
 #ifdef __cplusplus

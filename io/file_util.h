@@ -1,0 +1,27 @@
+/* File-system steps of writing files safely: temporary names, copies, renames made durable,
+ * and the HDF5 signature probe, each reporting the OS error. */
+#ifndef IT_FILE_UTIL_H
+#define IT_FILE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* "<path>.<tag>-<pid>-<n>" in buf: a fresh name beside path (same file system, so a rename
+ * replaces path atomically). IT_EINVAL when it does not fit. */
+int it_fs_temp_name(const char *path, const char *tag, char *buf, size_t size);
+
+/* fsync of the directory holding path, so a rename into it survives power loss. */
+int it_fs_sync_dir(const char *path);
+
+/* Copies src to a new file dst (reflink where the file system shares blocks, else
+ * copy_file_range), with src's permission bits; with sync, fsyncs dst. Removes dst on failure. */
+int it_fs_copy(const char *src, const char *dst, bool sync);
+
+/* 1 when path starts with the HDF5 signature at offset 0 or at 512, 1024, 2048, ... (a user
+ * block), 0 when it does not, or a negative IT_E* code with the OS error when it cannot be read. */
+int it_fs_is_hdf5(const char *path);
+
+/* IT_ENOSPC for ENOSPC/EDQUOT/EFBIG, else IT_EIO. */
+int it_fs_errno_code(int err);
+
+#endif
