@@ -20,8 +20,11 @@
 #include "context_impl.h"
 #include "dtype.h"
 #include "eval.h"
+#include "file_util.h"
 #include "hdf5_attr.h"
+#include "hdf5_vfd.h"
 #include "kernels.h"
+#include "open_files.h"
 #include "tensor_impl.h"
 
 #define DEFAULT_LEVEL 1
@@ -41,6 +44,7 @@ typedef struct exporter {
     int64_t chunk[IT_MAX_RANK]; /* output chunk shape (chunked layout) */
     int level;                  /* -1: no filters */
     hid_t file, data;
+    const it_vfd_state *vfd;    /* the output's driver: a failed write stops the export */
     /* slab under way */
     char *slab;
     int64_t slab_start[IT_MAX_RANK], slab_ext[IT_MAX_RANK];
@@ -106,7 +110,9 @@ static int encode_chunk(void *arg, size_t i, int thread) {
     pthread_mutex_lock(&x->write_lock);
     it_h5_quiet quiet; /* pool threads too must not print HDF5 errors */
     it_h5_quiet_begin(&quiet);
-    if (H5Dwrite_chunk(x->data, H5P_DEFAULT, 0, off, len, enc) < 0)
+    if (it_vfd_poisoned(x->vfd))
+        rc = it_vfd_error(x->vfd, "it_export_hdf5: writing the output");
+    else if (H5Dwrite_chunk(x->data, H5P_DEFAULT, 0, off, len, enc) < 0)
         rc = it_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite_chunk");
     it_h5_quiet_end(&quiet);
     pthread_mutex_unlock(&x->write_lock);
@@ -196,6 +202,8 @@ static int stream(exporter *x) {
         int rc = it_eval_read(t, &sr, x->slab, bytes, "it_export_hdf5");
         if (rc == 0)
             rc = write_slab(x);
+        if (rc == 0 && it_vfd_poisoned(x->vfd))
+            rc = it_vfd_error(x->vfd, "it_export_hdf5: writing the output");
         if (rc)
             return rc;
         done += bytes;
@@ -387,6 +395,39 @@ static int check_options(exporter *x) {
     return 0;
 }
 
+/* Everything about an existing output that can be refused without writing: not HDF5, open for
+ * writing by this process (a store being filled), or holding the dataset without overwrite.
+ * The file is opened read-only through the library's driver. */
+static int check_target(exporter *x, const char *path, const char *dataset, bool exists) {
+    if (!exists)
+        return 0;
+    int is = it_fs_is_hdf5(path);
+    if (is < 0)
+        return it_error_prefix(is, "it_export_hdf5: ");
+    if (is == 0)
+        return it_error(IT_EFORMAT, "it_export_hdf5: %s exists and is not an HDF5 file", path);
+    if (it_open_file_is_written(path))
+        return it_error(IT_ELOCKED, "it_export_hdf5: %s is open for writing in this process",
+                        path);
+    it_vfd_state vfd = {0};
+    hid_t fapl = it_vfd_fapl(&vfd);
+    hid_t f = fapl < 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    int rc = 0;
+    if (f < 0) {
+        rc = it_vfd_error(&vfd, "it_export_hdf5: opening the output file");
+        if (!rc)
+            rc = it_h5_error(IT_EFORMAT, "it_export_hdf5: opening the output file");
+    } else if (H5Lexists(f, dataset, H5P_DEFAULT) > 0 && !x->o->overwrite) {
+        rc = it_error(IT_EEXIST, "it_export_hdf5: %s already has a dataset \"%s\"", path, dataset);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    if (f >= 0)
+        H5Fclose(f);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return rc;
+}
+
 int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, const char *dataset,
                    const it_export_options *opts, it_export_info *info) {
     if (!t || !region || !path || !dataset)
@@ -422,38 +463,38 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
 
     it_h5_quiet quiet;
     it_h5_quiet_begin(&quiet);
+    it_vfd_state vfd = {.sync = x.o->sync != 0};
+    x.vfd = &vfd;
     bool exists = access(path, F_OK) == 0;
     char tmp[4200] = "";
-    hid_t parent = -1;
+    hid_t parent = -1, fapl = -1;
     char *group_path = NULL;
     const char *leaf = strrchr(dataset, '/') ? strrchr(dataset, '/') + 1 : dataset;
-    if (exists) {
-        if (H5Fis_hdf5(path) <= 0) {
-            rc = it_error(IT_EFORMAT, "it_export_hdf5: %s exists and is not an HDF5 file", path);
-            goto out;
-        }
-        x.file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-        if (x.file < 0) {
-            rc = it_h5_error(IT_EIO, "it_export_hdf5: opening the output file");
-            goto out;
-        }
-        htri_t has = H5Lexists(x.file, dataset, H5P_DEFAULT);
-        if (has > 0 && !x.o->overwrite) {
-            rc = it_error(IT_EEXIST, "it_export_hdf5: %s already has a dataset \"%s\"", path, dataset);
-            goto out;
-        }
-        if (has > 0 && H5Ldelete(x.file, dataset, H5P_DEFAULT) < 0) {
-            rc = it_h5_error(IT_EIO, "it_export_hdf5: removing the old dataset");
-            goto out;
-        }
-    } else {
-        snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
-        x.file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-        if (x.file < 0) {
-            rc = it_h5_error(IT_EIO, "it_export_hdf5: creating the output file");
-            tmp[0] = 0;
-            goto out;
-        }
+    /* The output is written under a temporary name and renamed over path at the end: a new
+     * file, or a copy of the existing one, so a failed export leaves path as it was. */
+    if ((rc = check_target(&x, path, dataset, exists)) ||
+        (rc = it_fs_temp_name(path, "export", tmp, sizeof tmp)))
+        goto out;
+    if (exists && (rc = it_fs_copy(path, tmp, vfd.sync))) {
+        tmp[0] = 0; /* nothing to remove */
+        goto out;
+    }
+    fapl = it_vfd_fapl(&vfd);
+    if (fapl < 0) {
+        rc = it_h5_error(IT_EIO, "it_export_hdf5: file access properties");
+        goto out;
+    }
+    x.file = exists ? H5Fopen(tmp, H5F_ACC_RDWR, fapl) : H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    if (x.file < 0) {
+        rc = it_vfd_error(&vfd, "it_export_hdf5: opening the output");
+        if (!rc)
+            rc = it_h5_error(exists ? IT_EFORMAT : IT_EIO, "it_export_hdf5: opening the output");
+        goto out;
+    }
+    if (exists && H5Lexists(x.file, dataset, H5P_DEFAULT) > 0 &&
+        H5Ldelete(x.file, dataset, H5P_DEFAULT) < 0) { /* overwrite (checked above) */
+        rc = it_h5_error(IT_EIO, "it_export_hdf5: removing the old dataset");
+        goto out;
     }
     /* parent group of the dataset (created as needed) */
     if (leaf != dataset && leaf - dataset > 1) {
@@ -490,22 +531,29 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
     }
 out:
     it_buf_free(x.slab);
-    if (x.data >= 0) {
+    if (x.data >= 0)
         H5Dclose(x.data);
-        if (rc && exists) /* leave no partial dataset behind */
-            H5Ldelete(x.file, dataset, H5P_DEFAULT);
-    }
     if (parent >= 0)
         H5Gclose(parent);
     free(group_path);
+    /* After a failed write the driver keeps HDF5's closing writes in memory, so the close
+     * completes and HDF5 holds nothing broken until exit. */
     if (x.file >= 0 && H5Fclose(x.file) < 0 && rc == 0)
         rc = it_h5_error(IT_EIO, "it_export_hdf5: closing the output file");
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (rc == 0 && it_vfd_poisoned(&vfd))
+        rc = it_vfd_error(&vfd, "it_export_hdf5: writing the output");
     if (tmp[0]) {
         if (rc == 0 && rename(tmp, path) != 0)
-            rc = it_error(IT_EIO, "it_export_hdf5: renaming %s to %s: %s", tmp, path, strerror(errno));
+            rc = it_error(it_fs_errno_code(errno), "it_export_hdf5: renaming %s to %s: %s", tmp,
+                          path, strerror(errno));
+        if (rc == 0 && vfd.sync)
+            rc = it_fs_sync_dir(path);
         if (rc)
             unlink(tmp);
     }
+    H5Eclear2(H5E_DEFAULT);
     it_h5_quiet_end(&quiet);
     return rc;
 }

@@ -26,7 +26,9 @@
 #include "tensor_impl.h"
 
 #define FORMAT_NAME "infinite-tensor"
-/* 2: strings are fixed-length (version 1 wrote variable-length strings, still read). */
+/* 2: strings are fixed-length, and every flush is atomic (hdf5_vfd.h), so the chunk index
+ * always lists exactly the chunks of HDF5's chunk B-tree. Version 1 stores (variable-length
+ * strings, flushes that a crash could tear) are still read. */
 #define FORMAT_VERSION 2
 /* Extent products stay below 2^62 elements: far from 2^63 (h5py's sizes), and never a multiple
  * of 2^64 (which crashes HDF5 1.10 on the first write). */
@@ -39,7 +41,9 @@ typedef struct h5_tensor {
     int64_t origin[IT_MAX_RANK];  /* pixel of dataset index 0 */
     int64_t extent[IT_MAX_RANK];  /* dataset dims */
     int64_t cmin[IT_MAX_RANK], cmax[IT_MAX_RANK]; /* storable chunk indices [cmin, cmax) */
-    it_coordset present;          /* chunks known stored */
+    it_coordset present;          /* chunks known stored (rows of the index: see check_index) */
+    bool checked;                 /* present has been checked against the chunk B-tree */
+    uint64_t stale;               /* index rows dropped by that check */
     it_coord *pending;            /* stored since the chunk index was last appended */
     size_t npending, cap;
     hsize_t indexed;              /* rows of the chunk index dataset */
@@ -51,10 +55,11 @@ typedef struct h5_store {
     hid_t file, tensors;
     it_hdf5_mode mode;
     int level;                    /* -1: no compression for new tensors */
-    bool legacy_strings;          /* format version 1: variable-length strings */
+    int version;                  /* of the file's format */
     it_cache *decoded;
     bool dirty;
-    it_vfd_state vfd;             /* the file driver's report of OS errors */
+    it_vfd_state vfd;             /* the file driver's settings and report of OS errors */
+    char *journal;                /* "<path>-journal" */
     int failed;                   /* the first write failure; every later call returns it */
     char failed_msg[512];
     it_open_file *claim;          /* this process's claim on the file */
@@ -595,7 +600,7 @@ static int h5_attach(it_store *s, it_tensor *t) {
         /* Tensors opened without fn (it_tensor_open) were described from this metadata. */
         if (ht->group < 0)
             rc = it_h5_error(IT_EFORMAT, "opening the tensor group");
-        else if (!t->fn || !(rc = validate_meta(ht->group, t, h->legacy_strings)))
+        else if (!t->fn || !(rc = validate_meta(ht->group, t, h->version == 1)))
             rc = open_tensor_objects(t, ht, file_size(h));
     } else if (h->mode == IT_HDF5_READONLY) {
         rc = it_error(IT_EINVAL, "it_tensor_create: store is read-only and has no tensor \"%s\"",
@@ -685,18 +690,55 @@ static int mark_present(h5_tensor *ht, const it_coord *c) {
     return 1;
 }
 
+/* Stored bytes of chunk c in HDF5's chunk B-tree, 0 when absent (lock held). */
+static hsize_t btree_size(const it_tensor *t, const h5_tensor *ht, const it_coord *c) {
+    hsize_t off[IT_MAX_RANK], sz = 0;
+    chunk_offset(t, ht, c, off);
+    if (H5Dget_chunk_storage_size(ht->data, off, &sz) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    return sz;
+}
+
+/* Version-1 stores were flushed without the journal, so a kill or a fault in the middle of a
+ * flush could leave chunk-index rows whose chunk never reached HDF5's chunk B-tree (or chunks
+ * the index lacks). Before anything lists from such an index, every row is looked up in the
+ * B-tree (about 0.6 us a row); rows without a chunk are dropped and counted (lock held).
+ * it_hdf5_check_index checks any store. */
+static int check_index(const it_tensor *t, h5_tensor *ht) {
+    if (ht->checked)
+        return 0;
+    it_coord *all = NULL;
+    size_t n = ht->present.count;
+    it_coordset kept;
+    int rc = it_coordset_sorted(&ht->present, &all);
+    if (rc == 0 && (rc = it_coordset_init(&kept)) != 0)
+        free(all);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (btree_size(t, ht, &all[i]) == 0)
+            ht->stale++;
+        else if (it_coordset_add(&kept, &all[i]) < 0)
+            rc = it_error(IT_ENOMEM, "out of memory checking the chunk index");
+    }
+    free(all);
+    if (rc) {
+        it_coordset_free(&kept);
+        return rc;
+    }
+    it_coordset_free(&ht->present);
+    ht->present = kept;
+    ht->checked = true;
+    return 0;
+}
+
 /* Whether chunk c is stored (lock held), from HDF5's chunk B-tree, which is authoritative:
  * chunks written before a crash may be stored without being indexed yet; they join the index. */
 static int is_present(const it_tensor *t, h5_tensor *ht, const it_coord *c, hsize_t *size) {
-    hsize_t off[IT_MAX_RANK];
-    chunk_offset(t, ht, c, off);
-    hsize_t sz = 0;
-    herr_t rc = H5Dget_chunk_storage_size(ht->data, off, &sz);
-    H5Eclear2(H5E_DEFAULT);
-    *size = sz;
-    if (rc < 0 || sz == 0)
-        return 0;
-    return mark_present(ht, c);
+    *size = btree_size(t, ht, c);
+    return *size ? mark_present(ht, c) : 0;
 }
 
 /* Reads the raw (encoded) bytes of a stored chunk; 0 when absent (lock held). */
@@ -956,10 +998,7 @@ static int h5_flush(it_store *s) {
         if (H5T(t) && H5T(t)->npending)
             rc = append_index(t, H5T(t)), h->dirty = true;
     if (rc == 0 && h->dirty) {
-        /* With sync, chunk data are made durable before the metadata that point at them are
-         * written (H5Fflush), and the driver syncs those at the end of the flush. */
-        if (h->vfd.sync)
-            it_vfd_sync(h->file);
+        /* The driver commits the flush atomically (hdf5_vfd.h). */
         if (H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
             rc = it_h5_error(IT_EIO, "H5Fflush");
         else if (rc == 0)
@@ -972,17 +1011,21 @@ static int h5_flush(it_store *s) {
 
 /* After a fault the driver keeps HDF5's closing writes in memory: the close always completes,
  * and nothing is left open in HDF5 for its exit handler to trip over. */
-static void h5_close(it_store *s) {
+static int h5_close(it_store *s) {
     h5_store *h = H5S(s);
     enter(h);
     H5Gclose(h->tensors);
+    int rc = 0;
     if (H5Fclose(h->file) < 0)
-        H5Eclear2(H5E_DEFAULT);
+        rc = it_h5_error(IT_EIO, "it_store_close: closing the file");
+    rc = h->failed ? 0 : check_fault(h, rc); /* a fault met earlier was reported then */
     leave(h);
     it_open_file_release(h->claim);
     it_cache_destroy(h->decoded);
     pthread_mutex_destroy(&h->lock);
+    free(h->journal);
     free(h);
+    return rc;
 }
 
 static size_t h5_memory_bytes(const it_store *s) { return it_cache_bytes(H5S(s)->decoded); }
@@ -1028,12 +1071,12 @@ static int h5_describe(it_store *s, const char *id, it_tensor_desc *d, char *tag
     }
     it_tensor_desc_init(d, (int)rank);
     if ((rc = it_h5_read_i64(g, "shape", d->shape, (size_t)rank)) ||
-        (rc = it_h5_read_str(g, "dtype", h->legacy_strings, str, sizeof str)) || (rc = it_dtype_parse(str, &d->dtype)) ||
+        (rc = it_h5_read_str(g, "dtype", h->version == 1, str, sizeof str)) || (rc = it_dtype_parse(str, &d->dtype)) ||
         (rc = read_window(g, "window", (int)rank, &d->window)) ||
-        (rc = it_h5_read_str(g, "blend", h->legacy_strings, str, sizeof str)) ||
+        (rc = it_h5_read_str(g, "blend", h->version == 1, str, sizeof str)) ||
         (rc = it_h5_read_f64(g, "blend_init", &d->blend_init)) ||
         (rc = it_h5_read_i64(g, "chunk", d->chunk, (size_t)rank)) ||
-        (rc = it_h5_read_str(g, "fn_tag", h->legacy_strings, tag, tag_size)))
+        (rc = it_h5_read_str(g, "fn_tag", h->version == 1, tag, tag_size)))
         goto out;
     d->blend = IT_BLEND_COUNT_;
     for (int b = 0; b < IT_BLEND_COUNT_; b++)
@@ -1096,10 +1139,13 @@ static int h5_stats(it_store *s, it_tensor *t, it_tensor_stats *st) {
     int rc = enter_op(h);
     if (rc)
         return rc;
-    st->stored_bytes = H5Dget_storage_size(ht->data);
-    st->chunks = ht->present.count;
     it_coord *all = NULL;
-    rc = leave_op(h, it_coordset_sorted(&ht->present, &all));
+    if (h->version > 1 || (rc = check_index(t, ht)) == 0) {
+        st->stored_bytes = H5Dget_storage_size(ht->data);
+        st->chunks = ht->present.count;
+        rc = it_coordset_sorted(&ht->present, &all);
+    }
+    rc = leave_op(h, rc);
     if (rc)
         return rc;
     for (uint64_t i = 0; i < st->chunks; i++) {
@@ -1121,8 +1167,11 @@ static int h5_chunks(it_store *s, it_tensor *t, it_coord **out, size_t *n) {
     int rc = enter_op(h);
     if (rc)
         return rc;
-    *n = H5T(t)->present.count;
-    return leave_op(h, it_coordset_sorted(&H5T(t)->present, out));
+    if (h->version > 1 || (rc = check_index(t, H5T(t))) == 0) {
+        *n = H5T(t)->present.count;
+        rc = it_coordset_sorted(&H5T(t)->present, out);
+    }
+    return leave_op(h, rc);
 }
 
 static int h5_load_args(it_store *s, it_tensor *t) {
@@ -1133,7 +1182,7 @@ static int h5_load_args(it_store *s, it_tensor *t) {
     if (rc)
         return rc;
     int64_t n = it_h5_attr_len(ht->group, "args");
-    if (n == 1 && it_h5_read_strs_at(ht->group, "args", 0, h->legacy_strings, id, sizeof id) == 0 && !id[0])
+    if (n == 1 && it_h5_read_strs_at(ht->group, "args", 0, h->version == 1, id, sizeof id) == 0 && !id[0])
         n = 0;
     if (n < 0 || n > 64)
         rc = it_error(IT_EFORMAT, "it_tensor_open: tensor \"%s\": attribute args is unreadable", t->id);
@@ -1145,7 +1194,7 @@ static int h5_load_args(it_store *s, it_tensor *t) {
             rc = it_error(IT_ENOMEM, "out of memory");
         for (int64_t i = 0; rc == 0 && i < n; i++) {
             char prefix[32], name[48];
-            if ((rc = it_h5_read_strs_at(ht->group, "args", (size_t)i, h->legacy_strings, id, sizeof id)))
+            if ((rc = it_h5_read_strs_at(ht->group, "args", (size_t)i, h->version == 1, id, sizeof id)))
                 break;
             if (!(t->info_arg_ids[i] = strdup(id))) {
                 rc = it_error(IT_ENOMEM, "out of memory");
@@ -1160,6 +1209,35 @@ static int h5_load_args(it_store *s, it_tensor *t) {
             else
                 rc = read_window(ht->group, prefix, (int)r, &t->info_arg_windows[i]);
         }
+    }
+    return leave_op(h, rc);
+}
+
+static const it_store_ops hdf5_ops;
+
+int it_hdf5_check_index(it_tensor *t, it_hdf5_index_report *out) {
+    if (!t || !out)
+        return it_error(IT_EINVAL, "it_hdf5_check_index: NULL %s", t ? "out" : "tensor");
+    if (t->store->ops != &hdf5_ops)
+        return it_error(IT_EINVAL, "it_hdf5_check_index: tensor \"%s\" is not in an HDF5 store",
+                        t->id);
+    memset(out, 0, sizeof *out);
+    h5_store *h = H5S(t->store);
+    h5_tensor *ht = H5T(t);
+    int rc = enter_op(h);
+    if (rc)
+        return rc;
+    if ((rc = check_index(t, ht)) == 0) {
+        hid_t sp = H5Dget_space(ht->data);
+        hsize_t n = 0;
+        if (sp < 0 || H5Dget_num_chunks(ht->data, sp, &n) < 0)
+            rc = it_h5_error(IT_EFORMAT, "it_hdf5_check_index: counting the chunk B-tree");
+        if (sp >= 0)
+            H5Sclose(sp);
+        out->indexed = ht->indexed;
+        out->stale = ht->stale;
+        out->stored = n;
+        out->unindexed = n > ht->present.count ? n - ht->present.count : 0;
     }
     return leave_op(h, rc);
 }
@@ -1213,9 +1291,8 @@ static int open_error(h5_store *h, int code, const char *what) {
 }
 
 static void forget_vfd_errors(h5_store *h) {
-    bool sync = h->vfd.sync;
-    memset(&h->vfd, 0, sizeof h->vfd);
-    h->vfd.sync = sync;
+    it_vfd_state fresh = {.sync = h->vfd.sync, .journal = h->vfd.journal};
+    h->vfd = fresh;
 }
 
 static void close_file(h5_store *h) {
@@ -1238,9 +1315,13 @@ static int init_new_file(h5_store *h, const char *path) {
     h->file = fapl < 0 ? -1 : H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
     if (fapl >= 0)
         H5Pclose(fapl);
-    if (h->file < 0)
-        return open_error(h, IT_EIO, "it_store_open_hdf5: cannot create the file");
+    if (h->file < 0) {
+        rc = open_error(h, IT_EIO, "it_store_open_hdf5: cannot create the file");
+        unlink(tmp);
+        return rc;
+    }
     int64_t version = FORMAT_VERSION;
+    h->version = FORMAT_VERSION;
     if ((rc = it_h5_write_str(h->file, "format", FORMAT_NAME)) ||
         (rc = it_h5_write_i64(h->file, "format_version", &version, 1)) ||
         (rc = it_h5_write_str(h->file, "library_version", IT_VERSION_STRING)))
@@ -1309,7 +1390,7 @@ static int open_existing(h5_store *h, const char *path) {
                         "it_store_open_hdf5: store format version %lld is not supported (this "
                         "library reads versions 1 to %d)",
                         (long long)version, FORMAT_VERSION);
-    h->legacy_strings = version == 1;
+    h->version = (int)version;
     H5O_info_t oi;
     if (H5Lexists(h->file, "tensors", H5P_DEFAULT) <= 0 ||
         H5Oget_info_by_name(h->file, "tensors", &oi, H5P_DEFAULT) < 0 ||
@@ -1369,7 +1450,13 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     h->mode = mode;
     h->level = o.compression_level == 0 ? 1 : o.compression_level;
     h->vfd.sync = o.sync == 1;
-    int rc = it_cache_create(o.cache_bytes ? o.cache_bytes : DEFAULT_CACHE, &h->decoded);
+    size_t jlen = strlen(path) + sizeof "-journal";
+    h->journal = malloc(jlen);
+    if (h->journal)
+        snprintf(h->journal, jlen, "%s-journal", path);
+    h->vfd.journal = h->journal;
+    int rc = h->journal ? it_cache_create(o.cache_bytes ? o.cache_bytes : DEFAULT_CACHE, &h->decoded)
+                        : it_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");
     if (rc == 0) {
         open_job j = {h, path};
         rc = it_open_file_claim(path, mode != IT_HDF5_READONLY, open_file, &j, &h->claim);
@@ -1385,6 +1472,7 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     if (rc) {
         it_cache_destroy(h->decoded);
         pthread_mutex_destroy(&h->lock);
+        free(h->journal);
         free(h);
     }
     return rc;

@@ -1,13 +1,20 @@
-/* The library's HDF5 file driver (see hdf5_vfd.h): sec2's I/O plus fault containment, OS error
- * reporting, optional fdatasync and validation of global-heap reads.
+/* The library's HDF5 file driver (see hdf5_vfd.h): sec2's I/O plus atomic flushes through a
+ * redo journal, fault containment, OS error reporting, optional fdatasync and validation of
+ * global-heap reads.
+ *
+ * Writes and the durable state. The file on disk is always the state of the last commit (the
+ * end of a flush): a write into the committed part of the file is held in memory until the
+ * next commit, and served back to HDF5's reads; a write past the committed end goes straight
+ * to disk, because nothing committed points there. A commit writes the held extents to the
+ * journal, then into the file, then removes the journal; opening replays a complete journal.
  *
  * HDF5 serialises every call into a driver under its global lock (the thread-safe build), so
  * the driver needs no lock of its own; the state's fields that other threads poll are read
  * and written atomically. */
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,26 +23,22 @@
 #include <unistd.h>
 
 #include "hdf5_guard.h"
+#include "hdf5_journal.h"
 #include "hdf5_vfd.h"
 #include "internal.h"
-
-/* A write kept in memory after the file was poisoned. */
-typedef struct held_write {
-    haddr_t addr;
-    size_t size;
-    unsigned char *data;
-} held_write;
 
 typedef struct vfd_file {
     H5FD_t pub;                 /* first: HDF5 casts between the two */
     int fd;
     it_vfd_state *state;
     haddr_t eoa, eof;
+    haddr_t committed;          /* file size at the last commit; journaled stores only */
+    haddr_t truncate_to;        /* size HDF5 asked for since (HADDR_UNDEF: none) */
     dev_t dev;
     ino_t ino;
-    bool poisoned;
+    bool writable, poisoned;
     int len_bytes;              /* the superblock's "size of lengths" */
-    held_write *held;           /* in order: later entries win */
+    it_extent *held;            /* writes not on disk, in order: later entries win */
     size_t nheld, capheld;
 } vfd_file;
 
@@ -58,6 +61,140 @@ bool it_vfd_poisoned(const it_vfd_state *state) {
     return __atomic_load_n(&state->write_errno, __ATOMIC_ACQUIRE) != 0;
 }
 
+static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off) {
+    const unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? errno : ENOSPC;
+        p += w;
+        off += (uint64_t)w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static bool hold(vfd_file *f, haddr_t addr, size_t size, const void *buf) {
+    if (f->nheld == f->capheld) {
+        size_t cap = f->capheld ? f->capheld * 2 : 16;
+        it_extent *h = realloc(f->held, cap * sizeof *h);
+        if (!h)
+            return false;
+        f->held = h;
+        f->capheld = cap;
+    }
+    unsigned char *copy = malloc(size ? size : 1);
+    if (!copy)
+        return false;
+    memcpy(copy, buf, size);
+    f->held[f->nheld++] = (it_extent){addr, size, copy, NULL};
+    if (addr + size > f->eof)
+        f->eof = addr + size;
+    return true;
+}
+
+static void drop_held(vfd_file *f) {
+    for (size_t i = 0; i < f->nheld; i++)
+        free(f->held[i].data);
+    f->nheld = 0;
+}
+
+/* Writes extents into the file. */
+static int apply(int fd, const it_extent *x, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int err = pwrite_all(fd, x[i].data, x[i].size, x[i].addr);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+static int set_size(int fd, uint64_t size) {
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return errno;
+    if ((uint64_t)sb.st_size != size && ftruncate(fd, (off_t)size) != 0)
+        return errno;
+    return 0;
+}
+
+/* Makes the held writes and the size HDF5 asked for durable atomically: journal, file, journal
+ * removed. */
+static void commit(vfd_file *f) {
+    if (f->poisoned || !f->writable)
+        return;
+    bool sync = f->state->sync;
+    const char *jpath = f->state->journal;
+    uint64_t size = f->truncate_to != HADDR_UNDEF ? f->truncate_to : f->eof;
+    /* Data written past the committed end must be durable before metadata points at it. */
+    if (sync && fdatasync(f->fd) != 0) {
+        poison(f, "fdatasync", errno);
+        return;
+    }
+    it_extent *x = NULL;
+    size_t n = 0;
+    struct stat sb;
+    int err = fstat(f->fd, &sb) != 0 ? errno : 0;
+    if (err == 0 && f->nheld)
+        err = it_journal_prepare(f->fd, f->held, f->nheld, &x, &n);
+    if (err == 0 && n && (err = it_journal_write(jpath, (uint64_t)sb.st_size, size, x, n, sync)))
+        unlink(jpath); /* torn: the file was not touched */
+    if (err) {
+        it_extents_free(x, n);
+        poison(f, "writing the journal", err);
+        return;
+    }
+    const char *op = "write";
+    err = apply(f->fd, x, n);
+    if (err == 0)
+        op = "truncate", err = set_size(f->fd, size);
+    if (err == 0 && sync && fdatasync(f->fd) != 0)
+        op = "fdatasync", err = errno;
+    it_extents_free(x, n);
+    if (err) {
+        poison(f, op, err); /* the complete journal finishes it on the next open */
+        return;
+    }
+    if (n)
+        unlink(jpath);
+    drop_held(f);
+    f->eof = f->committed = size;
+    f->truncate_to = HADDR_UNDEF;
+}
+
+/* A journal left by a writer that stopped between writing it and removing it: replayed into
+ * the file (writable opens) or into memory (read-only opens, which never write). A torn or
+ * foreign one is removed by writers. Returns 0 or an errno. */
+static int recover(vfd_file *f) {
+    it_extent *x = NULL;
+    size_t n = 0;
+    uint64_t size = 0;
+    int found = it_journal_read(f->state->journal, f->fd, &x, &n, &size);
+    if (found < 0)
+        return -found;
+    int err = 0;
+    if (found == 1 && f->writable) {
+        err = apply(f->fd, x, n);
+        if (err == 0)
+            err = set_size(f->fd, size);
+        if (err == 0 && f->state->sync && fdatasync(f->fd) != 0)
+            err = errno;
+        if (err == 0)
+            f->eof = size;
+    } else if (found == 1) {
+        for (size_t i = 0; i < n && err == 0; i++)
+            if (!hold(f, x[i].addr, x[i].size, x[i].data))
+                err = ENOMEM;
+        f->eof = size;
+    }
+    if (err == 0 && f->writable && access(f->state->journal, F_OK) == 0)
+        unlink(f->state->journal);
+    it_extents_free(x, n);
+    return err;
+}
+
 /* ---- open / close --------------------------------------------------------------------------- */
 
 static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t maxaddr) {
@@ -66,7 +203,8 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
     if (!info || !info->state)
         return NULL;
     it_vfd_state *st = info->state;
-    int o = (flags & H5F_ACC_RDWR) ? O_RDWR : O_RDONLY;
+    bool writable = (flags & H5F_ACC_RDWR) != 0;
+    int o = writable ? O_RDWR : O_RDONLY;
     if (flags & H5F_ACC_TRUNC)
         o |= O_TRUNC;
     if (flags & H5F_ACC_CREAT)
@@ -78,35 +216,44 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
         st->open_errno = errno;
         return NULL;
     }
+    /* The lock is taken before a journal is looked at, so only the writer replays it. A file
+     * system without locks is used without (as HDF5 with locking disabled). */
     struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        st->open_errno = errno;
+    int err = flock(fd, (writable ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 || errno == ENOSYS ||
+                      errno == ENOTSUP ? 0 : errno;
+    if (err == 0 && fstat(fd, &sb) != 0)
+        err = errno;
+    vfd_file *f = err ? NULL : calloc(1, sizeof *f);
+    if (!err && !f)
+        err = ENOMEM;
+    if (err) {
+            st->open_errno = err;
         close(fd);
         return NULL;
     }
-    vfd_file *f = calloc(1, sizeof *f);
-    if (!f) {
-        st->open_errno = ENOMEM;
+    *f = (vfd_file){.fd = fd, .state = st, .truncate_to = HADDR_UNDEF, .eof = (haddr_t)sb.st_size, .dev = sb.st_dev,
+                    .ino = sb.st_ino, .writable = writable, .len_bytes = 8};
+    if (st->journal && (flags & (H5F_ACC_TRUNC | H5F_ACC_CREAT)) && writable)
+        unlink(st->journal); /* a new file: a journal there belonged to the file it replaces */
+    else if (st->journal && (err = recover(f)) != 0) {
+            st->open_errno = err;
+        drop_held(f);
+        free(f->held);
         close(fd);
+        free(f);
         return NULL;
     }
-    f->fd = fd;
-    f->state = st;
-    f->eof = (haddr_t)sb.st_size;
-    f->dev = sb.st_dev;
-    f->ino = sb.st_ino;
-    f->len_bytes = 8;
-    st->file_size = (uint64_t)sb.st_size;
+    f->committed = f->eof;
     return &f->pub;
 }
 
 static herr_t vfd_close(H5FD_t *file) {
     vfd_file *f = (vfd_file *)file;
-    int rc = close(f->fd);
-    if (rc != 0 && !f->poisoned)
+    if (f->state->journal && (f->nheld || f->truncate_to != HADDR_UNDEF))
+        commit(f); /* after the last flush (nothing when HDF5 closed normally) */
+    if (close(f->fd) != 0)
         poison(f, "close", errno); /* a deferred write error (NFS, ...) surfaces here */
-    for (size_t i = 0; i < f->nheld; i++)
-        free(f->held[i].data);
+    drop_held(f);
     free(f->held);
     free(f);
     return 0;
@@ -155,10 +302,11 @@ static herr_t vfd_get_handle(H5FD_t *file, hid_t fapl, void **handle) {
 
 /* ---- I/O ------------------------------------------------------------------------------------ */
 
-static void fail_read(vfd_file *f, int err) {
+static herr_t fail_read(vfd_file *f, int err) {
     f->state->read_errno = err;
     H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_IO, H5E_READERROR,
              "read failed: %s", strerror(err));
+    return -1;
 }
 
 static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
@@ -166,28 +314,24 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
     (void)dxpl;
     vfd_file *f = (vfd_file *)file;
     unsigned char *p = buf;
-    if (addr > (haddr_t)INT64_MAX || size > (size_t)INT64_MAX - addr) {
-        fail_read(f, EINVAL);
-        return -1;
-    }
+    if (addr > (haddr_t)INT64_MAX || size > (size_t)INT64_MAX - addr)
+        return fail_read(f, EINVAL);
     size_t done = 0;
     while (done < size) {
         ssize_t n = pread(f->fd, p + done, size - done, (off_t)(addr + done));
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            fail_read(f, errno);
-            return -1;
-        }
+        if (n < 0)
+            return fail_read(f, errno);
         if (n == 0) { /* past the end of the file: zeros, as sec2 */
             memset(p + done, 0, size - done);
             break;
         }
         done += (size_t)n;
     }
-    /* Writes held since the file was poisoned are what HDF5 believes is there. */
+    /* Held writes are what HDF5 believes is there. */
     for (size_t i = 0; i < f->nheld; i++) {
-        const held_write *h = &f->held[i];
+        const it_extent *h = &f->held[i];
         haddr_t lo = h->addr > addr ? h->addr : addr;
         haddr_t hi = h->addr + h->size < addr + size ? h->addr + h->size : addr + size;
         if (lo < hi)
@@ -210,25 +354,9 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
     return 0;
 }
 
-static herr_t hold(vfd_file *f, haddr_t addr, size_t size, const void *buf) {
-    if (f->nheld == f->capheld) {
-        size_t cap = f->capheld ? f->capheld * 2 : 16;
-        held_write *h = realloc(f->held, cap * sizeof *h);
-        if (!h)
-            return -1;
-        f->held = h;
-        f->capheld = cap;
-    }
-    unsigned char *copy = malloc(size ? size : 1);
-    if (!copy)
-        return -1;
-    memcpy(copy, buf, size);
-    f->held[f->nheld++] = (held_write){addr, size, copy};
-    if (addr + size > f->eof)
-        f->eof = addr + size;
-    return 0;
-}
-
+/* A failed write poisons the file and reports success: HDF5 stays consistent (its later reads
+ * see the write, held in memory) and never runs its error paths; the library reports the
+ * fault from it_vfd_state. */
 static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
                         const void *buf) {
     (void)type;
@@ -236,19 +364,12 @@ static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr,
     vfd_file *f = (vfd_file *)file;
     if (addr > (haddr_t)INT64_MAX || size > (size_t)INT64_MAX - addr)
         return -1;
-    if (f->poisoned)
-        return hold(f, addr, size, buf);
-    const unsigned char *p = buf;
-    size_t done = 0;
-    while (done < size) {
-        ssize_t n = pwrite(f->fd, p + done, size - done, (off_t)(addr + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            poison(f, "write", n < 0 ? errno : ENOSPC);
-            return hold(f, addr, size, buf); /* the whole write: a part may be on disk */
-        }
-        done += (size_t)n;
+    if (f->poisoned || (f->state->journal && addr < f->committed))
+        return hold(f, addr, size, buf) ? 0 : -1;
+    int err = pwrite_all(f->fd, buf, size, addr);
+    if (err) {
+        poison(f, "write", err);
+        return hold(f, addr, size, buf) ? 0 : -1; /* a part may be on disk: past the end */
     }
     if (addr + size > f->eof)
         f->eof = addr + size;
@@ -259,44 +380,41 @@ static herr_t vfd_flush(H5FD_t *file, hid_t dxpl, hbool_t closing) {
     (void)dxpl;
     (void)closing;
     vfd_file *f = (vfd_file *)file;
-    if (!f->poisoned && f->state->sync && fdatasync(f->fd) != 0)
+    if (f->state->journal)
+        commit(f);
+    else if (!f->poisoned && f->writable && f->state->sync && fdatasync(f->fd) != 0)
         poison(f, "fdatasync", errno);
     return 0;
 }
 
+/* HDF5 sets the file's size to its end of allocation when it closes a file. Journaled files
+ * take that size at the commit that follows; until then their end of file stays where the data
+ * are (H5Fincrement_filesize must see past a lagging end of allocation). */
 static herr_t vfd_truncate(H5FD_t *file, hid_t dxpl, hbool_t closing) {
     (void)dxpl;
     (void)closing;
     vfd_file *f = (vfd_file *)file;
+    if (f->state->journal) {
+        f->truncate_to = f->eoa;
+        return 0;
+    }
     if (f->eoa == f->eof)
         return 0;
-    if (f->poisoned) {
-        f->eof = f->eoa;
-        return 0;
-    }
-    if (ftruncate(f->fd, (off_t)f->eoa) != 0) {
+    if (!f->poisoned && ftruncate(f->fd, (off_t)f->eoa) != 0)
         poison(f, "truncate", errno);
-        f->eof = f->eoa;
-        return 0;
-    }
     f->eof = f->eoa;
     return 0;
 }
 
+/* The file was locked when it was opened (vfd_open); HDF5's own lock calls have nothing to add. */
 static herr_t vfd_lock(H5FD_t *file, hbool_t rw) {
-    vfd_file *f = (vfd_file *)file;
-    if (flock(f->fd, (rw ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
-        return 0;
-    if (errno == ENOSYS || errno == ENOTSUP)
-        return 0; /* the file system has no locks: as HDF5 with locking disabled */
-    f->state->open_errno = errno;
-    H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_FILE, H5E_CANTLOCKFILE,
-             "the file is locked by another process");
-    return -1;
+    (void)file;
+    (void)rw;
+    return 0;
 }
 
 static herr_t vfd_unlock(H5FD_t *file) {
-    flock(((vfd_file *)file)->fd, LOCK_UN);
+    (void)file;
     return 0;
 }
 
@@ -322,17 +440,6 @@ static const H5FD_class_t vfd_class = {
     .fl_map = H5FD_FLMAP_DICHOTOMY,
 };
 
-void it_vfd_sync(hid_t file) {
-    void *handle = NULL;
-    if (H5Fget_vfd_handle(file, H5P_DEFAULT, &handle) < 0 || !handle) {
-        H5Eclear2(H5E_DEFAULT);
-        return;
-    }
-    vfd_file *f = (vfd_file *)((char *)handle - offsetof(vfd_file, fd));
-    if (!f->poisoned && fdatasync(f->fd) != 0)
-        poison(f, "fdatasync", errno);
-}
-
 static void register_driver(void) { driver_id = H5FDregister(&vfd_class); }
 
 hid_t it_vfd_fapl(it_vfd_state *state) {
@@ -343,7 +450,7 @@ hid_t it_vfd_fapl(it_vfd_state *state) {
     vfd_info info = {state};
     if (fapl < 0 || H5Pset_driver(fapl, driver_id, &info) < 0 ||
         H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
-        if (fapl >= 0)
+            if (fapl >= 0)
             H5Pclose(fapl);
         return -1;
     }
@@ -355,7 +462,7 @@ int it_vfd_error(const it_vfd_state *s, const char *what) {
     const char *op = s->write_op;
     if (!err && s->open_errno) {
         err = s->open_errno;
-        op = err == EWOULDBLOCK ? "locking the file" : "opening the file";
+        op = "opening the file";
     }
     if (!err && s->read_errno) {
         err = s->read_errno;
@@ -363,13 +470,9 @@ int it_vfd_error(const it_vfd_state *s, const char *what) {
     }
     if (!err)
         return 0;
-    int code = IT_EIO;
-    if (err == ENOSPC || err == EDQUOT || err == EFBIG)
-        code = IT_ENOSPC;
-    else if (err == EWOULDBLOCK)
-        code = IT_ELOCKED;
-    if (code == IT_ELOCKED)
-        return it_error(code, "%s: the file is locked by another process (a writer, or a reader "
-                        "while this opens for writing) (errno %d)", what, err);
+    if (err == EWOULDBLOCK)
+        return it_error(IT_ELOCKED, "%s: the file is locked by another process (a writer, or a "
+                        "reader while this opens it for writing)", what);
+    int code = err == ENOSPC || err == EDQUOT || err == EFBIG ? IT_ENOSPC : IT_EIO;
     return it_error(code, "%s: %s: %s (errno %d)", what, op, strerror(err), err);
 }

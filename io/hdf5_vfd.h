@@ -1,16 +1,23 @@
 /* The file driver under every HDF5 file the library writes or reads: POSIX I/O like HDF5's
- * default (sec2) driver, byte for byte the same files, plus three things sec2 lacks:
+ * default (sec2) driver, byte for byte the same files, plus what sec2 lacks:
  *
- * - Fault containment. At the first failed write, truncate or sync the file is poisoned: from
- *   then on no byte reaches the disk. Writes HDF5 makes afterwards (the rest of the failing
- *   call, the metadata flushed by H5Fclose) are kept in memory and served back to HDF5's own
- *   reads, so HDF5 never runs its error paths on a half-written file (HDF5 1.10 can write
- *   damaged structures or crash at exit from there) and the file keeps what it held when the
- *   fault struck: the state of the last completed flush, as after a kill -9. The failing call
- *   itself reports success to HDF5; the library learns of the fault from it_vfd_state.
+ * - Atomic flushes (stores: `journal` set). HDF5 1.10 writes a flush's metadata in place, in
+ *   its own order, so a kill or a failed write in the middle of one leaves object headers,
+ *   B-tree nodes and the superblock of two different moments. Here the file on disk is always
+ *   the state of the last completed flush: writes into it are held in memory until the end of
+ *   the next flush, then written to a redo journal (hdf5_journal.h), applied, and the journal
+ *   removed. Opening the file replays a complete journal and drops a torn one.
+ * - Fault containment. At the first failed write, truncate, sync or journal write the file is
+ *   poisoned: from then on no byte reaches the disk. Writes HDF5 makes afterwards (the rest of
+ *   the failing call, the metadata flushed by H5Fclose) are kept in memory and served back to
+ *   HDF5's own reads, so HDF5 never runs its error paths (HDF5 1.10 can write damaged
+ *   structures or crash at exit from there). The failing call reports success to HDF5; the
+ *   library learns of the fault from it_vfd_state.
  * - The OS error of every failure (errno, operation), so callers report ENOSPC, EIO or a lock
- *   held by another process as such, not as a format error.
- * - Optional durability: with `sync`, every flush ends with fdatasync.
+ *   held by another process as such, not as a format error. The lock (flock, exclusive for
+ *   writers, shared for readers) is taken when the file is opened.
+ * - Optional durability: with `sync`, a flush makes new chunk data durable (fdatasync) before
+ *   the journal, the journal before the file is changed, and the file before the journal goes.
  *
  * Metadata reads of the global heap (variable-length data) are validated before HDF5 parses
  * them (see hdf5_guard.h); a read that fails validation fails with format_error set. */
@@ -24,6 +31,8 @@
 /* Shared between the library's file handle and the driver; owned by the library. */
 typedef struct it_vfd_state {
     bool sync;                /* fdatasync at every flush (power-loss durability) */
+    const char *journal;      /* path of the redo journal (stores); NULL: no journal (exports,
+                                 written under a temporary name instead) */
     /* Set by the driver. */
     int write_errno;          /* first failed write/truncate/sync: the file is poisoned */
     char write_op[48];        /* which one ("write", "truncate", "fdatasync") */
@@ -31,15 +40,11 @@ typedef struct it_vfd_state {
     int open_errno;           /* failed open(2) or lock (EWOULDBLOCK: locked elsewhere) */
     bool format_error;        /* a metadata read failed validation */
     char format_detail[128];
-    uint64_t file_size;       /* size of the file when opened */
 } it_vfd_state;
 
 /* A file-access property list using the driver with `state` (which must outlive every file
  * opened with it), strong close degree. Returns a negative hid on failure. */
 hid_t it_vfd_fapl(it_vfd_state *state);
-
-/* fdatasync of an open file of this driver now (a failure poisons it). */
-void it_vfd_sync(hid_t file);
 
 /* Whether the file is poisoned (a write failed); thread-safe. */
 bool it_vfd_poisoned(const it_vfd_state *state);

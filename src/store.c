@@ -30,10 +30,10 @@ int it_store_close(it_store *store) {
     while (store->tensors)
         it_tensor_release(store->tensors);
     int rc = store->ops->flush(store);
-    store->ops->close(store);
+    int crc = store->ops->close(store);
     pthread_mutex_destroy(&store->lock);
     free(store);
-    return rc;
+    return rc ? rc : crc;
 }
 
 int it_store_clear_cache(it_store *store) {

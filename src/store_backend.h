@@ -52,7 +52,9 @@ typedef struct it_store_ops {
     /* Optional: makes the chunks that `get` will be asked for next ready in memory (decoding
      * them in parallel on pool). Chunks that are absent are skipped. */
     int (*prefetch)(it_store *s, it_tensor *t, const it_coord *chunks, size_t n, it_pool *pool);
-    void (*close)(it_store *s);
+    /* Releases the backend; returns a failure the final writes met (the handle is gone
+     * either way). */
+    int (*close)(it_store *s);
     size_t (*memory_bytes)(const it_store *s);
 } it_store_ops;
 

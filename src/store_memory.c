@@ -68,7 +68,10 @@ static int mem_flush(it_store *s) {
     return 0;
 }
 
-static void mem_close(it_store *s) { it_cache_destroy(s->impl); }
+static int mem_close(it_store *s) {
+    it_cache_destroy(s->impl);
+    return 0;
+}
 
 static size_t mem_bytes(const it_store *s) { return it_cache_bytes(s->impl); }
 

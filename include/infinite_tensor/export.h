@@ -15,11 +15,13 @@ typedef struct it_export_options {
                                     default chunked + compressed one */
     int64_t chunk[IT_MAX_RANK];  /* chunked layout: chunk shape; 0 entries = default (whole
                                     region if small, else up to 256 along the last two dims) */
-    int compression_level;       /* chunked: shuffle + deflate 1..9; 0 = default (4); -1 = none */
+    int compression_level;       /* chunked: shuffle + deflate 1..9; 0 = default (1); -1 = none */
     int overwrite;               /* replace an existing dataset of that name (else IT_EEXIST) */
     const char *const *dim_names;/* one name per dimension for the coordinate scales; NULL =
                                     "y", "x" for the last two, "dim<k>" before */
     const char *units;           /* `units` of the coordinate scales; NULL = "pixel" */
+    int sync;                    /* 1: fsync the output (and its directory) before and after
+                                    the final rename, so a finished export survives power loss */
 } it_export_options;
 
 typedef struct it_export_info {
@@ -60,9 +62,13 @@ IT_API void it_export_options_init(it_export_options *opts);
  * Errors: IT_EINVAL (arguments, empty region, bad options), IT_ERANGE (region outside finite
  * dimensions), IT_EEXIST (dataset exists without overwrite), IT_ENOTCOMPUTED (a tensor without
  * function and chunks never computed: checked before the file is touched), IT_EFORMAT (path is
- * not an HDF5 file), IT_EIO, IT_ECALLBACK, IT_ECANCELED, IT_ENOMEM. A new file is written under
- * a temporary name and renamed at the end, so a failed export leaves no file behind; a failed
- * export into an existing file removes its partial dataset. info may be NULL. */
+ * not an HDF5 file), IT_ELOCKED (path is a store this process has open for writing, or another
+ * process holds its lock), IT_ENOSPC (the disk filled), IT_EIO, IT_ECALLBACK, IT_ECANCELED,
+ * IT_ENOMEM. The output is written under a temporary name beside path and renamed over it at
+ * the end: a new file, or a copy of the existing file (a reflink where the file system shares
+ * blocks, else a full copy), so a failed export leaves path exactly as it was and nothing else
+ * behind. The rename gives path a new inode (hard links to the old file keep the old content);
+ * the copy keeps the permission bits. info may be NULL. */
 IT_API int it_export_hdf5(it_tensor *t, const it_region *region, const char *path,
                           const char *dataset, const it_export_options *opts,
                           it_export_info *info);

@@ -12,7 +12,7 @@
 #ifndef INFINITE_TENSOR_HDF5_H
 #define INFINITE_TENSOR_HDF5_H
 
-#include "infinite_tensor/store.h"
+#include "infinite_tensor/tensor.h"
 
 typedef enum it_hdf5_mode {
     IT_HDF5_CREATE = 0,   /* create, truncating an existing file */
@@ -42,6 +42,22 @@ IT_API void it_hdf5_options_init(it_hdf5_options *opts);
  * IT_ENOMEM. A file left open by a crashed writer is recovered (its status flag cleared). */
 IT_API int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
                               const it_hdf5_options *opts, it_store **out);
+
+/* How the chunk index of a stored tensor (the list that ls, stats and
+ * it_tensor_foreach_chunk read) compares with HDF5's own chunk B-tree of its data set, which
+ * decides what is stored. After a kill or a write fault in the middle of a flush the two can
+ * differ: rows whose chunk never reached the B-tree are dropped from every listing; chunks the
+ * index lacks are still read (reads ask the B-tree) and join the index when a writer meets them. */
+typedef struct it_hdf5_index_report {
+    uint64_t indexed;    /* rows of the chunk index on disk */
+    uint64_t stale;      /* rows whose chunk the B-tree does not hold (not listed) */
+    uint64_t stored;     /* chunks in the B-tree */
+    uint64_t unindexed;  /* stored chunks missing from the listing */
+} it_hdf5_index_report;
+
+/* Fills out for tensor t of an HDF5 store (IT_EINVAL for other stores). Looks every row up in
+ * the B-tree (about 2 us each) and walks the B-tree once. */
+IT_API int it_hdf5_check_index(it_tensor *t, it_hdf5_index_report *out);
 
 #ifdef __cplusplus
 }
