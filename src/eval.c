@@ -18,6 +18,7 @@
 #include "coordset.h"
 #include "dtype.h"
 #include "eval.h"
+#include "graph.h"
 #include "kernels.h"
 #include "tensor_impl.h"
 #include "window_math.h"
@@ -699,50 +700,65 @@ static size_t sat_mul(size_t a, size_t b) {
     return it_mul_size(a, b, &r) ? r : SIZE_MAX;
 }
 
-/* Upper estimate of the bytes pinned while making chunk box lo..hi of t final. */
-static size_t estimate(const it_tensor *t, const int64_t *lo, const int64_t *hi, int depth) {
-    size_t nchunks = 1;
-    int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK];
-    for (int d = 0; d < t->rank; d++) {
-        nchunks = sat_mul(nchunks, (size_t)(hi[d] - lo[d] + 1));
-        start[d] = (int64_t)((it_i128)lo[d] * t->chunk[d] + t->grid[d]);
-        stop[d] = (int64_t)((it_i128)(hi[d] + 1) * t->chunk[d] + t->grid[d]);
-    }
-    size_t bytes = sat_mul(nchunks, t->chunk_bytes);
-    if (!t->fn || depth > 64 || t->no_windows)
-        return bytes;
-    int64_t wlo[IT_MAX_RANK], whi[IT_MAX_RANK];
-    if (!it_win_range(&t->win, t->rank, start, stop, wlo, whi))
-        return bytes;
-    size_t nwin = 1;
-    for (int k = 0; k < t->rank; k++) {
-        if (wlo[k] < t->valid_lo[k])
-            wlo[k] = t->valid_lo[k];
-        if (whi[k] > t->valid_hi[k])
-            whi[k] = t->valid_hi[k];
-        if (wlo[k] > whi[k])
-            return bytes;
-        nwin = sat_mul(nwin, (size_t)(whi[k] - wlo[k] + 1));
-    }
-    if (!t->direct)
-        bytes = sat_add(bytes, sat_mul(nwin, t->win_bytes));
-    for (size_t i = 0; i < t->n_args; i++) {
-        const it_tensor *a = t->args[i];
-        int64_t s0[IT_MAX_RANK], e0[IT_MAX_RANK], s1[IT_MAX_RANK], e1[IT_MAX_RANK];
-        int64_t alo[IT_MAX_RANK], ahi[IT_MAX_RANK];
-        it_coord cl, ch;
-        memset(&cl, 0, sizeof cl);
-        memset(&ch, 0, sizeof ch);
-        memcpy(cl.v, wlo, sizeof wlo);
-        memcpy(ch.v, whi, sizeof whi);
-        if (it_win_bounds(&t->arg_windows[i], cl.v, s0, e0) ||
-            it_win_bounds(&t->arg_windows[i], ch.v, s1, e1))
-            return SIZE_MAX;
-        for (int d = 0; d < a->rank; d++) {
-            alo[d] = chunk_of(a, d, s0[d] < s1[d] ? s0[d] : s1[d]);
-            ahi[d] = chunk_of(a, d, (e0[d] > e1[d] ? e0[d] : e1[d]) - 1);
+/* Upper estimate of the bytes pinned while making chunk box lo..hi of t final: each tensor of
+ * the graph once, with the union (bounding box) of the chunks its consumers need. box is
+ * scratch of 2*IT_MAX_RANK entries per graph node. */
+static size_t estimate(const it_graph *g, int64_t (*box)[2][IT_MAX_RANK], bool *wanted,
+                       const int64_t *lo, const int64_t *hi) {
+    memset(wanted, 0, g->n * sizeof *wanted);
+    memcpy(box[0][0], lo, sizeof box[0][0]);
+    memcpy(box[0][1], hi, sizeof box[0][1]);
+    wanted[0] = true;
+    size_t bytes = 0;
+    for (size_t k = 0; k < g->n; k++) {
+        const it_tensor *t = g->order[k];
+        if (!wanted[k])
+            continue;
+        size_t nchunks = 1;
+        int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK];
+        for (int d = 0; d < t->rank; d++) {
+            nchunks = sat_mul(nchunks, (size_t)(box[k][1][d] - box[k][0][d] + 1));
+            start[d] = (int64_t)((it_i128)box[k][0][d] * t->chunk[d] + t->grid[d]);
+            stop[d] = (int64_t)((it_i128)(box[k][1][d] + 1) * t->chunk[d] + t->grid[d]);
         }
-        bytes = sat_add(bytes, estimate(a, alo, ahi, depth + 1));
+        bytes = sat_add(bytes, sat_mul(nchunks, t->chunk_bytes));
+        int64_t wlo[IT_MAX_RANK], whi[IT_MAX_RANK];
+        if (!t->fn || t->no_windows || !it_win_range(&t->win, t->rank, start, stop, wlo, whi))
+            continue;
+        size_t nwin = 1;
+        bool none = false;
+        for (int j = 0; j < t->rank; j++) {
+            wlo[j] = wlo[j] < t->valid_lo[j] ? t->valid_lo[j] : wlo[j];
+            whi[j] = whi[j] > t->valid_hi[j] ? t->valid_hi[j] : whi[j];
+            none = none || wlo[j] > whi[j];
+            nwin = sat_mul(nwin, (size_t)(whi[j] - wlo[j] + 1));
+        }
+        if (none)
+            continue;
+        if (!t->direct)
+            bytes = sat_add(bytes, sat_mul(nwin, t->win_bytes));
+        for (size_t i = 0; i < t->n_args; i++) {
+            const it_tensor *a = t->args[i];
+            int64_t s0[IT_MAX_RANK], e0[IT_MAX_RANK], s1[IT_MAX_RANK], e1[IT_MAX_RANK];
+            it_coord cl, ch;
+            memset(&cl, 0, sizeof cl);
+            memset(&ch, 0, sizeof ch);
+            memcpy(cl.v, wlo, sizeof wlo);
+            memcpy(ch.v, whi, sizeof whi);
+            if (it_win_bounds(&t->arg_windows[i], cl.v, s0, e0) ||
+                it_win_bounds(&t->arg_windows[i], ch.v, s1, e1))
+                return SIZE_MAX;
+            size_t ai = it_graph_index(g, a);
+            for (int d = 0; d < a->rank; d++) {
+                int64_t alo = chunk_of(a, d, s0[d] < s1[d] ? s0[d] : s1[d]);
+                int64_t ahi = chunk_of(a, d, (e0[d] > e1[d] ? e0[d] : e1[d]) - 1);
+                if (!wanted[ai] || alo < box[ai][0][d])
+                    box[ai][0][d] = alo;
+                if (!wanted[ai] || ahi > box[ai][1][d])
+                    box[ai][1][d] = ahi;
+            }
+            wanted[ai] = true;
+        }
     }
     return bytes;
 }
@@ -849,19 +865,25 @@ static int check_region(const it_tensor *t, const it_region *r, const char *fn) 
     return 0;
 }
 
-/* The stores of t and of every tensor upstream of it, each once. */
-static void collect_stores(const it_tensor *t, it_store **stores, int *n, int max) {
-    bool seen = false;
-    for (int i = 0; i < *n; i++)
-        seen = seen || stores[i] == t->store;
-    if (!seen && *n < max)
-        stores[(*n)++] = t->store;
-    for (size_t i = 0; i < t->n_args; i++)
-        collect_stores(t->args[i], stores, n, max);
+/* The distinct stores of the graph's tensors (malloc'd), in graph order. */
+static int graph_stores(const it_graph *g, it_store ***out, size_t *n) {
+    it_store **st = malloc(g->n * sizeof *st);
+    if (!st)
+        return it_error(IT_ENOMEM, "out of memory listing stores");
+    *n = 0;
+    for (size_t k = 0; k < g->n; k++) {
+        bool seen = false;
+        for (size_t j = 0; j < *n && !seen; j++)
+            seen = st[j] == g->order[k]->store;
+        if (!seen)
+            st[(*n)++] = g->order[k]->store;
+    }
+    *out = st;
+    return 0;
 }
 
-static int flush_stores(it_store **stores, int n) {
-    for (int i = 0; i < n; i++) {
+static int flush_stores(it_store **stores, size_t n) {
+    for (size_t i = 0; i < n; i++) {
         int rc = stores[i]->ops->flush(stores[i]);
         if (rc)
             return rc;
@@ -896,14 +918,26 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
     memset(dp, 0, sizeof dp);
     it_coord *coords = NULL;
     it_chunk_ref *refs = NULL;
+    it_graph g = {0};
+    it_store **stores = NULL;
+    size_t nstores = 0;
+    int64_t (*box)[2][IT_MAX_RANK] = NULL;
+    bool *wanted = NULL;
     ev.scratch = calloc((size_t)ev.threads, sizeof *ev.scratch);
     ev.scratch_size = calloc((size_t)ev.threads, sizeof *ev.scratch_size);
     if (!ev.scratch || !ev.scratch_size) {
         rc = it_error(IT_ENOMEM, "%s: out of memory", fn);
         goto out;
     }
-    if ((rc = plan_dims(t, r, dp)))
+    if ((rc = plan_dims(t, r, dp)) || (rc = it_graph_build(t, &g)) ||
+        (rc = graph_stores(&g, &stores, &nstores)))
         goto out;
+    box = malloc(g.n * sizeof *box);
+    wanted = malloc(g.n * sizeof *wanted);
+    if (!box || !wanted) {
+        rc = it_error(IT_ENOMEM, "%s: out of memory", fn);
+        goto out;
+    }
 
     /* Block extents (in planned chunks per dimension): halve the longest until one block's
      * working set fits half the budget. */
@@ -922,7 +956,7 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
             if (bext[d] > bext[longest])
                 longest = d;
         }
-        if (bext[longest] == 1 || estimate(t, lo, hi, 0) <= ctx->budget / 2)
+        if (bext[longest] == 1 || estimate(&g, box, wanted, lo, hi) <= ctx->budget / 2)
             break;
         bext[longest] = (bext[longest] + 1) / 2;
     }
@@ -936,9 +970,6 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
         goto out;
     }
 
-    it_store *stores[64];
-    int nstores = 0;
-    collect_stores(t, stores, &nstores, 64);
     uint64_t done = 0;
     it_progress_fn progress = report ? ctx->progress : NULL;
     if (progress && progress(0, total, ctx->progress_user)) {
@@ -992,6 +1023,10 @@ out:
         free(dp[d].chunks);
     free(coords);
     free(refs);
+    free(box);
+    free(wanted);
+    free(stores);
+    it_graph_free(&g);
     if (ev.scratch)
         for (int i = 0; i < ev.threads; i++)
             it_buf_free(ev.scratch[i]);
