@@ -380,7 +380,7 @@ static void chunk_offset(const it_tensor *t, const h5_tensor *ht, const it_coord
 /* ---- attach / detach ------------------------------------------------------------------------ */
 
 /* Loads the chunk index into the present set. Its size is checked against the file's before
- * anything is allocated, and every row against the storable range. */
+ * anything is allocated, and every row against the storable range (rows outside are stale). */
 static int load_index(const it_tensor *t, h5_tensor *ht, uint64_t file_size) {
     hid_t sp = H5Dget_space(ht->index), ty = H5Dget_type(ht->index);
     hsize_t dims[2] = {0, 0};
@@ -416,13 +416,14 @@ static int load_index(const it_tensor *t, h5_tensor *ht, uint64_t file_size) {
         it_coord c;
         memset(&c, 0, sizeof c);
         memcpy(c.v, rows + i * dims[1], sizeof(int64_t) * dims[1]);
-        for (int d = 0; rc == 0 && d < t->rank; d++)
-            if (c.v[d] < ht->cmin[d] || c.v[d] >= ht->cmax[d])
-                rc = it_error(IT_EFORMAT, "tensor \"%s\": chunk index row %llu holds chunk "
-                              "%lld in dimension %d, outside the storable chunks [%lld, %lld)",
-                              t->id, (unsigned long long)i, (long long)c.v[d], d,
-                              (long long)ht->cmin[d], (long long)ht->cmax[d]);
-        if (rc == 0 && it_coordset_add(&ht->present, &c) < 0)
+        bool inside = true;
+        for (int d = 0; d < t->rank; d++)
+            inside = inside && c.v[d] >= ht->cmin[d] && c.v[d] < ht->cmax[d];
+        /* A row outside the storable range names no chunk: dropped, counted, and reported by
+         * it_hdf5_check_index (reads ask the B-tree, so nothing stored is lost). */
+        if (!inside)
+            ht->stale++;
+        else if (it_coordset_add(&ht->present, &c) < 0)
             rc = it_error(IT_ENOMEM, "out of memory loading the chunk index of \"%s\"", t->id);
     }
     free(rows);

@@ -99,6 +99,9 @@ unchanged "$dir/p.png" "preview of a 3-D non-RGB region" -- "$it" preview "$stor
 unchanged "$dir/p.png" "preview bad range" -- "$it" preview "$store" smooth --region 0:8,0:8 -o "$dir/p.png" --range 5:1
 unchanged "$dir/p.png" "preview bad colormap" -- "$it" preview "$store" smooth --region 0:8,0:8 -o "$dir/p.png" --colormap rainbow
 unchanged "$store" "rm unknown tensor" -- "$it" rm "$store" nope
+unchanged "$store" "rm a tensor that others read" -- "$it" rm "$store" height
+grep -q "argument of smooth" "$dir/err" && pass "rm names the dependants" || fail "rm refusal: $(cat "$dir/err")"
+unchanged "$store" "rm with a bad option" -- "$it" rm "$store" height --forse
 unchanged "$store" "info unknown tensor" -- "$it" info "$store" nope
 head -c 5000 /dev/urandom >"$dir/junk.h5"
 unchanged "$dir/junk.h5" "ls random bytes" -- "$it" ls "$dir/junk.h5"
@@ -123,12 +126,35 @@ with open(sys.argv[1], "r+b") as raw:
 PY
     expect 1 "verify detects a corrupted chunk" -- "$it" verify "$dir/bad.h5"
     grep -q "BAD" "$dir/out" && pass "verify names the bad chunk" || fail "verify output: $(cat "$dir/out")"
+    # one tensor's metadata damaged: ls lists the others and names it on stderr
+    cp "$store" "$dir/broken.h5"
+    /usr/bin/python3 -c "import sys, h5py; del h5py.File(sys.argv[1], 'r+')['tensors/smooth'].attrs['window_size']" "$dir/broken.h5"
+    expect 1 "ls with one unreadable tensor" -- "$it" ls "$dir/broken.h5"
+    grep -q "smooth" "$dir/err" && grep -q "^height " "$dir/out" && grep -q "^relief " "$dir/out" &&
+        pass "ls lists the readable tensors and names the broken one" || fail "ls: $(cat "$dir/out" "$dir/err")"
+    # chunk index rows that name no stored chunk (one in range, one far outside it)
+    cp "$store" "$dir/index.h5"
+    /usr/bin/python3 - "$dir/index.h5" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    idx = f["tensors/height/chunks"]
+    n = idx.shape[0]
+    idx.resize((n + 2, idx.shape[1]))
+    idx[n] = [40, 40]
+    idx[n + 1] = [2**62, -2**62]
+PY
+    expect 1 "verify finds index rows without chunks" -- "$it" verify "$dir/index.h5"
+    grep -q "index rows without a chunk" "$dir/out" && pass "verify cross-checks the index with the B-tree" ||
+        fail "verify output: $(cat "$dir/out")"
+    expect 0 "ls with stale index rows" -- "$it" ls "$dir/index.h5"
 else
     echo "SKIPPED corrupted-chunk check: /usr/bin/python3 has no h5py"
 fi
 
 # --- rm
 expect 0 "rm" -- "$it" rm "$store" relief
+cp "$store" "$dir/force.h5"
+expect 0 "rm --force of a tensor others read" -- "$it" rm "$dir/force.h5" height --force
 expect 0 "ls after rm" -- "$it" ls "$store"
 grep -q "^relief " "$dir/out" && fail "relief still listed" || pass "rm removed relief"
 expect 0 "verify after rm" -- "$it" verify "$store"

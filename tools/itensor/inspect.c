@@ -11,24 +11,30 @@ static const char *blend_name(it_blend b) {
 
 typedef struct ls_ctx {
     it_store *store;
-    int failures;
+    int tensors, failures;
+    char first_bad[300];  /* "id: reason" of the first unreadable tensor */
 } ls_ctx;
+
+static void ls_broken(ls_ctx *l, const char *id, const char *what) {
+    printf("%-24s  (%s: %s)\n", id, what, it_last_error());
+    if (!l->failures++)
+        snprintf(l->first_bad, sizeof l->first_bad, "%s: %s", id, it_last_error());
+}
 
 static int ls_one(const char *id, void *user) {
     ls_ctx *l = user;
     it_tensor *t;
+    l->tensors++;
     int rc = it_tensor_open(l->store, id, 0, &t);
     if (rc) {
-        printf("%-24s  (unreadable: %s)\n", id, it_last_error());
-        l->failures++;
+        ls_broken(l, id, "unreadable");
         return 0;
     }
     it_tensor_info in;
     it_tensor_stats st;
     it_tensor_get_info(t, &in);
     if ((rc = it_tensor_get_stats(t, &st))) {
-        printf("%-24s  (stats failed: %s)\n", id, it_last_error());
-        l->failures++;
+        ls_broken(l, id, "stats failed");
         it_tensor_release(t);
         return 0;
     }
@@ -68,12 +74,15 @@ int cmd_ls(int argc, char **argv) {
     }
     printf("%-24s %-18s %-4s %-22s %15s %18s  %s\n", "ID", "SHAPE", "TYPE", "CHUNK", "STORED",
            "BYTES", "BOUNDING BOX");
-    ls_ctx l = {s, 0};
+    ls_ctx l = {.store = s};
     int lrc = it_store_list(s, ls_one, &l);
     it_store_close(s);
     it_ctx_destroy(ctx);
     if (lrc)
         return cli_fail("listing", lrc);
+    if (l.failures)
+        fprintf(stderr, "itensor: ls: %s: %d of %d tensors unreadable (first: %s)\n", argv[1],
+                l.failures, l.tensors, l.first_bad);
     return l.failures ? 1 : 0;
 }
 

@@ -64,16 +64,26 @@ static int verify_tensor(const char *id, void *user) {
     v->esize = it_dtype_size(in.dtype);
     uint64_t before = v->chunks, bad_before = v->bad;
     rc = it_tensor_foreach_chunk(v->t, verify_chunk, v);
+    /* The chunk index (what listings read) against HDF5's chunk B-tree (what is stored). */
+    it_hdf5_index_report ir = {0};
+    int irc = rc ? 0 : it_hdf5_check_index(v->t, &ir);
     it_tensor_release(v->t);
     it_store_clear_cache(v->store); /* verification should not hold memory */
-    if (rc) {
-        printf("%s: BAD: listing its chunks failed: %s\n", id, it_last_error());
+    if (rc || irc) {
+        printf("%s: BAD: %s failed: %s\n", id, rc ? "listing its chunks" : "checking its index",
+               it_last_error());
         v->broken++;
         return 0;
     }
     uint64_t n = v->chunks - before, bad = v->bad - bad_before;
-    printf("%s: %llu chunks, %s\n", id, (unsigned long long)n, bad ? "BAD" : "ok");
-    if (bad)
+    bool differs = ir.stale || ir.unindexed;
+    printf("%s: %llu chunks, %s\n", id, (unsigned long long)n, bad || differs ? "BAD" : "ok");
+    if (differs)
+        printf("  chunk index differs from HDF5's chunk B-tree: %llu index rows without a chunk, "
+               "%llu stored chunks not indexed (%llu in the B-tree)\n",
+               (unsigned long long)ir.stale, (unsigned long long)ir.unindexed,
+               (unsigned long long)ir.stored);
+    if (bad || differs)
         v->broken++;
     return 0;
 }
@@ -81,8 +91,9 @@ static int verify_tensor(const char *id, void *user) {
 int cmd_verify(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         puts("usage: itensor verify FILE\n\nOpens every tensor of the store (checking its "
-             "metadata), then reads and decodes every\nstored chunk. Prints one line per tensor; "
-             "exit status 1 if anything is wrong.");
+             "metadata), reads and decodes every\nstored chunk, and compares the chunk index with "
+             "HDF5's own chunk B-tree. Prints one\nline per tensor; exit status 1 if anything is "
+             "wrong.");
         return 0;
     }
     if (argc != 2)
@@ -110,14 +121,44 @@ int cmd_verify(int argc, char **argv) {
     return v.broken ? 1 : 0;
 }
 
+typedef struct dependants {
+    it_store *store;
+    const char *id;
+    char names[512];
+    int count;
+} dependants;
+
+/* Collects the stored tensors that read `id` as an argument. */
+static int find_dependant(const char *other, void *user) {
+    dependants *d = user;
+    it_tensor *t;
+    if (strcmp(other, d->id) == 0 || it_tensor_open(d->store, other, 0, &t) != 0)
+        return 0; /* an unreadable tensor cannot be checked; verify reports it */
+    it_tensor_info in;
+    it_tensor_get_info(t, &in);
+    for (size_t i = 0; i < in.n_arg_ids; i++) {
+        if (strcmp(in.arg_ids[i], d->id) == 0) {
+            size_t used = strlen(d->names);
+            snprintf(d->names + used, sizeof d->names - used, "%s%s", d->count ? ", " : "", other);
+            d->count++;
+            break;
+        }
+    }
+    it_tensor_release(t);
+    return 0;
+}
+
 int cmd_rm(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
-        puts("usage: itensor rm FILE ID\n\nDeletes tensor ID (its group, metadata and data) from"
-             " the store. HDF5 does not shrink\nthe file; h5repack reclaims the space.");
+        puts("usage: itensor rm FILE ID [--force]\n\nDeletes tensor ID (its group, metadata and "
+             "data) from the store. Refuses when other\ntensors of the store read ID as an "
+             "argument (it names them), unless --force.\nHDF5 does not shrink the file; h5repack "
+             "reclaims the space.");
         return 0;
     }
-    if (argc != 3)
-        return cli_usage_error("rm takes FILE and ID");
+    bool force = argc == 4 && strcmp(argv[3], "--force") == 0;
+    if (argc != 3 && !force)
+        return cli_usage_error("rm takes FILE and ID (and --force)");
     it_ctx *ctx;
     it_store *s;
     it_tensor *t;
@@ -126,9 +167,21 @@ int cmd_rm(int argc, char **argv) {
     /* check read-only first, so that a refused rm leaves the file untouched */
     int rc = cli_open(ctx, argv[1], false, argv[2], 0, &s, &t);
     if (rc == 0) {
+        it_tensor_release(t);
+        dependants d = {.store = s, .id = argv[2]};
+        int lrc = it_store_list(s, find_dependant, &d);
         it_store_close(s);
-        rc = cli_open(ctx, argv[1], true, NULL, 0, &s, NULL);
+        if (lrc)
+            rc = cli_fail("rm", lrc);
+        else if (d.count && !force) {
+            fprintf(stderr, "itensor: rm: %s is an argument of %s; deleting it leaves %s unable "
+                    "to recompute (--force deletes it anyway)\n", argv[2], d.names,
+                    d.count > 1 ? "them" : "it");
+            rc = 1;
+        }
     }
+    if (rc == 0)
+        rc = cli_open(ctx, argv[1], true, NULL, 0, &s, NULL);
     if (rc == 0) {
         int drc = it_store_delete_tensor(s, argv[2]);
         int crc = it_store_close(s);
