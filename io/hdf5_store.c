@@ -336,16 +336,19 @@ static int plan_range(const it_tensor *t, h5_tensor *ht) {
 }
 
 /* Storable chunk indices from origin and extent, which may come from a file: each must be
- * what plan_range could have written (chunk-aligned, extent product below the limit, every
- * storable pixel an int64). */
+ * what plan_range writes (finite: origin 0, extent the shape; infinite: K chunks on each side
+ * of the grid, the same K for all), with the extent product below the limit. */
 static int derive_chunk_range(const it_tensor *t, h5_tensor *ht) {
-    it_i128 elements = 1;
+    it_i128 elements = 1, K = -1;
     for (int d = 0; d < t->rank; d++) {
-        it_i128 gap = (it_i128)t->grid[d] - ht->origin[d]; /* whole chunks, >= 0 */
-        it_i128 end = (it_i128)ht->origin[d] + ht->extent[d];
+        it_i128 gap = (it_i128)t->grid[d] - ht->origin[d]; /* K whole chunks */
         bool finite = t->shape[d] != IT_INF;
-        if (gap < 0 || gap % t->chunk[d] != 0 || ht->extent[d] < 1 || !it_fits_i64(end) ||
-            (finite && (ht->origin[d] != 0 || ht->extent[d] != t->shape[d])))
+        bool ok = finite ? ht->origin[d] == 0 && ht->extent[d] == t->shape[d]
+                         : gap > 0 && gap % t->chunk[d] == 0 && ht->extent[d] == 2 * gap &&
+                               (K < 0 || K == gap / t->chunk[d]);
+        if (!finite && ok)
+            K = gap / t->chunk[d];
+        if (!ok)
             return it_error(IT_EFORMAT, "tensor \"%s\": origin[%d] = %lld with extent %lld does "
                             "not fit its chunk grid and shape", t->id, d,
                             (long long)ht->origin[d], (long long)ht->extent[d]);

@@ -32,9 +32,10 @@
 #define HALF 64 /* the filled region: [-HALF, HALF)^2 of "top" */
 #define EXIT_REPORTED 0
 #define EXIT_SUCCEEDED 10
+#define EXIT_WRONG_CODE 5
 
 typedef struct tally {
-    long points, crashes, silent, corrupt, lost, modified;
+    long points, crashes, silent, wrong_codes, corrupt, lost, modified;
 } tally;
 
 static int sh(const char *fmt, ...);
@@ -317,6 +318,12 @@ static int run_child(scenario sc, long k, int err, bool sticky, bands *durable, 
         long n = fault_calls();
         bool fired = fault_fired();
         fault_disarm();
+        int want = err == ENOSPC ? IT_ENOSPC : IT_EIO;
+        if (fired && rc != 0 && rc != want) {
+            fprintf(stderr, "  %s instead of %s: %s\n", it_error_name(rc), it_error_name(want),
+                    it_last_error());
+            exit(EXIT_WRONG_CODE);
+        }
         if (k == 0 && write(fds[1], &n, sizeof n) != (ssize_t)sizeof n)
             exit(2);
         /* exit(), not _exit(): HDF5's exit handlers run, where failed writes used to crash */
@@ -416,7 +423,11 @@ static void sweep(scenario sc, tally *t, long stride) {
             points++;
             if (!WIFEXITED(st) || (WEXITSTATUS(st) != EXIT_REPORTED &&
                                    WEXITSTATUS(st) != EXIT_SUCCEEDED)) {
-                if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_SUCCEEDED + 1) {
+                if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_WRONG_CODE) {
+                    fprintf(stderr, "%s: %s at call %ld: wrong error code\n", scenario_names[sc],
+                            sticky ? "ENOSPC" : "EIO", k);
+                    t->wrong_codes++;
+                } else if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_SUCCEEDED + 1) {
                     fprintf(stderr, "%s: %s at call %ld: reported success\n",
                             scenario_names[sc], sticky ? "ENOSPC" : "EIO", k);
                     t->silent++;
@@ -547,9 +558,10 @@ static void test_fault_sweep(void **state) {
     full_tmpfs(&t);
     it_store_close(ref_store);
     it_ctx_destroy(ref_ctx);
-    printf("faults: points=%ld crashes=%ld silent=%ld corrupt_stores=%ld lost_chunks=%ld "
-           "modified_files=%ld\n", t.points, t.crashes, t.silent, t.corrupt, t.lost, t.modified);
-    assert_int_equal(t.crashes + t.silent + t.corrupt + t.lost + t.modified, 0);
+    printf("faults: points=%ld crashes=%ld silent=%ld wrong_codes=%ld corrupt_stores=%ld "
+           "lost_chunks=%ld modified_files=%ld\n", t.points, t.crashes, t.silent, t.wrong_codes,
+           t.corrupt, t.lost, t.modified);
+    assert_int_equal(t.crashes + t.silent + t.wrong_codes + t.corrupt + t.lost + t.modified, 0);
 }
 
 static int setup(void **state) {

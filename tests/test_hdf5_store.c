@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -480,15 +481,16 @@ static void set_attr_i64(const char *obj, const char *name, const int64_t *v, hs
     H5Fclose(f);
 }
 
-static void set_attr_str(const char *obj, const char *name, const char *value) {
+/* A string attribute, fixed-length as the store writes them, or variable-length. */
+static void set_attr_text(const char *obj, const char *name, const char *value, bool vlen) {
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     hid_t o = H5Oopen(f, obj, H5P_DEFAULT);
     H5Adelete(o, name);
     hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_size(t, vlen ? H5T_VARIABLE : strlen(value) + 1);
     hid_t sp = H5Screate(H5S_SCALAR);
     hid_t a = H5Acreate2(o, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    H5Awrite(a, t, &value);
+    H5Awrite(a, t, vlen ? (const void *)&value : (const void *)value);
     H5Aclose(a);
     H5Sclose(sp);
     H5Tclose(t);
@@ -496,12 +498,27 @@ static void set_attr_str(const char *obj, const char *name, const char *value) {
     H5Fclose(f);
 }
 
-/* Damaged metadata: every case is IT_EFORMAT (or IT_ENOTFOUND), never a crash or a bad read. */
+static void set_attr_str(const char *obj, const char *name, const char *value) {
+    set_attr_text(obj, name, value, false);
+}
+
+/* Sets the extent of /tensors/top/chunks (the chunk index) without writing rows. */
+static void set_index_rows(hsize_t rows) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, "/tensors/top/chunks", H5P_DEFAULT);
+    hsize_t dims[2] = {rows, 2};
+    assert_true(H5Dset_extent(d, dims) >= 0);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+/* Damaged or crafted metadata: every case is IT_EFORMAT, never a crash, a huge allocation or
+ * a read past a buffer (the suite runs under AddressSanitizer too). */
 static void test_corrupt_metadata(void **state) {
     (void)state;
     int64_t nine[9] = {-1, -1, -1, -1, -1, -1, -1, -1, -1}, zero2[2] = {0, 8}, neg2[2] = {-8, 8},
-            odd2[2] = {-5, 3}, v3 = 3;
-    for (int k = 0; k < 10; k++) {
+            odd2[2] = {-5, 3}, v3 = 3, far2[2] = {INT64_MIN, INT64_MIN};
+    for (int k = 0; k < 13; k++) {
         make_store();
         const char *g = "/tensors/top";
         switch (k) {
@@ -519,11 +536,14 @@ static void test_corrupt_metadata(void **state) {
             H5Fclose(f);
             break;
         }
+        case 9: set_attr_i64(g, "origin", far2, 2); break;        /* overflowed the range */
+        case 10: set_index_rows((hsize_t)1 << 61); break;         /* wrapped the allocation */
+        case 11: set_attr_text(g, "fn_tag", "golden", true); break; /* global heap in format 2 */
         default: set_attr_i64("/", "format_version", &v3, 1); break;
         }
         it_store *s;
         int rc = it_store_open_hdf5(ctx, path, IT_HDF5_READONLY, NULL, &s);
-        if (k == 9) {
+        if (k == 12) {
             assert_int_equal(rc, IT_EFORMAT);
             assert_non_null(strstr(it_last_error(), "version 3"));
             continue;
@@ -533,6 +553,8 @@ static void test_corrupt_metadata(void **state) {
         rc = it_tensor_open(s, "top", 0, &t);
         if (rc != IT_EFORMAT)
             fail_msg("corruption %d: %s: %s", k, it_error_name(rc), it_last_error());
+        if (strchr(it_last_error(), '\n'))
+            fail_msg("corruption %d: a message of several lines: %s", k, it_last_error());
         assert_null(t);
         it_tensor *base; /* the other tensors stay readable */
         assert_int_equal(it_tensor_open(s, "base", 0, &base), 0);
@@ -661,6 +683,76 @@ static void test_format_version_1(void **state) {
     it_store_close(s);
 }
 
+static int open_rc(it_hdf5_mode mode) {
+    it_store *s = NULL;
+    int rc = it_store_open_hdf5(ctx, path, mode, NULL, &s);
+    it_store_close(s);
+    return rc;
+}
+
+/* One process, one file: a second handle would write through the same HDF5 file with its own
+ * chunk index (the first handle's rows were lost), and an export would copy a store mid-write.
+ * A writer excludes every other handle; readers share. */
+static void test_one_writer_per_file(void **state) {
+    (void)state;
+    make_store();
+    it_store *w = open_store(IT_HDF5_READWRITE);
+    assert_int_equal(open_rc(IT_HDF5_READWRITE), IT_ELOCKED);
+    assert_non_null(strstr(it_last_error(), "already open for writing in this process"));
+    assert_int_equal(open_rc(IT_HDF5_READONLY), IT_ELOCKED);
+    assert_int_equal(open_rc(IT_HDF5_CREATE), IT_ELOCKED);
+    /* an export into the file being written */
+    it_store *ms;
+    it_tensor *t;
+    golden_gen gen = {0};
+    it_tensor_desc d;
+    base_desc(&d, &gen);
+    assert_int_equal(it_store_open_memory(ctx, NULL, &ms), 0);
+    assert_int_equal(it_tensor_create(ms, &d, &t), 0);
+    it_region r = region2(0, 8, 0, 8);
+    assert_int_equal(it_export_hdf5(t, &r, path, "x", NULL, NULL), IT_ELOCKED);
+    it_store_close(ms);
+    assert_int_equal(it_store_close(w), 0);
+    it_store *r1 = open_store(IT_HDF5_READONLY), *r2 = open_store(IT_HDF5_READONLY);
+    assert_int_equal(open_rc(IT_HDF5_READWRITE), IT_ELOCKED);
+    it_store_close(r1);
+    it_store_close(r2);
+    assert_int_equal(open_rc(IT_HDF5_READWRITE), 0);
+}
+
+/* Another process writing the store: opening it is IT_ELOCKED (not a format error), for
+ * writing and for reading; once it is gone, the file opens. */
+static void test_locked_by_another_process(void **state) {
+    (void)state;
+    make_store();
+    int up[2], down[2];
+    assert_int_equal(pipe(up), 0);
+    assert_int_equal(pipe(down), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        it_store *s;
+        char c = it_store_open_hdf5(ctx, path, IT_HDF5_READWRITE, NULL, &s) ? 'x' : 'o';
+        if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) != 1)
+            _exit(2);
+        _exit(0);
+    }
+    char c;
+    assert_int_equal(read(up[0], &c, 1), 1);
+    assert_int_equal(c, 'o');
+    assert_int_equal(open_rc(IT_HDF5_READWRITE), IT_ELOCKED);
+    assert_non_null(strstr(it_last_error(), "locked by another process"));
+    assert_int_equal(open_rc(IT_HDF5_READONLY), IT_ELOCKED);
+    assert_int_equal(write(down[1], "q", 1), 1);
+    int st;
+    waitpid(pid, &st, 0);
+    assert_int_equal(open_rc(IT_HDF5_READONLY), 0);
+    for (int i = 0; i < 2; i++) {
+        close(up[i]);
+        close(down[i]);
+    }
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test(name)
     const struct CMUnitTest tests[] = {
@@ -670,7 +762,8 @@ int main(void) {
         T(test_mismatch_chunk),        T(test_mismatch_fn_tag),      T(test_mismatch_args),
         T(test_reconnect_and_readonly), T(test_list_delete_clear),   T(test_bad_files),
         T(test_range_edges),           T(test_index_past_end_of_allocation),
-        T(test_corrupt_metadata),      T(test_format_version_1),
+        T(test_corrupt_metadata),      T(test_format_version_1),     T(test_one_writer_per_file),
+        T(test_locked_by_another_process),
     };
     return cmocka_run_group_tests_name("hdf5_store", tests, setup, teardown);
 }
