@@ -21,6 +21,7 @@
 #include "coordset.h"
 #include "file_util.h"
 #include "hdf5_attr.h"
+#include "hdf5_upgrade.h"
 #include "hdf5_vfd.h"
 #include "open_files.h"
 #include "tensor_impl.h"
@@ -56,6 +57,7 @@ typedef struct h5_store {
     it_hdf5_mode mode;
     int level;                    /* -1: no compression for new tensors */
     int version;                  /* of the file's format */
+    bool trusted;                 /* it_hdf5_options.trusted */
     it_cache *decoded;
     bool dirty;
     it_vfd_state vfd;             /* the file driver's settings and report of OS errors */
@@ -1382,9 +1384,20 @@ static int open_existing(h5_store *h, const char *path) {
     H5Eclear2(H5E_DEFAULT);
     char name[64];
     int64_t version = 0;
-    /* The version first (a number): it says whether strings may be variable-length. */
-    if (it_h5_read_i64(h->file, "format_version", &version, 1) ||
-        it_h5_read_str(h->file, "format", version == 1, name, sizeof name) ||
+    /* The version first (a number): it says whether strings may be variable-length, which are
+     * read only from trusted files (HDF5 1.10 copies global-heap objects by sizes and indices
+     * it takes from the file without checking them). */
+    if (it_h5_read_i64(h->file, "format_version", &version, 1))
+        return it_error(IT_EFORMAT,
+                        "it_store_open_hdf5: %s is an HDF5 file but not an infinite-tensor store",
+                        path);
+    if (version == 1 && !h->trusted)
+        return it_error(IT_EFORMAT,
+                        "it_store_open_hdf5: %s is a format-1 store (infinite-tensor 0.1), whose "
+                        "variable-length strings HDF5 cannot read safely from an untrusted file; "
+                        "if you trust it, open it with trusted = 1 (itensor upgrade FILE converts "
+                        "it to format %d)", path, FORMAT_VERSION);
+    if (it_h5_read_str(h->file, "format", version == 1, name, sizeof name) ||
         strcmp(name, FORMAT_NAME) != 0)
         return it_error(IT_EFORMAT,
                         "it_store_open_hdf5: %s is an HDF5 file but not an infinite-tensor store",
@@ -1400,6 +1413,18 @@ static int open_existing(h5_store *h, const char *path) {
         H5Oget_info_by_name(h->file, "tensors", &oi, H5P_DEFAULT) < 0 ||
         oi.type != H5O_TYPE_GROUP || (h->tensors = H5Gopen2(h->file, "tensors", H5P_DEFAULT)) < 0)
         return it_error(IT_EFORMAT, "it_store_open_hdf5: the store has no /tensors group");
+    if (h->version == 1 && h->mode != IT_HDF5_READONLY) { /* trusted: upgraded, all or nothing */
+        int rc = it_h5_upgrade_v1(h->file, h->tensors);
+        if (rc == 0 && H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
+            rc = it_h5_error(IT_EIO, "it_store_open_hdf5: flushing the upgrade");
+        if (rc == 0 && it_vfd_poisoned(&h->vfd))
+            rc = it_vfd_error(&h->vfd, "it_store_open_hdf5: writing the upgrade");
+        if (rc) {
+            it_vfd_discard(&h->vfd);
+            return rc;
+        }
+        h->version = FORMAT_VERSION;
+    }
     return 0;
 }
 
@@ -1454,6 +1479,7 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     h->mode = mode;
     h->level = o.compression_level == 0 ? 1 : o.compression_level;
     h->vfd.sync = o.sync == 1;
+    h->trusted = o.trusted != 0;
     size_t jlen = strlen(path) + sizeof "-journal";
     h->journal = malloc(jlen);
     if (h->journal)

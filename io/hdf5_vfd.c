@@ -57,6 +57,15 @@ static void poison(vfd_file *f, const char *op, int err) {
     __atomic_store_n(&f->state->write_errno, err ? err : EIO, __ATOMIC_RELEASE);
 }
 
+void it_vfd_discard(it_vfd_state *state) { __atomic_store_n(&state->discard, true, __ATOMIC_RELEASE); }
+
+/* A discarded file behaves as a poisoned one, without an error of its own. */
+static bool stopped_writing(vfd_file *f) {
+    if (!f->poisoned && __atomic_load_n(&f->state->discard, __ATOMIC_ACQUIRE))
+        f->poisoned = true;
+    return f->poisoned;
+}
+
 bool it_vfd_poisoned(const it_vfd_state *state) {
     return __atomic_load_n(&state->write_errno, __ATOMIC_ACQUIRE) != 0;
 }
@@ -123,7 +132,7 @@ static int set_size(int fd, uint64_t size) {
 /* Makes the held writes and the size HDF5 asked for durable atomically: journal, file, journal
  * removed. */
 static void commit(vfd_file *f) {
-    if (f->poisoned || !f->writable)
+    if (stopped_writing(f) || !f->writable)
         return;
     bool sync = f->state->sync;
     const char *jpath = f->state->journal;
@@ -270,10 +279,10 @@ static int vfd_cmp(const H5FD_t *a, const H5FD_t *b) {
 
 static herr_t vfd_query(const H5FD_t *file, unsigned long *flags) {
     (void)file;
-    /* As sec2, so HDF5 batches metadata and raw data the same way (and allows
-     * H5Fincrement_filesize, which it reserves for SWMR-capable drivers). */
-    *flags = H5FD_FEAT_AGGREGATE_METADATA | H5FD_FEAT_ACCUMULATE_METADATA |
-             H5FD_FEAT_DATA_SIEVE | H5FD_FEAT_AGGREGATE_SMALLDATA |
+    /* As sec2 (and H5Fincrement_filesize, which HDF5 reserves for SWMR-capable drivers), but
+     * without HDF5's metadata accumulator: it serves metadata reads from a buffer filled by
+     * reads of other kinds, and the global-heap check below must see every heap read. */
+    *flags = H5FD_FEAT_AGGREGATE_METADATA | H5FD_FEAT_DATA_SIEVE | H5FD_FEAT_AGGREGATE_SMALLDATA |
              H5FD_FEAT_SUPPORTS_SWMR_IO | H5FD_FEAT_DEFAULT_VFD_COMPATIBLE;
     return 0;
 }
@@ -364,7 +373,7 @@ static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr,
     vfd_file *f = (vfd_file *)file;
     if (addr > (haddr_t)INT64_MAX || size > (size_t)INT64_MAX - addr)
         return -1;
-    if (f->poisoned || (f->state->journal && addr < f->committed))
+    if (stopped_writing(f) || (f->state->journal && addr < f->committed))
         return hold(f, addr, size, buf) ? 0 : -1;
     int err = pwrite_all(f->fd, buf, size, addr);
     if (err) {
@@ -382,7 +391,7 @@ static herr_t vfd_flush(H5FD_t *file, hid_t dxpl, hbool_t closing) {
     vfd_file *f = (vfd_file *)file;
     if (f->state->journal)
         commit(f);
-    else if (!f->poisoned && f->writable && f->state->sync && fdatasync(f->fd) != 0)
+    else if (!stopped_writing(f) && f->writable && f->state->sync && fdatasync(f->fd) != 0)
         poison(f, "fdatasync", errno);
     return 0;
 }
@@ -400,7 +409,7 @@ static herr_t vfd_truncate(H5FD_t *file, hid_t dxpl, hbool_t closing) {
     }
     if (f->eoa == f->eof)
         return 0;
-    if (!f->poisoned && ftruncate(f->fd, (off_t)f->eoa) != 0)
+    if (!stopped_writing(f) && ftruncate(f->fd, (off_t)f->eoa) != 0)
         poison(f, "truncate", errno);
     f->eof = f->eoa;
     return 0;

@@ -38,6 +38,7 @@ typedef struct it_vfd_state {
     char write_op[48];        /* which one ("write", "truncate", "fdatasync") */
     int read_errno;           /* last failed read (EIO) */
     int open_errno;           /* failed open(2) or lock (EWOULDBLOCK: locked elsewhere) */
+    bool discard;             /* set by the library: nothing more is committed (it_vfd_discard) */
     bool format_error;        /* a metadata read failed validation */
     char format_detail[128];
 } it_vfd_state;
@@ -45,6 +46,11 @@ typedef struct it_vfd_state {
 /* A file-access property list using the driver with `state` (which must outlive every file
  * opened with it), strong close degree. Returns a negative hid on failure. */
 hid_t it_vfd_fapl(it_vfd_state *state);
+
+/* Abandons every change since the last flush: the file keeps its committed state, and the
+ * handle writes nothing more (as after a fault, without an error). For changes that must be
+ * all or nothing, such as an upgrade that fails half-way. */
+void it_vfd_discard(it_vfd_state *state);
 
 /* Whether the file is poisoned (a write failed); thread-safe. */
 bool it_vfd_poisoned(const it_vfd_state *state);

@@ -48,7 +48,7 @@ unchanged() {
 expect 0 "--help" -- "$it" --help
 expect 2 "no command" -- "$it"
 expect 2 "unknown command" -- "$it" frobnicate
-for c in ls info export preview verify rm demo; do
+for c in ls info export preview verify rm upgrade demo; do
     expect 0 "$c --help" -- "$it" "$c" --help
     grep -q "usage: itensor $c" "$dir/out" || fail "$c --help prints no usage"
 done
@@ -150,6 +150,16 @@ PY
 else
     echo "SKIPPED corrupted-chunk check: /usr/bin/python3 has no h5py"
 fi
+
+# --- upgrade of a format-1 store (infinite-tensor 0.1)
+v1=$(dirname "$0")/data/store-v1.h5
+cp "$v1" "$dir/v1.h5"
+unchanged "$dir/v1.h5" "ls refuses a format-1 store" -- "$it" ls "$dir/v1.h5"
+grep -q "itensor upgrade" "$dir/err" && pass "the refusal names the upgrade" || fail "refusal: $(cat "$dir/err")"
+expect 0 "upgrade" -- "$it" upgrade "$dir/v1.h5"
+expect 0 "verify after upgrade" -- "$it" verify "$dir/v1.h5"
+expect 0 "upgrade again" -- "$it" upgrade "$dir/v1.h5"
+grep -q "already" "$dir/out" && pass "a current store is left as it is" || fail "upgrade again: $(cat "$dir/out")"
 
 # --- rm
 expect 0 "rm" -- "$it" rm "$store" relief

@@ -634,25 +634,9 @@ static void test_index_past_end_of_allocation(void **state) {
     free(got);
 }
 
-/* tests/data/store-v1.h5 was written by the library's first release (format version 1:
- * variable-length strings): "base" (inf, inf) f32, 8x8 golden windows, 16x16 chunks, and "box",
- * its 3x3 box sum through a (10, 10) window of stride 8 and offset -1, filled over
- * [-16, 32) x [-16, 16). It still opens, and its values equal a fresh computation. */
-static void test_format_version_1(void **state) {
-    (void)state;
-    it_store *s, *ms;
-    it_tensor *box, *base, *mbase, *mbox;
-    assert_int_equal(it_store_open_hdf5(ctx, IT_TEST_DATA "/store-v1.h5", IT_HDF5_READONLY, NULL, &s), 0);
-    assert_int_equal(it_tensor_open(s, "box", 0, &box), 0);
-    it_tensor_info in;
-    assert_int_equal(it_tensor_get_info(box, &in), 0);
-    assert_int_equal(in.n_arg_ids, 1);
-    assert_string_equal(in.arg_ids[0], "base");
-    assert_string_equal(in.fn_tag, "box3");
-    assert_int_equal(it_tensor_open(s, "base", 0, &base), 0);
-
-    assert_int_equal(it_store_open_memory(ctx, NULL, &ms), 0);
-    golden_gen gen = {0};
+/* The reference pipeline of tests/data/store-v1.h5 in a memory store. */
+static void make_v1_pipeline(it_store *ms, golden_gen *gen, it_tensor **box) {
+    it_tensor *base;
     int64_t w8[2] = {8, 8}, w10[2] = {10, 10};
     it_tensor_desc d;
     it_tensor_desc_init(&d, 2);
@@ -661,8 +645,8 @@ static void test_format_version_1(void **state) {
     it_window_init(&d.window, 2, w8);
     d.chunk[0] = d.chunk[1] = 16;
     d.fn = golden_fn;
-    d.user = &gen;
-    assert_int_equal(it_tensor_create(ms, &d, &mbase), 0);
+    d.user = gen;
+    assert_int_equal(it_tensor_create(ms, &d, &base), 0);
     it_window aw;
     it_window_init(&aw, 2, w10);
     aw.stride[0] = aw.stride[1] = 8;
@@ -670,16 +654,75 @@ static void test_format_version_1(void **state) {
     d.id = "box";
     d.fn = box3_fn;
     d.user = NULL;
-    d.args = &mbase;
+    d.args = &base;
     d.arg_windows = &aw;
     d.n_args = 1;
-    assert_int_equal(it_tensor_create(ms, &d, &mbox), 0);
+    assert_int_equal(it_tensor_create(ms, &d, box), 0);
+}
+
+/* Reads "box" of the store at file and compares it with the reference. */
+static void expect_v1_values(const char *file, int trusted) {
+    it_store *s, *ms;
+    it_tensor *box, *mbox;
+    it_hdf5_options o;
+    it_hdf5_options_init(&o);
+    o.trusted = trusted;
+    assert_int_equal(it_store_open_hdf5(ctx, file, IT_HDF5_READONLY, &o, &s), 0);
+    assert_int_equal(it_tensor_open(s, "box", 0, &box), 0);
+    it_tensor_info in;
+    assert_int_equal(it_tensor_get_info(box, &in), 0);
+    assert_int_equal(in.n_arg_ids, 1);
+    assert_string_equal(in.arg_ids[0], "base");
+    assert_string_equal(in.fn_tag, "box3");
+    assert_int_equal(it_store_open_memory(ctx, NULL, &ms), 0);
+    golden_gen gen = {0};
+    make_v1_pipeline(ms, &gen, &mbox);
     it_region r = region2(-16, 32, -16, 16);
     float got[48 * 32], want[48 * 32];
     assert_int_equal(it_tensor_read(box, &r, got, sizeof got), 0);
     assert_int_equal(it_tensor_read(mbox, &r, want, sizeof want), 0);
     assert_memory_equal(got, want, sizeof got);
     it_store_close(ms);
+    it_store_close(s);
+}
+
+/* tests/data/store-v1.h5 was written by the library's first release (format version 1:
+ * variable-length strings): "base" (inf, inf) f32, 8x8 golden windows, 16x16 chunks, and "box",
+ * its 3x3 box sum through a (10, 10) window of stride 8 and offset -1, filled over
+ * [-16, 32) x [-16, 16). Untrusted, it is refused (its strings live in HDF5's global heap);
+ * trusted, it reads as a fresh computation; opened for writing, it becomes format 2, reads the
+ * same untrusted, and its chunk index equals HDF5's chunk B-tree. */
+static void test_format_version_1(void **state) {
+    (void)state;
+    const char *v1 = IT_TEST_DATA "/store-v1.h5";
+    it_store *s;
+    assert_int_equal(it_store_open_hdf5(ctx, v1, IT_HDF5_READONLY, NULL, &s), IT_EFORMAT);
+    assert_non_null(strstr(it_last_error(), "format-1 store"));
+    expect_v1_values(v1, 1);
+
+    size_t n;
+    FILE *f = fopen(v1, "rb");
+    assert_non_null(f);
+    unsigned char *bytes = malloc(1 << 20);
+    n = fread(bytes, 1, 1 << 20, f);
+    fclose(f);
+    write_bytes(bytes, n);
+    free(bytes);
+    it_hdf5_options o;
+    it_hdf5_options_init(&o);
+    o.trusted = 1;
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_READWRITE, &o, &s), 0);
+    assert_int_equal(it_store_close(s), 0);
+    expect_v1_values(path, 0);
+    s = open_store(IT_HDF5_READONLY);
+    for (int k = 0; k < 2; k++) {
+        it_tensor *t;
+        it_hdf5_index_report ir;
+        assert_int_equal(it_tensor_open(s, k ? "box" : "base", 0, &t), 0);
+        assert_int_equal(it_hdf5_check_index(t, &ir), 0);
+        assert_int_equal(ir.stale + ir.unindexed, 0);
+        assert_int_equal(ir.stored, k ? 6 : 20);
+    }
     it_store_close(s);
 }
 

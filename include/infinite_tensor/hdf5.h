@@ -28,6 +28,12 @@ typedef struct it_hdf5_options {
                                synced: what a flush made durable survives power loss, not only
                                a killed process. 0 (default): durable against process death;
                                the OS writes back when it chooses. */
+    int trusted;            /* 1: the caller vouches for the file. Needed for format-1 stores
+                               (infinite-tensor 0.1), whose variable-length strings HDF5 1.10
+                               reads through a global heap it does not check against crafted
+                               files; opened for writing, such a store is upgraded to format 2
+                               in place (all or nothing). 0 (default): format-1 stores are
+                               refused with IT_EFORMAT. */
 } it_hdf5_options;
 
 #ifdef __cplusplus

@@ -14,6 +14,7 @@ int cmd_export(int argc, char **argv);
 int cmd_preview(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_upgrade(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 /* Prints "itensor: <what>: <library message>" (one line) and returns 1. */

@@ -17,7 +17,9 @@ static const char usage[] =
     "  preview FILE ID --region R -o OUT.png [--colormap gray|viridis|terrain]\n"
     "                               [--range LO:HI] [--fill]    render a region as PNG\n"
     "  verify FILE                  read and decode every stored chunk, check metadata\n"
-    "  rm FILE ID                   delete a tensor and its data from the store\n"
+    "  rm FILE ID [--force]         delete a tensor and its data from the store\n"
+    "  upgrade FILE                 convert a store of infinite-tensor 0.1 (format 1), which\n"
+    "                               you trust, to the current format\n"
     "  demo [DIR]                   build a procedural terrain into DIR (default demo-out)\n"
     "\n"
     "Regions are numpy-like, one item per dimension: 0:3,-512:512,0:1024:2\n"
@@ -39,7 +41,7 @@ int main(int argc, char **argv) {
         int (*run)(int, char **);
     } commands[] = {{"ls", cmd_ls},           {"info", cmd_info},     {"export", cmd_export},
                     {"preview", cmd_preview}, {"verify", cmd_verify}, {"rm", cmd_rm},
-                    {"demo", cmd_demo}};
+                    {"upgrade", cmd_upgrade}, {"demo", cmd_demo}};
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

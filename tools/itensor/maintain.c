@@ -1,6 +1,7 @@
-/* itensor verify and rm. */
+/* itensor verify, rm and upgrade. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -188,6 +189,44 @@ int cmd_rm(int argc, char **argv) {
         rc = drc ? cli_fail("rm", drc) : crc ? cli_fail("rm", crc) : 0;
         if (rc == 0)
             printf("removed %s from %s\n", argv[2], argv[1]);
+    }
+    it_ctx_destroy(ctx);
+    return rc;
+}
+
+int cmd_upgrade(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        puts("usage: itensor upgrade FILE\n\nConverts a store written by infinite-tensor 0.1 "
+             "(format 1) to the current format in place:\nstring attributes become fixed-length "
+             "and each chunk index is rebuilt from HDF5's chunk\nB-tree. Reading format 1 goes "
+             "through HDF5's global heap, which HDF5 does not check\nagainst crafted files: "
+             "upgrade only files you trust. All or nothing; a current store\nis left as it is.");
+        return 0;
+    }
+    if (argc != 2)
+        return cli_usage_error("upgrade takes one FILE");
+    if (access(argv[1], F_OK) != 0) {
+        fprintf(stderr, "itensor: %s: no such file\n", argv[1]);
+        return 1;
+    }
+    it_ctx *ctx;
+    it_store *s;
+    if (cli_context(&ctx, "upgrade"))
+        return 1;
+    int rc = it_store_open_hdf5(ctx, argv[1], IT_HDF5_READONLY, NULL, &s);
+    if (rc == 0) {
+        it_store_close(s);
+        printf("%s is already in the current format\n", argv[1]);
+    } else if (rc == IT_EFORMAT && strstr(it_last_error(), "format-1 store")) {
+        it_hdf5_options o;
+        it_hdf5_options_init(&o);
+        o.trusted = 1;
+        rc = it_store_open_hdf5(ctx, argv[1], IT_HDF5_READWRITE, &o, &s);
+        if (rc == 0 && (rc = it_store_close(s)) == 0)
+            printf("upgraded %s to the current format\n", argv[1]);
+        rc = rc ? cli_fail("upgrade", rc) : 0;
+    } else {
+        rc = cli_fail(argv[1], rc);
     }
     it_ctx_destroy(ctx);
     return rc;
