@@ -59,6 +59,105 @@ bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t eof, uint
     return true;
 }
 
+/* ---- object headers ----------------------------------------------------------------------- *
+ * Attribute message (type 0x000C): version 1: version, reserved, name size (2), datatype size
+ * (2), dataspace size (2), then name, datatype and dataspace each padded to 8 bytes, then the
+ * data; version 2: flags instead of reserved, no padding; version 3: an encoding byte after the
+ * sizes. The data are (elements of the dataspace) x (datatype size, bytes 4..7 of the datatype
+ * message) bytes. Dataspace: version 1: version, rank, flags, 5 reserved bytes, dims; version 2:
+ * version, rank, flags, type (0 scalar, 1 simple, 2 null), dims; dims are lengths. */
+
+static uint64_t le(const unsigned char *p, int n) { return decode_len(p, n); }
+
+static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+/* Elements of an encoded dataspace; false when it does not fit in n bytes. */
+static bool dataspace_elements(const unsigned char *p, size_t n, int L, uint64_t *elements) {
+    if (n < 4)
+        return false;
+    int version = p[0], rank = p[1];
+    size_t at = version == 1 ? 8 : 4;
+    if ((version != 1 && version != 2) || rank > 32)
+        return false;
+    if (version == 2 && p[3] == 2) { /* null */
+        *elements = 0;
+        return true;
+    }
+    if (at + (size_t)rank * (size_t)L > n)
+        return false;
+    uint64_t e = 1;
+    for (int d = 0; d < rank; d++)
+        if (__builtin_mul_overflow(e, le(p + at + (size_t)d * (size_t)L, L), &e))
+            return false;
+    *elements = e;
+    return true;
+}
+
+static bool attribute_fits(const unsigned char *m, size_t n, int L) {
+    if (n < 8)
+        return false;
+    int version = m[0];
+    if (version < 1 || version > 3)
+        return true; /* HDF5 refuses it */
+    size_t name = le(m + 2, 2), dt = le(m + 4, 2), ds = le(m + 6, 2);
+    size_t at = version == 3 ? 9 : 8;
+    if (version == 1) {
+        name = pad8(name);
+        dt = pad8(dt);
+        ds = pad8(ds);
+    }
+    if (at + name > n || name > n || at + name + dt > n || at + name + dt + ds > n)
+        return false;
+    if (version >= 2 && (m[1] & 0x03)) /* shared datatype or dataspace: sizes live elsewhere */
+        return true;
+    if (le(m + 4, 2) < 8)
+        return false;
+    uint64_t tsize = le(m + at + name + 4, 4), elements, data;
+    if (!dataspace_elements(m + at + name + dt, le(m + 6, 2), L, &elements) ||
+        __builtin_mul_overflow(elements, tsize, &data))
+        return false;
+    return data <= n - (at + name + dt + ds);
+}
+
+/* Walks messages [p, end) of a version-1 header (8-byte aligned headers and data) or a version-2
+ * one (1-byte type, optional creation order). Messages that leave the image end the walk. */
+static bool walk(const unsigned char *p, const unsigned char *end, int v2, bool order, int L,
+                 char *why, size_t why_size) {
+    size_t head = v2 ? 4 + (order ? 2 : 0) : 8;
+    while ((size_t)(end - p) >= head) {
+        unsigned type = v2 ? p[0] : (unsigned)le(p, 2);
+        size_t n = le(p + (v2 ? 1 : 2), 2);
+        if (n > (size_t)(end - p) - head)
+            break; /* past this image: a speculative read, or HDF5 refuses it */
+        if (type == 0x000C && !attribute_fits(p + head, n, L)) {
+            snprintf(why, why_size, "an attribute message declares more than its %zu bytes", n);
+            return false;
+        }
+        p += head + n;
+    }
+    return true;
+}
+
+bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, int size_bytes, char *why,
+                      size_t why_size) {
+    int L = size_bytes == 2 || size_bytes == 4 || size_bytes == 8 ? size_bytes : 8;
+    const unsigned char *end = buf + size;
+    if (size >= 6 && memcmp(buf, "OHDR", 4) == 0 && buf[4] == 2) {
+        unsigned flags = buf[5];
+        size_t at = 6 + (flags & 0x20 ? 16 : 0) + (flags & 0x10 ? 4 : 0) + ((size_t)1 << (flags & 3));
+        return at > size || walk(buf + at, end, 1, flags & 0x04, L, why, why_size);
+    }
+    if (size >= 4 && memcmp(buf, "OCHK", 4) == 0)
+        return walk(buf + 4, end, 1, false, L, why, why_size) ||
+               walk(buf + 4, end, 1, true, L, why, why_size);
+    /* version 1: a first chunk has a 16-byte prefix (version 1, reserved 0, message count,
+     * reference count, chunk size: a multiple of 8); a continuation chunk is messages only, and
+     * one that starts like the prefix (a dataspace message, type 1) has its message's version
+     * (1 or 2) where the prefix has the chunk size */
+    bool first = size >= 16 && buf[0] == 1 && buf[1] == 0 && le(buf + 8, 4) % 8 == 0;
+    return walk(buf + (first ? 16 : 0), end, 0, false, L, why, why_size);
+}
+
 int it_h5_guard_superblock_lengths(const unsigned char *buf, size_t size) {
     static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     if (size < 16 || memcmp(buf, sig, 8) != 0)

@@ -15,6 +15,14 @@
 bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t eof, uint64_t addr,
                        int size_bytes, char *why, size_t why_size);
 
+/* Validates an object header image (a first chunk, whose prefix may be cut short by HDF5's
+ * speculative read, or a continuation chunk) of a file with the given "size of lengths":
+ * false, with a reason, when an attribute message declares a name, datatype, dataspace or data
+ * larger than the message holds (HDF5 1.10.8 copies them out of the image unchecked). Messages
+ * HDF5 itself would reject are left to it. */
+bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, int size_bytes, char *why,
+                      size_t why_size);
+
 /* Reads the "size of lengths" field of a superblock image; 0 when buf is not a superblock. */
 int it_h5_guard_superblock_lengths(const unsigned char *buf, size_t size);
 

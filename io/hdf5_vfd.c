@@ -350,13 +350,17 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
         int len = it_h5_guard_superblock_lengths(p, size);
         if (len)
             f->len_bytes = len;
-    } else if (type == H5FD_MEM_GHEAP) {
+    } else if (type == H5FD_MEM_GHEAP || type == H5FD_MEM_OHDR) {
         char why[128];
-        if (!it_h5_guard_gheap(p, size, f->eof, addr, f->len_bytes, why, sizeof why)) {
+        bool ok = type == H5FD_MEM_GHEAP
+                      ? it_h5_guard_gheap(p, size, f->eof, addr, f->len_bytes, why, sizeof why)
+                      : it_h5_guard_ohdr(p, size, f->len_bytes, why, sizeof why);
+        if (!ok) {
             f->state->format_error = true;
             snprintf(f->state->format_detail, sizeof f->state->format_detail, "%s", why);
             H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_IO,
-                     H5E_READERROR, "global heap rejected: %s", why);
+                     H5E_READERROR, "%s rejected: %s",
+                     type == H5FD_MEM_GHEAP ? "global heap" : "object header", why);
             return -1;
         }
     }
@@ -453,7 +457,7 @@ static void register_driver(void) { driver_id = H5FDregister(&vfd_class); }
 
 hid_t it_vfd_fapl(it_vfd_state *state) {
     pthread_once(&register_once, register_driver);
-    if (driver_id < 0)
+    if (driver_id < 0 || !it_hdf5_exit_taken_over) /* a read: static links keep hdf5_exit.o */
         return -1;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     vfd_info info = {state};

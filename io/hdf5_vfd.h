@@ -43,6 +43,9 @@ typedef struct it_vfd_state {
     char format_detail[128];
 } it_vfd_state;
 
+/* Defined in hdf5_exit.c (the library's HDF5 exit handler). */
+extern const int it_hdf5_exit_taken_over;
+
 /* A file-access property list using the driver with `state` (which must outlive every file
  * opened with it), strong close degree. Returns a negative hid on failure. */
 hid_t it_vfd_fapl(it_vfd_state *state);

@@ -106,6 +106,9 @@ unchanged "$store" "info unknown tensor" -- "$it" info "$store" nope
 head -c 5000 /dev/urandom >"$dir/junk.h5"
 unchanged "$dir/junk.h5" "ls random bytes" -- "$it" ls "$dir/junk.h5"
 unchanged "$dir/junk.h5" "verify random bytes" -- "$it" verify "$dir/junk.h5"
+cp "$(dirname "$0")/data/hostile-ohdr.h5" "$dir/hostile.h5" # an attribute claiming more than its message
+unchanged "$dir/hostile.h5" "ls a crafted file" -- "$it" ls "$dir/hostile.h5"
+unchanged "$dir/hostile.h5" "verify a crafted file" -- "$it" verify "$dir/hostile.h5"
 head -c 3000 "$store" >"$dir/trunc.h5"
 unchanged "$dir/trunc.h5" "verify a truncated store" -- "$it" verify "$dir/trunc.h5"
 expect 1 "missing file" -- "$it" ls "$dir/none.h5"
