@@ -1,6 +1,7 @@
 #define _GNU_SOURCE /* copy_file_range, RTLD_NEXT */
 #include <dlfcn.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -12,14 +13,20 @@
 
 static atomic_long calls, target;
 static atomic_int fault_errno, fired;
-static atomic_bool sticky_fault;
+static atomic_bool sticky_fault, kill_fault;
 
 void fault_arm(long k, int err, bool sticky) {
+    atomic_store(&kill_fault, false);
     atomic_store(&fired, 0);
     atomic_store(&calls, 0);
     atomic_store(&fault_errno, err);
     atomic_store(&sticky_fault, sticky);
     atomic_store(&target, k);
+}
+
+void fault_arm_kill(long k) {
+    fault_arm(k, 0, false);
+    atomic_store(&kill_fault, true);
 }
 
 void fault_disarm(void) { atomic_store(&target, 0); }
@@ -31,7 +38,8 @@ static bool regular(int fd) {
     return fd > 2 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-/* 0: pass; 1: fail this call; 2: cut this call short (the first call of a sticky fault). */
+/* 0: pass; 1: fail this call; 2: cut this call short (the first call of a sticky fault);
+ * 3: cut it short, then die (a kill). */
 static int decide(bool counted) {
     if (!counted)
         return 0;
@@ -39,13 +47,21 @@ static int decide(bool counted) {
     if (k <= 0 || n < k || (n > k && !atomic_load(&sticky_fault)))
         return 0;
     atomic_store(&fired, 1);
+    if (atomic_load(&kill_fault))
+        return 3;
     return n == k && atomic_load(&sticky_fault) ? 2 : 1;
 }
+
+static void die(void) { raise(SIGKILL); }
 
 #define REAL(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) {
     int d = decide(regular(fd));
+    if (d == 3) {
+        REAL(pwrite)(fd, buf, n / 2, off);
+        die();
+    }
     if (d == 2 && n > 1) /* a full disk takes part of the write */
         return REAL(pwrite)(fd, buf, n / 2, off);
     if (d) {
@@ -57,6 +73,10 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) {
 
 ssize_t write(int fd, const void *buf, size_t n) {
     int d = decide(regular(fd));
+    if (d == 3) {
+        REAL(write)(fd, buf, n / 2);
+        die();
+    }
     if (d == 2 && n > 1)
         return REAL(write)(fd, buf, n / 2);
     if (d) {
@@ -68,7 +88,10 @@ ssize_t write(int fd, const void *buf, size_t n) {
 
 #define FAILABLE(ret, name, params, args, fdexpr)      \
     ret name params {                                 \
-        if (decide(fdexpr)) {                          \
+        int d = decide(fdexpr);                        \
+        if (d == 3)                                    \
+            die();                                     \
+        if (d) {                                       \
             errno = atomic_load(&fault_errno);         \
             return -1;                                 \
         }                                             \

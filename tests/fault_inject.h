@@ -12,6 +12,9 @@
 /* Fails call number k (1-based) from now with err; with sticky, every later call too (a full
  * disk: the k-th write is cut short, the ones after fail). k = 0 only counts. */
 void fault_arm(long k, int err, bool sticky);
+/* At call number k the process writes half of that call's bytes (pwrite/write) and kills
+ * itself with SIGKILL: a kill at a precise moment, with a torn write. */
+void fault_arm_kill(long k);
 void fault_disarm(void);
 /* Counted calls since the last fault_arm. */
 long fault_calls(void);

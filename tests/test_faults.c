@@ -1,6 +1,8 @@
-/* Faults other than a kill: every write, truncate, sync, copy and rename that a fill or an
- * export makes is failed in turn, in a child process (EIO on that call alone, and ENOSPC from
- * that call on, as a full disk), through the interposer of fault_inject.c. For every point:
+/* Faults and kills at every I/O call: every write, truncate, sync, copy and rename that a fill
+ * (of a new or an existing store, its close included) or an export (to a new or an existing
+ * file) makes is failed in turn, in a child process: EIO on that call alone, ENOSPC from that
+ * call on (a full disk), and SIGKILL in the middle of it (half its bytes written), through the
+ * interposer of fault_inject.c. For every point:
  * the call returns an error (never silent success), the child exits normally (HDF5's exit
  * handlers included: no crash), the store still opens and every chunk it holds equals a fresh
  * computation, every chunk of a fill that returned success is still there, a fault-free rerun
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -291,16 +294,38 @@ static int strays(const char *const *allowed, int n) {
     return found;
 }
 
+/* Whether the export target holds the complete "elevation" dataset (a kill after the rename). */
+static bool export_complete(const char *path) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return false;
+    size_t n = (size_t)(4 * HALF * HALF);
+    float *got = malloc(n * 4), *want = malloc(n * 4);
+    it_region all = region2(-HALF, HALF, -HALF, HALF);
+    hid_t d = H5Dopen2(f, "elevation", H5P_DEFAULT);
+    bool ok = d >= 0 && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, got) >= 0 &&
+              it_tensor_read(ref_t[0], &all, want, n * 4) == 0 && memcmp(got, want, n * 4) == 0;
+    if (d >= 0)
+        H5Dclose(d);
+    H5Fclose(f);
+    free(got);
+    free(want);
+    return ok;
+}
+
 /* ---- the sweep ------------------------------------------------------------------------------- */
 
 typedef enum { FRESH_FILL, EXISTING_FILL, EXPORT_NEW, EXPORT_EXISTING } scenario;
+typedef enum { EIO_ONCE, ENOSPC_FROM_THEN_ON, KILL } fault_mode;
+static const char *mode_names[] = {"EIO", "ENOSPC", "kill"};
 static const char *scenario_names[] = {"fill of a new store", "fill of an existing store",
                                        "export to a new file", "export into an existing file"};
 
-/* Runs scenario sc in a child with fault (k, err, sticky); k = 0 counts calls instead (returned
- * through *calls). Fills *durable with the bands the child reported. Returns the child's
- * status as from waitpid, or -1. */
-static int run_child(scenario sc, long k, int err, bool sticky, bands *durable, long *calls) {
+/* Runs scenario sc in a child with a fault of the mode at I/O call k; k = 0 counts calls
+ * instead (returned through *calls). Fills *durable with the bands the child reported. Returns
+ * the child's status as from waitpid. */
+static int run_child(scenario sc, long k, fault_mode mode, bands *durable, long *calls) {
+    int err = mode == ENOSPC_FROM_THEN_ON ? ENOSPC : EIO;
     char store[300], out[300];
     path_in(store, sizeof store, "store.h5");
     path_in(out, sizeof out, "out.h5");
@@ -310,7 +335,10 @@ static int run_child(scenario sc, long k, int err, bool sticky, bands *durable, 
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        fault_arm(k, err, sticky);
+        if (mode == KILL)
+            fault_arm_kill(k);
+        else
+            fault_arm(k, err, mode == ENOSPC_FROM_THEN_ON);
         int report = k ? fds[1] : -1; /* counting: the pipe carries the count */
         int rc = sc == FRESH_FILL      ? child_fill(store, IT_HDF5_CREATE, report, 0, BANDS)
                  : sc == EXISTING_FILL ? child_fill(store, IT_HDF5_READWRITE, report, 0, BANDS)
@@ -349,14 +377,22 @@ static int run_child(scenario sc, long k, int err, bool sticky, bands *durable, 
     return status;
 }
 
+/* Empties the directory (a kill leaves temporaries) and lays out the scenario's inputs. */
 static void prepare(scenario sc, const unsigned char *store_bytes, size_t store_n,
                     const unsigned char *half_bytes, size_t half_n, const unsigned char *out_bytes,
                     size_t out_n) {
     char store[300], out[300];
     path_in(store, sizeof store, "store.h5");
     path_in(out, sizeof out, "out.h5");
-    unlink(store);
-    unlink(out);
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] != '.')
+            unlink(p);
+    }
+    if (d)
+        closedir(d);
     FILE *f;
     if (sc == EXISTING_FILL && (f = fopen(store, "wb"))) {
         fwrite(half_bytes, 1, half_n, f);
@@ -410,30 +446,29 @@ static void sweep(scenario sc, tally *t, long stride) {
     bands durable;
     long calls = 0;
     prepare(sc, full, full_n, half, half_n, old_out, out_n);
-    int st = run_child(sc, 0, 0, false, &durable, &calls);
+    int st = run_child(sc, 0, EIO_ONCE, &durable, &calls);
     assert_true(WIFEXITED(st));
     long points = 0;
     static const char *allowed[] = {"store.h5", "out.h5"};
-    for (int mode = 0; mode < 2; mode++) {
-        bool sticky = mode == 1;
-        int err = sticky ? ENOSPC : EIO;
+    for (fault_mode mode = EIO_ONCE; mode <= KILL; mode++) {
         for (long k = 1; k <= calls; k += stride) {
             prepare(sc, full, full_n, half, half_n, old_out, out_n);
-            st = run_child(sc, k, err, sticky, &durable, &calls);
+            st = run_child(sc, k, mode, &durable, &calls);
             points++;
-            if (!WIFEXITED(st) || (WEXITSTATUS(st) != EXIT_REPORTED &&
-                                   WEXITSTATUS(st) != EXIT_SUCCEEDED)) {
+            bool killed = mode == KILL && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+            if (!killed && (!WIFEXITED(st) || (WEXITSTATUS(st) != EXIT_REPORTED &&
+                                               WEXITSTATUS(st) != EXIT_SUCCEEDED))) {
                 if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_WRONG_CODE) {
                     fprintf(stderr, "%s: %s at call %ld: wrong error code\n", scenario_names[sc],
-                            sticky ? "ENOSPC" : "EIO", k);
+                            mode_names[mode], k);
                     t->wrong_codes++;
                 } else if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_SUCCEEDED + 1) {
                     fprintf(stderr, "%s: %s at call %ld: reported success\n",
-                            scenario_names[sc], sticky ? "ENOSPC" : "EIO", k);
+                            scenario_names[sc], mode_names[mode], k);
                     t->silent++;
                 } else {
                     fprintf(stderr, "%s: %s at call %ld: child %s %d\n", scenario_names[sc],
-                            sticky ? "ENOSPC" : "EIO", k,
+                            mode_names[mode], k,
                             WIFSIGNALED(st) ? "killed by signal" : "exited with",
                             WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
                     t->crashes++;
@@ -455,7 +490,7 @@ static void sweep(scenario sc, tally *t, long stride) {
                     long lost = 0;
                     if (check_store(store, &durable, BANDS, &lost)) {
                         fprintf(stderr, "%s: %s at call %ld: damaged store\n", scenario_names[sc],
-                                sticky ? "ENOSPC" : "EIO", k);
+                                mode_names[mode], k);
                         t->corrupt++;
                     }
                     t->lost += lost;
@@ -463,15 +498,19 @@ static void sweep(scenario sc, tally *t, long stride) {
                 if (resume(store))
                     t->corrupt++;
             } else {
-                bool ok = sc == EXPORT_NEW ? access(out, F_OK) != 0 || WEXITSTATUS(st) == EXIT_SUCCEEDED
-                                           : WEXITSTATUS(st) == EXIT_SUCCEEDED || same_file(out, old_out, out_n);
+                /* the target is untouched, or (the export finished, or was killed after its
+                 * rename) complete; the store is never written */
+                bool done = (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_SUCCEEDED) || killed;
+                bool ok = sc == EXPORT_NEW ? access(out, F_OK) != 0 || (done && export_complete(out))
+                                           : same_file(out, old_out, out_n) || (done && export_complete(out));
                 ok = ok && same_file(store, full, full_n);
                 if (!ok)
                     fprintf(stderr, "%s: %s at call %ld: a file changed\n", scenario_names[sc],
-                            sticky ? "ENOSPC" : "EIO", k);
+                            mode_names[mode], k);
                 t->modified += !ok;
             }
-            t->modified += strays(allowed, 2);
+            if (!killed) /* a killed process leaves its temporary files; nothing else may */
+                t->modified += strays(allowed, 2);
         }
     }
     printf("  %s: %ld I/O calls, %ld fault points\n", scenario_names[sc], calls, points);
