@@ -23,9 +23,10 @@ static bool reject(char *why, size_t why_size, const char *msg, uint64_t addr) {
     return false;
 }
 
-bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t eof, uint64_t addr,
-                       int size_bytes, char *why, size_t why_size) {
-    int L = size_bytes == 2 || size_bytes == 4 || size_bytes == 8 ? size_bytes : 8;
+bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
+                       char *why, size_t why_size) {
+    int L = z->len;
+    uint64_t eof = z->eof;
     size_t hdr = 8 + (size_t)L, objhdr = 8 + (size_t)L;
     if (size < hdr)
         return reject(why, why_size, "global heap read too short for its header", addr);
@@ -121,49 +122,83 @@ static bool attribute_fits(const unsigned char *m, size_t n, int L) {
 
 /* Walks messages [p, end) of a version-1 header (8-byte aligned headers and data) or a version-2
  * one (1-byte type, optional creation order). Messages that leave the image end the walk. */
-static bool walk(const unsigned char *p, const unsigned char *end, int v2, bool order, int L,
-                 char *why, size_t why_size) {
+static bool walk(const unsigned char *p, const unsigned char *end, int v2, bool order,
+                 const it_h5_sizes *z, char *why, size_t why_size) {
     size_t head = v2 ? 4 + (order ? 2 : 0) : 8;
     while ((size_t)(end - p) >= head) {
         unsigned type = v2 ? p[0] : (unsigned)le(p, 2);
         size_t n = le(p + (v2 ? 1 : 2), 2);
         if (n > (size_t)(end - p) - head)
             break; /* past this image: a speculative read, or HDF5 refuses it */
-        if (type == 0x000C && !attribute_fits(p + head, n, L)) {
+        const unsigned char *m = p + head;
+        if (type == 0x000C && !attribute_fits(m, n, z->len)) {
             snprintf(why, why_size, "an attribute message declares more than its %zu bytes", n);
             return false;
+        }
+        if (type == 0x0010 && n >= (size_t)(z->addr + z->len)) { /* continuation */
+            uint64_t at = le(m, z->addr), len = le(m + z->addr, z->len);
+            if (at > z->eof || len > z->eof - at) {
+                snprintf(why, why_size, "a header continuation of %llu bytes leaves the file",
+                         (unsigned long long)len);
+                return false;
+            }
         }
         p += head + n;
     }
     return true;
 }
 
-bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, int size_bytes, char *why,
-                      size_t why_size) {
-    int L = size_bytes == 2 || size_bytes == 4 || size_bytes == 8 ? size_bytes : 8;
+static bool inside(uint64_t addr, uint64_t n, const it_h5_sizes *z, const char *what, char *why,
+                   size_t why_size) {
+    if (addr <= z->eof && n <= z->eof - addr)
+        return true;
+    snprintf(why, why_size, "%s of %llu bytes leaves the file", what, (unsigned long long)n);
+    return false;
+}
+
+bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
+                      char *why, size_t why_size) {
     const unsigned char *end = buf + size;
     if (size >= 6 && memcmp(buf, "OHDR", 4) == 0 && buf[4] == 2) {
         unsigned flags = buf[5];
-        size_t at = 6 + (flags & 0x20 ? 16 : 0) + (flags & 0x10 ? 4 : 0) + ((size_t)1 << (flags & 3));
-        return at > size || walk(buf + at, end, 1, flags & 0x04, L, why, why_size);
+        size_t at = 6 + (flags & 0x20 ? 16 : 0) + (flags & 0x10 ? 4 : 0), w = (size_t)1 << (flags & 3);
+        if (at + w <= size && !inside(addr, at + w + le(buf + at, (int)w), z, "an object header", why, why_size))
+            return false;
+        return at + w > size || walk(buf + at + w, end, 1, flags & 0x04, z, why, why_size);
     }
     if (size >= 4 && memcmp(buf, "OCHK", 4) == 0)
-        return walk(buf + 4, end, 1, false, L, why, why_size) ||
-               walk(buf + 4, end, 1, true, L, why, why_size);
+        return walk(buf + 4, end, 1, false, z, why, why_size) ||
+               walk(buf + 4, end, 1, true, z, why, why_size);
     /* version 1: a first chunk has a 16-byte prefix (version 1, reserved 0, message count,
      * reference count, chunk size: a multiple of 8); a continuation chunk is messages only, and
      * one that starts like the prefix (a dataspace message, type 1) has its message's version
      * (1 or 2) where the prefix has the chunk size */
     bool first = size >= 16 && buf[0] == 1 && buf[1] == 0 && le(buf + 8, 4) % 8 == 0;
-    return walk(buf + (first ? 16 : 0), end, 0, false, L, why, why_size);
+    if (first && !inside(addr, 16 + le(buf + 8, 4), z, "an object header", why, why_size))
+        return false;
+    return walk(buf + (first ? 16 : 0), end, 0, false, z, why, why_size);
 }
 
-int it_h5_guard_superblock_lengths(const unsigned char *buf, size_t size) {
+/* "HEAP", version 0, 3 reserved bytes, data segment size (length), free list offset (length),
+ * data segment address (address). */
+bool it_h5_guard_lheap(const unsigned char *buf, size_t size, const it_h5_sizes *z, char *why,
+                       size_t why_size) {
+    size_t need = 8 + 2 * (size_t)z->len + (size_t)z->addr;
+    if (size < need || memcmp(buf, "HEAP", 4) != 0)
+        return true; /* not a heap header (a data segment read), or HDF5 refuses it */
+    uint64_t n = le(buf + 8, z->len), at = le(buf + 8 + 2 * (size_t)z->len, z->addr);
+    return inside(at, n, z, "a local heap", why, why_size);
+}
+
+bool it_h5_guard_superblock(const unsigned char *buf, size_t size, it_h5_sizes *z) {
     static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     if (size < 16 || memcmp(buf, sig, 8) != 0)
-        return 0;
-    int version = buf[8];
+        return false;
     /* v0/v1: sizes at bytes 13 (offsets) and 14 (lengths); v2/v3: bytes 9 and 10 */
-    int len = version <= 1 ? buf[14] : buf[10];
-    return len == 2 || len == 4 || len == 8 ? len : 0;
+    int a = buf[8] <= 1 ? buf[13] : buf[9], l = buf[8] <= 1 ? buf[14] : buf[10];
+    if ((a != 2 && a != 4 && a != 8) || (l != 2 && l != 4 && l != 8))
+        return false;
+    z->addr = a;
+    z->len = l;
+    return true;
 }

@@ -8,22 +8,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
+
+/* The sizes of addresses and lengths in a file (its superblock's "size of offsets" and
+ * "size of lengths"), and its end. */
+typedef struct it_h5_sizes {
+    int addr, len;
+    uint64_t eof;
+} it_h5_sizes;
+
 /* Validates a global heap collection read at file address addr (buf holds size bytes, maybe
- * only the first part of the collection). With size_bytes the file's "size of lengths" (8 in
- * every file HDF5 writes by default). False, with a reason in why, when the collection's
+ * only the first part of the collection): false, with a reason in why, when the collection's
  * declared size leaves the file or its objects do not tile it exactly as HDF5 walks them. */
-bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t eof, uint64_t addr,
-                       int size_bytes, char *why, size_t why_size);
+bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
+                       char *why, size_t why_size);
 
-/* Validates an object header image (a first chunk, whose prefix may be cut short by HDF5's
- * speculative read, or a continuation chunk) of a file with the given "size of lengths":
- * false, with a reason, when an attribute message declares a name, datatype, dataspace or data
- * larger than the message holds (HDF5 1.10.8 copies them out of the image unchecked). Messages
- * HDF5 itself would reject are left to it. */
-bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, int size_bytes, char *why,
-                      size_t why_size);
+/* Validates an object header image read at addr (a first chunk, maybe cut short by HDF5's
+ * speculative read, or a continuation chunk): false, with a reason, when the header's first
+ * chunk or a continuation it names leaves the file, or when an attribute message declares a
+ * name, datatype, dataspace or data larger than the message holds (HDF5 1.10.8 sizes buffers
+ * and copies by these numbers unchecked). Messages HDF5 itself rejects are left to it. */
+bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
+                      char *why, size_t why_size);
 
-/* Reads the "size of lengths" field of a superblock image; 0 when buf is not a superblock. */
-int it_h5_guard_superblock_lengths(const unsigned char *buf, size_t size);
+/* A local heap header read at addr: false when its data segment leaves the file. */
+bool it_h5_guard_lheap(const unsigned char *buf, size_t size, const it_h5_sizes *z, char *why,
+                       size_t why_size);
+
+/* Reads the sizes of offsets and lengths of a superblock image; false when buf is not one. */
+bool it_h5_guard_superblock(const unsigned char *buf, size_t size, it_h5_sizes *z);
+
+
 
 #endif

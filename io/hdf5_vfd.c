@@ -37,7 +37,7 @@ typedef struct vfd_file {
     dev_t dev;
     ino_t ino;
     bool writable, poisoned;
-    int len_bytes;              /* the superblock's "size of lengths" */
+    it_h5_sizes sizes;          /* from the superblock, for the checks of hdf5_guard.h */
     it_extent *held;            /* writes not on disk, in order: later entries win */
     size_t nheld, capheld;
 } vfd_file;
@@ -241,7 +241,8 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
         return NULL;
     }
     *f = (vfd_file){.fd = fd, .state = st, .truncate_to = HADDR_UNDEF, .eof = (haddr_t)sb.st_size, .dev = sb.st_dev,
-                    .ino = sb.st_ino, .writable = writable, .len_bytes = 8};
+                    .ino = sb.st_ino, .writable = writable,
+                    .sizes = {8, 8, 0}};
     if (st->journal && (flags & (H5F_ACC_TRUNC | H5F_ACC_CREAT)) && writable)
         unlink(st->journal); /* a new file: a journal there belonged to the file it replaces */
     else if (st->journal && (err = recover(f)) != 0) {
@@ -346,23 +347,23 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
         if (lo < hi)
             memcpy(p + (lo - addr), h->data + (lo - h->addr), hi - lo);
     }
-    if (type == H5FD_MEM_SUPER) {
-        int len = it_h5_guard_superblock_lengths(p, size);
-        if (len)
-            f->len_bytes = len;
-    } else if (type == H5FD_MEM_GHEAP || type == H5FD_MEM_OHDR) {
-        char why[128];
-        bool ok = type == H5FD_MEM_GHEAP
-                      ? it_h5_guard_gheap(p, size, f->eof, addr, f->len_bytes, why, sizeof why)
-                      : it_h5_guard_ohdr(p, size, f->len_bytes, why, sizeof why);
-        if (!ok) {
-            f->state->format_error = true;
-            snprintf(f->state->format_detail, sizeof f->state->format_detail, "%s", why);
-            H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_IO,
-                     H5E_READERROR, "%s rejected: %s",
-                     type == H5FD_MEM_GHEAP ? "global heap" : "object header", why);
-            return -1;
-        }
+    char why[128];
+    bool ok = true;
+    f->sizes.eof = f->eof;
+    if (type == H5FD_MEM_SUPER)
+        it_h5_guard_superblock(p, size, &f->sizes);
+    else if (type == H5FD_MEM_GHEAP)
+        ok = it_h5_guard_gheap(p, size, addr, &f->sizes, why, sizeof why);
+    else if (type == H5FD_MEM_OHDR)
+        ok = it_h5_guard_ohdr(p, size, addr, &f->sizes, why, sizeof why);
+    else if (type == H5FD_MEM_LHEAP)
+        ok = it_h5_guard_lheap(p, size, &f->sizes, why, sizeof why);
+    if (!ok) {
+        f->state->format_error = true;
+        snprintf(f->state->format_detail, sizeof f->state->format_detail, "%s", why);
+        H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_IO, H5E_READERROR,
+                 "file structure rejected: %s", why);
+        return -1;
     }
     return 0;
 }
