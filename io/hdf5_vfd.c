@@ -269,8 +269,14 @@ static herr_t vfd_close(H5FD_t *file) {
     return 0;
 }
 
+/* HDF5 shares one open file between handles that compare equal. Each library handle owns its
+ * state (and the registry in open_files.h keeps a writer alone), so handles with different
+ * states are different files to HDF5: two readers of one file do not share a driver whose
+ * state the first one frees when it closes. */
 static int vfd_cmp(const H5FD_t *a, const H5FD_t *b) {
     const vfd_file *x = (const vfd_file *)a, *y = (const vfd_file *)b;
+    if (x->state != y->state)
+        return (uintptr_t)x->state < (uintptr_t)y->state ? -1 : 1;
     if (x->dev != y->dev)
         return x->dev < y->dev ? -1 : 1;
     if (x->ino != y->ino)
