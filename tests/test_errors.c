@@ -165,7 +165,8 @@ static void test_codes_and_names(void **state) {
     static const int codes[] = {IT_OK,       IT_EINVAL,    IT_ENOMEM,     IT_EIO,
                                 IT_EFORMAT,  IT_EMISMATCH, IT_ECALLBACK,  IT_ERANGE,
                                 IT_ENOTCOMPUTED, IT_ECANCELED, IT_EOVERFLOW, IT_EEXIST,
-                                IT_ENOTFOUND, IT_EBUFSIZE, IT_EINTERNAL};
+                                IT_ENOTFOUND, IT_EBUFSIZE, IT_EINTERNAL, IT_ENOSPC,
+                                IT_ELOCKED};
     for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
         assert_int_equal(codes[i], -(int)i); /* stable values */
         assert_string_not_equal(it_strerror(codes[i]), "unknown error");
@@ -176,6 +177,18 @@ static void test_codes_and_names(void **state) {
     assert_string_equal(it_error_name(IT_ERANGE), "IT_ERANGE");
     assert_int_equal(it_version_number(), IT_VERSION_NUMBER);
     assert_string_equal(it_version_string(), IT_VERSION_STRING);
+}
+
+/* Messages are one line whatever they quote: control bytes of user text are escaped. */
+static void test_messages_are_one_line(void **state) {
+    (void)state;
+    int64_t shape[2] = {IT_INF, IT_INF};
+    it_region r;
+    assert_int_equal(it_region_parse("0:4\n,0:4", 2, shape, &r), IT_EINVAL);
+    assert_null(strchr(it_last_error(), '\n'));
+    assert_non_null(strstr(it_last_error(), "\\n"));
+    assert_int_equal(it_region_parse("0:4,0:\x01", 2, shape, &r), IT_EINVAL);
+    assert_non_null(strstr(it_last_error(), "\\x01"));
 }
 
 typedef struct msg_arg {
@@ -218,6 +231,7 @@ int main(void) {
         T(test_finite_range_errors),
         cmocka_unit_test(test_codes_and_names),
         cmocka_unit_test(test_messages_are_per_thread),
+        cmocka_unit_test(test_messages_are_one_line),
     };
     return cmocka_run_group_tests_name("errors", tests, NULL, NULL);
 }

@@ -2,7 +2,9 @@
  * store, against a raw loop of H5Dwrite_chunk writing the same chunks into the same layout (both
  * on one thread, generating the same values: the ratio is the store's own overhead); then
  * deflate level 1 (+ shuffle) with 2 threads against HDF5's own filter pipeline (H5Dwrite of the
- * same chunks into a filtered dataset). Each configuration runs `runs` times; medians.
+ * same chunks into a filtered dataset); and the deflate fill again with sync = 1 (fdatasync at
+ * every flush: durable against power loss), whose time over the plain one is sync_cost. Each
+ * configuration runs `runs` times; medians.
  *
  * Usage: bench_store [runs] [size] [dir]   (defaults 3, 8192, $TMPDIR or /tmp) */
 #define _POSIX_C_SOURCE 200809L
@@ -28,13 +30,14 @@ static void chunk_values(int64_t cy, int64_t cx, float *out) {
             out[y * CH + x] = bench_field(cy * CH + y, cx * CH + x);
 }
 
-static double run_library(int threads, int level, const char *path) {
+static double run_library(int threads, int level, int sync, const char *path) {
     it_ctx_options co;
     it_ctx_options_init(&co);
     co.threads = threads;
     it_hdf5_options ho;
     it_hdf5_options_init(&ho);
     ho.compression_level = level;
+    ho.sync = sync;
     it_ctx *ctx;
     it_store *s;
     unlink(path);
@@ -164,20 +167,23 @@ int main(int argc, char **argv) {
     snprintf(p1, sizeof p1, "%s/bench-store-%d-a.h5", dir, (int)getpid());
     snprintf(p2, sizeof p2, "%s/bench-store-%d-b.h5", dir, (int)getpid());
     double mb = (double)SIZE * SIZE * 4 / (1 << 20);
-    double ours[50], ours2[50], raw[50], ours_z[50], hdf5_z[50];
+    double ours[50], ours2[50], raw[50], ours_z[50], hdf5_z[50], synced[50];
     for (int i = 0; i < runs; i++) {
         raw[i] = run_hdf5(0, true, p2);
-        ours[i] = run_library(1, -1, p1);
-        ours2[i] = run_library(2, -1, p1);
+        ours[i] = run_library(1, -1, 0, p1);
+        ours2[i] = run_library(2, -1, 0, p1);
         hdf5_z[i] = run_hdf5(1, false, p2);
-        ours_z[i] = run_library(2, 1, p1);
-        if (raw[i] < 0 || ours[i] < 0 || ours2[i] < 0 || hdf5_z[i] < 0 || ours_z[i] < 0)
+        ours_z[i] = run_library(2, 1, 0, p1);
+        synced[i] = run_library(2, 1, 1, p1);
+        if (raw[i] < 0 || ours[i] < 0 || ours2[i] < 0 || hdf5_z[i] < 0 || ours_z[i] < 0 ||
+            synced[i] < 0)
             return fprintf(stderr, "a run failed\n"), 1;
     }
     unlink(p1);
     unlink(p2);
     double o = bench_median(ours, runs), o2 = bench_median(ours2, runs), r = bench_median(raw, runs),
-           oz = bench_median(ours_z, runs), hz = bench_median(hdf5_z, runs);
+           oz = bench_median(ours_z, runs), hz = bench_median(hdf5_z, runs),
+           sy = bench_median(synced, runs);
     printf("fill [0:%lld, 0:%lld] f32 = %.0f MiB in 512x512 chunks, %d run(s), medians:\n",
            (long long)SIZE, (long long)SIZE, mb, runs);
     printf("  uncompressed: library (1 thread)  %7.1f ms = %6.0f MB/s   raw H5Dwrite_chunk loop %7.1f ms = %6.0f MB/s\n",
@@ -185,9 +191,11 @@ int main(int argc, char **argv) {
     printf("  uncompressed: library (2 threads) %7.1f ms = %6.0f MB/s\n", o2, mb / o2 * 1e3);
     printf("  deflate 1   : library (2 threads) %7.1f ms = %6.0f MB/s   HDF5 filter pipeline    %7.1f ms = %6.0f MB/s\n",
            oz, mb / oz * 1e3, hz, mb / hz * 1e3);
+    printf("  deflate 1 + sync (fdatasync at every flush): %7.1f ms = %6.0f MB/s\n", sy,
+           mb / sy * 1e3);
     if (many_chunks(p1, 320))
         return fprintf(stderr, "many-chunks run failed\n"), 1;
-    printf("BENCH store: raw_ratio=%.3f deflate_speedup=%.2f mb_s=%.0f mb_s_deflate=%.0f\n", r / o,
-           hz / oz, mb / o * 1e3, mb / oz * 1e3);
+    printf("BENCH store: raw_ratio=%.3f deflate_speedup=%.2f mb_s=%.0f mb_s_deflate=%.0f "
+           "sync_cost=%.2f\n", r / o, hz / oz, mb / o * 1e3, mb / oz * 1e3, sy / oz);
     return 0;
 }

@@ -188,6 +188,11 @@ int cmd_demo(int argc, char **argv) {
     if (cli_context(&ctx, "demo"))
         return 1;
     int rc = it_store_open_hdf5(ctx, store_path, IT_HDF5_READWRITE, NULL, &s);
+    if (rc == IT_EFORMAT && strstr(it_last_error(), "format-1 store")) {
+        /* the demo's own store from an older version: rebuilt (a second run is fast again) */
+        printf("%s was made by infinite-tensor 0.1: rebuilding it\n", store_path);
+        rc = it_store_open_hdf5(ctx, store_path, IT_HDF5_CREATE, NULL, &s);
+    }
     if (rc) {
         it_ctx_destroy(ctx);
         return cli_fail(store_path, rc);
