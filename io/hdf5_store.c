@@ -1289,6 +1289,8 @@ static hid_t make_fapl(h5_store *h, bool clear_status) {
  * as `code`. */
 static int open_error(h5_store *h, int code, const char *what) {
     int rc = it_vfd_error(&h->vfd, what);
+    if (rc == 0 && h->vfd.format_error)
+        rc = it_error(IT_EFORMAT, "%s: %s", what, h->vfd.format_detail);
     if (rc) {
         H5Eclear2(H5E_DEFAULT);
         return rc;
