@@ -201,6 +201,16 @@ static int resume(const char *path) {
 
 /* ---- children --------------------------------------------------------------------------------- */
 
+/* Reads the band numbers a child reported on fd until it closes; returns how many. */
+static int read_bands(int fd, bands *b) {
+    memset(b, 0, sizeof *b);
+    int n = 0;
+    unsigned char c;
+    while (read(fd, &c, 1) == 1)
+        b->done[c] = 1, n++;
+    return n;
+}
+
 /* Fills the bands one by one (each successful fill is flushed: durable), reporting each on fd.
  * Returns the first error. */
 static int child_fill(const char *path, it_hdf5_mode mode, int fd, int level, int nbands) {
@@ -361,15 +371,13 @@ static int run_child(scenario sc, long k, fault_mode mode, bands *durable, long 
                                           : EXIT_SUCCEEDED + 1 /* silent */);
     }
     close(fds[1]);
-    unsigned char c;
     long n = 0;
     memset(durable, 0, sizeof *durable);
     if (k == 0) {
         assert_int_equal(read(fds[0], &n, sizeof n), sizeof n);
         *calls = n;
     } else {
-        while (read(fds[0], &c, 1) == 1)
-            durable->done[c] = 1;
+        read_bands(fds[0], durable);
     }
     close(fds[0]);
     int status;
@@ -556,11 +564,8 @@ static void full_tmpfs(tally *t) {
             exit(child_fill(store, IT_HDF5_CREATE, fds[1], -1, MAX_BANDS) == IT_ENOSPC ? 0 : 3);
         }
         close(fds[1]);
-        bands durable = {{0}};
-        int filled = 0;
-        unsigned char c;
-        while (read(fds[0], &c, 1) == 1)
-            durable.done[c] = 1, filled++;
+        bands durable;
+        int filled = read_bands(fds[0], &durable);
         close(fds[0]);
         int st;
         waitpid(pid, &st, 0);

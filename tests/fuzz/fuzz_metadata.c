@@ -15,7 +15,7 @@
 
 #include <hdf5.h>
 
-#include "infinite_tensor.h"
+#include "fuzz_walk.h"
 
 static const char *const attrs[] = {
     "shape", "dtype", "window_size", "window_stride", "window_offset", "window_map", "args",
@@ -188,29 +188,6 @@ static void edit(const unsigned char *data, size_t size) {
     H5Fclose(f);
 }
 
-static int visit(const char *id, void *user) {
-    it_store *s = user;
-    it_tensor *t;
-    if (it_tensor_open(s, id, 0, &t))
-        return 0;
-    it_tensor_stats st;
-    it_tensor_info in;
-    it_hdf5_index_report ir;
-    it_tensor_get_stats(t, &st);
-    it_tensor_get_info(t, &in);
-    it_hdf5_check_index(t, &ir);
-    it_region r;
-    it_region_init(&r, in.rank);
-    for (int d = 0; d < in.rank; d++) {
-        r.start[d] = -4;
-        r.stop[d] = 4;
-    }
-    static float buf[1 << 12];
-    it_tensor_read(t, &r, buf, sizeof buf);
-    it_tensor_release(t);
-    return 0;
-}
-
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     if (!ctx) {
@@ -228,11 +205,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     fwrite(template_bytes, 1, template_size, f);
     fclose(f);
     edit(data, size);
-    it_store *s;
-    if (it_store_open_hdf5(ctx, path, IT_HDF5_READONLY, NULL, &s) == 0) {
-        it_store_list(s, visit, s);
-        it_store_close(s);
-    }
+    fuzz_walk_store(ctx, path);
     unlink(path);
     return 0;
 }

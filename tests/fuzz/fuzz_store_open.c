@@ -6,46 +6,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "infinite_tensor.h"
+#include "fuzz_walk.h"
 
 static it_ctx *ctx;
 static char path[64];
-
-typedef struct walk {
-    it_store *s;
-    int chunks;
-} walk;
-
-static int read_chunk(const int64_t *start, const int64_t *stop, void *user) {
-    walk *w = user;
-    (void)start;
-    (void)stop;
-    return ++w->chunks > 4; /* a few chunks per tensor are enough */
-}
-
-static int visit(const char *id, void *user) {
-    walk *w = user;
-    it_tensor *t;
-    if (it_tensor_open(w->s, id, 0, &t))
-        return 0;
-    it_tensor_stats st;
-    it_tensor_info in;
-    it_hdf5_index_report ir;
-    it_tensor_get_stats(t, &st);
-    it_tensor_get_info(t, &in);
-    it_hdf5_check_index(t, &ir);
-    w->chunks = 0;
-    it_tensor_foreach_chunk(t, read_chunk, w);
-    /* one small read at the origin of every dimension (finite dimensions from 0) */
-    it_region r;
-    it_region_init(&r, in.rank);
-    for (int d = 0; d < in.rank; d++)
-        r.stop[d] = 2;
-    static unsigned char buf[1 << 12];
-    it_tensor_read(t, &r, buf, sizeof buf);
-    it_tensor_release(t);
-    return 0;
-}
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
@@ -61,12 +25,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         return 0;
     fwrite(data, 1, size, f);
     fclose(f);
-    it_store *s;
-    if (it_store_open_hdf5(ctx, path, IT_HDF5_READONLY, NULL, &s) == 0) {
-        walk w = {s, 0};
-        it_store_list(s, visit, &w);
-        it_store_close(s);
-    }
+    fuzz_walk_store(ctx, path);
     unlink(path);
     return 0;
 }
