@@ -6,9 +6,13 @@
  * the data directly (`f['tensors/<id>/data']`, pixel = index + attribute `origin`).
  *
  * Chunks are written whole and final, compressed (shuffle + deflate) on the context's pool, and
- * the file is flushed after every finished block of a read or fill: after a crash (kill -9) the
- * file opens, every stored chunk is correct, and the next run computes only what is missing.
- * HDF5 errors never print; they come back as IT_E* codes with HDF5's detail in the message. */
+ * the file is flushed after every finished block of a read or fill. Every flush is an atomic
+ * commit (a redo journal "<path>-journal" exists while one is applied): after a kill, or a
+ * failed write (full disk, I/O error), the file holds exactly the last commit, every stored
+ * chunk is correct, and the next run computes only what is missing. After a failed write the
+ * store writes nothing more: every later call returns that error, and closing is safe. HDF5
+ * errors never print; they come back as IT_E* codes with the detail in a one-line message.
+ * README "Guarantees" says what holds and what does not. */
 #ifndef INFINITE_TENSOR_HDF5_H
 #define INFINITE_TENSOR_HDF5_H
 
@@ -42,18 +46,27 @@ extern "C" {
 
 IT_API void it_hdf5_options_init(it_hdf5_options *opts);
 
-/* Opens (or creates) an HDF5 tile store at path on ctx (opts may be NULL).
- * Errors: IT_EINVAL (NULL arguments, bad mode or level), IT_EIO (cannot create or open the
- * file), IT_EFORMAT (not an HDF5 file, truncated, or an HDF5 file of another layout),
- * IT_ENOMEM. A file left open by a crashed writer is recovered (its status flag cleared). */
+/* Opens (or creates) an HDF5 tile store at path on ctx (opts may be NULL). A new file is built
+ * under a temporary name beside path and renamed into place, so a failed creation leaves
+ * nothing (IT_HDF5_CREATE replaces an existing file only with a complete new store). The file
+ * is locked while the store is open: exclusively for writers, shared for readers.
+ * Errors: IT_EINVAL (NULL arguments, bad mode, level or sync), IT_ELOCKED (another process
+ * holds the file, or this process has it open for writing, or opens it for writing while it
+ * is open), IT_ENOSPC (no space to create or recover it), IT_EIO (cannot create, open or read
+ * the file; the OS error in the message), IT_EFORMAT (not an HDF5 file, damaged, an HDF5 file
+ * of another layout, a crafted structure the library refuses to let HDF5 parse, or a format-1
+ * store without opts->trusted), IT_ENOMEM. A journal left by a writer that stopped in the
+ * middle of a commit is replayed (into the file by writers, in memory by readers). */
 IT_API int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
                               const it_hdf5_options *opts, it_store **out);
 
 /* How the chunk index of a stored tensor (the list that ls, stats and
  * it_tensor_foreach_chunk read) compares with HDF5's own chunk B-tree of its data set, which
- * decides what is stored. After a kill or a write fault in the middle of a flush the two can
- * differ: rows whose chunk never reached the B-tree are dropped from every listing; chunks the
- * index lacks are still read (reads ask the B-tree) and join the index when a writer meets them. */
+ * decides what is stored. The library commits both in every flush, so in a format-2 store they
+ * are equal unless another program edited the file. Format-1 stores (whose flushes a crash
+ * could tear) are checked when first listed: rows whose chunk the B-tree lacks are dropped.
+ * Chunks the index lacks are still read (reads ask the B-tree). itensor verify reports any
+ * difference. */
 typedef struct it_hdf5_index_report {
     uint64_t indexed;    /* rows of the chunk index on disk */
     uint64_t stale;      /* rows whose chunk the B-tree does not hold (not listed) */
@@ -62,7 +75,7 @@ typedef struct it_hdf5_index_report {
 } it_hdf5_index_report;
 
 /* Fills out for tensor t of an HDF5 store (IT_EINVAL for other stores). Looks every row up in
- * the B-tree (about 2 us each) and walks the B-tree once. */
+ * the B-tree (under a microsecond each) and walks the B-tree once. */
 IT_API int it_hdf5_check_index(it_tensor *t, it_hdf5_index_report *out);
 
 #ifdef __cplusplus
