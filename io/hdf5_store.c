@@ -748,7 +748,7 @@ static int is_present(const it_tensor *t, h5_tensor *ht, const it_coord *c, hsiz
 }
 
 /* Reads the raw (encoded) bytes of a stored chunk; 0 when absent (lock held). */
-static int read_raw(const it_tensor *t, h5_tensor *ht, const it_coord *c, void **raw,
+static int read_raw(h5_store *h, const it_tensor *t, h5_tensor *ht, const it_coord *c, void **raw,
                     size_t *len) {
     hsize_t size;
     int p = is_present(t, ht, c, &size);
@@ -764,9 +764,13 @@ static int read_raw(const it_tensor *t, h5_tensor *ht, const it_coord *c, void *
     hsize_t off[IT_MAX_RANK];
     chunk_offset(t, ht, c, off);
     uint32_t mask = 0;
-    if (H5Dread_chunk(ht->data, H5P_DEFAULT, off, &mask, buf) < 0) {
+    h->vfd.raw_read_limit = (size_t)size; /* the driver refuses to read more into buf */
+    herr_t got = H5Dread_chunk(ht->data, H5P_DEFAULT, off, &mask, buf);
+    h->vfd.raw_read_limit = 0;
+    if (got < 0) {
         it_buf_free(buf);
-        return it_h5_error(IT_EIO, "H5Dread_chunk");
+        return h->vfd.format_error ? it_h5_error(IT_EFORMAT, "H5Dread_chunk")
+                                   : it_h5_error(IT_EIO, "H5Dread_chunk");
     }
     if (mask != 0) {
         it_buf_free(buf);
@@ -822,7 +826,7 @@ static int h5_get(it_store *s, it_tensor *t, const it_coord *c, it_chunk_ref *re
         size_t len = 0;
         if ((rc = enter_op(h)))
             return rc;
-        int p = leave_op(h, read_raw(t, ht, c, &raw, &len));
+        int p = leave_op(h, read_raw(h, t, ht, c, &raw, &len));
         if (p <= 0)
             return p;
         if ((rc = decode(t, ht, raw, len, &buf)))
@@ -944,7 +948,7 @@ static int h5_prefetch(it_store *s, it_tensor *t, const it_coord *chunks, size_t
             continue;
         }
         j.coords[m] = chunks[i];
-        int p = read_raw(t, ht, &chunks[i], &j.raw[m], &j.len[m]);
+        int p = read_raw(h, t, ht, &chunks[i], &j.raw[m], &j.len[m]);
         if (p < 0)
             rc = p;
         else if (p)

@@ -332,6 +332,16 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
     unsigned char *p = buf;
     if (addr > (haddr_t)INT64_MAX || size > (size_t)INT64_MAX - addr)
         return fail_read(f, EINVAL);
+    if (type == H5FD_MEM_DRAW && f->state->raw_read_limit && size > f->state->raw_read_limit) {
+        /* a crafted chunk record: HDF5 would read past the buffer it was handed */
+        f->state->format_error = true;
+        snprintf(f->state->format_detail, sizeof f->state->format_detail,
+                 "a chunk record claims %zu bytes, its listing %zu", size,
+                 f->state->raw_read_limit);
+        H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_IO, H5E_READERROR,
+                 "%s", f->state->format_detail);
+        return -1;
+    }
     size_t done = 0;
     while (done < size) {
         ssize_t n = pread(f->fd, p + done, size - done, (off_t)(addr + done));

@@ -39,6 +39,8 @@ typedef struct it_vfd_state {
     int read_errno;           /* last failed read (EIO) */
     int open_errno;           /* failed open(2) or lock (EWOULDBLOCK: locked elsewhere) */
     bool discard;             /* set by the library: nothing more is committed (it_vfd_discard) */
+    size_t raw_read_limit;    /* set by the library around a read into a buffer of this size:
+                                 a raw-data read request beyond it is refused (0: no limit) */
     bool format_error;        /* a metadata read failed validation */
     char format_detail[128];
 } it_vfd_state;
