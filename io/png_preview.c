@@ -1,12 +1,15 @@
 /* PNG previews of 2-D and 3-channel regions through libpng. */
+#include <errno.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "eval.h"
+#include "file_util.h"
 #include "tensor_impl.h"
 
 #define MAX_PIXELS ((size_t)1 << 28)
@@ -41,23 +44,30 @@ static void colour(it_colormap m, double v, unsigned char *rgb) {
     rgb[2] = (unsigned char)lround(s[i - 1].b + f * (s[i].b - s[i - 1].b));
 }
 
+/* Written under a temporary name beside path and renamed over it: a failure leaves path as it
+ * was (an existing image included). */
 static int write_png(const char *path, int width, int height, int channels,
                      const unsigned char *pixels) {
-    FILE *f = fopen(path, "wb");
+    char tmp[4200];
+    int rc = it_fs_temp_name(path, "preview", tmp, sizeof tmp);
+    if (rc)
+        return it_error_prefix(rc, "it_preview_png: ");
+    FILE *f = fopen(tmp, "wbx");
     if (!f)
-        return it_error(IT_EIO, "it_preview_png: cannot create %s", path);
+        return it_error(it_fs_errno_code(errno), "it_preview_png: cannot create %s: %s", tmp,
+                        strerror(errno));
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info) {
         png_destroy_write_struct(&png, NULL);
         fclose(f);
-        remove(path);
+        unlink(tmp);
         return it_error(IT_ENOMEM, "it_preview_png: out of memory");
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
         fclose(f);
-        remove(path);
+        unlink(tmp);
         return it_error(IT_EIO, "it_preview_png: libpng failed writing %s", path);
     }
     png_init_io(png, f);
@@ -69,11 +79,16 @@ static int write_png(const char *path, int width, int height, int channels,
         png_write_row(png, pixels + (size_t)y * (size_t)width * (size_t)channels);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    if (fclose(f) != 0) {
-        remove(path);
-        return it_error(IT_EIO, "it_preview_png: writing %s failed", path);
-    }
-    return 0;
+    errno = 0;
+    if (ferror(f) | fclose(f)) /* both: the stream is closed either way */
+        rc = it_error(it_fs_errno_code(errno), "it_preview_png: writing %s: %s", path,
+                      errno ? strerror(errno) : "write error");
+    else if (rename(tmp, path) != 0)
+        rc = it_error(it_fs_errno_code(errno), "it_preview_png: renaming %s to %s: %s", tmp, path,
+                      strerror(errno));
+    if (rc)
+        unlink(tmp);
+    return rc;
 }
 
 int it_preview_png(it_tensor *t, const it_region *region, const char *path,

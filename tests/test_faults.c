@@ -243,7 +243,8 @@ static int child_fill(const char *path, it_hdf5_mode mode, int fd, int level, in
     return rc;
 }
 
-static int child_export(const char *store, const char *out) {
+/* Exports (or, with png, previews) top over [-HALF, HALF)^2 of the store into out. */
+static int child_export(const char *store, const char *out, bool png) {
     it_ctx *ctx;
     it_store *s;
     it_tensor *top;
@@ -256,7 +257,8 @@ static int child_export(const char *store, const char *out) {
             it_export_options eo;
             it_export_options_init(&eo);
             eo.chunk[0] = eo.chunk[1] = 32;
-            rc = it_export_hdf5(top, &r, out, "elevation", &eo, NULL);
+            rc = png ? it_preview_png(top, &r, out, NULL)
+                     : it_export_hdf5(top, &r, out, "elevation", &eo, NULL);
         }
         it_store_close(s);
     }
@@ -325,11 +327,12 @@ static bool export_complete(const char *path) {
 
 /* ---- the sweep ------------------------------------------------------------------------------- */
 
-typedef enum { FRESH_FILL, EXISTING_FILL, EXPORT_NEW, EXPORT_EXISTING } scenario;
+typedef enum { FRESH_FILL, EXISTING_FILL, EXPORT_NEW, EXPORT_EXISTING, PREVIEW } scenario;
 typedef enum { EIO_ONCE, ENOSPC_FROM_THEN_ON, KILL } fault_mode;
 static const char *mode_names[] = {"EIO", "ENOSPC", "kill"};
 static const char *scenario_names[] = {"fill of a new store", "fill of an existing store",
-                                       "export to a new file", "export into an existing file"};
+                                       "export to a new file", "export into an existing file",
+                                       "preview over an existing image"};
 
 /* Runs scenario sc in a child with a fault of the mode at I/O call k; k = 0 counts calls
  * instead (returned through *calls). Fills *durable with the bands the child reported. Returns
@@ -352,7 +355,7 @@ static int run_child(scenario sc, long k, fault_mode mode, bands *durable, long 
         int report = k ? fds[1] : -1; /* counting: the pipe carries the count */
         int rc = sc == FRESH_FILL      ? child_fill(store, IT_HDF5_CREATE, report, 0, BANDS)
                  : sc == EXISTING_FILL ? child_fill(store, IT_HDF5_READWRITE, report, 0, BANDS)
-                                       : child_export(store, out);
+                                       : child_export(store, out, sc == PREVIEW);
         long n = fault_calls();
         bool fired = fault_fired();
         fault_disarm();
@@ -406,11 +409,11 @@ static void prepare(scenario sc, const unsigned char *store_bytes, size_t store_
         fwrite(half_bytes, 1, half_n, f);
         fclose(f);
     }
-    if ((sc == EXPORT_NEW || sc == EXPORT_EXISTING) && (f = fopen(store, "wb"))) {
+    if (sc >= EXPORT_NEW && (f = fopen(store, "wb"))) {
         fwrite(store_bytes, 1, store_n, f);
         fclose(f);
     }
-    if (sc == EXPORT_EXISTING && (f = fopen(out, "wb"))) {
+    if ((sc == EXPORT_EXISTING || sc == PREVIEW) && (f = fopen(out, "wb"))) {
         fwrite(out_bytes, 1, out_n, f);
         fclose(f);
     }
@@ -440,7 +443,7 @@ static void sweep(scenario sc, tally *t, long stride) {
     }
     unsigned char *half = slurp(store, &half_n);
     prepare(EXPORT_NEW, full, full_n, NULL, 0, NULL, 0);
-    assert_int_equal(child_export(store, out), 0);
+    assert_int_equal(child_export(store, out, false), 0);
     unsigned char *old_out = slurp(out, &out_n);
     {   /* the existing target holds another dataset, so the export adds to it */
         hid_t f = H5Fopen(out, H5F_ACC_RDWR, H5P_DEFAULT);
@@ -449,6 +452,20 @@ static void sweep(scenario sc, tally *t, long stride) {
         H5Fclose(f);
         free(old_out);
         old_out = slurp(out, &out_n);
+    }
+    size_t png_n = 0, new_png_n = 0;
+    unsigned char *old_png = NULL, *new_png = NULL;
+    if (sc == PREVIEW) { /* an image there before (of another region), and the one made now */
+        prepare(EXPORT_NEW, full, full_n, NULL, 0, NULL, 0);
+        assert_int_equal(child_export(store, out, true), 0);
+        new_png = slurp(out, &new_png_n);
+        old_png = malloc(new_png_n);
+        memcpy(old_png, new_png, new_png_n);
+        old_png[new_png_n / 2] ^= 0xff; /* any other bytes will do */
+        png_n = new_png_n;
+        free(old_out);
+        old_out = old_png;
+        out_n = png_n;
     }
 
     bands durable;
@@ -509,8 +526,9 @@ static void sweep(scenario sc, tally *t, long stride) {
                 /* the target is untouched, or (the export finished, or was killed after its
                  * rename) complete; the store is never written */
                 bool done = (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_SUCCEEDED) || killed;
-                bool ok = sc == EXPORT_NEW ? access(out, F_OK) != 0 || (done && export_complete(out))
-                                           : same_file(out, old_out, out_n) || (done && export_complete(out));
+                bool untouched = sc == EXPORT_NEW ? access(out, F_OK) != 0 : same_file(out, old_out, out_n);
+                bool ok = untouched || (done && (sc == PREVIEW ? same_file(out, new_png, new_png_n)
+                                                               : export_complete(out)));
                 ok = ok && same_file(store, full, full_n);
                 if (!ok)
                     fprintf(stderr, "%s: %s at call %ld: a file changed\n", scenario_names[sc],
@@ -526,6 +544,7 @@ static void sweep(scenario sc, tally *t, long stride) {
     free(full);
     free(half);
     free(old_out);
+    free(new_png);
 }
 
 /* ---- a real full file system ----------------------------------------------------------------- */
@@ -597,7 +616,7 @@ static void test_fault_sweep(void **state) {
     long stride = s && atol(s) > 0 ? atol(s) : 1;
     tally t = {0};
     make_reference();
-    for (int sc = FRESH_FILL; sc <= EXPORT_EXISTING; sc++)
+    for (int sc = FRESH_FILL; sc <= PREVIEW; sc++)
         sweep((scenario)sc, &t, stride);
     full_tmpfs(&t);
     it_store_close(ref_store);
@@ -610,6 +629,7 @@ static void test_fault_sweep(void **state) {
 
 static int setup(void **state) {
     (void)state;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* the test's own probes of damaged outputs */
     snprintf(dir, sizeof dir, "%s/it-faults-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     return mkdtemp(dir) ? 0 : -1;
 }
