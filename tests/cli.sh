@@ -116,6 +116,18 @@ expect 1 "missing file" -- "$it" ls "$dir/none.h5"
 expect 0 "export with --fill" -- "$it" export "$store" smooth --region 5000:5010,0:10 -o "$dir/e.h5" --dataset filled --fill
 cmp -s "$store" "$dir/keep.h5" && pass "read-only commands left the store untouched" || fail "store changed"
 
+# --- a full disk: export and a new store fail with one line, no crash at exit, nothing left
+if [ "$(id -u)" = 0 ] && mkdir -p "$dir/full" && mount -t tmpfs -o size=64k tmpfs "$dir/full" 2>/dev/null; then
+    expect 1 "export onto a full disk" -- "$it" export "$store" smooth --region -512:512,-512:512 -o "$dir/full/e.h5" --level -1
+    grep -q "No space left" "$dir/err" && pass "the error names the full disk" || fail "full disk: $(cat "$dir/err")"
+    [ -z "$(ls -A "$dir/full")" ] && pass "a failed export leaves nothing on the disk" ||
+        fail "left on the full disk: $(ls "$dir/full")"
+    expect 1 "demo into a full disk" -- "$it" demo "$dir/full/demo"
+    umount "$dir/full"
+else
+    echo "SKIPPED full-disk checks: mounting a tmpfs needs root"
+fi
+
 # --- verify finds a corrupted chunk
 if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
     cp "$store" "$dir/bad.h5"
