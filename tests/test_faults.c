@@ -93,7 +93,10 @@ static it_region band(int b) {
 
 static void make_reference(void) {
     it_tensor *base, *top;
-    assert_int_equal(it_ctx_create(NULL, &ref_ctx), 0);
+    it_ctx_options o; /* one thread: no pool threads alive when the test forks */
+    it_ctx_options_init(&o);
+    o.threads = 1;
+    assert_int_equal(it_ctx_create(&o, &ref_ctx), 0);
     assert_int_equal(it_store_open_memory(ref_ctx, NULL, &ref_store), 0);
     assert_int_equal(make_tensors(ref_store, &base, &top), 0);
     ref_t[0] = top;
