@@ -2,7 +2,8 @@
  * pipeline and is killed with SIGKILL at a random moment. The parent then reopens the file,
  * checks every stored chunk against a fresh in-memory computation, and resumes the fill,
  * checking that f runs exactly for the windows of missing chunks.
- * IT_CRASH_TRIALS sets the number of trials (default 4; the stress label runs 30). */
+ * IT_CRASH_TRIALS sets the number of trials (default 4; the stress label runs 30). Kills at
+ * chosen moments (inside every write, commit, close and export) are in test_faults.c. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
