@@ -5,9 +5,9 @@
 #include "infinite_tensor/visibility.h"
 
 #define IT_VERSION_MAJOR 0
-#define IT_VERSION_MINOR 1
+#define IT_VERSION_MINOR 2
 #define IT_VERSION_PATCH 0
-#define IT_VERSION_STRING "0.1.0"
+#define IT_VERSION_STRING "0.2.0"
 /* One number for compile-time comparisons: MAJOR*10000 + MINOR*100 + PATCH. */
 #define IT_VERSION_NUMBER (IT_VERSION_MAJOR * 10000 + IT_VERSION_MINOR * 100 + IT_VERSION_PATCH)
 
