@@ -406,6 +406,19 @@ static int load_index(const it_tensor *t, h5_tensor *ht, uint64_t file_size) {
     if (dims[1] != (hsize_t)t->rank)
         return it_error(IT_EFORMAT, "tensor \"%s\": chunk index has %llu columns, expected %d",
                         t->id, (unsigned long long)dims[1], t->rank);
+    /* HDF5 allocates a whole chunk of the index to read it: an unfiltered chunk takes its full
+     * size in the file, so it cannot be larger than the file. */
+    hid_t dcpl = H5Dget_create_plist(ht->index);
+    hsize_t ichunk[2] = {0, 0};
+    bool layout_ok = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED &&
+                     H5Pget_chunk(dcpl, 2, ichunk) == 2 && H5Pget_nfilters(dcpl) == 0 &&
+                     ichunk[1] == (hsize_t)t->rank && ichunk[0] >= 1 &&
+                     ichunk[0] <= file_size / (8 * (uint64_t)t->rank);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (!layout_ok)
+        return it_error(IT_EFORMAT, "tensor \"%s\": the chunk index is not stored as the format "
+                        "says (unfiltered chunks of rows)", t->id);
     /* Each row takes rank*8 bytes of the file (the index is not compressed). */
     if (dims[0] > file_size / (8 * (uint64_t)t->rank))
         return it_error(IT_EFORMAT, "tensor \"%s\": chunk index claims %llu rows, more than the "
