@@ -384,65 +384,104 @@ static void chunk_offset(const it_tensor *t, const h5_tensor *ht, const it_coord
 
 /* ---- attach / detach ------------------------------------------------------------------------ */
 
-/* Loads the chunk index into the present set. Its size is checked against the file's before
- * anything is allocated, and every row against the storable range (rows outside are stale). */
-static int load_index(const it_tensor *t, h5_tensor *ht, uint64_t file_size) {
-    hid_t sp = H5Dget_space(ht->index), ty = H5Dget_type(ht->index);
-    hsize_t dims[2] = {0, 0};
-    int nd = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
-    if (nd == 2)
-        H5Sget_simple_extent_dims(sp, dims, NULL);
-    bool int64 = ty >= 0 && H5Tget_class(ty) == H5T_INTEGER && H5Tget_size(ty) == 8;
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (ty >= 0)
-        H5Tclose(ty);
-    if (nd != 2 || !int64)
-        return it_error(IT_EFORMAT, "tensor \"%s\": the chunk index is not a 2-D int64 dataset",
-                        t->id);
-    ht->indexed = dims[0];
-    if (dims[0] == 0)
-        return 0;
-    if (dims[1] != (hsize_t)t->rank)
-        return it_error(IT_EFORMAT, "tensor \"%s\": chunk index has %llu columns, expected %d",
-                        t->id, (unsigned long long)dims[1], t->rank);
-    /* HDF5 allocates a whole chunk of the index to read it: an unfiltered chunk takes its full
-     * size in the file, so it cannot be larger than the file. */
-    hid_t dcpl = H5Dget_create_plist(ht->index);
+/* Current size of the store's file (lock held). */
+static uint64_t file_size(h5_store *h) {
+    hsize_t n = 0;
+    if (H5Fget_filesize(h->file, &n) < 0)
+        H5Eclear2(H5E_DEFAULT);
+    return (uint64_t)n;
+}
+
+/* Whether the chunk index is stored as create_tensor stores it: 2-D little-endian int64 in
+ * unfiltered chunks of rows no larger than the file; *rows_per_chunk set. */
+static bool index_layout_ok(const it_tensor *t, const h5_tensor *ht, uint64_t fsize,
+                            hsize_t *rows_per_chunk) {
+    hid_t dcpl = H5Dget_create_plist(ht->index), ty = H5Dget_type(ht->index);
     hsize_t ichunk[2] = {0, 0};
-    bool layout_ok = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED &&
-                     H5Pget_chunk(dcpl, 2, ichunk) == 2 && H5Pget_nfilters(dcpl) == 0 &&
-                     ichunk[1] == (hsize_t)t->rank && ichunk[0] >= 1 &&
-                     ichunk[0] <= file_size / (8 * (uint64_t)t->rank);
+    bool ok = dcpl >= 0 && ty >= 0 && H5Tequal(ty, H5T_STD_I64LE) > 0 &&
+              H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 2, ichunk) == 2 &&
+              H5Pget_nfilters(dcpl) == 0 && ichunk[1] == (hsize_t)t->rank && ichunk[0] >= 1 &&
+              ichunk[0] <= fsize / (8 * (uint64_t)t->rank);
     if (dcpl >= 0)
         H5Pclose(dcpl);
-    if (!layout_ok)
-        return it_error(IT_EFORMAT, "tensor \"%s\": the chunk index is not stored as the format "
-                        "says (unfiltered chunks of rows)", t->id);
-    /* Each row takes rank*8 bytes of the file (the index is not compressed). */
-    if (dims[0] > file_size / (8 * (uint64_t)t->rank))
-        return it_error(IT_EFORMAT, "tensor \"%s\": chunk index claims %llu rows, more than the "
-                        "%llu-byte file can hold", t->id, (unsigned long long)dims[0],
-                        (unsigned long long)file_size);
-    int64_t *rows = malloc((size_t)dims[0] * (size_t)dims[1] * sizeof *rows);
-    if (!rows)
-        return it_error(IT_ENOMEM, "out of memory loading the chunk index of \"%s\"", t->id);
-    int rc = 0;
-    if (H5Dread(ht->index, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
-        rc = it_h5_error(IT_EFORMAT, "reading the chunk index");
-    for (hsize_t i = 0; rc == 0 && i < dims[0]; i++) {
+    if (ty >= 0)
+        H5Tclose(ty);
+    *rows_per_chunk = ichunk[0];
+    return ok;
+}
+
+/* Adds the rows of one index chunk to the present set; rows outside the storable range name no
+ * chunk: they are dropped and counted (it_hdf5_check_index reports them; reads ask the B-tree,
+ * so nothing stored is lost). */
+static int add_rows(const it_tensor *t, h5_tensor *ht, const int64_t *rows, hsize_t n) {
+    for (hsize_t i = 0; i < n; i++) {
         it_coord c;
         memset(&c, 0, sizeof c);
-        memcpy(c.v, rows + i * dims[1], sizeof(int64_t) * dims[1]);
+        memcpy(c.v, rows + i * (hsize_t)t->rank, sizeof(int64_t) * (size_t)t->rank);
         bool inside = true;
         for (int d = 0; d < t->rank; d++)
             inside = inside && c.v[d] >= ht->cmin[d] && c.v[d] < ht->cmax[d];
-        /* A row outside the storable range names no chunk: dropped, counted, and reported by
-         * it_hdf5_check_index (reads ask the B-tree, so nothing stored is lost). */
         if (!inside)
             ht->stale++;
         else if (it_coordset_add(&ht->present, &c) < 0)
-            rc = it_error(IT_ENOMEM, "out of memory loading the chunk index of \"%s\"", t->id);
+            return it_error(IT_ENOMEM, "out of memory loading the chunk index of \"%s\"", t->id);
+    }
+    return 0;
+}
+
+/* Loads the chunk index into the present set (lock held). Its size and layout are checked
+ * against the file's before anything is allocated, and it is read chunk by chunk with direct
+ * chunk reads into a buffer of the chunk's size (the driver refuses a longer read), so no
+ * size read from the file reaches an allocation of HDF5's. */
+static int load_index(h5_store *h, const it_tensor *t, h5_tensor *ht) {
+    uint64_t fsize = file_size(h);
+    hid_t sp = H5Dget_space(ht->index);
+    hsize_t dims[2] = {0, 0}, per = 0;
+    int nd = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
+    if (nd == 2)
+        H5Sget_simple_extent_dims(sp, dims, NULL);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (nd != 2)
+        return it_error(IT_EFORMAT, "tensor \"%s\": the chunk index is not a 2-D dataset", t->id);
+    ht->indexed = dims[0];
+    if (dims[0] == 0)
+        return 0;
+    if (dims[1] != (hsize_t)t->rank || !index_layout_ok(t, ht, fsize, &per))
+        return it_error(IT_EFORMAT, "tensor \"%s\": the chunk index is not stored as the format "
+                        "says (little-endian int64 rows of %d, in unfiltered chunks)", t->id,
+                        t->rank);
+    if (dims[0] > fsize / (8 * (uint64_t)t->rank)) /* each row takes rank*8 bytes of the file */
+        return it_error(IT_EFORMAT, "tensor \"%s\": chunk index claims %llu rows, more than the "
+                        "%llu-byte file can hold", t->id, (unsigned long long)dims[0],
+                        (unsigned long long)fsize);
+    size_t bytes = (size_t)per * (size_t)t->rank * sizeof(int64_t);
+    int64_t *rows = malloc(bytes);
+    if (!rows)
+        return it_error(IT_ENOMEM, "out of memory loading the chunk index of \"%s\"", t->id);
+    int rc = 0;
+    for (hsize_t start = 0; rc == 0 && start < dims[0]; start += per) {
+        hsize_t off[2] = {start, 0}, stored = 0, n = dims[0] - start < per ? dims[0] - start : per;
+        uint32_t mask = 0;
+        if (H5Dget_chunk_storage_size(ht->index, off, &stored) < 0 || stored == 0) {
+            H5Eclear2(H5E_DEFAULT);
+            ht->stale += n; /* rows never written: they name nothing */
+            continue;
+        }
+        if (stored != bytes) {
+            rc = it_error(IT_EFORMAT, "tensor \"%s\": a chunk of the chunk index holds %llu "
+                          "bytes, not %zu", t->id, (unsigned long long)stored, bytes);
+            break;
+        }
+        h->vfd.raw_read_limit = bytes;
+        herr_t got = H5Dread_chunk(ht->index, H5P_DEFAULT, off, &mask, rows);
+        h->vfd.raw_read_limit = 0;
+        if (got < 0 || mask != 0)
+            rc = got < 0 ? it_h5_error(IT_EFORMAT, "reading the chunk index")
+                         : it_error(IT_EFORMAT, "tensor \"%s\": a chunk of the chunk index has "
+                                    "filters skipped", t->id);
+        else
+            rc = add_rows(t, ht, rows, n);
     }
     free(rows);
     return rc;
@@ -504,14 +543,6 @@ static int create_tensor(h5_store *h, it_tensor *t, h5_tensor *ht) {
     return rc;
 }
 
-/* Current size of the store's file (lock held). */
-static uint64_t file_size(h5_store *h) {
-    hsize_t n = 0;
-    if (H5Fget_filesize(h->file, &n) < 0)
-        H5Eclear2(H5E_DEFAULT);
-    return (uint64_t)n;
-}
-
 /* The dataset must be what create_tensor makes: chunked with the tensor's chunk shape, of the
  * dtype's size, unfiltered or shuffle + deflate; otherwise direct chunk I/O would misread it. */
 static int check_data_layout(const it_tensor *t, h5_tensor *ht) {
@@ -550,7 +581,7 @@ static int check_data_layout(const it_tensor *t, h5_tensor *ht) {
     return rc;
 }
 
-static int open_tensor_objects(const it_tensor *t, h5_tensor *ht, uint64_t file_size) {
+static int open_tensor_objects(h5_store *h, const it_tensor *t, h5_tensor *ht) {
     int rc;
     H5O_info_t oi;
     if (H5Oget_info_by_name(ht->group, "data", &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET ||
@@ -579,7 +610,7 @@ static int open_tensor_objects(const it_tensor *t, h5_tensor *ht, uint64_t file_
     }
     if ((rc = check_data_layout(t, ht)) || (rc = derive_chunk_range(t, ht)))
         return rc;
-    return load_index(t, ht, file_size);
+    return load_index(h, t, ht);
 }
 
 static void close_objects(h5_tensor *ht) {
@@ -620,7 +651,7 @@ static int h5_attach(it_store *s, it_tensor *t) {
         if (ht->group < 0)
             rc = it_h5_error(IT_EFORMAT, "opening the tensor group");
         else if (!t->fn || !(rc = validate_meta(ht->group, t, h->version == 1)))
-            rc = open_tensor_objects(t, ht, file_size(h));
+            rc = open_tensor_objects(h, t, ht);
     } else if (h->mode == IT_HDF5_READONLY) {
         rc = it_error(IT_EINVAL, "it_tensor_create: store is read-only and has no tensor \"%s\"",
                       t->id);
