@@ -191,21 +191,15 @@ static void edit(const unsigned char *data, size_t size) {
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     if (!ctx) {
-        it_ctx_options o;
-        it_ctx_options_init(&o);
-        o.threads = 1;
-        it_ctx_create(&o, &ctx);
+        ctx = fuzz_ctx();
         snprintf(path, sizeof path, "/dev/shm/it-fuzzmeta-%d.h5", (int)getpid());
         H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
         make_template();
     }
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return 0;
-    fwrite(template_bytes, 1, template_size, f);
-    fclose(f);
-    edit(data, size);
-    fuzz_walk_store(ctx, path);
+    if (fuzz_write_file(path, template_bytes, template_size)) {
+        edit(data, size);
+        fuzz_walk_store(ctx, path);
+    }
     unlink(path);
     return 0;
 }

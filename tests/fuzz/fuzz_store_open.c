@@ -3,29 +3,18 @@
  * bytes, every call returns a status: no crash, no hang, no read past a buffer. Seeds: small
  * real stores (corpus/store_open). */
 #include <stdio.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "fuzz_walk.h"
 
-static it_ctx *ctx;
 static char path[64];
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
-    if (!ctx) {
-        it_ctx_options o;
-        it_ctx_options_init(&o);
-        o.threads = 1;
-        it_ctx_create(&o, &ctx);
+    if (!path[0])
         snprintf(path, sizeof path, "/dev/shm/it-fuzz-%d.h5", (int)getpid());
-    }
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return 0;
-    fwrite(data, 1, size, f);
-    fclose(f);
-    fuzz_walk_store(ctx, path);
+    if (fuzz_write_file(path, data, size))
+        fuzz_walk_store(fuzz_ctx(), path);
     unlink(path);
     return 0;
 }

@@ -1,3 +1,5 @@
+#include <stdio.h>
+
 #include "fuzz_walk.h"
 
 typedef struct walk {
@@ -45,4 +47,23 @@ void fuzz_walk_store(it_ctx *ctx, const char *path) {
         it_store_list(s, visit, &w);
         it_store_close(s);
     }
+}
+
+it_ctx *fuzz_ctx(void) {
+    static it_ctx *ctx;
+    if (!ctx) {
+        it_ctx_options o;
+        it_ctx_options_init(&o);
+        o.threads = 1;
+        it_ctx_create(&o, &ctx);
+    }
+    return ctx;
+}
+
+bool fuzz_write_file(const char *path, const unsigned char *data, size_t size) {
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return false;
+    bool ok = fwrite(data, 1, size, f) == size;
+    return fclose(f) == 0 && ok;
 }

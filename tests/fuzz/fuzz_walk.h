@@ -4,8 +4,17 @@
 #ifndef IT_FUZZ_WALK_H
 #define IT_FUZZ_WALK_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "infinite_tensor.h"
 
 void fuzz_walk_store(it_ctx *ctx, const char *path);
+
+/* The fuzzers' context (one thread, made on first use). */
+it_ctx *fuzz_ctx(void);
+
+/* Writes data to path; false when it cannot. */
+bool fuzz_write_file(const char *path, const unsigned char *data, size_t size);
 
 #endif
