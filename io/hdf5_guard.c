@@ -180,14 +180,40 @@ bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, cons
 }
 
 /* "HEAP", version 0, 3 reserved bytes, data segment size (length), free list offset (length),
- * data segment address (address). */
-bool it_h5_guard_lheap(const unsigned char *buf, size_t size, const it_h5_sizes *z, char *why,
+ * data segment address (address). A free block (in the segment): the offset of the next one
+ * (length; 1 ends the list) and its size (length). */
+bool it_h5_guard_lheap(const unsigned char *buf, size_t size, const it_h5_sizes *z,
+                       uint64_t *segment, uint64_t *segment_size, uint64_t *free_head, char *why,
                        size_t why_size) {
+    *segment_size = 0;
     size_t need = 8 + 2 * (size_t)z->len + (size_t)z->addr;
     if (size < need || memcmp(buf, "HEAP", 4) != 0)
         return true; /* not a heap header (a data segment read), or HDF5 refuses it */
     uint64_t n = le(buf + 8, z->len), at = le(buf + 8 + 2 * (size_t)z->len, z->addr);
-    return inside(at, n, z, "a local heap", why, why_size);
+    if (!inside(at, n, z, "a local heap", why, why_size))
+        return false;
+    *segment = at;
+    *segment_size = n;
+    *free_head = le(buf + 8 + (size_t)z->len, z->len);
+    return true;
+}
+
+bool it_h5_guard_lheap_free(const unsigned char *seg, uint64_t n, uint64_t off,
+                            const it_h5_sizes *z, char *why, size_t why_size) {
+    uint64_t block = 2 * (uint64_t)z->len, steps = 0;
+    while (off != 1) {
+        if (off > n || block > n - off || off + le(seg + off + z->len, z->len) > n) {
+            snprintf(why, why_size, "a local heap free block leaves its %llu-byte segment",
+                     (unsigned long long)n);
+            return false;
+        }
+        if (++steps > n / block + 1) {
+            snprintf(why, why_size, "a local heap free list loops");
+            return false;
+        }
+        off = le(seg + off, z->len);
+    }
+    return true;
 }
 
 bool it_h5_guard_superblock(const unsigned char *buf, size_t size, it_h5_sizes *z) {

@@ -30,9 +30,18 @@ bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, con
 bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
                       char *why, size_t why_size);
 
-/* A local heap header read at addr: false when its data segment leaves the file. */
-bool it_h5_guard_lheap(const unsigned char *buf, size_t size, const it_h5_sizes *z, char *why,
+/* A local heap header ("HEAP"): false when its data segment leaves the file. Sets *segment,
+ * *segment_size and *free_head for it_h5_guard_lheap_free (*segment_size 0 when buf is not a
+ * heap header). */
+bool it_h5_guard_lheap(const unsigned char *buf, size_t size, const it_h5_sizes *z,
+                       uint64_t *segment, uint64_t *segment_size, uint64_t *free_head, char *why,
                        size_t why_size);
+
+/* Walks a local heap's free list through its data segment as HDF5 will (which follows it with
+ * no check for a cycle, allocating a node per block): false when a block leaves the segment or
+ * the list is longer than the segment can hold (a loop). */
+bool it_h5_guard_lheap_free(const unsigned char *segment, uint64_t segment_size,
+                            uint64_t free_head, const it_h5_sizes *z, char *why, size_t why_size);
 
 /* Reads the sizes of offsets and lengths of a superblock image; false when buf is not one. */
 bool it_h5_guard_superblock(const unsigned char *buf, size_t size, it_h5_sizes *z);

@@ -326,6 +326,32 @@ static herr_t fail_read(vfd_file *f, int err) {
 }
 
 static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
+                       void *buf);
+
+/* A local heap header: its segment in the file, and the free list walked through it before
+ * HDF5 follows it. */
+static bool check_local_heap(vfd_file *f, const unsigned char *p, size_t size, char *why,
+                             size_t why_size) {
+    uint64_t seg = 0, n = 0, head = 1;
+    if (!it_h5_guard_lheap(p, size, &f->sizes, &seg, &n, &head, why, why_size))
+        return false;
+    if (n == 0 || head == 1)
+        return true;
+    unsigned char *bytes = malloc(n);
+    if (!bytes) {
+        snprintf(why, why_size, "out of memory checking a local heap");
+        return false;
+    }
+    /* through the driver (held writes included), as a read of no checked kind */
+    bool got = vfd_read(&f->pub, H5FD_MEM_DEFAULT, H5P_DEFAULT, seg, n, bytes) >= 0;
+    if (!got)
+        snprintf(why, why_size, "a local heap segment cannot be read");
+    bool ok = got && it_h5_guard_lheap_free(bytes, n, head, &f->sizes, why, why_size);
+    free(bytes);
+    return ok;
+}
+
+static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
                        void *buf) {
     (void)dxpl;
     vfd_file *f = (vfd_file *)file;
@@ -373,7 +399,7 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
     else if (type == H5FD_MEM_OHDR)
         ok = it_h5_guard_ohdr(p, size, addr, &f->sizes, why, sizeof why);
     else if (type == H5FD_MEM_LHEAP)
-        ok = it_h5_guard_lheap(p, size, &f->sizes, why, sizeof why);
+        ok = check_local_heap(f, p, size, why, sizeof why);
     if (!ok) {
         f->state->format_error = true;
         snprintf(f->state->format_detail, sizeof f->state->format_detail, "%s", why);
