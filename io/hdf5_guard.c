@@ -122,8 +122,13 @@ static bool attribute_fits(const unsigned char *m, size_t n, int L) {
 
 /* Walks messages [p, end) of a version-1 header (8-byte aligned headers and data) or a version-2
  * one (1-byte type, optional creation order). Messages that leave the image end the walk. */
+typedef struct noter {
+    void (*fn)(void *arg, uint64_t addr);
+    void *arg;
+} noter;
+
 static bool walk(const unsigned char *p, const unsigned char *end, int v2, bool order,
-                 const it_h5_sizes *z, char *why, size_t why_size) {
+                 const it_h5_sizes *z, const noter *note, char *why, size_t why_size) {
     size_t head = v2 ? 4 + (order ? 2 : 0) : 8;
     while ((size_t)(end - p) >= head) {
         unsigned type = v2 ? p[0] : (unsigned)le(p, 2);
@@ -142,6 +147,7 @@ static bool walk(const unsigned char *p, const unsigned char *end, int v2, bool 
                          (unsigned long long)len);
                 return false;
             }
+            note->fn(note->arg, at);
         }
         p += head + n;
     }
@@ -157,26 +163,29 @@ static bool inside(uint64_t addr, uint64_t n, const it_h5_sizes *z, const char *
 }
 
 bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
+                      bool continuation, void (*fn)(void *arg, uint64_t addr), void *arg,
                       char *why, size_t why_size) {
     const unsigned char *end = buf + size;
+    noter note = {fn, arg};
+    if (size >= 4 && memcmp(buf, "OCHK", 4) == 0) /* version 2 continuation */
+        return walk(buf + 4, end, 1, false, z, &note, why, why_size) ||
+               walk(buf + 4, end, 1, true, z, &note, why, why_size);
+    if (continuation) /* version 1: messages only */
+        return walk(buf, end, 0, false, z, &note, why, why_size);
     if (size >= 6 && memcmp(buf, "OHDR", 4) == 0 && buf[4] == 2) {
         unsigned flags = buf[5];
         size_t at = 6 + (flags & 0x20 ? 16 : 0) + (flags & 0x10 ? 4 : 0), w = (size_t)1 << (flags & 3);
         if (at + w <= size && !inside(addr, at + w + le(buf + at, (int)w), z, "an object header", why, why_size))
             return false;
-        return at + w > size || walk(buf + at + w, end, 1, flags & 0x04, z, why, why_size);
+        return at + w > size || walk(buf + at + w, end, 1, flags & 0x04, z, &note, why, why_size);
     }
-    if (size >= 4 && memcmp(buf, "OCHK", 4) == 0)
-        return walk(buf + 4, end, 1, false, z, why, why_size) ||
-               walk(buf + 4, end, 1, true, z, why, why_size);
-    /* version 1: a first chunk has a 16-byte prefix (version 1, reserved 0, message count,
-     * reference count, chunk size: a multiple of 8); a continuation chunk is messages only, and
-     * one that starts like the prefix (a dataspace message, type 1) has its message's version
-     * (1 or 2) where the prefix has the chunk size */
-    bool first = size >= 16 && buf[0] == 1 && buf[1] == 0 && le(buf + 8, 4) % 8 == 0;
-    if (first && !inside(addr, 16 + le(buf + 8, 4), z, "an object header", why, why_size))
+    /* version 1 first chunk: version 1, a reserved byte, message count, reference count, the
+     * chunk size, 4 bytes of padding (HDF5 checks none but the version) */
+    if (size < 16 || buf[0] != 1)
+        return true; /* HDF5 refuses it */
+    if (!inside(addr, 16 + le(buf + 8, 4), z, "an object header", why, why_size))
         return false;
-    return walk(buf + (first ? 16 : 0), end, 0, false, z, why, why_size);
+    return walk(buf + 16, end, 0, false, z, &note, why, why_size);
 }
 
 /* "HEAP", version 0, 3 reserved bytes, data segment size (length), free list offset (length),
@@ -216,15 +225,21 @@ bool it_h5_guard_lheap_free(const unsigned char *seg, uint64_t n, uint64_t off,
     return true;
 }
 
-bool it_h5_guard_superblock(const unsigned char *buf, size_t size, it_h5_sizes *z) {
+/* Driver information block: version 0, 3 reserved bytes, its information size (4 bytes), an
+ * 8-byte driver name, the information. */
+bool it_h5_guard_superblock(const unsigned char *buf, size_t size, uint64_t addr, it_h5_sizes *z,
+                            char *why, size_t why_size) {
     static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-    if (size < 16 || memcmp(buf, sig, 8) != 0)
-        return false;
-    /* v0/v1: sizes at bytes 13 (offsets) and 14 (lengths); v2/v3: bytes 9 and 10 */
-    int a = buf[8] <= 1 ? buf[13] : buf[9], l = buf[8] <= 1 ? buf[14] : buf[10];
-    if ((a != 2 && a != 4 && a != 8) || (l != 2 && l != 4 && l != 8))
-        return false;
-    z->addr = a;
-    z->len = l;
+    if (size >= 16 && memcmp(buf, sig, 8) == 0) {
+        /* v0/v1: sizes at bytes 13 (offsets) and 14 (lengths); v2/v3: bytes 9 and 10 */
+        int a = buf[8] <= 1 ? buf[13] : buf[9], l = buf[8] <= 1 ? buf[14] : buf[10];
+        if ((a == 2 || a == 4 || a == 8) && (l == 2 || l == 4 || l == 8)) {
+            z->addr = a;
+            z->len = l;
+        }
+        return true;
+    }
+    if (size >= 8 && buf[0] == 0)
+        return inside(addr, 16 + le(buf + 4, 4), z, "a driver information block", why, why_size);
     return true;
 }

@@ -22,12 +22,15 @@ typedef struct it_h5_sizes {
 bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
                        char *why, size_t why_size);
 
-/* Validates an object header image read at addr (a first chunk, maybe cut short by HDF5's
- * speculative read, or a continuation chunk): false, with a reason, when the header's first
- * chunk or a continuation it names leaves the file, or when an attribute message declares a
- * name, datatype, dataspace or data larger than the message holds (HDF5 1.10.8 sizes buffers
- * and copies by these numbers unchecked). Messages HDF5 itself rejects are left to it. */
+/* Validates an object header image read at addr: a first chunk (its size may be cut short
+ * by HDF5's speculative read), or, with continuation, a chunk a continuation message named.
+ * False, with a reason, when the header's first chunk or a continuation it names leaves the
+ * file, or when an attribute message declares a name, datatype, dataspace or data larger than
+ * the message holds (HDF5 1.10.8 sizes buffers and copies by these numbers unchecked).
+ * note(arg, address) is called for every continuation the image names. Messages HDF5 itself
+ * rejects are left to it. */
 bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
+                      bool continuation, void (*note)(void *arg, uint64_t addr), void *arg,
                       char *why, size_t why_size);
 
 /* A local heap header ("HEAP"): false when its data segment leaves the file. Sets *segment,
@@ -43,8 +46,11 @@ bool it_h5_guard_lheap(const unsigned char *buf, size_t size, const it_h5_sizes 
 bool it_h5_guard_lheap_free(const unsigned char *segment, uint64_t segment_size,
                             uint64_t free_head, const it_h5_sizes *z, char *why, size_t why_size);
 
-/* Reads the sizes of offsets and lengths of a superblock image; false when buf is not one. */
-bool it_h5_guard_superblock(const unsigned char *buf, size_t size, it_h5_sizes *z);
+/* A superblock read at addr: the superblock itself (its sizes of offsets and lengths go into
+ * z), or a driver information block, which must lie inside the file (HDF5 sizes a buffer by
+ * its length). False, with a reason, otherwise. */
+bool it_h5_guard_superblock(const unsigned char *buf, size_t size, uint64_t addr, it_h5_sizes *z,
+                            char *why, size_t why_size);
 
 
 

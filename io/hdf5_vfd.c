@@ -38,6 +38,8 @@ typedef struct vfd_file {
     ino_t ino;
     bool writable, poisoned;
     it_h5_sizes sizes;          /* from the superblock, for the checks of hdf5_guard.h */
+    uint64_t *chunks;           /* object header continuation chunks named so far */
+    size_t nchunks, capchunks;
     it_extent *held;            /* writes not on disk, in order: later entries win */
     size_t nheld, capheld;
 } vfd_file;
@@ -265,6 +267,7 @@ static herr_t vfd_close(H5FD_t *file) {
         poison(f, "close", errno); /* a deferred write error (NFS, ...) surfaces here */
     drop_held(f);
     free(f->held);
+    free(f->chunks);
     free(f);
     return 0;
 }
@@ -327,6 +330,31 @@ static herr_t fail_read(vfd_file *f, int err) {
 
 static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
                        void *buf);
+
+/* Object header reads are first chunks, except at the addresses continuation messages named
+ * (a first chunk's size must be checked; the two cannot be told apart by their bytes). */
+static void note_continuation(void *arg, uint64_t addr) {
+    vfd_file *f = arg;
+    for (size_t i = 0; i < f->nchunks; i++)
+        if (f->chunks[i] == addr)
+            return;
+    if (f->nchunks == f->capchunks) {
+        size_t cap = f->capchunks ? f->capchunks * 2 : 16;
+        uint64_t *c = realloc(f->chunks, cap * sizeof *c);
+        if (!c)
+            return; /* unrecorded: read later as a first chunk, checked more strictly */
+        f->chunks = c;
+        f->capchunks = cap;
+    }
+    f->chunks[f->nchunks++] = addr;
+}
+
+static bool is_continuation(const vfd_file *f, uint64_t addr) {
+    for (size_t i = 0; i < f->nchunks; i++)
+        if (f->chunks[i] == addr)
+            return true;
+    return false;
+}
 
 /* A local heap header: its segment in the file, and the free list walked through it before
  * HDF5 follows it. */
@@ -393,11 +421,12 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
     bool ok = true;
     f->sizes.eof = f->eof;
     if (type == H5FD_MEM_SUPER)
-        it_h5_guard_superblock(p, size, &f->sizes);
+        ok = it_h5_guard_superblock(p, size, addr, &f->sizes, why, sizeof why);
     else if (type == H5FD_MEM_GHEAP)
         ok = it_h5_guard_gheap(p, size, addr, &f->sizes, why, sizeof why);
     else if (type == H5FD_MEM_OHDR)
-        ok = it_h5_guard_ohdr(p, size, addr, &f->sizes, why, sizeof why);
+        ok = it_h5_guard_ohdr(p, size, addr, &f->sizes, is_continuation(f, addr),
+                              note_continuation, f, why, sizeof why);
     else if (type == H5FD_MEM_LHEAP)
         ok = check_local_heap(f, p, size, why, sizeof why);
     if (!ok) {
