@@ -24,8 +24,9 @@ static bool reject(char *why, size_t why_size, const char *msg, uint64_t addr) {
 }
 
 bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
-                       char *why, size_t why_size) {
+                       uint64_t *total_out, char *why, size_t why_size) {
     int L = z->len;
+    *total_out = 0;
     uint64_t eof = z->eof;
     size_t hdr = 8 + (size_t)L, objhdr = 8 + (size_t)L;
     if (size < hdr)
@@ -35,8 +36,9 @@ bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, con
     uint64_t total = decode_len(buf + 8, L);
     if (total < GHEAP_MIN || total > eof || addr > eof - total)
         return reject(why, why_size, "global heap size is impossible for this file", addr);
+    *total_out = total;
     if (size < total)
-        return true; /* the first, partial read: HDF5 reads the whole collection next */
+        return true; /* the first read: HDF5 reads the rest next */
     const unsigned char *p = buf + hdr, *end = buf + total;
     while (p < end) {
         if ((size_t)(end - p) < objhdr) /* a tail too short for a header is free space */
@@ -164,28 +166,35 @@ static bool inside(uint64_t addr, uint64_t n, const it_h5_sizes *z, const char *
 
 bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
                       bool continuation, void (*fn)(void *arg, uint64_t addr), void *arg,
-                      char *why, size_t why_size) {
+                      uint64_t *total, char *why, size_t why_size) {
     const unsigned char *end = buf + size;
     noter note = {fn, arg};
+    *total = 0;
     if (size >= 4 && memcmp(buf, "OCHK", 4) == 0) /* version 2 continuation */
         return walk(buf + 4, end, 1, false, z, &note, why, why_size) ||
                walk(buf + 4, end, 1, true, z, &note, why, why_size);
-    if (continuation) /* version 1: messages only */
+    if (continuation) /* version 1: messages only, read whole */
         return walk(buf, end, 0, false, z, &note, why, why_size);
     if (size >= 6 && memcmp(buf, "OHDR", 4) == 0 && buf[4] == 2) {
         unsigned flags = buf[5];
         size_t at = 6 + (flags & 0x20 ? 16 : 0) + (flags & 0x10 ? 4 : 0), w = (size_t)1 << (flags & 3);
-        if (at + w <= size && !inside(addr, at + w + le(buf + at, (int)w), z, "an object header", why, why_size))
+        if (at + w > size)
+            return true;
+        uint64_t n = le(buf + at, (int)w);
+        if (!inside(addr, at + w + n + 4, z, "an object header", why, why_size))
             return false;
-        return at + w > size || walk(buf + at + w, end, 1, flags & 0x04, z, &note, why, why_size);
+        *total = at + w + n + 4; /* the messages, then a checksum */
+        return walk(buf + at + w, buf + (size < *total - 4 ? size : *total - 4), 1, flags & 0x04, z,
+                    &note, why, why_size);
     }
     /* version 1 first chunk: version 1, a reserved byte, message count, reference count, the
      * chunk size, 4 bytes of padding (HDF5 checks none but the version) */
     if (size < 16 || buf[0] != 1)
         return true; /* HDF5 refuses it */
-    if (!inside(addr, 16 + le(buf + 8, 4), z, "an object header", why, why_size))
+    *total = 16 + le(buf + 8, 4);
+    if (!inside(addr, *total, z, "an object header", why, why_size))
         return false;
-    return walk(buf + 16, end, 0, false, z, &note, why, why_size);
+    return walk(buf + 16, size < *total ? end : buf + *total, 0, false, z, &note, why, why_size);
 }
 
 /* "HEAP", version 0, 3 reserved bytes, data segment size (length), free list offset (length),
@@ -228,18 +237,24 @@ bool it_h5_guard_lheap_free(const unsigned char *seg, uint64_t n, uint64_t off,
 /* Driver information block: version 0, 3 reserved bytes, its information size (4 bytes), an
  * 8-byte driver name, the information. */
 bool it_h5_guard_superblock(const unsigned char *buf, size_t size, uint64_t addr, it_h5_sizes *z,
-                            char *why, size_t why_size) {
+                            uint64_t *total, char *why, size_t why_size) {
     static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    *total = 0;
     if (size >= 16 && memcmp(buf, sig, 8) == 0) {
         /* v0/v1: sizes at bytes 13 (offsets) and 14 (lengths); v2/v3: bytes 9 and 10 */
-        int a = buf[8] <= 1 ? buf[13] : buf[9], l = buf[8] <= 1 ? buf[14] : buf[10];
+        int v = buf[8], a = v <= 1 ? buf[13] : buf[9], l = v <= 1 ? buf[14] : buf[10];
         if ((a == 2 || a == 4 || a == 8) && (l == 2 || l == 4 || l == 8)) {
             z->addr = a;
             z->len = l;
+            /* v0: 24 fixed bytes, 4 addresses, the root group's entry (2 addresses + 24);
+             * v1: 4 more; v2/v3: 12 fixed bytes, 4 addresses, a checksum */
+            *total = v <= 1 ? 48 + 6 * (uint64_t)a + (v == 1 ? 4 : 0) : 16 + 4 * (uint64_t)a;
         }
         return true;
     }
-    if (size >= 8 && buf[0] == 0)
-        return inside(addr, 16 + le(buf + 4, 4), z, "a driver information block", why, why_size);
+    if (size >= 8 && buf[0] == 0) { /* a driver information block */
+        *total = 16 + le(buf + 4, 4);
+        return inside(addr, *total, z, "a driver information block", why, why_size);
+    }
     return true;
 }

@@ -10,7 +10,13 @@
 
 
 /* The sizes of addresses and lengths in a file (its superblock's "size of offsets" and
- * "size of lengths"), and its end. */
+ * "size of lengths"), and its end.
+ *
+ * HDF5 loads a structure with a first read of a guessed length (512 bytes for object headers,
+ * 4096 for global heaps) and, when the structure is longer, a second read of the rest only.
+ * The checks below take a first read, or the whole image put together from both; each sets
+ * *total to the length the structure declares (0 when not known), so the caller can tell that
+ * a tail will follow. */
 typedef struct it_h5_sizes {
     int addr, len;
     uint64_t eof;
@@ -20,7 +26,7 @@ typedef struct it_h5_sizes {
  * only the first part of the collection): false, with a reason in why, when the collection's
  * declared size leaves the file or its objects do not tile it exactly as HDF5 walks them. */
 bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
-                       char *why, size_t why_size);
+                       uint64_t *total, char *why, size_t why_size);
 
 /* Validates an object header image read at addr: a first chunk (its size may be cut short
  * by HDF5's speculative read), or, with continuation, a chunk a continuation message named.
@@ -31,7 +37,7 @@ bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, con
  * rejects are left to it. */
 bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
                       bool continuation, void (*note)(void *arg, uint64_t addr), void *arg,
-                      char *why, size_t why_size);
+                      uint64_t *total, char *why, size_t why_size);
 
 /* A local heap header ("HEAP"): false when its data segment leaves the file. Sets *segment,
  * *segment_size and *free_head for it_h5_guard_lheap_free (*segment_size 0 when buf is not a
@@ -50,7 +56,7 @@ bool it_h5_guard_lheap_free(const unsigned char *segment, uint64_t segment_size,
  * z), or a driver information block, which must lie inside the file (HDF5 sizes a buffer by
  * its length). False, with a reason, otherwise. */
 bool it_h5_guard_superblock(const unsigned char *buf, size_t size, uint64_t addr, it_h5_sizes *z,
-                            char *why, size_t why_size);
+                            uint64_t *total, char *why, size_t why_size);
 
 
 

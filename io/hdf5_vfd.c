@@ -40,6 +40,12 @@ typedef struct vfd_file {
     it_h5_sizes sizes;          /* from the superblock, for the checks of hdf5_guard.h */
     uint64_t *chunks;           /* object header continuation chunks named so far */
     size_t nchunks, capchunks;
+    struct {                    /* the first read of a structure whose rest is still to come */
+        H5FD_mem_t type;
+        haddr_t addr;
+        size_t len;
+        unsigned char *bytes;
+    } head;
     it_extent *held;            /* writes not on disk, in order: later entries win */
     size_t nheld, capheld;
 } vfd_file;
@@ -268,6 +274,7 @@ static herr_t vfd_close(H5FD_t *file) {
     drop_held(f);
     free(f->held);
     free(f->chunks);
+    free(f->head.bytes);
     free(f);
     return 0;
 }
@@ -356,6 +363,49 @@ static bool is_continuation(const vfd_file *f, uint64_t addr) {
     return false;
 }
 
+/* Checks one structure image read at addr (see hdf5_guard.h). */
+static bool check_image(vfd_file *f, H5FD_mem_t type, haddr_t addr, const unsigned char *p,
+                        size_t size, uint64_t *total, char *why, size_t why_size) {
+    if (type == H5FD_MEM_SUPER)
+        return it_h5_guard_superblock(p, size, addr, &f->sizes, total, why, why_size);
+    if (type == H5FD_MEM_GHEAP)
+        return it_h5_guard_gheap(p, size, addr, &f->sizes, total, why, why_size);
+    return it_h5_guard_ohdr(p, size, addr, &f->sizes, is_continuation(f, addr), note_continuation,
+                            f, total, why, why_size);
+}
+
+/* HDF5 reads a structure longer than its first guess in two reads: the first read is checked
+ * alone and kept; the read of the rest, right after it, is checked as the whole image. */
+static bool check_structure(vfd_file *f, H5FD_mem_t type, haddr_t addr, const unsigned char *p,
+                            size_t size, char *why, size_t why_size) {
+    uint64_t total = 0;
+    bool ok;
+    if (f->head.bytes && f->head.type == type && addr == f->head.addr + f->head.len) {
+        unsigned char *whole = malloc(f->head.len + size);
+        if (!whole) {
+            snprintf(why, why_size, "out of memory checking a file structure");
+            return false;
+        }
+        memcpy(whole, f->head.bytes, f->head.len);
+        memcpy(whole + f->head.len, p, size);
+        ok = check_image(f, type, f->head.addr, whole, f->head.len + size, &total, why, why_size);
+        free(whole);
+        free(f->head.bytes);
+        f->head.bytes = NULL;
+        return ok;
+    }
+    free(f->head.bytes);
+    f->head.bytes = NULL;
+    ok = check_image(f, type, addr, p, size, &total, why, why_size);
+    if (ok && total > size && (f->head.bytes = malloc(size))) {
+        memcpy(f->head.bytes, p, size);
+        f->head.type = type;
+        f->head.addr = addr;
+        f->head.len = size;
+    }
+    return ok;
+}
+
 /* A local heap header: its segment in the file, and the free list walked through it before
  * HDF5 follows it. */
 static bool check_local_heap(vfd_file *f, const unsigned char *p, size_t size, char *why,
@@ -420,13 +470,8 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
     char why[128];
     bool ok = true;
     f->sizes.eof = f->eof;
-    if (type == H5FD_MEM_SUPER)
-        ok = it_h5_guard_superblock(p, size, addr, &f->sizes, why, sizeof why);
-    else if (type == H5FD_MEM_GHEAP)
-        ok = it_h5_guard_gheap(p, size, addr, &f->sizes, why, sizeof why);
-    else if (type == H5FD_MEM_OHDR)
-        ok = it_h5_guard_ohdr(p, size, addr, &f->sizes, is_continuation(f, addr),
-                              note_continuation, f, why, sizeof why);
+    if (type == H5FD_MEM_SUPER || type == H5FD_MEM_GHEAP || type == H5FD_MEM_OHDR)
+        ok = check_structure(f, type, addr, p, size, why, sizeof why);
     else if (type == H5FD_MEM_LHEAP)
         ok = check_local_heap(f, p, size, why, sizeof why);
     if (!ok) {
