@@ -1,9 +1,12 @@
-/* Global heap collection layout (HDF5 file format spec, "Global Heap"): "GCOL", version 1,
- * 3 reserved bytes, the collection size (a length), then objects, each: 2-byte index, 2-byte
- * reference count, 4 reserved bytes, a length, and the data padded to 8 bytes; object 0 is the
- * free space and its length counts its header. HDF5 1.10.8 advances by each object's length
- * without checking it, so a zero-length free-space object loops forever and lengths past the
- * end make later reads copy out of bounds. */
+/* Checks of HDF5 file structures before HDF5 parses them (layouts from the HDF5 file format
+ * specification). Each check covers a way HDF5 1.10.8 trusts a number from the file that
+ * fuzzing turned into a hang, an endless allocation, a huge allocation or a read past a buffer.
+ *
+ * Global heap collection: "GCOL", version 1, 3 reserved bytes, the collection size (a length),
+ * then objects, each: 2-byte index, 2-byte reference count, 4 reserved bytes, a length, and the
+ * data padded to 8 bytes; object 0 is the free space and its length counts its header. HDF5
+ * advances by each object's length without checking it, so a zero-length free-space object
+ * loops forever and lengths past the end make later reads copy out of bounds. */
 #include <stdio.h>
 #include <string.h>
 
