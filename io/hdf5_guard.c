@@ -176,7 +176,12 @@ bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, cons
     if (size >= 4 && memcmp(buf, "OCHK", 4) == 0) /* version 2 continuation */
         return walk(buf + 4, end, 1, false, z, &note, why, why_size) ||
                walk(buf + 4, end, 1, true, z, &note, why, why_size);
-    if (continuation) /* version 1: messages only, read whole */
+    /* A version-1 continuation is messages only, read whole. A noted address that holds what
+     * looks like a first chunk (a crafted continuation message can name any object) is
+     * checked as one: real continuations start with "OCHK" or a message header, and HDF5 never
+     * moves the one message type that starts with byte 1 (the dataspace) out of chunk 0. */
+    bool first_like = (size >= 4 && memcmp(buf, "OHDR", 4) == 0) || (size >= 1 && buf[0] == 1);
+    if (continuation && !first_like)
         return walk(buf, end, 0, false, z, &note, why, why_size);
     if (size >= 6 && memcmp(buf, "OHDR", 4) == 0 && buf[4] == 2) {
         unsigned flags = buf[5];
