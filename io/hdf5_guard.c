@@ -128,7 +128,7 @@ static bool attribute_fits(const unsigned char *m, size_t n, int L) {
 /* Walks messages [p, end) of a version-1 header (8-byte aligned headers and data) or a version-2
  * one (1-byte type, optional creation order). Messages that leave the image end the walk. */
 typedef struct noter {
-    void (*fn)(void *arg, uint64_t addr);
+    void (*fn)(void *arg, uint64_t addr, int kind);
     void *arg;
 } noter;
 
@@ -145,14 +145,19 @@ static bool walk(const unsigned char *p, const unsigned char *end, int v2, bool 
             snprintf(why, why_size, "an attribute message declares more than its %zu bytes", n);
             return false;
         }
-        if (type == 0x0010 && n >= (size_t)(z->addr + z->len)) { /* continuation */
+        if (type == 0x0010 && n < (size_t)(z->addr + z->len)) {
+            /* HDF5 decodes the address and the length whatever the message's size */
+            snprintf(why, why_size, "a header continuation message of %zu bytes", n);
+            return false;
+        }
+        if (type == 0x0010) { /* continuation */
             uint64_t at = le(m, z->addr), len = le(m + z->addr, z->len);
             if (at > z->eof || len > z->eof - at) {
                 snprintf(why, why_size, "a header continuation of %llu bytes leaves the file",
                          (unsigned long long)len);
                 return false;
             }
-            note->fn(note->arg, at);
+            note->fn(note->arg, at, !v2 ? IT_H5_CHUNK_V1 : order ? IT_H5_CHUNK_V2_ORDER : IT_H5_CHUNK_V2);
         }
         p += head + n;
     }
@@ -168,20 +173,26 @@ static bool inside(uint64_t addr, uint64_t n, const it_h5_sizes *z, const char *
 }
 
 bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
-                      bool continuation, void (*fn)(void *arg, uint64_t addr), void *arg,
+                      int continuation, void (*fn)(void *arg, uint64_t addr, int kind), void *arg,
                       uint64_t *total, char *why, size_t why_size) {
     const unsigned char *end = buf + size;
     noter note = {fn, arg};
     *total = 0;
-    if (size >= 4 && memcmp(buf, "OCHK", 4) == 0) /* version 2 continuation */
-        return walk(buf + 4, end, 1, false, z, &note, why, why_size) ||
-               walk(buf + 4, end, 1, true, z, &note, why, why_size);
+    if (size >= 4 && memcmp(buf, "OCHK", 4) == 0) { /* version 2 continuation, checksum last */
+        const unsigned char *stop = size >= 8 ? end - 4 : end;
+        if (continuation == IT_H5_CHUNK_V2 || continuation == IT_H5_CHUNK_V2_ORDER)
+            return walk(buf + 4, stop, 1, continuation == IT_H5_CHUNK_V2_ORDER, z, &note, why,
+                        why_size);
+        /* not named by a header seen here: both readings of its message headers must pass */
+        return walk(buf + 4, stop, 1, false, z, &note, why, why_size) &&
+               walk(buf + 4, stop, 1, true, z, &note, why, why_size);
+    }
     /* A version-1 continuation is messages only, read whole. A noted address that holds what
      * looks like a first chunk (a crafted continuation message can name any object) is
      * checked as one: real continuations start with "OCHK" or a message header, and HDF5 never
      * moves the one message type that starts with byte 1 (the dataspace) out of chunk 0. */
     bool first_like = (size >= 4 && memcmp(buf, "OHDR", 4) == 0) || (size >= 1 && buf[0] == 1);
-    if (continuation && !first_like)
+    if (continuation != IT_H5_FIRST_CHUNK && !first_like)
         return walk(buf, end, 0, false, z, &note, why, why_size);
     if (size >= 6 && memcmp(buf, "OHDR", 4) == 0 && buf[4] == 2) {
         unsigned flags = buf[5];

@@ -33,11 +33,16 @@ bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, con
  * False, with a reason, when the header's first chunk or a continuation it names leaves the
  * file, or when an attribute message declares a name, datatype, dataspace or data larger than
  * the message holds (HDF5 1.10.8 sizes buffers and copies by these numbers unchecked).
- * note(arg, address) is called for every continuation the image names. Messages HDF5 itself
- * rejects are left to it. */
+ * note(arg, address, kind) is called for every continuation the image names. Messages HDF5
+ * itself rejects are left to it. */
 bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
-                      bool continuation, void (*note)(void *arg, uint64_t addr), void *arg,
-                      uint64_t *total, char *why, size_t why_size);
+                      int continuation, void (*note)(void *arg, uint64_t addr, int kind),
+                      void *arg, uint64_t *total, char *why, size_t why_size);
+
+/* Kinds of continuation chunks (note's kind, and it_h5_guard_ohdr's continuation): not one
+ * (0), a version-1 chunk, a version-2 chunk without or with creation order in its message
+ * headers. */
+enum { IT_H5_FIRST_CHUNK, IT_H5_CHUNK_V1, IT_H5_CHUNK_V2, IT_H5_CHUNK_V2_ORDER };
 
 /* A local heap header ("HEAP"): false when its data segment leaves the file. Sets *segment,
  * *segment_size and *free_head for it_h5_guard_lheap_free (*segment_size 0 when buf is not a

@@ -38,7 +38,10 @@ typedef struct vfd_file {
     ino_t ino;
     bool writable, poisoned;
     it_h5_sizes sizes;          /* from the superblock, for the checks of hdf5_guard.h */
-    uint64_t *chunks;           /* object header continuation chunks named so far */
+    struct chunk_note {         /* object header continuation chunks named so far */
+        uint64_t addr;
+        int kind;               /* IT_H5_CHUNK_* */
+    } *chunks;
     size_t nchunks, capchunks;
     struct {                    /* the first read of a structure whose rest is still to come */
         H5FD_mem_t type;
@@ -340,27 +343,30 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
 
 /* Object header reads are first chunks, except at the addresses continuation messages named
  * (a first chunk's size must be checked; the two cannot be told apart by their bytes). */
-static void note_continuation(void *arg, uint64_t addr) {
+static void note_continuation(void *arg, uint64_t addr, int kind) {
     vfd_file *f = arg;
     for (size_t i = 0; i < f->nchunks; i++)
-        if (f->chunks[i] == addr)
+        if (f->chunks[i].addr == addr) {
+            f->chunks[i].kind = kind;
             return;
+        }
     if (f->nchunks == f->capchunks) {
         size_t cap = f->capchunks ? f->capchunks * 2 : 16;
-        uint64_t *c = realloc(f->chunks, cap * sizeof *c);
+        struct chunk_note *c = realloc(f->chunks, cap * sizeof *c);
         if (!c)
             return; /* unrecorded: read later as a first chunk, checked more strictly */
         f->chunks = c;
         f->capchunks = cap;
     }
-    f->chunks[f->nchunks++] = addr;
+    f->chunks[f->nchunks++] = (struct chunk_note){addr, kind};
 }
 
-static bool is_continuation(const vfd_file *f, uint64_t addr) {
+/* IT_H5_FIRST_CHUNK, or the kind of continuation chunk a message named at addr. */
+static int chunk_kind(const vfd_file *f, uint64_t addr) {
     for (size_t i = 0; i < f->nchunks; i++)
-        if (f->chunks[i] == addr)
-            return true;
-    return false;
+        if (f->chunks[i].addr == addr)
+            return f->chunks[i].kind;
+    return IT_H5_FIRST_CHUNK;
 }
 
 /* Checks one structure image read at addr (see hdf5_guard.h). */
@@ -370,8 +376,8 @@ static bool check_image(vfd_file *f, H5FD_mem_t type, haddr_t addr, const unsign
         return it_h5_guard_superblock(p, size, addr, &f->sizes, total, why, why_size);
     if (type == H5FD_MEM_GHEAP)
         return it_h5_guard_gheap(p, size, addr, &f->sizes, total, why, why_size);
-    return it_h5_guard_ohdr(p, size, addr, &f->sizes, is_continuation(f, addr), note_continuation,
-                            f, total, why, why_size);
+    return it_h5_guard_ohdr(p, size, addr, &f->sizes, chunk_kind(f, addr), note_continuation, f,
+                            total, why, why_size);
 }
 
 /* HDF5 reads a structure longer than its first guess in two reads: the first read is checked
