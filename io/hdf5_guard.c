@@ -135,7 +135,7 @@ typedef struct noter {
 static bool walk(const unsigned char *p, const unsigned char *end, int v2, bool order,
                  const it_h5_sizes *z, const noter *note, char *why, size_t why_size) {
     size_t head = v2 ? 4 + (order ? 2 : 0) : 8;
-    while ((size_t)(end - p) >= head) {
+    while (p <= end && (size_t)(end - p) >= head) {
         unsigned type = v2 ? p[0] : (unsigned)le(p, 2);
         size_t n = le(p + (v2 ? 1 : 2), 2);
         if (n > (size_t)(end - p) - head)
@@ -200,8 +200,11 @@ bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, cons
         if (at + w > size)
             return true;
         uint64_t n = le(buf + at, (int)w);
-        if (!inside(addr, at + w + n + 4, z, "an object header", why, why_size))
+        if (n > z->eof || !inside(addr, at + w + n + 4, z, "an object header", why, why_size)) {
+            snprintf(why, why_size, "an object header of %llu bytes leaves the file",
+                     (unsigned long long)n);
             return false;
+        }
         *total = at + w + n + 4; /* the messages, then a checksum */
         return walk(buf + at + w, buf + (size < *total - 4 ? size : *total - 4), 1, flags & 0x04, z,
                     &note, why, why_size);
