@@ -17,6 +17,40 @@ int it_fs_errno_code(int err) {
     return err == ENOSPC || err == EDQUOT || err == EFBIG ? IT_ENOSPC : IT_EIO;
 }
 
+int it_fs_pwrite_all(int fd, const void *buf, size_t n, uint64_t off) {
+    const unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? errno : ENOSPC;
+        p += w;
+        off += (uint64_t)w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int it_fs_pread_full(int fd, void *buf, size_t n, uint64_t off) {
+    unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t r = pread(fd, p, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return errno;
+        if (r == 0) { /* past the end */
+            memset(p, 0, n);
+            return 0;
+        }
+        p += r;
+        off += (uint64_t)r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
 int it_fs_temp_name(const char *path, const char *tag, char *buf, size_t size) {
     static atomic_uint counter;
     unsigned n = atomic_fetch_add(&counter, 1);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* "<path>.<tag>-<pid>-<n>" in buf: a fresh name beside path (same file system, so a rename
  * replaces path atomically). IT_EINVAL when it does not fit. */
@@ -20,6 +21,13 @@ int it_fs_copy(const char *src, const char *dst, bool sync);
 /* 1 when path starts with the HDF5 signature at offset 0 or at 512, 1024, 2048, ... (a user
  * block), 0 when it does not, or a negative IT_E* code with the OS error when it cannot be read. */
 int it_fs_is_hdf5(const char *path);
+
+/* Writes all n bytes at off (retrying short writes and EINTR); 0 or an errno (ENOSPC when
+ * the file system takes no byte). */
+int it_fs_pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
+
+/* Reads n bytes at off; bytes past the end of the file read as zeros. 0 or an errno. */
+int it_fs_pread_full(int fd, void *buf, size_t n, uint64_t off);
 
 /* IT_ENOSPC for ENOSPC/EDQUOT/EFBIG, else IT_EIO. */
 int it_fs_errno_code(int err);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "file_util.h"
 #include "hdf5_journal.h"
 
 #define MAGIC "ITJRNL02"
@@ -34,24 +35,6 @@ void it_extents_free(it_extent *x, size_t n) {
         free(x[i].old);
     }
     free(x);
-}
-
-static int read_at(int fd, unsigned char *p, size_t n, uint64_t off) {
-    while (n > 0) {
-        ssize_t r = pread(fd, p, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return errno;
-        if (r == 0) { /* past the end */
-            memset(p, 0, n);
-            return 0;
-        }
-        p += r;
-        off += (uint64_t)r;
-        n -= (size_t)r;
-    }
-    return 0;
 }
 
 static int by_addr(const void *a, const void *b) {
@@ -90,7 +73,7 @@ int it_journal_prepare(int fd, const it_extent *w, size_t nw, it_extent **out, s
         runs[r].old = malloc(runs[r].size ? runs[r].size : 1);
         if (!runs[r].data || !runs[r].old)
             err = ENOMEM;
-        else if ((err = read_at(fd, runs[r].old, runs[r].size, runs[r].addr)) == 0)
+        else if ((err = it_fs_pread_full(fd, runs[r].old, runs[r].size, runs[r].addr)) == 0)
             memcpy(runs[r].data, runs[r].old, runs[r].size);
     }
     for (size_t i = 0; i < nw && !err; i++) { /* in write order: later writes win */
@@ -110,19 +93,6 @@ int it_journal_prepare(int fd, const it_extent *w, size_t nw, it_extent **out, s
     }
     *out = runs;
     *n = nr;
-    return 0;
-}
-
-static int write_all(int fd, const unsigned char *p, size_t n) {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? errno : ENOSPC;
-        p += w;
-        n -= (size_t)w;
-    }
     return 0;
 }
 
@@ -148,7 +118,7 @@ int it_journal_write(const char *path, uint64_t old_size, uint64_t size, const i
         *p++ = (unsigned char)(crc >> 8 * i);
     memcpy(p, END, 8);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int err = fd < 0 ? errno : write_all(fd, buf, total);
+    int err = fd < 0 ? errno : it_fs_pwrite_all(fd, buf, total, 0);
     if (err == 0 && sync && fdatasync(fd) != 0)
         err = errno;
     if (fd >= 0 && close(fd) != 0 && err == 0)
@@ -214,7 +184,7 @@ static int belongs(int fd, const it_extent *x, size_t n, uint64_t old_size, uint
         unsigned char *cur = malloc(x[i].size ? x[i].size : 1);
         if (!cur)
             return -ENOMEM;
-        int err = read_at(fd, cur, x[i].size, x[i].addr);
+        int err = it_fs_pread_full(fd, cur, x[i].size, x[i].addr);
         bool ok = err == 0;
         for (size_t k = 0; ok && k < x[i].size; k++)
             ok = cur[k] == x[i].data[k] || cur[k] == x[i].old[k];
@@ -234,14 +204,14 @@ int it_journal_read(const char *path, int file, it_extent **out, size_t *n, uint
     if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size > MAX_JOURNAL) {
-        int e = (uint64_t)sb.st_size > MAX_JOURNAL ? 0 : -errno;
+    int rc = fstat(fd, &sb) != 0 ? -errno : (uint64_t)sb.st_size > MAX_JOURNAL ? 1 : 0;
+    if (rc) { /* a journal that large is not one of ours: ignored */
         close(fd);
-        return e;
+        return rc < 0 ? rc : 0;
     }
     size_t len = (size_t)sb.st_size;
     unsigned char *b = malloc(len ? len : 1);
-    int rc = b ? read_at(fd, b, len, 0) : ENOMEM;
+    rc = b ? it_fs_pread_full(fd, b, len, 0) : ENOMEM;
     close(fd);
     uint64_t old_size = 0;
     rc = rc ? -rc : parse(b, len, out, n, &old_size, size);

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file_util.h"
 #include "hdf5_guard.h"
 #include "hdf5_journal.h"
 #include "hdf5_vfd.h"
@@ -38,7 +39,7 @@ typedef struct vfd_file {
     ino_t ino;
     bool writable, poisoned;
     it_h5_sizes sizes;          /* from the superblock, for the checks of hdf5_guard.h */
-    struct chunk_note {         /* object header continuation chunks named so far */
+    struct chunk_note {         /* continuation chunks named so far, sorted by address */
         uint64_t addr;
         int kind;               /* IT_H5_CHUNK_* */
     } *chunks;
@@ -81,21 +82,6 @@ bool it_vfd_poisoned(const it_vfd_state *state) {
     return __atomic_load_n(&state->write_errno, __ATOMIC_ACQUIRE) != 0;
 }
 
-static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off) {
-    const unsigned char *p = buf;
-    while (n > 0) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? errno : ENOSPC;
-        p += w;
-        off += (uint64_t)w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static bool hold(vfd_file *f, haddr_t addr, size_t size, const void *buf) {
     if (f->nheld == f->capheld) {
         size_t cap = f->capheld ? f->capheld * 2 : 16;
@@ -124,7 +110,7 @@ static void drop_held(vfd_file *f) {
 /* Writes extents into the file. */
 static int apply(int fd, const it_extent *x, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        int err = pwrite_all(fd, x[i].data, x[i].size, x[i].addr);
+        int err = it_fs_pwrite_all(fd, x[i].data, x[i].size, x[i].addr);
         if (err)
             return err;
     }
@@ -209,13 +195,22 @@ static int recover(vfd_file *f) {
                 err = ENOMEM;
         f->eof = size;
     }
-    if (err == 0 && f->writable && access(f->state->journal, F_OK) == 0)
-        unlink(f->state->journal);
+    if (err == 0 && f->writable)
+        unlink(f->state->journal); /* applied, torn or another file's: done with (or absent) */
     it_extents_free(x, n);
     return err;
 }
 
 /* ---- open / close --------------------------------------------------------------------------- */
+
+/* Releases the driver's memory of a file (its descriptor is closed by the caller). */
+static void free_file(vfd_file *f) {
+    drop_held(f);
+    free(f->held);
+    free(f->chunks);
+    free(f->head.bytes);
+    free(f);
+}
 
 static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t maxaddr) {
     (void)maxaddr;
@@ -247,23 +242,23 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
     if (!err && !f)
         err = ENOMEM;
     if (err) {
-            st->open_errno = err;
+        st->open_errno = err;
         close(fd);
         return NULL;
     }
-    *f = (vfd_file){.fd = fd, .state = st, .truncate_to = HADDR_UNDEF, .eof = (haddr_t)sb.st_size, .dev = sb.st_dev,
-                    .ino = sb.st_ino, .writable = writable,
+    *f = (vfd_file){.fd = fd, .state = st, .eof = (haddr_t)sb.st_size, .dev = sb.st_dev,
+                    .ino = sb.st_ino, .writable = writable, .truncate_to = HADDR_UNDEF,
                     .sizes = {8, 8, 0}};
-    if (st->journal && (flags & (H5F_ACC_TRUNC | H5F_ACC_CREAT)) && writable)
-        unlink(st->journal); /* a new file: a journal there belonged to the file it replaces */
-    else if (st->journal && (err = recover(f)) != 0) {
-            st->open_errno = err;
-        drop_held(f);
-        free(f->held);
+    /* A file being created has nothing to recover; a journal at its name belongs to the file
+     * it is about to replace (which keeps it until the replacement is complete). */
+    bool created = (flags & (H5F_ACC_TRUNC | H5F_ACC_CREAT)) != 0;
+    if (st->journal && !created && (err = recover(f)) != 0) {
+        st->open_errno = err;
         close(fd);
-        free(f);
+        free_file(f);
         return NULL;
     }
+    st->open_errno = 0; /* HDF5 tries some opens before the one that counts (without CREAT) */
     f->committed = f->eof;
     return &f->pub;
 }
@@ -274,11 +269,7 @@ static herr_t vfd_close(H5FD_t *file) {
         commit(f); /* after the last flush (nothing when HDF5 closed normally) */
     if (close(f->fd) != 0)
         poison(f, "close", errno); /* a deferred write error (NFS, ...) surfaces here */
-    drop_held(f);
-    free(f->held);
-    free(f->chunks);
-    free(f->head.bytes);
-    free(f);
+    free_file(f);
     return 0;
 }
 
@@ -343,13 +334,26 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
 
 /* Object header reads are first chunks, except at the addresses continuation messages named
  * (a first chunk's size must be checked; the two cannot be told apart by their bytes). */
+/* Position of addr in the sorted notes, or where it would go. */
+static size_t note_slot(const vfd_file *f, uint64_t addr) {
+    size_t lo = 0, hi = f->nchunks;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (f->chunks[mid].addr < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static void note_continuation(void *arg, uint64_t addr, int kind) {
     vfd_file *f = arg;
-    for (size_t i = 0; i < f->nchunks; i++)
-        if (f->chunks[i].addr == addr) {
-            f->chunks[i].kind = kind;
-            return;
-        }
+    size_t i = note_slot(f, addr);
+    if (i < f->nchunks && f->chunks[i].addr == addr) {
+        f->chunks[i].kind = kind;
+        return;
+    }
     if (f->nchunks == f->capchunks) {
         size_t cap = f->capchunks ? f->capchunks * 2 : 16;
         struct chunk_note *c = realloc(f->chunks, cap * sizeof *c);
@@ -358,15 +362,15 @@ static void note_continuation(void *arg, uint64_t addr, int kind) {
         f->chunks = c;
         f->capchunks = cap;
     }
-    f->chunks[f->nchunks++] = (struct chunk_note){addr, kind};
+    memmove(&f->chunks[i + 1], &f->chunks[i], (f->nchunks - i) * sizeof *f->chunks);
+    f->chunks[i] = (struct chunk_note){addr, kind};
+    f->nchunks++;
 }
 
 /* IT_H5_FIRST_CHUNK, or the kind of continuation chunk a message named at addr. */
 static int chunk_kind(const vfd_file *f, uint64_t addr) {
-    for (size_t i = 0; i < f->nchunks; i++)
-        if (f->chunks[i].addr == addr)
-            return f->chunks[i].kind;
-    return IT_H5_FIRST_CHUNK;
+    size_t i = note_slot(f, addr);
+    return i < f->nchunks && f->chunks[i].addr == addr ? f->chunks[i].kind : IT_H5_FIRST_CHUNK;
 }
 
 /* Checks one structure image read at addr (see hdf5_guard.h). */
@@ -452,19 +456,9 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
                  "%s", f->state->format_detail);
         return -1;
     }
-    size_t done = 0;
-    while (done < size) {
-        ssize_t n = pread(f->fd, p + done, size - done, (off_t)(addr + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return fail_read(f, errno);
-        if (n == 0) { /* past the end of the file: zeros, as sec2 */
-            memset(p + done, 0, size - done);
-            break;
-        }
-        done += (size_t)n;
-    }
+    int err = it_fs_pread_full(f->fd, p, size, addr); /* past the end: zeros, as sec2 */
+    if (err)
+        return fail_read(f, err);
     /* Held writes are what HDF5 believes is there. */
     for (size_t i = 0; i < f->nheld; i++) {
         const it_extent *h = &f->held[i];
@@ -502,7 +496,7 @@ static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr,
         return -1;
     if (stopped_writing(f) || (f->state->journal && addr < f->committed))
         return hold(f, addr, size, buf) ? 0 : -1;
-    int err = pwrite_all(f->fd, buf, size, addr);
+    int err = it_fs_pwrite_all(f->fd, buf, size, addr);
     if (err) {
         poison(f, "write", err);
         return hold(f, addr, size, buf) ? 0 : -1; /* a part may be on disk: past the end */
@@ -609,6 +603,5 @@ int it_vfd_error(const it_vfd_state *s, const char *what) {
     if (err == EWOULDBLOCK)
         return it_error(IT_ELOCKED, "%s: the file is locked by another process (a writer, or a "
                         "reader while this opens it for writing)", what);
-    int code = err == ENOSPC || err == EDQUOT || err == EFBIG ? IT_ENOSPC : IT_EIO;
-    return it_error(code, "%s: %s: %s (errno %d)", what, op, strerror(err), err);
+    return it_error(it_fs_errno_code(err), "%s: %s: %s (errno %d)", what, op, strerror(err), err);
 }

@@ -630,6 +630,62 @@ static void test_fault_sweep(void **state) {
     assert_int_equal(t.crashes + t.silent + t.wrong_codes + t.corrupt + t.lost + t.modified, 0);
 }
 
+/* A writer killed while applying a commit leaves its journal (the file half applied). Creating
+ * a new store at that path, and failing to (a full disk), must leave the journal to the store
+ * it belongs to: the old store then still holds every chunk it committed. */
+static void test_failed_create_keeps_a_pending_journal(void **state) {
+    (void)state;
+    char store[300], journal[320];
+    path_in(store, sizeof store, "store.h5");
+    snprintf(journal, sizeof journal, "%s-journal", store);
+    make_reference();
+    unlink(store);
+    assert_int_equal(child_fill(store, IT_HDF5_CREATE, -1, 0, 1), 0); /* band 0 */
+    size_t n = 0;
+    unsigned char *half = slurp(store, &n);
+    assert_non_null(half);
+    bands durable;
+    long calls = 0, k;
+    for (k = 1; k < 1000; k++) { /* the first kill that leaves a complete journal behind */
+        FILE *f = fopen(store, "wb");
+        fwrite(half, 1, n, f);
+        fclose(f);
+        unlink(journal);
+        run_child(EXISTING_FILL, k, KILL, &durable, &calls);
+        size_t jn = 0;
+        unsigned char *j = slurp(journal, &jn);
+        bool complete = j && jn >= 8 && memcmp(j + jn - 8, "ITJEND02", 8) == 0;
+        free(j);
+        if (complete)
+            break;
+    }
+    assert_true(k < 1000);
+    durable.done[0] = 1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        it_ctx *ctx;
+        it_store *s;
+        fault_arm(1, ENOSPC, true);
+        int rc = it_ctx_create(NULL, &ctx) ? 1
+                 : it_store_open_hdf5(ctx, store, IT_HDF5_CREATE, NULL, &s) == IT_ENOSPC ? 0 : 2;
+        fault_disarm();
+        exit(rc);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(access(journal, F_OK), 0);
+    long lost = 0;
+    assert_int_equal(check_store(store, &durable, BANDS, &lost), 0);
+    assert_int_equal(lost, 0);
+    print_message("killed at I/O call %ld, applying a complete journal; a failed create kept "
+                  "it\n", k);
+    it_store_close(ref_store);
+    it_ctx_destroy(ref_ctx);
+    free(half);
+}
+
 static int setup(void **state) {
     (void)state;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* the test's own probes of damaged outputs */
@@ -644,6 +700,9 @@ static int teardown(void **state) {
 }
 
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_fault_sweep)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fault_sweep),
+        cmocka_unit_test(test_failed_create_keeps_a_pending_journal),
+    };
     return cmocka_run_group_tests_name("faults", tests, setup, teardown);
 }
