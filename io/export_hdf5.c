@@ -413,11 +413,9 @@ static int check_target(exporter *x, const char *path, const char *dataset, bool
     hid_t fapl = it_vfd_fapl(&vfd);
     hid_t f = fapl < 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
     int rc = 0;
-    if (f < 0) {
-        rc = it_vfd_error(&vfd, "it_export_hdf5: opening the output file");
-        if (!rc)
-            rc = it_h5_error(IT_EFORMAT, "it_export_hdf5: opening the output file");
-    } else if (H5Lexists(f, dataset, H5P_DEFAULT) > 0 && !x->o->overwrite) {
+    if (f < 0)
+        rc = it_vfd_failure(&vfd, IT_EFORMAT, "it_export_hdf5: opening the output file");
+    else if (H5Lexists(f, dataset, H5P_DEFAULT) > 0 && !x->o->overwrite) {
         rc = it_error(IT_EEXIST, "it_export_hdf5: %s already has a dataset \"%s\"", path, dataset);
     }
     H5Eclear2(H5E_DEFAULT);
@@ -486,9 +484,7 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
     }
     x.file = exists ? H5Fopen(tmp, H5F_ACC_RDWR, fapl) : H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
     if (x.file < 0) {
-        rc = it_vfd_error(&vfd, "it_export_hdf5: opening the output");
-        if (!rc)
-            rc = it_h5_error(exists ? IT_EFORMAT : IT_EIO, "it_export_hdf5: opening the output");
+        rc = it_vfd_failure(&vfd, exists ? IT_EFORMAT : IT_EIO, "it_export_hdf5: opening the output");
         goto out;
     }
     if (exists && H5Lexists(x.file, dataset, H5P_DEFAULT) > 0 &&

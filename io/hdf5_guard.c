@@ -14,7 +14,8 @@
 
 #define GHEAP_MIN 4096 /* HDF5 never writes a smaller collection */
 
-static uint64_t decode_len(const unsigned char *p, int n) {
+/* A little-endian unsigned integer of n bytes. */
+static uint64_t le(const unsigned char *p, int n) {
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--)
         v = v << 8 | p[i];
@@ -36,7 +37,7 @@ bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, con
         return reject(why, why_size, "global heap read too short for its header", addr);
     if (memcmp(buf, "GCOL", 4) != 0 || buf[4] != 1)
         return reject(why, why_size, "global heap without signature or of unknown version", addr);
-    uint64_t total = decode_len(buf + 8, L);
+    uint64_t total = le(buf + 8, L);
     if (total < GHEAP_MIN || total > eof || addr > eof - total)
         return reject(why, why_size, "global heap size is impossible for this file", addr);
     *total_out = total;
@@ -47,7 +48,7 @@ bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, con
         if ((size_t)(end - p) < objhdr) /* a tail too short for a header is free space */
             break;
         unsigned idx = (unsigned)p[0] | (unsigned)p[1] << 8;
-        uint64_t len = decode_len(p + 8, L);
+        uint64_t len = le(p + 8, L);
         uint64_t need;
         if (idx > 0) {
             if (len > (uint64_t)(end - p))
@@ -72,8 +73,6 @@ bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, con
  * sizes. The data are (elements of the dataspace) x (datatype size, bytes 4..7 of the datatype
  * message) bytes. Dataspace: version 1: version, rank, flags, 5 reserved bytes, dims; version 2:
  * version, rank, flags, type (0 scalar, 1 simple, 2 null), dims; dims are lengths. */
-
-static uint64_t le(const unsigned char *p, int n) { return decode_len(p, n); }
 
 static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 

@@ -392,6 +392,22 @@ static uint64_t file_size(h5_store *h) {
     return (uint64_t)n;
 }
 
+/* Reads stored chunk off of dset into buf, which holds size bytes: the driver refuses to read
+ * more (the chunk's record comes from the file). 0 or an error (lock held). */
+static int read_chunk_bytes(h5_store *h, hid_t dset, const hsize_t *off, void *buf, size_t size,
+                            const char *what) {
+    uint32_t mask = 0;
+    h->vfd.raw_read_limit = size;
+    herr_t got = H5Dread_chunk(dset, H5P_DEFAULT, off, &mask, buf);
+    h->vfd.raw_read_limit = 0;
+    if (got < 0)
+        return it_vfd_failure(&h->vfd, IT_EIO, what);
+    if (mask != 0) /* the library writes every chunk through all its filters (mask 0) */
+        return it_error(IT_EFORMAT, "%s: a chunk was stored with filters skipped (mask 0x%x)",
+                        what, mask);
+    return 0;
+}
+
 /* Whether the chunk index is stored as create_tensor stores it: 2-D little-endian int64 in
  * unfiltered chunks of rows no larger than the file; *rows_per_chunk set. */
 static bool index_layout_ok(const it_tensor *t, const h5_tensor *ht, uint64_t fsize,
@@ -462,7 +478,6 @@ static int load_index(h5_store *h, const it_tensor *t, h5_tensor *ht) {
     int rc = 0;
     for (hsize_t start = 0; rc == 0 && start < dims[0]; start += per) {
         hsize_t off[2] = {start, 0}, stored = 0, n = dims[0] - start < per ? dims[0] - start : per;
-        uint32_t mask = 0;
         if (H5Dget_chunk_storage_size(ht->index, off, &stored) < 0 || stored == 0) {
             H5Eclear2(H5E_DEFAULT);
             ht->stale += n; /* rows never written: they name nothing */
@@ -473,14 +488,7 @@ static int load_index(h5_store *h, const it_tensor *t, h5_tensor *ht) {
                           "bytes, not %zu", t->id, (unsigned long long)stored, bytes);
             break;
         }
-        h->vfd.raw_read_limit = bytes;
-        herr_t got = H5Dread_chunk(ht->index, H5P_DEFAULT, off, &mask, rows);
-        h->vfd.raw_read_limit = 0;
-        if (got < 0 || mask != 0)
-            rc = got < 0 ? it_h5_error(IT_EFORMAT, "reading the chunk index")
-                         : it_error(IT_EFORMAT, "tensor \"%s\": a chunk of the chunk index has "
-                                    "filters skipped", t->id);
-        else
+        if ((rc = read_chunk_bytes(h, ht->index, off, rows, bytes, "reading the chunk index")) == 0)
             rc = add_rows(t, ht, rows, n);
     }
     free(rows);
@@ -561,14 +569,14 @@ static int check_data_layout(const it_tensor *t, h5_tensor *ht) {
         if (rc == 0 && (H5Tget_size(ty) != t->esize || (cls != H5T_INTEGER && cls != H5T_FLOAT)))
             rc = it_error(IT_EFORMAT, "tensor \"%s\": data elements do not match dtype %s", t->id,
                           it_dtype_name(t->dtype));
+        static const H5Z_filter_t pipeline[2] = {H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE};
         int nf = H5Pget_nfilters(dcpl);
-        unsigned flags;
-        size_t nv = 0;
-        bool std = nf == 0 ||
-                   (nf == 2 &&
-                    H5Pget_filter2(dcpl, 0, &flags, &nv, NULL, 0, NULL, NULL) == H5Z_FILTER_SHUFFLE &&
-                    (nv = 0, H5Pget_filter2(dcpl, 1, &flags, &nv, NULL, 0, NULL, NULL)) ==
-                        H5Z_FILTER_DEFLATE);
+        bool std = nf == 0 || nf == 2;
+        for (int i = 0; std && i < nf; i++) {
+            unsigned flags;
+            size_t nv = 0;
+            std = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nv, NULL, 0, NULL, NULL) == pipeline[i];
+        }
         if (rc == 0 && !std)
             rc = it_error(IT_EFORMAT, "tensor \"%s\": data has filters other than shuffle + "
                           "deflate", t->id);
@@ -807,19 +815,10 @@ static int read_raw(h5_store *h, const it_tensor *t, h5_tensor *ht, const it_coo
         return it_error(IT_ENOMEM, "out of memory reading a chunk");
     hsize_t off[IT_MAX_RANK];
     chunk_offset(t, ht, c, off);
-    uint32_t mask = 0;
-    h->vfd.raw_read_limit = (size_t)size; /* the driver refuses to read more into buf */
-    herr_t got = H5Dread_chunk(ht->data, H5P_DEFAULT, off, &mask, buf);
-    h->vfd.raw_read_limit = 0;
-    if (got < 0) {
+    int rc = read_chunk_bytes(h, ht->data, off, buf, (size_t)size, "H5Dread_chunk");
+    if (rc) {
         it_buf_free(buf);
-        return h->vfd.format_error ? it_h5_error(IT_EFORMAT, "H5Dread_chunk")
-                                   : it_h5_error(IT_EIO, "H5Dread_chunk");
-    }
-    if (mask != 0) {
-        it_buf_free(buf);
-        return it_error(IT_EFORMAT, "tensor \"%s\": a chunk was stored with filters skipped "
-                                    "(mask 0x%x)", t->id, mask);
+        return rc;
     }
     *raw = buf;
     *len = (size_t)size;
@@ -1055,7 +1054,7 @@ static int h5_flush(it_store *s) {
         /* The driver commits the flush atomically (hdf5_vfd.h). */
         if (H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
             rc = it_h5_error(IT_EIO, "H5Fflush");
-        else if (rc == 0)
+        else
             h->dirty = false;
     }
     rc = leave_op(h, rc);
@@ -1324,26 +1323,20 @@ void it_hdf5_options_init(it_hdf5_options *opts) {
         memset(opts, 0, sizeof *opts);
 }
 
-static hid_t make_fapl(h5_store *h, bool clear_status) {
+/* Opens (create: creates, failing if it exists) name through the library's driver; with
+ * clear_status, clears the status flag a dead writer leaves on newer-format files. */
+static hid_t open_through_driver(h5_store *h, const char *name, unsigned flags, bool create,
+                                 bool clear_status) {
     hid_t fapl = it_vfd_fapl(&h->vfd);
-    if (fapl >= 0 && clear_status && H5Pexist(fapl, "clear_status_flags") > 0) {
+    if (fapl < 0)
+        return -1;
+    if (clear_status && H5Pexist(fapl, "clear_status_flags") > 0) {
         hbool_t yes = 1;
         H5Pset(fapl, "clear_status_flags", &yes);
     }
-    return fapl;
-}
-
-/* The OS error the driver saw (ENOSPC, EIO, a lock held elsewhere) if any, else HDF5's failure
- * as `code`. */
-static int open_error(h5_store *h, int code, const char *what) {
-    int rc = it_vfd_error(&h->vfd, what);
-    if (rc == 0 && h->vfd.format_error)
-        rc = it_error(IT_EFORMAT, "%s: %s", what, h->vfd.format_detail);
-    if (rc) {
-        H5Eclear2(H5E_DEFAULT);
-        return rc;
-    }
-    return it_h5_error(code, what);
+    hid_t f = create ? H5Fcreate(name, flags, H5P_DEFAULT, fapl) : H5Fopen(name, flags, fapl);
+    H5Pclose(fapl);
+    return f;
 }
 
 static void forget_vfd_errors(h5_store *h) {
@@ -1367,12 +1360,9 @@ static int init_new_file(h5_store *h, const char *path) {
     int rc = it_fs_temp_name(path, "new", tmp, sizeof tmp);
     if (rc)
         return rc;
-    hid_t fapl = make_fapl(h, false);
-    h->file = fapl < 0 ? -1 : H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    h->file = open_through_driver(h, tmp, H5F_ACC_EXCL, true, false);
     if (h->file < 0) {
-        rc = open_error(h, IT_EIO, "it_store_open_hdf5: cannot create the file");
+        rc = it_vfd_failure(&h->vfd, IT_EIO, "it_store_open_hdf5: cannot create the file");
         unlink(tmp);
         return rc;
     }
@@ -1410,21 +1400,15 @@ static int open_existing(h5_store *h, const char *path) {
         return it_error(IT_EFORMAT, "it_store_open_hdf5: %s is not an HDF5 file (no HDF5 "
                         "signature: foreign or truncated)", path);
     unsigned flags = h->mode == IT_HDF5_READONLY ? H5F_ACC_RDONLY : H5F_ACC_RDWR;
-    hid_t fapl = make_fapl(h, false);
-    h->file = fapl < 0 ? -1 : H5Fopen(path, flags, fapl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
+    h->file = open_through_driver(h, path, flags, false, false);
     if (h->file < 0 && flags == H5F_ACC_RDWR && !h->vfd.open_errno && !h->vfd.read_errno) {
         /* A writer that died leaves a status flag on newer-format files: clear it. */
         H5Eclear2(H5E_DEFAULT);
         forget_vfd_errors(h);
-        fapl = make_fapl(h, true);
-        h->file = fapl < 0 ? -1 : H5Fopen(path, flags, fapl);
-        if (fapl >= 0)
-            H5Pclose(fapl);
+        h->file = open_through_driver(h, path, flags, false, true);
     }
     if (h->file < 0)
-        return open_error(h, IT_EFORMAT, "it_store_open_hdf5: cannot open the HDF5 file");
+        return it_vfd_failure(&h->vfd, IT_EFORMAT, "it_store_open_hdf5: cannot open the HDF5 file");
     /* A writer killed in the middle of H5Fflush can leave chunk-index nodes on disk that point
      * past the end-of-allocation recorded in the superblock, which was not written yet. The
      * chunk bytes they point to are on disk (direct chunk data is written before its index

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "file_util.h"
+#include "hdf5_attr.h"
 #include "hdf5_guard.h"
 #include "hdf5_journal.h"
 #include "hdf5_vfd.h"
@@ -585,6 +586,19 @@ hid_t it_vfd_fapl(it_vfd_state *state) {
         return -1;
     }
     return fapl;
+}
+
+int it_vfd_failure(it_vfd_state *s, int code, const char *what) {
+    int rc = it_vfd_error(s, what);
+    if (rc == 0 && s->format_error)
+        rc = it_error(IT_EFORMAT, "%s: %s", what, s->format_detail);
+    if (rc)
+        H5Eclear2(H5E_DEFAULT);
+    else
+        rc = it_h5_error(code, what);
+    s->read_errno = 0;
+    s->format_error = false;
+    return rc;
 }
 
 int it_vfd_error(const it_vfd_state *s, const char *what) {

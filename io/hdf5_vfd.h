@@ -60,6 +60,11 @@ void it_vfd_discard(it_vfd_state *state);
 /* Whether the file is poisoned (a write failed); thread-safe. */
 bool it_vfd_poisoned(const it_vfd_state *state);
 
+/* The error of a failed HDF5 call on a file of this driver: the OS error if one was recorded
+ * (it_vfd_error), else the structure the driver refused to let HDF5 parse (IT_EFORMAT), else
+ * HDF5's own message as `code`. Forgets the failure of the read, which belonged to this call. */
+int it_vfd_failure(it_vfd_state *state, int code, const char *what);
+
 /* Maps the first recorded OS error to an IT_E* code and sets the calling thread's message
  * "<what>: <operation>: <strerror> (errno N)"; returns 0 when nothing was recorded. */
 int it_vfd_error(const it_vfd_state *state, const char *what);
