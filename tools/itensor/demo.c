@@ -188,9 +188,8 @@ int cmd_demo(int argc, char **argv) {
     if (cli_context(&ctx, "demo"))
         return 1;
     int rc = it_store_open_hdf5(ctx, store_path, IT_HDF5_READWRITE, NULL, &s);
-    if (rc == IT_EFORMAT && strstr(it_last_error(), "format-1 store")) {
-        /* the demo's own store from an older version: rebuilt (a second run is fast again) */
-        printf("%s was made by infinite-tensor 0.1: rebuilding it\n", store_path);
+    if (rc == IT_EFORMAT) { /* the demo's own store, unreadable (an older version's): rebuilt */
+        printf("%s cannot be read (%s): rebuilding it\n", store_path, it_last_error());
         rc = it_store_open_hdf5(ctx, store_path, IT_HDF5_CREATE, NULL, &s);
     }
     if (rc) {
