@@ -3,7 +3,7 @@
 #include <zlib.h>
 
 #include "codec.h"
-#include "internal.h"
+#include "backend.h"
 
 /* Byte k of element j goes to plane k: out[k*count + j] = in[j*esize + k] (HDF5's layout;
  * n is a multiple of esize for our chunks). The common sizes work on whole words, which the

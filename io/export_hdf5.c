@@ -16,16 +16,13 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include "backend.h"
 #include "codec.h"
-#include "context_impl.h"
-#include "dtype.h"
-#include "eval.h"
 #include "file_util.h"
 #include "hdf5_attr.h"
+#include "hdf5_lock.h"
 #include "hdf5_vfd.h"
-#include "kernels.h"
 #include "open_files.h"
-#include "tensor_impl.h"
 
 #define DEFAULT_LEVEL 1
 #define EDGE_CHUNK 256
@@ -36,7 +33,9 @@ void it_export_options_init(it_export_options *opts) {
 }
 
 typedef struct exporter {
-    it_tensor *t;
+    it_tensor *tensor;
+    const it_store_tensor *t;   /* the tensor's view */
+    it_engine eng;
     const it_region *r;
     const it_export_options *o;
     int rank;
@@ -51,7 +50,6 @@ typedef struct exporter {
     /* direct chunk writes of one slab */
     size_t nchunks;
     int64_t chunks_per[IT_MAX_RANK];
-    pthread_mutex_t write_lock;  /* one H5Dwrite_chunk at a time */
 } exporter;
 
 static void default_dim_name(int rank, int d, char *buf, size_t size) {
@@ -70,7 +68,7 @@ static void default_dim_name(int rank, int d, char *buf, size_t size) {
 static int encode_chunk(void *arg, size_t i, int thread) {
     (void)thread;
     exporter *x = arg;
-    it_tensor *t = x->t;
+    const it_store_tensor *t = x->t;
     int64_t cidx[IT_MAX_RANK], box[IT_MAX_RANK], sstr[IT_MAX_RANK], cstr[IT_MAX_RANK];
     size_t rem = i, celems = 1;
     for (int d = x->rank - 1; d >= 0; d--) {
@@ -107,34 +105,32 @@ static int encode_chunk(void *arg, size_t i, int thread) {
     hsize_t off[IT_MAX_RANK];
     for (int d = 0; d < x->rank; d++)
         off[d] = (hsize_t)(x->slab_start[d] + cidx[d] * x->chunk[d]);
-    pthread_mutex_lock(&x->write_lock);
-    it_h5_quiet quiet; /* pool threads too must not print HDF5 errors */
-    it_h5_quiet_begin(&quiet);
+    it_h5_enter();
     if (it_vfd_poisoned(x->vfd))
         rc = it_vfd_error(x->vfd, "it_export_hdf5: writing the output");
     else if (H5Dwrite_chunk(x->data, H5P_DEFAULT, 0, off, len, enc) < 0)
         rc = it_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite_chunk");
-    it_h5_quiet_end(&quiet);
-    pthread_mutex_unlock(&x->write_lock);
+    it_h5_leave();
     it_buf_free(enc);
     return rc;
 }
 
 static int write_slab(exporter *x) {
-    it_tensor *t = x->t;
+    const it_store_tensor *t = x->t;
     if (!x->o->contiguous) { /* slabs are whole chunks (see stream) */
         x->nchunks = 1;
         for (int d = 0; d < x->rank; d++) {
             x->chunks_per[d] = (x->slab_ext[d] + x->chunk[d] - 1) / x->chunk[d];
             x->nchunks *= (size_t)x->chunks_per[d];
         }
-        return it_pool_run(t->store->ctx->pool, x->nchunks, encode_chunk, x);
+        return it_pool_run(x->eng.pool, x->nchunks, encode_chunk, x);
     }
     hsize_t start[IT_MAX_RANK], count[IT_MAX_RANK];
     for (int d = 0; d < x->rank; d++) {
         start[d] = (hsize_t)x->slab_start[d];
         count[d] = (hsize_t)x->slab_ext[d];
     }
+    it_h5_enter();
     hid_t fs = H5Dget_space(x->data);
     H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
     hid_t ms = H5Screate_simple(x->rank, count, NULL);
@@ -143,6 +139,7 @@ static int write_slab(exporter *x) {
         rc = it_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite");
     H5Sclose(ms);
     H5Sclose(fs);
+    it_h5_leave();
     return rc;
 }
 
@@ -150,11 +147,11 @@ static int write_slab(exporter *x) {
  * along dimensions before k, a multiple of the chunk along k, the full extent after k, with k
  * the first dimension for which that fits the target size. Contiguous outputs use 1 as chunk. */
 static int stream(exporter *x) {
-    it_tensor *t = x->t;
-    it_ctx *ctx = t->store->ctx;
+    const it_store_tensor *t = x->t;
+    const it_engine *eng = &x->eng;
     /* The slab's read takes blocks of the budget; the slab and the chunks being encoded take
      * about an eighth more. */
-    size_t target = ctx->budget / 8 < ((size_t)1 << 20) ? ((size_t)1 << 20) : ctx->budget / 8;
+    size_t target = eng->budget / 8 < ((size_t)1 << 20) ? ((size_t)1 << 20) : eng->budget / 8;
     int64_t unit[IT_MAX_RANK]; /* slab granule per dimension */
     for (int d = 0; d < x->rank; d++)
         unit[d] = x->o->contiguous ? 1 : x->chunk[d];
@@ -180,7 +177,7 @@ static int stream(exporter *x) {
     uint64_t total = t->esize, done = 0;
     for (int d = 0; d < x->rank; d++)
         total *= (uint64_t)x->ext[d];
-    if (ctx->progress && ctx->progress(0, total, ctx->progress_user))
+    if (eng->progress && eng->progress(0, total, eng->progress_user))
         return it_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback");
     int64_t idx[IT_MAX_RANK] = {0}; /* slab origin along dims 0..k */
     for (;;) {
@@ -199,7 +196,7 @@ static int stream(exporter *x) {
             sr.step[d] = step;
             bytes *= (size_t)n;
         }
-        int rc = it_eval_read(t, &sr, x->slab, bytes, "it_export_hdf5");
+        int rc = it_eval_read(x->tensor, &sr, x->slab, bytes, "it_export_hdf5");
         if (rc == 0)
             rc = write_slab(x);
         if (rc == 0 && it_vfd_poisoned(x->vfd))
@@ -207,7 +204,7 @@ static int stream(exporter *x) {
         if (rc)
             return rc;
         done += bytes;
-        if (ctx->progress && ctx->progress(done, total, ctx->progress_user))
+        if (eng->progress && eng->progress(done, total, eng->progress_user))
             return it_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback after "
                             "%llu of %llu bytes", (unsigned long long)done, (unsigned long long)total);
         int d = k;
@@ -225,7 +222,6 @@ static int stream(exporter *x) {
 /* ---- file and dataset ----------------------------------------------------------------------- */
 
 static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
-    it_tensor *t = x->t;
     for (int d = 0; d < x->rank; d++) {
         char name[256];
         if (x->o->dim_names && x->o->dim_names[d])
@@ -296,7 +292,6 @@ static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
             H5Dclose(sc);
         H5Sclose(sp);
         free(coords);
-        (void)t;
         if (rc)
             return rc;
     }
@@ -304,7 +299,7 @@ static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
 }
 
 static int write_attrs(exporter *x) {
-    it_tensor *t = x->t;
+    const it_store_tensor *t = x->t;
     int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK], step[IT_MAX_RANK];
     for (int d = 0; d < x->rank; d++) {
         step[d] = x->r->step[d] ? x->r->step[d] : 1;
@@ -340,14 +335,14 @@ static int write_attrs(exporter *x) {
 }
 
 static int create_dataset(exporter *x, hid_t parent, const char *name) {
-    it_tensor *t = x->t;
+    const it_store_tensor *t = x->t;
     hsize_t dims[IT_MAX_RANK];
     for (int d = 0; d < x->rank; d++)
         dims[d] = (hsize_t)x->ext[d];
     hid_t sp = H5Screate_simple(x->rank, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     unsigned char fill[8];
-    memcpy(fill, t->init, sizeof fill);
+    memcpy(fill, t->fill, sizeof fill);
     if (it_dtype_is_float(t->dtype)) /* matches _FillValue */
         it_dtype_from_double(t->dtype, NAN, fill, "fill value");
     H5Pset_fill_value(dcpl, it_h5_mem_type(t->dtype), fill);
@@ -435,8 +430,10 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
         return it_error(IT_EINVAL, "it_export_hdf5: dataset name \"%s\" is empty", dataset);
     it_export_options defaults;
     it_export_options_init(&defaults);
-    exporter x = {.t = t, .r = region, .o = opts ? opts : &defaults, .rank = t->rank,
-                  .file = -1, .data = -1, .write_lock = PTHREAD_MUTEX_INITIALIZER};
+    exporter x = {.tensor = t, .t = it_tensor_view(t), .r = region,
+                  .o = opts ? opts : &defaults, .rank = it_tensor_view(t)->rank, .file = -1,
+                  .data = -1};
+    it_tensor_engine(t, &x.eng);
     int rc = it_eval_check_region(t, region, "it_export_hdf5");
     if (rc)
         return rc;
@@ -457,10 +454,9 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
         return it_error(IT_ENOTCOMPUTED,
                         "it_export_hdf5: tensor \"%s\" has no function and %llu chunk(s) of the "
                         "region were never computed",
-                        t->id, (unsigned long long)missing);
+                        it_tensor_view(t)->id, (unsigned long long)missing);
 
-    it_h5_quiet quiet;
-    it_h5_quiet_begin(&quiet);
+    it_h5_enter();
     it_vfd_state vfd = {.sync = x.o->sync != 0};
     x.vfd = &vfd;
     bool exists = access(path, F_OK) == 0;
@@ -515,7 +511,12 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
         goto out;
     }
     if ((rc = create_dataset(&x, parent, leaf)) || (rc = write_attrs(&x)) ||
-        (rc = write_scales(&x, parent, leaf)) || (rc = stream(&x)))
+        (rc = write_scales(&x, parent, leaf)))
+        goto out;
+    it_h5_leave(); /* slabs are read through stores, which take the HDF5 lock themselves */
+    rc = stream(&x);
+    it_h5_enter();
+    if (rc)
         goto out;
     if (info) {
         memset(info, 0, sizeof *info);
@@ -523,7 +524,7 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
         memcpy(info->shape, x.ext, sizeof x.ext);
         haddr_t off = x.o->contiguous ? H5Dget_offset(x.data) : HADDR_UNDEF;
         info->data_offset = off == HADDR_UNDEF ? UINT64_MAX : (uint64_t)off;
-        info->data_bytes = (uint64_t)count * t->esize;
+        info->data_bytes = (uint64_t)count * it_tensor_view(t)->esize;
     }
 out:
     it_buf_free(x.slab);
@@ -550,6 +551,6 @@ out:
             unlink(tmp);
     }
     H5Eclear2(H5E_DEFAULT);
-    it_h5_quiet_end(&quiet);
+    it_h5_leave();
     return rc;
 }

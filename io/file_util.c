@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "file_util.h"
-#include "internal.h"
+#include "backend.h"
 
 int it_fs_errno_code(int err) {
     return err == ENOSPC || err == EDQUOT || err == EFBIG ? IT_ENOSPC : IT_EIO;

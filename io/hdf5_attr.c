@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "hdf5_attr.h"
-#include "internal.h"
+#include "backend.h"
 
 static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
     char *buf = data;

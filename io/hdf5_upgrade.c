@@ -4,7 +4,7 @@
 
 #include "hdf5_attr.h"
 #include "hdf5_upgrade.h"
-#include "internal.h"
+#include "backend.h"
 
 static const char *const strings[] = {"dtype", "blend", "fn_tag", "created_by"};
 

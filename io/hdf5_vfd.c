@@ -27,7 +27,7 @@
 #include "hdf5_guard.h"
 #include "hdf5_journal.h"
 #include "hdf5_vfd.h"
-#include "internal.h"
+#include "backend.h"
 
 typedef struct vfd_file {
     H5FD_t pub;                 /* first: HDF5 casts between the two */
@@ -618,4 +618,18 @@ int it_vfd_error(const it_vfd_state *s, const char *what) {
         return it_error(IT_ELOCKED, "%s: the file is locked by another process (a writer, or a "
                         "reader while this opens it for writing)", what);
     return it_error(it_fs_errno_code(err), "%s: %s: %s (errno %d)", what, op, strerror(err), err);
+}
+
+int it_vfd_read_chunk(it_vfd_state *s, hid_t dset, const hsize_t *off, void *buf, size_t size,
+                      const char *what) {
+    uint32_t mask = 0;
+    s->raw_read_limit = size;
+    herr_t got = H5Dread_chunk(dset, H5P_DEFAULT, off, &mask, buf);
+    s->raw_read_limit = 0;
+    if (got < 0)
+        return it_vfd_failure(s, IT_EIO, what);
+    if (mask != 0) /* the library writes every chunk through all its filters (mask 0) */
+        return it_error(IT_EFORMAT, "%s: a chunk was stored with filters skipped (mask 0x%x)",
+                        what, mask);
+    return 0;
 }

@@ -69,4 +69,10 @@ int it_vfd_failure(it_vfd_state *state, int code, const char *what);
  * "<what>: <operation>: <strerror> (errno N)"; returns 0 when nothing was recorded. */
 int it_vfd_error(const it_vfd_state *state, const char *what);
 
+/* Reads stored chunk `off` of dset into buf, which holds size bytes: the driver refuses a
+ * longer read (a chunk's size comes from the file). IT_EFORMAT when the chunk skipped filters
+ * (the library writes every chunk through its whole pipeline). */
+int it_vfd_read_chunk(it_vfd_state *state, hid_t dset, const hsize_t *off, void *buf,
+                      size_t size, const char *what);
+
 #endif

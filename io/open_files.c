@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "backend.h"
 #include "open_files.h"
 
 struct it_open_file {

@@ -8,9 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "eval.h"
+#include "backend.h"
 #include "file_util.h"
-#include "tensor_impl.h"
 
 #define MAX_PIXELS ((size_t)1 << 28)
 
@@ -110,7 +109,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
     int64_t ext[IT_MAX_RANK];
     int dims[IT_MAX_RANK], nd = 0;
     size_t count = 1;
-    for (int d = 0; d < t->rank; d++) {
+    for (int d = 0; d < it_tensor_view(t)->rank; d++) {
         ext[d] = it_region_extent(region, d);
         count *= (size_t)(ext[d] > 0 ? ext[d] : 0);
         if (ext[d] > 1)
@@ -134,7 +133,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
                         "it_preview_png: the region has %d dimensions larger than 1; previews take "
                         "2-D regions or 3 channels (3, H, W) / (H, W, 3)", nd);
     }
-    size_t bytes = count * t->esize;
+    size_t bytes = count * it_tensor_view(t)->esize;
     void *buf = malloc(bytes);
     unsigned char *px = malloc((size_t)width * (size_t)height * (channels == 3 || o.colormap ? 3 : 1));
     if (!buf || !px) {
@@ -148,7 +147,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
         if (!o.fixed_range) {
             lo = INFINITY, hi = -INFINITY;
             for (size_t i = 0; i < count; i++) {
-                double v = it_dtype_load(t->dtype, buf, i);
+                double v = it_dtype_load(it_tensor_view(t)->dtype, buf, i);
                 if (v < lo)
                     lo = v;
                 if (v > hi)
@@ -162,7 +161,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
         for (size_t p = 0; p < plane; p++)
             for (int c = 0; c < channels; c++) {
                 size_t src = planar ? c * plane + p : p * (size_t)channels + (size_t)c;
-                double v = it_dtype_load(t->dtype, buf, src);
+                double v = it_dtype_load(it_tensor_view(t)->dtype, buf, src);
                 double n = isnan(v) ? 0 : (v - lo) / (hi - lo);
                 n = n < 0 ? 0 : n > 1 ? 1 : n;
                 if (out_channels == 3 && channels == 1)

@@ -17,9 +17,9 @@
 #include "context_impl.h"
 #include "coordset.h"
 #include "dtype.h"
-#include "eval.h"
 #include "graph.h"
 #include "kernels.h"
+#include "store_impl.h"
 #include "tensor_impl.h"
 #include "window_math.h"
 
@@ -47,7 +47,7 @@ static int ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_c
 /* ---- small helpers ---------------------------------------------------------------------- */
 
 static int64_t chunk_of(const it_tensor *t, int d, int64_t x) {
-    return (int64_t)it_floordiv((it_i128)x - t->grid[d], t->chunk[d]);
+    return (int64_t)it_floordiv((it_i128)x - t->view.grid[d], t->view.chunk[d]);
 }
 
 static void format_coord(char *buf, size_t size, const int64_t *v, int rank) {
@@ -60,7 +60,7 @@ static void format_coord(char *buf, size_t size, const int64_t *v, int rank) {
 static void release_refs(it_tensor *t, it_chunk_ref *refs, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (refs[i].data)
-            t->store->ops->release(t->store, t, &refs[i]);
+            t->store->ops->release(t->store->impl, &t->view, &refs[i]);
 }
 
 static void pinned_free(pinned *p) {
@@ -85,7 +85,7 @@ static int pinned_ensure(eval *ev, it_tensor *t, const it_coordset *set, pinned 
     p->refs = calloc(p->n ? p->n : 1, sizeof *p->refs);
     p->nodes = calloc(p->n ? p->n : 1, sizeof *p->nodes);
     if (!p->refs || !p->nodes || it_htab_init(&p->index, p->n))
-        return it_error(IT_ENOMEM, "out of memory planning tensor \"%s\"", t->id);
+        return it_error(IT_ENOMEM, "out of memory planning tensor \"%s\"", t->view.id);
     rc = ensure(ev, t, p->coords, p->n, p->refs, true);
     if (rc) {
         free(p->refs); /* ensure released them */
@@ -111,10 +111,10 @@ static int chunk_windows(const it_tensor *t, const it_coord *c, int64_t *lo, int
     if (t->no_windows)
         return 0;
     int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK];
-    it_chunk_box(t, c, start, stop);
-    if (!it_win_range(&t->win, t->rank, start, stop, lo, hi))
+    it_chunk_box(&t->view, c, start, stop);
+    if (!it_win_range(&t->win, t->view.rank, start, stop, lo, hi))
         return 0;
-    for (int k = 0; k < t->rank; k++) {
+    for (int k = 0; k < t->view.rank; k++) {
         if (lo[k] < t->valid_lo[k])
             lo[k] = t->valid_lo[k];
         if (hi[k] > t->valid_hi[k])
@@ -138,18 +138,18 @@ static int arg_box(const it_tensor *t, size_t i, const it_coord *w, int64_t *sta
     if (rc)
     {
         char prefix[IT_ID_MAX + 64];
-        snprintf(prefix, sizeof prefix, "tensor \"%s\", argument %zu: ", t->id, i);
+        snprintf(prefix, sizeof prefix, "tensor \"%s\", argument %zu: ", t->view.id, i);
         return it_error_prefix(rc, prefix);
     }
-    for (int d = 0; d < a->rank; d++) {
-        if (a->shape[d] != IT_INF && (start[d] < 0 || stop[d] > a->shape[d])) {
+    for (int d = 0; d < a->view.rank; d++) {
+        if (a->view.shape[d] != IT_INF && (start[d] < 0 || stop[d] > a->view.shape[d])) {
             char wb[256];
-            format_coord(wb, sizeof wb, w->v, t->rank);
+            format_coord(wb, sizeof wb, w->v, t->view.rank);
             return it_error(IT_ERANGE,
                             "tensor \"%s\": window (%s) reads [%lld, %lld) of dimension %d of "
                             "argument %zu \"%s\", which has size %lld",
-                            t->id, wb, (long long)start[d], (long long)stop[d], d, i, a->id,
-                            (long long)a->shape[d]);
+                            t->view.id, wb, (long long)start[d], (long long)stop[d], d, i, a->view.id,
+                            (long long)a->view.shape[d]);
         }
     }
     return 0;
@@ -188,32 +188,32 @@ static int gather(work *wk, size_t i, const it_coord *w, char *dst) {
     int rc = it_win_bounds(&t->arg_windows[i], w->v, start, stop);
     if (rc)
         return rc;
-    for (int d = 0; d < a->rank; d++) {
+    for (int d = 0; d < a->view.rank; d++) {
         ext[d] = stop[d] - start[d];
         clo[d] = chunk_of(a, d, start[d]);
         chi[d] = chunk_of(a, d, stop[d] - 1);
     }
-    it_strides(ext, a->rank, sstr);
-    it_strides(a->chunk, a->rank, cstr);
+    it_strides(ext, a->view.rank, sstr);
+    it_strides(a->view.chunk, a->view.rank, cstr);
     it_coord c;
     memset(&c, 0, sizeof c);
-    memcpy(c.v, clo, sizeof(int64_t) * (size_t)a->rank);
+    memcpy(c.v, clo, sizeof(int64_t) * (size_t)a->view.rank);
     for (;;) {
         const char *src = pinned_find(&wk->args[i], &c);
         if (!src)
-            return it_error(IT_EINTERNAL, "argument chunk of \"%s\" not pinned", a->id);
+            return it_error(IT_EINTERNAL, "argument chunk of \"%s\" not pinned", a->view.id);
         int64_t so = 0, dof = 0, box[IT_MAX_RANK];
-        for (int d = 0; d < a->rank; d++) {
-            int64_t cs = c.v[d] * a->chunk[d] + a->grid[d];
+        for (int d = 0; d < a->view.rank; d++) {
+            int64_t cs = c.v[d] * a->view.chunk[d] + a->view.grid[d];
             int64_t lo = start[d] > cs ? start[d] : cs;
-            int64_t hi = stop[d] < cs + a->chunk[d] ? stop[d] : cs + a->chunk[d];
+            int64_t hi = stop[d] < cs + a->view.chunk[d] ? stop[d] : cs + a->view.chunk[d];
             box[d] = hi - lo;
             so += (lo - cs) * cstr[d];
             dof += (lo - start[d]) * sstr[d];
         }
-        it_copy_nd(dst + dof * (int64_t)a->esize, sstr, src + so * (int64_t)a->esize, cstr, box,
-                   a->rank, a->esize);
-        int d = a->rank - 1;
+        it_copy_nd(dst + dof * (int64_t)a->view.esize, sstr, src + so * (int64_t)a->view.esize, cstr, box,
+                   a->view.rank, a->view.esize);
+        int d = a->view.rank - 1;
         while (d >= 0 && c.v[d] == chi[d])
             c.v[d] = clo[d], d--;
         if (d < 0)
@@ -226,7 +226,7 @@ static int gather(work *wk, size_t i, const it_coord *w, char *dst) {
 static int put_chunk(work *wk, size_t j, void *buf) {
     it_tensor *t = wk->t;
     size_t ci = wk->todo[j];
-    return t->store->ops->put(t->store, t, &wk->chunks[ci], buf, wk->keep ? &wk->refs[ci] : NULL);
+    return t->store->ops->put(t->store->impl, &t->view, &wk->chunks[ci], buf, wk->keep ? &wk->refs[ci] : NULL);
 }
 
 static void *scratch_for(eval *ev, int thread, size_t need) {
@@ -244,17 +244,17 @@ static int compute_batch(void *arg, size_t b, int thread) {
     size_t first = b * t->batch;
     size_t count = wk->nwin - first < t->batch ? wk->nwin - first : t->batch;
     size_t slice_bytes = wk->arg_offset[t->n_args]; /* a multiple of 64 */
-    size_t index_bytes = count * (size_t)t->rank * sizeof(int64_t);
+    size_t index_bytes = count * (size_t)t->view.rank * sizeof(int64_t);
     char *slices = scratch_for(wk->ev, thread,
                                count * slice_bytes + index_bytes + (count * t->n_args + 1) * sizeof(void *));
     if (!slices)
-        return it_error(IT_ENOMEM, "out of memory for a batch of \"%s\"", t->id);
+        return it_error(IT_ENOMEM, "out of memory for a batch of \"%s\"", t->view.id);
     int64_t *index = (int64_t *)(slices + count * slice_bytes);
     const void **argp = (const void **)((char *)index + index_bytes);
     int rc = 0;
     for (size_t k = 0; k < count; k++) {
         const it_coord *w = &wk->wins[first + k];
-        memcpy(index + k * (size_t)t->rank, w->v, sizeof(int64_t) * (size_t)t->rank);
+        memcpy(index + k * (size_t)t->view.rank, w->v, sizeof(int64_t) * (size_t)t->view.rank);
         for (size_t i = 0; i < t->n_args; i++) {
             char *dst = slices + k * slice_bytes + wk->arg_offset[i];
             if ((rc = gather(wk, i, w, dst)))
@@ -262,19 +262,19 @@ static int compute_batch(void *arg, size_t b, int thread) {
             argp[k * t->n_args + i] = dst;
         }
         if (!wk->wout[first + k]) {
-            wk->wout[first + k] = it_buf_alloc(t->direct ? t->chunk_bytes : t->win_bytes);
+            wk->wout[first + k] = it_buf_alloc(t->direct ? t->view.chunk_bytes : t->win_bytes);
             if (!wk->wout[first + k]) {
-                rc = it_error(IT_ENOMEM, "out of memory for a window of \"%s\"", t->id);
+                rc = it_error(IT_ENOMEM, "out of memory for a window of \"%s\"", t->view.id);
                 goto done;
             }
         }
     }
     it_window_batch call = {
         .count = count,
-        .rank = t->rank,
+        .rank = t->view.rank,
         .index = index,
-        .dtype = t->dtype,
-        .out_rank = t->rank,
+        .dtype = t->view.dtype,
+        .out_rank = t->view.rank,
         .out_shape = t->win.size,
         .out = wk->wout + first,
         .n_args = t->n_args,
@@ -284,15 +284,15 @@ static int compute_batch(void *arg, size_t b, int thread) {
         .arg = argp,
         .thread = thread,
     };
-    if (t->flags & IT_TENSOR_SERIAL)
+    if (t->view.flags & IT_TENSOR_SERIAL)
         pthread_mutex_lock(&t->fn_lock);
     int frc = t->fn(&call, t->user);
-    if (t->flags & IT_TENSOR_SERIAL)
+    if (t->view.flags & IT_TENSOR_SERIAL)
         pthread_mutex_unlock(&t->fn_lock);
     if (frc != 0) {
         char wb[256];
-        format_coord(wb, sizeof wb, index, t->rank);
-        rc = it_error(IT_ECALLBACK, "fn of tensor \"%s\" returned %d for window (%s)%s", t->id,
+        format_coord(wb, sizeof wb, index, t->view.rank);
+        rc = it_error(IT_ECALLBACK, "fn of tensor \"%s\" returned %d for window (%s)%s", t->view.id,
                       frc, wb, count > 1 ? " (first of its batch)" : "");
     } else if (t->direct) {
         /* Each window is its chunk's final value: store it now, so that buffers recycle
@@ -322,13 +322,13 @@ static int blend_window(const it_coord *w, void *arg) {
     it_tensor *t = wk->t;
     it_hnode *n = it_htab_find(&wk->win_index, 0, w);
     if (!n)
-        return it_error(IT_EINTERNAL, "window missing while blending tensor \"%s\"", t->id);
+        return it_error(IT_EINTERNAL, "window missing while blending tensor \"%s\"", t->view.id);
     const char *in = wk->win_data[n - wk->win_nodes];
     int64_t ws[IT_MAX_RANK], we[IT_MAX_RANK], lo[IT_MAX_RANK], ext[IT_MAX_RANK];
     int rc = it_win_bounds(&t->win, w->v, ws, we);
     if (rc)
         return rc;
-    int r = t->rank, last = r - 1;
+    int r = t->view.rank, last = r - 1;
     for (int d = 0; d < r; d++) {
         lo[d] = ws[d] > bw->cstart[d] ? ws[d] : bw->cstart[d];
         int64_t hi = we[d] < bw->cstop[d] ? we[d] : bw->cstop[d];
@@ -344,8 +344,8 @@ static int blend_window(const it_coord *w, void *arg) {
             ao += (x - bw->cstart[d]) * bw->cstr[d];
             io += (x - ws[d]) * bw->wstr[d];
         }
-        char *acc = bw->acc + ao * (int64_t)t->esize;
-        const char *src = in + io * (int64_t)t->esize;
+        char *acc = bw->acc + ao * (int64_t)t->view.esize;
+        const char *src = in + io * (int64_t)t->view.esize;
         uint32_t *cnt = bw->cnt ? bw->cnt + ao : NULL;
         if (t->blend == IT_BLEND_CUSTOM) {
             t->blend_fn(acc, src, cnt, (size_t)ext[last], t->user);
@@ -369,25 +369,25 @@ static int finalize_chunk(void *arg, size_t j, int thread) {
     it_tensor *t = wk->t;
     bool counted = t->blend == IT_BLEND_MEAN || t->blend == IT_BLEND_CUSTOM;
     blend_walk bw = {.wk = wk};
-    bw.acc = it_buf_alloc(t->chunk_bytes);
-    bw.cnt = counted ? calloc(t->chunk_elems, sizeof *bw.cnt) : NULL;
+    bw.acc = it_buf_alloc(t->view.chunk_bytes);
+    bw.cnt = counted ? calloc(t->view.chunk_elems, sizeof *bw.cnt) : NULL;
     if (!bw.acc || (counted && !bw.cnt)) {
         it_buf_free(bw.acc);
         free(bw.cnt);
-        return it_error(IT_ENOMEM, "out of memory for a chunk of \"%s\"", t->id);
+        return it_error(IT_ENOMEM, "out of memory for a chunk of \"%s\"", t->view.id);
     }
     static const unsigned char zero[8];
-    it_fill_pattern(bw.acc, t->blend == IT_BLEND_MEAN ? zero : t->init, t->esize, t->chunk_elems);
+    it_fill_pattern(bw.acc, t->blend == IT_BLEND_MEAN ? zero : t->view.fill, t->view.esize, t->view.chunk_elems);
     const it_coord *c = &wk->chunks[wk->todo[j]];
-    it_chunk_box(t, c, bw.cstart, bw.cstop);
-    it_strides(t->chunk, t->rank, bw.cstr);
-    it_strides(t->win.size, t->rank, bw.wstr);
+    it_chunk_box(&t->view, c, bw.cstart, bw.cstop);
+    it_strides(t->view.chunk, t->view.rank, bw.cstr);
+    it_strides(t->win.size, t->view.rank, bw.wstr);
     int64_t lo[IT_MAX_RANK], hi[IT_MAX_RANK];
     int rc = 0;
     if (chunk_windows(t, c, lo, hi))
-        rc = it_box_foreach(lo, hi, t->rank, blend_window, &bw);
+        rc = it_box_foreach(lo, hi, t->view.rank, blend_window, &bw);
     if (rc == 0 && t->blend == IT_BLEND_MEAN)
-        it_mean_finish(t->dtype, bw.acc, bw.cnt, t->chunk_elems, t->init);
+        it_mean_finish(t->view.dtype, bw.acc, bw.cnt, t->view.chunk_elems, t->view.fill);
     free(bw.cnt);
     if (rc) {
         it_buf_free(bw.acc);
@@ -407,16 +407,16 @@ static int compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const 
             return 0;
         }
         int64_t a[IT_MAX_RANK], b[IT_MAX_RANK];
-        it_chunk_box(t, &chunks[todo[0]], a, b);
+        it_chunk_box(&t->view, &chunks[todo[0]], a, b);
         char pa[256];
         size_t used = 0;
-        for (int d = 0; d < t->rank && used < sizeof pa; d++)
+        for (int d = 0; d < t->view.rank && used < sizeof pa; d++)
             used += (size_t)snprintf(pa + used, sizeof pa - used, "%s%lld:%lld", d ? ", " : "",
                                      (long long)a[d], (long long)b[d]);
         return it_error(IT_ENOTCOMPUTED,
                         "tensor \"%s\" has no function and %zu needed chunk(s) were never "
                         "computed, the first covering [%s]",
-                        t->id, ntodo, pa);
+                        t->view.id, ntodo, pa);
     }
     work wk;
     memset(&wk, 0, sizeof wk);
@@ -443,8 +443,8 @@ static int compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const 
         if (!wk.wins)
             goto nomem;
         for (size_t j = 0; j < ntodo; j++)
-            for (int d = 0; d < t->rank; d++)
-                wk.wins[j].v[d] = (chunks[todo[j]].v[d] * t->chunk[d] + t->grid[d] -
+            for (int d = 0; d < t->view.rank; d++)
+                wk.wins[j].v[d] = (chunks[todo[j]].v[d] * t->view.chunk[d] + t->view.grid[d] -
                                    t->win.offset[d]) / t->win.stride[d];
     } else {
         if ((rc = it_coordset_init(&set)))
@@ -453,7 +453,7 @@ static int compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const 
         for (size_t j = 0; j < ntodo; j++) {
             int64_t lo[IT_MAX_RANK], hi[IT_MAX_RANK];
             if (chunk_windows(t, &chunks[todo[j]], lo, hi) &&
-                (rc = it_box_foreach(lo, hi, t->rank, add_to_set, &set)))
+                (rc = it_box_foreach(lo, hi, t->view.rank, add_to_set, &set)))
                 goto fail;
         }
         if ((rc = it_coordset_sorted(&set, &all)))
@@ -466,7 +466,7 @@ static int compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const 
         if (!entries || !wk.wins)
             goto nomem;
         for (size_t k = 0; k < nall; k++) {
-            entries[k] = it_cache_get(wcache, t->serial, &all[k]);
+            entries[k] = it_cache_get(wcache, t->view.serial, &all[k]);
             if (!entries[k])
                 wk.wins[wk.nwin++] = all[k];
         }
@@ -482,9 +482,9 @@ static int compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const 
             goto nomem;
         for (size_t i = 0; i < t->n_args; i++) {
             const it_tensor *a = t->args[i];
-            wk.arg_rank[i] = a->rank;
+            wk.arg_rank[i] = a->view.rank;
             wk.arg_shape[i] = t->arg_windows[i].size;
-            wk.arg_dtype[i] = a->dtype;
+            wk.arg_dtype[i] = a->view.dtype;
             wk.arg_offset[i + 1] = wk.arg_offset[i] + ((t->arg_bytes[i] + 63) & ~(size_t)63);
             if ((rc = it_coordset_init(&set)))
                 goto fail;
@@ -493,11 +493,11 @@ static int compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const 
                 int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK], lo[IT_MAX_RANK], hi[IT_MAX_RANK];
                 if ((rc = arg_box(t, i, &wk.wins[k], start, stop)))
                     goto fail;
-                for (int d = 0; d < a->rank; d++) {
+                for (int d = 0; d < a->view.rank; d++) {
                     lo[d] = chunk_of(a, d, start[d]);
                     hi[d] = chunk_of(a, d, stop[d] - 1);
                 }
-                if ((rc = it_box_foreach(lo, hi, a->rank, add_to_set, &set)))
+                if ((rc = it_box_foreach(lo, hi, a->view.rank, add_to_set, &set)))
                     goto fail;
             }
             rc = pinned_ensure(ev, t->args[i], &set, &args[i]);
@@ -526,7 +526,7 @@ static int compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const 
             if (entries[k])
                 continue;
             /* wins[c] == all[k]: computed windows, in the same order */
-            entries[k] = it_cache_put(wcache, t->serial, &all[k], wk.wout[c]);
+            entries[k] = it_cache_put(wcache, t->view.serial, &all[k], wk.wout[c]);
             wk.wout[c++] = NULL;
             if (!entries[k])
                 goto nomem;
@@ -540,7 +540,7 @@ static int compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const 
             wk.win_data[k] = it_cache_data(entries[k]);
             it_htab_insert(&wk.win_index, &wk.win_nodes[k]);
         }
-        wk.row = it_row_blend(t->blend, t->dtype);
+        wk.row = it_row_blend(t->blend, t->view.dtype);
         rc = it_pool_run(ev->ctx->pool, ntodo, finalize_chunk, &wk);
     }
     if (rc)
@@ -548,11 +548,11 @@ static int compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const 
     goto out;
 
 nomem:
-    rc = it_error(IT_ENOMEM, "out of memory computing tensor \"%s\"", t->id);
+    rc = it_error(IT_ENOMEM, "out of memory computing tensor \"%s\"", t->view.id);
 fail:
     for (size_t j = 0; j < ntodo; j++)
         if (refs[todo[j]].data) {
-            t->store->ops->release(t->store, t, &refs[todo[j]]);
+            t->store->ops->release(t->store->impl, &t->view, &refs[todo[j]]);
             refs[todo[j]].data = NULL;
         }
 out:
@@ -602,26 +602,26 @@ static int ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_c
     size_t *theirs = malloc((n ? n : 1) * sizeof *theirs);
     int rc = 0;
     if (!todo || !mine || !theirs) {
-        rc = it_error(IT_ENOMEM, "out of memory planning tensor \"%s\"", t->id);
+        rc = it_error(IT_ENOMEM, "out of memory planning tensor \"%s\"", t->view.id);
         goto out;
     }
     size_t ntodo = n;
     for (size_t i = 0; i < n; i++)
         todo[i] = i;
-    if (s->ops->prefetch && n > 1 && (rc = s->ops->prefetch(s, t, coords, n, ev->ctx->pool)))
+    if (s->ops->prefetch && n > 1 && (rc = s->ops->prefetch(s->impl, &t->view, coords, n, ev->ctx->pool)))
         goto out;
     while (ntodo) {
         size_t nm = 0, nt = 0;
         for (size_t q = 0; q < ntodo; q++) {
             size_t i = todo[q];
-            int got = s->ops->get(s, t, &coords[i], &refs[i]);
+            int got = s->ops->get(s->impl, &t->view, &coords[i], &refs[i]);
             if (got < 0) {
                 rc = got;
                 goto out;
             }
             if (got) {
                 if (!keep) {
-                    s->ops->release(s, t, &refs[i]);
+                    s->ops->release(s->impl, &t->view, &refs[i]);
                     memset(&refs[i], 0, sizeof refs[i]);
                 }
                 continue;
@@ -639,11 +639,11 @@ static int ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_c
                 continue;
             }
             if (!node) {
-                rc = it_error(IT_ENOMEM, "out of memory claiming a chunk of \"%s\"", t->id);
+                rc = it_error(IT_ENOMEM, "out of memory claiming a chunk of \"%s\"", t->view.id);
                 goto out;
             }
             /* It may have been stored between our look and our claim. */
-            got = s->ops->get(s, t, &coords[i], &refs[i]);
+            got = s->ops->get(s->impl, &t->view, &coords[i], &refs[i]);
             if (got != 0) {
                 pthread_mutex_lock(&t->claim_lock);
                 unclaim(t, &coords[i]);
@@ -654,7 +654,7 @@ static int ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_c
                     goto out;
                 }
                 if (!keep) {
-                    s->ops->release(s, t, &refs[i]);
+                    s->ops->release(s->impl, &t->view, &refs[i]);
                     memset(&refs[i], 0, sizeof refs[i]);
                 }
                 continue;
@@ -716,18 +716,18 @@ static size_t estimate(const it_graph *g, int64_t (*box)[2][IT_MAX_RANK], bool *
             continue;
         size_t nchunks = 1;
         int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK];
-        for (int d = 0; d < t->rank; d++) {
+        for (int d = 0; d < t->view.rank; d++) {
             nchunks = sat_mul(nchunks, (size_t)(box[k][1][d] - box[k][0][d] + 1));
-            start[d] = (int64_t)((it_i128)box[k][0][d] * t->chunk[d] + t->grid[d]);
-            stop[d] = (int64_t)((it_i128)(box[k][1][d] + 1) * t->chunk[d] + t->grid[d]);
+            start[d] = (int64_t)((it_i128)box[k][0][d] * t->view.chunk[d] + t->view.grid[d]);
+            stop[d] = (int64_t)((it_i128)(box[k][1][d] + 1) * t->view.chunk[d] + t->view.grid[d]);
         }
-        bytes = sat_add(bytes, sat_mul(nchunks, t->chunk_bytes));
+        bytes = sat_add(bytes, sat_mul(nchunks, t->view.chunk_bytes));
         int64_t wlo[IT_MAX_RANK], whi[IT_MAX_RANK];
-        if (!t->fn || t->no_windows || !it_win_range(&t->win, t->rank, start, stop, wlo, whi))
+        if (!t->fn || t->no_windows || !it_win_range(&t->win, t->view.rank, start, stop, wlo, whi))
             continue;
         size_t nwin = 1;
         bool none = false;
-        for (int j = 0; j < t->rank; j++) {
+        for (int j = 0; j < t->view.rank; j++) {
             wlo[j] = wlo[j] < t->valid_lo[j] ? t->valid_lo[j] : wlo[j];
             whi[j] = whi[j] > t->valid_hi[j] ? t->valid_hi[j] : whi[j];
             none = none || wlo[j] > whi[j];
@@ -749,7 +749,7 @@ static size_t estimate(const it_graph *g, int64_t (*box)[2][IT_MAX_RANK], bool *
                 it_win_bounds(&t->arg_windows[i], ch.v, s1, e1))
                 return SIZE_MAX;
             size_t ai = it_graph_index(g, a);
-            for (int d = 0; d < a->rank; d++) {
+            for (int d = 0; d < a->view.rank; d++) {
                 int64_t alo = chunk_of(a, d, s0[d] < s1[d] ? s0[d] : s1[d]);
                 int64_t ahi = chunk_of(a, d, (e0[d] > e1[d] ? e0[d] : e1[d]) - 1);
                 if (!wanted[ai] || alo < box[ai][0][d])
@@ -771,20 +771,20 @@ typedef struct dimplan {
 } dimplan;
 
 static int plan_dims(const it_tensor *t, const it_region *r, dimplan *dp) {
-    for (int d = 0; d < t->rank; d++) {
+    for (int d = 0; d < t->view.rank; d++) {
         int64_t count = it_region_extent(r, d);
         int64_t step = r->step[d] ? r->step[d] : 1;
         int64_t first = chunk_of(t, d, r->start[d]);
         int64_t last_x = (int64_t)((it_i128)r->start[d] + (it_i128)(count - 1) * step);
         int64_t last = chunk_of(t, d, last_x);
-        it_i128 lo_px = (it_i128)first * t->chunk[d] + t->grid[d];
-        it_i128 hi_px = ((it_i128)last + 1) * t->chunk[d] + t->grid[d];
+        it_i128 lo_px = (it_i128)first * t->view.chunk[d] + t->view.grid[d];
+        it_i128 hi_px = ((it_i128)last + 1) * t->view.chunk[d] + t->view.grid[d];
         if (!it_fits_i64(lo_px) || !it_fits_i64(hi_px))
             return it_error(IT_ERANGE,
                             "region dimension %d [%lld, %lld) reaches chunks beyond the int64 "
                             "pixel range",
                             d, (long long)r->start[d], (long long)r->stop[d]);
-        bool dense = step <= t->chunk[d];
+        bool dense = step <= t->view.chunk[d];
         int64_t n = dense ? last - first + 1 : count;
         dp[d].chunks = malloc((size_t)n * sizeof(int64_t));
         if (!dp[d].chunks)
@@ -804,13 +804,13 @@ static void copy_out(const it_tensor *t, const it_region *r, const it_coord *c,
                      const char *src, char *buf) {
     int64_t cs[IT_MAX_RANK], ce[IT_MAX_RANK], ext[IT_MAX_RANK], cstr[IT_MAX_RANK];
     int64_t rshape[IT_MAX_RANK], rstr[IT_MAX_RANK], sstr[IT_MAX_RANK];
-    it_chunk_box(t, c, cs, ce);
-    it_strides(t->chunk, t->rank, cstr);
-    for (int d = 0; d < t->rank; d++)
+    it_chunk_box(&t->view, c, cs, ce);
+    it_strides(t->view.chunk, t->view.rank, cstr);
+    for (int d = 0; d < t->view.rank; d++)
         rshape[d] = it_region_extent(r, d);
-    it_strides(rshape, t->rank, rstr);
+    it_strides(rshape, t->view.rank, rstr);
     int64_t so = 0, dof = 0;
-    for (int d = 0; d < t->rank; d++) {
+    for (int d = 0; d < t->view.rank; d++) {
         int64_t step = r->step[d] ? r->step[d] : 1;
         /* first selected index k with start + k*step >= cs, last with < ce */
         it_i128 k0 = it_ceildiv((it_i128)cs[d] - r->start[d], step);
@@ -827,8 +827,8 @@ static void copy_out(const it_tensor *t, const it_region *r, const it_coord *c,
         dof += (int64_t)k0 * rstr[d];
         sstr[d] = cstr[d] * step;
     }
-    it_copy_nd(buf + dof * (int64_t)t->esize, rstr, src + so * (int64_t)t->esize, sstr, ext,
-               t->rank, t->esize);
+    it_copy_nd(buf + dof * (int64_t)t->view.esize, rstr, src + so * (int64_t)t->view.esize, sstr, ext,
+               t->view.rank, t->view.esize);
 }
 
 typedef struct copy_job {
@@ -847,20 +847,20 @@ static int copy_task(void *arg, size_t i, int thread) {
 }
 
 static int check_region(const it_tensor *t, const it_region *r, const char *fn) {
-    if (r->rank != t->rank)
+    if (r->rank != t->view.rank)
         return it_error(IT_EINVAL, "%s: region rank %d does not match tensor \"%s\" rank %d", fn,
-                        r->rank, t->id, t->rank);
-    for (int d = 0; d < t->rank; d++) {
+                        r->rank, t->view.id, t->view.rank);
+    for (int d = 0; d < t->view.rank; d++) {
         if (r->step[d] < 0)
             return it_error(IT_EINVAL, "%s: region.step[%d] must be >= 1 (got %lld)", fn, d,
                             (long long)r->step[d]);
-        if (t->shape[d] != IT_INF && r->stop[d] > r->start[d] &&
-            (r->start[d] < 0 || r->stop[d] > t->shape[d]))
+        if (t->view.shape[d] != IT_INF && r->stop[d] > r->start[d] &&
+            (r->start[d] < 0 || r->stop[d] > t->view.shape[d]))
             return it_error(IT_ERANGE,
                             "%s: region [%lld, %lld) of dimension %d leaves [0, %lld) of tensor "
                             "\"%s\"",
                             fn, (long long)r->start[d], (long long)r->stop[d], d,
-                            (long long)t->shape[d], t->id);
+                            (long long)t->view.shape[d], t->view.id);
     }
     return 0;
 }
@@ -884,7 +884,7 @@ static int graph_stores(const it_graph *g, it_store ***out, size_t *n) {
 
 static int flush_stores(it_store **stores, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        int rc = stores[i]->ops->flush(stores[i]);
+        int rc = stores[i]->ops->flush(stores[i]->impl);
         if (rc)
             return rc;
     }
@@ -904,7 +904,7 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
         snprintf(prefix, sizeof prefix, "%s: ", fn);
         return it_error_prefix(rc, prefix);
     }
-    if (!it_mul_size(count, t->esize, &bytes))
+    if (!it_mul_size(count, t->view.esize, &bytes))
         return it_error(IT_EOVERFLOW, "%s: region byte size overflows size_t", fn);
     if (buf && bufsize < bytes)
         return it_error(IT_EBUFSIZE, "%s: buffer holds %zu bytes, region needs %zu", fn,
@@ -943,14 +943,14 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
      * working set fits half the budget. */
     int64_t bext[IT_MAX_RANK];
     uint64_t total = 1;
-    for (int d = 0; d < t->rank; d++) {
+    for (int d = 0; d < t->view.rank; d++) {
         bext[d] = dp[d].n;
         total *= (uint64_t)dp[d].n;
     }
     for (;;) {
         int64_t lo[IT_MAX_RANK], hi[IT_MAX_RANK];
         int longest = 0;
-        for (int d = 0; d < t->rank; d++) {
+        for (int d = 0; d < t->view.rank; d++) {
             lo[d] = dp[d].chunks[0];
             hi[d] = dp[d].chunks[bext[d] - 1];
             if (bext[d] > bext[longest])
@@ -961,7 +961,7 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
         bext[longest] = (bext[longest] + 1) / 2;
     }
     size_t per_block = 1;
-    for (int d = 0; d < t->rank; d++)
+    for (int d = 0; d < t->view.rank; d++)
         per_block *= (size_t)bext[d];
     coords = calloc(per_block, sizeof *coords);
     refs = calloc(per_block, sizeof *refs);
@@ -981,14 +981,14 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
         /* Chunks of this block, lexicographic. */
         int64_t bn[IT_MAX_RANK], idx[IT_MAX_RANK] = {0};
         size_t n = 0;
-        for (int d = 0; d < t->rank; d++)
+        for (int d = 0; d < t->view.rank; d++)
             bn[d] = b0[d] + bext[d] <= dp[d].n ? bext[d] : dp[d].n - b0[d];
         for (;;) {
             memset(&coords[n], 0, sizeof coords[n]);
-            for (int d = 0; d < t->rank; d++)
+            for (int d = 0; d < t->view.rank; d++)
                 coords[n].v[d] = dp[d].chunks[b0[d] + idx[d]];
             n++;
-            int d = t->rank - 1;
+            int d = t->view.rank - 1;
             while (d >= 0 && ++idx[d] == bn[d])
                 idx[d--] = 0;
             if (d < 0)
@@ -1012,7 +1012,7 @@ static int run(it_tensor *t, const it_region *r, void *buf, size_t bufsize, cons
                           (unsigned long long)done, (unsigned long long)total);
             goto out;
         }
-        int d = t->rank - 1;
+        int d = t->view.rank - 1;
         while (d >= 0 && (b0[d] += bext[d]) >= dp[d].n)
             b0[d--] = 0;
         if (d < 0)
@@ -1066,15 +1066,15 @@ int it_eval_count_uncomputable(it_tensor *t, const it_region *r, uint64_t *count
         for (;;) {
             it_coord c;
             memset(&c, 0, sizeof c);
-            for (int d = 0; d < t->rank; d++)
+            for (int d = 0; d < t->view.rank; d++)
                 c.v[d] = dp[d].chunks[idx[d]];
-            int got = t->store->ops->has(t->store, t, &c);
+            int got = t->store->ops->has(t->store->impl, &t->view, &c);
             if (got < 0) {
                 rc = got;
                 break;
             }
             *count += got == 0;
-            int d = t->rank - 1;
+            int d = t->view.rank - 1;
             while (d >= 0 && ++idx[d] == dp[d].n)
                 idx[d--] = 0;
             if (d < 0)

@@ -12,7 +12,7 @@ typedef struct frame {
 static it_graph_node *find(const it_graph *g, const it_tensor *t) {
     it_coord zero;
     memset(&zero, 0, sizeof zero);
-    return (it_graph_node *)it_htab_find(&g->by_tensor, t->serial, &zero);
+    return (it_graph_node *)it_htab_find(&g->by_tensor, t->view.serial, &zero);
 }
 
 /* Iterative depth-first search (graphs may be deep chains): post-order puts every tensor after
@@ -31,7 +31,7 @@ int it_graph_build(it_tensor *root, it_graph *g) {
     size_t npost = 0;
     if (!post)
         goto nomem;
-    g->nodes[0] = (it_graph_node){.t = root, .link = {.tag = root->serial}};
+    g->nodes[0] = (it_graph_node){.t = root, .link = {.tag = root->view.serial}};
     g->n = 1;
     it_htab_insert(&g->by_tensor, &g->nodes[0].link);
     stack[depth++] = (frame){root, 0};
@@ -65,7 +65,7 @@ int it_graph_build(it_tensor *root, it_graph *g) {
                 it_htab_insert(&g->by_tensor, &g->nodes[i].link);
         }
         it_graph_node *nd = &g->nodes[g->n++];
-        *nd = (it_graph_node){.t = a, .link = {.tag = a->serial}};
+        *nd = (it_graph_node){.t = a, .link = {.tag = a->view.serial}};
         if (it_htab_insert(&g->by_tensor, &nd->link))
             goto nomem;
         if (depth == depth_cap) {

@@ -1,12 +1,17 @@
-/* Generic store handle: dispatch to the backend and bookkeeping of open tensor handles. */
+/* The generic store handle: dispatch to the backend, the open tensor handles, and what is
+ * derived from the backend's reports (stats, chunk listings). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "context_impl.h"
-#include "store_backend.h"
-#include "tensor_impl.h"
+#include "store_impl.h"
+#include "tensor_meta.h"
 
 int it_store_wrap(it_ctx *ctx, const it_store_ops *ops, void *impl, it_store **out) {
+    if (!ops || ops->version != IT_STORE_BACKEND_VERSION)
+        return it_error(IT_EINVAL, "a store backend of interface version %d cannot be used "
+                        "(this library has version %d)", ops ? ops->version : -1,
+                        IT_STORE_BACKEND_VERSION);
     it_store *s = calloc(1, sizeof *s);
     if (!s)
         return it_error(IT_ENOMEM, "out of memory opening a store");
@@ -18,10 +23,94 @@ int it_store_wrap(it_ctx *ctx, const it_store_ops *ops, void *impl, it_store **o
     return 0;
 }
 
+int it_store_unwrap(it_store *s, const it_store_ops **ops, void **impl) {
+    pthread_mutex_lock(&s->lock);
+    bool busy = s->tensors != NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (busy)
+        return it_error(IT_EINVAL, "a store with open tensors cannot hand over its backend");
+    *ops = s->ops;
+    *impl = s->impl;
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    return 0;
+}
+
+void *it_tensor_backend(it_tensor *t, const it_store_ops *ops, it_store_tensor **view) {
+    if (t->store->ops != ops)
+        return NULL;
+    *view = &t->view;
+    return t->store->impl;
+}
+
+const it_store_tensor *it_tensor_view(const it_tensor *t) { return &t->view; }
+
+void it_tensor_engine(const it_tensor *t, it_engine *out) {
+    const it_ctx *ctx = t->store->ctx;
+    *out = (it_engine){.pool = ctx->pool, .budget = ctx->budget, .progress = ctx->progress,
+                       .progress_user = ctx->progress_user};
+}
+
+/* ---- tensor handles ------------------------------------------------------------------------- */
+
+int it_store_register(it_store *s, it_tensor *t, bool opened) {
+    it_tensor_meta *want = NULL, *found = NULL;
+    int rc = 0;
+    if (s->ops->describe && !opened) {
+        want = it_tensor_meta_new();
+        found = it_tensor_meta_new();
+        if (!want || !found)
+            rc = it_error(IT_ENOMEM, "it_tensor_create: out of memory");
+        else
+            it_tensor_meta_from(t, want);
+    }
+    pthread_mutex_lock(&s->lock);
+    for (it_tensor *o = s->tensors; rc == 0 && o; o = o->next_in_store)
+        if (strcmp(o->view.id, t->view.id) == 0)
+            rc = it_error(IT_EEXIST, "it_tensor_create: id \"%s\" is already open in this store",
+                          t->view.id);
+    const it_tensor_meta *create = NULL;
+    if (rc == 0 && want) {
+        int got = s->ops->describe(s->impl, t->view.id, found);
+        if (got < 0)
+            rc = got;
+        else if (got == 0)
+            create = want;
+        else
+            rc = it_tensor_meta_compare(found, want, t->view.id);
+    }
+    if (rc == 0)
+        rc = s->ops->attach(s->impl, &t->view, create);
+    if (rc == 0) {
+        t->store = s;
+        t->next_in_store = s->tensors;
+        s->tensors = t;
+    }
+    pthread_mutex_unlock(&s->lock);
+    it_tensor_meta_free(want);
+    it_tensor_meta_free(found);
+    return rc;
+}
+
+void it_store_unregister(it_tensor *t) {
+    it_store *s = t->store;
+    pthread_mutex_lock(&s->lock);
+    it_tensor **p = &s->tensors;
+    while (*p && *p != t)
+        p = &(*p)->next_in_store;
+    if (*p)
+        *p = t->next_in_store;
+    pthread_mutex_unlock(&s->lock);
+    s->ops->detach(s->impl, &t->view);
+    it_cache_drop(s->ctx->windows, t->view.serial, false);
+}
+
+/* ---- store operations ------------------------------------------------------------------------ */
+
 int it_store_flush(it_store *store) {
     if (!store)
         return it_error(IT_EINVAL, "it_store_flush: NULL store");
-    return store->ops->flush(store);
+    return store->ops->flush(store->impl);
 }
 
 int it_store_close(it_store *store) {
@@ -29,8 +118,8 @@ int it_store_close(it_store *store) {
         return 0;
     while (store->tensors)
         it_tensor_release(store->tensors);
-    int rc = store->ops->flush(store);
-    int crc = store->ops->close(store);
+    int rc = store->ops->flush(store->impl);
+    int crc = store->ops->close(store->impl);
     pthread_mutex_destroy(&store->lock);
     free(store);
     return rc ? rc : crc;
@@ -41,13 +130,14 @@ int it_store_clear_cache(it_store *store) {
         return it_error(IT_EINVAL, "it_store_clear_cache: NULL store");
     pthread_mutex_lock(&store->lock);
     for (it_tensor *t = store->tensors; t; t = t->next_in_store)
-        it_cache_drop(store->ctx->windows, t->serial, false);
+        it_cache_drop(store->ctx->windows, t->view.serial, false);
     pthread_mutex_unlock(&store->lock);
-    return store->ops->clear_cache(store, NULL);
+    store->ops->clear_cache(store->impl, NULL);
+    return 0;
 }
 
 size_t it_store_memory_bytes(const it_store *store) {
-    return store ? store->ops->memory_bytes(store) : 0;
+    return store ? store->ops->memory_bytes(store->impl) : 0;
 }
 
 int it_store_delete_tensor(it_store *store, const char *id) {
@@ -55,11 +145,94 @@ int it_store_delete_tensor(it_store *store, const char *id) {
         return it_error(IT_EINVAL, "it_store_delete_tensor: NULL %s", store ? "id" : "store");
     pthread_mutex_lock(&store->lock);
     it_tensor *t = store->tensors;
-    while (t && strcmp(t->id, id) != 0)
+    while (t && strcmp(t->view.id, id) != 0)
         t = t->next_in_store;
     pthread_mutex_unlock(&store->lock);
-    int rc = store->ops->remove(store, t, id);
+    int rc = store->ops->remove(store->impl, t ? &t->view : NULL, id);
     if (rc == 0 && t)
         it_tensor_release(t);
     return rc;
+}
+
+int it_store_list(it_store *store, it_store_list_fn fn, void *user) {
+    if (!store || !fn)
+        return it_error(IT_EINVAL, "it_store_list: NULL %s", store ? "fn" : "store");
+    if (store->ops->list)
+        return store->ops->list(store->impl, fn, user);
+    /* Handles: copy the ids first, the callback may create or release tensors. */
+    pthread_mutex_lock(&store->lock);
+    size_t n = 0;
+    for (it_tensor *t = store->tensors; t; t = t->next_in_store)
+        n++;
+    char **ids = calloc(n ? n : 1, sizeof *ids);
+    size_t i = 0;
+    for (it_tensor *t = store->tensors; ids && t; t = t->next_in_store)
+        ids[i++] = strdup(t->view.id);
+    pthread_mutex_unlock(&store->lock);
+    if (!ids)
+        return it_error(IT_ENOMEM, "it_store_list: out of memory");
+    int rc = 0;
+    for (i = 0; i < n; i++) {
+        if (rc == 0 && ids[i])
+            rc = fn(ids[i], user);
+        free(ids[i]);
+    }
+    free(ids);
+    return rc;
+}
+
+/* ---- what is stored of a tensor ---------------------------------------------------------------- */
+
+int it_tensor_foreach_chunk(it_tensor *t, it_chunk_fn fn, void *user) {
+    if (!t || !fn)
+        return it_error(IT_EINVAL, "it_tensor_foreach_chunk: NULL %s", t ? "fn" : "tensor");
+    it_coord *all = NULL;
+    size_t n = 0;
+    int rc = t->store->ops->chunks(t->store->impl, &t->view, &all, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int64_t a[IT_MAX_RANK], b[IT_MAX_RANK];
+        it_chunk_box(&t->view, &all[i], a, b);
+        rc = fn(a, b, user);
+    }
+    free(all);
+    return rc;
+}
+
+int it_tensor_get_stats(it_tensor *t, it_tensor_stats *st) {
+    if (!t || !st)
+        return it_error(IT_EINVAL, "it_tensor_get_stats: NULL %s", t ? "stats" : "tensor");
+    memset(st, 0, sizeof *st);
+    const it_store_ops *ops = t->store->ops;
+    it_coord *all = NULL;
+    size_t n = 0;
+    int rc = ops->chunks(t->store->impl, &t->view, &all, &n);
+    if (rc == 0 && ops->stored_bytes)
+        rc = ops->stored_bytes(t->store->impl, &t->view, &st->stored_bytes);
+    else
+        st->stored_bytes = (uint64_t)n * t->view.chunk_bytes;
+    if (rc) {
+        free(all);
+        return rc;
+    }
+    st->chunks = n;
+    for (size_t i = 0; i < n; i++) {
+        int64_t a[IT_MAX_RANK], b[IT_MAX_RANK];
+        it_chunk_box(&t->view, &all[i], a, b);
+        for (int d = 0; d < t->view.rank; d++) {
+            if (i == 0 || a[d] < st->bbox_start[d])
+                st->bbox_start[d] = a[d];
+            if (i == 0 || b[d] > st->bbox_stop[d])
+                st->bbox_stop[d] = b[d];
+        }
+    }
+    free(all);
+    return 0;
+}
+
+int it_tensor_clear_cache(it_tensor *t) {
+    if (!t)
+        return it_error(IT_EINVAL, "it_tensor_clear_cache: NULL tensor");
+    it_cache_drop(t->store->ctx->windows, t->view.serial, false);
+    t->store->ops->clear_cache(t->store->impl, &t->view);
+    return 0;
 }

@@ -4,21 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache.h"
-#include "context_impl.h"
-#include "store_backend.h"
-#include "tensor_impl.h"
+#include "backend.h"
 
-static int mem_attach(it_store *s, it_tensor *t) {
-    (void)s;
+static int mem_attach(void *impl, it_store_tensor *t, const it_tensor_meta *create) {
+    (void)impl;
     (void)t;
+    (void)create;
     return 0;
 }
 
-static void mem_detach(it_store *s, it_tensor *t) { it_cache_drop(s->impl, t->serial, false); }
+static void mem_detach(void *impl, it_store_tensor *t) { it_cache_drop(impl, t->serial, false); }
 
-static int mem_get(it_store *s, it_tensor *t, const it_coord *chunk, it_chunk_ref *ref) {
-    it_cache_entry *e = it_cache_get(s->impl, t->serial, chunk);
+static int mem_get(void *impl, it_store_tensor *t, const it_coord *chunk, it_chunk_ref *ref) {
+    it_cache_entry *e = it_cache_get(impl, t->serial, chunk);
     if (!e)
         return 0;
     ref->data = it_cache_data(e);
@@ -26,24 +24,24 @@ static int mem_get(it_store *s, it_tensor *t, const it_coord *chunk, it_chunk_re
     return 1;
 }
 
-static int mem_has(it_store *s, it_tensor *t, const it_coord *chunk) {
-    return it_cache_contains(s->impl, t->serial, chunk);
+static int mem_has(void *impl, it_store_tensor *t, const it_coord *chunk) {
+    return it_cache_contains(impl, t->serial, chunk);
 }
 
-static void mem_release(it_store *s, it_tensor *t, it_chunk_ref *ref) {
+static void mem_release(void *impl, it_store_tensor *t, it_chunk_ref *ref) {
     (void)t;
-    it_cache_release(s->impl, ref->handle);
+    it_cache_release(impl, ref->handle);
     ref->handle = NULL;
     ref->data = NULL;
 }
 
-static int mem_put(it_store *s, it_tensor *t, const it_coord *chunk, void *buf,
+static int mem_put(void *impl, it_store_tensor *t, const it_coord *chunk, void *buf,
                    it_chunk_ref *ref) {
-    it_cache_entry *e = it_cache_put(s->impl, t->serial, chunk, buf);
+    it_cache_entry *e = it_cache_put(impl, t->serial, chunk, buf);
     if (!e)
         return it_error(IT_ENOMEM, "out of memory storing a chunk of tensor \"%s\"", t->id);
     if (!ref) {
-        it_cache_release(s->impl, e);
+        it_cache_release(impl, e);
         return 0;
     }
     ref->data = it_cache_data(e);
@@ -51,55 +49,28 @@ static int mem_put(it_store *s, it_tensor *t, const it_coord *chunk, void *buf,
     return 0;
 }
 
-static int mem_clear_cache(it_store *s, it_tensor *t) {
-    it_cache_drop(s->impl, t ? t->serial : 0, t == NULL);
-    return 0;
+static void mem_clear_cache(void *impl, it_store_tensor *t) {
+    it_cache_drop(impl, t ? t->serial : 0, t == NULL);
 }
 
-static int mem_remove(it_store *s, it_tensor *t, const char *id) {
+static int mem_remove(void *impl, it_store_tensor *t, const char *id) {
     if (!t)
         return it_error(IT_ENOTFOUND, "it_store_delete_tensor: no tensor \"%s\" in the store", id);
-    it_cache_drop(s->impl, t->serial, false);
+    it_cache_drop(impl, t->serial, false);
     return 0;
 }
 
-static int mem_flush(it_store *s) {
-    (void)s;
+static int mem_flush(void *impl) {
+    (void)impl;
     return 0;
 }
 
-static int mem_close(it_store *s) {
-    it_cache_destroy(s->impl);
+static int mem_close(void *impl) {
+    it_cache_destroy(impl);
     return 0;
 }
 
-static size_t mem_bytes(const it_store *s) { return it_cache_bytes(s->impl); }
-
-typedef struct stats_walk {
-    const it_tensor *t;
-    it_tensor_stats *st;
-} stats_walk;
-
-static void stats_one(const it_coord *c, void *user) {
-    stats_walk *w = user;
-    int64_t a[IT_MAX_RANK], b[IT_MAX_RANK];
-    it_chunk_box(w->t, c, a, b);
-    for (int d = 0; d < w->t->rank; d++) {
-        if (w->st->chunks == 0 || a[d] < w->st->bbox_start[d])
-            w->st->bbox_start[d] = a[d];
-        if (w->st->chunks == 0 || b[d] > w->st->bbox_stop[d])
-            w->st->bbox_stop[d] = b[d];
-    }
-    w->st->chunks++;
-    w->st->stored_bytes += w->t->chunk_bytes;
-}
-
-static int mem_stats(it_store *s, it_tensor *t, it_tensor_stats *st) {
-    memset(st, 0, sizeof *st);
-    stats_walk w = {t, st};
-    it_cache_foreach(s->impl, t->serial, stats_one, &w);
-    return 0;
-}
+static size_t mem_bytes(const void *impl) { return it_cache_bytes(impl); }
 
 typedef struct coord_list {
     it_coord *v;
@@ -124,9 +95,9 @@ static void collect(const it_coord *c, void *user) {
 
 static int cmp_coord(const void *a, const void *b) { return it_coord_cmp(a, b, IT_MAX_RANK); }
 
-static int mem_chunks(it_store *s, it_tensor *t, it_coord **out, size_t *n) {
+static int mem_chunks(void *impl, it_store_tensor *t, it_coord **out, size_t *n) {
     coord_list l = {0};
-    it_cache_foreach(s->impl, t->serial, collect, &l);
+    it_cache_foreach(impl, t->serial, collect, &l);
     if (l.failed) {
         free(l.v);
         return it_error(IT_ENOMEM, "out of memory listing chunks");
@@ -139,8 +110,7 @@ static int mem_chunks(it_store *s, it_tensor *t, it_coord **out, size_t *n) {
 }
 
 static const it_store_ops memory_ops = {
-    .chunks = mem_chunks,
-    .stats = mem_stats,
+    .version = IT_STORE_BACKEND_VERSION,
     .kind = "memory",
     .attach = mem_attach,
     .detach = mem_detach,
@@ -148,6 +118,7 @@ static const it_store_ops memory_ops = {
     .release = mem_release,
     .has = mem_has,
     .put = mem_put,
+    .chunks = mem_chunks,
     .clear_cache = mem_clear_cache,
     .remove = mem_remove,
     .flush = mem_flush,

@@ -4,21 +4,15 @@
 
 #include <pthread.h>
 
+#include "backend.h"
 #include "htab.h"
-#include "store_backend.h"
 
 struct it_tensor {
+    it_store_tensor view;       /* what stores see: id, shape, dtype, chunking, fill value */
     it_store *store;
     it_tensor *next_in_store;
-    uint64_t serial;            /* identity in caches; never reused */
-    char *id;
     char *fn_tag;
-    unsigned flags;
 
-    int rank;
-    int64_t shape[IT_MAX_RANK];
-    it_dtype dtype;
-    size_t esize;
     it_window win;              /* resolved output window */
     size_t n_args;
     it_tensor **args;
@@ -31,11 +25,7 @@ struct it_tensor {
     it_blend blend;
     it_blend_fn blend_fn;
     double blend_init;
-    unsigned char init[8];      /* blend_init as one element of dtype */
 
-    int64_t chunk[IT_MAX_RANK];
-    int64_t grid[IT_MAX_RANK];  /* chunk c covers [c*chunk + grid, (c+1)*chunk + grid) */
-    size_t chunk_elems, chunk_bytes;
     size_t win_elems, win_bytes;
     /* Windows allowed by the finite dimensions: valid_lo[k] <= w[k] <= valid_hi[k]. */
     int64_t valid_lo[IT_MAX_RANK], valid_hi[IT_MAX_RANK];
@@ -49,7 +39,6 @@ struct it_tensor {
     pthread_cond_t claim_cv;
     it_htab claims;
 
-    void *backend;              /* the store's per-tensor state */
     bool fill_missing;          /* opened with IT_OPEN_FILL_MISSING (no fn) */
     size_t n_info_args;         /* argument ids and windows as reported by it_tensor_get_info */
     const char **info_arg_ids;  /* created: the args' ids; opened: stored ids (owned) */
@@ -57,8 +46,5 @@ struct it_tensor {
     bool owns_info_args;
     void *init_chunk;           /* a chunk of blend_init, for fill_missing */
 };
-
-/* Pixel box of chunk c. */
-void it_chunk_box(const it_tensor *t, const it_coord *c, int64_t *start, int64_t *stop);
 
 #endif

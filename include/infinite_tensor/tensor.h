@@ -65,6 +65,9 @@ enum {
 
 #define IT_ID_MAX 255
 
+/* Most upstream arguments a tensor may have. */
+#define IT_MAX_ARGS 64
+
 typedef struct it_tensor_desc {
     const char *id;               /* unique within the store, 1..IT_ID_MAX bytes of
                                      [A-Za-z0-9._-]; NULL = a generated unique id */
@@ -72,7 +75,7 @@ typedef struct it_tensor_desc {
     int64_t shape[IT_MAX_RANK];   /* > 0, or IT_INF for infinite dimensions */
     it_dtype dtype;               /* 0 = IT_F32 */
     it_window window;             /* output window; rank must equal `rank` */
-    size_t n_args;
+    size_t n_args;                /* 0..IT_MAX_ARGS */
     it_tensor *const *args;       /* n_args upstream tensors (any store) */
     const it_window *arg_windows; /* n_args windows, arg_windows[i].rank == rank of args[i];
                                      map entries index this tensor's window index */
@@ -132,6 +135,12 @@ extern "C" {
 
 /* Zeroes *desc and sets rank (descriptor fields then mean their defaults). */
 IT_API int it_tensor_desc_init(it_tensor_desc *desc, int rank);
+
+/* Name of a blend mode ("sum", "max", "min", "replace", "mean", "custom"), or NULL for a value
+ * that is not an it_blend. Stores and the itensor tool use these names. */
+IT_API const char *it_blend_name(it_blend blend);
+/* Parses a blend name; returns 0 and writes *out, or IT_EINVAL. */
+IT_API int it_blend_parse(const char *name, it_blend *out);
 
 /* Validates desc and registers the tensor in store. On success *out is a handle owned by
  * the store (release it early with it_tensor_release, or with it_store_close).

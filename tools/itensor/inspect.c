@@ -5,8 +5,8 @@
 #include "cli.h"
 
 static const char *blend_name(it_blend b) {
-    static const char *names[] = {"sum", "max", "min", "replace", "mean", "custom"};
-    return (unsigned)b < sizeof names / sizeof *names ? names[b] : "?";
+    const char *name = it_blend_name(b);
+    return name ? name : "?";
 }
 
 typedef struct ls_ctx {

@@ -1,0 +1,86 @@
+/* The HDF5 tile store's state, shared by its files: hdf5_file.c opens the file, hdf5_tensor.c
+ * makes and opens a tensor's objects, hdf5_store.c implements the store operations.
+ *
+ * A store's mutex guards its state and serialises its HDF5 calls; inside it the io-wide HDF5
+ * lock (hdf5_lock.h) is taken, so HDF5 is safe on any build. Chunks are compressed before the
+ * mutex is taken (put runs on the context's pool) and decoded after it is released. */
+#ifndef IT_HDF5_STORE_IMPL_H
+#define IT_HDF5_STORE_IMPL_H
+
+#include <hdf5.h>
+#include <pthread.h>
+
+#include "backend.h"
+#include "hdf5_index.h"
+#include "hdf5_lock.h"
+#include "hdf5_vfd.h"
+#include "open_files.h"
+
+#define IT_H5_FORMAT_NAME "infinite-tensor"
+/* 2: strings are fixed-length, and every flush is atomic (hdf5_vfd.h), so the chunk index
+ * always lists exactly the chunks of HDF5's chunk B-tree. Version 1 stores (variable-length
+ * strings, flushes that a crash could tear) are still read. */
+#define IT_H5_FORMAT_VERSION 2
+
+/* A tensor attached to the store. */
+typedef struct h5_tensor {
+    struct h5_tensor *next;       /* the store's attached tensors */
+    const it_store_tensor *t;
+    hid_t group, data;
+    bool compressed;
+    int64_t origin[IT_MAX_RANK];  /* pixel of dataset index 0 */
+    int64_t extent[IT_MAX_RANK];  /* dataset dims */
+    int64_t cmin[IT_MAX_RANK], cmax[IT_MAX_RANK]; /* storable chunk indices [cmin, cmax) */
+    it_h5_index index;
+} h5_tensor;
+
+typedef struct h5_store {
+    pthread_mutex_t lock;
+    hid_t file, tensors;
+    it_hdf5_mode mode;
+    int level;                    /* -1: no compression for new tensors */
+    int version;                  /* of the file's format */
+    bool trusted;                 /* it_hdf5_options.trusted */
+    it_cache *decoded;
+    bool dirty;
+    h5_tensor *attached;
+    it_vfd_state vfd;             /* the file driver's settings and report of OS errors */
+    char *journal;                /* "<path>-journal" */
+    int failed;                   /* the first write failure; every later call returns it */
+    char failed_msg[512];
+    it_open_file *claim;          /* this process's claim on the file */
+} h5_store;
+
+static inline void it_h5s_enter(h5_store *h) {
+    pthread_mutex_lock(&h->lock);
+    it_h5_enter();
+}
+
+static inline void it_h5s_leave(h5_store *h) {
+    it_h5_leave();
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* Current size of the store's file (lock held). */
+uint64_t it_h5s_file_size(h5_store *h);
+
+/* ---- a tensor's objects (hdf5_tensor.c; lock held) ---------------------------------------- */
+
+/* Creates group /tensors/<id> with the record m, the data set and the chunk index. */
+int it_h5t_create(h5_store *h, h5_tensor *ht, const it_tensor_meta *m);
+/* Opens the group, data set and chunk index of a stored tensor, checking them against t. */
+int it_h5t_open(h5_store *h, h5_tensor *ht);
+void it_h5t_close(h5_tensor *ht);
+/* IT_ERANGE when chunk c is outside the storable range. */
+int it_h5t_check_range(const h5_tensor *ht, const it_coord *c);
+/* The data set index of chunk c's first element. */
+void it_h5t_chunk_offset(const h5_tensor *ht, const it_coord *c, hsize_t *off);
+
+/* ---- the store's operations and opening (hdf5_store.c) ------------------------------------- */
+
+extern const it_store_ops it_h5_store_ops;
+
+/* Frees the state of a store whose file is closed (or was never opened). */
+void it_h5s_free(h5_store *h);
+
+#endif

@@ -1,0 +1,179 @@
+/* The seam between the engine (src/) and the I/O modules (io/).
+ *
+ * It holds the interface a tile-store backend implements (the memory store in src/, the HDF5
+ * store in io/, test stores), the store-facing view of a tensor, the backend-neutral record a
+ * persistent store keeps of a tensor, and the engine services that backends and exporters use
+ * (errors, buffers, coordinates, the pool, the chunk cache, regions read through the
+ * evaluator). io/ includes no other private header of src/: the evaluator's structures can
+ * change without touching a backend. */
+#ifndef IT_BACKEND_H
+#define IT_BACKEND_H
+
+#include "cache.h"
+#include "coordset.h"
+#include "dtype.h"
+#include "internal.h"
+#include "kernels.h"
+#include "pool.h"
+
+/* Version of it_store_ops; it_store_wrap refuses a table of another version. */
+#define IT_STORE_BACKEND_VERSION 2
+
+/* Longest fn_tag, in bytes. */
+#define IT_FN_TAG_MAX 4096
+
+/* ---- the store-facing view of a tensor ------------------------------------------------------ *
+ * Filled once when the tensor is created and never changed after (except `backend`). Chunk c
+ * covers pixels [c*chunk + grid, (c+1)*chunk + grid) per dimension; a chunk buffer holds
+ * chunk_bytes in C order over the chunk shape. */
+typedef struct it_store_tensor {
+    const char *id;
+    uint64_t serial;                /* identity in caches: unique, never reused */
+    int rank;
+    int64_t shape[IT_MAX_RANK];     /* IT_INF for infinite dimensions */
+    it_dtype dtype;
+    size_t esize;                   /* bytes per element */
+    int64_t chunk[IT_MAX_RANK];
+    int64_t grid[IT_MAX_RANK];      /* in [0, chunk) along infinite dimensions, 0 along finite */
+    size_t chunk_elems, chunk_bytes;
+    unsigned char fill[8];          /* blend_init as one element: the value of pixels no window
+                                       covers, and of never-stored chunks in exports */
+    unsigned flags;                 /* it_tensor_desc.flags */
+    void *backend;                  /* the backend's per-tensor state, set by attach */
+} it_store_tensor;
+
+/* Pixel box [start, stop) of chunk c. */
+void it_chunk_box(const it_store_tensor *t, const it_coord *c, int64_t *start, int64_t *stop);
+
+/* ---- what a persistent store keeps of a tensor ---------------------------------------------- *
+ * Allocated and owned by src/ (it_tensor_meta_new); a backend fills it in describe and stores
+ * it in attach. Strings are NUL-terminated within their arrays. */
+typedef struct it_tensor_meta {
+    int rank;
+    int64_t shape[IT_MAX_RANK];
+    it_dtype dtype;
+    it_window window;
+    size_t n_args;
+    char arg_ids[IT_MAX_ARGS][IT_ID_MAX + 1];
+    it_window arg_windows[IT_MAX_ARGS];
+    it_blend blend;
+    double blend_init;
+    int64_t chunk[IT_MAX_RANK];
+    int64_t grid[IT_MAX_RANK];
+    char fn_tag[IT_FN_TAG_MAX + 1];
+} it_tensor_meta;
+
+it_tensor_meta *it_tensor_meta_new(void);   /* zeroed; NULL when out of memory */
+void it_tensor_meta_free(it_tensor_meta *m);
+
+/* ---- the backend interface ------------------------------------------------------------------- */
+
+typedef struct it_chunk_ref {
+    const void *data;   /* chunk_bytes of the tensor, C order over the chunk shape */
+    void *handle;       /* the store's pin */
+} it_chunk_ref;
+
+/* Every op receives the backend's own state (`impl`, as given to it_store_wrap). Errors are
+ * IT_E* codes with a message set by it_error. Unless an op says otherwise:
+ *  - it may be called from several threads at once, for the same or different tensors;
+ *  - a failure leaves what the store holds as it was (a stored chunk stays stored and correct;
+ *    a chunk that was being stored is either wholly stored or absent).
+ * Chunks are whole and final: `put` is only called with a chunk in which every window
+ * intersecting it has been blended, so a backend never merges partial data.
+ * attach, detach, remove, list and close are never called concurrently with each other for
+ * the same tensor id; get/has/put/prefetch/release on a tensor happen between its attach and
+ * detach. */
+typedef struct it_store_ops {
+    int version;                /* IT_STORE_BACKEND_VERSION */
+    const char *kind;           /* "memory", "hdf5", ... (in messages) */
+
+    /* Persistent stores: fills *out with the record of stored tensor `id` and returns 1; 0 when
+     * no such tensor is stored; < 0 when the record is unreadable (IT_EFORMAT) or on I/O errors.
+     * The record is checked by the caller (it_tensor_meta_check) before any use. NULL for stores
+     * that keep nothing across handles. */
+    int (*describe)(void *impl, const char *id, it_tensor_meta *out);
+    /* A tensor handle is being created. `create` is the record to store when the tensor is new
+     * (describe returned 0); NULL when describe found it (src/ has compared the records) or the
+     * store has no describe. Sets t->backend. On failure the store holds what it held before. */
+    int (*attach)(void *impl, it_store_tensor *t, const it_tensor_meta *create);
+    /* The handle is going away: release t->backend. What was put stays stored in persistent
+     * stores; a non-persistent store may drop the tensor's chunks. */
+    void (*detach)(void *impl, it_store_tensor *t);
+
+    /* 1 and a pinned ref when chunk is present, 0 when missing, < 0 on error. */
+    int (*get)(void *impl, it_store_tensor *t, const it_coord *chunk, it_chunk_ref *ref);
+    /* Unpins a ref of get or put. */
+    void (*release)(void *impl, it_store_tensor *t, it_chunk_ref *ref);
+    /* 1 when the chunk is stored, 0 when missing, < 0 on error; reads no chunk data. */
+    int (*has)(void *impl, it_store_tensor *t, const it_coord *chunk);
+    /* Stores a final chunk. buf (it_buf_alloc'd, chunk_bytes) passes to the store, even on
+     * failure. On success with ref, ref pins the stored data; with ref NULL the caller will not
+     * read the chunk now and a persistent store need not keep it in memory. A chunk that is
+     * already stored is replaced by identical data (chunks are deterministic). */
+    int (*put)(void *impl, it_store_tensor *t, const it_coord *chunk, void *buf, it_chunk_ref *ref);
+    /* Optional: makes the chunks that get will be asked for next ready in memory (decoding them
+     * in parallel on pool). Absent chunks are skipped; a failure here is only a lost hint. */
+    int (*prefetch)(void *impl, it_store_tensor *t, const it_coord *chunks, size_t n,
+                    it_pool *pool);
+
+    /* Coordinates of every stored chunk of t, sorted lexicographically; *out is malloc'd. */
+    int (*chunks)(void *impl, it_store_tensor *t, it_coord **out, size_t *n);
+    /* Optional: bytes t's chunks take in the store (NULL: chunk count * chunk_bytes). */
+    int (*stored_bytes)(void *impl, it_store_tensor *t, uint64_t *bytes);
+    /* Drops what is held in memory only, for t (NULL: every tensor). Stored data stay. */
+    void (*clear_cache)(void *impl, it_store_tensor *t);
+    /* Deletes a tensor's data and record: by handle t, or by id when no handle is open (t NULL).
+     * IT_ENOTFOUND when there is none. */
+    int (*remove)(void *impl, it_store_tensor *t, const char *id);
+    /* Makes everything put so far durable. Called after every finished block of a read or
+     * fill, so a crash loses at most the block in progress. The backend keeps track of what
+     * is due itself. */
+    int (*flush)(void *impl);
+    /* Persistent stores: calls fn for every stored tensor id (fn may call into the store);
+     * returns fn's first non-zero value. NULL: the engine lists the open handles. */
+    int (*list)(void *impl, it_store_list_fn fn, void *user);
+    /* Releases the backend after every tensor is detached and a final flush; returns a failure
+     * the final writes met (the backend is gone either way). Called once. */
+    int (*close)(void *impl);
+    /* Bytes of chunk data held in memory. */
+    size_t (*memory_bytes)(const void *impl);
+} it_store_ops;
+
+/* Creates a store handle around a backend (ops->version must match). On failure the backend
+ * is not closed: the caller still owns impl. */
+int it_store_wrap(it_ctx *ctx, const it_store_ops *ops, void *impl, it_store **out);
+
+/* The backend state of t's store when that store runs `ops` (NULL otherwise), and t's view. */
+void *it_tensor_backend(it_tensor *t, const it_store_ops *ops, it_store_tensor **view);
+
+/* Takes the backend out of a store that has no open tensor (for wrapping it in another
+ * backend); the store handle is freed. IT_EINVAL while tensors are open. */
+int it_store_unwrap(it_store *s, const it_store_ops **ops, void **impl);
+
+/* ---- services for exporters ----------------------------------------------------------------- */
+
+/* The view of a tensor (its id, rank, dtype, element size, fill value, chunking). */
+const it_store_tensor *it_tensor_view(const it_tensor *t);
+
+/* What an exporter may use of the tensor's context. */
+typedef struct it_engine {
+    it_pool *pool;
+    size_t budget;              /* memory budget in bytes */
+    it_progress_fn progress;    /* NULL when none */
+    void *progress_user;
+} it_engine;
+
+void it_tensor_engine(const it_tensor *t, it_engine *out);
+
+/* it_tensor_read without progress reports (the caller reports its own), with `fn` naming the
+ * public function in messages. */
+int it_eval_read(it_tensor *t, const it_region *r, void *buf, size_t bufsize, const char *fn);
+
+/* Number of chunks of r that are neither stored nor computable (the tensor has no function
+ * and was opened without IT_OPEN_FILL_MISSING); 0 when the read can only succeed. */
+int it_eval_count_uncomputable(it_tensor *t, const it_region *r, uint64_t *count);
+
+/* Validates r against t (rank, steps, finite dimensions); 0 or IT_EINVAL / IT_ERANGE. */
+int it_eval_check_region(const it_tensor *t, const it_region *r, const char *fn);
+
+#endif

@@ -1,0 +1,137 @@
+/* Tensor records: build, compare, describe. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor_meta.h"
+
+it_tensor_meta *it_tensor_meta_new(void) { return calloc(1, sizeof(it_tensor_meta)); }
+
+void it_tensor_meta_free(it_tensor_meta *m) { free(m); }
+
+void it_tensor_meta_from(const it_tensor *t, it_tensor_meta *m) {
+    memset(m, 0, sizeof *m);
+    m->rank = t->view.rank;
+    memcpy(m->shape, t->view.shape, sizeof m->shape);
+    m->dtype = t->view.dtype;
+    m->window = t->win;
+    m->n_args = t->n_args;
+    for (size_t i = 0; i < t->n_args; i++) {
+        snprintf(m->arg_ids[i], sizeof m->arg_ids[i], "%s", t->args[i]->view.id);
+        m->arg_windows[i] = t->arg_windows[i];
+    }
+    m->blend = t->blend;
+    m->blend_init = t->blend_init;
+    memcpy(m->chunk, t->view.chunk, sizeof m->chunk);
+    memcpy(m->grid, t->view.grid, sizeof m->grid);
+    snprintf(m->fn_tag, sizeof m->fn_tag, "%s", t->fn_tag);
+}
+
+/* ---- comparison ----------------------------------------------------------------------------- */
+
+static void format_array(char *buf, size_t size, const int64_t *v, int n) {
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, i ? ", %lld" : "%lld", (long long)v[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
+}
+
+static int differ_array(const char *id, const char *field, const int64_t *stored,
+                        const int64_t *want, int n) {
+    char a[256], b[256];
+    format_array(a, sizeof a, stored, n);
+    format_array(b, sizeof b, want, n);
+    return it_error(IT_EMISMATCH,
+                    "it_tensor_create: tensor \"%s\" is stored with %s = %s, the description has %s",
+                    id, field, a, b);
+}
+
+static int cmp_array(const char *id, const char *field, const int64_t *stored, const int64_t *want,
+                     int n) {
+    if (memcmp(stored, want, sizeof(int64_t) * (size_t)n) == 0)
+        return 0;
+    return differ_array(id, field, stored, want, n);
+}
+
+static int cmp_count(const char *id, const char *field, int64_t stored, int64_t want) {
+    return stored == want ? 0 : differ_array(id, field, &stored, &want, 1);
+}
+
+static int cmp_str(const char *id, const char *field, const char *stored, const char *want) {
+    if (strcmp(stored, want) == 0)
+        return 0;
+    return it_error(IT_EMISMATCH,
+                    "it_tensor_create: tensor \"%s\" is stored with %s = \"%s\", the description "
+                    "has \"%s\"",
+                    id, field, stored, want);
+}
+
+/* A window's four arrays, compared as the store names them: <prefix>_size, _stride, ... */
+static int cmp_window(const char *id, const char *prefix, const it_window *stored,
+                      const it_window *want) {
+    char name[64];
+    snprintf(name, sizeof name, "%s_size", prefix);
+    if (stored->rank != want->rank)
+        return cmp_count(id, name, stored->rank, want->rank);
+    int64_t s[IT_MAX_RANK], w[IT_MAX_RANK];
+    static const char *parts[4] = {"size", "stride", "offset", "map"};
+    for (int p = 0; p < 4; p++) {
+        for (int d = 0; d < want->rank; d++) {
+            s[d] = p == 0 ? stored->size[d] : p == 1 ? stored->stride[d]
+                 : p == 2 ? stored->offset[d] : stored->map[d];
+            w[d] = p == 0 ? want->size[d] : p == 1 ? want->stride[d]
+                 : p == 2 ? want->offset[d] : want->map[d];
+        }
+        snprintf(name, sizeof name, "%s_%s", prefix, parts[p]);
+        int rc = cmp_array(id, name, s, w, want->rank);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int it_tensor_meta_compare(const it_tensor_meta *stored, const it_tensor_meta *want,
+                           const char *id) {
+    int rc;
+    if ((rc = cmp_count(id, "rank", stored->rank, want->rank)) ||
+        (rc = cmp_array(id, "shape", stored->shape, want->shape, want->rank)) ||
+        (rc = cmp_str(id, "dtype", it_dtype_name(stored->dtype), it_dtype_name(want->dtype))) ||
+        (rc = cmp_window(id, "window", &stored->window, &want->window)) ||
+        (rc = cmp_count(id, "number of args", (int64_t)stored->n_args, (int64_t)want->n_args)))
+        return rc;
+    for (size_t i = 0; i < want->n_args; i++) {
+        char field[32], prefix[32];
+        snprintf(field, sizeof field, "args[%zu]", i);
+        snprintf(prefix, sizeof prefix, "arg%zu_window", i);
+        if ((rc = cmp_str(id, field, stored->arg_ids[i], want->arg_ids[i])) ||
+            (rc = cmp_window(id, prefix, &stored->arg_windows[i], &want->arg_windows[i])))
+            return rc;
+    }
+    if ((rc = cmp_str(id, "blend", it_blend_name(stored->blend), it_blend_name(want->blend))))
+        return rc;
+    if (memcmp(&stored->blend_init, &want->blend_init, sizeof(double)) != 0)
+        return it_error(IT_EMISMATCH,
+                        "it_tensor_create: tensor \"%s\" is stored with blend_init = %g, the "
+                        "description has %g",
+                        id, stored->blend_init, want->blend_init);
+    if ((rc = cmp_array(id, "chunk", stored->chunk, want->chunk, want->rank)) ||
+        (rc = cmp_str(id, "fn_tag", stored->fn_tag, want->fn_tag)))
+        return rc;
+    return 0;
+}
+
+int it_tensor_meta_desc(const it_tensor_meta *m, const char *id, it_tensor_desc *d) {
+    if (m->rank < 1 || m->rank > IT_MAX_RANK || m->n_args > IT_MAX_ARGS)
+        return it_error(IT_EFORMAT, "it_tensor_open: tensor \"%s\" has unreadable metadata", id);
+    it_tensor_desc_init(d, m->rank);
+    d->id = id;
+    memcpy(d->shape, m->shape, sizeof d->shape);
+    d->dtype = m->dtype;
+    d->window = m->window;
+    d->blend = m->blend;
+    d->blend_init = m->blend_init;
+    memcpy(d->chunk, m->chunk, sizeof d->chunk);
+    d->fn_tag = m->fn_tag;
+    return 0;
+}
