@@ -36,10 +36,10 @@ typedef struct exporter {
     it_tensor *tensor;
     const it_store_tensor *t;   /* the tensor's view */
     it_engine eng;
-    const it_region *r;
+    it_selection s;             /* the exported region */
     const it_export_options *o;
     int rank;
-    int64_t ext[IT_MAX_RANK];   /* exported shape */
+    const int64_t *ext;         /* exported shape (s.count) */
     int64_t chunk[IT_MAX_RANK]; /* output chunk shape (chunked layout) */
     int level;                  /* -1: no filters */
     hid_t file, data;
@@ -181,22 +181,16 @@ static int stream(exporter *x) {
         return it_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback");
     int64_t idx[IT_MAX_RANK] = {0}; /* slab origin along dims 0..k */
     for (;;) {
-        it_region sr;
-        it_region_init(&sr, x->rank);
-        size_t bytes = t->esize;
         for (int d = 0; d < x->rank; d++) {
-            int64_t step = x->r->step[d] ? x->r->step[d] : 1;
             int64_t want = d < k ? unit[d] : d == k ? m : x->ext[d];
             int64_t first = d <= k ? idx[d] : 0;
-            int64_t n = x->ext[d] - first < want ? x->ext[d] - first : want;
             x->slab_start[d] = first;
-            x->slab_ext[d] = n;
-            sr.start[d] = x->r->start[d] + first * step;
-            sr.stop[d] = sr.start[d] + (n - 1) * step + 1;
-            sr.step[d] = step;
-            bytes *= (size_t)n;
+            x->slab_ext[d] = x->ext[d] - first < want ? x->ext[d] - first : want;
         }
-        int rc = it_eval_read(x->tensor, &sr, x->slab, bytes, "it_export_hdf5");
+        it_selection slab;
+        it_selection_sub(&x->s, x->slab_start, x->slab_ext, t->esize, &slab);
+        size_t bytes = slab.bytes;
+        int rc = it_eval_read(x->tensor, &slab, x->slab, "it_export_hdf5");
         if (rc == 0)
             rc = write_slab(x);
         if (rc == 0 && it_vfd_poisoned(x->vfd))
@@ -228,12 +222,11 @@ static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
             snprintf(name, sizeof name, "%s", x->o->dim_names[d]);
         else
             default_dim_name(x->rank, d, name, sizeof name);
-        int64_t step = x->r->step[d] ? x->r->step[d] : 1;
         int64_t *coords = malloc((size_t)x->ext[d] * sizeof *coords);
         if (!coords)
             return it_error(IT_ENOMEM, "it_export_hdf5: out of memory");
         for (int64_t i = 0; i < x->ext[d]; i++)
-            coords[i] = x->r->start[d] + i * step;
+            coords[i] = x->s.start[d] + i * x->s.step[d];
         /* Candidate names: name, name_<dataset>, name_<dataset>_2, ...: the first that is
          * free, or a scale holding the same coordinates (then it is shared). */
         char sname[300];
@@ -302,9 +295,9 @@ static int write_attrs(exporter *x) {
     const it_store_tensor *t = x->t;
     int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK], step[IT_MAX_RANK];
     for (int d = 0; d < x->rank; d++) {
-        step[d] = x->r->step[d] ? x->r->step[d] : 1;
-        start[d] = x->r->start[d];
-        stop[d] = x->r->start[d] + (x->ext[d] - 1) * step[d] + 1;
+        step[d] = x->s.step[d];
+        start[d] = x->s.start[d];
+        stop[d] = x->s.start[d] + (x->ext[d] - 1) * step[d] + 1;
     }
     int rc;
     size_t r = (size_t)x->rank;
@@ -430,25 +423,20 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
         return it_error(IT_EINVAL, "it_export_hdf5: dataset name \"%s\" is empty", dataset);
     it_export_options defaults;
     it_export_options_init(&defaults);
-    exporter x = {.tensor = t, .t = it_tensor_view(t), .r = region,
-                  .o = opts ? opts : &defaults, .rank = it_tensor_view(t)->rank, .file = -1,
-                  .data = -1};
+    exporter x = {.tensor = t, .t = it_tensor_view(t), .o = opts ? opts : &defaults,
+                  .rank = it_tensor_view(t)->rank, .file = -1, .data = -1};
+    x.ext = x.s.count;
     it_tensor_engine(t, &x.eng);
-    int rc = it_eval_check_region(t, region, "it_export_hdf5");
+    int rc = it_selection_resolve(t, region, "it_export_hdf5", &x.s);
     if (rc)
         return rc;
-    size_t count;
-    if ((rc = it_region_count(region, &count)))
-        return it_error_prefix(rc, "it_export_hdf5: ");
-    if (count == 0)
+    if (x.s.elems == 0)
         return it_error(IT_EINVAL, "it_export_hdf5: the region is empty");
-    for (int d = 0; d < x.rank; d++)
-        x.ext[d] = it_region_extent(region, d);
     if ((rc = check_options(&x)))
         return rc;
     /* Everything that can fail without touching the file is checked first. */
     uint64_t missing;
-    if ((rc = it_eval_count_uncomputable(t, region, &missing)))
+    if ((rc = it_eval_count_uncomputable(t, &x.s, &missing)))
         return rc;
     if (missing)
         return it_error(IT_ENOTCOMPUTED,
@@ -521,10 +509,10 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
     if (info) {
         memset(info, 0, sizeof *info);
         info->rank = x.rank;
-        memcpy(info->shape, x.ext, sizeof x.ext);
+        memcpy(info->shape, x.s.count, sizeof x.s.count);
         haddr_t off = x.o->contiguous ? H5Dget_offset(x.data) : HADDR_UNDEF;
         info->data_offset = off == HADDR_UNDEF ? UINT64_MAX : (uint64_t)off;
-        info->data_bytes = (uint64_t)count * it_tensor_view(t)->esize;
+        info->data_bytes = (uint64_t)x.s.bytes;
     }
 out:
     it_buf_free(x.slab);

@@ -102,19 +102,17 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
         return it_error(IT_EINVAL, "it_preview_png: unknown colormap %d", (int)o.colormap);
     if (o.fixed_range && !(o.vmax > o.vmin))
         return it_error(IT_EINVAL, "it_preview_png: range [%g, %g] is empty", o.vmin, o.vmax);
-    int rc = it_eval_check_region(t, region, "it_preview_png");
+    it_selection sel;
+    int rc = it_selection_resolve(t, region, "it_preview_png", &sel);
     if (rc)
         return rc;
     /* The region's non-trivial dimensions decide the image layout. */
-    int64_t ext[IT_MAX_RANK];
+    const int64_t *ext = sel.count;
     int dims[IT_MAX_RANK], nd = 0;
-    size_t count = 1;
-    for (int d = 0; d < it_tensor_view(t)->rank; d++) {
-        ext[d] = it_region_extent(region, d);
-        count *= (size_t)(ext[d] > 0 ? ext[d] : 0);
+    size_t count = sel.elems;
+    for (int d = 0; d < sel.rank; d++)
         if (ext[d] > 1)
             dims[nd++] = d;
-    }
     if (count == 0)
         return it_error(IT_EINVAL, "it_preview_png: the region is empty");
     if (count > MAX_PIXELS * 3)
@@ -133,7 +131,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
                         "it_preview_png: the region has %d dimensions larger than 1; previews take "
                         "2-D regions or 3 channels (3, H, W) / (H, W, 3)", nd);
     }
-    size_t bytes = count * it_tensor_view(t)->esize;
+    size_t bytes = sel.bytes;
     void *buf = malloc(bytes);
     unsigned char *px = malloc((size_t)width * (size_t)height * (channels == 3 || o.colormap ? 3 : 1));
     if (!buf || !px) {
@@ -141,7 +139,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
         free(px);
         return it_error(IT_ENOMEM, "it_preview_png: out of memory");
     }
-    rc = it_eval_read(t, region, buf, bytes, "it_preview_png");
+    rc = it_eval_read(t, &sel, buf, "it_preview_png");
     if (rc == 0) {
         double lo = o.vmin, hi = o.vmax;
         if (!o.fixed_range) {

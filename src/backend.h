@@ -165,15 +165,32 @@ typedef struct it_engine {
 
 void it_tensor_engine(const it_tensor *t, it_engine *out);
 
-/* it_tensor_read without progress reports (the caller reports its own), with `fn` naming the
- * public function in messages. */
-int it_eval_read(it_tensor *t, const it_region *r, void *buf, size_t bufsize, const char *fn);
+/* A region resolved against a tensor: checked once (rank, steps, finite dimensions, sizes),
+ * steps resolved, counts computed. Element k along dimension d is pixel start[d] + k*step[d]. */
+typedef struct it_selection {
+    int rank;
+    int64_t start[IT_MAX_RANK];
+    int64_t step[IT_MAX_RANK];    /* >= 1 */
+    int64_t count[IT_MAX_RANK];   /* elements selected along each dimension */
+    size_t elems;                 /* product of count (0: empty) */
+    size_t bytes;                 /* elems times the tensor's element size */
+} it_selection;
 
-/* Number of chunks of r that are neither stored nor computable (the tensor has no function
+/* Resolves r for t; `fn` names the public function in messages. IT_EINVAL (rank, steps),
+ * IT_ERANGE (outside a finite dimension), IT_EOVERFLOW (sizes). */
+int it_selection_resolve(const it_tensor *t, const it_region *r, const char *fn,
+                         it_selection *out);
+
+/* The elements [first[d], first[d] + n[d]) of s along each dimension, as a selection. */
+void it_selection_sub(const it_selection *s, const int64_t *first, const int64_t *n,
+                      size_t esize, it_selection *out);
+
+/* Reads selection s of t into buf (s->bytes, C order), without progress reports (the caller
+ * reports its own); `fn` names the public function in messages. */
+int it_eval_read(it_tensor *t, const it_selection *s, void *buf, const char *fn);
+
+/* Number of chunks of s that are neither stored nor computable (the tensor has no function
  * and was opened without IT_OPEN_FILL_MISSING); 0 when the read can only succeed. */
-int it_eval_count_uncomputable(it_tensor *t, const it_region *r, uint64_t *count);
-
-/* Validates r against t (rank, steps, finite dimensions); 0 or IT_EINVAL / IT_ERANGE. */
-int it_eval_check_region(const it_tensor *t, const it_region *r, const char *fn);
+int it_eval_count_uncomputable(it_tensor *t, const it_selection *s, uint64_t *count);
 
 #endif

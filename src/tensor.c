@@ -187,6 +187,7 @@ static void tensor_free(it_tensor *t) {
     free(t->args);
     free(t->arg_windows);
     free(t->arg_bytes);
+    free(t->stores);
     it_htab_free(&t->claims);
     pthread_mutex_destroy(&t->fn_lock);
     pthread_mutex_destroy(&t->claim_lock);
@@ -294,6 +295,35 @@ static int resolve(const it_tensor_desc *d, it_tensor *t, bool stored) {
     return 0;
 }
 
+/* The upstream closure of t in store (tensor_impl.h), from its arguments' own closures. */
+static int resolve_closure(it_tensor *t, it_store *store) {
+    size_t cap = 1;
+    t->depth = 1;
+    for (size_t i = 0; i < t->n_args; i++) {
+        cap += t->args[i]->n_stores;
+        if (t->args[i]->depth + 1 > t->depth)
+            t->depth = t->args[i]->depth + 1;
+    }
+    if (t->depth > IT_MAX_DEPTH)
+        return FAIL(IT_EINVAL, "the pipeline would be %d tensors deep (at most %d)", t->depth,
+                    IT_MAX_DEPTH);
+    t->stores = malloc(cap * sizeof *t->stores);
+    if (!t->stores)
+        return FAIL(IT_ENOMEM, "out of memory");
+    t->stores[t->n_stores++] = store;
+    for (size_t i = 0; i < t->n_args; i++) {
+        for (size_t k = 0; k < t->args[i]->n_stores; k++) {
+            it_store *s = t->args[i]->stores[k];
+            bool seen = false;
+            for (size_t j = 0; j < t->n_stores && !seen; j++)
+                seen = t->stores[j] == s;
+            if (!seen)
+                t->stores[t->n_stores++] = s;
+        }
+    }
+    return 0;
+}
+
 /* Validates desc and registers a new handle; `opened` tensors (it_tensor_open) have no fn. */
 static int tensor_new(it_store *store, const it_tensor_desc *desc, bool opened, it_tensor **out) {
     it_tensor *t = calloc(1, sizeof *t);
@@ -306,6 +336,8 @@ static int tensor_new(it_store *store, const it_tensor_desc *desc, bool opened, 
     int rc = it_htab_init(&t->claims, 16);
     if (rc == 0)
         rc = resolve(desc, t, opened);
+    if (rc == 0)
+        rc = resolve_closure(t, store);
     if (rc == 0)
         rc = it_store_register(store, t, opened);
     if (rc) {

@@ -19,6 +19,13 @@ struct it_tensor {
     it_window *arg_windows;     /* resolved; map entries index this tensor's window index */
     size_t *arg_bytes;          /* bytes of one argument slice */
 
+    /* The upstream closure, computed once at creation: the distinct stores of t and of every
+     * tensor upstream of it (t's own first; flushed after every block of a read or fill),
+     * and the longest chain from t down to a tensor without arguments (1 for those). */
+    it_store **stores;
+    size_t n_stores;
+    int depth;
+
     it_window_fn fn;
     void *user;
     size_t batch;               /* >= 1 */

@@ -20,6 +20,18 @@ int it_window_init(it_window *w, int rank, const int64_t *size) {
     return 0;
 }
 
+int it_window_set(it_window *w, int rank, const int64_t *size, const int64_t *stride,
+                  const int64_t *offset) {
+    int rc = it_window_init(w, rank, size);
+    if (rc)
+        return it_error_prefix(rc, "it_window_set: ");
+    for (int d = 0; d < rank; d++) {
+        w->stride[d] = stride ? stride[d] : size[d];
+        w->offset[d] = offset ? offset[d] : 0;
+    }
+    return 0;
+}
+
 int it_window_resolve(const it_window *w, int index_rank, const char *what, it_window *out) {
     if (w->rank < 1 || w->rank > IT_MAX_RANK)
         return it_error(IT_EINVAL, "%s.rank must be 1..%d (got %d)", what, IT_MAX_RANK, w->rank);

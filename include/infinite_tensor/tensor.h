@@ -68,6 +68,11 @@ enum {
 /* Most upstream arguments a tensor may have. */
 #define IT_MAX_ARGS 64
 
+/* Longest chain of tensors a pipeline may have (a tensor, its argument, the argument's
+ * argument, ...): evaluation recurses along the chain, and deeper chains would risk the
+ * thread's stack. */
+#define IT_MAX_DEPTH 1000
+
 typedef struct it_tensor_desc {
     const char *id;               /* unique within the store, 1..IT_ID_MAX bytes of
                                      [A-Za-z0-9._-]; NULL = a generated unique id */

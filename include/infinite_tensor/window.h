@@ -37,6 +37,13 @@ extern "C" {
  * (w is then left zeroed when non-NULL). */
 IT_API int it_window_init(it_window *w, int rank, const int64_t *size);
 
+/* Like it_window_init, with stride and offset as well (rank entries each; NULL stride means
+ * stride = size, NULL offset means 0). A padded argument window reading a halo of h pixels
+ * around windows of size s: it_window_set(&w, r, s + 2h, s, -h) per dimension. The values are
+ * checked when a tensor is created. */
+IT_API int it_window_set(it_window *w, int rank, const int64_t *size, const int64_t *stride,
+                         const int64_t *offset);
+
 /* Window indices (a window index of rank w->rank) of the windows of `w` whose box intersects
  * the pixel box [start[d], stop[d]), d < w->rank: lo[k]..hi[k] inclusive per window dimension.
  * Window dimensions that no map entry references are fixed at 0. Returns 1 when some window

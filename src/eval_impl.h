@@ -1,0 +1,91 @@
+/* The evaluator's rooms, and what they share.
+ *
+ *  - ensure.c:  making chunks final. Chunks already stored are pinned; missing ones are
+ *               claimed (a claimed chunk is computed by exactly one thread, others wait for
+ *               it) and computed; pinned sets of argument chunks with a lookup by coordinate.
+ *  - compute.c: computing claimed chunks: list the windows that intersect them, make the
+ *               argument chunks those windows read final (recursively, one batch per tensor),
+ *               gather argument slices and call fn in batches on the pool, then blend each
+ *               chunk from its windows in lexicographic window order and hand it to the store.
+ *  - blocks.c:  planning a read or fill: the chunks a selection touches, and blocks of them
+ *               whose working set fits half the context budget.
+ *  - eval.c:    reads and fills: walking the blocks, copying chunks out, flushing stores and
+ *               reporting progress after each block.
+ *
+ * A chunk reaches the store only when final, so stored data are always correct and results
+ * never depend on threads, order, batch or cache sizes. */
+#ifndef IT_EVAL_IMPL_H
+#define IT_EVAL_IMPL_H
+
+#include "coordset.h"
+#include "store_impl.h"
+#include "tensor_impl.h"
+
+/* One read or fill. */
+typedef struct eval {
+    it_ctx *ctx;
+    int threads;
+    void **scratch;          /* per pool thread: argument slices, indices and pointers of one
+                                batch (reused, never allocated per window) */
+    size_t *scratch_size;
+} eval;
+
+/* Chunks of one tensor pinned for the duration of a step, with a lookup by coordinate. */
+typedef struct pinned {
+    it_tensor *t;
+    size_t n;
+    it_coord *coords;
+    it_chunk_ref *refs;
+    it_hnode *nodes;
+    it_htab index;
+} pinned;
+
+/* ---- ensure.c --------------------------------------------------------------------------------- */
+
+/* Makes chunks coords[0..n) of t final; with `keep` they are pinned in refs (zeroed by the
+ * caller). On failure nothing stays pinned or claimed. */
+int it_ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_chunk_ref *refs,
+              bool keep);
+/* Makes every chunk of `set` final and pinned in p, with a lookup index. */
+int it_pinned_ensure(eval *ev, it_tensor *t, const it_coordset *set, pinned *p);
+/* Data of pinned chunk c, NULL when c is not in p. */
+const void *it_pinned_find(const pinned *p, const it_coord *c);
+void it_pinned_free(pinned *p);
+/* Unpins refs[0..n) that hold data. */
+void it_release_refs(it_tensor *t, it_chunk_ref *refs, size_t n);
+
+/* ---- compute.c -------------------------------------------------------------------------------- */
+
+/* Computes chunks[todo[0..ntodo)] (claimed by the caller) and stores them; with `keep` they
+ * stay pinned in refs (indexed like chunks). On failure none stays pinned. */
+int it_compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const size_t *todo,
+                      size_t ntodo, it_chunk_ref *refs, bool keep);
+
+/* ---- blocks.c --------------------------------------------------------------------------------- */
+
+/* The chunks a selection touches, per dimension (ascending, distinct). */
+typedef struct it_chunk_axes {
+    int rank;
+    int64_t n[IT_MAX_RANK];
+    int64_t *chunks[IT_MAX_RANK];
+} it_chunk_axes;
+
+int it_chunk_axes_plan(const it_tensor *t, const it_selection *s, it_chunk_axes *ax);
+void it_chunk_axes_free(it_chunk_axes *ax);
+
+/* Extents (in chunks of ax per dimension) of the blocks of a read or fill: the longest is
+ * halved until one block's estimated working set (its chunks, the windows computing them and
+ * every upstream chunk they read, each tensor of the graph once) fits half the budget. */
+int it_block_extents(it_tensor *t, const it_chunk_axes *ax, size_t budget, int64_t *bext);
+
+/* ---- shared helpers --------------------------------------------------------------------------- */
+
+/* Chunk index of pixel x along dimension d. */
+static inline int64_t it_chunk_of(const it_store_tensor *t, int d, int64_t x) {
+    return (int64_t)it_floordiv((it_i128)x - t->grid[d], t->chunk[d]);
+}
+
+/* "v0, v1, ..." of rank values, for messages. */
+void it_format_coord(char *buf, size_t size, const int64_t *v, int rank);
+
+#endif
