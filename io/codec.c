@@ -118,3 +118,10 @@ int it_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t
 }
 
 size_t it_codec_bound(size_t n) { return (size_t)compressBound((uLong)n); }
+
+int it_codec_level(int requested, const char *fn, int *level) {
+    if (requested < -1 || requested > 9)
+        return it_error(IT_EINVAL, "%s: compression_level must be -1..9 (got %d)", fn, requested);
+    *level = requested == 0 ? IT_CODEC_DEFAULT_LEVEL : requested;
+    return 0;
+}

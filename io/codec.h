@@ -14,6 +14,13 @@ int it_codec_encode(const void *src, size_t n, size_t esize, int level, void **o
  * IT_EFORMAT when the data are not a valid encoding of n bytes. */
 int it_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t n, void *scratch);
 
+/* The deflate level used when a caller asks for the default (compression_level 0). */
+#define IT_CODEC_DEFAULT_LEVEL 1
+
+/* Resolves a public compression_level (stores and exports): 0 = the default level, 1..9 =
+ * that deflate level, -1 = no compression (*level -1). IT_EINVAL naming fn otherwise. */
+int it_codec_level(int requested, const char *fn, int *level);
+
 /* Largest encoding of n bytes (zlib's compressBound): a stored chunk claiming more is damaged. */
 size_t it_codec_bound(size_t n);
 

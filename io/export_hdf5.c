@@ -24,7 +24,6 @@
 #include "hdf5_vfd.h"
 #include "open_files.h"
 
-#define DEFAULT_LEVEL 1
 #define EDGE_CHUNK 256
 
 void it_export_options_init(it_export_options *opts) {
@@ -362,10 +361,11 @@ static int create_dataset(exporter *x, hid_t parent, const char *name) {
 
 static int check_options(exporter *x) {
     const it_export_options *o = x->o;
-    if (o->compression_level < -1 || o->compression_level > 9)
-        return it_error(IT_EINVAL, "it_export_hdf5: compression_level must be -1..9 (got %d)",
-                        o->compression_level);
-    x->level = o->contiguous ? -1 : o->compression_level == 0 ? DEFAULT_LEVEL : o->compression_level;
+    int rc = it_codec_level(o->compression_level, "it_export_hdf5", &x->level);
+    if (rc)
+        return rc;
+    if (o->contiguous)
+        x->level = -1;
     size_t bytes = x->t->esize;
     for (int d = 0; d < x->rank; d++) {
         if (o->chunk[d] < 0)
@@ -414,99 +414,141 @@ static int check_target(exporter *x, const char *path, const char *dataset, bool
     return rc;
 }
 
+/* Everything that can fail without touching any file: arguments, region, options, and chunks
+ * that can be neither read nor computed. */
+static int prepare(exporter *x, it_tensor *t, const it_region *region, const char *dataset) {
+    if (!dataset[0] || dataset[strlen(dataset) - 1] == '/')
+        return it_error(IT_EINVAL, "it_export_hdf5: dataset name \"%s\" is empty", dataset);
+    int rc = it_selection_resolve(t, region, "it_export_hdf5", &x->s);
+    if (rc)
+        return rc;
+    if (x->s.elems == 0)
+        return it_error(IT_EINVAL, "it_export_hdf5: the region is empty");
+    if ((rc = check_options(x)))
+        return rc;
+    uint64_t missing;
+    if ((rc = it_eval_count_uncomputable(t, &x->s, &missing)))
+        return rc;
+    if (missing)
+        return it_error(IT_ENOTCOMPUTED,
+                        "it_export_hdf5: tensor \"%s\" has no function and %llu chunk(s) of the "
+                        "region were never computed",
+                        x->t->id, (unsigned long long)missing);
+    return 0;
+}
+
+/* The output under a temporary name (tmp): a new file, or a copy of the existing one without
+ * the dataset being replaced, so a failed export leaves path as it was (HDF5 lock held). */
+typedef struct output {
+    const char *path;
+    bool exists;
+    char tmp[4200];
+    hid_t fapl;
+    it_vfd_state vfd;
+} output;
+
+static int open_output(exporter *x, output *out, const char *dataset) {
+    int rc;
+    if ((rc = check_target(x, out->path, dataset, out->exists)) ||
+        (rc = it_fs_temp_name(out->path, "export", out->tmp, sizeof out->tmp)))
+        return rc;
+    if (out->exists && (rc = it_fs_copy(out->path, out->tmp, out->vfd.sync))) {
+        out->tmp[0] = 0; /* nothing to remove */
+        return rc;
+    }
+    out->fapl = it_vfd_fapl(&out->vfd);
+    if (out->fapl < 0)
+        return it_h5_error(IT_EIO, "it_export_hdf5: file access properties");
+    x->file = out->exists ? H5Fopen(out->tmp, H5F_ACC_RDWR, out->fapl)
+                          : H5Fcreate(out->tmp, H5F_ACC_EXCL, H5P_DEFAULT, out->fapl);
+    if (x->file < 0)
+        return it_vfd_failure(&out->vfd, out->exists ? IT_EFORMAT : IT_EIO,
+                              "it_export_hdf5: opening the output");
+    if (out->exists && H5Lexists(x->file, dataset, H5P_DEFAULT) > 0 &&
+        H5Ldelete(x->file, dataset, H5P_DEFAULT) < 0) /* overwrite (checked above) */
+        return it_h5_error(IT_EIO, "it_export_hdf5: removing the old dataset");
+    return 0;
+}
+
+/* The group that will hold the dataset (intermediate groups created as needed); *leaf is the
+ * dataset's own name. */
+static int open_parent(exporter *x, const char *dataset, hid_t *parent, const char **leaf) {
+    const char *slash = strrchr(dataset, '/');
+    *leaf = slash ? slash + 1 : dataset;
+    if (!slash || slash == dataset) {
+        *parent = H5Gopen2(x->file, "/", H5P_DEFAULT);
+    } else {
+        char *group_path = strndup(dataset, (size_t)(slash - dataset));
+        if (!group_path)
+            return it_error(IT_ENOMEM, "it_export_hdf5: out of memory");
+        if (H5Lexists(x->file, group_path, H5P_DEFAULT) > 0) {
+            *parent = H5Gopen2(x->file, group_path, H5P_DEFAULT);
+        } else {
+            hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+            H5Pset_create_intermediate_group(lcpl, 1);
+            *parent = H5Gcreate2(x->file, group_path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+            H5Pclose(lcpl);
+        }
+        free(group_path);
+    }
+    return *parent < 0 ? it_h5_error(IT_EIO, "it_export_hdf5: creating the dataset's group") : 0;
+}
+
+/* Closes the output and, when everything succeeded, renames it over path (HDF5 lock held).
+ * After a failed write the driver keeps HDF5's closing writes in memory, so the close
+ * completes and HDF5 holds nothing broken until exit. */
+static int finish_output(exporter *x, output *out, int rc) {
+    if (x->data >= 0)
+        H5Dclose(x->data);
+    if (x->file >= 0 && H5Fclose(x->file) < 0 && rc == 0)
+        rc = it_h5_error(IT_EIO, "it_export_hdf5: closing the output file");
+    if (out->fapl >= 0)
+        H5Pclose(out->fapl);
+    if (rc == 0 && it_vfd_poisoned(&out->vfd))
+        rc = it_vfd_error(&out->vfd, "it_export_hdf5: writing the output");
+    if (out->tmp[0]) {
+        if (rc == 0 && rename(out->tmp, out->path) != 0)
+            rc = it_error(it_fs_errno_code(errno), "it_export_hdf5: renaming %s to %s: %s",
+                          out->tmp, out->path, strerror(errno));
+        if (rc == 0 && out->vfd.sync)
+            rc = it_fs_sync_dir(out->path);
+        if (rc)
+            unlink(out->tmp);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+}
+
 int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, const char *dataset,
                    const it_export_options *opts, it_export_info *info) {
     if (!t || !region || !path || !dataset)
         return it_error(IT_EINVAL, "it_export_hdf5: NULL %s",
                         !t ? "tensor" : !region ? "region" : !path ? "path" : "dataset");
-    if (!dataset[0] || dataset[strlen(dataset) - 1] == '/')
-        return it_error(IT_EINVAL, "it_export_hdf5: dataset name \"%s\" is empty", dataset);
     it_export_options defaults;
     it_export_options_init(&defaults);
     exporter x = {.tensor = t, .t = it_tensor_view(t), .o = opts ? opts : &defaults,
                   .rank = it_tensor_view(t)->rank, .file = -1, .data = -1};
     x.ext = x.s.count;
     it_tensor_engine(t, &x.eng);
-    int rc = it_selection_resolve(t, region, "it_export_hdf5", &x.s);
+    int rc = prepare(&x, t, region, dataset);
     if (rc)
         return rc;
-    if (x.s.elems == 0)
-        return it_error(IT_EINVAL, "it_export_hdf5: the region is empty");
-    if ((rc = check_options(&x)))
-        return rc;
-    /* Everything that can fail without touching the file is checked first. */
-    uint64_t missing;
-    if ((rc = it_eval_count_uncomputable(t, &x.s, &missing)))
-        return rc;
-    if (missing)
-        return it_error(IT_ENOTCOMPUTED,
-                        "it_export_hdf5: tensor \"%s\" has no function and %llu chunk(s) of the "
-                        "region were never computed",
-                        it_tensor_view(t)->id, (unsigned long long)missing);
-
+    output out = {.path = path, .exists = access(path, F_OK) == 0, .fapl = -1,
+                  .vfd = {.sync = x.o->sync != 0}};
+    x.vfd = &out.vfd;
+    hid_t parent = -1;
+    const char *leaf;
     it_h5_enter();
-    it_vfd_state vfd = {.sync = x.o->sync != 0};
-    x.vfd = &vfd;
-    bool exists = access(path, F_OK) == 0;
-    char tmp[4200] = "";
-    hid_t parent = -1, fapl = -1;
-    char *group_path = NULL;
-    const char *leaf = strrchr(dataset, '/') ? strrchr(dataset, '/') + 1 : dataset;
-    /* The output is written under a temporary name and renamed over path at the end: a new
-     * file, or a copy of the existing one, so a failed export leaves path as it was. */
-    if ((rc = check_target(&x, path, dataset, exists)) ||
-        (rc = it_fs_temp_name(path, "export", tmp, sizeof tmp)))
-        goto out;
-    if (exists && (rc = it_fs_copy(path, tmp, vfd.sync))) {
-        tmp[0] = 0; /* nothing to remove */
-        goto out;
+    if ((rc = open_output(&x, &out, dataset)) == 0 &&
+        (rc = open_parent(&x, dataset, &parent, &leaf)) == 0 &&
+        (rc = create_dataset(&x, parent, leaf)) == 0 && (rc = write_attrs(&x)) == 0)
+        rc = write_scales(&x, parent, leaf);
+    if (rc == 0) {
+        it_h5_leave(); /* slabs are read through stores, which take the HDF5 lock themselves */
+        rc = stream(&x);
+        it_h5_enter();
     }
-    fapl = it_vfd_fapl(&vfd);
-    if (fapl < 0) {
-        rc = it_h5_error(IT_EIO, "it_export_hdf5: file access properties");
-        goto out;
-    }
-    x.file = exists ? H5Fopen(tmp, H5F_ACC_RDWR, fapl) : H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
-    if (x.file < 0) {
-        rc = it_vfd_failure(&vfd, exists ? IT_EFORMAT : IT_EIO, "it_export_hdf5: opening the output");
-        goto out;
-    }
-    if (exists && H5Lexists(x.file, dataset, H5P_DEFAULT) > 0 &&
-        H5Ldelete(x.file, dataset, H5P_DEFAULT) < 0) { /* overwrite (checked above) */
-        rc = it_h5_error(IT_EIO, "it_export_hdf5: removing the old dataset");
-        goto out;
-    }
-    /* parent group of the dataset (created as needed) */
-    if (leaf != dataset && leaf - dataset > 1) {
-        group_path = strndup(dataset, (size_t)(leaf - dataset - 1));
-        if (!group_path) {
-            rc = it_error(IT_ENOMEM, "it_export_hdf5: out of memory");
-            goto out;
-        }
-        if (H5Lexists(x.file, group_path, H5P_DEFAULT) > 0) {
-            parent = H5Gopen2(x.file, group_path, H5P_DEFAULT);
-        } else {
-            hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-            H5Pset_create_intermediate_group(lcpl, 1);
-            parent = H5Gcreate2(x.file, group_path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-            H5Pclose(lcpl);
-        }
-    } else {
-        parent = H5Gopen2(x.file, "/", H5P_DEFAULT);
-    }
-    if (parent < 0) {
-        rc = it_h5_error(IT_EIO, "it_export_hdf5: creating the dataset's group");
-        goto out;
-    }
-    if ((rc = create_dataset(&x, parent, leaf)) || (rc = write_attrs(&x)) ||
-        (rc = write_scales(&x, parent, leaf)))
-        goto out;
-    it_h5_leave(); /* slabs are read through stores, which take the HDF5 lock themselves */
-    rc = stream(&x);
-    it_h5_enter();
-    if (rc)
-        goto out;
-    if (info) {
+    if (rc == 0 && info) {
         memset(info, 0, sizeof *info);
         info->rank = x.rank;
         memcpy(info->shape, x.s.count, sizeof x.s.count);
@@ -514,31 +556,10 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
         info->data_offset = off == HADDR_UNDEF ? UINT64_MAX : (uint64_t)off;
         info->data_bytes = (uint64_t)x.s.bytes;
     }
-out:
     it_buf_free(x.slab);
-    if (x.data >= 0)
-        H5Dclose(x.data);
     if (parent >= 0)
         H5Gclose(parent);
-    free(group_path);
-    /* After a failed write the driver keeps HDF5's closing writes in memory, so the close
-     * completes and HDF5 holds nothing broken until exit. */
-    if (x.file >= 0 && H5Fclose(x.file) < 0 && rc == 0)
-        rc = it_h5_error(IT_EIO, "it_export_hdf5: closing the output file");
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    if (rc == 0 && it_vfd_poisoned(&vfd))
-        rc = it_vfd_error(&vfd, "it_export_hdf5: writing the output");
-    if (tmp[0]) {
-        if (rc == 0 && rename(tmp, path) != 0)
-            rc = it_error(it_fs_errno_code(errno), "it_export_hdf5: renaming %s to %s: %s", tmp,
-                          path, strerror(errno));
-        if (rc == 0 && vfd.sync)
-            rc = it_fs_sync_dir(path);
-        if (rc)
-            unlink(tmp);
-    }
-    H5Eclear2(H5E_DEFAULT);
+    rc = finish_output(&x, &out, rc);
     it_h5_leave();
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "file_util.h"
 #include "hdf5_attr.h"
 #include "hdf5_store_impl.h"
@@ -203,12 +204,12 @@ void it_h5s_free(h5_store *h) {
     free(h);
 }
 
-static int check_options(it_hdf5_mode mode, const it_hdf5_options *o) {
+static int check_options(it_hdf5_mode mode, const it_hdf5_options *o, int *level) {
     if ((unsigned)mode > IT_HDF5_READONLY)
         return it_error(IT_EINVAL, "it_store_open_hdf5: unknown mode %d", (int)mode);
-    if (o->compression_level < -1 || o->compression_level > 9)
-        return it_error(IT_EINVAL, "it_store_open_hdf5: compression_level must be -1..9 (got %d)",
-                        o->compression_level);
+    int rc = it_codec_level(o->compression_level, "it_store_open_hdf5", level);
+    if (rc)
+        return rc;
     if (o->sync != 0 && o->sync != 1)
         return it_error(IT_EINVAL, "it_store_open_hdf5: sync must be 0 or 1 (got %d)", o->sync);
     return 0;
@@ -225,7 +226,8 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     it_hdf5_options_init(&o);
     if (opts)
         o = *opts;
-    int rc = check_options(mode, &o);
+    int level;
+    int rc = check_options(mode, &o, &level);
     if (rc)
         return rc;
     h5_store *h = calloc(1, sizeof *h);
@@ -234,7 +236,7 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     pthread_mutex_init(&h->lock, NULL);
     h->file = h->tensors = -1;
     h->mode = mode;
-    h->level = o.compression_level == 0 ? 1 : o.compression_level;
+    h->level = level;
     h->vfd.sync = o.sync == 1;
     h->trusted = o.trusted != 0;
     size_t jlen = strlen(path) + sizeof "-journal";

@@ -183,7 +183,7 @@ static int read_raw(h5_store *h, h5_tensor *ht, const it_coord *c, void **raw, s
     if (p <= 0)
         return p;
     /* The size comes from the file: no encoding of a chunk is larger than its deflate bound. */
-    if (size > it_codec_bound(t->chunk_bytes) || (!ht->compressed && size != t->chunk_bytes))
+    if (size > it_codec_bound(t->chunk_bytes) || (ht->level < 0 && size != t->chunk_bytes))
         return it_error(IT_EFORMAT, "tensor \"%s\": a stored chunk claims %llu bytes (a chunk "
                         "holds %zu)", t->id, (unsigned long long)size, t->chunk_bytes);
     void *buf = it_buf_alloc((size_t)size);
@@ -210,7 +210,7 @@ static int decode(const h5_tensor *ht, void *raw, size_t len, void **out) {
         return it_error(IT_ENOMEM, "out of memory decoding a chunk");
     }
     int rc = 0;
-    if (!ht->compressed) {
+    if (ht->level < 0) {
         if (len != t->chunk_bytes)
             rc = it_error(IT_EFORMAT, "tensor \"%s\": stored chunk has %zu bytes, expected %zu",
                           t->id, len, t->chunk_bytes);
@@ -294,8 +294,7 @@ static int h5_put(void *impl, it_store_tensor *t, const it_coord *c, void *buf, 
     }
     void *enc = NULL;
     size_t len = t->chunk_bytes;
-    if (ht->compressed &&
-        (rc = it_codec_encode(buf, t->chunk_bytes, t->esize, h->level > 0 ? h->level : 1, &enc, &len))) {
+    if (ht->level >= 0 && (rc = it_codec_encode(buf, t->chunk_bytes, t->esize, ht->level, &enc, &len))) {
         it_buf_free(buf);
         return rc;
     }

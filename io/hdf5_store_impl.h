@@ -27,7 +27,8 @@ typedef struct h5_tensor {
     struct h5_tensor *next;       /* the store's attached tensors */
     const it_store_tensor *t;
     hid_t group, data;
-    bool compressed;
+    int level;                    /* deflate level of the data set's filters (read back from
+                                     the file for stored tensors); -1: unfiltered */
     int64_t origin[IT_MAX_RANK];  /* pixel of dataset index 0 */
     int64_t extent[IT_MAX_RANK];  /* dataset dims */
     int64_t cmin[IT_MAX_RANK], cmax[IT_MAX_RANK]; /* storable chunk indices [cmin, cmax) */

@@ -123,10 +123,10 @@ static int create_data(h5_store *h, h5_tensor *ht) {
     H5Pset_chunk(dcpl, t->rank, chunk);
     H5Pset_fill_value(dcpl, it_h5_mem_type(t->dtype), t->fill);
     H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_INCR);
-    ht->compressed = h->level >= 1;
-    if (ht->compressed) {
+    ht->level = h->level;
+    if (ht->level >= 0) {
         H5Pset_shuffle(dcpl);
-        H5Pset_deflate(dcpl, (unsigned)h->level);
+        H5Pset_deflate(dcpl, (unsigned)ht->level);
     }
     ht->data = H5Dcreate2(ht->group, "data", it_h5_file_type(t->dtype), sp, H5P_DEFAULT, dcpl,
                           H5P_DEFAULT);
@@ -160,6 +160,27 @@ int it_h5t_create(h5_store *h, h5_tensor *ht, const it_tensor_meta *m) {
 
 /* ---- opening ---------------------------------------------------------------------------------- */
 
+/* The filters must be none, or shuffle then deflate (*level: the deflate level it was created
+ * with, -1 for none). */
+static int read_filters(const it_store_tensor *t, hid_t dcpl, int *level) {
+    static const H5Z_filter_t pipeline[2] = {H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE};
+    int nf = H5Pget_nfilters(dcpl);
+    bool std = nf == 0 || nf == 2;
+    unsigned cd[1] = {0};
+    for (int i = 0; std && i < nf; i++) {
+        unsigned flags;
+        size_t nv = 1;
+        cd[0] = 0;
+        std = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nv, cd, 0, NULL, NULL) == pipeline[i] &&
+              (i == 0 || (nv >= 1 && cd[0] <= 9));
+    }
+    if (!std)
+        return it_error(IT_EFORMAT, "tensor \"%s\": data has filters other than shuffle + "
+                        "deflate 0..9", t->id);
+    *level = nf ? (int)cd[0] : -1;
+    return 0;
+}
+
 /* The dataset must be what create_data makes: chunked with the tensor's chunk shape, of the
  * dtype's size, unfiltered or shuffle + deflate; otherwise direct chunk I/O would misread it. */
 static int check_data_layout(h5_tensor *ht) {
@@ -179,18 +200,8 @@ static int check_data_layout(h5_tensor *ht) {
         if (rc == 0 && (H5Tget_size(ty) != t->esize || (cls != H5T_INTEGER && cls != H5T_FLOAT)))
             rc = it_error(IT_EFORMAT, "tensor \"%s\": data elements do not match dtype %s", t->id,
                           it_dtype_name(t->dtype));
-        static const H5Z_filter_t pipeline[2] = {H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE};
-        int nf = H5Pget_nfilters(dcpl);
-        bool std = nf == 0 || nf == 2;
-        for (int i = 0; std && i < nf; i++) {
-            unsigned flags;
-            size_t nv = 0;
-            std = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nv, NULL, 0, NULL, NULL) == pipeline[i];
-        }
-        if (rc == 0 && !std)
-            rc = it_error(IT_EFORMAT, "tensor \"%s\": data has filters other than shuffle + "
-                          "deflate", t->id);
-        ht->compressed = nf > 0;
+        if (rc == 0)
+            rc = read_filters(t, dcpl, &ht->level);
     }
     if (dcpl >= 0)
         H5Pclose(dcpl);

@@ -195,42 +195,9 @@ static void tensor_free(it_tensor *t) {
     free(t);
 }
 
-static int resolve(const it_tensor_desc *d, it_tensor *t, bool stored) {
-    if (d->rank < 1 || d->rank > IT_MAX_RANK)
-        return FAIL(IT_EINVAL, "rank must be 1..%d (got %d)", IT_MAX_RANK, d->rank);
-    t->view.rank = d->rank;
-    for (int k = 0; k < d->rank; k++) {
-        if (d->shape[k] <= 0 && d->shape[k] != IT_INF)
-            return FAIL(IT_EINVAL, "shape[%d] must be > 0 or IT_INF (got %lld)", k,
-                        (long long)d->shape[k]);
-        t->view.shape[k] = d->shape[k];
-    }
-    if ((unsigned)d->dtype >= IT_DTYPE_COUNT)
-        return FAIL(IT_EINVAL, "dtype must be an it_dtype value (got %d)", (int)d->dtype);
-    t->view.dtype = d->dtype;
-    t->view.esize = it_dtype_size(d->dtype);
-    if (d->window.rank != d->rank)
-        return FAIL(IT_EINVAL, "window.rank (%d) must equal the tensor rank (%d)",
-                     d->window.rank, d->rank);
-    int rc = it_window_resolve(&d->window, d->rank, "window", &t->win);
-    if (rc)
-        return it_error_prefix(rc, "it_tensor_create: ");
-    if (!d->fn && !stored)
-        return FAIL(IT_EINVAL, "fn must not be NULL");
-    if (d->flags & ~(unsigned)IT_TENSOR_SERIAL)
-        return FAIL(IT_EINVAL, "flags has unknown bits 0x%x", d->flags & ~(unsigned)IT_TENSOR_SERIAL);
-    t->view.flags = d->flags;
-    t->fn = d->fn;
-    t->user = d->user;
-    t->batch = d->batch_size ? d->batch_size : 1;
-    t->blend = d->blend;
-    t->blend_fn = d->blend_fn;
-    t->blend_init = d->blend_init;
-    if ((rc = check_blend(d, t)))
-        return rc;
-    if (!shape_bytes(t->win.size, t->view.rank, t->view.esize, &t->win_elems, &t->win_bytes))
-        return FAIL(IT_EOVERFLOW, "window byte size overflows");
-
+/* The arguments: upstream tensors and the windows through which they are read. */
+static int resolve_args(const it_tensor_desc *d, it_tensor *t) {
+    int rc;
     if (d->n_args > 0 && (!d->args || !d->arg_windows))
         return FAIL(IT_EINVAL, "n_args is %zu but %s is NULL", d->n_args,
                     d->args ? "arg_windows" : "args");
@@ -269,6 +236,47 @@ static int resolve(const it_tensor_desc *d, it_tensor *t, bool stored) {
         t->n_info_args = d->n_args;
         t->info_arg_windows = t->arg_windows;
     }
+    return 0;
+}
+
+static int resolve(const it_tensor_desc *d, it_tensor *t, bool stored) {
+    if (d->rank < 1 || d->rank > IT_MAX_RANK)
+        return FAIL(IT_EINVAL, "rank must be 1..%d (got %d)", IT_MAX_RANK, d->rank);
+    t->view.rank = d->rank;
+    for (int k = 0; k < d->rank; k++) {
+        if (d->shape[k] <= 0 && d->shape[k] != IT_INF)
+            return FAIL(IT_EINVAL, "shape[%d] must be > 0 or IT_INF (got %lld)", k,
+                        (long long)d->shape[k]);
+        t->view.shape[k] = d->shape[k];
+    }
+    if ((unsigned)d->dtype >= IT_DTYPE_COUNT)
+        return FAIL(IT_EINVAL, "dtype must be an it_dtype value (got %d)", (int)d->dtype);
+    t->view.dtype = d->dtype;
+    t->view.esize = it_dtype_size(d->dtype);
+    if (d->window.rank != d->rank)
+        return FAIL(IT_EINVAL, "window.rank (%d) must equal the tensor rank (%d)",
+                     d->window.rank, d->rank);
+    int rc = it_window_resolve(&d->window, d->rank, "window", &t->win);
+    if (rc)
+        return it_error_prefix(rc, "it_tensor_create: ");
+    if (!d->fn && !stored)
+        return FAIL(IT_EINVAL, "fn must not be NULL");
+    if (d->flags & ~(unsigned)IT_TENSOR_SERIAL)
+        return FAIL(IT_EINVAL, "flags has unknown bits 0x%x", d->flags & ~(unsigned)IT_TENSOR_SERIAL);
+    t->view.flags = d->flags;
+    t->fn = d->fn;
+    t->user = d->user;
+    t->batch = d->batch_size ? d->batch_size : 1;
+    t->blend = d->blend;
+    t->blend_fn = d->blend_fn;
+    t->blend_init = d->blend_init;
+    if ((rc = check_blend(d, t)))
+        return rc;
+    if (!shape_bytes(t->win.size, t->view.rank, t->view.esize, &t->win_elems, &t->win_bytes))
+        return FAIL(IT_EOVERFLOW, "window byte size overflows");
+
+    if ((rc = resolve_args(d, t)))
+        return rc;
     if ((rc = resolve_chunks(d, t)))
         return rc;
     resolve_valid_windows(t);
