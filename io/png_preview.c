@@ -160,12 +160,17 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
             for (int c = 0; c < channels; c++) {
                 size_t src = planar ? c * plane + p : p * (size_t)channels + (size_t)c;
                 double v = it_dtype_load(it_tensor_view(t)->dtype, buf, src);
-                double n = isnan(v) ? 0 : (v - lo) / (hi - lo);
+                double n = (v - lo) / (hi - lo);
                 n = n < 0 ? 0 : n > 1 ? 1 : n;
-                if (out_channels == 3 && channels == 1)
-                    colour(o.colormap, n, px + p * 3);
-                else
-                    px[p * (size_t)out_channels + (size_t)c] = (unsigned char)lround(n * 255);
+                if (out_channels == 3 && channels == 1) {
+                    if (isnan(v)) /* black in every colour map */
+                        memset(px + p * 3, 0, 3);
+                    else
+                        colour(o.colormap, n, px + p * 3);
+                } else {
+                    px[p * (size_t)out_channels + (size_t)c] =
+                        isnan(v) ? 0 : (unsigned char)lround(n * 255);
+                }
             }
         rc = write_png(path, width, height, out_channels, px);
     }

@@ -352,6 +352,62 @@ static unsigned char *read_png(const char *path, int *w, int *h, int *channels) 
     return px;
 }
 
+/* Row 0: 0 1 2 3 4; row 1: 0 NaN 2 3 4 (a (2, 5) tensor, one window). */
+static int ramp_with_nan(const it_window_batch *b, void *user) {
+    (void)user;
+    float *v = b->out[0];
+    for (int y = 0; y < 2; y++)
+        for (int x = 0; x < 5; x++)
+            v[y * 5 + x] = y == 1 && x == 1 ? NAN : (float)x;
+    return 0;
+}
+
+/* Colour-map pixels at the stops, and NaN black in grayscale and in colour. */
+static void test_png_colours_and_nan(void **state) {
+    (void)state;
+    env *e = open_env(0);
+    int64_t shape[2] = {2, 5};
+    it_tensor_desc d;
+    it_tensor_desc_init(&d, 2);
+    d.id = "ramp";
+    memcpy(d.shape, shape, sizeof shape);
+    it_window_init(&d.window, 2, shape);
+    d.fn = ramp_with_nan;
+    it_tensor *t;
+    assert_int_equal(it_tensor_create(e->store, &d, &t), 0);
+    it_region r = region2(0, 2, 0, 5);
+    char png[300];
+    snprintf(png, sizeof png, "%s.png", out);
+    int w, h, c;
+    /* grayscale: the range is [0, 4] (NaN ignored); value v is round(v / 4 * 255) */
+    assert_int_equal(it_preview_png(t, &r, png, NULL), 0);
+    unsigned char *px = read_png(png, &w, &h, &c);
+    assert_int_equal(c, 1);
+    static const unsigned char gray[5] = {0, 64, 128, 191, 255};
+    for (int x = 0; x < 5; x++) {
+        assert_int_equal(px[x], gray[x]);
+        assert_int_equal(px[5 + x], x == 1 ? 0 : gray[x]);
+    }
+    free(px);
+    /* viridis: 0, 1, 2, 3, 4 fall on its five stops */
+    static const unsigned char viridis[5][3] = {
+        {68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
+    it_preview_options o;
+    it_preview_options_init(&o);
+    o.colormap = IT_COLORMAP_VIRIDIS;
+    assert_int_equal(it_preview_png(t, &r, png, &o), 0);
+    px = read_png(png, &w, &h, &c);
+    assert_int_equal(c, 3);
+    for (int x = 0; x < 5; x++) {
+        assert_memory_equal(px + x * 3, viridis[x], 3);
+        static const unsigned char black[3] = {0, 0, 0};
+        assert_memory_equal(px + 15 + x * 3, x == 1 ? black : viridis[x], 3);
+    }
+    free(px);
+    unlink(png);
+    close_env(e);
+}
+
 static void test_png(void **state) {
     (void)state;
     env *e = open_env(0);
@@ -448,6 +504,7 @@ int main(void) {
         cmocka_unit_test(test_failures_leave_files_alone),
         cmocka_unit_test(test_readonly_missing_chunks),
         cmocka_unit_test(test_png),
+        cmocka_unit_test(test_png_colours_and_nan),
     };
     return cmocka_run_group_tests_name("export", tests, setup, teardown);
 }
