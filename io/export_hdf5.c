@@ -28,7 +28,7 @@
 
 void it_export_options_init(it_export_options *opts) {
     if (opts)
-        memset(opts, 0, sizeof *opts);
+        *opts = (it_export_options){.struct_size = sizeof *opts};
 }
 
 typedef struct exporter {
@@ -526,11 +526,15 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
                         !t ? "tensor" : !region ? "region" : !path ? "path" : "dataset");
     it_export_options defaults;
     it_export_options_init(&defaults);
+    int rc = opts ? it_check_struct_size(opts->struct_size, sizeof *opts, "it_export_hdf5",
+                                         "it_export_options_init") : 0;
+    if (rc)
+        return rc;
     exporter x = {.tensor = t, .t = it_tensor_view(t), .o = opts ? opts : &defaults,
                   .rank = it_tensor_view(t)->rank, .file = -1, .data = -1};
     x.ext = x.s.count;
     it_tensor_engine(t, &x.eng);
-    int rc = prepare(&x, t, region, dataset);
+    rc = prepare(&x, t, region, dataset);
     if (rc)
         return rc;
     output out = {.path = path, .exists = access(path, F_OK) == 0, .fapl = -1,

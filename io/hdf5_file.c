@@ -16,7 +16,7 @@
 
 void it_hdf5_options_init(it_hdf5_options *opts) {
     if (opts)
-        memset(opts, 0, sizeof *opts);
+        *opts = (it_hdf5_options){.struct_size = sizeof *opts};
 }
 
 /* Opens (create: creates, failing if it exists) name through the library's driver; with
@@ -224,10 +224,14 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
         return it_error(IT_EINVAL, "it_store_open_hdf5: NULL %s", ctx ? "path" : "ctx");
     it_hdf5_options o;
     it_hdf5_options_init(&o);
+    int rc = opts ? it_check_struct_size(opts->struct_size, sizeof o, "it_store_open_hdf5",
+                                         "it_hdf5_options_init") : 0;
+    if (rc)
+        return rc;
     if (opts)
         o = *opts;
     int level;
-    int rc = check_options(mode, &o, &level);
+    rc = check_options(mode, &o, &level);
     if (rc)
         return rc;
     h5_store *h = calloc(1, sizeof *h);

@@ -15,7 +15,7 @@
 
 void it_preview_options_init(it_preview_options *opts) {
     if (opts)
-        memset(opts, 0, sizeof *opts);
+        *opts = (it_preview_options){.struct_size = sizeof *opts};
 }
 
 /* Piecewise-linear colour maps: (position, r, g, b) stops. */
@@ -96,6 +96,10 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
         return it_error(IT_EINVAL, "it_preview_png: NULL %s", !t ? "tensor" : !region ? "region" : "path");
     it_preview_options o;
     it_preview_options_init(&o);
+    int rc = opts ? it_check_struct_size(opts->struct_size, sizeof o, "it_preview_png",
+                                         "it_preview_options_init") : 0;
+    if (rc)
+        return rc;
     if (opts)
         o = *opts;
     if ((unsigned)o.colormap > IT_COLORMAP_TERRAIN)
@@ -103,7 +107,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
     if (o.fixed_range && !(o.vmax > o.vmin))
         return it_error(IT_EINVAL, "it_preview_png: range [%g, %g] is empty", o.vmin, o.vmax);
     it_selection sel;
-    int rc = it_selection_resolve(t, region, "it_preview_png", &sel);
+    rc = it_selection_resolve(t, region, "it_preview_png", &sel);
     if (rc)
         return rc;
     /* The region's non-trivial dimensions decide the image layout. */

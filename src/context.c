@@ -7,7 +7,7 @@
 
 void it_ctx_options_init(it_ctx_options *opts) {
     if (opts)
-        memset(opts, 0, sizeof *opts);
+        *opts = (it_ctx_options){.struct_size = sizeof *opts};
 }
 
 int it_ctx_create(const it_ctx_options *opts, it_ctx **out) {
@@ -16,8 +16,13 @@ int it_ctx_create(const it_ctx_options *opts, it_ctx **out) {
     *out = NULL;
     it_ctx_options o;
     it_ctx_options_init(&o);
-    if (opts)
+    if (opts) {
+        int rc = it_check_struct_size(opts->struct_size, sizeof o, "it_ctx_create",
+                                      "it_ctx_options_init");
+        if (rc)
+            return rc;
         o = *opts;
+    }
     if (o.threads < 0 || o.threads > 1024)
         return it_error(IT_EINVAL, "it_ctx_create: threads must be 0..1024 (got %d)", o.threads);
     if (o.threads == 0) {

@@ -62,6 +62,20 @@ static inline int it_coord_cmp(const it_coord *a, const it_coord *b, int rank) {
     return 0;
 }
 
+/* Public option structs begin with struct_size, set by their *_init to the size the caller's
+ * header declares. 0 when got is this library's size; IT_EINVAL naming fn and init otherwise
+ * (0: the struct was not initialised; another size: a header of another library version). */
+static inline int it_check_struct_size(size_t got, size_t want, const char *fn,
+                                       const char *init) {
+    if (got == want)
+        return 0;
+    if (got == 0)
+        return it_error(IT_EINVAL, "%s: options have struct_size 0: initialise them with %s",
+                        fn, init);
+    return it_error(IT_EINVAL, "%s: options of %zu bytes come from another version's header "
+                    "(this library's are %zu bytes)", fn, got, want);
+}
+
 /* Unique, never reused serial numbers (tensor identity in caches). */
 uint64_t it_next_serial(void);
 

@@ -128,7 +128,7 @@ static const it_store_ops memory_ops = {
 
 void it_memory_store_options_init(it_memory_store_options *opts) {
     if (opts)
-        opts->cache_bytes = 0;
+        *opts = (it_memory_store_options){.struct_size = sizeof *opts};
 }
 
 int it_store_open_memory(it_ctx *ctx, const it_memory_store_options *opts, it_store **out) {
@@ -137,8 +137,12 @@ int it_store_open_memory(it_ctx *ctx, const it_memory_store_options *opts, it_st
     *out = NULL;
     if (!ctx)
         return it_error(IT_EINVAL, "it_store_open_memory: NULL ctx");
+    int rc = opts ? it_check_struct_size(opts->struct_size, sizeof *opts, "it_store_open_memory",
+                                         "it_memory_store_options_init") : 0;
+    if (rc)
+        return rc;
     it_cache *cache;
-    int rc = it_cache_create(opts ? opts->cache_bytes : 0, &cache);
+    rc = it_cache_create(opts ? opts->cache_bytes : 0, &cache);
     if (rc)
         return rc;
     rc = it_store_wrap(ctx, &memory_ops, cache, out);

@@ -222,6 +222,49 @@ static void test_messages_are_per_thread(void **state) {
     pthread_barrier_destroy(&b);
 }
 
+/* Option structs must come from their *_init (struct_size), never from another header. */
+static void test_option_struct_sizes(void **state) {
+    (void)state;
+    it_ctx_options co;
+    it_ctx_options_init(&co);
+    assert_int_equal(co.struct_size, sizeof co);
+    it_ctx *ctx;
+    co.struct_size = 0;
+    assert_int_equal(it_ctx_create(&co, &ctx), IT_EINVAL);
+    assert_non_null(strstr(it_last_error(), "it_ctx_options_init"));
+    co.struct_size = sizeof co + 8;
+    assert_int_equal(it_ctx_create(&co, &ctx), IT_EINVAL);
+    assert_non_null(strstr(it_last_error(), "another version"));
+    assert_int_equal(it_ctx_create(NULL, &ctx), 0);
+    it_memory_store_options mo = {.cache_bytes = 1 << 20}; /* not initialised */
+    it_store *s;
+    assert_int_equal(it_store_open_memory(ctx, &mo, &s), IT_EINVAL);
+    it_hdf5_options ho = {.compression_level = 3};
+    assert_int_equal(it_store_open_hdf5(ctx, "/nonexistent/x.h5", IT_HDF5_READONLY, &ho, &s),
+                     IT_EINVAL);
+    assert_non_null(strstr(it_last_error(), "it_hdf5_options_init"));
+    assert_int_equal(it_store_open_memory(ctx, NULL, &s), 0);
+    it_tensor_desc d;
+    it_tensor_desc_init(&d, 1);
+    d.shape[0] = 8;
+    int64_t size[1] = {8};
+    it_window_init(&d.window, 1, size);
+    d.fn = golden_fn;
+    it_tensor *t;
+    assert_int_equal(it_tensor_create(s, &d, &t), 0);
+    it_region r;
+    int64_t a[1] = {0}, b[1] = {8};
+    it_region_set(&r, 1, a, b, NULL);
+    it_export_options eo = {.overwrite = 1};
+    assert_int_equal(it_export_hdf5(t, &r, "/nonexistent/x.h5", "d", &eo, NULL), IT_EINVAL);
+    assert_non_null(strstr(it_last_error(), "it_export_options_init"));
+    it_preview_options po = {.fixed_range = 0};
+    assert_int_equal(it_preview_png(t, &r, "/nonexistent/x.png", &po), IT_EINVAL);
+    assert_non_null(strstr(it_last_error(), "it_preview_options_init"));
+    it_store_close(s);
+    it_ctx_destroy(ctx);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
@@ -230,6 +273,7 @@ int main(void) {
         T(test_buffer_and_region_errors),
         T(test_finite_range_errors),
         cmocka_unit_test(test_codes_and_names),
+        cmocka_unit_test(test_option_struct_sizes),
         cmocka_unit_test(test_messages_are_per_thread),
         cmocka_unit_test(test_messages_are_one_line),
     };

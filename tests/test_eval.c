@@ -48,7 +48,9 @@ static env open_env(int threads, size_t budget, size_t cache) {
     co.threads = threads;
     co.memory_budget = budget;
     assert_int_equal(it_ctx_create(&co, &e.ctx), 0);
-    it_memory_store_options so = {.cache_bytes = cache};
+    it_memory_store_options so;
+    it_memory_store_options_init(&so);
+    so.cache_bytes = cache;
     assert_int_equal(it_store_open_memory(e.ctx, &so, &e.store), 0);
     return e;
 }

@@ -214,7 +214,9 @@ static void test_memory_bound(void **state) {
     const size_t budget = (size_t)8 << 20;
     env *e = open_env(budget);
     it_store_close(e->store);
-    it_memory_store_options so = {.cache_bytes = budget};
+    it_memory_store_options so;
+    it_memory_store_options_init(&so);
+    so.cache_bytes = budget;
     assert_int_equal(it_store_open_memory(e->ctx, &so, &e->store), 0);
     it_tensor *x = make(e, IT_F32, "big");
     it_region r = region2(0, 4096, -1024, 1024); /* 32 MiB: 4 budgets */

@@ -29,7 +29,9 @@ static void open_pipeline(pipeline *p, size_t budget, size_t cache) {
     co.threads = 2;
     co.memory_budget = budget;
     assert_int_equal(it_ctx_create(&co, &p->ctx), 0);
-    it_memory_store_options so = {.cache_bytes = cache};
+    it_memory_store_options so;
+    it_memory_store_options_init(&so);
+    so.cache_bytes = cache;
     assert_int_equal(it_store_open_memory(p->ctx, &so, &p->store), 0);
     int64_t w16[2] = {16, 16}, w32[2] = {32, 32}, pad[2] = {34, 34};
     it_tensor_desc d;

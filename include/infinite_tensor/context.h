@@ -18,6 +18,9 @@ typedef struct it_ctx it_ctx;
 typedef int (*it_progress_fn)(uint64_t done, uint64_t total, void *user);
 
 typedef struct it_ctx_options {
+    size_t struct_size;     /* sizeof the struct as the caller's header declares it: set by
+                               it_ctx_options_init; the library refuses other sizes (IT_EINVAL), so a
+                               newer library never reads fields an older caller lacks */
     int threads;            /* worker threads including the caller; 0 = online CPUs */
     size_t memory_budget;   /* bytes for evaluation working memory (blocks + window cache);
                                0 = 512 MiB */

@@ -11,6 +11,9 @@
 #include "infinite_tensor/tensor.h"
 
 typedef struct it_export_options {
+    size_t struct_size;     /* sizeof the struct as the caller's header declares it: set by
+                               it_export_options_init; the library refuses other sizes (IT_EINVAL), so a
+                               newer library never reads fields an older caller lacks */
     int contiguous;              /* contiguous layout (uncompressed, mmap-able) instead of the
                                     default chunked + compressed one */
     int64_t chunk[IT_MAX_RANK];  /* chunked layout: chunk shape; 0 entries = default (whole
@@ -39,6 +42,9 @@ typedef enum it_colormap {
 } it_colormap;
 
 typedef struct it_preview_options {
+    size_t struct_size;     /* sizeof the struct as the caller's header declares it: set by
+                               it_preview_options_init; the library refuses other sizes (IT_EINVAL), so a
+                               newer library never reads fields an older caller lacks */
     it_colormap colormap;        /* for 2-D regions; 3-channel regions are RGB */
     int fixed_range;             /* use [vmin, vmax] instead of the data's min and max */
     double vmin, vmax;

@@ -25,6 +25,9 @@ typedef enum it_hdf5_mode {
 } it_hdf5_mode;
 
 typedef struct it_hdf5_options {
+    size_t struct_size;     /* sizeof the struct as the caller's header declares it: set by
+                               it_hdf5_options_init; the library refuses other sizes (IT_EINVAL), so a
+                               newer library never reads fields an older caller lacks */
     int compression_level;  /* deflate level 1..9 with shuffle; 0 = default (1); -1 = none */
     size_t cache_bytes;     /* decoded-chunk cache limit; 0 = 64 MiB */
     int sync;               /* 1: every flush ends with fdatasync (chunk data first, then the

@@ -11,6 +11,9 @@
 typedef struct it_store it_store;
 
 typedef struct it_memory_store_options {
+    size_t struct_size;     /* sizeof the struct as the caller's header declares it: set by
+                               it_memory_store_options_init; the library refuses other sizes (IT_EINVAL), so a
+                               newer library never reads fields an older caller lacks */
     size_t cache_bytes;     /* LRU limit on stored chunk bytes; 0 = unlimited */
 } it_memory_store_options;
 
