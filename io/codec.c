@@ -76,52 +76,52 @@ static void unshuffle(unsigned char *dst, const unsigned char *src, size_t n, si
     }
 }
 
-int it_codec_encode(const void *src, size_t n, size_t esize, int level, void **out,
+int iti_codec_encode(const void *src, size_t n, size_t esize, int level, void **out,
                     size_t *outlen) {
     const unsigned char *in = src;
     unsigned char *shuffled = NULL;
     if (esize > 1) {
-        shuffled = it_buf_alloc(n);
+        shuffled = iti_buf_alloc(n);
         if (!shuffled)
-            return it_error(IT_ENOMEM, "out of memory compressing a chunk");
+            return iti_error(IT_ENOMEM, "out of memory compressing a chunk");
         shuffle(shuffled, src, n, esize);
         in = shuffled;
     }
     uLongf bound = compressBound((uLong)n);
-    unsigned char *dst = it_buf_alloc(bound);
+    unsigned char *dst = iti_buf_alloc(bound);
     if (!dst) {
-        it_buf_free(shuffled);
-        return it_error(IT_ENOMEM, "out of memory compressing a chunk");
+        iti_buf_free(shuffled);
+        return iti_error(IT_ENOMEM, "out of memory compressing a chunk");
     }
     int zrc = compress2(dst, &bound, in, (uLong)n, level);
-    it_buf_free(shuffled);
+    iti_buf_free(shuffled);
     if (zrc != Z_OK) {
-        it_buf_free(dst);
-        return it_error(IT_EIO, "zlib compress2 failed (%d)", zrc);
+        iti_buf_free(dst);
+        return iti_error(IT_EIO, "zlib compress2 failed (%d)", zrc);
     }
     *out = dst;
     *outlen = bound;
     return 0;
 }
 
-int it_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t n,
+int iti_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t n,
                     void *scratch) {
     unsigned char *target = esize > 1 ? scratch : dst;
     uLongf got = (uLongf)n;
     int zrc = uncompress(target, &got, src, (uLong)len);
     if (zrc != Z_OK || got != n)
-        return it_error(IT_EFORMAT, "chunk does not inflate to %zu bytes (zlib %d, got %lu)", n,
+        return iti_error(IT_EFORMAT, "chunk does not inflate to %zu bytes (zlib %d, got %lu)", n,
                         zrc, (unsigned long)got);
     if (esize > 1)
         unshuffle(dst, scratch, n, esize);
     return 0;
 }
 
-size_t it_codec_bound(size_t n) { return (size_t)compressBound((uLong)n); }
+size_t iti_codec_bound(size_t n) { return (size_t)compressBound((uLong)n); }
 
-int it_codec_level(int requested, const char *fn, int *level) {
+int iti_codec_level(int requested, const char *fn, int *level) {
     if (requested < -1 || requested > 9)
-        return it_error(IT_EINVAL, "%s: compression_level must be -1..9 (got %d)", fn, requested);
+        return iti_error(IT_EINVAL, "%s: compression_level must be -1..9 (got %d)", fn, requested);
     *level = requested == 0 ? IT_CODEC_DEFAULT_LEVEL : requested;
     return 0;
 }

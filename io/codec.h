@@ -6,22 +6,22 @@
 
 #include <stddef.h>
 
-/* Encodes n bytes of esize-byte elements at src. On success *out is an it_buf_alloc buffer
+/* Encodes n bytes of esize-byte elements at src. On success *out is an iti_buf_alloc buffer
  * of *outlen bytes. level 1..9. Returns 0, IT_ENOMEM or IT_EIO. */
-int it_codec_encode(const void *src, size_t n, size_t esize, int level, void **out, size_t *outlen);
+int iti_codec_encode(const void *src, size_t n, size_t esize, int level, void **out, size_t *outlen);
 
 /* Decodes `len` bytes into dst, which must receive exactly n bytes. scratch holds n bytes.
  * IT_EFORMAT when the data are not a valid encoding of n bytes. */
-int it_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t n, void *scratch);
+int iti_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t n, void *scratch);
 
 /* The deflate level used when a caller asks for the default (compression_level 0). */
 #define IT_CODEC_DEFAULT_LEVEL 1
 
 /* Resolves a public compression_level (stores and exports): 0 = the default level, 1..9 =
  * that deflate level, -1 = no compression (*level -1). IT_EINVAL naming fn otherwise. */
-int it_codec_level(int requested, const char *fn, int *level);
+int iti_codec_level(int requested, const char *fn, int *level);
 
 /* Largest encoding of n bytes (zlib's compressBound): a stored chunk claiming more is damaged. */
-size_t it_codec_bound(size_t n);
+size_t iti_codec_bound(size_t n);
 
 #endif

@@ -33,16 +33,16 @@ void it_export_options_init(it_export_options *opts) {
 
 typedef struct exporter {
     it_tensor *tensor;
-    const it_store_tensor *t;   /* the tensor's view */
-    it_engine eng;
-    it_selection s;             /* the exported region */
+    const iti_store_tensor *t;   /* the tensor's view */
+    iti_engine eng;
+    iti_selection s;             /* the exported region */
     const it_export_options *o;
     int rank;
     const int64_t *ext;         /* exported shape (s.count) */
     int64_t chunk[IT_MAX_RANK]; /* output chunk shape (chunked layout) */
     int level;                  /* -1: no filters */
     hid_t file, data;
-    const it_vfd_state *vfd;    /* the output's driver: a failed write stops the export */
+    const iti_vfd_state *vfd;    /* the output's driver: a failed write stops the export */
     /* slab under way */
     char *slab;
     int64_t slab_start[IT_MAX_RANK], slab_ext[IT_MAX_RANK];
@@ -67,7 +67,7 @@ static void default_dim_name(int rank, int d, char *buf, size_t size) {
 static int encode_chunk(void *arg, size_t i, int thread) {
     (void)thread;
     exporter *x = arg;
-    const it_store_tensor *t = x->t;
+    const iti_store_tensor *t = x->t;
     int64_t cidx[IT_MAX_RANK], box[IT_MAX_RANK], sstr[IT_MAX_RANK], cstr[IT_MAX_RANK];
     size_t rem = i, celems = 1;
     for (int d = x->rank - 1; d >= 0; d--) {
@@ -75,8 +75,8 @@ static int encode_chunk(void *arg, size_t i, int thread) {
         rem /= (size_t)x->chunks_per[d];
         celems *= (size_t)x->chunk[d];
     }
-    it_strides(x->slab_ext, x->rank, sstr);
-    it_strides(x->chunk, x->rank, cstr);
+    iti_strides(x->slab_ext, x->rank, sstr);
+    iti_strides(x->chunk, x->rank, cstr);
     int64_t so = 0;
     bool partial = false;
     for (int d = 0; d < x->rank; d++) {
@@ -86,59 +86,59 @@ static int encode_chunk(void *arg, size_t i, int thread) {
         so += lo * sstr[d];
     }
     size_t bytes = celems * t->esize;
-    char *buf = it_buf_alloc(bytes);
+    char *buf = iti_buf_alloc(bytes);
     if (!buf)
-        return it_error(IT_ENOMEM, "it_export_hdf5: out of memory");
+        return iti_error(IT_ENOMEM, "it_export_hdf5: out of memory");
     if (partial) /* HDF5 never shows the padding of edge chunks */
         memset(buf, 0, bytes);
-    it_copy_nd(buf, cstr, x->slab + so * (int64_t)t->esize, sstr, box, x->rank, t->esize);
+    iti_copy_nd(buf, cstr, x->slab + so * (int64_t)t->esize, sstr, box, x->rank, t->esize);
     void *enc = buf;
     size_t len = bytes;
     int rc = 0;
     if (x->level >= 1) {
-        rc = it_codec_encode(buf, bytes, t->esize, x->level, &enc, &len);
-        it_buf_free(buf);
+        rc = iti_codec_encode(buf, bytes, t->esize, x->level, &enc, &len);
+        iti_buf_free(buf);
         if (rc)
             return rc;
     }
     hsize_t off[IT_MAX_RANK];
     for (int d = 0; d < x->rank; d++)
         off[d] = (hsize_t)(x->slab_start[d] + cidx[d] * x->chunk[d]);
-    it_h5_enter();
-    if (it_vfd_poisoned(x->vfd))
-        rc = it_vfd_error(x->vfd, "it_export_hdf5: writing the output");
+    iti_h5_enter();
+    if (iti_vfd_poisoned(x->vfd))
+        rc = iti_vfd_error(x->vfd, "it_export_hdf5: writing the output");
     else if (H5Dwrite_chunk(x->data, H5P_DEFAULT, 0, off, len, enc) < 0)
-        rc = it_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite_chunk");
-    it_h5_leave();
-    it_buf_free(enc);
+        rc = iti_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite_chunk");
+    iti_h5_leave();
+    iti_buf_free(enc);
     return rc;
 }
 
 static int write_slab(exporter *x) {
-    const it_store_tensor *t = x->t;
+    const iti_store_tensor *t = x->t;
     if (!x->o->contiguous) { /* slabs are whole chunks (see stream) */
         x->nchunks = 1;
         for (int d = 0; d < x->rank; d++) {
             x->chunks_per[d] = (x->slab_ext[d] + x->chunk[d] - 1) / x->chunk[d];
             x->nchunks *= (size_t)x->chunks_per[d];
         }
-        return it_pool_run(x->eng.pool, x->nchunks, encode_chunk, x);
+        return iti_pool_run(x->eng.pool, x->nchunks, encode_chunk, x);
     }
     hsize_t start[IT_MAX_RANK], count[IT_MAX_RANK];
     for (int d = 0; d < x->rank; d++) {
         start[d] = (hsize_t)x->slab_start[d];
         count[d] = (hsize_t)x->slab_ext[d];
     }
-    it_h5_enter();
+    iti_h5_enter();
     hid_t fs = H5Dget_space(x->data);
     H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
     hid_t ms = H5Screate_simple(x->rank, count, NULL);
     int rc = 0;
-    if (H5Dwrite(x->data, it_h5_mem_type(t->dtype), ms, fs, H5P_DEFAULT, x->slab) < 0)
-        rc = it_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite");
+    if (H5Dwrite(x->data, iti_h5_mem_type(t->dtype), ms, fs, H5P_DEFAULT, x->slab) < 0)
+        rc = iti_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite");
     H5Sclose(ms);
     H5Sclose(fs);
-    it_h5_leave();
+    iti_h5_leave();
     return rc;
 }
 
@@ -146,8 +146,8 @@ static int write_slab(exporter *x) {
  * along dimensions before k, a multiple of the chunk along k, the full extent after k, with k
  * the first dimension for which that fits the target size. Contiguous outputs use 1 as chunk. */
 static int stream(exporter *x) {
-    const it_store_tensor *t = x->t;
-    const it_engine *eng = &x->eng;
+    const iti_store_tensor *t = x->t;
+    const iti_engine *eng = &x->eng;
     /* The slab's read takes blocks of the budget; the slab and the chunks being encoded take
      * about an eighth more. */
     size_t target = eng->budget / 8 < ((size_t)1 << 20) ? ((size_t)1 << 20) : eng->budget / 8;
@@ -170,14 +170,14 @@ static int stream(exporter *x) {
     if (m > x->ext[k])
         m = x->ext[k];
     size_t slab_bytes = base / (size_t)unit[k] * (size_t)m;
-    x->slab = it_buf_alloc(slab_bytes);
+    x->slab = iti_buf_alloc(slab_bytes);
     if (!x->slab)
-        return it_error(IT_ENOMEM, "it_export_hdf5: out of memory for a %zu-byte slab", slab_bytes);
+        return iti_error(IT_ENOMEM, "it_export_hdf5: out of memory for a %zu-byte slab", slab_bytes);
     uint64_t total = t->esize, done = 0;
     for (int d = 0; d < x->rank; d++)
         total *= (uint64_t)x->ext[d];
     if (eng->progress && eng->progress(0, total, eng->progress_user))
-        return it_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback");
+        return iti_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback");
     int64_t idx[IT_MAX_RANK] = {0}; /* slab origin along dims 0..k */
     for (;;) {
         for (int d = 0; d < x->rank; d++) {
@@ -186,19 +186,19 @@ static int stream(exporter *x) {
             x->slab_start[d] = first;
             x->slab_ext[d] = x->ext[d] - first < want ? x->ext[d] - first : want;
         }
-        it_selection slab;
-        it_selection_sub(&x->s, x->slab_start, x->slab_ext, t->esize, &slab);
+        iti_selection slab;
+        iti_selection_sub(&x->s, x->slab_start, x->slab_ext, t->esize, &slab);
         size_t bytes = slab.bytes;
-        int rc = it_eval_read(x->tensor, &slab, x->slab, "it_export_hdf5");
+        int rc = iti_eval_read(x->tensor, &slab, x->slab, "it_export_hdf5");
         if (rc == 0)
             rc = write_slab(x);
-        if (rc == 0 && it_vfd_poisoned(x->vfd))
-            rc = it_vfd_error(x->vfd, "it_export_hdf5: writing the output");
+        if (rc == 0 && iti_vfd_poisoned(x->vfd))
+            rc = iti_vfd_error(x->vfd, "it_export_hdf5: writing the output");
         if (rc)
             return rc;
         done += bytes;
         if (eng->progress && eng->progress(done, total, eng->progress_user))
-            return it_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback after "
+            return iti_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback after "
                             "%llu of %llu bytes", (unsigned long long)done, (unsigned long long)total);
         int d = k;
         idx[k] += m;
@@ -223,7 +223,7 @@ static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
             default_dim_name(x->rank, d, name, sizeof name);
         int64_t *coords = malloc((size_t)x->ext[d] * sizeof *coords);
         if (!coords)
-            return it_error(IT_ENOMEM, "it_export_hdf5: out of memory");
+            return iti_error(IT_ENOMEM, "it_export_hdf5: out of memory");
         for (int64_t i = 0; i < x->ext[d]; i++)
             coords[i] = x->s.start[d] + i * x->s.step[d];
         /* Candidate names: name, name_<dataset>, name_<dataset>_2, ...: the first that is
@@ -258,7 +258,7 @@ static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
                 H5Oclose(old);
                 if (a < 0) {
                     free(coords);
-                    return it_h5_error(IT_EIO, "it_export_hdf5: attaching a dimension scale");
+                    return iti_h5_error(IT_EIO, "it_export_hdf5: attaching a dimension scale");
                 }
                 break;
             }
@@ -275,11 +275,11 @@ static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
         int rc = 0;
         if (sc < 0 || H5Dwrite(sc, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, coords) < 0 ||
             H5DSset_scale(sc, name) < 0 || H5DSattach_scale(x->data, sc, (unsigned)d) < 0)
-            rc = it_h5_error(IT_EIO, "it_export_hdf5: writing dimension scale");
+            rc = iti_h5_error(IT_EIO, "it_export_hdf5: writing dimension scale");
         if (rc == 0)
-            rc = it_h5_write_vlen_str(sc, "units", x->o->units ? x->o->units : "pixel");
+            rc = iti_h5_write_vlen_str(sc, "units", x->o->units ? x->o->units : "pixel");
         if (rc == 0)
-            rc = it_h5_write_vlen_str(sc, "long_name", "pixel coordinate");
+            rc = iti_h5_write_vlen_str(sc, "long_name", "pixel coordinate");
         if (sc >= 0)
             H5Dclose(sc);
         H5Sclose(sp);
@@ -291,7 +291,7 @@ static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
 }
 
 static int write_attrs(exporter *x) {
-    const it_store_tensor *t = x->t;
+    const iti_store_tensor *t = x->t;
     int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK], step[IT_MAX_RANK];
     for (int d = 0; d < x->rank; d++) {
         step[d] = x->s.step[d];
@@ -300,26 +300,26 @@ static int write_attrs(exporter *x) {
     }
     int rc;
     size_t r = (size_t)x->rank;
-    if ((rc = it_h5_write_vlen_str(x->data, "source_tensor", t->id)) ||
-        (rc = it_h5_write_i64(x->data, "region_start", start, r)) ||
-        (rc = it_h5_write_i64(x->data, "region_stop", stop, r)) ||
-        (rc = it_h5_write_i64(x->data, "region_step", step, r)) ||
-        (rc = it_h5_write_i64(x->data, "origin", start, r)) ||
-        (rc = it_h5_write_vlen_str(x->data, "dtype", it_dtype_name(t->dtype))) ||
-        (rc = it_h5_write_vlen_str(x->data, "created_by", "infinite-tensor " IT_VERSION_STRING)))
+    if ((rc = iti_h5_write_vlen_str(x->data, "source_tensor", t->id)) ||
+        (rc = iti_h5_write_i64(x->data, "region_start", start, r)) ||
+        (rc = iti_h5_write_i64(x->data, "region_stop", stop, r)) ||
+        (rc = iti_h5_write_i64(x->data, "region_step", step, r)) ||
+        (rc = iti_h5_write_i64(x->data, "origin", start, r)) ||
+        (rc = iti_h5_write_vlen_str(x->data, "dtype", it_dtype_name(t->dtype))) ||
+        (rc = iti_h5_write_vlen_str(x->data, "created_by", "infinite-tensor " IT_VERSION_STRING)))
         return rc;
     /* _FillValue, of the data's own type as netCDF requires, marks missing values, and
      * netCDF readers (xarray) mask every element equal to it. An export has no missing
      * values: floats get NaN, which no reader takes for data; integer exports get none,
      * because any integer may be real data. */
-    if (!it_dtype_is_float(t->dtype))
+    if (!iti_dtype_is_float(t->dtype))
         return 0;
     unsigned char fill[8];
-    it_dtype_from_double(t->dtype, NAN, fill, "_FillValue");
+    iti_dtype_from_double(t->dtype, NAN, fill, "_FillValue");
     hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(x->data, "_FillValue", it_h5_file_type(t->dtype), sp, H5P_DEFAULT, H5P_DEFAULT);
-    rc = a < 0 || H5Awrite(a, it_h5_mem_type(t->dtype), fill) < 0
-             ? it_h5_error(IT_EIO, "it_export_hdf5: writing _FillValue") : 0;
+    hid_t a = H5Acreate2(x->data, "_FillValue", iti_h5_file_type(t->dtype), sp, H5P_DEFAULT, H5P_DEFAULT);
+    rc = a < 0 || H5Awrite(a, iti_h5_mem_type(t->dtype), fill) < 0
+             ? iti_h5_error(IT_EIO, "it_export_hdf5: writing _FillValue") : 0;
     if (a >= 0)
         H5Aclose(a);
     H5Sclose(sp);
@@ -327,7 +327,7 @@ static int write_attrs(exporter *x) {
 }
 
 static int create_dataset(exporter *x, hid_t parent, const char *name) {
-    const it_store_tensor *t = x->t;
+    const iti_store_tensor *t = x->t;
     hsize_t dims[IT_MAX_RANK];
     for (int d = 0; d < x->rank; d++)
         dims[d] = (hsize_t)x->ext[d];
@@ -335,9 +335,9 @@ static int create_dataset(exporter *x, hid_t parent, const char *name) {
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     unsigned char fill[8];
     memcpy(fill, t->fill, sizeof fill);
-    if (it_dtype_is_float(t->dtype)) /* matches _FillValue */
-        it_dtype_from_double(t->dtype, NAN, fill, "fill value");
-    H5Pset_fill_value(dcpl, it_h5_mem_type(t->dtype), fill);
+    if (iti_dtype_is_float(t->dtype)) /* matches _FillValue */
+        iti_dtype_from_double(t->dtype, NAN, fill, "fill value");
+    H5Pset_fill_value(dcpl, iti_h5_mem_type(t->dtype), fill);
     if (x->o->contiguous) {
         H5Pset_layout(dcpl, H5D_CONTIGUOUS);
         H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY); /* the offset exists from the start */
@@ -352,8 +352,8 @@ static int create_dataset(exporter *x, hid_t parent, const char *name) {
             H5Pset_deflate(dcpl, (unsigned)x->level);
         }
     }
-    x->data = H5Dcreate2(parent, name, it_h5_file_type(t->dtype), sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    int rc = x->data < 0 ? it_h5_error(IT_EIO, "it_export_hdf5: creating the dataset") : 0;
+    x->data = H5Dcreate2(parent, name, iti_h5_file_type(t->dtype), sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    int rc = x->data < 0 ? iti_h5_error(IT_EIO, "it_export_hdf5: creating the dataset") : 0;
     H5Pclose(dcpl);
     H5Sclose(sp);
     return rc;
@@ -361,7 +361,7 @@ static int create_dataset(exporter *x, hid_t parent, const char *name) {
 
 static int check_options(exporter *x) {
     const it_export_options *o = x->o;
-    int rc = it_codec_level(o->compression_level, "it_export_hdf5", &x->level);
+    int rc = iti_codec_level(o->compression_level, "it_export_hdf5", &x->level);
     if (rc)
         return rc;
     if (o->contiguous)
@@ -369,7 +369,7 @@ static int check_options(exporter *x) {
     size_t bytes = x->t->esize;
     for (int d = 0; d < x->rank; d++) {
         if (o->chunk[d] < 0)
-            return it_error(IT_EINVAL, "it_export_hdf5: chunk[%d] must be >= 0 (got %lld)", d,
+            return iti_error(IT_EINVAL, "it_export_hdf5: chunk[%d] must be >= 0 (got %lld)", d,
                             (long long)o->chunk[d]);
         int64_t def = d >= x->rank - 2 ? EDGE_CHUNK : 1;
         if (x->rank == 1)
@@ -378,7 +378,7 @@ static int check_options(exporter *x) {
         x->chunk[d] = c < x->ext[d] ? c : x->ext[d];
         bytes *= (size_t)x->chunk[d];
         if (bytes > 0xffffffffu)
-            return it_error(IT_EINVAL, "it_export_hdf5: chunks of more than 4 GiB");
+            return iti_error(IT_EINVAL, "it_export_hdf5: chunks of more than 4 GiB");
     }
     return 0;
 }
@@ -389,22 +389,22 @@ static int check_options(exporter *x) {
 static int check_target(exporter *x, const char *path, const char *dataset, bool exists) {
     if (!exists)
         return 0;
-    int is = it_fs_is_hdf5(path);
+    int is = iti_fs_is_hdf5(path);
     if (is < 0)
-        return it_error_prefix(is, "it_export_hdf5: ");
+        return iti_error_prefix(is, "it_export_hdf5: ");
     if (is == 0)
-        return it_error(IT_EFORMAT, "it_export_hdf5: %s exists and is not an HDF5 file", path);
-    if (it_open_file_is_written(path))
-        return it_error(IT_ELOCKED, "it_export_hdf5: %s is open for writing in this process",
+        return iti_error(IT_EFORMAT, "it_export_hdf5: %s exists and is not an HDF5 file", path);
+    if (iti_open_file_is_written(path))
+        return iti_error(IT_ELOCKED, "it_export_hdf5: %s is open for writing in this process",
                         path);
-    it_vfd_state vfd = {0};
-    hid_t fapl = it_vfd_fapl(&vfd);
+    iti_vfd_state vfd = {0};
+    hid_t fapl = iti_vfd_fapl(&vfd);
     hid_t f = fapl < 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
     int rc = 0;
     if (f < 0)
-        rc = it_vfd_failure(&vfd, IT_EFORMAT, "it_export_hdf5: opening the output file");
+        rc = iti_vfd_failure(&vfd, IT_EFORMAT, "it_export_hdf5: opening the output file");
     else if (H5Lexists(f, dataset, H5P_DEFAULT) > 0 && !x->o->overwrite) {
-        rc = it_error(IT_EEXIST, "it_export_hdf5: %s already has a dataset \"%s\"", path, dataset);
+        rc = iti_error(IT_EEXIST, "it_export_hdf5: %s already has a dataset \"%s\"", path, dataset);
     }
     H5Eclear2(H5E_DEFAULT);
     if (f >= 0)
@@ -418,19 +418,19 @@ static int check_target(exporter *x, const char *path, const char *dataset, bool
  * that can be neither read nor computed. */
 static int prepare(exporter *x, it_tensor *t, const it_region *region, const char *dataset) {
     if (!dataset[0] || dataset[strlen(dataset) - 1] == '/')
-        return it_error(IT_EINVAL, "it_export_hdf5: dataset name \"%s\" is empty", dataset);
-    int rc = it_selection_resolve(t, region, "it_export_hdf5", &x->s);
+        return iti_error(IT_EINVAL, "it_export_hdf5: dataset name \"%s\" is empty", dataset);
+    int rc = iti_selection_resolve(t, region, "it_export_hdf5", &x->s);
     if (rc)
         return rc;
     if (x->s.elems == 0)
-        return it_error(IT_EINVAL, "it_export_hdf5: the region is empty");
+        return iti_error(IT_EINVAL, "it_export_hdf5: the region is empty");
     if ((rc = check_options(x)))
         return rc;
     uint64_t missing;
-    if ((rc = it_eval_count_uncomputable(t, &x->s, &missing)))
+    if ((rc = iti_eval_count_uncomputable(t, &x->s, &missing)))
         return rc;
     if (missing)
-        return it_error(IT_ENOTCOMPUTED,
+        return iti_error(IT_ENOTCOMPUTED,
                         "it_export_hdf5: tensor \"%s\" has no function and %llu chunk(s) of the "
                         "region were never computed",
                         x->t->id, (unsigned long long)missing);
@@ -444,29 +444,29 @@ typedef struct output {
     bool exists;
     char tmp[4200];
     hid_t fapl;
-    it_vfd_state vfd;
+    iti_vfd_state vfd;
 } output;
 
 static int open_output(exporter *x, output *out, const char *dataset) {
     int rc;
     if ((rc = check_target(x, out->path, dataset, out->exists)) ||
-        (rc = it_fs_temp_name(out->path, "export", out->tmp, sizeof out->tmp)))
+        (rc = iti_fs_temp_name(out->path, "export", out->tmp, sizeof out->tmp)))
         return rc;
-    if (out->exists && (rc = it_fs_copy(out->path, out->tmp, out->vfd.sync))) {
+    if (out->exists && (rc = iti_fs_copy(out->path, out->tmp, out->vfd.sync))) {
         out->tmp[0] = 0; /* nothing to remove */
         return rc;
     }
-    out->fapl = it_vfd_fapl(&out->vfd);
+    out->fapl = iti_vfd_fapl(&out->vfd);
     if (out->fapl < 0)
-        return it_h5_error(IT_EIO, "it_export_hdf5: file access properties");
+        return iti_h5_error(IT_EIO, "it_export_hdf5: file access properties");
     x->file = out->exists ? H5Fopen(out->tmp, H5F_ACC_RDWR, out->fapl)
                           : H5Fcreate(out->tmp, H5F_ACC_EXCL, H5P_DEFAULT, out->fapl);
     if (x->file < 0)
-        return it_vfd_failure(&out->vfd, out->exists ? IT_EFORMAT : IT_EIO,
+        return iti_vfd_failure(&out->vfd, out->exists ? IT_EFORMAT : IT_EIO,
                               "it_export_hdf5: opening the output");
     if (out->exists && H5Lexists(x->file, dataset, H5P_DEFAULT) > 0 &&
         H5Ldelete(x->file, dataset, H5P_DEFAULT) < 0) /* overwrite (checked above) */
-        return it_h5_error(IT_EIO, "it_export_hdf5: removing the old dataset");
+        return iti_h5_error(IT_EIO, "it_export_hdf5: removing the old dataset");
     return 0;
 }
 
@@ -480,7 +480,7 @@ static int open_parent(exporter *x, const char *dataset, hid_t *parent, const ch
     } else {
         char *group_path = strndup(dataset, (size_t)(slash - dataset));
         if (!group_path)
-            return it_error(IT_ENOMEM, "it_export_hdf5: out of memory");
+            return iti_error(IT_ENOMEM, "it_export_hdf5: out of memory");
         if (H5Lexists(x->file, group_path, H5P_DEFAULT) > 0) {
             *parent = H5Gopen2(x->file, group_path, H5P_DEFAULT);
         } else {
@@ -491,7 +491,7 @@ static int open_parent(exporter *x, const char *dataset, hid_t *parent, const ch
         }
         free(group_path);
     }
-    return *parent < 0 ? it_h5_error(IT_EIO, "it_export_hdf5: creating the dataset's group") : 0;
+    return *parent < 0 ? iti_h5_error(IT_EIO, "it_export_hdf5: creating the dataset's group") : 0;
 }
 
 /* Closes the output and, when everything succeeded, renames it over path (HDF5 lock held).
@@ -501,17 +501,17 @@ static int finish_output(exporter *x, output *out, int rc) {
     if (x->data >= 0)
         H5Dclose(x->data);
     if (x->file >= 0 && H5Fclose(x->file) < 0 && rc == 0)
-        rc = it_h5_error(IT_EIO, "it_export_hdf5: closing the output file");
+        rc = iti_h5_error(IT_EIO, "it_export_hdf5: closing the output file");
     if (out->fapl >= 0)
         H5Pclose(out->fapl);
-    if (rc == 0 && it_vfd_poisoned(&out->vfd))
-        rc = it_vfd_error(&out->vfd, "it_export_hdf5: writing the output");
+    if (rc == 0 && iti_vfd_poisoned(&out->vfd))
+        rc = iti_vfd_error(&out->vfd, "it_export_hdf5: writing the output");
     if (out->tmp[0]) {
         if (rc == 0 && rename(out->tmp, out->path) != 0)
-            rc = it_error(it_fs_errno_code(errno), "it_export_hdf5: renaming %s to %s: %s",
+            rc = iti_error(iti_fs_errno_code(errno), "it_export_hdf5: renaming %s to %s: %s",
                           out->tmp, out->path, strerror(errno));
         if (rc == 0 && out->vfd.sync)
-            rc = it_fs_sync_dir(out->path);
+            rc = iti_fs_sync_dir(out->path);
         if (rc)
             unlink(out->tmp);
     }
@@ -522,18 +522,18 @@ static int finish_output(exporter *x, output *out, int rc) {
 int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, const char *dataset,
                    const it_export_options *opts, it_export_info *info) {
     if (!t || !region || !path || !dataset)
-        return it_error(IT_EINVAL, "it_export_hdf5: NULL %s",
+        return iti_error(IT_EINVAL, "it_export_hdf5: NULL %s",
                         !t ? "tensor" : !region ? "region" : !path ? "path" : "dataset");
     it_export_options defaults;
     it_export_options_init(&defaults);
-    int rc = opts ? it_check_struct_size(opts->struct_size, sizeof *opts, "it_export_hdf5",
+    int rc = opts ? iti_check_struct_size(opts->struct_size, sizeof *opts, "it_export_hdf5",
                                          "it_export_options_init") : 0;
     if (rc)
         return rc;
-    exporter x = {.tensor = t, .t = it_tensor_view(t), .o = opts ? opts : &defaults,
-                  .rank = it_tensor_view(t)->rank, .file = -1, .data = -1};
+    exporter x = {.tensor = t, .t = iti_tensor_view(t), .o = opts ? opts : &defaults,
+                  .rank = iti_tensor_view(t)->rank, .file = -1, .data = -1};
     x.ext = x.s.count;
-    it_tensor_engine(t, &x.eng);
+    iti_tensor_engine(t, &x.eng);
     rc = prepare(&x, t, region, dataset);
     if (rc)
         return rc;
@@ -542,15 +542,15 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
     x.vfd = &out.vfd;
     hid_t parent = -1;
     const char *leaf;
-    it_h5_enter();
+    iti_h5_enter();
     if ((rc = open_output(&x, &out, dataset)) == 0 &&
         (rc = open_parent(&x, dataset, &parent, &leaf)) == 0 &&
         (rc = create_dataset(&x, parent, leaf)) == 0 && (rc = write_attrs(&x)) == 0)
         rc = write_scales(&x, parent, leaf);
     if (rc == 0) {
-        it_h5_leave(); /* slabs are read through stores, which take the HDF5 lock themselves */
+        iti_h5_leave(); /* slabs are read through stores, which take the HDF5 lock themselves */
         rc = stream(&x);
-        it_h5_enter();
+        iti_h5_enter();
     }
     if (rc == 0 && info) {
         memset(info, 0, sizeof *info);
@@ -560,10 +560,10 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
         info->data_offset = off == HADDR_UNDEF ? UINT64_MAX : (uint64_t)off;
         info->data_bytes = (uint64_t)x.s.bytes;
     }
-    it_buf_free(x.slab);
+    iti_buf_free(x.slab);
     if (parent >= 0)
         H5Gclose(parent);
     rc = finish_output(&x, &out, rc);
-    it_h5_leave();
+    iti_h5_leave();
     return rc;
 }

@@ -13,11 +13,11 @@
 #include "file_util.h"
 #include "backend.h"
 
-int it_fs_errno_code(int err) {
+int iti_fs_errno_code(int err) {
     return err == ENOSPC || err == EDQUOT || err == EFBIG ? IT_ENOSPC : IT_EIO;
 }
 
-int it_fs_pwrite_all(int fd, const void *buf, size_t n, uint64_t off) {
+int iti_fs_pwrite_all(int fd, const void *buf, size_t n, uint64_t off) {
     const unsigned char *p = buf;
     while (n > 0) {
         ssize_t w = pwrite(fd, p, n, (off_t)off);
@@ -32,7 +32,7 @@ int it_fs_pwrite_all(int fd, const void *buf, size_t n, uint64_t off) {
     return 0;
 }
 
-int it_fs_pread_full(int fd, void *buf, size_t n, uint64_t off) {
+int iti_fs_pread_full(int fd, void *buf, size_t n, uint64_t off) {
     unsigned char *p = buf;
     while (n > 0) {
         ssize_t r = pread(fd, p, n, (off_t)off);
@@ -51,23 +51,23 @@ int it_fs_pread_full(int fd, void *buf, size_t n, uint64_t off) {
     return 0;
 }
 
-int it_fs_temp_name(const char *path, const char *tag, char *buf, size_t size) {
+int iti_fs_temp_name(const char *path, const char *tag, char *buf, size_t size) {
     static atomic_uint counter;
     unsigned n = atomic_fetch_add(&counter, 1);
     int len = snprintf(buf, size, "%s.%s-%ld-%u", path, tag, (long)getpid(), n);
     if (len < 0 || (size_t)len >= size)
-        return it_error(IT_EINVAL, "%s: path too long for a temporary name beside it", path);
+        return iti_error(IT_EINVAL, "%s: path too long for a temporary name beside it", path);
     return 0;
 }
 
-int it_fs_sync_dir(const char *path) {
+int iti_fs_sync_dir(const char *path) {
     char *copy = strdup(path);
     if (!copy)
-        return it_error(IT_ENOMEM, "out of memory");
+        return iti_error(IT_ENOMEM, "out of memory");
     int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = 0;
     if (fd < 0 || fsync(fd) != 0)
-        rc = it_error(it_fs_errno_code(errno), "syncing the directory of %s: %s", path,
+        rc = iti_error(iti_fs_errno_code(errno), "syncing the directory of %s: %s", path,
                       strerror(errno));
     if (fd >= 0)
         close(fd);
@@ -75,15 +75,15 @@ int it_fs_sync_dir(const char *path) {
     return rc;
 }
 
-int it_fs_copy(const char *src, const char *dst, bool sync) {
+int iti_fs_copy(const char *src, const char *dst, bool sync) {
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
-        return it_error(it_fs_errno_code(errno), "copying %s: %s", src, strerror(errno));
+        return iti_error(iti_fs_errno_code(errno), "copying %s: %s", src, strerror(errno));
     struct stat sb;
     int rc = 0, out = -1;
     if (fstat(in, &sb) != 0 || (out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                                            sb.st_mode & 07777)) < 0) {
-        rc = it_error(it_fs_errno_code(errno), "copying %s to %s: %s", src, dst, strerror(errno));
+        rc = iti_error(iti_fs_errno_code(errno), "copying %s to %s: %s", src, dst, strerror(errno));
         close(in);
         return rc;
     }
@@ -94,36 +94,36 @@ int it_fs_copy(const char *src, const char *dst, bool sync) {
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)
-                rc = it_error(it_fs_errno_code(n < 0 ? errno : EIO), "copying %s to %s: %s", src,
+                rc = iti_error(iti_fs_errno_code(n < 0 ? errno : EIO), "copying %s to %s: %s", src,
                               dst, n < 0 ? strerror(errno) : "short copy");
             else
                 left -= n;
         }
     }
     if (rc == 0 && sync && fsync(out) != 0)
-        rc = it_error(it_fs_errno_code(errno), "syncing %s: %s", dst, strerror(errno));
+        rc = iti_error(iti_fs_errno_code(errno), "syncing %s: %s", dst, strerror(errno));
     if (close(out) != 0 && rc == 0)
-        rc = it_error(it_fs_errno_code(errno), "closing %s: %s", dst, strerror(errno));
+        rc = iti_error(iti_fs_errno_code(errno), "closing %s: %s", dst, strerror(errno));
     close(in);
     if (rc)
         unlink(dst);
     return rc;
 }
 
-int it_fs_is_hdf5(const char *path) {
+int iti_fs_is_hdf5(const char *path) {
     static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return it_error(errno == ENOENT ? IT_ENOTFOUND : IT_EIO, "%s: %s", path, strerror(errno));
+        return iti_error(errno == ENOENT ? IT_ENOTFOUND : IT_EIO, "%s: %s", path, strerror(errno));
     struct stat sb;
     int found = 0;
     if (fstat(fd, &sb) != 0)
-        found = it_error(IT_EIO, "%s: %s", path, strerror(errno));
+        found = iti_error(IT_EIO, "%s: %s", path, strerror(errno));
     for (off_t off = 0; found == 0 && off + 8 <= sb.st_size; off = off ? off * 2 : 512) {
         unsigned char buf[8];
         ssize_t n = pread(fd, buf, sizeof buf, off);
         if (n < 0)
-            found = it_error(IT_EIO, "%s: reading: %s", path, strerror(errno));
+            found = iti_error(IT_EIO, "%s: reading: %s", path, strerror(errno));
         else if (n == 8 && memcmp(buf, sig, 8) == 0)
             found = 1;
     }

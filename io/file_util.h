@@ -9,27 +9,27 @@
 
 /* "<path>.<tag>-<pid>-<n>" in buf: a fresh name beside path (same file system, so a rename
  * replaces path atomically). IT_EINVAL when it does not fit. */
-int it_fs_temp_name(const char *path, const char *tag, char *buf, size_t size);
+int iti_fs_temp_name(const char *path, const char *tag, char *buf, size_t size);
 
 /* fsync of the directory holding path, so a rename into it survives power loss. */
-int it_fs_sync_dir(const char *path);
+int iti_fs_sync_dir(const char *path);
 
 /* Copies src to a new file dst (reflink where the file system shares blocks, else
  * copy_file_range), with src's permission bits; with sync, fsyncs dst. Removes dst on failure. */
-int it_fs_copy(const char *src, const char *dst, bool sync);
+int iti_fs_copy(const char *src, const char *dst, bool sync);
 
 /* 1 when path starts with the HDF5 signature at offset 0 or at 512, 1024, 2048, ... (a user
  * block), 0 when it does not, or a negative IT_E* code with the OS error when it cannot be read. */
-int it_fs_is_hdf5(const char *path);
+int iti_fs_is_hdf5(const char *path);
 
 /* Writes all n bytes at off (retrying short writes and EINTR); 0 or an errno (ENOSPC when
  * the file system takes no byte). */
-int it_fs_pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
+int iti_fs_pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
 
 /* Reads n bytes at off; bytes past the end of the file read as zeros. 0 or an errno. */
-int it_fs_pread_full(int fd, void *buf, size_t n, uint64_t off);
+int iti_fs_pread_full(int fd, void *buf, size_t n, uint64_t off);
 
 /* IT_ENOSPC for ENOSPC/EDQUOT/EFBIG, else IT_EIO. */
-int it_fs_errno_code(int err);
+int iti_fs_errno_code(int err);
 
 #endif

@@ -12,24 +12,24 @@ static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
     return 0;
 }
 
-int it_h5_error(int code, const char *what) {
+int iti_h5_error(int code, const char *what) {
     char detail[256] = "";
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, detail);
     H5Eclear2(H5E_DEFAULT);
-    return it_error(code, "%s%s%s", what, detail[0] ? ": HDF5: " : "", detail);
+    return iti_error(code, "%s%s%s", what, detail[0] ? ": HDF5: " : "", detail);
 }
 
 static int write_attr(hid_t obj, const char *name, hid_t type, hid_t space, const void *buf) {
     if (H5Aexists(obj, name) > 0 && H5Adelete(obj, name) < 0)
-        return it_h5_error(IT_EIO, name);
+        return iti_h5_error(IT_EIO, name);
     hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
     herr_t rc = a < 0 ? -1 : H5Awrite(a, type, buf);
     if (a >= 0)
         H5Aclose(a);
-    return rc < 0 ? it_h5_error(IT_EIO, name) : 0;
+    return rc < 0 ? iti_h5_error(IT_EIO, name) : 0;
 }
 
-int it_h5_write_i64(hid_t obj, const char *name, const int64_t *v, size_t n) {
+int iti_h5_write_i64(hid_t obj, const char *name, const int64_t *v, size_t n) {
     hsize_t dims = n;
     hid_t sp = H5Screate_simple(1, &dims, NULL);
     int rc = write_attr(obj, name, H5T_NATIVE_INT64, sp, v);
@@ -37,7 +37,7 @@ int it_h5_write_i64(hid_t obj, const char *name, const int64_t *v, size_t n) {
     return rc;
 }
 
-int it_h5_write_f64(hid_t obj, const char *name, double v) {
+int iti_h5_write_f64(hid_t obj, const char *name, double v) {
     hid_t sp = H5Screate(H5S_SCALAR);
     int rc = write_attr(obj, name, H5T_NATIVE_DOUBLE, sp, &v);
     H5Sclose(sp);
@@ -54,7 +54,7 @@ static hid_t fixed_str(size_t len) {
     return t;
 }
 
-int it_h5_write_str(hid_t obj, const char *name, const char *s) {
+int iti_h5_write_str(hid_t obj, const char *name, const char *s) {
     hid_t t = fixed_str(strlen(s) + 1), sp = H5Screate(H5S_SCALAR);
     int rc = write_attr(obj, name, t, sp, s);
     H5Sclose(sp);
@@ -62,7 +62,7 @@ int it_h5_write_str(hid_t obj, const char *name, const char *s) {
     return rc;
 }
 
-int it_h5_write_vlen_str(hid_t obj, const char *name, const char *s) {
+int iti_h5_write_vlen_str(hid_t obj, const char *name, const char *s) {
     hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
     H5Tset_size(t, H5T_VARIABLE);
     H5Tset_cset(t, H5T_CSET_UTF8);
@@ -72,7 +72,7 @@ int it_h5_write_vlen_str(hid_t obj, const char *name, const char *s) {
     return rc;
 }
 
-int it_h5_write_strs(hid_t obj, const char *name, const char *const *s, size_t n) {
+int iti_h5_write_strs(hid_t obj, const char *name, const char *const *s, size_t n) {
     static const char *const none[1] = {""};
     if (n == 0) { /* stored as one "" (an attribute cannot be empty in the earliest format) */
         s = none;
@@ -84,7 +84,7 @@ int it_h5_write_strs(hid_t obj, const char *name, const char *const *s, size_t n
             width = strlen(s[i]) + 1;
     char *packed = calloc(n, width);
     if (!packed)
-        return it_error(IT_ENOMEM, "out of memory writing attribute \"%s\"", name);
+        return iti_error(IT_ENOMEM, "out of memory writing attribute \"%s\"", name);
     for (size_t i = 0; i < n; i++)
         memcpy(packed + i * width, s[i], strlen(s[i]));
     hsize_t dims = n;
@@ -126,41 +126,41 @@ static int view_open(hid_t obj, const char *name, unsigned classes, attr_view *v
     *v = (attr_view){.attr = -1, .type = -1, .space = -1};
     htri_t ex = H5Aexists(obj, name);
     if (ex <= 0)
-        return ex < 0 ? it_h5_error(IT_EFORMAT, name)
-                      : it_error(IT_EFORMAT, "attribute \"%s\" is missing", name);
+        return ex < 0 ? iti_h5_error(IT_EFORMAT, name)
+                      : iti_error(IT_EFORMAT, "attribute \"%s\" is missing", name);
     v->attr = H5Aopen(obj, name, H5P_DEFAULT);
     if (v->attr < 0)
-        return it_h5_error(IT_EFORMAT, name);
+        return iti_h5_error(IT_EFORMAT, name);
     v->type = H5Aget_type(v->attr);
     v->space = H5Aget_space(v->attr);
     if (v->type < 0 || v->space < 0)
-        return it_h5_error(IT_EFORMAT, name);
+        return iti_h5_error(IT_EFORMAT, name);
     H5S_class_t sc = H5Sget_simple_extent_type(v->space);
     int nd = H5Sget_simple_extent_ndims(v->space);
     v->count = H5Sget_simple_extent_npoints(v->space);
     if ((sc != H5S_SCALAR && sc != H5S_SIMPLE) || nd < 0 || nd > 1 || v->count < 0 ||
         v->count > IT_H5_ATTR_MAX_ELEMS)
-        return it_error(IT_EFORMAT, "attribute \"%s\" has an unexpected shape", name);
+        return iti_error(IT_EFORMAT, "attribute \"%s\" has an unexpected shape", name);
     v->cls = H5Tget_class(v->type);
     v->tsize = H5Tget_size(v->type);
     if (v->cls < 0 || v->cls >= 32 || !(classes & CLASS_BIT(v->cls)))
-        return it_error(IT_EFORMAT, "attribute \"%s\" is not %s", name,
+        return iti_error(IT_EFORMAT, "attribute \"%s\" is not %s", name,
                         classes == STRING ? "a string" : classes == NUMERIC ? "numeric"
                                                                             : "of a known type");
     v->vlen = v->cls == H5T_STRING && H5Tis_variable_str(v->type) > 0;
     if (v->tsize == 0 || v->tsize > IT_H5_STR_MAX + 1)
-        return it_error(IT_EFORMAT, "attribute \"%s\" has elements of %zu bytes", name, v->tsize);
+        return iti_error(IT_EFORMAT, "attribute \"%s\" has elements of %zu bytes", name, v->tsize);
     /* The bytes stored must be what the type and extent declare (a crafted attribute that
      * declares more makes HDF5 copy past its buffer); variable-length strings store a heap
      * reference per element. */
     hsize_t stored = H5Aget_storage_size(v->attr);
     if (!v->vlen && v->count > 0 && stored != (hsize_t)v->count * v->tsize)
-        return it_error(IT_EFORMAT, "attribute \"%s\" stores %llu bytes for %lld elements of %zu",
+        return iti_error(IT_EFORMAT, "attribute \"%s\" stores %llu bytes for %lld elements of %zu",
                         name, (unsigned long long)stored, (long long)v->count, v->tsize);
     return 0;
 }
 
-int64_t it_h5_attr_len(hid_t obj, const char *name) {
+int64_t iti_h5_attr_len(hid_t obj, const char *name) {
     attr_view v;
     int rc = view_open(obj, name, NUMERIC | STRING, &v);
     int64_t n = rc ? rc : (int64_t)v.count;
@@ -172,21 +172,21 @@ static int read_numeric(hid_t obj, const char *name, hid_t mem, void *out, size_
     attr_view v;
     int rc = view_open(obj, name, NUMERIC, &v);
     if (rc == 0 && v.tsize > 8)
-        rc = it_error(IT_EFORMAT, "attribute \"%s\" has %zu-byte numbers", name, v.tsize);
+        rc = iti_error(IT_EFORMAT, "attribute \"%s\" has %zu-byte numbers", name, v.tsize);
     if (rc == 0 && v.count != (hssize_t)n)
-        rc = it_error(IT_EFORMAT, "attribute \"%s\" has %lld elements, expected %zu", name,
+        rc = iti_error(IT_EFORMAT, "attribute \"%s\" has %lld elements, expected %zu", name,
                       (long long)v.count, n);
     if (rc == 0 && H5Aread(v.attr, mem, out) < 0)
-        rc = it_h5_error(IT_EFORMAT, name);
+        rc = iti_h5_error(IT_EFORMAT, name);
     view_close(&v);
     return rc;
 }
 
-int it_h5_read_i64(hid_t obj, const char *name, int64_t *v, size_t n) {
+int iti_h5_read_i64(hid_t obj, const char *name, int64_t *v, size_t n) {
     return read_numeric(obj, name, H5T_NATIVE_INT64, v, n);
 }
 
-int it_h5_read_f64(hid_t obj, const char *name, double *v) {
+int iti_h5_read_f64(hid_t obj, const char *name, double *v) {
     return read_numeric(obj, name, H5T_NATIVE_DOUBLE, v, 1);
 }
 
@@ -198,12 +198,12 @@ static int read_vlen_str(attr_view *v, const char *name, size_t index, char *buf
     H5Tset_cset(mt, H5Tget_cset(v->type));
     int rc = 0;
     if (H5Aread(v->attr, mt, all) < 0) {
-        rc = it_h5_error(IT_EFORMAT, name);
+        rc = iti_h5_error(IT_EFORMAT, name);
     } else {
         const char *s = all[index] ? all[index] : "";
         size_t len = strnlen(s, size);
         if (len >= size)
-            rc = it_error(IT_EFORMAT, "attribute \"%s\" is too long", name);
+            rc = iti_error(IT_EFORMAT, "attribute \"%s\" is too long", name);
         else
             memcpy(buf, s, len + 1);
         H5Dvlen_reclaim(mt, v->space, H5P_DEFAULT, all);
@@ -217,24 +217,24 @@ static int read_str_impl(hid_t obj, const char *name, size_t index, bool vlen_ok
     attr_view v;
     int rc = view_open(obj, name, STRING, &v);
     if (rc == 0 && (hssize_t)index >= v.count)
-        rc = it_error(IT_EFORMAT, "attribute \"%s\" has %lld strings, needed %zu", name,
+        rc = iti_error(IT_EFORMAT, "attribute \"%s\" has %lld strings, needed %zu", name,
                       (long long)v.count, index + 1);
     if (rc == 0 && v.vlen && !vlen_ok)
-        rc = it_error(IT_EFORMAT, "attribute \"%s\" is a variable-length string (this format "
+        rc = iti_error(IT_EFORMAT, "attribute \"%s\" is a variable-length string (this format "
                       "version stores fixed-length strings)", name);
     if (rc == 0 && v.vlen) {
         rc = read_vlen_str(&v, name, index, buf, size);
     } else if (rc == 0) {
         char *all = malloc((size_t)v.count * v.tsize + 1);
         if (!all)
-            rc = it_error(IT_ENOMEM, "out of memory reading attribute \"%s\"", name);
+            rc = iti_error(IT_ENOMEM, "out of memory reading attribute \"%s\"", name);
         else if (H5Aread(v.attr, v.type, all) < 0)
-            rc = it_h5_error(IT_EFORMAT, name);
+            rc = iti_h5_error(IT_EFORMAT, name);
         if (rc == 0) {
             const char *s = all + index * v.tsize;
             size_t len = strnlen(s, v.tsize);
             if (len >= size) {
-                rc = it_error(IT_EFORMAT, "attribute \"%s\" is too long", name);
+                rc = iti_error(IT_EFORMAT, "attribute \"%s\" is too long", name);
             } else {
                 memcpy(buf, s, len);
                 buf[len] = 0;
@@ -246,16 +246,16 @@ static int read_str_impl(hid_t obj, const char *name, size_t index, bool vlen_ok
     return rc;
 }
 
-int it_h5_read_str(hid_t obj, const char *name, bool vlen_ok, char *buf, size_t size) {
+int iti_h5_read_str(hid_t obj, const char *name, bool vlen_ok, char *buf, size_t size) {
     return read_str_impl(obj, name, 0, vlen_ok, buf, size);
 }
 
-int it_h5_read_strs_at(hid_t obj, const char *name, size_t i, bool vlen_ok, char *buf,
+int iti_h5_read_strs_at(hid_t obj, const char *name, size_t i, bool vlen_ok, char *buf,
                        size_t size) {
     return read_str_impl(obj, name, i, vlen_ok, buf, size);
 }
 
-hid_t it_h5_mem_type(int dtype) {
+hid_t iti_h5_mem_type(int dtype) {
     switch ((it_dtype)dtype) {
     case IT_F32: return H5T_NATIVE_FLOAT;
     case IT_F64: return H5T_NATIVE_DOUBLE;
@@ -272,7 +272,7 @@ hid_t it_h5_mem_type(int dtype) {
 
 /* Chunks go to files in native (little-endian) byte order, so direct chunk writes need no
  * conversion. */
-hid_t it_h5_file_type(int dtype) {
+hid_t iti_h5_file_type(int dtype) {
     switch ((it_dtype)dtype) {
     case IT_F32: return H5T_IEEE_F32LE;
     case IT_F64: return H5T_IEEE_F64LE;
@@ -287,9 +287,9 @@ hid_t it_h5_file_type(int dtype) {
     }
 }
 
-void it_h5_quiet_begin(it_h5_quiet *q) {
+void iti_h5_quiet_begin(iti_h5_quiet *q) {
     H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
-void it_h5_quiet_end(const it_h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
+void iti_h5_quiet_end(const iti_h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }

@@ -9,44 +9,44 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-int it_h5_write_i64(hid_t obj, const char *name, const int64_t *v, size_t n);
-int it_h5_write_f64(hid_t obj, const char *name, double v);
-int it_h5_write_str(hid_t obj, const char *name, const char *s);
+int iti_h5_write_i64(hid_t obj, const char *name, const int64_t *v, size_t n);
+int iti_h5_write_f64(hid_t obj, const char *name, double v);
+int iti_h5_write_str(hid_t obj, const char *name, const char *s);
 /* A variable-length UTF-8 string, as h5py writes str (exports: friendlier to Python readers;
  * stores use fixed-length strings, which need no global heap to read back). */
-int it_h5_write_vlen_str(hid_t obj, const char *name, const char *s);
+int iti_h5_write_vlen_str(hid_t obj, const char *name, const char *s);
 /* Writes a 1-D array of strings (n may be 0). */
-int it_h5_write_strs(hid_t obj, const char *name, const char *const *s, size_t n);
+int iti_h5_write_strs(hid_t obj, const char *name, const char *const *s, size_t n);
 
 #define IT_H5_ATTR_MAX_ELEMS 64  /* longest attribute the library reads (args) */
 #define IT_H5_STR_MAX 4096       /* longest string (fn_tag) */
 
 /* Read an attribute that must have exactly n int64 elements (IT_EFORMAT otherwise). */
-int it_h5_read_i64(hid_t obj, const char *name, int64_t *v, size_t n);
-int it_h5_read_f64(hid_t obj, const char *name, double *v);
+int iti_h5_read_i64(hid_t obj, const char *name, int64_t *v, size_t n);
+int iti_h5_read_f64(hid_t obj, const char *name, double *v);
 /* Reads a string attribute into buf (IT_EFORMAT if missing, not a string, or too long).
  * Variable-length strings (format version 1 stores) are read only with vlen_ok. */
-int it_h5_read_str(hid_t obj, const char *name, bool vlen_ok, char *buf, size_t size);
+int iti_h5_read_str(hid_t obj, const char *name, bool vlen_ok, char *buf, size_t size);
 /* Element count of a 1-D attribute, or a negative status. */
-int64_t it_h5_attr_len(hid_t obj, const char *name);
+int64_t iti_h5_attr_len(hid_t obj, const char *name);
 /* Reads element i of a 1-D string array attribute. */
-int it_h5_read_strs_at(hid_t obj, const char *name, size_t i, bool vlen_ok, char *buf,
+int iti_h5_read_strs_at(hid_t obj, const char *name, size_t i, bool vlen_ok, char *buf,
                        size_t size);
 
 /* Native (memory) and little-endian file HDF5 types of an element type. */
-hid_t it_h5_mem_type(int dtype);
-hid_t it_h5_file_type(int dtype);
+hid_t iti_h5_mem_type(int dtype);
+hid_t iti_h5_file_type(int dtype);
 
 /* Switches HDF5's automatic error printing off for the calling thread; restore with the
  * saved values. */
-typedef struct it_h5_quiet {
+typedef struct iti_h5_quiet {
     H5E_auto2_t fn;
     void *data;
-} it_h5_quiet;
-void it_h5_quiet_begin(it_h5_quiet *q);
-void it_h5_quiet_end(const it_h5_quiet *q);
+} iti_h5_quiet;
+void iti_h5_quiet_begin(iti_h5_quiet *q);
+void iti_h5_quiet_end(const iti_h5_quiet *q);
 
 /* Sets the calling thread's message from HDF5's error stack: "<what>: <HDF5 detail>". */
-int it_h5_error(int code, const char *what);
+int iti_h5_error(int code, const char *what);
 
 #endif

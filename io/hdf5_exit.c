@@ -15,7 +15,7 @@
 #include "hdf5_vfd.h"
 
 /* Referenced by the file driver, so static links keep this file (and its constructor). */
-const int it_hdf5_exit_taken_over = 1;
+const int iti_hdf5_exit_taken_over = 1;
 
 static void close_hdf5_quietly(void) {
     fflush(stderr);

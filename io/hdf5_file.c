@@ -23,7 +23,7 @@ void it_hdf5_options_init(it_hdf5_options *opts) {
  * clear_status, clears the status flag a dead writer leaves on newer-format files. */
 static hid_t open_through_driver(h5_store *h, const char *name, unsigned flags, bool create,
                                  bool clear_status) {
-    hid_t fapl = it_vfd_fapl(&h->vfd);
+    hid_t fapl = iti_vfd_fapl(&h->vfd);
     if (fapl < 0)
         return -1;
     if (clear_status && H5Pexist(fapl, "clear_status_flags") > 0) {
@@ -36,7 +36,7 @@ static hid_t open_through_driver(h5_store *h, const char *name, unsigned flags, 
 }
 
 static void forget_vfd_errors(h5_store *h) {
-    it_vfd_state fresh = {.sync = h->vfd.sync, .journal = h->vfd.journal};
+    iti_vfd_state fresh = {.sync = h->vfd.sync, .journal = h->vfd.journal};
     h->vfd = fresh;
 }
 
@@ -53,33 +53,33 @@ static void close_file(h5_store *h) {
  * an existing file only with a complete new one. */
 static int init_new_file(h5_store *h, const char *path) {
     char tmp[4200];
-    int rc = it_fs_temp_name(path, "new", tmp, sizeof tmp);
+    int rc = iti_fs_temp_name(path, "new", tmp, sizeof tmp);
     if (rc)
         return rc;
     h->file = open_through_driver(h, tmp, H5F_ACC_EXCL, true, false);
     if (h->file < 0) {
-        rc = it_vfd_failure(&h->vfd, IT_EIO, "it_store_open_hdf5: cannot create the file");
+        rc = iti_vfd_failure(&h->vfd, IT_EIO, "it_store_open_hdf5: cannot create the file");
         unlink(tmp);
         return rc;
     }
     int64_t version = IT_H5_FORMAT_VERSION;
     h->version = IT_H5_FORMAT_VERSION;
-    if ((rc = it_h5_write_str(h->file, "format", IT_H5_FORMAT_NAME)) ||
-        (rc = it_h5_write_i64(h->file, "format_version", &version, 1)) ||
-        (rc = it_h5_write_str(h->file, "library_version", IT_VERSION_STRING)))
+    if ((rc = iti_h5_write_str(h->file, "format", IT_H5_FORMAT_NAME)) ||
+        (rc = iti_h5_write_i64(h->file, "format_version", &version, 1)) ||
+        (rc = iti_h5_write_str(h->file, "library_version", IT_VERSION_STRING)))
         goto out;
     h->tensors = H5Gcreate2(h->file, "tensors", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (h->tensors < 0)
-        rc = it_h5_error(IT_EIO, "it_store_open_hdf5: creating /tensors");
+        rc = iti_h5_error(IT_EIO, "it_store_open_hdf5: creating /tensors");
     else if (H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
-        rc = it_h5_error(IT_EIO, "it_store_open_hdf5: flushing the new file");
-    if (rc == 0 && it_vfd_poisoned(&h->vfd))
-        rc = it_vfd_error(&h->vfd, "it_store_open_hdf5: writing the new file");
+        rc = iti_h5_error(IT_EIO, "it_store_open_hdf5: flushing the new file");
+    if (rc == 0 && iti_vfd_poisoned(&h->vfd))
+        rc = iti_vfd_error(&h->vfd, "it_store_open_hdf5: writing the new file");
     if (rc == 0 && rename(tmp, path) != 0)
-        rc = it_error(it_fs_errno_code(errno), "it_store_open_hdf5: renaming %s to %s: %s", tmp,
+        rc = iti_error(iti_fs_errno_code(errno), "it_store_open_hdf5: renaming %s to %s: %s", tmp,
                       path, strerror(errno));
     if (rc == 0 && h->vfd.sync)
-        rc = it_fs_sync_dir(path);
+        rc = iti_fs_sync_dir(path);
 out:
     if (rc) {
         close_file(h);
@@ -94,23 +94,23 @@ out:
 static int check_format(h5_store *h, const char *path) {
     char name[64];
     int64_t version = 0;
-    if (it_h5_read_i64(h->file, "format_version", &version, 1))
-        return it_error(IT_EFORMAT,
+    if (iti_h5_read_i64(h->file, "format_version", &version, 1))
+        return iti_error(IT_EFORMAT,
                         "it_store_open_hdf5: %s is an HDF5 file but not an infinite-tensor store",
                         path);
     if (version == 1 && !h->trusted)
-        return it_error(IT_EFORMAT,
+        return iti_error(IT_EFORMAT,
                         "it_store_open_hdf5: %s is a format-1 store (infinite-tensor 0.1), whose "
                         "variable-length strings HDF5 cannot read safely from an untrusted file; "
                         "if you trust it, open it with trusted = 1 (itensor upgrade FILE converts "
                         "it to format %d)", path, IT_H5_FORMAT_VERSION);
-    if (it_h5_read_str(h->file, "format", version == 1, name, sizeof name) ||
+    if (iti_h5_read_str(h->file, "format", version == 1, name, sizeof name) ||
         strcmp(name, IT_H5_FORMAT_NAME) != 0)
-        return it_error(IT_EFORMAT,
+        return iti_error(IT_EFORMAT,
                         "it_store_open_hdf5: %s is an HDF5 file but not an infinite-tensor store",
                         path);
     if (version < 1 || version > IT_H5_FORMAT_VERSION)
-        return it_error(IT_EFORMAT,
+        return iti_error(IT_EFORMAT,
                         "it_store_open_hdf5: store format version %lld is not supported (this "
                         "library reads versions 1 to %d)",
                         (long long)version, IT_H5_FORMAT_VERSION);
@@ -121,13 +121,13 @@ static int check_format(h5_store *h, const char *path) {
 /* Upgrades a (trusted) format-1 store opened for writing to the current format, all or
  * nothing. */
 static int upgrade(h5_store *h) {
-    int rc = it_h5_upgrade_v1(h->file, h->tensors);
+    int rc = iti_h5_upgrade_v1(h->file, h->tensors);
     if (rc == 0 && H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
-        rc = it_h5_error(IT_EIO, "it_store_open_hdf5: flushing the upgrade");
-    if (rc == 0 && it_vfd_poisoned(&h->vfd))
-        rc = it_vfd_error(&h->vfd, "it_store_open_hdf5: writing the upgrade");
+        rc = iti_h5_error(IT_EIO, "it_store_open_hdf5: flushing the upgrade");
+    if (rc == 0 && iti_vfd_poisoned(&h->vfd))
+        rc = iti_vfd_error(&h->vfd, "it_store_open_hdf5: writing the upgrade");
     if (rc) {
-        it_vfd_discard(&h->vfd);
+        iti_vfd_discard(&h->vfd);
         return rc;
     }
     h->version = IT_H5_FORMAT_VERSION;
@@ -135,11 +135,11 @@ static int upgrade(h5_store *h) {
 }
 
 static int open_existing(h5_store *h, const char *path) {
-    int is = it_fs_is_hdf5(path);
+    int is = iti_fs_is_hdf5(path);
     if (is < 0)
-        return it_error_prefix(is, "it_store_open_hdf5: ");
+        return iti_error_prefix(is, "it_store_open_hdf5: ");
     if (is == 0)
-        return it_error(IT_EFORMAT, "it_store_open_hdf5: %s is not an HDF5 file (no HDF5 "
+        return iti_error(IT_EFORMAT, "it_store_open_hdf5: %s is not an HDF5 file (no HDF5 "
                         "signature: foreign or truncated)", path);
     unsigned flags = h->mode == IT_HDF5_READONLY ? H5F_ACC_RDONLY : H5F_ACC_RDWR;
     h->file = open_through_driver(h, path, flags, false, false);
@@ -150,7 +150,7 @@ static int open_existing(h5_store *h, const char *path) {
         h->file = open_through_driver(h, path, flags, false, true);
     }
     if (h->file < 0)
-        return it_vfd_failure(&h->vfd, IT_EFORMAT, "it_store_open_hdf5: cannot open the HDF5 file");
+        return iti_vfd_failure(&h->vfd, IT_EFORMAT, "it_store_open_hdf5: cannot open the HDF5 file");
     /* A writer killed in the middle of H5Fflush can leave chunk-index nodes on disk that point
      * past the end-of-allocation recorded in the superblock, which was not written yet. The
      * chunk bytes they point to are on disk (direct chunk data is written before its index
@@ -165,7 +165,7 @@ static int open_existing(h5_store *h, const char *path) {
     if (H5Lexists(h->file, "tensors", H5P_DEFAULT) <= 0 ||
         H5Oget_info_by_name(h->file, "tensors", &oi, H5P_DEFAULT) < 0 ||
         oi.type != H5O_TYPE_GROUP || (h->tensors = H5Gopen2(h->file, "tensors", H5P_DEFAULT)) < 0)
-        return it_error(IT_EFORMAT, "it_store_open_hdf5: the store has no /tensors group");
+        return iti_error(IT_EFORMAT, "it_store_open_hdf5: the store has no /tensors group");
     if (h->version == 1 && h->mode != IT_HDF5_READONLY)
         return upgrade(h);
     return 0;
@@ -180,25 +180,25 @@ typedef struct open_job {
 static int open_file(void *arg) {
     open_job *j = arg;
     h5_store *h = j->h;
-    it_h5s_enter(h);
+    iti_h5s_enter(h);
     bool exists = access(j->path, F_OK) == 0;
     int rc;
     if (h->mode == IT_HDF5_CREATE || (h->mode == IT_HDF5_READWRITE && !exists))
         rc = init_new_file(h, j->path);
     else if (!exists)
-        rc = it_error(IT_EIO, "it_store_open_hdf5: %s: %s", j->path, strerror(ENOENT));
+        rc = iti_error(IT_EIO, "it_store_open_hdf5: %s: %s", j->path, strerror(ENOENT));
     else
         rc = open_existing(h, j->path);
     if (rc)
         close_file(h);
     H5Eclear2(H5E_DEFAULT);
-    it_h5s_leave(h);
+    iti_h5s_leave(h);
     return rc;
 }
 
-void it_h5s_free(h5_store *h) {
-    it_open_file_release(h->claim);
-    it_cache_destroy(h->decoded);
+void iti_h5s_free(h5_store *h) {
+    iti_open_file_release(h->claim);
+    iti_cache_destroy(h->decoded);
     pthread_mutex_destroy(&h->lock);
     free(h->journal);
     free(h);
@@ -206,25 +206,25 @@ void it_h5s_free(h5_store *h) {
 
 static int check_options(it_hdf5_mode mode, const it_hdf5_options *o, int *level) {
     if ((unsigned)mode > IT_HDF5_READONLY)
-        return it_error(IT_EINVAL, "it_store_open_hdf5: unknown mode %d", (int)mode);
-    int rc = it_codec_level(o->compression_level, "it_store_open_hdf5", level);
+        return iti_error(IT_EINVAL, "it_store_open_hdf5: unknown mode %d", (int)mode);
+    int rc = iti_codec_level(o->compression_level, "it_store_open_hdf5", level);
     if (rc)
         return rc;
     if (o->sync != 0 && o->sync != 1)
-        return it_error(IT_EINVAL, "it_store_open_hdf5: sync must be 0 or 1 (got %d)", o->sync);
+        return iti_error(IT_EINVAL, "it_store_open_hdf5: sync must be 0 or 1 (got %d)", o->sync);
     return 0;
 }
 
 int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
                        const it_hdf5_options *opts, it_store **out) {
     if (!out)
-        return it_error(IT_EINVAL, "it_store_open_hdf5: NULL out");
+        return iti_error(IT_EINVAL, "it_store_open_hdf5: NULL out");
     *out = NULL;
     if (!ctx || !path)
-        return it_error(IT_EINVAL, "it_store_open_hdf5: NULL %s", ctx ? "path" : "ctx");
+        return iti_error(IT_EINVAL, "it_store_open_hdf5: NULL %s", ctx ? "path" : "ctx");
     it_hdf5_options o;
     it_hdf5_options_init(&o);
-    int rc = opts ? it_check_struct_size(opts->struct_size, sizeof o, "it_store_open_hdf5",
+    int rc = opts ? iti_check_struct_size(opts->struct_size, sizeof o, "it_store_open_hdf5",
                                          "it_hdf5_options_init") : 0;
     if (rc)
         return rc;
@@ -236,7 +236,7 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
         return rc;
     h5_store *h = calloc(1, sizeof *h);
     if (!h)
-        return it_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");
+        return iti_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");
     pthread_mutex_init(&h->lock, NULL);
     h->file = h->tensors = -1;
     h->mode = mode;
@@ -248,20 +248,20 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     if (h->journal)
         snprintf(h->journal, jlen, "%s-journal", path);
     h->vfd.journal = h->journal;
-    rc = h->journal ? it_cache_create(o.cache_bytes ? o.cache_bytes : DEFAULT_CACHE, &h->decoded)
-                    : it_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");
+    rc = h->journal ? iti_cache_create(o.cache_bytes ? o.cache_bytes : DEFAULT_CACHE, &h->decoded)
+                    : iti_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");
     if (rc == 0) {
         open_job j = {h, path};
-        rc = it_open_file_claim(path, mode != IT_HDF5_READONLY, open_file, &j, &h->claim);
+        rc = iti_open_file_claim(path, mode != IT_HDF5_READONLY, open_file, &j, &h->claim);
         if (rc == IT_ELOCKED || rc == IT_ENOTFOUND)
-            rc = it_error_prefix(rc, "it_store_open_hdf5: ");
+            rc = iti_error_prefix(rc, "it_store_open_hdf5: ");
     }
-    if (rc == 0 && (rc = it_store_wrap(ctx, &it_h5_store_ops, h, out))) {
-        it_h5s_enter(h);
+    if (rc == 0 && (rc = iti_store_wrap(ctx, &iti_h5_store_ops, h, out))) {
+        iti_h5s_enter(h);
         close_file(h);
-        it_h5s_leave(h);
+        iti_h5s_leave(h);
     }
     if (rc)
-        it_h5s_free(h);
+        iti_h5s_free(h);
     return rc;
 }

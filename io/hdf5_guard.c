@@ -27,7 +27,7 @@ static bool reject(char *why, size_t why_size, const char *msg, uint64_t addr) {
     return false;
 }
 
-bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
+bool iti_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, const iti_h5_sizes *z,
                        uint64_t *total_out, char *why, size_t why_size) {
     int L = z->len;
     *total_out = 0;
@@ -132,7 +132,7 @@ typedef struct noter {
 } noter;
 
 static bool walk(const unsigned char *p, const unsigned char *end, int v2, bool order,
-                 const it_h5_sizes *z, const noter *note, char *why, size_t why_size) {
+                 const iti_h5_sizes *z, const noter *note, char *why, size_t why_size) {
     size_t head = v2 ? 4 + (order ? 2 : 0) : 8;
     while (p <= end && (size_t)(end - p) >= head) {
         unsigned type = v2 ? p[0] : (unsigned)le(p, 2);
@@ -163,7 +163,7 @@ static bool walk(const unsigned char *p, const unsigned char *end, int v2, bool 
     return true;
 }
 
-static bool inside(uint64_t addr, uint64_t n, const it_h5_sizes *z, const char *what, char *why,
+static bool inside(uint64_t addr, uint64_t n, const iti_h5_sizes *z, const char *what, char *why,
                    size_t why_size) {
     if (addr <= z->eof && n <= z->eof - addr)
         return true;
@@ -171,7 +171,7 @@ static bool inside(uint64_t addr, uint64_t n, const it_h5_sizes *z, const char *
     return false;
 }
 
-bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
+bool iti_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, const iti_h5_sizes *z,
                       int continuation, void (*fn)(void *arg, uint64_t addr, int kind), void *arg,
                       uint64_t *total, char *why, size_t why_size) {
     const unsigned char *end = buf + size;
@@ -221,7 +221,7 @@ bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, cons
 /* "HEAP", version 0, 3 reserved bytes, data segment size (length), free list offset (length),
  * data segment address (address). A free block (in the segment): the offset of the next one
  * (length; 1 ends the list) and its size (length). */
-bool it_h5_guard_lheap(const unsigned char *buf, size_t size, const it_h5_sizes *z,
+bool iti_h5_guard_lheap(const unsigned char *buf, size_t size, const iti_h5_sizes *z,
                        uint64_t *segment, uint64_t *segment_size, uint64_t *free_head, char *why,
                        size_t why_size) {
     *segment_size = 0;
@@ -237,8 +237,8 @@ bool it_h5_guard_lheap(const unsigned char *buf, size_t size, const it_h5_sizes 
     return true;
 }
 
-bool it_h5_guard_lheap_free(const unsigned char *seg, uint64_t n, uint64_t off,
-                            const it_h5_sizes *z, char *why, size_t why_size) {
+bool iti_h5_guard_lheap_free(const unsigned char *seg, uint64_t n, uint64_t off,
+                            const iti_h5_sizes *z, char *why, size_t why_size) {
     uint64_t block = 2 * (uint64_t)z->len, steps = 0;
     while (off != 1) {
         if (off > n || block > n - off || off + le(seg + off + z->len, z->len) > n) {
@@ -257,7 +257,7 @@ bool it_h5_guard_lheap_free(const unsigned char *seg, uint64_t n, uint64_t off,
 
 /* Driver information block: version 0, 3 reserved bytes, its information size (4 bytes), an
  * 8-byte driver name, the information. */
-bool it_h5_guard_superblock(const unsigned char *buf, size_t size, uint64_t addr, it_h5_sizes *z,
+bool iti_h5_guard_superblock(const unsigned char *buf, size_t size, uint64_t addr, iti_h5_sizes *z,
                             uint64_t *total, char *why, size_t why_size) {
     static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     *total = 0;

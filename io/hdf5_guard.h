@@ -17,15 +17,15 @@
  * The checks below take a first read, or the whole image put together from both; each sets
  * *total to the length the structure declares (0 when not known), so the caller can tell that
  * a tail will follow. */
-typedef struct it_h5_sizes {
+typedef struct iti_h5_sizes {
     int addr, len;
     uint64_t eof;
-} it_h5_sizes;
+} iti_h5_sizes;
 
 /* Validates a global heap collection read at file address addr (buf holds size bytes, maybe
  * only the first part of the collection): false, with a reason in why, when the collection's
  * declared size leaves the file or its objects do not tile it exactly as HDF5 walks them. */
-bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
+bool iti_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, const iti_h5_sizes *z,
                        uint64_t *total, char *why, size_t why_size);
 
 /* Validates an object header image read at addr: a first chunk (its size may be cut short
@@ -35,32 +35,32 @@ bool it_h5_guard_gheap(const unsigned char *buf, size_t size, uint64_t addr, con
  * the message holds (HDF5 1.10.8 sizes buffers and copies by these numbers unchecked).
  * note(arg, address, kind) is called for every continuation the image names. Messages HDF5
  * itself rejects are left to it. */
-bool it_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, const it_h5_sizes *z,
+bool iti_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, const iti_h5_sizes *z,
                       int continuation, void (*note)(void *arg, uint64_t addr, int kind),
                       void *arg, uint64_t *total, char *why, size_t why_size);
 
-/* Kinds of continuation chunks (note's kind, and it_h5_guard_ohdr's continuation): not one
+/* Kinds of continuation chunks (note's kind, and iti_h5_guard_ohdr's continuation): not one
  * (0), a version-1 chunk, a version-2 chunk without or with creation order in its message
  * headers. */
 enum { IT_H5_FIRST_CHUNK, IT_H5_CHUNK_V1, IT_H5_CHUNK_V2, IT_H5_CHUNK_V2_ORDER };
 
 /* A local heap header ("HEAP"): false when its data segment leaves the file. Sets *segment,
- * *segment_size and *free_head for it_h5_guard_lheap_free (*segment_size 0 when buf is not a
+ * *segment_size and *free_head for iti_h5_guard_lheap_free (*segment_size 0 when buf is not a
  * heap header). */
-bool it_h5_guard_lheap(const unsigned char *buf, size_t size, const it_h5_sizes *z,
+bool iti_h5_guard_lheap(const unsigned char *buf, size_t size, const iti_h5_sizes *z,
                        uint64_t *segment, uint64_t *segment_size, uint64_t *free_head, char *why,
                        size_t why_size);
 
 /* Walks a local heap's free list through its data segment as HDF5 will (which follows it with
  * no check for a cycle, allocating a node per block): false when a block leaves the segment or
  * the list is longer than the segment can hold (a loop). */
-bool it_h5_guard_lheap_free(const unsigned char *segment, uint64_t segment_size,
-                            uint64_t free_head, const it_h5_sizes *z, char *why, size_t why_size);
+bool iti_h5_guard_lheap_free(const unsigned char *segment, uint64_t segment_size,
+                            uint64_t free_head, const iti_h5_sizes *z, char *why, size_t why_size);
 
 /* A superblock read at addr: the superblock itself (its sizes of offsets and lengths go into
  * z), or a driver information block, which must lie inside the file (HDF5 sizes a buffer by
  * its length). False, with a reason, otherwise. */
-bool it_h5_guard_superblock(const unsigned char *buf, size_t size, uint64_t addr, it_h5_sizes *z,
+bool iti_h5_guard_superblock(const unsigned char *buf, size_t size, uint64_t addr, iti_h5_sizes *z,
                             uint64_t *total, char *why, size_t why_size);
 
 

@@ -7,24 +7,24 @@
 
 #define INDEX_CHUNK_ROWS 256
 
-int it_h5_index_init(it_h5_index *ix, int rank, const char *id) {
+int iti_h5_index_init(iti_h5_index *ix, int rank, const char *id) {
     memset(ix, 0, sizeof *ix);
     ix->dset = -1;
     ix->rank = rank;
     ix->id = id;
-    return it_coordset_init(&ix->present);
+    return iti_coordset_init(&ix->present);
 }
 
-void it_h5_index_free(it_h5_index *ix) {
+void iti_h5_index_free(iti_h5_index *ix) {
     if (ix->dset >= 0)
         H5Dclose(ix->dset);
     ix->dset = -1;
-    it_coordset_free(&ix->present);
+    iti_coordset_free(&ix->present);
     free(ix->pending);
     ix->pending = NULL;
 }
 
-int it_h5_index_create(it_h5_index *ix, hid_t g) {
+int iti_h5_index_create(iti_h5_index *ix, hid_t g) {
     hsize_t r = (hsize_t)ix->rank;
     hsize_t dims[2] = {0, r}, max[2] = {H5S_UNLIMITED, r}, chunk[2] = {INDEX_CHUNK_ROWS, r};
     hid_t sp = H5Screate_simple(2, dims, max);
@@ -33,12 +33,12 @@ int it_h5_index_create(it_h5_index *ix, hid_t g) {
     ix->dset = H5Dcreate2(g, "chunks", H5T_STD_I64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     H5Sclose(sp);
     H5Pclose(dcpl);
-    return ix->dset < 0 ? it_h5_error(IT_EIO, "creating the chunk index") : 0;
+    return ix->dset < 0 ? iti_h5_error(IT_EIO, "creating the chunk index") : 0;
 }
 
-/* Whether the dataset is stored as it_h5_index_create stores it: little-endian int64 in
+/* Whether the dataset is stored as iti_h5_index_create stores it: little-endian int64 in
  * unfiltered chunks of rows no larger than the file; *rows_per_chunk set. */
-static bool layout_ok(const it_h5_index *ix, uint64_t fsize, hsize_t *rows_per_chunk) {
+static bool layout_ok(const iti_h5_index *ix, uint64_t fsize, hsize_t *rows_per_chunk) {
     hid_t dcpl = H5Dget_create_plist(ix->dset), ty = H5Dget_type(ix->dset);
     hsize_t ichunk[2] = {0, 0};
     bool ok = dcpl >= 0 && ty >= 0 && H5Tequal(ty, H5T_STD_I64LE) > 0 &&
@@ -56,10 +56,10 @@ static bool layout_ok(const it_h5_index *ix, uint64_t fsize, hsize_t *rows_per_c
 /* Adds the rows of one dataset chunk; rows outside [cmin, cmax) name no chunk: they are
  * dropped and counted (it_hdf5_check_index reports them; reads ask the B-tree, so nothing
  * stored is lost). */
-static int add_rows(it_h5_index *ix, const int64_t *rows, hsize_t n, const int64_t *cmin,
+static int add_rows(iti_h5_index *ix, const int64_t *rows, hsize_t n, const int64_t *cmin,
                     const int64_t *cmax) {
     for (hsize_t i = 0; i < n; i++) {
-        it_coord c;
+        iti_coord c;
         memset(&c, 0, sizeof c);
         memcpy(c.v, rows + i * (hsize_t)ix->rank, sizeof(int64_t) * (size_t)ix->rank);
         bool inside = true;
@@ -67,17 +67,17 @@ static int add_rows(it_h5_index *ix, const int64_t *rows, hsize_t n, const int64
             inside = inside && c.v[d] >= cmin[d] && c.v[d] < cmax[d];
         if (!inside)
             ix->stale++;
-        else if (it_coordset_add(&ix->present, &c) < 0)
-            return it_error(IT_ENOMEM, "out of memory loading the chunk index of \"%s\"", ix->id);
+        else if (iti_coordset_add(&ix->present, &c) < 0)
+            return iti_error(IT_ENOMEM, "out of memory loading the chunk index of \"%s\"", ix->id);
     }
     return 0;
 }
 
-int it_h5_index_open(it_h5_index *ix, hid_t g, it_vfd_state *vfd, uint64_t fsize,
+int iti_h5_index_open(iti_h5_index *ix, hid_t g, iti_vfd_state *vfd, uint64_t fsize,
                      const int64_t *cmin, const int64_t *cmax) {
     ix->dset = H5Dopen2(g, "chunks", H5P_DEFAULT);
     if (ix->dset < 0)
-        return it_h5_error(IT_EFORMAT, "tensor group lacks its chunk index");
+        return iti_h5_error(IT_EFORMAT, "tensor group lacks its chunk index");
     hid_t sp = H5Dget_space(ix->dset);
     hsize_t dims[2] = {0, 0}, per = 0;
     int nd = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
@@ -86,22 +86,22 @@ int it_h5_index_open(it_h5_index *ix, hid_t g, it_vfd_state *vfd, uint64_t fsize
     if (sp >= 0)
         H5Sclose(sp);
     if (nd != 2)
-        return it_error(IT_EFORMAT, "tensor \"%s\": the chunk index is not a 2-D dataset", ix->id);
+        return iti_error(IT_EFORMAT, "tensor \"%s\": the chunk index is not a 2-D dataset", ix->id);
     ix->rows = dims[0];
     if (dims[0] == 0)
         return 0;
     if (dims[1] != (hsize_t)ix->rank || !layout_ok(ix, fsize, &per))
-        return it_error(IT_EFORMAT, "tensor \"%s\": the chunk index is not stored as the format "
+        return iti_error(IT_EFORMAT, "tensor \"%s\": the chunk index is not stored as the format "
                         "says (little-endian int64 rows of %d, in unfiltered chunks)", ix->id,
                         ix->rank);
     if (dims[0] > fsize / (8 * (uint64_t)ix->rank)) /* each row takes rank*8 bytes of the file */
-        return it_error(IT_EFORMAT, "tensor \"%s\": chunk index claims %llu rows, more than the "
+        return iti_error(IT_EFORMAT, "tensor \"%s\": chunk index claims %llu rows, more than the "
                         "%llu-byte file can hold", ix->id, (unsigned long long)dims[0],
                         (unsigned long long)fsize);
     size_t bytes = (size_t)per * (size_t)ix->rank * sizeof(int64_t);
     int64_t *rows = malloc(bytes);
     if (!rows)
-        return it_error(IT_ENOMEM, "out of memory loading the chunk index of \"%s\"", ix->id);
+        return iti_error(IT_ENOMEM, "out of memory loading the chunk index of \"%s\"", ix->id);
     int rc = 0;
     for (hsize_t start = 0; rc == 0 && start < dims[0]; start += per) {
         hsize_t off[2] = {start, 0}, stored = 0, n = dims[0] - start < per ? dims[0] - start : per;
@@ -111,11 +111,11 @@ int it_h5_index_open(it_h5_index *ix, hid_t g, it_vfd_state *vfd, uint64_t fsize
             continue;
         }
         if (stored != bytes) {
-            rc = it_error(IT_EFORMAT, "tensor \"%s\": a chunk of the chunk index holds %llu "
+            rc = iti_error(IT_EFORMAT, "tensor \"%s\": a chunk of the chunk index holds %llu "
                           "bytes, not %zu", ix->id, (unsigned long long)stored, bytes);
             break;
         }
-        rc = it_vfd_read_chunk(vfd, ix->dset, off, rows, bytes, "reading the chunk index");
+        rc = iti_vfd_read_chunk(vfd, ix->dset, off, rows, bytes, "reading the chunk index");
         if (rc == 0)
             rc = add_rows(ix, rows, n, cmin, cmax);
     }
@@ -123,19 +123,19 @@ int it_h5_index_open(it_h5_index *ix, hid_t g, it_vfd_state *vfd, uint64_t fsize
     return rc;
 }
 
-bool it_h5_index_has(const it_h5_index *ix, const it_coord *c) {
-    return it_coordset_has(&ix->present, c);
+bool iti_h5_index_has(const iti_h5_index *ix, const iti_coord *c) {
+    return iti_coordset_has(&ix->present, c);
 }
 
-int it_h5_index_add(it_h5_index *ix, const it_coord *c) {
-    int added = it_coordset_add(&ix->present, c);
+int iti_h5_index_add(iti_h5_index *ix, const iti_coord *c) {
+    int added = iti_coordset_add(&ix->present, c);
     if (added <= 0)
-        return added < 0 ? it_error(IT_ENOMEM, "out of memory") : 0;
+        return added < 0 ? iti_error(IT_ENOMEM, "out of memory") : 0;
     if (ix->npending == ix->cap) {
         size_t cap = ix->cap ? ix->cap * 2 : 64;
-        it_coord *p = realloc(ix->pending, cap * sizeof *p);
+        iti_coord *p = realloc(ix->pending, cap * sizeof *p);
         if (!p)
-            return it_error(IT_ENOMEM, "out of memory");
+            return iti_error(IT_ENOMEM, "out of memory");
         ix->pending = p;
         ix->cap = cap;
     }
@@ -143,25 +143,25 @@ int it_h5_index_add(it_h5_index *ix, const it_coord *c) {
     return 0;
 }
 
-int it_h5_index_append(it_h5_index *ix) {
+int iti_h5_index_append(iti_h5_index *ix) {
     if (ix->npending == 0)
         return 0;
     hsize_t r = (hsize_t)ix->rank, dims[2] = {ix->rows + ix->npending, r};
     int64_t *rows = malloc(ix->npending * r * sizeof *rows);
     if (!rows)
-        return it_error(IT_ENOMEM, "out of memory");
+        return iti_error(IT_ENOMEM, "out of memory");
     for (size_t i = 0; i < ix->npending; i++)
         memcpy(rows + i * r, ix->pending[i].v, r * sizeof *rows);
     int rc = 0;
     if (H5Dset_extent(ix->dset, dims) < 0) {
-        rc = it_h5_error(IT_EIO, "extending the chunk index");
+        rc = iti_h5_error(IT_EIO, "extending the chunk index");
     } else {
         hid_t fs = H5Dget_space(ix->dset);
         hsize_t start[2] = {ix->rows, 0}, count[2] = {ix->npending, r};
         H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
         hid_t ms = H5Screate_simple(2, count, NULL);
         if (H5Dwrite(ix->dset, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, rows) < 0)
-            rc = it_h5_error(IT_EIO, "writing the chunk index");
+            rc = iti_h5_error(IT_EIO, "writing the chunk index");
         H5Sclose(ms);
         H5Sclose(fs);
     }
@@ -173,38 +173,38 @@ int it_h5_index_append(it_h5_index *ix) {
     return rc;
 }
 
-void it_h5_index_forget_pending(it_h5_index *ix) { ix->npending = 0; }
+void iti_h5_index_forget_pending(iti_h5_index *ix) { ix->npending = 0; }
 
-int it_h5_index_check(it_h5_index *ix, hsize_t (*stored_size)(const it_coord *c, void *user),
+int iti_h5_index_check(iti_h5_index *ix, hsize_t (*stored_size)(const iti_coord *c, void *user),
                       void *user) {
     if (ix->checked)
         return 0;
-    it_coord *all = NULL;
+    iti_coord *all = NULL;
     size_t n = ix->present.count;
-    it_coordset kept;
-    int rc = it_coordset_sorted(&ix->present, &all);
-    if (rc == 0 && (rc = it_coordset_init(&kept)) != 0)
+    iti_coordset kept;
+    int rc = iti_coordset_sorted(&ix->present, &all);
+    if (rc == 0 && (rc = iti_coordset_init(&kept)) != 0)
         free(all);
     if (rc)
         return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (stored_size(&all[i], user) == 0)
             ix->stale++;
-        else if (it_coordset_add(&kept, &all[i]) < 0)
-            rc = it_error(IT_ENOMEM, "out of memory checking the chunk index");
+        else if (iti_coordset_add(&kept, &all[i]) < 0)
+            rc = iti_error(IT_ENOMEM, "out of memory checking the chunk index");
     }
     free(all);
     if (rc) {
-        it_coordset_free(&kept);
+        iti_coordset_free(&kept);
         return rc;
     }
-    it_coordset_free(&ix->present);
+    iti_coordset_free(&ix->present);
     ix->present = kept;
     ix->checked = true;
     return 0;
 }
 
-int it_h5_index_sorted(const it_h5_index *ix, it_coord **out, size_t *n) {
+int iti_h5_index_sorted(const iti_h5_index *ix, iti_coord **out, size_t *n) {
     *n = ix->present.count;
-    return it_coordset_sorted(&ix->present, out);
+    return iti_coordset_sorted(&ix->present, out);
 }

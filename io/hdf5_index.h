@@ -11,47 +11,47 @@
 #include "backend.h"
 #include "hdf5_vfd.h"
 
-typedef struct it_h5_index {
+typedef struct iti_h5_index {
     hid_t dset;
     int rank;
     const char *id;               /* the tensor's, for messages */
-    it_coordset present;          /* chunks known stored */
+    iti_coordset present;          /* chunks known stored */
     bool checked;                 /* present has been checked against the chunk B-tree */
     uint64_t stale;               /* rows dropped: outside the storable range, never written,
                                      or (format 1) naming a chunk the B-tree lacks */
-    it_coord *pending;            /* stored since the dataset was last appended */
+    iti_coord *pending;            /* stored since the dataset was last appended */
     size_t npending, cap;
     hsize_t rows;                 /* rows of the dataset */
-} it_h5_index;
+} iti_h5_index;
 
 /* Initialises an index without a dataset (dset -1). */
-int it_h5_index_init(it_h5_index *ix, int rank, const char *id);
-void it_h5_index_free(it_h5_index *ix);
+int iti_h5_index_init(iti_h5_index *ix, int rank, const char *id);
+void iti_h5_index_free(iti_h5_index *ix);
 
 /* Creates the dataset "chunks" in group g (empty, unlimited rows, 256 rows a chunk). */
-int it_h5_index_create(it_h5_index *ix, hid_t g);
+int iti_h5_index_create(iti_h5_index *ix, hid_t g);
 
 /* Opens dataset "chunks" of g and loads its rows. Size and layout are checked against the file
  * (fsize bytes) before anything is allocated, and it is read chunk by chunk with direct chunk
  * reads into a buffer of the chunk's size, so no size read from the file reaches an allocation
  * of HDF5's. Rows outside the storable chunk range [cmin, cmax) are dropped and counted. */
-int it_h5_index_open(it_h5_index *ix, hid_t g, it_vfd_state *vfd, uint64_t fsize,
+int iti_h5_index_open(iti_h5_index *ix, hid_t g, iti_vfd_state *vfd, uint64_t fsize,
                      const int64_t *cmin, const int64_t *cmax);
 
-bool it_h5_index_has(const it_h5_index *ix, const it_coord *c);
+bool iti_h5_index_has(const iti_h5_index *ix, const iti_coord *c);
 /* Records c as stored (a row is due at the next append when it is new). */
-int it_h5_index_add(it_h5_index *ix, const it_coord *c);
+int iti_h5_index_add(iti_h5_index *ix, const iti_coord *c);
 /* Appends the due rows to the dataset. */
-int it_h5_index_append(it_h5_index *ix);
+int iti_h5_index_append(iti_h5_index *ix);
 /* Forgets the due rows (the tensor was deleted). */
-void it_h5_index_forget_pending(it_h5_index *ix);
+void iti_h5_index_forget_pending(iti_h5_index *ix);
 
 /* Drops every member whose chunk stored_size reports as 0 (format-1 stores, whose flushes a
  * crash could tear, before anything lists from the index); done once. */
-int it_h5_index_check(it_h5_index *ix, hsize_t (*stored_size)(const it_coord *c, void *user),
+int iti_h5_index_check(iti_h5_index *ix, hsize_t (*stored_size)(const iti_coord *c, void *user),
                       void *user);
 
 /* Members, sorted (malloc'd). */
-int it_h5_index_sorted(const it_h5_index *ix, it_coord **out, size_t *n);
+int iti_h5_index_sorted(const iti_h5_index *ix, iti_coord **out, size_t *n);
 
 #endif

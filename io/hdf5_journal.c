@@ -29,7 +29,7 @@ static uint64_t get64(const unsigned char *p) {
     return v;
 }
 
-void it_extents_free(it_extent *x, size_t n) {
+void iti_extents_free(iti_extent *x, size_t n) {
     for (size_t i = 0; x && i < n; i++) {
         free(x[i].data);
         free(x[i].old);
@@ -38,15 +38,15 @@ void it_extents_free(it_extent *x, size_t n) {
 }
 
 static int by_addr(const void *a, const void *b) {
-    const it_extent *x = *(it_extent *const *)a, *y = *(it_extent *const *)b;
+    const iti_extent *x = *(iti_extent *const *)a, *y = *(iti_extent *const *)b;
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-int it_journal_prepare(int fd, const it_extent *w, size_t nw, it_extent **out, size_t *n) {
+int iti_journal_prepare(int fd, const iti_extent *w, size_t nw, iti_extent **out, size_t *n) {
     *out = NULL;
     *n = 0;
-    const it_extent **sorted = malloc((nw ? nw : 1) * sizeof *sorted);
-    it_extent *runs = calloc(nw ? nw : 1, sizeof *runs);
+    const iti_extent **sorted = malloc((nw ? nw : 1) * sizeof *sorted);
+    iti_extent *runs = calloc(nw ? nw : 1, sizeof *runs);
     if (!sorted || !runs) {
         free(sorted);
         free(runs);
@@ -63,7 +63,7 @@ int it_journal_prepare(int fd, const it_extent *w, size_t nw, it_extent **out, s
             if (hi > end)
                 runs[nr - 1].size = (size_t)(hi - runs[nr - 1].addr);
         } else {
-            runs[nr++] = (it_extent){lo, (size_t)(hi - lo), NULL, NULL};
+            runs[nr++] = (iti_extent){lo, (size_t)(hi - lo), NULL, NULL};
         }
     }
     free(sorted);
@@ -73,7 +73,7 @@ int it_journal_prepare(int fd, const it_extent *w, size_t nw, it_extent **out, s
         runs[r].old = malloc(runs[r].size ? runs[r].size : 1);
         if (!runs[r].data || !runs[r].old)
             err = ENOMEM;
-        else if ((err = it_fs_pread_full(fd, runs[r].old, runs[r].size, runs[r].addr)) == 0)
+        else if ((err = iti_fs_pread_full(fd, runs[r].old, runs[r].size, runs[r].addr)) == 0)
             memcpy(runs[r].data, runs[r].old, runs[r].size);
     }
     for (size_t i = 0; i < nw && !err; i++) { /* in write order: later writes win */
@@ -88,7 +88,7 @@ int it_journal_prepare(int fd, const it_extent *w, size_t nw, it_extent **out, s
         memcpy(runs[lo].data + (w[i].addr - runs[lo].addr), w[i].data, w[i].size);
     }
     if (err) {
-        it_extents_free(runs, nr);
+        iti_extents_free(runs, nr);
         return err;
     }
     *out = runs;
@@ -96,7 +96,7 @@ int it_journal_prepare(int fd, const it_extent *w, size_t nw, it_extent **out, s
     return 0;
 }
 
-int it_journal_write(const char *path, uint64_t old_size, uint64_t size, const it_extent *x,
+int iti_journal_write(const char *path, uint64_t old_size, uint64_t size, const iti_extent *x,
                      size_t n, bool sync) {
     size_t total = HEADER + TRAILER;
     for (size_t i = 0; i < n; i++)
@@ -118,7 +118,7 @@ int it_journal_write(const char *path, uint64_t old_size, uint64_t size, const i
         *p++ = (unsigned char)(crc >> 8 * i);
     memcpy(p, END, 8);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int err = fd < 0 ? errno : it_fs_pwrite_all(fd, buf, total, 0);
+    int err = fd < 0 ? errno : iti_fs_pwrite_all(fd, buf, total, 0);
     if (err == 0 && sync && fdatasync(fd) != 0)
         err = errno;
     if (fd >= 0 && close(fd) != 0 && err == 0)
@@ -128,7 +128,7 @@ int it_journal_write(const char *path, uint64_t old_size, uint64_t size, const i
 }
 
 /* Parses a journal image; 1 when complete. */
-static int parse(const unsigned char *b, size_t len, it_extent **out, size_t *n, uint64_t *old_size,
+static int parse(const unsigned char *b, size_t len, iti_extent **out, size_t *n, uint64_t *old_size,
                  uint64_t *size) {
     if (len < HEADER + TRAILER || memcmp(b, MAGIC, 8) != 0 || memcmp(b + len - 8, END, 8) != 0)
         return 0;
@@ -142,7 +142,7 @@ static int parse(const unsigned char *b, size_t len, it_extent **out, size_t *n,
     uint64_t count = get64(b + 24);
     if (count > (len - HEADER - TRAILER) / 16 || *size > MAX_ADDR)
         return 0;
-    it_extent *x = calloc(count ? count : 1, sizeof *x);
+    iti_extent *x = calloc(count ? count : 1, sizeof *x);
     if (!x)
         return -ENOMEM;
     const unsigned char *p = b + HEADER, *end = b + len - TRAILER;
@@ -153,9 +153,9 @@ static int parse(const unsigned char *b, size_t len, it_extent **out, size_t *n,
         p += 16;
         if (sz > (uint64_t)(end - p) / 2 || addr > MAX_ADDR || sz > MAX_ADDR - addr)
             goto torn;
-        x[i] = (it_extent){addr, (size_t)sz, malloc(sz ? sz : 1), malloc(sz ? sz : 1)};
+        x[i] = (iti_extent){addr, (size_t)sz, malloc(sz ? sz : 1), malloc(sz ? sz : 1)};
         if (!x[i].data || !x[i].old) {
-            it_extents_free(x, count);
+            iti_extents_free(x, count);
             return -ENOMEM;
         }
         memcpy(x[i].data, p, sz);
@@ -168,13 +168,13 @@ static int parse(const unsigned char *b, size_t len, it_extent **out, size_t *n,
     *n = count;
     return 1;
 torn:
-    it_extents_free(x, count);
+    iti_extents_free(x, count);
     return 0;
 }
 
 /* The file has its size before or after the commit, and every byte of every extent holds its
  * old or its new value. */
-static int belongs(int fd, const it_extent *x, size_t n, uint64_t old_size, uint64_t size) {
+static int belongs(int fd, const iti_extent *x, size_t n, uint64_t old_size, uint64_t size) {
     struct stat sb;
     if (fstat(fd, &sb) != 0)
         return -errno;
@@ -184,7 +184,7 @@ static int belongs(int fd, const it_extent *x, size_t n, uint64_t old_size, uint
         unsigned char *cur = malloc(x[i].size ? x[i].size : 1);
         if (!cur)
             return -ENOMEM;
-        int err = it_fs_pread_full(fd, cur, x[i].size, x[i].addr);
+        int err = iti_fs_pread_full(fd, cur, x[i].size, x[i].addr);
         bool ok = err == 0;
         for (size_t k = 0; ok && k < x[i].size; k++)
             ok = cur[k] == x[i].data[k] || cur[k] == x[i].old[k];
@@ -197,7 +197,7 @@ static int belongs(int fd, const it_extent *x, size_t n, uint64_t old_size, uint
     return 1;
 }
 
-int it_journal_read(const char *path, int file, it_extent **out, size_t *n, uint64_t *size) {
+int iti_journal_read(const char *path, int file, iti_extent **out, size_t *n, uint64_t *size) {
     *out = NULL;
     *n = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -211,13 +211,13 @@ int it_journal_read(const char *path, int file, it_extent **out, size_t *n, uint
     }
     size_t len = (size_t)sb.st_size;
     unsigned char *b = malloc(len ? len : 1);
-    rc = b ? it_fs_pread_full(fd, b, len, 0) : ENOMEM;
+    rc = b ? iti_fs_pread_full(fd, b, len, 0) : ENOMEM;
     close(fd);
     uint64_t old_size = 0;
     rc = rc ? -rc : parse(b, len, out, n, &old_size, size);
     free(b);
     if (rc == 1 && (rc = belongs(file, *out, *n, old_size, *size)) != 1) {
-        it_extents_free(*out, *n);
+        iti_extents_free(*out, *n);
         *out = NULL;
         *n = 0;
     }

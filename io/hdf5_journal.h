@@ -17,29 +17,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct it_extent {
+typedef struct iti_extent {
     uint64_t addr;
     size_t size;
     unsigned char *data;        /* new content */
     unsigned char *old;         /* content before (journal extents only) */
-} it_extent;
+} iti_extent;
 
 /* Merges writes (in order, later ones win where they overlap) into non-overlapping extents
  * sorted by address, reading each one's old content from fd (zeros past the end). Returns 0 or
- * an errno; *out (it_extents_free) and *n on success. */
-int it_journal_prepare(int fd, const it_extent *writes, size_t nwrites, it_extent **out,
+ * an errno; *out (iti_extents_free) and *n on success. */
+int iti_journal_prepare(int fd, const iti_extent *writes, size_t nwrites, iti_extent **out,
                        size_t *n);
 
 /* Writes the journal of n prepared extents and the file's sizes before and after them; with
  * sync, fdatasyncs it. Returns 0 or an errno (the journal may then be torn). */
-int it_journal_write(const char *path, uint64_t old_size, uint64_t size, const it_extent *x,
+int iti_journal_write(const char *path, uint64_t old_size, uint64_t size, const iti_extent *x,
                      size_t n, bool sync);
 
 /* Reads the journal at path for the file open as fd. 1: complete and consistent with the file
  * (*out, *n: extents; *size: the file's size after them); 0: no journal, a torn one, or one
  * that does not belong to this file; -errno when it cannot be read. */
-int it_journal_read(const char *path, int fd, it_extent **out, size_t *n, uint64_t *size);
+int iti_journal_read(const char *path, int fd, iti_extent **out, size_t *n, uint64_t *size);
 
-void it_extents_free(it_extent *x, size_t n);
+void iti_extents_free(iti_extent *x, size_t n);
 
 #endif

@@ -11,7 +11,7 @@ static bool forced;
 static bool use_mutex;
 
 static _Thread_local int depth;
-static _Thread_local it_h5_quiet saved;
+static _Thread_local iti_h5_quiet saved;
 
 static void decide(void) {
     hbool_t safe = 0;
@@ -20,26 +20,26 @@ static void decide(void) {
     use_mutex = forced || !safe;
 }
 
-void it_h5_lock_always(void) { forced = true; }
+void iti_h5_lock_always(void) { forced = true; }
 
-bool it_h5_lock_is_mutex(void) {
+bool iti_h5_lock_is_mutex(void) {
     pthread_once(&once, decide);
     return use_mutex;
 }
 
-void it_h5_enter(void) {
+void iti_h5_enter(void) {
     if (depth++ > 0)
         return;
     pthread_once(&once, decide);
     if (use_mutex)
         pthread_mutex_lock(&mutex);
-    it_h5_quiet_begin(&saved);
+    iti_h5_quiet_begin(&saved);
 }
 
-void it_h5_leave(void) {
+void iti_h5_leave(void) {
     if (--depth > 0)
         return;
-    it_h5_quiet_end(&saved);
+    iti_h5_quiet_end(&saved);
     if (use_mutex)
         pthread_mutex_unlock(&mutex);
 }

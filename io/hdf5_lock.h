@@ -1,5 +1,5 @@
 /* The one HDF5 lock of io/: every HDF5 call of the library (stores, exports, previews) runs
- * between it_h5_enter and it_h5_leave, so two stores, or a store and an export, may be used
+ * between iti_h5_enter and iti_h5_leave, so two stores, or a store and an export, may be used
  * from different threads on any build of HDF5.
  *
  * The lock is re-entrant per thread (nested enters cost a counter). On a thread-safe HDF5 build
@@ -11,14 +11,14 @@
 
 #include <stdbool.h>
 
-void it_h5_enter(void);
-void it_h5_leave(void);
+void iti_h5_enter(void);
+void iti_h5_leave(void);
 
-/* Whether the lock takes a mutex (HDF5 is not thread-safe, or it_h5_lock_always was set). */
-bool it_h5_lock_is_mutex(void);
+/* Whether the lock takes a mutex (HDF5 is not thread-safe, or iti_h5_lock_always was set). */
+bool iti_h5_lock_is_mutex(void);
 
 /* Makes the lock take its mutex even on a thread-safe HDF5 (for tests of the locking itself).
  * Call before any other function of io/. */
-void it_h5_lock_always(void);
+void iti_h5_lock_always(void);
 
 #endif

@@ -22,22 +22,22 @@ typedef enum field_kind {
 typedef struct field {
     const char *name;
     field_kind kind;
-    size_t offset;  /* in it_tensor_meta */
+    size_t offset;  /* in iti_tensor_meta */
     size_t size;    /* F_STRING: bytes of the array */
 } field;
 
 /* In the order the attributes are written (and listed by h5dump). */
 static const field fields[] = {
-    {"shape", F_INTS, offsetof(it_tensor_meta, shape), 0},
-    {"dtype", F_DTYPE, offsetof(it_tensor_meta, dtype), 0},
-    {"window", F_WINDOW, offsetof(it_tensor_meta, window), 0},
+    {"shape", F_INTS, offsetof(iti_tensor_meta, shape), 0},
+    {"dtype", F_DTYPE, offsetof(iti_tensor_meta, dtype), 0},
+    {"window", F_WINDOW, offsetof(iti_tensor_meta, window), 0},
     {"args", F_ARGS, 0, 0},
-    {"blend", F_BLEND, offsetof(it_tensor_meta, blend), 0},
-    {"blend_init", F_REAL, offsetof(it_tensor_meta, blend_init), 0},
-    {"chunk", F_INTS, offsetof(it_tensor_meta, chunk), 0},
-    {"grid_offset", F_INTS, offsetof(it_tensor_meta, grid), 0},
+    {"blend", F_BLEND, offsetof(iti_tensor_meta, blend), 0},
+    {"blend_init", F_REAL, offsetof(iti_tensor_meta, blend_init), 0},
+    {"chunk", F_INTS, offsetof(iti_tensor_meta, chunk), 0},
+    {"grid_offset", F_INTS, offsetof(iti_tensor_meta, grid), 0},
     {"origin", F_ORIGIN, 0, 0},
-    {"fn_tag", F_STRING, offsetof(it_tensor_meta, fn_tag), sizeof ((it_tensor_meta *)0)->fn_tag},
+    {"fn_tag", F_STRING, offsetof(iti_tensor_meta, fn_tag), sizeof ((iti_tensor_meta *)0)->fn_tag},
     {"created_by", F_WRITER, 0, 0},
     {"arg<i>_window", F_ARG_WINDOWS, 0, 0},
 };
@@ -59,38 +59,38 @@ static int write_window(hid_t g, const char *prefix, const it_window *w) {
     for (int p = 0; p < 4; p++) {
         char name[64];
         snprintf(name, sizeof name, "%s_%s", prefix, window_parts[p]);
-        int rc = it_h5_write_i64(g, name, v[p], (size_t)w->rank);
+        int rc = iti_h5_write_i64(g, name, v[p], (size_t)w->rank);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-static int write_field(hid_t g, const field *f, const it_tensor_meta *m, const int64_t *origin) {
+static int write_field(hid_t g, const field *f, const iti_tensor_meta *m, const int64_t *origin) {
     size_t r = (size_t)m->rank;
     switch (f->kind) {
     case F_INTS:
-        return it_h5_write_i64(g, f->name, AT(m, f, const int64_t), r);
+        return iti_h5_write_i64(g, f->name, AT(m, f, const int64_t), r);
     case F_DTYPE:
-        return it_h5_write_str(g, f->name, it_dtype_name(m->dtype));
+        return iti_h5_write_str(g, f->name, it_dtype_name(m->dtype));
     case F_WINDOW:
         return write_window(g, f->name, AT(m, f, const it_window));
     case F_ARGS: {
         const char *ids[IT_MAX_ARGS];
         for (size_t i = 0; i < m->n_args; i++)
             ids[i] = m->arg_ids[i];
-        return it_h5_write_strs(g, f->name, ids, m->n_args);
+        return iti_h5_write_strs(g, f->name, ids, m->n_args);
     }
     case F_BLEND:
-        return it_h5_write_str(g, f->name, it_blend_name(m->blend));
+        return iti_h5_write_str(g, f->name, it_blend_name(m->blend));
     case F_REAL:
-        return it_h5_write_f64(g, f->name, *AT(m, f, const double));
+        return iti_h5_write_f64(g, f->name, *AT(m, f, const double));
     case F_STRING:
-        return it_h5_write_str(g, f->name, AT(m, f, const char));
+        return iti_h5_write_str(g, f->name, AT(m, f, const char));
     case F_ORIGIN:
-        return it_h5_write_i64(g, f->name, origin, r);
+        return iti_h5_write_i64(g, f->name, origin, r);
     case F_WRITER:
-        return it_h5_write_str(g, f->name, "infinite-tensor " IT_VERSION_STRING);
+        return iti_h5_write_str(g, f->name, "infinite-tensor " IT_VERSION_STRING);
     case F_ARG_WINDOWS:
         for (size_t i = 0; i < m->n_args; i++) {
             char prefix[32];
@@ -101,10 +101,10 @@ static int write_field(hid_t g, const field *f, const it_tensor_meta *m, const i
         }
         return 0;
     }
-    return it_error(IT_EINTERNAL, "unknown metadata field kind");
+    return iti_error(IT_EINTERNAL, "unknown metadata field kind");
 }
 
-int it_h5_schema_write(hid_t g, const it_tensor_meta *m, const int64_t *origin) {
+int iti_h5_schema_write(hid_t g, const iti_tensor_meta *m, const int64_t *origin) {
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         int rc = write_field(g, &fields[i], m, origin);
         if (rc)
@@ -117,11 +117,11 @@ int it_h5_schema_write(hid_t g, const it_tensor_meta *m, const int64_t *origin) 
 
 /* A 1-D attribute's length, which must be 1..IT_MAX_RANK (a rank). */
 static int read_rank(hid_t g, const char *name, int *rank) {
-    int64_t n = it_h5_attr_len(g, name);
+    int64_t n = iti_h5_attr_len(g, name);
     if (n < 0)
         return (int)n;
     if (n < 1 || n > IT_MAX_RANK)
-        return it_error(IT_EFORMAT, "attribute \"%s\" has %lld elements, not a rank 1..%d", name,
+        return iti_error(IT_EFORMAT, "attribute \"%s\" has %lld elements, not a rank 1..%d", name,
                         (long long)n, IT_MAX_RANK);
     *rank = (int)n;
     return 0;
@@ -132,7 +132,7 @@ static int read_window(hid_t g, const char *prefix, int rank, it_window *w) {
     for (int p = 0; p < 4; p++) {
         char name[64];
         snprintf(name, sizeof name, "%s_%s", prefix, window_parts[p]);
-        int rc = it_h5_read_i64(g, name, v[p], (size_t)rank);
+        int rc = iti_h5_read_i64(g, name, v[p], (size_t)rank);
         if (rc)
             return rc;
     }
@@ -140,7 +140,7 @@ static int read_window(hid_t g, const char *prefix, int rank, it_window *w) {
     w->rank = rank;
     for (int d = 0; d < rank; d++) {
         if (v[3][d] < -1 || v[3][d] >= IT_MAX_RANK)
-            return it_error(IT_EFORMAT, "attribute %s_map holds %lld", prefix, (long long)v[3][d]);
+            return iti_error(IT_EFORMAT, "attribute %s_map holds %lld", prefix, (long long)v[3][d]);
         w->size[d] = v[0][d];
         w->stride[d] = v[1][d];
         w->offset[d] = v[2][d];
@@ -149,15 +149,15 @@ static int read_window(hid_t g, const char *prefix, int rank, it_window *w) {
     return 0;
 }
 
-static int read_args(hid_t g, const char *name, bool legacy, it_tensor_meta *m) {
-    int64_t n = it_h5_attr_len(g, name);
+static int read_args(hid_t g, const char *name, bool legacy, iti_tensor_meta *m) {
+    int64_t n = iti_h5_attr_len(g, name);
     if (n < 0)
         return (int)n;
     if (n > IT_MAX_ARGS)
-        return it_error(IT_EFORMAT, "attribute \"%s\" names %lld arguments (at most %d)", name,
+        return iti_error(IT_EFORMAT, "attribute \"%s\" names %lld arguments (at most %d)", name,
                         (long long)n, IT_MAX_ARGS);
     for (int64_t i = 0; i < n; i++) {
-        int rc = it_h5_read_strs_at(g, name, (size_t)i, legacy, m->arg_ids[i],
+        int rc = iti_h5_read_strs_at(g, name, (size_t)i, legacy, m->arg_ids[i],
                                     sizeof m->arg_ids[i]);
         if (rc)
             return rc;
@@ -167,28 +167,28 @@ static int read_args(hid_t g, const char *name, bool legacy, it_tensor_meta *m) 
     return 0;
 }
 
-static int read_field(hid_t g, const field *f, bool legacy, it_tensor_meta *m) {
+static int read_field(hid_t g, const field *f, bool legacy, iti_tensor_meta *m) {
     char s[64];
     int rc;
     switch (f->kind) {
     case F_INTS:
-        return it_h5_read_i64(g, f->name, AT(m, f, int64_t), (size_t)m->rank);
+        return iti_h5_read_i64(g, f->name, AT(m, f, int64_t), (size_t)m->rank);
     case F_DTYPE:
-        if ((rc = it_h5_read_str(g, f->name, legacy, s, sizeof s)))
+        if ((rc = iti_h5_read_str(g, f->name, legacy, s, sizeof s)))
             return rc;
-        return it_dtype_parse(s, &m->dtype) ? it_error(IT_EFORMAT, "unknown dtype \"%s\"", s) : 0;
+        return it_dtype_parse(s, &m->dtype) ? iti_error(IT_EFORMAT, "unknown dtype \"%s\"", s) : 0;
     case F_WINDOW:
         return read_window(g, f->name, m->rank, AT(m, f, it_window));
     case F_ARGS:
         return read_args(g, f->name, legacy, m);
     case F_BLEND:
-        if ((rc = it_h5_read_str(g, f->name, legacy, s, sizeof s)))
+        if ((rc = iti_h5_read_str(g, f->name, legacy, s, sizeof s)))
             return rc;
-        return it_blend_parse(s, &m->blend) ? it_error(IT_EFORMAT, "unknown blend \"%s\"", s) : 0;
+        return it_blend_parse(s, &m->blend) ? iti_error(IT_EFORMAT, "unknown blend \"%s\"", s) : 0;
     case F_REAL:
-        return it_h5_read_f64(g, f->name, AT(m, f, double));
+        return iti_h5_read_f64(g, f->name, AT(m, f, double));
     case F_STRING:
-        return it_h5_read_str(g, f->name, legacy, AT(m, f, char), f->size);
+        return iti_h5_read_str(g, f->name, legacy, AT(m, f, char), f->size);
     case F_ORIGIN:
     case F_WRITER:
         return 0;
@@ -204,10 +204,10 @@ static int read_field(hid_t g, const field *f, bool legacy, it_tensor_meta *m) {
         }
         return 0;
     }
-    return it_error(IT_EINTERNAL, "unknown metadata field kind");
+    return iti_error(IT_EINTERNAL, "unknown metadata field kind");
 }
 
-int it_h5_schema_read(hid_t g, bool legacy, it_tensor_meta *m) {
+int iti_h5_schema_read(hid_t g, bool legacy, iti_tensor_meta *m) {
     memset(m, 0, sizeof *m);
     int rc = read_rank(g, "shape", &m->rank);
     for (size_t i = 0; rc == 0 && i < sizeof fields / sizeof fields[0]; i++)

@@ -10,11 +10,11 @@
 
 /* Writes m as attributes of group g, with origin (the pixel of dataset index 0), in the
  * table's order. */
-int it_h5_schema_write(hid_t g, const it_tensor_meta *m, const int64_t *origin);
+int iti_h5_schema_write(hid_t g, const iti_tensor_meta *m, const int64_t *origin);
 
 /* Reads the record of group g into m; every attribute is checked (class, shape, size, value
  * range) before use. Variable-length strings are accepted only with legacy (format 1).
  * IT_EFORMAT naming the attribute when one is missing or malformed. */
-int it_h5_schema_read(hid_t g, bool legacy, it_tensor_meta *m);
+int iti_h5_schema_read(hid_t g, bool legacy, iti_tensor_meta *m);
 
 #endif

@@ -20,37 +20,37 @@
  * that first error, without touching the file; closing it is safe. */
 
 static int stopped(h5_store *h) {
-    return it_error(h->failed, "the store stopped at an earlier failure and no longer writes "
+    return iti_error(h->failed, "the store stopped at an earlier failure and no longer writes "
                     "its file: %s", h->failed_msg);
 }
 
 /* Takes the lock for an operation; fails (lock released) when the store has stopped. */
 static int enter_op(h5_store *h) {
-    it_h5s_enter(h);
+    iti_h5s_enter(h);
     if (!h->failed)
         return 0;
     int rc = stopped(h);
-    it_h5s_leave(h);
+    iti_h5s_leave(h);
     return rc;
 }
 
 /* Records a fault the driver reported during the operation; returns it instead of rc. */
 static int check_fault(h5_store *h, int rc) {
-    if (h->failed || !it_vfd_poisoned(&h->vfd))
+    if (h->failed || !iti_vfd_poisoned(&h->vfd))
         return rc;
-    h->failed = it_vfd_error(&h->vfd, "HDF5 store");
-    it_error_save(h->failed_msg, sizeof h->failed_msg);
+    h->failed = iti_vfd_error(&h->vfd, "HDF5 store");
+    iti_error_save(h->failed_msg, sizeof h->failed_msg);
     return h->failed;
 }
 
 /* Ends an operation: reports a fault, releases the lock. */
 static int leave_op(h5_store *h, int rc) {
     rc = check_fault(h, rc);
-    it_h5s_leave(h);
+    iti_h5s_leave(h);
     return rc;
 }
 
-uint64_t it_h5s_file_size(h5_store *h) {
+uint64_t iti_h5s_file_size(h5_store *h) {
     hsize_t n = 0;
     if (H5Fget_filesize(h->file, &n) < 0)
         H5Eclear2(H5E_DEFAULT);
@@ -59,18 +59,18 @@ uint64_t it_h5s_file_size(h5_store *h) {
 
 /* ---- tensors ---------------------------------------------------------------------------------- */
 
-static int h5_describe(void *impl, const char *id, it_tensor_meta *out) {
+static int h5_describe(void *impl, const char *id, iti_tensor_meta *out) {
     h5_store *h = impl;
     int rc = enter_op(h);
     if (rc)
         return rc;
     htri_t exists = H5Lexists(h->tensors, id, H5P_DEFAULT);
     if (exists < 0)
-        rc = it_h5_error(IT_EFORMAT, "looking up the tensor");
+        rc = iti_h5_error(IT_EFORMAT, "looking up the tensor");
     if (exists > 0) {
         hid_t g = H5Gopen2(h->tensors, id, H5P_DEFAULT);
-        rc = g < 0 ? it_h5_error(IT_EFORMAT, "opening the tensor group")
-                   : it_h5_schema_read(g, h->version == 1, out);
+        rc = g < 0 ? iti_h5_error(IT_EFORMAT, "opening the tensor group")
+                   : iti_h5_schema_read(g, h->version == 1, out);
         if (g >= 0)
             H5Gclose(g);
         if (rc == 0)
@@ -79,25 +79,25 @@ static int h5_describe(void *impl, const char *id, it_tensor_meta *out) {
     if (rc < 0 && rc != IT_ENOMEM) {
         char prefix[IT_ID_MAX + 64];
         snprintf(prefix, sizeof prefix, "tensor \"%s\": stored metadata: ", id);
-        rc = it_error_prefix(rc == IT_EIO ? rc : IT_EFORMAT, prefix);
+        rc = iti_error_prefix(rc == IT_EIO ? rc : IT_EFORMAT, prefix);
     }
     return leave_op(h, rc);
 }
 
 static void free_tensor_state(h5_tensor *ht) {
-    it_h5t_close(ht);
-    it_h5_index_free(&ht->index);
+    iti_h5t_close(ht);
+    iti_h5_index_free(&ht->index);
     free(ht);
 }
 
-static int h5_attach(void *impl, it_store_tensor *t, const it_tensor_meta *create) {
+static int h5_attach(void *impl, iti_store_tensor *t, const iti_tensor_meta *create) {
     h5_store *h = impl;
     h5_tensor *ht = calloc(1, sizeof *ht);
     if (!ht)
-        return it_error(IT_ENOMEM, "out of memory");
+        return iti_error(IT_ENOMEM, "out of memory");
     ht->t = t;
     ht->group = ht->data = -1;
-    int rc = it_h5_index_init(&ht->index, t->rank, t->id);
+    int rc = iti_h5_index_init(&ht->index, t->rank, t->id);
     if (rc == 0)
         rc = enter_op(h);
     if (rc) {
@@ -105,14 +105,14 @@ static int h5_attach(void *impl, it_store_tensor *t, const it_tensor_meta *creat
         return rc;
     }
     if (!create) {
-        rc = it_h5t_open(h, ht);
+        rc = iti_h5t_open(h, ht);
     } else if (h->mode == IT_HDF5_READONLY) {
-        rc = it_error(IT_EINVAL, "it_tensor_create: store is read-only and has no tensor \"%s\"",
+        rc = iti_error(IT_EINVAL, "it_tensor_create: store is read-only and has no tensor \"%s\"",
                       t->id);
     } else {
-        rc = it_h5t_create(h, ht, create);
+        rc = iti_h5t_create(h, ht, create);
         if (rc && ht->group >= 0) { /* leave the file as it was */
-            it_h5t_close(ht);
+            iti_h5t_close(ht);
             H5Ldelete(h->tensors, t->id, H5P_DEFAULT);
         }
         h->dirty = true;
@@ -122,7 +122,7 @@ static int h5_attach(void *impl, it_store_tensor *t, const it_tensor_meta *creat
         ht->next = h->attached;
         h->attached = ht;
     }
-    it_h5s_leave(h);
+    iti_h5s_leave(h);
     if (rc) {
         free_tensor_state(ht);
         return rc;
@@ -131,22 +131,22 @@ static int h5_attach(void *impl, it_store_tensor *t, const it_tensor_meta *creat
     return 0;
 }
 
-static void h5_detach(void *impl, it_store_tensor *t) {
+static void h5_detach(void *impl, iti_store_tensor *t) {
     h5_store *h = impl;
     h5_tensor *ht = H5T(t);
     if (!ht)
         return;
-    it_h5s_enter(h);
+    iti_h5s_enter(h);
     if (!h->failed)
-        check_fault(h, it_h5_index_append(&ht->index));
+        check_fault(h, iti_h5_index_append(&ht->index));
     h5_tensor **p = &h->attached;
     while (*p && *p != ht)
         p = &(*p)->next;
     if (*p)
         *p = ht->next;
-    it_h5t_close(ht);
-    it_h5s_leave(h);
-    it_cache_drop(h->decoded, t->serial, false);
+    iti_h5t_close(ht);
+    iti_h5s_leave(h);
+    iti_cache_drop(h->decoded, t->serial, false);
     free_tensor_state(ht);
     t->backend = NULL;
 }
@@ -154,10 +154,10 @@ static void h5_detach(void *impl, it_store_tensor *t) {
 /* ---- chunks ----------------------------------------------------------------------------------- */
 
 /* Stored bytes of chunk c in HDF5's chunk B-tree, 0 when absent (lock held). */
-static hsize_t btree_size(const it_coord *c, void *user) {
+static hsize_t btree_size(const iti_coord *c, void *user) {
     const h5_tensor *ht = user;
     hsize_t off[IT_MAX_RANK], sz = 0;
-    it_h5t_chunk_offset(ht, c, off);
+    iti_h5t_chunk_offset(ht, c, off);
     if (H5Dget_chunk_storage_size(ht->data, off, &sz) < 0) {
         H5Eclear2(H5E_DEFAULT);
         return 0;
@@ -167,33 +167,33 @@ static hsize_t btree_size(const it_coord *c, void *user) {
 
 /* Whether chunk c is stored (lock held), from HDF5's chunk B-tree, which is authoritative:
  * chunks written before a crash may be stored without being indexed yet; they join the index. */
-static int is_present(h5_tensor *ht, const it_coord *c, hsize_t *size) {
+static int is_present(h5_tensor *ht, const iti_coord *c, hsize_t *size) {
     *size = btree_size(c, ht);
     if (!*size)
         return 0;
-    int rc = it_h5_index_add(&ht->index, c);
+    int rc = iti_h5_index_add(&ht->index, c);
     return rc ? rc : 1;
 }
 
 /* Reads the raw (encoded) bytes of a stored chunk; 0 when absent (lock held). */
-static int read_raw(h5_store *h, h5_tensor *ht, const it_coord *c, void **raw, size_t *len) {
-    const it_store_tensor *t = ht->t;
+static int read_raw(h5_store *h, h5_tensor *ht, const iti_coord *c, void **raw, size_t *len) {
+    const iti_store_tensor *t = ht->t;
     hsize_t size;
     int p = is_present(ht, c, &size);
     if (p <= 0)
         return p;
     /* The size comes from the file: no encoding of a chunk is larger than its deflate bound. */
-    if (size > it_codec_bound(t->chunk_bytes) || (ht->level < 0 && size != t->chunk_bytes))
-        return it_error(IT_EFORMAT, "tensor \"%s\": a stored chunk claims %llu bytes (a chunk "
+    if (size > iti_codec_bound(t->chunk_bytes) || (ht->level < 0 && size != t->chunk_bytes))
+        return iti_error(IT_EFORMAT, "tensor \"%s\": a stored chunk claims %llu bytes (a chunk "
                         "holds %zu)", t->id, (unsigned long long)size, t->chunk_bytes);
-    void *buf = it_buf_alloc((size_t)size);
+    void *buf = iti_buf_alloc((size_t)size);
     if (!buf)
-        return it_error(IT_ENOMEM, "out of memory reading a chunk");
+        return iti_error(IT_ENOMEM, "out of memory reading a chunk");
     hsize_t off[IT_MAX_RANK];
-    it_h5t_chunk_offset(ht, c, off);
-    int rc = it_vfd_read_chunk(&h->vfd, ht->data, off, buf, (size_t)size, "H5Dread_chunk");
+    iti_h5t_chunk_offset(ht, c, off);
+    int rc = iti_vfd_read_chunk(&h->vfd, ht->data, off, buf, (size_t)size, "H5Dread_chunk");
     if (rc) {
-        it_buf_free(buf);
+        iti_buf_free(buf);
         return rc;
     }
     *raw = buf;
@@ -203,45 +203,45 @@ static int read_raw(h5_store *h, h5_tensor *ht, const it_coord *c, void **raw, s
 
 /* Decodes raw (which it frees) into a new chunk buffer. */
 static int decode(const h5_tensor *ht, void *raw, size_t len, void **out) {
-    const it_store_tensor *t = ht->t;
-    void *buf = it_buf_alloc(t->chunk_bytes);
+    const iti_store_tensor *t = ht->t;
+    void *buf = iti_buf_alloc(t->chunk_bytes);
     if (!buf) {
-        it_buf_free(raw);
-        return it_error(IT_ENOMEM, "out of memory decoding a chunk");
+        iti_buf_free(raw);
+        return iti_error(IT_ENOMEM, "out of memory decoding a chunk");
     }
     int rc = 0;
     if (ht->level < 0) {
         if (len != t->chunk_bytes)
-            rc = it_error(IT_EFORMAT, "tensor \"%s\": stored chunk has %zu bytes, expected %zu",
+            rc = iti_error(IT_EFORMAT, "tensor \"%s\": stored chunk has %zu bytes, expected %zu",
                           t->id, len, t->chunk_bytes);
         else
             memcpy(buf, raw, len);
     } else {
-        void *scratch = t->esize > 1 ? it_buf_alloc(t->chunk_bytes) : NULL;
+        void *scratch = t->esize > 1 ? iti_buf_alloc(t->chunk_bytes) : NULL;
         if (t->esize > 1 && !scratch)
-            rc = it_error(IT_ENOMEM, "out of memory decoding a chunk");
+            rc = iti_error(IT_ENOMEM, "out of memory decoding a chunk");
         else
-            rc = it_codec_decode(raw, len, t->esize, buf, t->chunk_bytes, scratch);
-        it_buf_free(scratch);
+            rc = iti_codec_decode(raw, len, t->esize, buf, t->chunk_bytes, scratch);
+        iti_buf_free(scratch);
         if (rc)
-            it_error_prefix(rc, "decoding a stored chunk: ");
+            iti_error_prefix(rc, "decoding a stored chunk: ");
     }
-    it_buf_free(raw);
+    iti_buf_free(raw);
     if (rc) {
-        it_buf_free(buf);
+        iti_buf_free(buf);
         return rc;
     }
     *out = buf;
     return 0;
 }
 
-static int h5_get(void *impl, it_store_tensor *t, const it_coord *c, it_chunk_ref *ref) {
+static int h5_get(void *impl, iti_store_tensor *t, const iti_coord *c, iti_chunk_ref *ref) {
     h5_store *h = impl;
     h5_tensor *ht = H5T(t);
-    int rc = it_h5t_check_range(ht, c);
+    int rc = iti_h5t_check_range(ht, c);
     if (rc)
         return rc;
-    it_cache_entry *e = it_cache_get(h->decoded, t->serial, c);
+    iti_cache_entry *e = iti_cache_get(h->decoded, t->serial, c);
     if (!e) {
         void *raw = NULL, *buf = NULL;
         size_t len = 0;
@@ -252,22 +252,22 @@ static int h5_get(void *impl, it_store_tensor *t, const it_coord *c, it_chunk_re
             return p;
         if ((rc = decode(ht, raw, len, &buf)))
             return rc;
-        e = it_cache_put(h->decoded, t->serial, c, buf);
+        e = iti_cache_put(h->decoded, t->serial, c, buf);
         if (!e)
-            return it_error(IT_ENOMEM, "out of memory caching a chunk");
+            return iti_error(IT_ENOMEM, "out of memory caching a chunk");
     }
-    ref->data = it_cache_data(e);
+    ref->data = iti_cache_data(e);
     ref->handle = e;
     return 1;
 }
 
-static int h5_has(void *impl, it_store_tensor *t, const it_coord *c) {
+static int h5_has(void *impl, iti_store_tensor *t, const iti_coord *c) {
     h5_store *h = impl;
     h5_tensor *ht = H5T(t);
-    int rc = it_h5t_check_range(ht, c);
+    int rc = iti_h5t_check_range(ht, c);
     if (rc)
         return rc;
-    if (it_cache_contains(h->decoded, t->serial, c))
+    if (iti_cache_contains(h->decoded, t->serial, c))
         return 1;
     hsize_t size;
     if ((rc = enter_op(h)))
@@ -275,49 +275,49 @@ static int h5_has(void *impl, it_store_tensor *t, const it_coord *c) {
     return leave_op(h, is_present(ht, c, &size));
 }
 
-static void h5_release(void *impl, it_store_tensor *t, it_chunk_ref *ref) {
+static void h5_release(void *impl, iti_store_tensor *t, iti_chunk_ref *ref) {
     (void)t;
-    it_cache_release(((h5_store *)impl)->decoded, ref->handle);
+    iti_cache_release(((h5_store *)impl)->decoded, ref->handle);
     ref->handle = NULL;
     ref->data = NULL;
 }
 
-static int h5_put(void *impl, it_store_tensor *t, const it_coord *c, void *buf, it_chunk_ref *ref) {
+static int h5_put(void *impl, iti_store_tensor *t, const iti_coord *c, void *buf, iti_chunk_ref *ref) {
     h5_store *h = impl;
     h5_tensor *ht = H5T(t);
-    int rc = it_h5t_check_range(ht, c);
+    int rc = iti_h5t_check_range(ht, c);
     if (rc == 0 && h->mode == IT_HDF5_READONLY)
-        rc = it_error(IT_EINVAL, "store is read-only");
+        rc = iti_error(IT_EINVAL, "store is read-only");
     if (rc) {
-        it_buf_free(buf);
+        iti_buf_free(buf);
         return rc;
     }
     void *enc = NULL;
     size_t len = t->chunk_bytes;
-    if (ht->level >= 0 && (rc = it_codec_encode(buf, t->chunk_bytes, t->esize, ht->level, &enc, &len))) {
-        it_buf_free(buf);
+    if (ht->level >= 0 && (rc = iti_codec_encode(buf, t->chunk_bytes, t->esize, ht->level, &enc, &len))) {
+        iti_buf_free(buf);
         return rc;
     }
     hsize_t off[IT_MAX_RANK];
-    it_h5t_chunk_offset(ht, c, off);
+    iti_h5t_chunk_offset(ht, c, off);
     if ((rc = enter_op(h)) == 0) {
         if (H5Dwrite_chunk(ht->data, H5P_DEFAULT, 0, off, len, enc ? enc : buf) < 0) {
-            rc = it_h5_error(IT_EIO, "H5Dwrite_chunk");
+            rc = iti_h5_error(IT_EIO, "H5Dwrite_chunk");
         } else {
-            rc = it_h5_index_add(&ht->index, c);
+            rc = iti_h5_index_add(&ht->index, c);
             h->dirty = true;
         }
         rc = leave_op(h, rc);
     }
-    it_buf_free(enc);
+    iti_buf_free(enc);
     if (rc || !ref) { /* nobody reads it now: the buffer recycles for the next chunk */
-        it_buf_free(buf);
+        iti_buf_free(buf);
         return rc;
     }
-    it_cache_entry *e = it_cache_put(h->decoded, t->serial, c, buf);
+    iti_cache_entry *e = iti_cache_put(h->decoded, t->serial, c, buf);
     if (!e)
-        return it_error(IT_ENOMEM, "out of memory caching a chunk");
-    ref->data = it_cache_data(e);
+        return iti_error(IT_ENOMEM, "out of memory caching a chunk");
+    ref->data = iti_cache_data(e);
     ref->handle = e;
     return 0;
 }
@@ -325,7 +325,7 @@ static int h5_put(void *impl, it_store_tensor *t, const it_coord *c, void *buf, 
 typedef struct prefetch_job {
     const h5_tensor *ht;
     h5_store *h;
-    it_coord *coords;
+    iti_coord *coords;
     void **raw;
     size_t *len;
 } prefetch_job;
@@ -340,21 +340,21 @@ static int prefetch_one(void *arg, size_t i, int thread) {
     j->raw[i] = NULL;
     if (rc)
         return rc;
-    it_cache_release(j->h->decoded,
-                     it_cache_put(j->h->decoded, j->ht->t->serial, &j->coords[i], buf));
+    iti_cache_release(j->h->decoded,
+                     iti_cache_put(j->h->decoded, j->ht->t->serial, &j->coords[i], buf));
     return 0;
 }
 
 /* Reads the raw bytes of the chunks not cached yet (lock held); *m set to their number. */
-static int read_uncached(prefetch_job *j, const it_coord *chunks, size_t n, size_t *m) {
+static int read_uncached(prefetch_job *j, const iti_coord *chunks, size_t n, size_t *m) {
     h5_tensor *ht = (h5_tensor *)j->ht;
     *m = 0;
     for (size_t i = 0; i < n; i++) {
-        if (it_h5t_check_range(ht, &chunks[i]))
+        if (iti_h5t_check_range(ht, &chunks[i]))
             continue; /* get reports it */
-        it_cache_entry *e = it_cache_get(j->h->decoded, ht->t->serial, &chunks[i]);
+        iti_cache_entry *e = iti_cache_get(j->h->decoded, ht->t->serial, &chunks[i]);
         if (e) {
-            it_cache_release(j->h->decoded, e);
+            iti_cache_release(j->h->decoded, e);
             continue;
         }
         j->coords[*m] = chunks[i];
@@ -366,21 +366,21 @@ static int read_uncached(prefetch_job *j, const it_coord *chunks, size_t n, size
     return 0;
 }
 
-static int h5_prefetch(void *impl, it_store_tensor *t, const it_coord *chunks, size_t n,
-                       it_pool *pool) {
+static int h5_prefetch(void *impl, iti_store_tensor *t, const iti_coord *chunks, size_t n,
+                       iti_pool *pool) {
     h5_store *h = impl;
     prefetch_job j = {.ht = H5T(t), .h = h};
     size_t m = 0;
     j.coords = malloc((n ? n : 1) * sizeof *j.coords);
     j.raw = calloc(n ? n : 1, sizeof *j.raw);
     j.len = calloc(n ? n : 1, sizeof *j.len);
-    int rc = !j.coords || !j.raw || !j.len ? it_error(IT_ENOMEM, "out of memory") : enter_op(h);
+    int rc = !j.coords || !j.raw || !j.len ? iti_error(IT_ENOMEM, "out of memory") : enter_op(h);
     if (rc == 0)
         rc = leave_op(h, read_uncached(&j, chunks, n, &m));
     if (rc == 0 && m)
-        rc = it_pool_run(pool, m, prefetch_one, &j);
+        rc = iti_pool_run(pool, m, prefetch_one, &j);
     for (size_t i = 0; j.raw && i < m; i++)
-        it_buf_free(j.raw[i]);
+        iti_buf_free(j.raw[i]);
     free(j.coords);
     free(j.raw);
     free(j.len);
@@ -393,20 +393,20 @@ static int h5_prefetch(void *impl, it_store_tensor *t, const it_coord *chunks, s
  * leave index rows whose chunk never reached HDF5's chunk B-tree. Before anything lists from
  * such an index every row is looked up in the B-tree (about 0.6 us a row) (lock held). */
 static int checked_index(h5_store *h, h5_tensor *ht) {
-    return h->version > 1 ? 0 : it_h5_index_check(&ht->index, btree_size, ht);
+    return h->version > 1 ? 0 : iti_h5_index_check(&ht->index, btree_size, ht);
 }
 
-static int h5_chunks(void *impl, it_store_tensor *t, it_coord **out, size_t *n) {
+static int h5_chunks(void *impl, iti_store_tensor *t, iti_coord **out, size_t *n) {
     h5_store *h = impl;
     int rc = enter_op(h);
     if (rc)
         return rc;
     if ((rc = checked_index(h, H5T(t))) == 0)
-        rc = it_h5_index_sorted(&H5T(t)->index, out, n);
+        rc = iti_h5_index_sorted(&H5T(t)->index, out, n);
     return leave_op(h, rc);
 }
 
-static int h5_stored_bytes(void *impl, it_store_tensor *t, uint64_t *bytes) {
+static int h5_stored_bytes(void *impl, iti_store_tensor *t, uint64_t *bytes) {
     h5_store *h = impl;
     int rc = enter_op(h);
     if (rc)
@@ -415,28 +415,28 @@ static int h5_stored_bytes(void *impl, it_store_tensor *t, uint64_t *bytes) {
     return leave_op(h, 0);
 }
 
-static void h5_clear_cache(void *impl, it_store_tensor *t) {
-    it_cache_drop(((h5_store *)impl)->decoded, t ? t->serial : 0, t == NULL);
+static void h5_clear_cache(void *impl, iti_store_tensor *t) {
+    iti_cache_drop(((h5_store *)impl)->decoded, t ? t->serial : 0, t == NULL);
 }
 
-static int h5_remove(void *impl, it_store_tensor *t, const char *id) {
+static int h5_remove(void *impl, iti_store_tensor *t, const char *id) {
     h5_store *h = impl;
     if (h->mode == IT_HDF5_READONLY)
-        return it_error(IT_EINVAL, "it_store_delete_tensor: store is read-only");
+        return iti_error(IT_EINVAL, "it_store_delete_tensor: store is read-only");
     int rc = enter_op(h);
     if (rc)
         return rc;
     if (H5Lexists(h->tensors, id, H5P_DEFAULT) <= 0)
-        rc = it_error(IT_ENOTFOUND, "it_store_delete_tensor: no tensor \"%s\" in the store", id);
+        rc = iti_error(IT_ENOTFOUND, "it_store_delete_tensor: no tensor \"%s\" in the store", id);
     else if (H5Ldelete(h->tensors, id, H5P_DEFAULT) < 0)
-        rc = it_h5_error(IT_EIO, "it_store_delete_tensor");
+        rc = iti_h5_error(IT_EIO, "it_store_delete_tensor");
     else
         h->dirty = true;
     if (rc == 0 && t)
-        it_h5_index_forget_pending(&H5T(t)->index); /* nothing left to index */
+        iti_h5_index_forget_pending(&H5T(t)->index); /* nothing left to index */
     rc = leave_op(h, rc);
     if (rc == 0 && t)
-        it_cache_drop(h->decoded, t->serial, false);
+        iti_cache_drop(h->decoded, t->serial, false);
     return rc;
 }
 
@@ -449,11 +449,11 @@ static int h5_flush(void *impl) {
         return rc;
     for (h5_tensor *ht = h->attached; ht && rc == 0; ht = ht->next)
         if (ht->index.npending)
-            rc = it_h5_index_append(&ht->index), h->dirty = true;
+            rc = iti_h5_index_append(&ht->index), h->dirty = true;
     if (rc == 0 && h->dirty) {
         /* The driver commits the flush atomically (hdf5_vfd.h). */
         if (H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
-            rc = it_h5_error(IT_EIO, "H5Fflush");
+            rc = iti_h5_error(IT_EIO, "H5Fflush");
         else
             h->dirty = false;
     }
@@ -468,7 +468,7 @@ static int h5_list(void *impl, it_store_list_fn fn, void *user) {
         return rc;
     H5G_info_t gi;
     if (H5Gget_info(h->tensors, &gi) < 0) {
-        rc = it_h5_error(IT_EFORMAT, "it_store_list: reading /tensors");
+        rc = iti_h5_error(IT_EFORMAT, "it_store_list: reading /tensors");
         return leave_op(h, rc);
     }
     char **names = calloc(gi.nlinks ? gi.nlinks : 1, sizeof *names);
@@ -483,7 +483,7 @@ static int h5_list(void *impl, it_store_list_fn fn, void *user) {
     H5Eclear2(H5E_DEFAULT);
     rc = leave_op(h, 0);
     if (rc == 0 && !names)
-        rc = it_error(IT_ENOMEM, "out of memory listing tensors");
+        rc = iti_error(IT_ENOMEM, "out of memory listing tensors");
     for (hsize_t i = 0; names && i < gi.nlinks; i++) {
         if (names[i] && rc == 0)
             rc = fn(names[i], user);
@@ -497,23 +497,23 @@ static int h5_list(void *impl, it_store_list_fn fn, void *user) {
  * and nothing is left open in HDF5 for its exit handler to trip over. */
 static int h5_close(void *impl) {
     h5_store *h = impl;
-    it_h5s_enter(h);
+    iti_h5s_enter(h);
     H5Gclose(h->tensors);
     int rc = 0;
     if (H5Fclose(h->file) < 0)
-        rc = it_h5_error(IT_EIO, "it_store_close: closing the file");
+        rc = iti_h5_error(IT_EIO, "it_store_close: closing the file");
     rc = h->failed ? 0 : check_fault(h, rc); /* a fault met earlier was reported then */
     h->file = h->tensors = -1;
-    it_h5s_leave(h);
-    it_h5s_free(h);
+    iti_h5s_leave(h);
+    iti_h5s_free(h);
     return rc;
 }
 
 static size_t h5_memory_bytes(const void *impl) {
-    return it_cache_bytes(((const h5_store *)impl)->decoded);
+    return iti_cache_bytes(((const h5_store *)impl)->decoded);
 }
 
-const it_store_ops it_h5_store_ops = {
+const iti_store_ops iti_h5_store_ops = {
     .version = IT_STORE_BACKEND_VERSION,
     .kind = "hdf5",
     .describe = h5_describe,
@@ -536,22 +536,22 @@ const it_store_ops it_h5_store_ops = {
 
 int it_hdf5_check_index(it_tensor *tensor, it_hdf5_index_report *out) {
     if (!tensor || !out)
-        return it_error(IT_EINVAL, "it_hdf5_check_index: NULL %s", tensor ? "out" : "tensor");
-    it_store_tensor *t;
-    h5_store *h = it_tensor_backend(tensor, &it_h5_store_ops, &t);
+        return iti_error(IT_EINVAL, "it_hdf5_check_index: NULL %s", tensor ? "out" : "tensor");
+    iti_store_tensor *t;
+    h5_store *h = iti_tensor_backend(tensor, &iti_h5_store_ops, &t);
     if (!h)
-        return it_error(IT_EINVAL, "it_hdf5_check_index: tensor \"%s\" is not in an HDF5 store",
-                        it_tensor_view(tensor)->id);
+        return iti_error(IT_EINVAL, "it_hdf5_check_index: tensor \"%s\" is not in an HDF5 store",
+                        iti_tensor_view(tensor)->id);
     memset(out, 0, sizeof *out);
     h5_tensor *ht = H5T(t);
     int rc = enter_op(h);
     if (rc)
         return rc;
-    if ((rc = it_h5_index_check(&ht->index, btree_size, ht)) == 0) {
+    if ((rc = iti_h5_index_check(&ht->index, btree_size, ht)) == 0) {
         hid_t sp = H5Dget_space(ht->data);
         hsize_t n = 0;
         if (sp < 0 || H5Dget_num_chunks(ht->data, sp, &n) < 0)
-            rc = it_h5_error(IT_EFORMAT, "it_hdf5_check_index: counting the chunk B-tree");
+            rc = iti_h5_error(IT_EFORMAT, "it_hdf5_check_index: counting the chunk B-tree");
         if (sp >= 0)
             H5Sclose(sp);
         out->indexed = ht->index.rows;

@@ -25,14 +25,14 @@
 /* A tensor attached to the store. */
 typedef struct h5_tensor {
     struct h5_tensor *next;       /* the store's attached tensors */
-    const it_store_tensor *t;
+    const iti_store_tensor *t;
     hid_t group, data;
     int level;                    /* deflate level of the data set's filters (read back from
                                      the file for stored tensors); -1: unfiltered */
     int64_t origin[IT_MAX_RANK];  /* pixel of dataset index 0 */
     int64_t extent[IT_MAX_RANK];  /* dataset dims */
     int64_t cmin[IT_MAX_RANK], cmax[IT_MAX_RANK]; /* storable chunk indices [cmin, cmax) */
-    it_h5_index index;
+    iti_h5_index index;
 } h5_tensor;
 
 typedef struct h5_store {
@@ -42,46 +42,46 @@ typedef struct h5_store {
     int level;                    /* -1: no compression for new tensors */
     int version;                  /* of the file's format */
     bool trusted;                 /* it_hdf5_options.trusted */
-    it_cache *decoded;
+    iti_cache *decoded;
     bool dirty;
     h5_tensor *attached;
-    it_vfd_state vfd;             /* the file driver's settings and report of OS errors */
+    iti_vfd_state vfd;             /* the file driver's settings and report of OS errors */
     char *journal;                /* "<path>-journal" */
     int failed;                   /* the first write failure; every later call returns it */
     char failed_msg[512];
-    it_open_file *claim;          /* this process's claim on the file */
+    iti_open_file *claim;          /* this process's claim on the file */
 } h5_store;
 
-static inline void it_h5s_enter(h5_store *h) {
+static inline void iti_h5s_enter(h5_store *h) {
     pthread_mutex_lock(&h->lock);
-    it_h5_enter();
+    iti_h5_enter();
 }
 
-static inline void it_h5s_leave(h5_store *h) {
-    it_h5_leave();
+static inline void iti_h5s_leave(h5_store *h) {
+    iti_h5_leave();
     pthread_mutex_unlock(&h->lock);
 }
 
 /* Current size of the store's file (lock held). */
-uint64_t it_h5s_file_size(h5_store *h);
+uint64_t iti_h5s_file_size(h5_store *h);
 
 /* ---- a tensor's objects (hdf5_tensor.c; lock held) ---------------------------------------- */
 
 /* Creates group /tensors/<id> with the record m, the data set and the chunk index. */
-int it_h5t_create(h5_store *h, h5_tensor *ht, const it_tensor_meta *m);
+int iti_h5t_create(h5_store *h, h5_tensor *ht, const iti_tensor_meta *m);
 /* Opens the group, data set and chunk index of a stored tensor, checking them against t. */
-int it_h5t_open(h5_store *h, h5_tensor *ht);
-void it_h5t_close(h5_tensor *ht);
+int iti_h5t_open(h5_store *h, h5_tensor *ht);
+void iti_h5t_close(h5_tensor *ht);
 /* IT_ERANGE when chunk c is outside the storable range. */
-int it_h5t_check_range(const h5_tensor *ht, const it_coord *c);
+int iti_h5t_check_range(const h5_tensor *ht, const iti_coord *c);
 /* The data set index of chunk c's first element. */
-void it_h5t_chunk_offset(const h5_tensor *ht, const it_coord *c, hsize_t *off);
+void iti_h5t_chunk_offset(const h5_tensor *ht, const iti_coord *c, hsize_t *off);
 
 /* ---- the store's operations and opening (hdf5_store.c) ------------------------------------- */
 
-extern const it_store_ops it_h5_store_ops;
+extern const iti_store_ops iti_h5_store_ops;
 
 /* Frees the state of a store whose file is closed (or was never opened). */
-void it_h5s_free(h5_store *h);
+void iti_h5s_free(h5_store *h);
 
 #endif

@@ -10,24 +10,24 @@
 
 /* Extent products stay below 2^62 elements: far from 2^63 (h5py's sizes), and never a multiple
  * of 2^64 (which crashes HDF5 1.10 on the first write). */
-#define ELEMENT_LIMIT ((it_i128)1 << 62)
+#define ELEMENT_LIMIT ((iti_i128)1 << 62)
 
 /* ---- storable range ----------------------------------------------------------------------- */
 
 /* Per infinite dimension, K chunks on each side of the origin: the largest K with
  * prod(finite n) * prod(2*K*chunk) < 2^62, the same K for every infinite dimension. */
-static int plan_range(const it_store_tensor *t, h5_tensor *ht) {
-    it_i128 fixed = 1;
+static int plan_range(const iti_store_tensor *t, h5_tensor *ht) {
+    iti_i128 fixed = 1;
     int ninf = 0;
     for (int d = 0; d < t->rank; d++) {
         if (t->shape[d] == IT_INF) {
-            fixed *= 2 * (it_i128)t->chunk[d];
+            fixed *= 2 * (iti_i128)t->chunk[d];
             ninf++;
         } else {
             fixed *= t->shape[d];
         }
         if (fixed >= ELEMENT_LIMIT)
-            return it_error(IT_ERANGE,
+            return iti_error(IT_ERANGE,
                             "tensor \"%s\": its chunks are too large for an HDF5 extent below "
                             "2^62 elements",
                             t->id);
@@ -37,7 +37,7 @@ static int plan_range(const it_store_tensor *t, h5_tensor *ht) {
         double k = floor(pow((double)(ELEMENT_LIMIT / fixed), 1.0 / ninf));
         K = k > (double)INT64_MAX / 4 ? INT64_MAX / 4 : (int64_t)k;
         for (;; K--) { /* correct floating-point rounding */
-            it_i128 p = fixed;
+            iti_i128 p = fixed;
             bool ok = K >= 1;
             for (int i = 0; ok && i < ninf; i++) {
                 p *= K;
@@ -47,7 +47,7 @@ static int plan_range(const it_store_tensor *t, h5_tensor *ht) {
                 break;
         }
         if (K < 1)
-            return it_error(IT_ERANGE, "tensor \"%s\": chunks too large to store", t->id);
+            return iti_error(IT_ERANGE, "tensor \"%s\": chunks too large to store", t->id);
     }
     for (int d = 0; d < t->rank; d++) {
         if (t->shape[d] == IT_INF) {
@@ -65,10 +65,10 @@ static int plan_range(const it_store_tensor *t, h5_tensor *ht) {
  * what plan_range writes (finite: origin 0, extent the shape; infinite: K chunks on each side
  * of the grid, the same K for all), with the extent product below the limit. */
 static int derive_chunk_range(h5_tensor *ht) {
-    const it_store_tensor *t = ht->t;
-    it_i128 elements = 1, K = -1;
+    const iti_store_tensor *t = ht->t;
+    iti_i128 elements = 1, K = -1;
     for (int d = 0; d < t->rank; d++) {
-        it_i128 gap = (it_i128)t->grid[d] - ht->origin[d]; /* K whole chunks */
+        iti_i128 gap = (iti_i128)t->grid[d] - ht->origin[d]; /* K whole chunks */
         bool finite = t->shape[d] != IT_INF;
         bool ok = finite ? ht->origin[d] == 0 && ht->extent[d] == t->shape[d]
                          : gap > 0 && gap % t->chunk[d] == 0 && ht->extent[d] == 2 * gap &&
@@ -76,12 +76,12 @@ static int derive_chunk_range(h5_tensor *ht) {
         if (!finite && ok)
             K = gap / t->chunk[d];
         if (!ok)
-            return it_error(IT_EFORMAT, "tensor \"%s\": origin[%d] = %lld with extent %lld does "
+            return iti_error(IT_EFORMAT, "tensor \"%s\": origin[%d] = %lld with extent %lld does "
                             "not fit its chunk grid and shape", t->id, d,
                             (long long)ht->origin[d], (long long)ht->extent[d]);
         elements *= ht->extent[d];
         if (elements >= ELEMENT_LIMIT)
-            return it_error(IT_EFORMAT, "tensor \"%s\": dataset extent has 2^62 or more elements",
+            return iti_error(IT_EFORMAT, "tensor \"%s\": dataset extent has 2^62 or more elements",
                             t->id);
         ht->cmin[d] = (int64_t)(-(gap / t->chunk[d]));
         ht->cmax[d] = ht->cmin[d] + (ht->extent[d] + t->chunk[d] - 1) / t->chunk[d];
@@ -89,11 +89,11 @@ static int derive_chunk_range(h5_tensor *ht) {
     return 0;
 }
 
-int it_h5t_check_range(const h5_tensor *ht, const it_coord *c) {
-    const it_store_tensor *t = ht->t;
+int iti_h5t_check_range(const h5_tensor *ht, const iti_coord *c) {
+    const iti_store_tensor *t = ht->t;
     for (int d = 0; d < t->rank; d++) {
         if (c->v[d] < ht->cmin[d] || c->v[d] >= ht->cmax[d])
-            return it_error(IT_ERANGE,
+            return iti_error(IT_ERANGE,
                             "tensor \"%s\": dimension %d can store pixels [%lld, %lld) only "
                             "(HDF5 extent limit); chunk %lld is outside",
                             t->id, d, (long long)ht->origin[d],
@@ -102,8 +102,8 @@ int it_h5t_check_range(const h5_tensor *ht, const it_coord *c) {
     return 0;
 }
 
-void it_h5t_chunk_offset(const h5_tensor *ht, const it_coord *c, hsize_t *off) {
-    const it_store_tensor *t = ht->t;
+void iti_h5t_chunk_offset(const h5_tensor *ht, const iti_coord *c, hsize_t *off) {
+    const iti_store_tensor *t = ht->t;
     for (int d = 0; d < t->rank; d++)
         off[d] = (hsize_t)(c->v[d] * t->chunk[d] + t->grid[d] - ht->origin[d]);
 }
@@ -111,7 +111,7 @@ void it_h5t_chunk_offset(const h5_tensor *ht, const it_coord *c, hsize_t *off) {
 /* ---- creating --------------------------------------------------------------------------------- */
 
 static int create_data(h5_store *h, h5_tensor *ht) {
-    const it_store_tensor *t = ht->t;
+    const iti_store_tensor *t = ht->t;
     hsize_t dims[IT_MAX_RANK], maxdims[IT_MAX_RANK], chunk[IT_MAX_RANK];
     for (int d = 0; d < t->rank; d++) {
         dims[d] = (hsize_t)ht->extent[d];
@@ -121,28 +121,28 @@ static int create_data(h5_store *h, h5_tensor *ht) {
     hid_t sp = H5Screate_simple(t->rank, dims, maxdims);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, t->rank, chunk);
-    H5Pset_fill_value(dcpl, it_h5_mem_type(t->dtype), t->fill);
+    H5Pset_fill_value(dcpl, iti_h5_mem_type(t->dtype), t->fill);
     H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_INCR);
     ht->level = h->level;
     if (ht->level >= 0) {
         H5Pset_shuffle(dcpl);
         H5Pset_deflate(dcpl, (unsigned)ht->level);
     }
-    ht->data = H5Dcreate2(ht->group, "data", it_h5_file_type(t->dtype), sp, H5P_DEFAULT, dcpl,
+    ht->data = H5Dcreate2(ht->group, "data", iti_h5_file_type(t->dtype), sp, H5P_DEFAULT, dcpl,
                           H5P_DEFAULT);
     H5Sclose(sp);
     H5Pclose(dcpl);
-    return ht->data < 0 ? it_h5_error(IT_EIO, "creating the tensor dataset") : 0;
+    return ht->data < 0 ? iti_h5_error(IT_EIO, "creating the tensor dataset") : 0;
 }
 
-int it_h5t_create(h5_store *h, h5_tensor *ht, const it_tensor_meta *m) {
-    const it_store_tensor *t = ht->t;
+int iti_h5t_create(h5_store *h, h5_tensor *ht, const iti_tensor_meta *m) {
+    const iti_store_tensor *t = ht->t;
     int rc = plan_range(t, ht);
     if (rc)
         return rc;
     for (int d = 0; d < t->rank; d++)
         if (t->shape[d] != IT_INF && t->chunk[d] > t->shape[d])
-            return it_error(IT_EINVAL,
+            return iti_error(IT_EINVAL,
                             "it_tensor_create: chunk[%d] (%lld) exceeds the finite dimension "
                             "(%lld); HDF5 chunks must fit",
                             d, (long long)t->chunk[d], (long long)t->shape[d]);
@@ -151,9 +151,9 @@ int it_h5t_create(h5_store *h, h5_tensor *ht, const it_tensor_meta *m) {
     ht->group = H5Gcreate2(h->tensors, t->id, H5P_DEFAULT, gcpl, H5P_DEFAULT);
     H5Pclose(gcpl);
     if (ht->group < 0)
-        return it_h5_error(IT_EIO, "creating the tensor group");
-    if ((rc = it_h5_schema_write(ht->group, m, ht->origin)) || (rc = create_data(h, ht)) ||
-        (rc = it_h5_index_create(&ht->index, ht->group)))
+        return iti_h5_error(IT_EIO, "creating the tensor group");
+    if ((rc = iti_h5_schema_write(ht->group, m, ht->origin)) || (rc = create_data(h, ht)) ||
+        (rc = iti_h5_index_create(&ht->index, ht->group)))
         return rc;
     return derive_chunk_range(ht);
 }
@@ -162,7 +162,7 @@ int it_h5t_create(h5_store *h, h5_tensor *ht, const it_tensor_meta *m) {
 
 /* The filters must be none, or shuffle then deflate (*level: the deflate level it was created
  * with, -1 for none). */
-static int read_filters(const it_store_tensor *t, hid_t dcpl, int *level) {
+static int read_filters(const iti_store_tensor *t, hid_t dcpl, int *level) {
     static const H5Z_filter_t pipeline[2] = {H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE};
     int nf = H5Pget_nfilters(dcpl);
     bool std = nf == 0 || nf == 2;
@@ -175,7 +175,7 @@ static int read_filters(const it_store_tensor *t, hid_t dcpl, int *level) {
               (i == 0 || (nv >= 1 && cd[0] <= 9));
     }
     if (!std)
-        return it_error(IT_EFORMAT, "tensor \"%s\": data has filters other than shuffle + "
+        return iti_error(IT_EFORMAT, "tensor \"%s\": data has filters other than shuffle + "
                         "deflate 0..9", t->id);
     *level = nf ? (int)cd[0] : -1;
     return 0;
@@ -184,21 +184,21 @@ static int read_filters(const it_store_tensor *t, hid_t dcpl, int *level) {
 /* The dataset must be what create_data makes: chunked with the tensor's chunk shape, of the
  * dtype's size, unfiltered or shuffle + deflate; otherwise direct chunk I/O would misread it. */
 static int check_data_layout(h5_tensor *ht) {
-    const it_store_tensor *t = ht->t;
+    const iti_store_tensor *t = ht->t;
     hid_t dcpl = H5Dget_create_plist(ht->data), ty = H5Dget_type(ht->data);
     hsize_t chunk[IT_MAX_RANK];
     int rc = 0;
     if (dcpl < 0 || ty < 0 || H5Pget_layout(dcpl) != H5D_CHUNKED ||
         H5Pget_chunk(dcpl, IT_MAX_RANK, chunk) != t->rank) {
-        rc = it_error(IT_EFORMAT, "tensor \"%s\": data is not chunked with rank %d", t->id, t->rank);
+        rc = iti_error(IT_EFORMAT, "tensor \"%s\": data is not chunked with rank %d", t->id, t->rank);
     } else {
         for (int d = 0; rc == 0 && d < t->rank; d++)
             if (chunk[d] != (hsize_t)t->chunk[d])
-                rc = it_error(IT_EFORMAT, "tensor \"%s\": data has chunk[%d] = %llu, metadata %lld",
+                rc = iti_error(IT_EFORMAT, "tensor \"%s\": data has chunk[%d] = %llu, metadata %lld",
                               t->id, d, (unsigned long long)chunk[d], (long long)t->chunk[d]);
         H5T_class_t cls = H5Tget_class(ty);
         if (rc == 0 && (H5Tget_size(ty) != t->esize || (cls != H5T_INTEGER && cls != H5T_FLOAT)))
-            rc = it_error(IT_EFORMAT, "tensor \"%s\": data elements do not match dtype %s", t->id,
+            rc = iti_error(IT_EFORMAT, "tensor \"%s\": data elements do not match dtype %s", t->id,
                           it_dtype_name(t->dtype));
         if (rc == 0)
             rc = read_filters(t, dcpl, &ht->level);
@@ -211,7 +211,7 @@ static int check_data_layout(h5_tensor *ht) {
 }
 
 static int read_extent(h5_tensor *ht) {
-    const it_store_tensor *t = ht->t;
+    const iti_store_tensor *t = ht->t;
     hid_t sp = H5Dget_space(ht->data);
     hsize_t dims[IT_MAX_RANK];
     int nd = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
@@ -220,37 +220,37 @@ static int read_extent(h5_tensor *ht) {
     if (sp >= 0)
         H5Sclose(sp);
     if (nd != t->rank)
-        return it_error(IT_EFORMAT, "tensor \"%s\": dataset rank %d, expected %d", t->id, nd, t->rank);
+        return iti_error(IT_EFORMAT, "tensor \"%s\": dataset rank %d, expected %d", t->id, nd, t->rank);
     for (int d = 0; d < t->rank; d++) {
         if (dims[d] > (hsize_t)INT64_MAX)
-            return it_error(IT_EFORMAT, "tensor \"%s\": dataset extent out of range", t->id);
+            return iti_error(IT_EFORMAT, "tensor \"%s\": dataset extent out of range", t->id);
         ht->extent[d] = (int64_t)dims[d];
     }
     return 0;
 }
 
-int it_h5t_open(h5_store *h, h5_tensor *ht) {
-    const it_store_tensor *t = ht->t;
+int iti_h5t_open(h5_store *h, h5_tensor *ht) {
+    const iti_store_tensor *t = ht->t;
     ht->group = H5Gopen2(h->tensors, t->id, H5P_DEFAULT);
     if (ht->group < 0)
-        return it_h5_error(IT_EFORMAT, "opening the tensor group");
+        return iti_h5_error(IT_EFORMAT, "opening the tensor group");
     H5O_info_t oi;
     if (H5Oget_info_by_name(ht->group, "data", &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET ||
         H5Oget_info_by_name(ht->group, "chunks", &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
-        return it_error(IT_EFORMAT, "tensor \"%s\": its group lacks the data or chunks dataset",
+        return iti_error(IT_EFORMAT, "tensor \"%s\": its group lacks the data or chunks dataset",
                         t->id);
     ht->data = H5Dopen2(ht->group, "data", H5P_DEFAULT);
     if (ht->data < 0)
-        return it_h5_error(IT_EFORMAT, "tensor group lacks its data or chunk index");
+        return iti_h5_error(IT_EFORMAT, "tensor group lacks its data or chunk index");
     int rc;
-    if ((rc = it_h5_read_i64(ht->group, "origin", ht->origin, (size_t)t->rank)) ||
+    if ((rc = iti_h5_read_i64(ht->group, "origin", ht->origin, (size_t)t->rank)) ||
         (rc = read_extent(ht)) || (rc = check_data_layout(ht)) || (rc = derive_chunk_range(ht)))
         return rc;
-    return it_h5_index_open(&ht->index, ht->group, &h->vfd, it_h5s_file_size(h), ht->cmin,
+    return iti_h5_index_open(&ht->index, ht->group, &h->vfd, iti_h5s_file_size(h), ht->cmin,
                             ht->cmax);
 }
 
-void it_h5t_close(h5_tensor *ht) {
+void iti_h5t_close(h5_tensor *ht) {
     if (ht->index.dset >= 0)
         H5Dclose(ht->index.dset);
     ht->index.dset = -1;

@@ -3,12 +3,12 @@
  * (version-1 flushes were not atomic, so a crash could leave them apart), format_version 2.
  * Reading the old strings goes through HDF5's global heap, so only files the caller trusts
  * are upgraded (it_hdf5_options.trusted). The caller commits the result with one flush, or
- * discards it (it_vfd_discard) on failure: the file is either version 1 as it was, or 2. */
+ * discards it (iti_vfd_discard) on failure: the file is either version 1 as it was, or 2. */
 #ifndef IT_HDF5_UPGRADE_H
 #define IT_HDF5_UPGRADE_H
 
 #include <hdf5.h>
 
-int it_h5_upgrade_v1(hid_t file, hid_t tensors);
+int iti_h5_upgrade_v1(hid_t file, hid_t tensors);
 
 #endif

@@ -32,14 +32,14 @@
 typedef struct vfd_file {
     H5FD_t pub;                 /* first: HDF5 casts between the two */
     int fd;
-    it_vfd_state *state;
+    iti_vfd_state *state;
     haddr_t eoa, eof;
     haddr_t committed;          /* file size at the last commit; journaled stores only */
     haddr_t truncate_to;        /* size HDF5 asked for since (HADDR_UNDEF: none) */
     dev_t dev;
     ino_t ino;
     bool writable, poisoned;
-    it_h5_sizes sizes;          /* from the superblock, for the checks of hdf5_guard.h */
+    iti_h5_sizes sizes;          /* from the superblock, for the checks of hdf5_guard.h */
     struct chunk_note {         /* continuation chunks named so far, sorted by address */
         uint64_t addr;
         int kind;               /* IT_H5_CHUNK_* */
@@ -51,12 +51,12 @@ typedef struct vfd_file {
         size_t len;
         unsigned char *bytes;
     } head;
-    it_extent *held;            /* writes not on disk, in order: later entries win */
+    iti_extent *held;            /* writes not on disk, in order: later entries win */
     size_t nheld, capheld;
 } vfd_file;
 
 typedef struct vfd_info {
-    it_vfd_state *state;
+    iti_vfd_state *state;
 } vfd_info;
 
 static hid_t driver_id = -1;
@@ -70,7 +70,7 @@ static void poison(vfd_file *f, const char *op, int err) {
     __atomic_store_n(&f->state->write_errno, err ? err : EIO, __ATOMIC_RELEASE);
 }
 
-void it_vfd_discard(it_vfd_state *state) { __atomic_store_n(&state->discard, true, __ATOMIC_RELEASE); }
+void iti_vfd_discard(iti_vfd_state *state) { __atomic_store_n(&state->discard, true, __ATOMIC_RELEASE); }
 
 /* A discarded file behaves as a poisoned one, without an error of its own. */
 static bool stopped_writing(vfd_file *f) {
@@ -79,14 +79,14 @@ static bool stopped_writing(vfd_file *f) {
     return f->poisoned;
 }
 
-bool it_vfd_poisoned(const it_vfd_state *state) {
+bool iti_vfd_poisoned(const iti_vfd_state *state) {
     return __atomic_load_n(&state->write_errno, __ATOMIC_ACQUIRE) != 0;
 }
 
 static bool hold(vfd_file *f, haddr_t addr, size_t size, const void *buf) {
     if (f->nheld == f->capheld) {
         size_t cap = f->capheld ? f->capheld * 2 : 16;
-        it_extent *h = realloc(f->held, cap * sizeof *h);
+        iti_extent *h = realloc(f->held, cap * sizeof *h);
         if (!h)
             return false;
         f->held = h;
@@ -96,7 +96,7 @@ static bool hold(vfd_file *f, haddr_t addr, size_t size, const void *buf) {
     if (!copy)
         return false;
     memcpy(copy, buf, size);
-    f->held[f->nheld++] = (it_extent){addr, size, copy, NULL};
+    f->held[f->nheld++] = (iti_extent){addr, size, copy, NULL};
     if (addr + size > f->eof)
         f->eof = addr + size;
     return true;
@@ -109,9 +109,9 @@ static void drop_held(vfd_file *f) {
 }
 
 /* Writes extents into the file. */
-static int apply(int fd, const it_extent *x, size_t n) {
+static int apply(int fd, const iti_extent *x, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        int err = it_fs_pwrite_all(fd, x[i].data, x[i].size, x[i].addr);
+        int err = iti_fs_pwrite_all(fd, x[i].data, x[i].size, x[i].addr);
         if (err)
             return err;
     }
@@ -140,16 +140,16 @@ static void commit(vfd_file *f) {
         poison(f, "fdatasync", errno);
         return;
     }
-    it_extent *x = NULL;
+    iti_extent *x = NULL;
     size_t n = 0;
     struct stat sb;
     int err = fstat(f->fd, &sb) != 0 ? errno : 0;
     if (err == 0 && f->nheld)
-        err = it_journal_prepare(f->fd, f->held, f->nheld, &x, &n);
-    if (err == 0 && n && (err = it_journal_write(jpath, (uint64_t)sb.st_size, size, x, n, sync)))
+        err = iti_journal_prepare(f->fd, f->held, f->nheld, &x, &n);
+    if (err == 0 && n && (err = iti_journal_write(jpath, (uint64_t)sb.st_size, size, x, n, sync)))
         unlink(jpath); /* torn: the file was not touched */
     if (err) {
-        it_extents_free(x, n);
+        iti_extents_free(x, n);
         poison(f, "writing the journal", err);
         return;
     }
@@ -159,7 +159,7 @@ static void commit(vfd_file *f) {
         op = "truncate", err = set_size(f->fd, size);
     if (err == 0 && sync && fdatasync(f->fd) != 0)
         op = "fdatasync", err = errno;
-    it_extents_free(x, n);
+    iti_extents_free(x, n);
     if (err) {
         poison(f, op, err); /* the complete journal finishes it on the next open */
         return;
@@ -175,10 +175,10 @@ static void commit(vfd_file *f) {
  * the file (writable opens) or into memory (read-only opens, which never write). A torn or
  * foreign one is removed by writers. Returns 0 or an errno. */
 static int recover(vfd_file *f) {
-    it_extent *x = NULL;
+    iti_extent *x = NULL;
     size_t n = 0;
     uint64_t size = 0;
-    int found = it_journal_read(f->state->journal, f->fd, &x, &n, &size);
+    int found = iti_journal_read(f->state->journal, f->fd, &x, &n, &size);
     if (found < 0)
         return -found;
     int err = 0;
@@ -198,7 +198,7 @@ static int recover(vfd_file *f) {
     }
     if (err == 0 && f->writable)
         unlink(f->state->journal); /* applied, torn or another file's: done with (or absent) */
-    it_extents_free(x, n);
+    iti_extents_free(x, n);
     return err;
 }
 
@@ -218,7 +218,7 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
     const vfd_info *info = H5Pget_driver_info(fapl);
     if (!info || !info->state)
         return NULL;
-    it_vfd_state *st = info->state;
+    iti_vfd_state *st = info->state;
     bool writable = (flags & H5F_ACC_RDWR) != 0;
     int o = writable ? O_RDWR : O_RDONLY;
     if (flags & H5F_ACC_TRUNC)
@@ -378,10 +378,10 @@ static int chunk_kind(const vfd_file *f, uint64_t addr) {
 static bool check_image(vfd_file *f, H5FD_mem_t type, haddr_t addr, const unsigned char *p,
                         size_t size, uint64_t *total, char *why, size_t why_size) {
     if (type == H5FD_MEM_SUPER)
-        return it_h5_guard_superblock(p, size, addr, &f->sizes, total, why, why_size);
+        return iti_h5_guard_superblock(p, size, addr, &f->sizes, total, why, why_size);
     if (type == H5FD_MEM_GHEAP)
-        return it_h5_guard_gheap(p, size, addr, &f->sizes, total, why, why_size);
-    return it_h5_guard_ohdr(p, size, addr, &f->sizes, chunk_kind(f, addr), note_continuation, f,
+        return iti_h5_guard_gheap(p, size, addr, &f->sizes, total, why, why_size);
+    return iti_h5_guard_ohdr(p, size, addr, &f->sizes, chunk_kind(f, addr), note_continuation, f,
                             total, why, why_size);
 }
 
@@ -422,7 +422,7 @@ static bool check_structure(vfd_file *f, H5FD_mem_t type, haddr_t addr, const un
 static bool check_local_heap(vfd_file *f, const unsigned char *p, size_t size, char *why,
                              size_t why_size) {
     uint64_t seg = 0, n = 0, head = 1;
-    if (!it_h5_guard_lheap(p, size, &f->sizes, &seg, &n, &head, why, why_size))
+    if (!iti_h5_guard_lheap(p, size, &f->sizes, &seg, &n, &head, why, why_size))
         return false;
     if (n == 0 || head == 1)
         return true;
@@ -435,7 +435,7 @@ static bool check_local_heap(vfd_file *f, const unsigned char *p, size_t size, c
     bool got = vfd_read(&f->pub, H5FD_MEM_DEFAULT, H5P_DEFAULT, seg, n, bytes) >= 0;
     if (!got)
         snprintf(why, why_size, "a local heap segment cannot be read");
-    bool ok = got && it_h5_guard_lheap_free(bytes, n, head, &f->sizes, why, why_size);
+    bool ok = got && iti_h5_guard_lheap_free(bytes, n, head, &f->sizes, why, why_size);
     free(bytes);
     return ok;
 }
@@ -457,12 +457,12 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
                  "%s", f->state->format_detail);
         return -1;
     }
-    int err = it_fs_pread_full(f->fd, p, size, addr); /* past the end: zeros, as sec2 */
+    int err = iti_fs_pread_full(f->fd, p, size, addr); /* past the end: zeros, as sec2 */
     if (err)
         return fail_read(f, err);
     /* Held writes are what HDF5 believes is there. */
     for (size_t i = 0; i < f->nheld; i++) {
-        const it_extent *h = &f->held[i];
+        const iti_extent *h = &f->held[i];
         haddr_t lo = h->addr > addr ? h->addr : addr;
         haddr_t hi = h->addr + h->size < addr + size ? h->addr + h->size : addr + size;
         if (lo < hi)
@@ -487,7 +487,7 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
 
 /* A failed write poisons the file and reports success: HDF5 stays consistent (its later reads
  * see the write, held in memory) and never runs its error paths; the library reports the
- * fault from it_vfd_state. */
+ * fault from iti_vfd_state. */
 static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
                         const void *buf) {
     (void)type;
@@ -497,7 +497,7 @@ static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr,
         return -1;
     if (stopped_writing(f) || (f->state->journal && addr < f->committed))
         return hold(f, addr, size, buf) ? 0 : -1;
-    int err = it_fs_pwrite_all(f->fd, buf, size, addr);
+    int err = iti_fs_pwrite_all(f->fd, buf, size, addr);
     if (err) {
         poison(f, "write", err);
         return hold(f, addr, size, buf) ? 0 : -1; /* a part may be on disk: past the end */
@@ -573,9 +573,9 @@ static const H5FD_class_t vfd_class = {
 
 static void register_driver(void) { driver_id = H5FDregister(&vfd_class); }
 
-hid_t it_vfd_fapl(it_vfd_state *state) {
+hid_t iti_vfd_fapl(iti_vfd_state *state) {
     pthread_once(&register_once, register_driver);
-    if (driver_id < 0 || !it_hdf5_exit_taken_over) /* a read: static links keep hdf5_exit.o */
+    if (driver_id < 0 || !iti_hdf5_exit_taken_over) /* a read: static links keep hdf5_exit.o */
         return -1;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     vfd_info info = {state};
@@ -588,20 +588,20 @@ hid_t it_vfd_fapl(it_vfd_state *state) {
     return fapl;
 }
 
-int it_vfd_failure(it_vfd_state *s, int code, const char *what) {
-    int rc = it_vfd_error(s, what);
+int iti_vfd_failure(iti_vfd_state *s, int code, const char *what) {
+    int rc = iti_vfd_error(s, what);
     if (rc == 0 && s->format_error)
-        rc = it_error(IT_EFORMAT, "%s: %s", what, s->format_detail);
+        rc = iti_error(IT_EFORMAT, "%s: %s", what, s->format_detail);
     if (rc)
         H5Eclear2(H5E_DEFAULT);
     else
-        rc = it_h5_error(code, what);
+        rc = iti_h5_error(code, what);
     s->read_errno = 0;
     s->format_error = false;
     return rc;
 }
 
-int it_vfd_error(const it_vfd_state *s, const char *what) {
+int iti_vfd_error(const iti_vfd_state *s, const char *what) {
     int err = __atomic_load_n(&s->write_errno, __ATOMIC_ACQUIRE);
     const char *op = s->write_op;
     if (!err && s->open_errno) {
@@ -615,21 +615,21 @@ int it_vfd_error(const it_vfd_state *s, const char *what) {
     if (!err)
         return 0;
     if (err == EWOULDBLOCK)
-        return it_error(IT_ELOCKED, "%s: the file is locked by another process (a writer, or a "
+        return iti_error(IT_ELOCKED, "%s: the file is locked by another process (a writer, or a "
                         "reader while this opens it for writing)", what);
-    return it_error(it_fs_errno_code(err), "%s: %s: %s (errno %d)", what, op, strerror(err), err);
+    return iti_error(iti_fs_errno_code(err), "%s: %s: %s (errno %d)", what, op, strerror(err), err);
 }
 
-int it_vfd_read_chunk(it_vfd_state *s, hid_t dset, const hsize_t *off, void *buf, size_t size,
+int iti_vfd_read_chunk(iti_vfd_state *s, hid_t dset, const hsize_t *off, void *buf, size_t size,
                       const char *what) {
     uint32_t mask = 0;
     s->raw_read_limit = size;
     herr_t got = H5Dread_chunk(dset, H5P_DEFAULT, off, &mask, buf);
     s->raw_read_limit = 0;
     if (got < 0)
-        return it_vfd_failure(s, IT_EIO, what);
+        return iti_vfd_failure(s, IT_EIO, what);
     if (mask != 0) /* the library writes every chunk through all its filters (mask 0) */
-        return it_error(IT_EFORMAT, "%s: a chunk was stored with filters skipped (mask 0x%x)",
+        return iti_error(IT_EFORMAT, "%s: a chunk was stored with filters skipped (mask 0x%x)",
                         what, mask);
     return 0;
 }

@@ -12,7 +12,7 @@
  *   the failing call, the metadata flushed by H5Fclose) are kept in memory and served back to
  *   HDF5's own reads, so HDF5 never runs its error paths (HDF5 1.10 can write damaged
  *   structures or crash at exit from there). The failing call reports success to HDF5; the
- *   library learns of the fault from it_vfd_state.
+ *   library learns of the fault from iti_vfd_state.
  * - The OS error of every failure (errno, operation), so callers report ENOSPC, EIO or a lock
  *   held by another process as such, not as a format error. The lock (flock, exclusive for
  *   writers, shared for readers) is taken when the file is opened.
@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 /* Shared between the library's file handle and the driver; owned by the library. */
-typedef struct it_vfd_state {
+typedef struct iti_vfd_state {
     bool sync;                /* fdatasync at every flush (power-loss durability) */
     const char *journal;      /* path of the redo journal (stores); NULL: no journal (exports,
                                  written under a temporary name instead) */
@@ -38,41 +38,41 @@ typedef struct it_vfd_state {
     char write_op[48];        /* which one ("write", "truncate", "fdatasync") */
     int read_errno;           /* last failed read (EIO) */
     int open_errno;           /* failed open(2) or lock (EWOULDBLOCK: locked elsewhere) */
-    bool discard;             /* set by the library: nothing more is committed (it_vfd_discard) */
+    bool discard;             /* set by the library: nothing more is committed (iti_vfd_discard) */
     size_t raw_read_limit;    /* set by the library around a read into a buffer of this size:
                                  a raw-data read request beyond it is refused (0: no limit) */
     bool format_error;        /* a metadata read failed validation */
     char format_detail[128];
-} it_vfd_state;
+} iti_vfd_state;
 
 /* Defined in hdf5_exit.c (the library's HDF5 exit handler). */
-extern const int it_hdf5_exit_taken_over;
+extern const int iti_hdf5_exit_taken_over;
 
 /* A file-access property list using the driver with `state` (which must outlive every file
  * opened with it), strong close degree. Returns a negative hid on failure. */
-hid_t it_vfd_fapl(it_vfd_state *state);
+hid_t iti_vfd_fapl(iti_vfd_state *state);
 
 /* Abandons every change since the last flush: the file keeps its committed state, and the
  * handle writes nothing more (as after a fault, without an error). For changes that must be
  * all or nothing, such as an upgrade that fails half-way. */
-void it_vfd_discard(it_vfd_state *state);
+void iti_vfd_discard(iti_vfd_state *state);
 
 /* Whether the file is poisoned (a write failed); thread-safe. */
-bool it_vfd_poisoned(const it_vfd_state *state);
+bool iti_vfd_poisoned(const iti_vfd_state *state);
 
 /* The error of a failed HDF5 call on a file of this driver: the OS error if one was recorded
- * (it_vfd_error), else the structure the driver refused to let HDF5 parse (IT_EFORMAT), else
+ * (iti_vfd_error), else the structure the driver refused to let HDF5 parse (IT_EFORMAT), else
  * HDF5's own message as `code`. Forgets the failure of the read, which belonged to this call. */
-int it_vfd_failure(it_vfd_state *state, int code, const char *what);
+int iti_vfd_failure(iti_vfd_state *state, int code, const char *what);
 
 /* Maps the first recorded OS error to an IT_E* code and sets the calling thread's message
  * "<what>: <operation>: <strerror> (errno N)"; returns 0 when nothing was recorded. */
-int it_vfd_error(const it_vfd_state *state, const char *what);
+int iti_vfd_error(const iti_vfd_state *state, const char *what);
 
 /* Reads stored chunk `off` of dset into buf, which holds size bytes: the driver refuses a
  * longer read (a chunk's size comes from the file). IT_EFORMAT when the chunk skipped filters
  * (the library writes every chunk through its whole pipeline). */
-int it_vfd_read_chunk(it_vfd_state *state, hid_t dset, const hsize_t *off, void *buf,
+int iti_vfd_read_chunk(iti_vfd_state *state, hid_t dset, const hsize_t *off, void *buf,
                       size_t size, const char *what);
 
 #endif

@@ -8,20 +8,20 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-typedef struct it_open_file it_open_file;
+typedef struct iti_open_file iti_open_file;
 
 /* Claims path's file for reading or writing: a writer excludes every other claim, readers
  * share. If path exists and is claimed in a conflicting way: IT_ELOCKED naming path. Otherwise
  * `then(arg)` runs (may be NULL; it opens or creates the file) under the registry's lock, so
  * nobody claims the file in between, and the claim records the file then at path. A non-zero
  * return of then is returned and nothing is claimed. *out is the claim or NULL. */
-int it_open_file_claim(const char *path, bool writable, int (*then)(void *), void *arg,
-                       it_open_file **out);
+int iti_open_file_claim(const char *path, bool writable, int (*then)(void *), void *arg,
+                       iti_open_file **out);
 
 /* Whether path's file is claimed for writing (export targets check this). */
-bool it_open_file_is_written(const char *path);
+bool iti_open_file_is_written(const char *path);
 
 /* Releases a claim; NULL is a no-op. */
-void it_open_file_release(it_open_file *f);
+void iti_open_file_release(iti_open_file *f);
 
 #endif

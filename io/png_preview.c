@@ -48,12 +48,12 @@ static void colour(it_colormap m, double v, unsigned char *rgb) {
 static int write_png(const char *path, int width, int height, int channels,
                      const unsigned char *pixels) {
     char tmp[4200];
-    int rc = it_fs_temp_name(path, "preview", tmp, sizeof tmp);
+    int rc = iti_fs_temp_name(path, "preview", tmp, sizeof tmp);
     if (rc)
-        return it_error_prefix(rc, "it_preview_png: ");
+        return iti_error_prefix(rc, "it_preview_png: ");
     FILE *f = fopen(tmp, "wbx");
     if (!f)
-        return it_error(it_fs_errno_code(errno), "it_preview_png: cannot create %s: %s", tmp,
+        return iti_error(iti_fs_errno_code(errno), "it_preview_png: cannot create %s: %s", tmp,
                         strerror(errno));
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -61,13 +61,13 @@ static int write_png(const char *path, int width, int height, int channels,
         png_destroy_write_struct(&png, NULL);
         fclose(f);
         unlink(tmp);
-        return it_error(IT_ENOMEM, "it_preview_png: out of memory");
+        return iti_error(IT_ENOMEM, "it_preview_png: out of memory");
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
         fclose(f);
         unlink(tmp);
-        return it_error(IT_EIO, "it_preview_png: libpng failed writing %s", path);
+        return iti_error(IT_EIO, "it_preview_png: libpng failed writing %s", path);
     }
     png_init_io(png, f);
     png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8,
@@ -80,10 +80,10 @@ static int write_png(const char *path, int width, int height, int channels,
     png_destroy_write_struct(&png, &info);
     errno = 0;
     if (ferror(f) | fclose(f)) /* both: the stream is closed either way */
-        rc = it_error(it_fs_errno_code(errno), "it_preview_png: writing %s: %s", path,
+        rc = iti_error(iti_fs_errno_code(errno), "it_preview_png: writing %s: %s", path,
                       errno ? strerror(errno) : "write error");
     else if (rename(tmp, path) != 0)
-        rc = it_error(it_fs_errno_code(errno), "it_preview_png: renaming %s to %s: %s", tmp, path,
+        rc = iti_error(iti_fs_errno_code(errno), "it_preview_png: renaming %s to %s: %s", tmp, path,
                       strerror(errno));
     if (rc)
         unlink(tmp);
@@ -93,21 +93,21 @@ static int write_png(const char *path, int width, int height, int channels,
 int it_preview_png(it_tensor *t, const it_region *region, const char *path,
                    const it_preview_options *opts) {
     if (!t || !region || !path)
-        return it_error(IT_EINVAL, "it_preview_png: NULL %s", !t ? "tensor" : !region ? "region" : "path");
+        return iti_error(IT_EINVAL, "it_preview_png: NULL %s", !t ? "tensor" : !region ? "region" : "path");
     it_preview_options o;
     it_preview_options_init(&o);
-    int rc = opts ? it_check_struct_size(opts->struct_size, sizeof o, "it_preview_png",
+    int rc = opts ? iti_check_struct_size(opts->struct_size, sizeof o, "it_preview_png",
                                          "it_preview_options_init") : 0;
     if (rc)
         return rc;
     if (opts)
         o = *opts;
     if ((unsigned)o.colormap > IT_COLORMAP_TERRAIN)
-        return it_error(IT_EINVAL, "it_preview_png: unknown colormap %d", (int)o.colormap);
+        return iti_error(IT_EINVAL, "it_preview_png: unknown colormap %d", (int)o.colormap);
     if (o.fixed_range && !(o.vmax > o.vmin))
-        return it_error(IT_EINVAL, "it_preview_png: range [%g, %g] is empty", o.vmin, o.vmax);
-    it_selection sel;
-    rc = it_selection_resolve(t, region, "it_preview_png", &sel);
+        return iti_error(IT_EINVAL, "it_preview_png: range [%g, %g] is empty", o.vmin, o.vmax);
+    iti_selection sel;
+    rc = iti_selection_resolve(t, region, "it_preview_png", &sel);
     if (rc)
         return rc;
     /* The region's non-trivial dimensions decide the image layout. */
@@ -118,9 +118,9 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
         if (ext[d] > 1)
             dims[nd++] = d;
     if (count == 0)
-        return it_error(IT_EINVAL, "it_preview_png: the region is empty");
+        return iti_error(IT_EINVAL, "it_preview_png: the region is empty");
     if (count > MAX_PIXELS * 3)
-        return it_error(IT_EINVAL, "it_preview_png: %zu values is too many for a preview; use steps", count);
+        return iti_error(IT_EINVAL, "it_preview_png: %zu values is too many for a preview; use steps", count);
     int height, width, channels = 1;
     bool planar = false;
     if (nd == 3 && ext[dims[0]] == 3) {
@@ -131,7 +131,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
         height = nd == 2 ? (int)ext[dims[0]] : 1;
         width = nd >= 1 ? (int)ext[dims[nd - 1]] : 1;
     } else {
-        return it_error(IT_EINVAL,
+        return iti_error(IT_EINVAL,
                         "it_preview_png: the region has %d dimensions larger than 1; previews take "
                         "2-D regions or 3 channels (3, H, W) / (H, W, 3)", nd);
     }
@@ -141,15 +141,15 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
     if (!buf || !px) {
         free(buf);
         free(px);
-        return it_error(IT_ENOMEM, "it_preview_png: out of memory");
+        return iti_error(IT_ENOMEM, "it_preview_png: out of memory");
     }
-    rc = it_eval_read(t, &sel, buf, "it_preview_png");
+    rc = iti_eval_read(t, &sel, buf, "it_preview_png");
     if (rc == 0) {
         double lo = o.vmin, hi = o.vmax;
         if (!o.fixed_range) {
             lo = INFINITY, hi = -INFINITY;
             for (size_t i = 0; i < count; i++) {
-                double v = it_dtype_load(it_tensor_view(t)->dtype, buf, i);
+                double v = it_dtype_load(iti_tensor_view(t)->dtype, buf, i);
                 if (v < lo)
                     lo = v;
                 if (v > hi)
@@ -163,7 +163,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
         for (size_t p = 0; p < plane; p++)
             for (int c = 0; c < channels; c++) {
                 size_t src = planar ? c * plane + p : p * (size_t)channels + (size_t)c;
-                double v = it_dtype_load(it_tensor_view(t)->dtype, buf, src);
+                double v = it_dtype_load(iti_tensor_view(t)->dtype, buf, src);
                 double n = (v - lo) / (hi - lo);
                 n = n < 0 ? 0 : n > 1 ? 1 : n;
                 if (out_channels == 3 && channels == 1) {

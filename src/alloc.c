@@ -27,7 +27,7 @@ static atomic_size_t current_bytes;
 static atomic_size_t peak_bytes;
 static atomic_uint_fast64_t serial_counter;
 
-uint64_t it_next_serial(void) { return atomic_fetch_add(&serial_counter, 1) + 1; }
+uint64_t iti_next_serial(void) { return atomic_fetch_add(&serial_counter, 1) + 1; }
 
 typedef struct header {
     size_t bytes;
@@ -73,11 +73,11 @@ static void release_memory(header *h) {
         free(h);
 }
 
-void *it_buf_alloc(size_t bytes) {
+void *iti_buf_alloc(size_t bytes) {
     header *h = take_recycled(bytes);
     if (!h) {
         size_t total;
-        if (!it_add_size(bytes, HEADER, &total))
+        if (!iti_add_size(bytes, HEADER, &total))
             return NULL;
         void *raw = NULL;
         size_t mapped = 0;
@@ -100,9 +100,9 @@ void *it_buf_alloc(size_t bytes) {
     return (char *)h + HEADER;
 }
 
-size_t it_buf_size(const void *p) { return ((const header *)((const char *)p - HEADER))->bytes; }
+size_t iti_buf_size(const void *p) { return ((const header *)((const char *)p - HEADER))->bytes; }
 
-void it_buf_free(void *p) {
+void iti_buf_free(void *p) {
     if (!p)
         return;
     header *h = (header *)((char *)p - HEADER);

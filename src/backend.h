@@ -16,7 +16,7 @@
 #include "kernels.h"
 #include "pool.h"
 
-/* Version of it_store_ops; it_store_wrap refuses a table of another version. */
+/* Version of iti_store_ops; iti_store_wrap refuses a table of another version. */
 #define IT_STORE_BACKEND_VERSION 2
 
 /* Longest fn_tag, in bytes. */
@@ -26,7 +26,7 @@
  * Filled once when the tensor is created and never changed after (except `backend`). Chunk c
  * covers pixels [c*chunk + grid, (c+1)*chunk + grid) per dimension; a chunk buffer holds
  * chunk_bytes in C order over the chunk shape. */
-typedef struct it_store_tensor {
+typedef struct iti_store_tensor {
     const char *id;
     uint64_t serial;                /* identity in caches: unique, never reused */
     int rank;
@@ -40,15 +40,15 @@ typedef struct it_store_tensor {
                                        covers, and of never-stored chunks in exports */
     unsigned flags;                 /* it_tensor_desc.flags */
     void *backend;                  /* the backend's per-tensor state, set by attach */
-} it_store_tensor;
+} iti_store_tensor;
 
 /* Pixel box [start, stop) of chunk c. */
-void it_chunk_box(const it_store_tensor *t, const it_coord *c, int64_t *start, int64_t *stop);
+void iti_chunk_box(const iti_store_tensor *t, const iti_coord *c, int64_t *start, int64_t *stop);
 
 /* ---- what a persistent store keeps of a tensor ---------------------------------------------- *
- * Allocated and owned by src/ (it_tensor_meta_new); a backend fills it in describe and stores
+ * Allocated and owned by src/ (iti_tensor_meta_new); a backend fills it in describe and stores
  * it in attach. Strings are NUL-terminated within their arrays. */
-typedef struct it_tensor_meta {
+typedef struct iti_tensor_meta {
     int rank;
     int64_t shape[IT_MAX_RANK];
     it_dtype dtype;
@@ -61,20 +61,20 @@ typedef struct it_tensor_meta {
     int64_t chunk[IT_MAX_RANK];
     int64_t grid[IT_MAX_RANK];
     char fn_tag[IT_FN_TAG_MAX + 1];
-} it_tensor_meta;
+} iti_tensor_meta;
 
-it_tensor_meta *it_tensor_meta_new(void);   /* zeroed; NULL when out of memory */
-void it_tensor_meta_free(it_tensor_meta *m);
+iti_tensor_meta *iti_tensor_meta_new(void);   /* zeroed; NULL when out of memory */
+void iti_tensor_meta_free(iti_tensor_meta *m);
 
 /* ---- the backend interface ------------------------------------------------------------------- */
 
-typedef struct it_chunk_ref {
+typedef struct iti_chunk_ref {
     const void *data;   /* chunk_bytes of the tensor, C order over the chunk shape */
     void *handle;       /* the store's pin */
-} it_chunk_ref;
+} iti_chunk_ref;
 
-/* Every op receives the backend's own state (`impl`, as given to it_store_wrap). Errors are
- * IT_E* codes with a message set by it_error. Unless an op says otherwise:
+/* Every op receives the backend's own state (`impl`, as given to iti_store_wrap). Errors are
+ * IT_E* codes with a message set by iti_error. Unless an op says otherwise:
  *  - it may be called from several threads at once, for the same or different tensors;
  *  - a failure leaves what the store holds as it was (a stored chunk stays stored and correct;
  *    a chunk that was being stored is either wholly stored or absent).
@@ -83,48 +83,48 @@ typedef struct it_chunk_ref {
  * attach, detach, remove, list and close are never called concurrently with each other for
  * the same tensor id; get/has/put/prefetch/release on a tensor happen between its attach and
  * detach. */
-typedef struct it_store_ops {
+typedef struct iti_store_ops {
     int version;                /* IT_STORE_BACKEND_VERSION */
     const char *kind;           /* "memory", "hdf5", ... (in messages) */
 
     /* Persistent stores: fills *out with the record of stored tensor `id` and returns 1; 0 when
      * no such tensor is stored; < 0 when the record is unreadable (IT_EFORMAT) or on I/O errors.
-     * The record is checked by the caller (it_tensor_meta_check) before any use. NULL for stores
-     * that keep nothing across handles. */
-    int (*describe)(void *impl, const char *id, it_tensor_meta *out);
+     * The caller checks the record (compares it, or resolves it as a description) before any
+     * use. NULL for stores that keep nothing across handles. */
+    int (*describe)(void *impl, const char *id, iti_tensor_meta *out);
     /* A tensor handle is being created. `create` is the record to store when the tensor is new
      * (describe returned 0); NULL when describe found it (src/ has compared the records) or the
      * store has no describe. Sets t->backend. On failure the store holds what it held before. */
-    int (*attach)(void *impl, it_store_tensor *t, const it_tensor_meta *create);
+    int (*attach)(void *impl, iti_store_tensor *t, const iti_tensor_meta *create);
     /* The handle is going away: release t->backend. What was put stays stored in persistent
      * stores; a non-persistent store may drop the tensor's chunks. */
-    void (*detach)(void *impl, it_store_tensor *t);
+    void (*detach)(void *impl, iti_store_tensor *t);
 
     /* 1 and a pinned ref when chunk is present, 0 when missing, < 0 on error. */
-    int (*get)(void *impl, it_store_tensor *t, const it_coord *chunk, it_chunk_ref *ref);
+    int (*get)(void *impl, iti_store_tensor *t, const iti_coord *chunk, iti_chunk_ref *ref);
     /* Unpins a ref of get or put. */
-    void (*release)(void *impl, it_store_tensor *t, it_chunk_ref *ref);
+    void (*release)(void *impl, iti_store_tensor *t, iti_chunk_ref *ref);
     /* 1 when the chunk is stored, 0 when missing, < 0 on error; reads no chunk data. */
-    int (*has)(void *impl, it_store_tensor *t, const it_coord *chunk);
-    /* Stores a final chunk. buf (it_buf_alloc'd, chunk_bytes) passes to the store, even on
+    int (*has)(void *impl, iti_store_tensor *t, const iti_coord *chunk);
+    /* Stores a final chunk. buf (iti_buf_alloc'd, chunk_bytes) passes to the store, even on
      * failure. On success with ref, ref pins the stored data; with ref NULL the caller will not
      * read the chunk now and a persistent store need not keep it in memory. A chunk that is
      * already stored is replaced by identical data (chunks are deterministic). */
-    int (*put)(void *impl, it_store_tensor *t, const it_coord *chunk, void *buf, it_chunk_ref *ref);
+    int (*put)(void *impl, iti_store_tensor *t, const iti_coord *chunk, void *buf, iti_chunk_ref *ref);
     /* Optional: makes the chunks that get will be asked for next ready in memory (decoding them
      * in parallel on pool). Absent chunks are skipped; a failure here is only a lost hint. */
-    int (*prefetch)(void *impl, it_store_tensor *t, const it_coord *chunks, size_t n,
-                    it_pool *pool);
+    int (*prefetch)(void *impl, iti_store_tensor *t, const iti_coord *chunks, size_t n,
+                    iti_pool *pool);
 
     /* Coordinates of every stored chunk of t, sorted lexicographically; *out is malloc'd. */
-    int (*chunks)(void *impl, it_store_tensor *t, it_coord **out, size_t *n);
+    int (*chunks)(void *impl, iti_store_tensor *t, iti_coord **out, size_t *n);
     /* Optional: bytes t's chunks take in the store (NULL: chunk count * chunk_bytes). */
-    int (*stored_bytes)(void *impl, it_store_tensor *t, uint64_t *bytes);
+    int (*stored_bytes)(void *impl, iti_store_tensor *t, uint64_t *bytes);
     /* Drops what is held in memory only, for t (NULL: every tensor). Stored data stay. */
-    void (*clear_cache)(void *impl, it_store_tensor *t);
+    void (*clear_cache)(void *impl, iti_store_tensor *t);
     /* Deletes a tensor's data and record: by handle t, or by id when no handle is open (t NULL).
      * IT_ENOTFOUND when there is none. */
-    int (*remove)(void *impl, it_store_tensor *t, const char *id);
+    int (*remove)(void *impl, iti_store_tensor *t, const char *id);
     /* Makes everything put so far durable. Called after every finished block of a read or
      * fill, so a crash loses at most the block in progress. The backend keeps track of what
      * is due itself. */
@@ -137,60 +137,60 @@ typedef struct it_store_ops {
     int (*close)(void *impl);
     /* Bytes of chunk data held in memory. */
     size_t (*memory_bytes)(const void *impl);
-} it_store_ops;
+} iti_store_ops;
 
 /* Creates a store handle around a backend (ops->version must match). On failure the backend
  * is not closed: the caller still owns impl. */
-int it_store_wrap(it_ctx *ctx, const it_store_ops *ops, void *impl, it_store **out);
+int iti_store_wrap(it_ctx *ctx, const iti_store_ops *ops, void *impl, it_store **out);
 
 /* The backend state of t's store when that store runs `ops` (NULL otherwise), and t's view. */
-void *it_tensor_backend(it_tensor *t, const it_store_ops *ops, it_store_tensor **view);
+void *iti_tensor_backend(it_tensor *t, const iti_store_ops *ops, iti_store_tensor **view);
 
 /* Takes the backend out of a store that has no open tensor (for wrapping it in another
  * backend); the store handle is freed. IT_EINVAL while tensors are open. */
-int it_store_unwrap(it_store *s, const it_store_ops **ops, void **impl);
+int iti_store_unwrap(it_store *s, const iti_store_ops **ops, void **impl);
 
 /* ---- services for exporters ----------------------------------------------------------------- */
 
 /* The view of a tensor (its id, rank, dtype, element size, fill value, chunking). */
-const it_store_tensor *it_tensor_view(const it_tensor *t);
+const iti_store_tensor *iti_tensor_view(const it_tensor *t);
 
 /* What an exporter may use of the tensor's context. */
-typedef struct it_engine {
-    it_pool *pool;
+typedef struct iti_engine {
+    iti_pool *pool;
     size_t budget;              /* memory budget in bytes */
     it_progress_fn progress;    /* NULL when none */
     void *progress_user;
-} it_engine;
+} iti_engine;
 
-void it_tensor_engine(const it_tensor *t, it_engine *out);
+void iti_tensor_engine(const it_tensor *t, iti_engine *out);
 
 /* A region resolved against a tensor: checked once (rank, steps, finite dimensions, sizes),
  * steps resolved, counts computed. Element k along dimension d is pixel start[d] + k*step[d]. */
-typedef struct it_selection {
+typedef struct iti_selection {
     int rank;
     int64_t start[IT_MAX_RANK];
     int64_t step[IT_MAX_RANK];    /* >= 1 */
     int64_t count[IT_MAX_RANK];   /* elements selected along each dimension */
     size_t elems;                 /* product of count (0: empty) */
     size_t bytes;                 /* elems times the tensor's element size */
-} it_selection;
+} iti_selection;
 
 /* Resolves r for t; `fn` names the public function in messages. IT_EINVAL (rank, steps),
  * IT_ERANGE (outside a finite dimension), IT_EOVERFLOW (sizes). */
-int it_selection_resolve(const it_tensor *t, const it_region *r, const char *fn,
-                         it_selection *out);
+int iti_selection_resolve(const it_tensor *t, const it_region *r, const char *fn,
+                         iti_selection *out);
 
 /* The elements [first[d], first[d] + n[d]) of s along each dimension, as a selection. */
-void it_selection_sub(const it_selection *s, const int64_t *first, const int64_t *n,
-                      size_t esize, it_selection *out);
+void iti_selection_sub(const iti_selection *s, const int64_t *first, const int64_t *n,
+                      size_t esize, iti_selection *out);
 
 /* Reads selection s of t into buf (s->bytes, C order), without progress reports (the caller
  * reports its own); `fn` names the public function in messages. */
-int it_eval_read(it_tensor *t, const it_selection *s, void *buf, const char *fn);
+int iti_eval_read(it_tensor *t, const iti_selection *s, void *buf, const char *fn);
 
 /* Number of chunks of s that are neither stored nor computable (the tensor has no function
  * and was opened without IT_OPEN_FILL_MISSING); 0 when the read can only succeed. */
-int it_eval_count_uncomputable(it_tensor *t, const it_selection *s, uint64_t *count);
+int iti_eval_count_uncomputable(it_tensor *t, const iti_selection *s, uint64_t *count);
 
 #endif

@@ -12,12 +12,12 @@ const char *it_blend_name(it_blend blend) {
 
 int it_blend_parse(const char *name, it_blend *out) {
     if (!name || !out)
-        return it_error(IT_EINVAL, "it_blend_parse: NULL argument");
+        return iti_error(IT_EINVAL, "it_blend_parse: NULL argument");
     for (int b = 0; b < IT_BLEND_COUNT_; b++) {
         if (strcmp(name, names[b]) == 0) {
             *out = (it_blend)b;
             return 0;
         }
     }
-    return it_error(IT_EINVAL, "it_blend_parse: unknown blend \"%s\"", name);
+    return iti_error(IT_EINVAL, "it_blend_parse: unknown blend \"%s\"", name);
 }

@@ -8,18 +8,18 @@
 #include "graph.h"
 #include "window_math.h"
 
-int it_chunk_axes_plan(const it_tensor *t, const it_selection *s, it_chunk_axes *ax) {
+int iti_chunk_axes_plan(const it_tensor *t, const iti_selection *s, iti_chunk_axes *ax) {
     memset(ax, 0, sizeof *ax);
     ax->rank = t->view.rank;
     for (int d = 0; d < ax->rank; d++) {
         int64_t count = s->count[d], step = s->step[d];
-        int64_t first = it_chunk_of(&t->view, d, s->start[d]);
-        int64_t last = it_chunk_of(&t->view, d, (int64_t)((it_i128)s->start[d] +
-                                                          (it_i128)(count - 1) * step));
-        it_i128 lo_px = (it_i128)first * t->view.chunk[d] + t->view.grid[d];
-        it_i128 hi_px = ((it_i128)last + 1) * t->view.chunk[d] + t->view.grid[d];
-        if (!it_fits_i64(lo_px) || !it_fits_i64(hi_px))
-            return it_error(IT_ERANGE,
+        int64_t first = iti_chunk_of(&t->view, d, s->start[d]);
+        int64_t last = iti_chunk_of(&t->view, d, (int64_t)((iti_i128)s->start[d] +
+                                                          (iti_i128)(count - 1) * step));
+        iti_i128 lo_px = (iti_i128)first * t->view.chunk[d] + t->view.grid[d];
+        iti_i128 hi_px = ((iti_i128)last + 1) * t->view.chunk[d] + t->view.grid[d];
+        if (!iti_fits_i64(lo_px) || !iti_fits_i64(hi_px))
+            return iti_error(IT_ERANGE,
                             "region dimension %d starting at %lld reaches chunks beyond the int64 "
                             "pixel range", d, (long long)s->start[d]);
         /* A step longer than a chunk skips chunks: list only those holding selected elements. */
@@ -27,9 +27,9 @@ int it_chunk_axes_plan(const it_tensor *t, const it_selection *s, it_chunk_axes 
         int64_t n = dense ? last - first + 1 : count;
         ax->chunks[d] = malloc((size_t)n * sizeof(int64_t));
         if (!ax->chunks[d])
-            return it_error(IT_ENOMEM, "out of memory planning a read");
+            return iti_error(IT_ENOMEM, "out of memory planning a read");
         for (int64_t k = 0; k < n; k++) {
-            int64_t c = dense ? first + k : it_chunk_of(&t->view, d, s->start[d] + k * step);
+            int64_t c = dense ? first + k : iti_chunk_of(&t->view, d, s->start[d] + k * step);
             if (ax->n[d] == 0 || ax->chunks[d][ax->n[d] - 1] != c)
                 ax->chunks[d][ax->n[d]++] = c;
         }
@@ -37,7 +37,7 @@ int it_chunk_axes_plan(const it_tensor *t, const it_selection *s, it_chunk_axes 
     return 0;
 }
 
-void it_chunk_axes_free(it_chunk_axes *ax) {
+void iti_chunk_axes_free(iti_chunk_axes *ax) {
     for (int d = 0; d < IT_MAX_RANK; d++)
         free(ax->chunks[d]);
     memset(ax, 0, sizeof *ax);
@@ -48,7 +48,7 @@ void it_chunk_axes_free(it_chunk_axes *ax) {
 static size_t sat_add(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 static size_t sat_mul(size_t a, size_t b) {
     size_t r;
-    return it_mul_size(a, b, &r) ? r : SIZE_MAX;
+    return iti_mul_size(a, b, &r) ? r : SIZE_MAX;
 }
 
 /* Bytes of one pool thread's batch scratch for t: argument slices (64-byte aligned), window
@@ -68,17 +68,17 @@ static bool widen_argument_box(const it_tensor *t, size_t i, const int64_t *wlo,
                                const int64_t *whi, int64_t (*box)[IT_MAX_RANK], bool *wanted) {
     const it_tensor *a = t->args[i];
     int64_t s0[IT_MAX_RANK], e0[IT_MAX_RANK], s1[IT_MAX_RANK], e1[IT_MAX_RANK];
-    it_coord cl, ch;
+    iti_coord cl, ch;
     memset(&cl, 0, sizeof cl);
     memset(&ch, 0, sizeof ch);
     memcpy(cl.v, wlo, sizeof(int64_t) * (size_t)t->view.rank);
     memcpy(ch.v, whi, sizeof(int64_t) * (size_t)t->view.rank);
-    if (it_win_bounds(&t->arg_windows[i], cl.v, s0, e0) ||
-        it_win_bounds(&t->arg_windows[i], ch.v, s1, e1))
+    if (iti_win_bounds(&t->arg_windows[i], cl.v, s0, e0) ||
+        iti_win_bounds(&t->arg_windows[i], ch.v, s1, e1))
         return false;
     for (int d = 0; d < a->view.rank; d++) {
-        int64_t alo = it_chunk_of(&a->view, d, s0[d] < s1[d] ? s0[d] : s1[d]);
-        int64_t ahi = it_chunk_of(&a->view, d, (e0[d] > e1[d] ? e0[d] : e1[d]) - 1);
+        int64_t alo = iti_chunk_of(&a->view, d, s0[d] < s1[d] ? s0[d] : s1[d]);
+        int64_t ahi = iti_chunk_of(&a->view, d, (e0[d] > e1[d] ? e0[d] : e1[d]) - 1);
         if (!*wanted || alo < box[0][d])
             box[0][d] = alo;
         if (!*wanted || ahi > box[1][d])
@@ -92,7 +92,7 @@ static bool widen_argument_box(const it_tensor *t, size_t i, const int64_t *wlo,
  * each tensor of the graph once, with the union (bounding box) of the chunks its consumers
  * need, its windows, and the batch scratch of every pool thread. box is scratch of
  * 2*IT_MAX_RANK entries per graph node. */
-static size_t estimate(const it_graph *g, int threads, int64_t (*box)[2][IT_MAX_RANK],
+static size_t estimate(const iti_graph *g, int threads, int64_t (*box)[2][IT_MAX_RANK],
                        bool *wanted, const int64_t *lo, const int64_t *hi) {
     memset(wanted, 0, g->n * sizeof *wanted);
     memcpy(box[0][0], lo, sizeof box[0][0]);
@@ -107,12 +107,12 @@ static size_t estimate(const it_graph *g, int threads, int64_t (*box)[2][IT_MAX_
         int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK];
         for (int d = 0; d < t->view.rank; d++) {
             nchunks = sat_mul(nchunks, (size_t)(box[k][1][d] - box[k][0][d] + 1));
-            start[d] = (int64_t)((it_i128)box[k][0][d] * t->view.chunk[d] + t->view.grid[d]);
-            stop[d] = (int64_t)((it_i128)(box[k][1][d] + 1) * t->view.chunk[d] + t->view.grid[d]);
+            start[d] = (int64_t)((iti_i128)box[k][0][d] * t->view.chunk[d] + t->view.grid[d]);
+            stop[d] = (int64_t)((iti_i128)(box[k][1][d] + 1) * t->view.chunk[d] + t->view.grid[d]);
         }
         bytes = sat_add(bytes, sat_mul(nchunks, t->view.chunk_bytes));
         int64_t wlo[IT_MAX_RANK], whi[IT_MAX_RANK];
-        if (!t->fn || t->no_windows || !it_win_range(&t->win, t->view.rank, start, stop, wlo, whi))
+        if (!t->fn || t->no_windows || !iti_win_range(&t->win, t->view.rank, start, stop, wlo, whi))
             continue;
         size_t nwin = 1;
         bool none = false;
@@ -129,7 +129,7 @@ static size_t estimate(const it_graph *g, int threads, int64_t (*box)[2][IT_MAX_
         size_t mine = batch_scratch(t);
         scratch = mine > scratch ? mine : scratch;
         for (size_t i = 0; i < t->n_args; i++) {
-            size_t ai = it_graph_index(g, t->args[i]);
+            size_t ai = iti_graph_index(g, t->args[i]);
             if (!widen_argument_box(t, i, wlo, whi, box[ai], &wanted[ai]))
                 return SIZE_MAX;
         }
@@ -137,16 +137,16 @@ static size_t estimate(const it_graph *g, int threads, int64_t (*box)[2][IT_MAX_
     return sat_add(bytes, sat_mul((size_t)threads, scratch));
 }
 
-int it_block_extents(it_tensor *t, const it_chunk_axes *ax, size_t budget, int64_t *bext) {
-    it_graph g;
-    int rc = it_graph_build(t, &g);
+int iti_block_extents(it_tensor *t, const iti_chunk_axes *ax, size_t budget, int64_t *bext) {
+    iti_graph g;
+    int rc = iti_graph_build(t, &g);
     if (rc)
         return rc;
     int64_t (*box)[2][IT_MAX_RANK] = malloc(g.n * sizeof *box);
     bool *wanted = malloc(g.n * sizeof *wanted);
     if (!box || !wanted)
-        rc = it_error(IT_ENOMEM, "out of memory planning a read");
-    int threads = it_pool_threads(t->store->ctx->pool);
+        rc = iti_error(IT_ENOMEM, "out of memory planning a read");
+    int threads = iti_pool_threads(t->store->ctx->pool);
     for (int d = 0; d < ax->rank; d++)
         bext[d] = ax->n[d];
     while (rc == 0) {
@@ -164,6 +164,6 @@ int it_block_extents(it_tensor *t, const it_chunk_axes *ax, size_t budget, int64
     }
     free(box);
     free(wanted);
-    it_graph_free(&g);
+    iti_graph_free(&g);
     return rc;
 }

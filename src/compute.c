@@ -10,12 +10,12 @@
 
 
 /* Windows of t intersecting chunk c that the finite dimensions allow: lo..hi. */
-static int chunk_windows(const it_tensor *t, const it_coord *c, int64_t *lo, int64_t *hi) {
+static int chunk_windows(const it_tensor *t, const iti_coord *c, int64_t *lo, int64_t *hi) {
     if (t->no_windows)
         return 0;
     int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK];
-    it_chunk_box(&t->view, c, start, stop);
-    if (!it_win_range(&t->win, t->view.rank, start, stop, lo, hi))
+    iti_chunk_box(&t->view, c, start, stop);
+    if (!iti_win_range(&t->win, t->view.rank, start, stop, lo, hi))
         return 0;
     for (int k = 0; k < t->view.rank; k++) {
         if (lo[k] < t->valid_lo[k])
@@ -28,27 +28,27 @@ static int chunk_windows(const it_tensor *t, const it_coord *c, int64_t *lo, int
     return 1;
 }
 
-static int add_to_set(const it_coord *c, void *set) {
-    int rc = it_coordset_add(set, c);
+static int add_to_set(const iti_coord *c, void *set) {
+    int rc = iti_coordset_add(set, c);
     return rc < 0 ? rc : 0;
 }
 
 /* Box of argument i read by window w, checked against the argument's finite dimensions. */
-static int arg_box(const it_tensor *t, size_t i, const it_coord *w, int64_t *start,
+static int arg_box(const it_tensor *t, size_t i, const iti_coord *w, int64_t *start,
                    int64_t *stop) {
     const it_tensor *a = t->args[i];
-    int rc = it_win_bounds(&t->arg_windows[i], w->v, start, stop);
+    int rc = iti_win_bounds(&t->arg_windows[i], w->v, start, stop);
     if (rc)
     {
         char prefix[IT_ID_MAX + 64];
         snprintf(prefix, sizeof prefix, "tensor \"%s\", argument %zu: ", t->view.id, i);
-        return it_error_prefix(rc, prefix);
+        return iti_error_prefix(rc, prefix);
     }
     for (int d = 0; d < a->view.rank; d++) {
         if (a->view.shape[d] != IT_INF && (start[d] < 0 || stop[d] > a->view.shape[d])) {
             char wb[256];
-            it_format_coord(wb, sizeof wb, w->v, t->view.rank);
-            return it_error(IT_ERANGE,
+            iti_format_coord(wb, sizeof wb, w->v, t->view.rank);
+            return iti_error(IT_ERANGE,
                             "tensor \"%s\": window (%s) reads [%lld, %lld) of dimension %d of "
                             "argument %zu \"%s\", which has size %lld",
                             t->view.id, wb, (long long)start[d], (long long)stop[d], d, i, a->view.id,
@@ -63,11 +63,11 @@ static int arg_box(const it_tensor *t, size_t i, const it_coord *w, int64_t *sta
 typedef struct work {
     eval *ev;
     it_tensor *t;
-    it_coord *all;            /* every window the chunks need (blended tensors), lexicographic */
+    iti_coord *all;            /* every window the chunks need (blended tensors), lexicographic */
     size_t nall;
-    it_cache_entry **entries; /* all[k] in the window cache, pinned */
+    iti_cache_entry **entries; /* all[k] in the window cache, pinned */
     size_t nwin;
-    it_coord *wins;           /* windows to compute, lexicographic */
+    iti_coord *wins;           /* windows to compute, lexicographic */
     void **wout;              /* their output buffers */
     pinned *args;             /* per argument */
     int arg_rank[IT_MAX_ARGS];
@@ -76,38 +76,38 @@ typedef struct work {
     size_t arg_offset[IT_MAX_ARGS + 1]; /* offset of argument i inside one window's slices */
 
     /* finalisation */
-    const it_coord *chunks;   /* all requested chunks */
+    const iti_coord *chunks;   /* all requested chunks */
     const size_t *todo;       /* indices (into chunks) of the chunks to compute */
     size_t ntodo;
-    it_chunk_ref *refs;       /* indexed like chunks */
+    iti_chunk_ref *refs;       /* indexed like chunks */
     bool keep;                /* leave stored chunks pinned in refs (else release at once) */
-    it_htab win_index;        /* window -> data, for blending */
-    it_hnode *win_nodes;
+    iti_htab win_index;        /* window -> data, for blending */
+    iti_hnode *win_nodes;
     const void **win_data;
-    it_row_blend_fn row;
+    iti_row_blend_fn row;
 } work;
 
-static int gather(work *wk, size_t i, const it_coord *w, char *dst) {
+static int gather(work *wk, size_t i, const iti_coord *w, char *dst) {
     const it_tensor *t = wk->t, *a = t->args[i];
     int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK], ext[IT_MAX_RANK], sstr[IT_MAX_RANK];
     int64_t clo[IT_MAX_RANK], chi[IT_MAX_RANK], cstr[IT_MAX_RANK];
-    int rc = it_win_bounds(&t->arg_windows[i], w->v, start, stop);
+    int rc = iti_win_bounds(&t->arg_windows[i], w->v, start, stop);
     if (rc)
         return rc;
     for (int d = 0; d < a->view.rank; d++) {
         ext[d] = stop[d] - start[d];
-        clo[d] = it_chunk_of(&a->view, d, start[d]);
-        chi[d] = it_chunk_of(&a->view, d, stop[d] - 1);
+        clo[d] = iti_chunk_of(&a->view, d, start[d]);
+        chi[d] = iti_chunk_of(&a->view, d, stop[d] - 1);
     }
-    it_strides(ext, a->view.rank, sstr);
-    it_strides(a->view.chunk, a->view.rank, cstr);
-    it_coord c;
+    iti_strides(ext, a->view.rank, sstr);
+    iti_strides(a->view.chunk, a->view.rank, cstr);
+    iti_coord c;
     memset(&c, 0, sizeof c);
     memcpy(c.v, clo, sizeof(int64_t) * (size_t)a->view.rank);
     for (;;) {
-        const char *src = it_pinned_find(&wk->args[i], &c);
+        const char *src = iti_pinned_find(&wk->args[i], &c);
         if (!src)
-            return it_error(IT_EINTERNAL, "argument chunk of \"%s\" not pinned", a->view.id);
+            return iti_error(IT_EINTERNAL, "argument chunk of \"%s\" not pinned", a->view.id);
         int64_t so = 0, dof = 0, box[IT_MAX_RANK];
         for (int d = 0; d < a->view.rank; d++) {
             int64_t cs = c.v[d] * a->view.chunk[d] + a->view.grid[d];
@@ -117,7 +117,7 @@ static int gather(work *wk, size_t i, const it_coord *w, char *dst) {
             so += (lo - cs) * cstr[d];
             dof += (lo - start[d]) * sstr[d];
         }
-        it_copy_nd(dst + dof * (int64_t)a->view.esize, sstr, src + so * (int64_t)a->view.esize, cstr, box,
+        iti_copy_nd(dst + dof * (int64_t)a->view.esize, sstr, src + so * (int64_t)a->view.esize, cstr, box,
                    a->view.rank, a->view.esize);
         int d = a->view.rank - 1;
         while (d >= 0 && c.v[d] == chi[d])
@@ -137,8 +137,8 @@ static int put_chunk(work *wk, size_t j, void *buf) {
 
 static void *scratch_for(eval *ev, int thread, size_t need) {
     if (ev->scratch_size[thread] < need) {
-        it_buf_free(ev->scratch[thread]);
-        ev->scratch[thread] = it_buf_alloc(need);
+        iti_buf_free(ev->scratch[thread]);
+        ev->scratch[thread] = iti_buf_alloc(need);
         ev->scratch_size[thread] = ev->scratch[thread] ? need : 0;
     }
     return ev->scratch[thread];
@@ -154,12 +154,12 @@ static int compute_batch(void *arg, size_t b, int thread) {
     char *slices = scratch_for(wk->ev, thread,
                                count * slice_bytes + index_bytes + (count * t->n_args + 1) * sizeof(void *));
     if (!slices)
-        return it_error(IT_ENOMEM, "out of memory for a batch of \"%s\"", t->view.id);
+        return iti_error(IT_ENOMEM, "out of memory for a batch of \"%s\"", t->view.id);
     int64_t *index = (int64_t *)(slices + count * slice_bytes);
     const void **argp = (const void **)((char *)index + index_bytes);
     int rc = 0;
     for (size_t k = 0; k < count; k++) {
-        const it_coord *w = &wk->wins[first + k];
+        const iti_coord *w = &wk->wins[first + k];
         memcpy(index + k * (size_t)t->view.rank, w->v, sizeof(int64_t) * (size_t)t->view.rank);
         for (size_t i = 0; i < t->n_args; i++) {
             char *dst = slices + k * slice_bytes + wk->arg_offset[i];
@@ -168,9 +168,9 @@ static int compute_batch(void *arg, size_t b, int thread) {
             argp[k * t->n_args + i] = dst;
         }
         if (!wk->wout[first + k]) {
-            wk->wout[first + k] = it_buf_alloc(t->direct ? t->view.chunk_bytes : t->win_bytes);
+            wk->wout[first + k] = iti_buf_alloc(t->direct ? t->view.chunk_bytes : t->win_bytes);
             if (!wk->wout[first + k]) {
-                rc = it_error(IT_ENOMEM, "out of memory for a window of \"%s\"", t->view.id);
+                rc = iti_error(IT_ENOMEM, "out of memory for a window of \"%s\"", t->view.id);
                 goto done;
             }
         }
@@ -197,8 +197,8 @@ static int compute_batch(void *arg, size_t b, int thread) {
         pthread_mutex_unlock(&t->fn_lock);
     if (frc != 0) {
         char wb[256];
-        it_format_coord(wb, sizeof wb, index, t->view.rank);
-        rc = it_error(IT_ECALLBACK, "fn of tensor \"%s\" returned %d for window (%s)%s", t->view.id,
+        iti_format_coord(wb, sizeof wb, index, t->view.rank);
+        rc = iti_error(IT_ECALLBACK, "fn of tensor \"%s\" returned %d for window (%s)%s", t->view.id,
                       frc, wb, count > 1 ? " (first of its batch)" : "");
     } else if (t->direct) {
         /* Each window is its chunk's final value: store it now, so that buffers recycle
@@ -222,16 +222,16 @@ typedef struct blend_walk {
     int64_t cstart[IT_MAX_RANK], cstop[IT_MAX_RANK], cstr[IT_MAX_RANK], wstr[IT_MAX_RANK];
 } blend_walk;
 
-static int blend_window(const it_coord *w, void *arg) {
+static int blend_window(const iti_coord *w, void *arg) {
     blend_walk *bw = arg;
     work *wk = bw->wk;
     it_tensor *t = wk->t;
-    it_hnode *n = it_htab_find(&wk->win_index, 0, w);
+    iti_hnode *n = iti_htab_find(&wk->win_index, 0, w);
     if (!n)
-        return it_error(IT_EINTERNAL, "window missing while blending tensor \"%s\"", t->view.id);
+        return iti_error(IT_EINTERNAL, "window missing while blending tensor \"%s\"", t->view.id);
     const char *in = wk->win_data[n - wk->win_nodes];
     int64_t ws[IT_MAX_RANK], we[IT_MAX_RANK], lo[IT_MAX_RANK], ext[IT_MAX_RANK];
-    int rc = it_win_bounds(&t->win, w->v, ws, we);
+    int rc = iti_win_bounds(&t->win, w->v, ws, we);
     if (rc)
         return rc;
     int r = t->view.rank, last = r - 1;
@@ -275,28 +275,28 @@ static int finalize_chunk(void *arg, size_t j, int thread) {
     it_tensor *t = wk->t;
     bool counted = t->blend == IT_BLEND_MEAN || t->blend == IT_BLEND_CUSTOM;
     blend_walk bw = {.wk = wk};
-    bw.acc = it_buf_alloc(t->view.chunk_bytes);
+    bw.acc = iti_buf_alloc(t->view.chunk_bytes);
     bw.cnt = counted ? calloc(t->view.chunk_elems, sizeof *bw.cnt) : NULL;
     if (!bw.acc || (counted && !bw.cnt)) {
-        it_buf_free(bw.acc);
+        iti_buf_free(bw.acc);
         free(bw.cnt);
-        return it_error(IT_ENOMEM, "out of memory for a chunk of \"%s\"", t->view.id);
+        return iti_error(IT_ENOMEM, "out of memory for a chunk of \"%s\"", t->view.id);
     }
     static const unsigned char zero[8];
-    it_fill_pattern(bw.acc, t->blend == IT_BLEND_MEAN ? zero : t->view.fill, t->view.esize, t->view.chunk_elems);
-    const it_coord *c = &wk->chunks[wk->todo[j]];
-    it_chunk_box(&t->view, c, bw.cstart, bw.cstop);
-    it_strides(t->view.chunk, t->view.rank, bw.cstr);
-    it_strides(t->win.size, t->view.rank, bw.wstr);
+    iti_fill_pattern(bw.acc, t->blend == IT_BLEND_MEAN ? zero : t->view.fill, t->view.esize, t->view.chunk_elems);
+    const iti_coord *c = &wk->chunks[wk->todo[j]];
+    iti_chunk_box(&t->view, c, bw.cstart, bw.cstop);
+    iti_strides(t->view.chunk, t->view.rank, bw.cstr);
+    iti_strides(t->win.size, t->view.rank, bw.wstr);
     int64_t lo[IT_MAX_RANK], hi[IT_MAX_RANK];
     int rc = 0;
     if (chunk_windows(t, c, lo, hi))
-        rc = it_box_foreach(lo, hi, t->view.rank, blend_window, &bw);
+        rc = iti_box_foreach(lo, hi, t->view.rank, blend_window, &bw);
     if (rc == 0 && t->blend == IT_BLEND_MEAN)
-        it_mean_finish(t->view.dtype, bw.acc, bw.cnt, t->view.chunk_elems, t->view.fill);
+        iti_mean_finish(t->view.dtype, bw.acc, bw.cnt, t->view.chunk_elems, t->view.fill);
     free(bw.cnt);
     if (rc) {
-        it_buf_free(bw.acc);
+        iti_buf_free(bw.acc);
         return rc;
     }
     return put_chunk(wk, j, bw.acc);
@@ -305,26 +305,26 @@ static int finalize_chunk(void *arg, size_t j, int thread) {
 /* ---- computing claimed chunks, step by step ---------------------------------------------- */
 
 static int out_of_memory(const it_tensor *t) {
-    return it_error(IT_ENOMEM, "out of memory computing tensor \"%s\"", t->view.id);
+    return iti_error(IT_ENOMEM, "out of memory computing tensor \"%s\"", t->view.id);
 }
 
 /* A tensor without a function (opened from a store): missing chunks read as blend_init with
  * IT_OPEN_FILL_MISSING (never stored), and are an error otherwise. */
-static int no_function(it_tensor *t, const it_coord *chunks, const size_t *todo, size_t ntodo,
-                       it_chunk_ref *refs, bool keep) {
+static int no_function(it_tensor *t, const iti_coord *chunks, const size_t *todo, size_t ntodo,
+                       iti_chunk_ref *refs, bool keep) {
     if (t->fill_missing) {
         for (size_t j = 0; j < ntodo; j++)
-            refs[todo[j]] = (it_chunk_ref){.data = keep ? t->init_chunk : NULL};
+            refs[todo[j]] = (iti_chunk_ref){.data = keep ? t->init_chunk : NULL};
         return 0;
     }
     int64_t a[IT_MAX_RANK], b[IT_MAX_RANK];
-    it_chunk_box(&t->view, &chunks[todo[0]], a, b);
+    iti_chunk_box(&t->view, &chunks[todo[0]], a, b);
     char pa[256];
     size_t used = 0;
     for (int d = 0; d < t->view.rank && used < sizeof pa; d++)
         used += (size_t)snprintf(pa + used, sizeof pa - used, "%s%lld:%lld", d ? ", " : "",
                                  (long long)a[d], (long long)b[d]);
-    return it_error(IT_ENOTCOMPUTED,
+    return iti_error(IT_ENOTCOMPUTED,
                     "tensor \"%s\" has no function and %zu needed chunk(s) were never computed, "
                     "the first covering [%s]",
                     t->view.id, ntodo, pa);
@@ -346,26 +346,26 @@ static int list_windows(work *wk) {
                                     t->view.grid[d] - t->win.offset[d]) / t->win.stride[d];
         return 0;
     }
-    it_coordset set;
-    int rc = it_coordset_init(&set);
+    iti_coordset set;
+    int rc = iti_coordset_init(&set);
     for (size_t j = 0; rc == 0 && j < wk->ntodo; j++) {
         int64_t lo[IT_MAX_RANK], hi[IT_MAX_RANK];
         if (chunk_windows(t, &wk->chunks[wk->todo[j]], lo, hi))
-            rc = it_box_foreach(lo, hi, rank, add_to_set, &set);
+            rc = iti_box_foreach(lo, hi, rank, add_to_set, &set);
     }
     if (rc == 0)
-        rc = it_coordset_sorted(&set, &wk->all);
+        rc = iti_coordset_sorted(&set, &wk->all);
     wk->nall = set.count;
-    it_coordset_free(&set);
+    iti_coordset_free(&set);
     if (rc)
         return rc;
-    it_cache *wcache = t->store->ctx->windows;
+    iti_cache *wcache = t->store->ctx->windows;
     wk->entries = calloc(wk->nall ? wk->nall : 1, sizeof *wk->entries);
     wk->wins = calloc(wk->nall ? wk->nall : 1, sizeof *wk->wins);
     if (!wk->entries || !wk->wins)
         return out_of_memory(t);
     for (size_t k = 0; k < wk->nall; k++) {
-        wk->entries[k] = it_cache_get(wcache, t->view.serial, &wk->all[k]);
+        wk->entries[k] = iti_cache_get(wcache, t->view.serial, &wk->all[k]);
         if (!wk->entries[k])
             wk->wins[wk->nwin++] = wk->all[k];
     }
@@ -373,7 +373,7 @@ static int list_windows(work *wk) {
 }
 
 /* The chunks of argument i that the windows to compute read. */
-static int argument_chunks(work *wk, size_t i, it_coordset *set) {
+static int argument_chunks(work *wk, size_t i, iti_coordset *set) {
     it_tensor *t = wk->t;
     const it_tensor *a = t->args[i];
     for (size_t k = 0; k < wk->nwin; k++) {
@@ -382,10 +382,10 @@ static int argument_chunks(work *wk, size_t i, it_coordset *set) {
         if (rc)
             return rc;
         for (int d = 0; d < a->view.rank; d++) {
-            lo[d] = it_chunk_of(&a->view, d, start[d]);
-            hi[d] = it_chunk_of(&a->view, d, stop[d] - 1);
+            lo[d] = iti_chunk_of(&a->view, d, start[d]);
+            hi[d] = iti_chunk_of(&a->view, d, stop[d] - 1);
         }
-        if ((rc = it_box_foreach(lo, hi, a->view.rank, add_to_set, set)))
+        if ((rc = iti_box_foreach(lo, hi, a->view.rank, add_to_set, set)))
             return rc;
     }
     return 0;
@@ -405,13 +405,13 @@ static int pin_arguments(work *wk) {
         wk->arg_shape[i] = t->arg_windows[i].size;
         wk->arg_dtype[i] = a->view.dtype;
         wk->arg_offset[i + 1] = wk->arg_offset[i] + ((t->arg_bytes[i] + 63) & ~(size_t)63);
-        it_coordset set;
-        int rc = it_coordset_init(&set);
+        iti_coordset set;
+        int rc = iti_coordset_init(&set);
         if (rc == 0)
             rc = argument_chunks(wk, i, &set);
         if (rc == 0)
-            rc = it_pinned_ensure(wk->ev, t->args[i], &set, &wk->args[i]);
-        it_coordset_free(&set);
+            rc = iti_pinned_ensure(wk->ev, t->args[i], &set, &wk->args[i]);
+        iti_coordset_free(&set);
         if (rc)
             return rc;
     }
@@ -422,7 +422,7 @@ static void unpin_arguments(work *wk) {
     if (!wk->args)
         return;
     for (size_t i = 0; i < wk->t->n_args; i++)
-        it_pinned_free(&wk->args[i]);
+        iti_pinned_free(&wk->args[i]);
     free(wk->args);
     wk->args = NULL;
 }
@@ -435,19 +435,19 @@ static int compute_windows(work *wk) {
         return out_of_memory(t);
     if (!wk->nwin)
         return 0;
-    return it_pool_run(wk->ev->ctx->pool, (wk->nwin + t->batch - 1) / t->batch, compute_batch, wk);
+    return iti_pool_run(wk->ev->ctx->pool, (wk->nwin + t->batch - 1) / t->batch, compute_batch, wk);
 }
 
 /* Step 4 (blended tensors): the computed windows join the window cache; every chunk is blended
  * from its windows and stored, in parallel. */
 static int finalise(work *wk) {
     it_tensor *t = wk->t;
-    it_cache *wcache = t->store->ctx->windows;
+    iti_cache *wcache = t->store->ctx->windows;
     for (size_t k = 0, c = 0; k < wk->nall; k++) {
         if (wk->entries[k])
             continue;
         /* wins[c] == all[k]: computed windows, in the same order */
-        wk->entries[k] = it_cache_put(wcache, t->view.serial, &wk->all[k], wk->wout[c]);
+        wk->entries[k] = iti_cache_put(wcache, t->view.serial, &wk->all[k], wk->wout[c]);
         wk->wout[c++] = NULL;
         if (!wk->entries[k])
             return out_of_memory(t);
@@ -455,27 +455,27 @@ static int finalise(work *wk) {
     size_t n = wk->nall ? wk->nall : 1;
     wk->win_nodes = calloc(n, sizeof *wk->win_nodes);
     wk->win_data = calloc(n, sizeof *wk->win_data);
-    if (!wk->win_nodes || !wk->win_data || it_htab_init(&wk->win_index, wk->nall))
+    if (!wk->win_nodes || !wk->win_data || iti_htab_init(&wk->win_index, wk->nall))
         return out_of_memory(t);
     for (size_t k = 0; k < wk->nall; k++) {
         wk->win_nodes[k].key = wk->all[k];
-        wk->win_data[k] = it_cache_data(wk->entries[k]);
-        it_htab_insert(&wk->win_index, &wk->win_nodes[k]);
+        wk->win_data[k] = iti_cache_data(wk->entries[k]);
+        iti_htab_insert(&wk->win_index, &wk->win_nodes[k]);
     }
-    wk->row = it_row_blend(t->blend, t->view.dtype);
-    return it_pool_run(wk->ev->ctx->pool, wk->ntodo, finalize_chunk, wk);
+    wk->row = iti_row_blend(t->blend, t->view.dtype);
+    return iti_pool_run(wk->ev->ctx->pool, wk->ntodo, finalize_chunk, wk);
 }
 
 static void work_free(work *wk) {
     unpin_arguments(wk);
     if (wk->wout)
         for (size_t k = 0; k < wk->nwin; k++)
-            it_buf_free(wk->wout[k]);
+            iti_buf_free(wk->wout[k]);
     if (wk->entries)
         for (size_t k = 0; k < wk->nall; k++)
-            it_cache_release(wk->t->store->ctx->windows, wk->entries[k]);
+            iti_cache_release(wk->t->store->ctx->windows, wk->entries[k]);
     if (wk->win_index.buckets)
-        it_htab_free(&wk->win_index);
+        iti_htab_free(&wk->win_index);
     free(wk->win_nodes);
     free(wk->win_data);
     free(wk->wout);
@@ -484,8 +484,8 @@ static void work_free(work *wk) {
     free(wk->all);
 }
 
-int it_compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const size_t *todo,
-                      size_t ntodo, it_chunk_ref *refs, bool keep) {
+int iti_compute_chunks(eval *ev, it_tensor *t, const iti_coord *chunks, const size_t *todo,
+                      size_t ntodo, iti_chunk_ref *refs, bool keep) {
     if (!t->fn)
         return no_function(t, chunks, todo, ntodo, refs, keep);
     work wk = {.ev = ev, .t = t, .chunks = chunks, .todo = todo, .ntodo = ntodo, .refs = refs,

@@ -10,8 +10,8 @@
 struct it_ctx {
     int threads;
     size_t budget;
-    it_pool *pool;
-    it_cache *windows;          /* computed windows that overlap several chunks */
+    iti_pool *pool;
+    iti_cache *windows;          /* computed windows that overlap several chunks */
     it_progress_fn progress;
     void *progress_user;
 };

@@ -5,60 +5,60 @@
 
 #define BLOCK_NODES 1024
 
-struct it_cs_block {
-    it_cs_block *next;
+struct iti_cs_block {
+    iti_cs_block *next;
     size_t used;
-    it_hnode nodes[BLOCK_NODES];
+    iti_hnode nodes[BLOCK_NODES];
 };
 
-int it_coordset_init(it_coordset *s) {
+int iti_coordset_init(iti_coordset *s) {
     memset(s, 0, sizeof *s);
-    return it_htab_init(&s->index, 64) ? it_error(IT_ENOMEM, "out of memory planning") : 0;
+    return iti_htab_init(&s->index, 64) ? iti_error(IT_ENOMEM, "out of memory planning") : 0;
 }
 
-void it_coordset_free(it_coordset *s) {
+void iti_coordset_free(iti_coordset *s) {
     while (s->blocks) {
-        it_cs_block *n = s->blocks->next;
+        iti_cs_block *n = s->blocks->next;
         free(s->blocks);
         s->blocks = n;
     }
-    it_htab_free(&s->index);
+    iti_htab_free(&s->index);
     s->count = 0;
 }
 
-int it_coordset_add(it_coordset *s, const it_coord *c) {
-    if (it_htab_find(&s->index, 0, c))
+int iti_coordset_add(iti_coordset *s, const iti_coord *c) {
+    if (iti_htab_find(&s->index, 0, c))
         return 0;
     if (!s->blocks || s->blocks->used == BLOCK_NODES) {
-        it_cs_block *b = malloc(sizeof *b);
+        iti_cs_block *b = malloc(sizeof *b);
         if (!b)
-            return it_error(IT_ENOMEM, "out of memory planning");
+            return iti_error(IT_ENOMEM, "out of memory planning");
         b->next = s->blocks;
         b->used = 0;
         s->blocks = b;
     }
-    it_hnode *n = &s->blocks->nodes[s->blocks->used++];
+    iti_hnode *n = &s->blocks->nodes[s->blocks->used++];
     n->tag = 0;
     n->key = *c;
-    it_htab_insert(&s->index, n);
+    iti_htab_insert(&s->index, n);
     s->count++;
     return 1;
 }
 
-bool it_coordset_has(const it_coordset *s, const it_coord *c) {
-    return it_htab_find(&s->index, 0, c) != NULL;
+bool iti_coordset_has(const iti_coordset *s, const iti_coord *c) {
+    return iti_htab_find(&s->index, 0, c) != NULL;
 }
 
 static int cmp(const void *a, const void *b) {
-    return it_coord_cmp(a, b, IT_MAX_RANK);
+    return iti_coord_cmp(a, b, IT_MAX_RANK);
 }
 
-int it_coordset_sorted(const it_coordset *s, it_coord **out) {
-    it_coord *v = malloc((s->count ? s->count : 1) * sizeof *v);
+int iti_coordset_sorted(const iti_coordset *s, iti_coord **out) {
+    iti_coord *v = malloc((s->count ? s->count : 1) * sizeof *v);
     if (!v)
-        return it_error(IT_ENOMEM, "out of memory planning");
+        return iti_error(IT_ENOMEM, "out of memory planning");
     size_t i = 0;
-    for (it_cs_block *b = s->blocks; b; b = b->next)
+    for (iti_cs_block *b = s->blocks; b; b = b->next)
         for (size_t k = 0; k < b->used; k++)
             v[i++] = b->nodes[k].key;
     qsort(v, s->count, sizeof *v, cmp);
@@ -66,9 +66,9 @@ int it_coordset_sorted(const it_coordset *s, it_coord **out) {
     return 0;
 }
 
-int it_box_foreach(const int64_t *lo, const int64_t *hi, int rank,
-                   int (*fn)(const it_coord *c, void *arg), void *arg) {
-    it_coord c;
+int iti_box_foreach(const int64_t *lo, const int64_t *hi, int rank,
+                   int (*fn)(const iti_coord *c, void *arg), void *arg) {
+    iti_coord c;
     memset(&c, 0, sizeof c);
     for (int d = 0; d < rank; d++) {
         if (lo[d] > hi[d])

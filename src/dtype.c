@@ -21,14 +21,14 @@ const char *it_dtype_name(it_dtype dtype) { return valid(dtype) ? dtypes[dtype].
 
 int it_dtype_parse(const char *name, it_dtype *out) {
     if (!name || !out)
-        return it_error(IT_EINVAL, "it_dtype_parse: NULL argument");
+        return iti_error(IT_EINVAL, "it_dtype_parse: NULL argument");
     for (int t = 0; t < IT_DTYPE_COUNT; t++) {
         if (strcmp(name, dtypes[t].name) == 0) {
             *out = (it_dtype)t;
             return 0;
         }
     }
-    return it_error(IT_EINVAL, "it_dtype_parse: unknown dtype \"%s\"", name);
+    return iti_error(IT_EINVAL, "it_dtype_parse: unknown dtype \"%s\"", name);
 }
 
 double it_dtype_load(it_dtype t, const void *buf, size_t i) {
@@ -46,10 +46,10 @@ double it_dtype_load(it_dtype t, const void *buf, size_t i) {
     }
 }
 
-bool it_dtype_is_float(it_dtype t) { return t == IT_F32 || t == IT_F64; }
+bool iti_dtype_is_float(it_dtype t) { return t == IT_F32 || t == IT_F64; }
 
-int it_dtype_from_double(it_dtype t, double v, void *out, const char *what) {
-    if (it_dtype_is_float(t)) {
+int iti_dtype_from_double(it_dtype t, double v, void *out, const char *what) {
+    if (iti_dtype_is_float(t)) {
         if (t == IT_F32) {
             float f = (float)v;
             memcpy(out, &f, 4);
@@ -59,10 +59,10 @@ int it_dtype_from_double(it_dtype t, double v, void *out, const char *what) {
         return 0;
     }
     if (!isfinite(v))
-        return it_error(IT_EINVAL, "%s must be finite for integer dtype %s (got %g)", what,
+        return iti_error(IT_EINVAL, "%s must be finite for integer dtype %s (got %g)", what,
                         it_dtype_name(t), v);
     if (v != floor(v))
-        return it_error(IT_EINVAL, "%s must be an integer for dtype %s (got %g)", what,
+        return iti_error(IT_EINVAL, "%s must be an integer for dtype %s (got %g)", what,
                         it_dtype_name(t), v);
     double lo, hi; /* hi is exclusive: the first value that does not fit */
     switch (t) {
@@ -76,7 +76,7 @@ int it_dtype_from_double(it_dtype t, double v, void *out, const char *what) {
     default: lo = 0, hi = 18446744073709551616.0; break;
     }
     if (v < lo || v >= hi)
-        return it_error(IT_EINVAL, "%s %g is out of range for dtype %s", what, v,
+        return iti_error(IT_EINVAL, "%s %g is out of range for dtype %s", what, v,
                         it_dtype_name(t));
     switch (t) {
     case IT_I8: { int8_t x = (int8_t)v; memcpy(out, &x, 1); break; }
@@ -91,7 +91,7 @@ int it_dtype_from_double(it_dtype t, double v, void *out, const char *what) {
     return 0;
 }
 
-void it_fill_pattern(void *dst, const void *value, size_t esize, size_t count) {
+void iti_fill_pattern(void *dst, const void *value, size_t esize, size_t count) {
     unsigned char *d = dst;
     const unsigned char *v = value;
     bool zero = true;

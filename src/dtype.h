@@ -4,11 +4,11 @@
 
 #include "internal.h"
 
-bool it_dtype_is_float(it_dtype t);
+bool iti_dtype_is_float(it_dtype t);
 /* Converts v into one element of type t at out. Integer types need a finite, integral, in-range
  * v; `what` names the value in the error message (e.g. "blend_init"). */
-int it_dtype_from_double(it_dtype t, double v, void *out, const char *what);
+int iti_dtype_from_double(it_dtype t, double v, void *out, const char *what);
 /* Writes `count` copies of the esize-byte value at dst. */
-void it_fill_pattern(void *dst, const void *value, size_t esize, size_t count);
+void iti_fill_pattern(void *dst, const void *value, size_t esize, size_t count);
 
 #endif

@@ -7,14 +7,14 @@
 #include "context_impl.h"
 #include "eval_impl.h"
 
-void it_format_coord(char *buf, size_t size, const int64_t *v, int rank) {
+void iti_format_coord(char *buf, size_t size, const int64_t *v, int rank) {
     size_t used = 0;
     buf[0] = 0;
     for (int d = 0; d < rank && used < size; d++)
         used += (size_t)snprintf(buf + used, size - used, d ? ", %lld" : "%lld", (long long)v[d]);
 }
 
-void it_release_refs(it_tensor *t, it_chunk_ref *refs, size_t n) {
+void iti_release_refs(it_tensor *t, iti_chunk_ref *refs, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (refs[i].data)
             t->store->ops->release(t->store->impl, &t->view, &refs[i]);
@@ -22,74 +22,74 @@ void it_release_refs(it_tensor *t, it_chunk_ref *refs, size_t n) {
 
 /* ---- pinned sets -------------------------------------------------------------------------- */
 
-void it_pinned_free(pinned *p) {
+void iti_pinned_free(pinned *p) {
     if (p->refs)
-        it_release_refs(p->t, p->refs, p->n);
+        iti_release_refs(p->t, p->refs, p->n);
     free(p->coords);
     free(p->refs);
     free(p->nodes);
     if (p->index.buckets)
-        it_htab_free(&p->index);
+        iti_htab_free(&p->index);
     memset(p, 0, sizeof *p);
 }
 
-int it_pinned_ensure(eval *ev, it_tensor *t, const it_coordset *set, pinned *p) {
+int iti_pinned_ensure(eval *ev, it_tensor *t, const iti_coordset *set, pinned *p) {
     memset(p, 0, sizeof *p);
     p->t = t;
-    int rc = it_coordset_sorted(set, &p->coords);
+    int rc = iti_coordset_sorted(set, &p->coords);
     if (rc)
         return rc;
     p->n = set->count;
     p->refs = calloc(p->n ? p->n : 1, sizeof *p->refs);
     p->nodes = calloc(p->n ? p->n : 1, sizeof *p->nodes);
-    if (!p->refs || !p->nodes || it_htab_init(&p->index, p->n))
-        return it_error(IT_ENOMEM, "out of memory planning tensor \"%s\"", t->view.id);
-    rc = it_ensure(ev, t, p->coords, p->n, p->refs, true);
+    if (!p->refs || !p->nodes || iti_htab_init(&p->index, p->n))
+        return iti_error(IT_ENOMEM, "out of memory planning tensor \"%s\"", t->view.id);
+    rc = iti_ensure(ev, t, p->coords, p->n, p->refs, true);
     if (rc) {
-        free(p->refs); /* it_ensure released them */
+        free(p->refs); /* iti_ensure released them */
         p->refs = NULL;
         return rc;
     }
     for (size_t i = 0; i < p->n; i++) {
         p->nodes[i].key = p->coords[i];
-        it_htab_insert(&p->index, &p->nodes[i]);
+        iti_htab_insert(&p->index, &p->nodes[i]);
     }
     return 0;
 }
 
-const void *it_pinned_find(const pinned *p, const it_coord *c) {
-    it_hnode *n = it_htab_find(&p->index, 0, c);
+const void *iti_pinned_find(const pinned *p, const iti_coord *c) {
+    iti_hnode *n = iti_htab_find(&p->index, 0, c);
     return n ? p->refs[n - p->nodes].data : NULL;
 }
 
 /* ---- claims ------------------------------------------------------------------------------- */
 
-static bool claimed(it_tensor *t, const it_coord *c) { return it_htab_find(&t->claims, 0, c); }
+static bool claimed(it_tensor *t, const iti_coord *c) { return iti_htab_find(&t->claims, 0, c); }
 
 /* 1: c is now claimed by the caller; 0: another thread holds it; IT_ENOMEM. */
-static int claim(it_tensor *t, const it_coord *c) {
+static int claim(it_tensor *t, const iti_coord *c) {
     pthread_mutex_lock(&t->claim_lock);
     bool busy = claimed(t, c);
-    it_hnode *node = busy ? NULL : calloc(1, sizeof *node);
+    iti_hnode *node = busy ? NULL : calloc(1, sizeof *node);
     if (node) {
         node->key = *c;
-        it_htab_insert(&t->claims, node);
+        iti_htab_insert(&t->claims, node);
     }
     pthread_mutex_unlock(&t->claim_lock);
     if (busy)
         return 0;
-    return node ? 1 : it_error(IT_ENOMEM, "out of memory claiming a chunk of \"%s\"", t->view.id);
+    return node ? 1 : iti_error(IT_ENOMEM, "out of memory claiming a chunk of \"%s\"", t->view.id);
 }
 
 /* Releases the claims on coords[idx[0..n)] and wakes the threads waiting for them. */
-static void unclaim(it_tensor *t, const it_coord *coords, const size_t *idx, size_t n) {
+static void unclaim(it_tensor *t, const iti_coord *coords, const size_t *idx, size_t n) {
     if (n == 0)
         return;
     pthread_mutex_lock(&t->claim_lock);
     for (size_t q = 0; q < n; q++) {
-        it_hnode *node = it_htab_find(&t->claims, 0, &coords[idx[q]]);
+        iti_hnode *node = iti_htab_find(&t->claims, 0, &coords[idx[q]]);
         if (node) {
-            it_htab_remove(&t->claims, node);
+            iti_htab_remove(&t->claims, node);
             free(node);
         }
     }
@@ -98,7 +98,7 @@ static void unclaim(it_tensor *t, const it_coord *coords, const size_t *idx, siz
 }
 
 /* Waits until no thread holds a claim on coords[idx[0..n)]. */
-static void wait_for_others(it_tensor *t, const it_coord *coords, const size_t *idx, size_t n) {
+static void wait_for_others(it_tensor *t, const iti_coord *coords, const size_t *idx, size_t n) {
     if (n == 0)
         return;
     pthread_mutex_lock(&t->claim_lock);
@@ -111,7 +111,7 @@ static void wait_for_others(it_tensor *t, const it_coord *coords, const size_t *
 /* ---- ensure ------------------------------------------------------------------------------- */
 
 /* 1 when chunk c is stored: pinned in ref with keep, released at once otherwise. */
-static int take_stored(it_tensor *t, const it_coord *c, it_chunk_ref *ref, bool keep) {
+static int take_stored(it_tensor *t, const iti_coord *c, iti_chunk_ref *ref, bool keep) {
     it_store *s = t->store;
     int got = s->ops->get(s->impl, &t->view, c, ref);
     if (got > 0 && !keep) {
@@ -123,7 +123,7 @@ static int take_stored(it_tensor *t, const it_coord *c, it_chunk_ref *ref, bool 
 
 /* Sorts coords[todo[0..ntodo)] into stored (taken), claimed by the caller (mine) and claimed
  * by other threads (theirs). On failure, mine still lists the chunks claimed so far. */
-static int claim_round(it_tensor *t, const it_coord *coords, it_chunk_ref *refs, bool keep,
+static int claim_round(it_tensor *t, const iti_coord *coords, iti_chunk_ref *refs, bool keep,
                        const size_t *todo, size_t ntodo, size_t *mine, size_t *nm,
                        size_t *theirs, size_t *nt) {
     for (size_t q = 0; q < ntodo; q++) {
@@ -154,7 +154,7 @@ static int claim_round(it_tensor *t, const it_coord *coords, it_chunk_ref *refs,
     return 0;
 }
 
-int it_ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_chunk_ref *refs,
+int iti_ensure(eval *ev, it_tensor *t, const iti_coord *coords, size_t n, iti_chunk_ref *refs,
               bool keep) {
     it_store *s = t->store;
     size_t *todo = malloc((n ? n : 1) * sizeof *todo);
@@ -162,7 +162,7 @@ int it_ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_chunk
     size_t *theirs = malloc((n ? n : 1) * sizeof *theirs);
     int rc = 0;
     if (!todo || !mine || !theirs)
-        rc = it_error(IT_ENOMEM, "out of memory planning tensor \"%s\"", t->view.id);
+        rc = iti_error(IT_ENOMEM, "out of memory planning tensor \"%s\"", t->view.id);
     size_t ntodo = n;
     for (size_t i = 0; rc == 0 && i < n; i++)
         todo[i] = i;
@@ -172,7 +172,7 @@ int it_ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_chunk
         size_t nm = 0, nt = 0;
         rc = claim_round(t, coords, refs, keep, todo, ntodo, mine, &nm, theirs, &nt);
         if (rc == 0 && nm)
-            rc = it_compute_chunks(ev, t, coords, mine, nm, refs, keep);
+            rc = iti_compute_chunks(ev, t, coords, mine, nm, refs, keep);
         unclaim(t, coords, mine, nm); /* computed or failed: either way no longer ours */
         if (rc == 0)
             wait_for_others(t, coords, theirs, nt);
@@ -182,7 +182,7 @@ int it_ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_chunk
         ntodo = nt;
     }
     if (rc) {
-        it_release_refs(t, refs, n);
+        iti_release_refs(t, refs, n);
         memset(refs, 0, n * sizeof *refs);
     }
     free(todo);

@@ -50,27 +50,27 @@ static void one_line(char *msg, size_t size) {
     snprintf(msg, size, "%s", out);
 }
 
-int it_verror(int code, const char *fmt, va_list ap) {
+int iti_verror(int code, const char *fmt, va_list ap) {
     vsnprintf(tls_message, sizeof tls_message, fmt, ap);
     one_line(tls_message, sizeof tls_message);
     return code;
 }
 
-int it_error(int code, const char *fmt, ...) {
+int iti_error(int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    it_verror(code, fmt, ap);
+    iti_verror(code, fmt, ap);
     va_end(ap);
     return code;
 }
 
-void it_error_save(char *buf, size_t size) {
+void iti_error_save(char *buf, size_t size) {
     if (size == 0)
         return;
     snprintf(buf, size, "%s", tls_message);
 }
 
-int it_error_prefix(int code, const char *prefix) {
+int iti_error_prefix(int code, const char *prefix) {
     char copy[sizeof tls_message];
     memcpy(copy, tls_message, sizeof copy);
     snprintf(tls_message, sizeof tls_message, "%s%s", prefix, copy);

@@ -11,22 +11,22 @@
 #include "kernels.h"
 
 /* Copies the selection's part of pinned chunk c into buf. */
-static void copy_out(const it_tensor *t, const it_selection *s, const it_coord *c,
+static void copy_out(const it_tensor *t, const iti_selection *s, const iti_coord *c,
                      const char *src, char *buf) {
     int rank = t->view.rank;
     int64_t cs[IT_MAX_RANK], ce[IT_MAX_RANK], ext[IT_MAX_RANK], cstr[IT_MAX_RANK];
     int64_t rstr[IT_MAX_RANK], sstr[IT_MAX_RANK];
-    it_chunk_box(&t->view, c, cs, ce);
-    it_strides(t->view.chunk, rank, cstr);
-    it_strides(s->count, rank, rstr);
+    iti_chunk_box(&t->view, c, cs, ce);
+    iti_strides(t->view.chunk, rank, cstr);
+    iti_strides(s->count, rank, rstr);
     int64_t so = 0, dof = 0;
     for (int d = 0; d < rank; d++) {
         int64_t step = s->step[d];
         /* first selected index k with start + k*step >= cs, last with < ce */
-        it_i128 k0 = it_ceildiv((it_i128)cs[d] - s->start[d], step);
+        iti_i128 k0 = iti_ceildiv((iti_i128)cs[d] - s->start[d], step);
         if (k0 < 0)
             k0 = 0;
-        it_i128 k1 = it_floordiv((it_i128)ce[d] - 1 - s->start[d], step);
+        iti_i128 k1 = iti_floordiv((iti_i128)ce[d] - 1 - s->start[d], step);
         if (k1 > s->count[d] - 1)
             k1 = s->count[d] - 1;
         if (k1 < k0)
@@ -37,15 +37,15 @@ static void copy_out(const it_tensor *t, const it_selection *s, const it_coord *
         dof += (int64_t)k0 * rstr[d];
         sstr[d] = cstr[d] * step;
     }
-    it_copy_nd(buf + dof * (int64_t)t->view.esize, rstr, src + so * (int64_t)t->view.esize, sstr,
+    iti_copy_nd(buf + dof * (int64_t)t->view.esize, rstr, src + so * (int64_t)t->view.esize, sstr,
                ext, rank, t->view.esize);
 }
 
 typedef struct copy_job {
     const it_tensor *t;
-    const it_selection *s;
-    const it_coord *coords;
-    const it_chunk_ref *refs;
+    const iti_selection *s;
+    const iti_coord *coords;
+    const iti_chunk_ref *refs;
     char *buf;
 } copy_job;
 
@@ -68,8 +68,8 @@ static int flush_stores(const it_tensor *t) {
 }
 
 /* The chunks of block b0 (first planned index per dimension) of extents bext, lexicographic. */
-static size_t block_chunks(const it_chunk_axes *ax, const int64_t *b0, const int64_t *bext,
-                           it_coord *coords) {
+static size_t block_chunks(const iti_chunk_axes *ax, const int64_t *b0, const int64_t *bext,
+                           iti_coord *coords) {
     int64_t bn[IT_MAX_RANK], idx[IT_MAX_RANK] = {0};
     size_t n = 0;
     for (int d = 0; d < ax->rank; d++)
@@ -88,7 +88,7 @@ static size_t block_chunks(const it_chunk_axes *ax, const int64_t *b0, const int
 }
 
 /* Advances b0 to the next block; false after the last. */
-static bool next_block(const it_chunk_axes *ax, const int64_t *bext, int64_t *b0) {
+static bool next_block(const iti_chunk_axes *ax, const int64_t *bext, int64_t *b0) {
     int d = ax->rank - 1;
     while (d >= 0 && (b0[d] += bext[d]) >= ax->n[d])
         b0[d--] = 0;
@@ -99,26 +99,26 @@ static int report(const it_ctx *ctx, uint64_t done, uint64_t total, const char *
     if (!ctx->progress || !ctx->progress(done, total, ctx->progress_user))
         return 0;
     if (done == 0)
-        return it_error(IT_ECANCELED, "%s: canceled by the progress callback before starting", fn);
-    return it_error(IT_ECANCELED, "%s: canceled by the progress callback after %llu of %llu chunks",
+        return iti_error(IT_ECANCELED, "%s: canceled by the progress callback before starting", fn);
+    return iti_error(IT_ECANCELED, "%s: canceled by the progress callback after %llu of %llu chunks",
                     fn, (unsigned long long)done, (unsigned long long)total);
 }
 
 /* Reads (buf) or fills (buf NULL) selection s of t; progress reported when `report`. */
-static int run(it_tensor *t, const it_selection *s, void *buf, const char *fn, bool progress) {
+static int run(it_tensor *t, const iti_selection *s, void *buf, const char *fn, bool progress) {
     if (s->elems == 0)
         return 0;
     it_ctx *ctx = t->store->ctx;
-    eval ev = {.ctx = ctx, .threads = it_pool_threads(ctx->pool)};
-    it_chunk_axes ax = {0};
-    it_coord *coords = NULL;
-    it_chunk_ref *refs = NULL;
+    eval ev = {.ctx = ctx, .threads = iti_pool_threads(ctx->pool)};
+    iti_chunk_axes ax = {0};
+    iti_coord *coords = NULL;
+    iti_chunk_ref *refs = NULL;
     int64_t bext[IT_MAX_RANK];
     ev.scratch = calloc((size_t)ev.threads, sizeof *ev.scratch);
     ev.scratch_size = calloc((size_t)ev.threads, sizeof *ev.scratch_size);
-    int rc = ev.scratch && ev.scratch_size ? 0 : it_error(IT_ENOMEM, "%s: out of memory", fn);
-    if (rc == 0 && (rc = it_chunk_axes_plan(t, s, &ax)) == 0)
-        rc = it_block_extents(t, &ax, ctx->budget, bext);
+    int rc = ev.scratch && ev.scratch_size ? 0 : iti_error(IT_ENOMEM, "%s: out of memory", fn);
+    if (rc == 0 && (rc = iti_chunk_axes_plan(t, s, &ax)) == 0)
+        rc = iti_block_extents(t, &ax, ctx->budget, bext);
     size_t per_block = 1;
     uint64_t total = 1;
     for (int d = 0; rc == 0 && d < ax.rank; d++) {
@@ -129,7 +129,7 @@ static int run(it_tensor *t, const it_selection *s, void *buf, const char *fn, b
         coords = calloc(per_block, sizeof *coords);
         refs = calloc(per_block, sizeof *refs);
         if (!coords || !refs)
-            rc = it_error(IT_ENOMEM, "%s: out of memory", fn);
+            rc = iti_error(IT_ENOMEM, "%s: out of memory", fn);
     }
     if (rc == 0 && progress)
         rc = report(ctx, 0, total, fn);
@@ -138,13 +138,13 @@ static int run(it_tensor *t, const it_selection *s, void *buf, const char *fn, b
     for (bool more = rc == 0; more; more = next_block(&ax, bext, b0)) {
         size_t n = block_chunks(&ax, b0, bext, coords);
         memset(refs, 0, n * sizeof *refs);
-        if ((rc = it_ensure(&ev, t, coords, n, refs, buf != NULL)))
+        if ((rc = iti_ensure(&ev, t, coords, n, refs, buf != NULL)))
             break;
         if (buf) { /* chunks land in disjoint parts of buf: copy them in parallel */
             copy_job cj = {t, s, coords, refs, buf};
-            it_pool_run(ctx->pool, n, copy_task, &cj);
+            iti_pool_run(ctx->pool, n, copy_task, &cj);
         }
-        it_release_refs(t, refs, n);
+        iti_release_refs(t, refs, n);
         /* Everything final so far becomes durable: a crash loses at most the next block. */
         if ((rc = flush_stores(t)))
             break;
@@ -152,11 +152,11 @@ static int run(it_tensor *t, const it_selection *s, void *buf, const char *fn, b
         if (progress && (rc = report(ctx, done, total, fn)))
             break;
     }
-    it_chunk_axes_free(&ax);
+    iti_chunk_axes_free(&ax);
     free(coords);
     free(refs);
     for (int i = 0; ev.scratch && i < ev.threads; i++)
-        it_buf_free(ev.scratch[i]);
+        iti_buf_free(ev.scratch[i]);
     free(ev.scratch);
     free(ev.scratch_size);
     return rc;
@@ -164,39 +164,39 @@ static int run(it_tensor *t, const it_selection *s, void *buf, const char *fn, b
 
 int it_tensor_read(it_tensor *t, const it_region *region, void *buf, size_t bufsize) {
     if (!t || !region || !buf)
-        return it_error(IT_EINVAL, "it_tensor_read: NULL %s",
+        return iti_error(IT_EINVAL, "it_tensor_read: NULL %s",
                         !t ? "tensor" : !region ? "region" : "buf");
-    it_selection s;
-    int rc = it_selection_resolve(t, region, "it_tensor_read", &s);
+    iti_selection s;
+    int rc = iti_selection_resolve(t, region, "it_tensor_read", &s);
     if (rc)
         return rc;
     if (bufsize < s.bytes)
-        return it_error(IT_EBUFSIZE, "it_tensor_read: buffer holds %zu bytes, region needs %zu",
+        return iti_error(IT_EBUFSIZE, "it_tensor_read: buffer holds %zu bytes, region needs %zu",
                         bufsize, s.bytes);
     return run(t, &s, buf, "it_tensor_read", true);
 }
 
 int it_tensor_fill(it_tensor *t, const it_region *region) {
     if (!t || !region)
-        return it_error(IT_EINVAL, "it_tensor_fill: NULL %s", t ? "region" : "tensor");
-    it_selection s;
-    int rc = it_selection_resolve(t, region, "it_tensor_fill", &s);
+        return iti_error(IT_EINVAL, "it_tensor_fill: NULL %s", t ? "region" : "tensor");
+    iti_selection s;
+    int rc = iti_selection_resolve(t, region, "it_tensor_fill", &s);
     return rc ? rc : run(t, &s, NULL, "it_tensor_fill", true);
 }
 
-int it_eval_read(it_tensor *t, const it_selection *s, void *buf, const char *fn) {
+int iti_eval_read(it_tensor *t, const iti_selection *s, void *buf, const char *fn) {
     return run(t, s, buf, fn, false);
 }
 
-int it_eval_count_uncomputable(it_tensor *t, const it_selection *s, uint64_t *count) {
+int iti_eval_count_uncomputable(it_tensor *t, const iti_selection *s, uint64_t *count) {
     *count = 0;
     if (t->fn || t->fill_missing || s->elems == 0)
         return 0;
-    it_chunk_axes ax;
-    int rc = it_chunk_axes_plan(t, s, &ax);
+    iti_chunk_axes ax;
+    int rc = iti_chunk_axes_plan(t, s, &ax);
     int64_t idx[IT_MAX_RANK] = {0};
     while (rc == 0) {
-        it_coord c;
+        iti_coord c;
         memset(&c, 0, sizeof c);
         for (int d = 0; d < ax.rank; d++)
             c.v[d] = ax.chunks[d][idx[d]];
@@ -212,6 +212,6 @@ int it_eval_count_uncomputable(it_tensor *t, const it_selection *s, uint64_t *co
         if (d < 0)
             break;
     }
-    it_chunk_axes_free(&ax);
+    iti_chunk_axes_free(&ax);
     return rc;
 }

@@ -34,58 +34,58 @@ typedef struct eval {
 typedef struct pinned {
     it_tensor *t;
     size_t n;
-    it_coord *coords;
-    it_chunk_ref *refs;
-    it_hnode *nodes;
-    it_htab index;
+    iti_coord *coords;
+    iti_chunk_ref *refs;
+    iti_hnode *nodes;
+    iti_htab index;
 } pinned;
 
 /* ---- ensure.c --------------------------------------------------------------------------------- */
 
 /* Makes chunks coords[0..n) of t final; with `keep` they are pinned in refs (zeroed by the
  * caller). On failure nothing stays pinned or claimed. */
-int it_ensure(eval *ev, it_tensor *t, const it_coord *coords, size_t n, it_chunk_ref *refs,
+int iti_ensure(eval *ev, it_tensor *t, const iti_coord *coords, size_t n, iti_chunk_ref *refs,
               bool keep);
 /* Makes every chunk of `set` final and pinned in p, with a lookup index. */
-int it_pinned_ensure(eval *ev, it_tensor *t, const it_coordset *set, pinned *p);
+int iti_pinned_ensure(eval *ev, it_tensor *t, const iti_coordset *set, pinned *p);
 /* Data of pinned chunk c, NULL when c is not in p. */
-const void *it_pinned_find(const pinned *p, const it_coord *c);
-void it_pinned_free(pinned *p);
+const void *iti_pinned_find(const pinned *p, const iti_coord *c);
+void iti_pinned_free(pinned *p);
 /* Unpins refs[0..n) that hold data. */
-void it_release_refs(it_tensor *t, it_chunk_ref *refs, size_t n);
+void iti_release_refs(it_tensor *t, iti_chunk_ref *refs, size_t n);
 
 /* ---- compute.c -------------------------------------------------------------------------------- */
 
 /* Computes chunks[todo[0..ntodo)] (claimed by the caller) and stores them; with `keep` they
  * stay pinned in refs (indexed like chunks). On failure none stays pinned. */
-int it_compute_chunks(eval *ev, it_tensor *t, const it_coord *chunks, const size_t *todo,
-                      size_t ntodo, it_chunk_ref *refs, bool keep);
+int iti_compute_chunks(eval *ev, it_tensor *t, const iti_coord *chunks, const size_t *todo,
+                      size_t ntodo, iti_chunk_ref *refs, bool keep);
 
 /* ---- blocks.c --------------------------------------------------------------------------------- */
 
 /* The chunks a selection touches, per dimension (ascending, distinct). */
-typedef struct it_chunk_axes {
+typedef struct iti_chunk_axes {
     int rank;
     int64_t n[IT_MAX_RANK];
     int64_t *chunks[IT_MAX_RANK];
-} it_chunk_axes;
+} iti_chunk_axes;
 
-int it_chunk_axes_plan(const it_tensor *t, const it_selection *s, it_chunk_axes *ax);
-void it_chunk_axes_free(it_chunk_axes *ax);
+int iti_chunk_axes_plan(const it_tensor *t, const iti_selection *s, iti_chunk_axes *ax);
+void iti_chunk_axes_free(iti_chunk_axes *ax);
 
 /* Extents (in chunks of ax per dimension) of the blocks of a read or fill: the longest is
  * halved until one block's estimated working set (its chunks, the windows computing them and
  * every upstream chunk they read, each tensor of the graph once) fits half the budget. */
-int it_block_extents(it_tensor *t, const it_chunk_axes *ax, size_t budget, int64_t *bext);
+int iti_block_extents(it_tensor *t, const iti_chunk_axes *ax, size_t budget, int64_t *bext);
 
 /* ---- shared helpers --------------------------------------------------------------------------- */
 
 /* Chunk index of pixel x along dimension d. */
-static inline int64_t it_chunk_of(const it_store_tensor *t, int d, int64_t x) {
-    return (int64_t)it_floordiv((it_i128)x - t->grid[d], t->chunk[d]);
+static inline int64_t iti_chunk_of(const iti_store_tensor *t, int d, int64_t x) {
+    return (int64_t)iti_floordiv((iti_i128)x - t->grid[d], t->chunk[d]);
 }
 
 /* "v0, v1, ..." of rank values, for messages. */
-void it_format_coord(char *buf, size_t size, const int64_t *v, int rank);
+void iti_format_coord(char *buf, size_t size, const int64_t *v, int rank);
 
 #endif

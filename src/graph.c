@@ -9,20 +9,20 @@ typedef struct frame {
     size_t next_arg;
 } frame;
 
-static it_graph_node *find(const it_graph *g, const it_tensor *t) {
-    it_coord zero;
+static iti_graph_node *find(const iti_graph *g, const it_tensor *t) {
+    iti_coord zero;
     memset(&zero, 0, sizeof zero);
-    return (it_graph_node *)it_htab_find(&g->by_tensor, t->view.serial, &zero);
+    return (iti_graph_node *)iti_htab_find(&g->by_tensor, t->view.serial, &zero);
 }
 
 /* Iterative depth-first search (graphs may be deep chains): post-order puts every tensor after
  * its arguments; reversed, before them. */
-int it_graph_build(it_tensor *root, it_graph *g) {
+int iti_graph_build(it_tensor *root, iti_graph *g) {
     memset(g, 0, sizeof *g);
     size_t cap = 16, depth_cap = 16, depth = 0;
     g->nodes = malloc(cap * sizeof *g->nodes);
     frame *stack = malloc(depth_cap * sizeof *stack);
-    int rc = g->nodes && stack ? it_htab_init(&g->by_tensor, 64) : IT_ENOMEM;
+    int rc = g->nodes && stack ? iti_htab_init(&g->by_tensor, 64) : IT_ENOMEM;
     it_tensor **post = NULL;
     if (rc)
         goto fail;
@@ -31,9 +31,9 @@ int it_graph_build(it_tensor *root, it_graph *g) {
     size_t npost = 0;
     if (!post)
         goto nomem;
-    g->nodes[0] = (it_graph_node){.t = root, .link = {.tag = root->view.serial}};
+    g->nodes[0] = (iti_graph_node){.t = root, .link = {.tag = root->view.serial}};
     g->n = 1;
-    it_htab_insert(&g->by_tensor, &g->nodes[0].link);
+    iti_htab_insert(&g->by_tensor, &g->nodes[0].link);
     stack[depth++] = (frame){root, 0};
     while (depth) {
         frame *f = &stack[depth - 1];
@@ -46,7 +46,7 @@ int it_graph_build(it_tensor *root, it_graph *g) {
         if (find(g, a))
             continue;
         if (g->n == cap) { /* the table points into nodes: rebuild it after growing */
-            it_graph_node *bigger = malloc(2 * cap * sizeof *bigger);
+            iti_graph_node *bigger = malloc(2 * cap * sizeof *bigger);
             it_tensor **post2 = realloc(post, 2 * cap * sizeof *post2);
             if (post2)
                 post = post2;
@@ -58,15 +58,15 @@ int it_graph_build(it_tensor *root, it_graph *g) {
             free(g->nodes);
             g->nodes = bigger;
             cap *= 2;
-            it_htab_free(&g->by_tensor);
-            if ((rc = it_htab_init(&g->by_tensor, cap)))
+            iti_htab_free(&g->by_tensor);
+            if ((rc = iti_htab_init(&g->by_tensor, cap)))
                 goto fail;
             for (size_t i = 0; i < g->n; i++)
-                it_htab_insert(&g->by_tensor, &g->nodes[i].link);
+                iti_htab_insert(&g->by_tensor, &g->nodes[i].link);
         }
-        it_graph_node *nd = &g->nodes[g->n++];
-        *nd = (it_graph_node){.t = a, .link = {.tag = a->view.serial}};
-        if (it_htab_insert(&g->by_tensor, &nd->link))
+        iti_graph_node *nd = &g->nodes[g->n++];
+        *nd = (iti_graph_node){.t = a, .link = {.tag = a->view.serial}};
+        if (iti_htab_insert(&g->by_tensor, &nd->link))
             goto nomem;
         if (depth == depth_cap) {
             frame *s2 = realloc(stack, 2 * depth_cap * sizeof *s2);
@@ -88,18 +88,18 @@ int it_graph_build(it_tensor *root, it_graph *g) {
     free(stack);
     return 0;
 nomem:
-    rc = it_error(IT_ENOMEM, "out of memory walking the argument graph");
+    rc = iti_error(IT_ENOMEM, "out of memory walking the argument graph");
 fail:
     free(post);
     free(stack);
-    it_graph_free(g);
+    iti_graph_free(g);
     return rc;
 }
 
-size_t it_graph_index(const it_graph *g, const it_tensor *t) { return find(g, t)->index; }
+size_t iti_graph_index(const iti_graph *g, const it_tensor *t) { return find(g, t)->index; }
 
-void it_graph_free(it_graph *g) {
-    it_htab_free(&g->by_tensor);
+void iti_graph_free(iti_graph *g) {
+    iti_htab_free(&g->by_tensor);
     free(g->nodes);
     free(g->order);
     memset(g, 0, sizeof *g);

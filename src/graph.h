@@ -7,22 +7,22 @@
 
 #include "htab.h"
 
-typedef struct it_graph_node {
-    it_hnode link;              /* keyed by the tensor's serial */
+typedef struct iti_graph_node {
+    iti_hnode link;              /* keyed by the tensor's serial */
     struct it_tensor *t;
     size_t index;               /* position in order */
-} it_graph_node;
+} iti_graph_node;
 
-typedef struct it_graph {
+typedef struct iti_graph {
     struct it_tensor **order;   /* order[0] is the root */
     size_t n;
-    it_graph_node *nodes;
-    it_htab by_tensor;
-} it_graph;
+    iti_graph_node *nodes;
+    iti_htab by_tensor;
+} iti_graph;
 
-int it_graph_build(struct it_tensor *root, it_graph *g);
+int iti_graph_build(struct it_tensor *root, iti_graph *g);
 /* Position of t in order (t must be in the graph). */
-size_t it_graph_index(const it_graph *g, const struct it_tensor *t);
-void it_graph_free(it_graph *g);
+size_t iti_graph_index(const iti_graph *g, const struct it_tensor *t);
+void iti_graph_free(iti_graph *g);
 
 #endif

@@ -12,14 +12,14 @@ static uint64_t mix(uint64_t x) {
     return x;
 }
 
-static uint64_t key_hash(uint64_t tag, const it_coord *key) {
+static uint64_t key_hash(uint64_t tag, const iti_coord *key) {
     uint64_t h = mix(tag + 0x9e3779b97f4a7c15ULL);
     for (int d = 0; d < IT_MAX_RANK; d++)
         h = mix(h ^ (uint64_t)key->v[d]) + (uint64_t)d;
     return h;
 }
 
-int it_htab_init(it_htab *h, size_t expected) {
+int iti_htab_init(iti_htab *h, size_t expected) {
     size_t nb = 16;
     while (nb < expected * 2 && nb < ((size_t)1 << 40))
         nb <<= 1;
@@ -29,21 +29,21 @@ int it_htab_init(it_htab *h, size_t expected) {
     return h->buckets ? 0 : IT_ENOMEM;
 }
 
-void it_htab_free(it_htab *h) {
+void iti_htab_free(iti_htab *h) {
     free(h->buckets);
     h->buckets = NULL;
     h->nbuckets = h->count = 0;
 }
 
-static int grow(it_htab *h) {
+static int grow(iti_htab *h) {
     size_t nb = h->nbuckets * 2;
-    it_hnode **nbk = calloc(nb, sizeof *nbk);
+    iti_hnode **nbk = calloc(nb, sizeof *nbk);
     if (!nbk)
         return IT_ENOMEM;
     for (size_t i = 0; i < h->nbuckets; i++) {
-        it_hnode *n = h->buckets[i];
+        iti_hnode *n = h->buckets[i];
         while (n) {
-            it_hnode *next = n->next;
+            iti_hnode *next = n->next;
             size_t b = n->hash & (nb - 1);
             n->next = nbk[b];
             nbk[b] = n;
@@ -56,7 +56,7 @@ static int grow(it_htab *h) {
     return 0;
 }
 
-int it_htab_insert(it_htab *h, it_hnode *n) {
+int iti_htab_insert(iti_htab *h, iti_hnode *n) {
     n->hash = key_hash(n->tag, &n->key);
     size_t b = n->hash & (h->nbuckets - 1);
     n->next = h->buckets[b];
@@ -67,17 +67,17 @@ int it_htab_insert(it_htab *h, it_hnode *n) {
     return 0;
 }
 
-it_hnode *it_htab_find(const it_htab *h, uint64_t tag, const it_coord *key) {
+iti_hnode *iti_htab_find(const iti_htab *h, uint64_t tag, const iti_coord *key) {
     uint64_t hash = key_hash(tag, key);
-    for (it_hnode *n = h->buckets[hash & (h->nbuckets - 1)]; n; n = n->next) {
+    for (iti_hnode *n = h->buckets[hash & (h->nbuckets - 1)]; n; n = n->next) {
         if (n->hash == hash && n->tag == tag && memcmp(&n->key, key, sizeof *key) == 0)
             return n;
     }
     return NULL;
 }
 
-void it_htab_remove(it_htab *h, it_hnode *n) {
-    it_hnode **p = &h->buckets[n->hash & (h->nbuckets - 1)];
+void iti_htab_remove(iti_htab *h, iti_hnode *n) {
+    iti_hnode **p = &h->buckets[n->hash & (h->nbuckets - 1)];
     while (*p && *p != n)
         p = &(*p)->next;
     if (*p) {

@@ -69,13 +69,13 @@ REPLACE(4, 4)
 REPLACE(8, 8)
 
 #define ROW(NAME) {sum_##NAME, max_##NAME, min_##NAME, mean_##NAME}
-static const it_row_blend_fn table[IT_DTYPE_COUNT][4] = {
+static const iti_row_blend_fn table[IT_DTYPE_COUNT][4] = {
     [IT_F32] = ROW(f32), [IT_F64] = ROW(f64), [IT_I8] = ROW(i8),   [IT_I16] = ROW(i16),
     [IT_I32] = ROW(i32), [IT_I64] = ROW(i64), [IT_U8] = ROW(u8),   [IT_U16] = ROW(u16),
     [IT_U32] = ROW(u32), [IT_U64] = ROW(u64),
 };
 
-it_row_blend_fn it_row_blend(it_blend blend, it_dtype dtype) {
+iti_row_blend_fn iti_row_blend(it_blend blend, it_dtype dtype) {
     switch (blend) {
     case IT_BLEND_SUM: return table[dtype][0];
     case IT_BLEND_MAX: return table[dtype][1];
@@ -92,7 +92,7 @@ it_row_blend_fn it_row_blend(it_blend blend, it_dtype dtype) {
     }
 }
 
-void it_mean_finish(it_dtype dtype, void *acc, const uint32_t *cnt, size_t n, const void *init) {
+void iti_mean_finish(it_dtype dtype, void *acc, const uint32_t *cnt, size_t n, const void *init) {
     switch (dtype) {
     case IT_F32: finish_f32(acc, cnt, n, init); break;
     case IT_F64: finish_f64(acc, cnt, n, init); break;
@@ -107,7 +107,7 @@ void it_mean_finish(it_dtype dtype, void *acc, const uint32_t *cnt, size_t n, co
     }
 }
 
-void it_strides(const int64_t *shape, int rank, int64_t *strides) {
+void iti_strides(const int64_t *shape, int rank, int64_t *strides) {
     int64_t s = 1;
     for (int d = rank - 1; d >= 0; d--) {
         strides[d] = s;
@@ -137,7 +137,7 @@ static void copy_row(char *dst, int64_t ds, const char *src, int64_t ss, int64_t
     }
 }
 
-void it_copy_nd(void *dst, const int64_t *dstride, const void *src, const int64_t *sstride,
+void iti_copy_nd(void *dst, const int64_t *dstride, const void *src, const int64_t *sstride,
                 const int64_t *extent, int rank, size_t esize) {
     for (int d = 0; d < rank; d++)
         if (extent[d] <= 0)

@@ -6,20 +6,20 @@
 
 /* Blends n elements of `in` into `acc`. cnt (MEAN and CUSTOM only, else NULL) counts the
  * windows already blended per element and is incremented. */
-typedef void (*it_row_blend_fn)(void *acc, const void *in, uint32_t *cnt, size_t n);
+typedef void (*iti_row_blend_fn)(void *acc, const void *in, uint32_t *cnt, size_t n);
 
 /* Kernel for a built-in blend (not CUSTOM) and dtype. */
-it_row_blend_fn it_row_blend(it_blend blend, it_dtype dtype);
+iti_row_blend_fn iti_row_blend(it_blend blend, it_dtype dtype);
 
 /* MEAN: acc[i] = cnt[i] ? acc[i] / cnt[i] : *init. */
-void it_mean_finish(it_dtype dtype, void *acc, const uint32_t *cnt, size_t n, const void *init);
+void iti_mean_finish(it_dtype dtype, void *acc, const uint32_t *cnt, size_t n, const void *init);
 
 /* Copies an n-d box: extent[d] elements along each of `rank` dimensions, from src (element
  * strides sstride) to dst (element strides dstride). */
-void it_copy_nd(void *dst, const int64_t *dstride, const void *src, const int64_t *sstride,
+void iti_copy_nd(void *dst, const int64_t *dstride, const void *src, const int64_t *sstride,
                 const int64_t *extent, int rank, size_t esize);
 
 /* C-order element strides of a shape. */
-void it_strides(const int64_t *shape, int rank, int64_t *strides);
+void iti_strides(const int64_t *shape, int rank, int64_t *strides);
 
 #endif

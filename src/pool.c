@@ -7,7 +7,7 @@
 #include "pool.h"
 
 typedef struct job {
-    it_task_fn fn;
+    iti_task_fn fn;
     void *arg;
     size_t n;
     atomic_size_t next;      /* next index to hand out */
@@ -19,7 +19,7 @@ typedef struct job {
     struct job *qnext;
 } job;
 
-struct it_pool {
+struct iti_pool {
     int threads;             /* workers + 1 (the caller) */
     pthread_t *workers;
     pthread_mutex_t lock;
@@ -31,12 +31,12 @@ struct it_pool {
 };
 
 typedef struct worker_arg {
-    it_pool *pool;
+    iti_pool *pool;
     int id;
 } worker_arg;
 
 /* Runs indices of j until none is left. */
-static void work_on(it_pool *p, job *j, int thread) {
+static void work_on(iti_pool *p, job *j, int thread) {
     size_t done = 0;
     for (;;) {
         size_t i = atomic_fetch_add(&j->next, 1);
@@ -47,7 +47,7 @@ static void work_on(it_pool *p, job *j, int thread) {
             if (rc != 0) {
                 int expected = 0;
                 if (atomic_compare_exchange_strong(&j->status, &expected, rc))
-                    it_error_save(j->message, sizeof j->message);
+                    iti_error_save(j->message, sizeof j->message);
                 atomic_store(&j->stop, true);
             }
         }
@@ -60,7 +60,7 @@ static void work_on(it_pool *p, job *j, int thread) {
     }
 }
 
-static job *pick(it_pool *p) {
+static job *pick(iti_pool *p) {
     for (job *j = p->queue; j; j = j->qnext)
         if (atomic_load(&j->next) < j->n)
             return j;
@@ -69,7 +69,7 @@ static job *pick(it_pool *p) {
 
 static void *worker_main(void *varg) {
     worker_arg *wa = varg;
-    it_pool *p = wa->pool;
+    iti_pool *p = wa->pool;
     int id = wa->id;
     free(wa);
     pthread_mutex_lock(&p->lock);
@@ -91,10 +91,10 @@ static void *worker_main(void *varg) {
     return NULL;
 }
 
-int it_pool_create(int threads, it_pool **out) {
-    it_pool *p = calloc(1, sizeof *p);
+int iti_pool_create(int threads, iti_pool **out) {
+    iti_pool *p = calloc(1, sizeof *p);
     if (!p)
-        return it_error(IT_ENOMEM, "out of memory creating the thread pool");
+        return iti_error(IT_ENOMEM, "out of memory creating the thread pool");
     p->threads = threads < 1 ? 1 : threads;
     pthread_mutex_init(&p->lock, NULL);
     pthread_mutex_init(&p->caller_slot, NULL);
@@ -103,8 +103,8 @@ int it_pool_create(int threads, it_pool **out) {
     if (p->threads > 1) {
         p->workers = calloc((size_t)p->threads - 1, sizeof *p->workers);
         if (!p->workers) {
-            it_pool_destroy(p);
-            return it_error(IT_ENOMEM, "out of memory creating the thread pool");
+            iti_pool_destroy(p);
+            return iti_error(IT_ENOMEM, "out of memory creating the thread pool");
         }
         for (int i = 1; i < p->threads; i++) {
             worker_arg *wa = malloc(sizeof *wa);
@@ -113,8 +113,8 @@ int it_pool_create(int threads, it_pool **out) {
             if (!wa || pthread_create(&p->workers[i - 1], NULL, worker_main, wa) != 0) {
                 free(wa);
                 p->threads = i; /* workers 1..i-1 exist */
-                it_pool_destroy(p);
-                return it_error(IT_ENOMEM, "could not start worker thread %d", i);
+                iti_pool_destroy(p);
+                return iti_error(IT_ENOMEM, "could not start worker thread %d", i);
             }
         }
     }
@@ -122,7 +122,7 @@ int it_pool_create(int threads, it_pool **out) {
     return 0;
 }
 
-void it_pool_destroy(it_pool *p) {
+void iti_pool_destroy(iti_pool *p) {
     if (!p)
         return;
     pthread_mutex_lock(&p->lock);
@@ -140,9 +140,9 @@ void it_pool_destroy(it_pool *p) {
     free(p);
 }
 
-int it_pool_threads(const it_pool *p) { return p->threads; }
+int iti_pool_threads(const iti_pool *p) { return p->threads; }
 
-int it_pool_run(it_pool *p, size_t n, it_task_fn fn, void *arg) {
+int iti_pool_run(iti_pool *p, size_t n, iti_task_fn fn, void *arg) {
     if (n == 0)
         return 0;
     job j;
@@ -191,6 +191,6 @@ int it_pool_run(it_pool *p, size_t n, it_task_fn fn, void *arg) {
     pthread_mutex_unlock(&p->lock);
     int status = atomic_load(&j.status);
     if (status != 0)
-        it_error(status, "%s", j.message);
+        iti_error(status, "%s", j.message);
     return status;
 }

@@ -1,21 +1,21 @@
-/* Thread pool of a context. it_pool_run spreads indices 0..n-1 of one task over the workers
- * and the calling thread. Several threads may call it_pool_run at once; each task's `thread`
+/* Thread pool of a context. iti_pool_run spreads indices 0..n-1 of one task over the workers
+ * and the calling thread. Several threads may call iti_pool_run at once; each task's `thread`
  * argument is unique among the tasks running at any instant and < the pool's thread count. */
 #ifndef IT_POOL_H
 #define IT_POOL_H
 
 #include "internal.h"
 
-typedef struct it_pool it_pool;
+typedef struct iti_pool iti_pool;
 
 /* Returns 0 on success; any other value stops the run (indices not yet started are skipped). */
-typedef int (*it_task_fn)(void *arg, size_t index, int thread);
+typedef int (*iti_task_fn)(void *arg, size_t index, int thread);
 
-int it_pool_create(int threads, it_pool **out);
-void it_pool_destroy(it_pool *p);
-int it_pool_threads(const it_pool *p);
+int iti_pool_create(int threads, iti_pool **out);
+void iti_pool_destroy(iti_pool *p);
+int iti_pool_threads(const iti_pool *p);
 /* Runs fn for every index (all of them unless one fails). Returns 0 or the first failure's
  * code; the failing task's message is copied to the calling thread's error message. */
-int it_pool_run(it_pool *p, size_t n, it_task_fn fn, void *arg);
+int iti_pool_run(iti_pool *p, size_t n, iti_task_fn fn, void *arg);
 
 #endif

@@ -7,14 +7,14 @@
 #include "store_impl.h"
 #include "tensor_meta.h"
 
-int it_store_wrap(it_ctx *ctx, const it_store_ops *ops, void *impl, it_store **out) {
+int iti_store_wrap(it_ctx *ctx, const iti_store_ops *ops, void *impl, it_store **out) {
     if (!ops || ops->version != IT_STORE_BACKEND_VERSION)
-        return it_error(IT_EINVAL, "a store backend of interface version %d cannot be used "
+        return iti_error(IT_EINVAL, "a store backend of interface version %d cannot be used "
                         "(this library has version %d)", ops ? ops->version : -1,
                         IT_STORE_BACKEND_VERSION);
     it_store *s = calloc(1, sizeof *s);
     if (!s)
-        return it_error(IT_ENOMEM, "out of memory opening a store");
+        return iti_error(IT_ENOMEM, "out of memory opening a store");
     s->ops = ops;
     s->impl = impl;
     s->ctx = ctx;
@@ -23,12 +23,12 @@ int it_store_wrap(it_ctx *ctx, const it_store_ops *ops, void *impl, it_store **o
     return 0;
 }
 
-int it_store_unwrap(it_store *s, const it_store_ops **ops, void **impl) {
+int iti_store_unwrap(it_store *s, const iti_store_ops **ops, void **impl) {
     pthread_mutex_lock(&s->lock);
     bool busy = s->tensors != NULL;
     pthread_mutex_unlock(&s->lock);
     if (busy)
-        return it_error(IT_EINVAL, "a store with open tensors cannot hand over its backend");
+        return iti_error(IT_EINVAL, "a store with open tensors cannot hand over its backend");
     *ops = s->ops;
     *impl = s->impl;
     pthread_mutex_destroy(&s->lock);
@@ -36,40 +36,40 @@ int it_store_unwrap(it_store *s, const it_store_ops **ops, void **impl) {
     return 0;
 }
 
-void *it_tensor_backend(it_tensor *t, const it_store_ops *ops, it_store_tensor **view) {
+void *iti_tensor_backend(it_tensor *t, const iti_store_ops *ops, iti_store_tensor **view) {
     if (t->store->ops != ops)
         return NULL;
     *view = &t->view;
     return t->store->impl;
 }
 
-const it_store_tensor *it_tensor_view(const it_tensor *t) { return &t->view; }
+const iti_store_tensor *iti_tensor_view(const it_tensor *t) { return &t->view; }
 
-void it_tensor_engine(const it_tensor *t, it_engine *out) {
+void iti_tensor_engine(const it_tensor *t, iti_engine *out) {
     const it_ctx *ctx = t->store->ctx;
-    *out = (it_engine){.pool = ctx->pool, .budget = ctx->budget, .progress = ctx->progress,
+    *out = (iti_engine){.pool = ctx->pool, .budget = ctx->budget, .progress = ctx->progress,
                        .progress_user = ctx->progress_user};
 }
 
 /* ---- tensor handles ------------------------------------------------------------------------- */
 
-int it_store_register(it_store *s, it_tensor *t, bool opened) {
-    it_tensor_meta *want = NULL, *found = NULL;
+int iti_store_register(it_store *s, it_tensor *t, bool opened) {
+    iti_tensor_meta *want = NULL, *found = NULL;
     int rc = 0;
     if (s->ops->describe && !opened) {
-        want = it_tensor_meta_new();
-        found = it_tensor_meta_new();
+        want = iti_tensor_meta_new();
+        found = iti_tensor_meta_new();
         if (!want || !found)
-            rc = it_error(IT_ENOMEM, "it_tensor_create: out of memory");
+            rc = iti_error(IT_ENOMEM, "it_tensor_create: out of memory");
         else
-            it_tensor_meta_from(t, want);
+            iti_tensor_meta_from(t, want);
     }
     pthread_mutex_lock(&s->lock);
     for (it_tensor *o = s->tensors; rc == 0 && o; o = o->next_in_store)
         if (strcmp(o->view.id, t->view.id) == 0)
-            rc = it_error(IT_EEXIST, "it_tensor_create: id \"%s\" is already open in this store",
+            rc = iti_error(IT_EEXIST, "it_tensor_create: id \"%s\" is already open in this store",
                           t->view.id);
-    const it_tensor_meta *create = NULL;
+    const iti_tensor_meta *create = NULL;
     if (rc == 0 && want) {
         int got = s->ops->describe(s->impl, t->view.id, found);
         if (got < 0)
@@ -77,7 +77,7 @@ int it_store_register(it_store *s, it_tensor *t, bool opened) {
         else if (got == 0)
             create = want;
         else
-            rc = it_tensor_meta_compare(found, want, t->view.id);
+            rc = iti_tensor_meta_compare(found, want, t->view.id);
     }
     if (rc == 0)
         rc = s->ops->attach(s->impl, &t->view, create);
@@ -87,12 +87,12 @@ int it_store_register(it_store *s, it_tensor *t, bool opened) {
         s->tensors = t;
     }
     pthread_mutex_unlock(&s->lock);
-    it_tensor_meta_free(want);
-    it_tensor_meta_free(found);
+    iti_tensor_meta_free(want);
+    iti_tensor_meta_free(found);
     return rc;
 }
 
-void it_store_unregister(it_tensor *t) {
+void iti_store_unregister(it_tensor *t) {
     it_store *s = t->store;
     pthread_mutex_lock(&s->lock);
     it_tensor **p = &s->tensors;
@@ -102,14 +102,14 @@ void it_store_unregister(it_tensor *t) {
         *p = t->next_in_store;
     pthread_mutex_unlock(&s->lock);
     s->ops->detach(s->impl, &t->view);
-    it_cache_drop(s->ctx->windows, t->view.serial, false);
+    iti_cache_drop(s->ctx->windows, t->view.serial, false);
 }
 
 /* ---- store operations ------------------------------------------------------------------------ */
 
 int it_store_flush(it_store *store) {
     if (!store)
-        return it_error(IT_EINVAL, "it_store_flush: NULL store");
+        return iti_error(IT_EINVAL, "it_store_flush: NULL store");
     return store->ops->flush(store->impl);
 }
 
@@ -127,10 +127,10 @@ int it_store_close(it_store *store) {
 
 int it_store_clear_cache(it_store *store) {
     if (!store)
-        return it_error(IT_EINVAL, "it_store_clear_cache: NULL store");
+        return iti_error(IT_EINVAL, "it_store_clear_cache: NULL store");
     pthread_mutex_lock(&store->lock);
     for (it_tensor *t = store->tensors; t; t = t->next_in_store)
-        it_cache_drop(store->ctx->windows, t->view.serial, false);
+        iti_cache_drop(store->ctx->windows, t->view.serial, false);
     pthread_mutex_unlock(&store->lock);
     store->ops->clear_cache(store->impl, NULL);
     return 0;
@@ -142,7 +142,7 @@ size_t it_store_memory_bytes(const it_store *store) {
 
 int it_store_delete_tensor(it_store *store, const char *id) {
     if (!store || !id)
-        return it_error(IT_EINVAL, "it_store_delete_tensor: NULL %s", store ? "id" : "store");
+        return iti_error(IT_EINVAL, "it_store_delete_tensor: NULL %s", store ? "id" : "store");
     pthread_mutex_lock(&store->lock);
     it_tensor *t = store->tensors;
     while (t && strcmp(t->view.id, id) != 0)
@@ -156,7 +156,7 @@ int it_store_delete_tensor(it_store *store, const char *id) {
 
 int it_store_list(it_store *store, it_store_list_fn fn, void *user) {
     if (!store || !fn)
-        return it_error(IT_EINVAL, "it_store_list: NULL %s", store ? "fn" : "store");
+        return iti_error(IT_EINVAL, "it_store_list: NULL %s", store ? "fn" : "store");
     if (store->ops->list)
         return store->ops->list(store->impl, fn, user);
     /* Handles: copy the ids first, the callback may create or release tensors. */
@@ -170,7 +170,7 @@ int it_store_list(it_store *store, it_store_list_fn fn, void *user) {
         ids[i++] = strdup(t->view.id);
     pthread_mutex_unlock(&store->lock);
     if (!ids)
-        return it_error(IT_ENOMEM, "it_store_list: out of memory");
+        return iti_error(IT_ENOMEM, "it_store_list: out of memory");
     int rc = 0;
     for (i = 0; i < n; i++) {
         if (rc == 0 && ids[i])
@@ -185,13 +185,13 @@ int it_store_list(it_store *store, it_store_list_fn fn, void *user) {
 
 int it_tensor_foreach_chunk(it_tensor *t, it_chunk_fn fn, void *user) {
     if (!t || !fn)
-        return it_error(IT_EINVAL, "it_tensor_foreach_chunk: NULL %s", t ? "fn" : "tensor");
-    it_coord *all = NULL;
+        return iti_error(IT_EINVAL, "it_tensor_foreach_chunk: NULL %s", t ? "fn" : "tensor");
+    iti_coord *all = NULL;
     size_t n = 0;
     int rc = t->store->ops->chunks(t->store->impl, &t->view, &all, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         int64_t a[IT_MAX_RANK], b[IT_MAX_RANK];
-        it_chunk_box(&t->view, &all[i], a, b);
+        iti_chunk_box(&t->view, &all[i], a, b);
         rc = fn(a, b, user);
     }
     free(all);
@@ -200,10 +200,10 @@ int it_tensor_foreach_chunk(it_tensor *t, it_chunk_fn fn, void *user) {
 
 int it_tensor_get_stats(it_tensor *t, it_tensor_stats *st) {
     if (!t || !st)
-        return it_error(IT_EINVAL, "it_tensor_get_stats: NULL %s", t ? "stats" : "tensor");
+        return iti_error(IT_EINVAL, "it_tensor_get_stats: NULL %s", t ? "stats" : "tensor");
     memset(st, 0, sizeof *st);
-    const it_store_ops *ops = t->store->ops;
-    it_coord *all = NULL;
+    const iti_store_ops *ops = t->store->ops;
+    iti_coord *all = NULL;
     size_t n = 0;
     int rc = ops->chunks(t->store->impl, &t->view, &all, &n);
     if (rc == 0 && ops->stored_bytes)
@@ -217,7 +217,7 @@ int it_tensor_get_stats(it_tensor *t, it_tensor_stats *st) {
     st->chunks = n;
     for (size_t i = 0; i < n; i++) {
         int64_t a[IT_MAX_RANK], b[IT_MAX_RANK];
-        it_chunk_box(&t->view, &all[i], a, b);
+        iti_chunk_box(&t->view, &all[i], a, b);
         for (int d = 0; d < t->view.rank; d++) {
             if (i == 0 || a[d] < st->bbox_start[d])
                 st->bbox_start[d] = a[d];
@@ -231,8 +231,8 @@ int it_tensor_get_stats(it_tensor *t, it_tensor_stats *st) {
 
 int it_tensor_clear_cache(it_tensor *t) {
     if (!t)
-        return it_error(IT_EINVAL, "it_tensor_clear_cache: NULL tensor");
-    it_cache_drop(t->store->ctx->windows, t->view.serial, false);
+        return iti_error(IT_EINVAL, "it_tensor_clear_cache: NULL tensor");
+    iti_cache_drop(t->store->ctx->windows, t->view.serial, false);
     t->store->ops->clear_cache(t->store->impl, &t->view);
     return 0;
 }

@@ -7,7 +7,7 @@
 #include "backend.h"
 
 struct it_store {
-    const it_store_ops *ops;
+    const iti_store_ops *ops;
     void *impl;
     it_ctx *ctx;
     pthread_mutex_t lock;       /* guards the tensor list */
@@ -18,8 +18,8 @@ struct it_store {
  * of the id is compared with t (IT_EMISMATCH), or created from t when there is none; `opened`
  * tensors (it_tensor_open) were described from that record already. IT_EEXIST when the id is
  * open in s. */
-int it_store_register(it_store *s, it_tensor *t, bool opened);
+int iti_store_register(it_store *s, it_tensor *t, bool opened);
 /* Unlinks and detaches t (which is not freed). */
-void it_store_unregister(it_tensor *t);
+void iti_store_unregister(it_tensor *t);
 
 #endif

@@ -6,57 +6,57 @@
 
 #include "backend.h"
 
-static int mem_attach(void *impl, it_store_tensor *t, const it_tensor_meta *create) {
+static int mem_attach(void *impl, iti_store_tensor *t, const iti_tensor_meta *create) {
     (void)impl;
     (void)t;
     (void)create;
     return 0;
 }
 
-static void mem_detach(void *impl, it_store_tensor *t) { it_cache_drop(impl, t->serial, false); }
+static void mem_detach(void *impl, iti_store_tensor *t) { iti_cache_drop(impl, t->serial, false); }
 
-static int mem_get(void *impl, it_store_tensor *t, const it_coord *chunk, it_chunk_ref *ref) {
-    it_cache_entry *e = it_cache_get(impl, t->serial, chunk);
+static int mem_get(void *impl, iti_store_tensor *t, const iti_coord *chunk, iti_chunk_ref *ref) {
+    iti_cache_entry *e = iti_cache_get(impl, t->serial, chunk);
     if (!e)
         return 0;
-    ref->data = it_cache_data(e);
+    ref->data = iti_cache_data(e);
     ref->handle = e;
     return 1;
 }
 
-static int mem_has(void *impl, it_store_tensor *t, const it_coord *chunk) {
-    return it_cache_contains(impl, t->serial, chunk);
+static int mem_has(void *impl, iti_store_tensor *t, const iti_coord *chunk) {
+    return iti_cache_contains(impl, t->serial, chunk);
 }
 
-static void mem_release(void *impl, it_store_tensor *t, it_chunk_ref *ref) {
+static void mem_release(void *impl, iti_store_tensor *t, iti_chunk_ref *ref) {
     (void)t;
-    it_cache_release(impl, ref->handle);
+    iti_cache_release(impl, ref->handle);
     ref->handle = NULL;
     ref->data = NULL;
 }
 
-static int mem_put(void *impl, it_store_tensor *t, const it_coord *chunk, void *buf,
-                   it_chunk_ref *ref) {
-    it_cache_entry *e = it_cache_put(impl, t->serial, chunk, buf);
+static int mem_put(void *impl, iti_store_tensor *t, const iti_coord *chunk, void *buf,
+                   iti_chunk_ref *ref) {
+    iti_cache_entry *e = iti_cache_put(impl, t->serial, chunk, buf);
     if (!e)
-        return it_error(IT_ENOMEM, "out of memory storing a chunk of tensor \"%s\"", t->id);
+        return iti_error(IT_ENOMEM, "out of memory storing a chunk of tensor \"%s\"", t->id);
     if (!ref) {
-        it_cache_release(impl, e);
+        iti_cache_release(impl, e);
         return 0;
     }
-    ref->data = it_cache_data(e);
+    ref->data = iti_cache_data(e);
     ref->handle = e;
     return 0;
 }
 
-static void mem_clear_cache(void *impl, it_store_tensor *t) {
-    it_cache_drop(impl, t ? t->serial : 0, t == NULL);
+static void mem_clear_cache(void *impl, iti_store_tensor *t) {
+    iti_cache_drop(impl, t ? t->serial : 0, t == NULL);
 }
 
-static int mem_remove(void *impl, it_store_tensor *t, const char *id) {
+static int mem_remove(void *impl, iti_store_tensor *t, const char *id) {
     if (!t)
-        return it_error(IT_ENOTFOUND, "it_store_delete_tensor: no tensor \"%s\" in the store", id);
-    it_cache_drop(impl, t->serial, false);
+        return iti_error(IT_ENOTFOUND, "it_store_delete_tensor: no tensor \"%s\" in the store", id);
+    iti_cache_drop(impl, t->serial, false);
     return 0;
 }
 
@@ -66,23 +66,23 @@ static int mem_flush(void *impl) {
 }
 
 static int mem_close(void *impl) {
-    it_cache_destroy(impl);
+    iti_cache_destroy(impl);
     return 0;
 }
 
-static size_t mem_bytes(const void *impl) { return it_cache_bytes(impl); }
+static size_t mem_bytes(const void *impl) { return iti_cache_bytes(impl); }
 
 typedef struct coord_list {
-    it_coord *v;
+    iti_coord *v;
     size_t n, cap;
     bool failed;
 } coord_list;
 
-static void collect(const it_coord *c, void *user) {
+static void collect(const iti_coord *c, void *user) {
     coord_list *l = user;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
-        it_coord *v = realloc(l->v, cap * sizeof *v);
+        iti_coord *v = realloc(l->v, cap * sizeof *v);
         if (!v) {
             l->failed = true;
             return;
@@ -93,14 +93,14 @@ static void collect(const it_coord *c, void *user) {
     l->v[l->n++] = *c;
 }
 
-static int cmp_coord(const void *a, const void *b) { return it_coord_cmp(a, b, IT_MAX_RANK); }
+static int cmp_coord(const void *a, const void *b) { return iti_coord_cmp(a, b, IT_MAX_RANK); }
 
-static int mem_chunks(void *impl, it_store_tensor *t, it_coord **out, size_t *n) {
+static int mem_chunks(void *impl, iti_store_tensor *t, iti_coord **out, size_t *n) {
     coord_list l = {0};
-    it_cache_foreach(impl, t->serial, collect, &l);
+    iti_cache_foreach(impl, t->serial, collect, &l);
     if (l.failed) {
         free(l.v);
-        return it_error(IT_ENOMEM, "out of memory listing chunks");
+        return iti_error(IT_ENOMEM, "out of memory listing chunks");
     }
     if (l.n)
         qsort(l.v, l.n, sizeof *l.v, cmp_coord);
@@ -109,7 +109,7 @@ static int mem_chunks(void *impl, it_store_tensor *t, it_coord **out, size_t *n)
     return 0;
 }
 
-static const it_store_ops memory_ops = {
+static const iti_store_ops memory_ops = {
     .version = IT_STORE_BACKEND_VERSION,
     .kind = "memory",
     .attach = mem_attach,
@@ -133,20 +133,20 @@ void it_memory_store_options_init(it_memory_store_options *opts) {
 
 int it_store_open_memory(it_ctx *ctx, const it_memory_store_options *opts, it_store **out) {
     if (!out)
-        return it_error(IT_EINVAL, "it_store_open_memory: NULL out");
+        return iti_error(IT_EINVAL, "it_store_open_memory: NULL out");
     *out = NULL;
     if (!ctx)
-        return it_error(IT_EINVAL, "it_store_open_memory: NULL ctx");
-    int rc = opts ? it_check_struct_size(opts->struct_size, sizeof *opts, "it_store_open_memory",
+        return iti_error(IT_EINVAL, "it_store_open_memory: NULL ctx");
+    int rc = opts ? iti_check_struct_size(opts->struct_size, sizeof *opts, "it_store_open_memory",
                                          "it_memory_store_options_init") : 0;
     if (rc)
         return rc;
-    it_cache *cache;
-    rc = it_cache_create(opts ? opts->cache_bytes : 0, &cache);
+    iti_cache *cache;
+    rc = iti_cache_create(opts ? opts->cache_bytes : 0, &cache);
     if (rc)
         return rc;
-    rc = it_store_wrap(ctx, &memory_ops, cache, out);
+    rc = iti_store_wrap(ctx, &memory_ops, cache, out);
     if (rc)
-        it_cache_destroy(cache);
+        iti_cache_destroy(cache);
     return rc;
 }

@@ -14,14 +14,14 @@
 #define CHUNK_TARGET_BYTES ((size_t)256 << 10)
 #define CHUNK_MAX_BYTES ((size_t)0xffffffffu) /* HDF5's chunk size limit */
 
-#define FAIL(code, ...) it_error(code, "it_tensor_create: " __VA_ARGS__)
+#define FAIL(code, ...) iti_error(code, "it_tensor_create: " __VA_ARGS__)
 
 int it_tensor_desc_init(it_tensor_desc *desc, int rank) {
     if (!desc)
-        return it_error(IT_EINVAL, "it_tensor_desc_init: NULL desc");
+        return iti_error(IT_EINVAL, "it_tensor_desc_init: NULL desc");
     memset(desc, 0, sizeof *desc);
     if (rank < 1 || rank > IT_MAX_RANK)
-        return it_error(IT_EINVAL, "it_tensor_desc_init: rank must be 1..%d (got %d)",
+        return iti_error(IT_EINVAL, "it_tensor_desc_init: rank must be 1..%d (got %d)",
                         IT_MAX_RANK, rank);
     desc->rank = rank;
     desc->window.rank = rank;
@@ -53,9 +53,9 @@ static int check_blend(const it_tensor_desc *d, it_tensor *t) {
         return FAIL(IT_EINVAL, "blend IT_BLEND_CUSTOM needs blend_fn");
     if (d->blend != IT_BLEND_CUSTOM && d->blend_fn)
         return FAIL(IT_EINVAL, "blend_fn is set but blend is not IT_BLEND_CUSTOM");
-    int rc = it_dtype_from_double(d->dtype, d->blend_init, t->view.fill, "blend_init");
+    int rc = iti_dtype_from_double(d->dtype, d->blend_init, t->view.fill, "blend_init");
     if (rc)
-        return it_error_prefix(rc, "it_tensor_create: ");
+        return iti_error_prefix(rc, "it_tensor_create: ");
     return 0;
 }
 
@@ -64,10 +64,10 @@ static bool shape_bytes(const int64_t *shape, int rank, size_t esize, size_t *el
                         size_t *bytes) {
     size_t n = 1;
     for (int d = 0; d < rank; d++)
-        if ((uint64_t)shape[d] > SIZE_MAX || !it_mul_size(n, (size_t)shape[d], &n))
+        if ((uint64_t)shape[d] > SIZE_MAX || !iti_mul_size(n, (size_t)shape[d], &n))
             return false;
     *elems = n;
-    return it_mul_size(n, esize, bytes);
+    return iti_mul_size(n, esize, bytes);
 }
 
 static int64_t pos_mod(int64_t a, int64_t m) {
@@ -123,10 +123,10 @@ static void resolve_valid_windows(it_tensor *t) {
         if (t->view.shape[d] == IT_INF || t->win.map[d] == IT_MAP_FIXED)
             continue;
         int k = t->win.map[d];
-        it_i128 s = t->win.stride[d], o = t->win.offset[d];
+        iti_i128 s = t->win.stride[d], o = t->win.offset[d];
         /* 0 <= w*s + o  and  w*s + o + size <= n */
-        it_i128 lo = it_ceildiv(-o, s);
-        it_i128 hi = it_floordiv((it_i128)t->view.shape[d] - t->win.size[d] - o, s);
+        iti_i128 lo = iti_ceildiv(-o, s);
+        iti_i128 hi = iti_floordiv((iti_i128)t->view.shape[d] - t->win.size[d] - o, s);
         if (lo > t->valid_lo[k])
             t->valid_lo[k] = (int64_t)lo;
         if (hi < t->valid_hi[k])
@@ -140,7 +140,7 @@ static void resolve_valid_windows(it_tensor *t) {
 /* One window's output is the chunk's final value when the blend of a single window over
  * blend_init returns that window unchanged. */
 static bool single_window_is_identity(const it_tensor *t) {
-    bool is_float = it_dtype_is_float(t->view.dtype);
+    bool is_float = iti_dtype_is_float(t->view.dtype);
     switch (t->blend) {
     case IT_BLEND_REPLACE:
     case IT_BLEND_MEAN:
@@ -175,7 +175,7 @@ static bool resolve_direct(const it_tensor *t) {
 static void tensor_free(it_tensor *t) {
     if (!t)
         return;
-    it_buf_free(t->init_chunk);
+    iti_buf_free(t->init_chunk);
     if (t->owns_info_args) {
         for (size_t i = 0; i < t->n_info_args; i++)
             free((char *)t->info_arg_ids[i]);
@@ -188,7 +188,7 @@ static void tensor_free(it_tensor *t) {
     free(t->arg_windows);
     free(t->arg_bytes);
     free(t->stores);
-    it_htab_free(&t->claims);
+    iti_htab_free(&t->claims);
     pthread_mutex_destroy(&t->fn_lock);
     pthread_mutex_destroy(&t->claim_lock);
     pthread_cond_destroy(&t->claim_cv);
@@ -220,8 +220,8 @@ static int resolve_args(const it_tensor_desc *d, it_tensor *t) {
                         i, d->arg_windows[i].rank, i, a->view.rank);
         char what[48];
         snprintf(what, sizeof what, "arg_windows[%zu]", i);
-        if ((rc = it_window_resolve(&d->arg_windows[i], d->rank, what, &t->arg_windows[i])))
-            return it_error_prefix(rc, "it_tensor_create: ");
+        if ((rc = iti_window_resolve(&d->arg_windows[i], d->rank, what, &t->arg_windows[i])))
+            return iti_error_prefix(rc, "it_tensor_create: ");
         size_t elems;
         if (!shape_bytes(t->arg_windows[i].size, a->view.rank, a->view.esize, &elems, &t->arg_bytes[i]))
             return FAIL(IT_EOVERFLOW, "arg_windows[%zu] slice byte size overflows", i);
@@ -256,9 +256,9 @@ static int resolve(const it_tensor_desc *d, it_tensor *t, bool stored) {
     if (d->window.rank != d->rank)
         return FAIL(IT_EINVAL, "window.rank (%d) must equal the tensor rank (%d)",
                      d->window.rank, d->rank);
-    int rc = it_window_resolve(&d->window, d->rank, "window", &t->win);
+    int rc = iti_window_resolve(&d->window, d->rank, "window", &t->win);
     if (rc)
-        return it_error_prefix(rc, "it_tensor_create: ");
+        return iti_error_prefix(rc, "it_tensor_create: ");
     if (!d->fn && !stored)
         return FAIL(IT_EINVAL, "fn must not be NULL");
     if (d->flags & ~(unsigned)IT_TENSOR_SERIAL)
@@ -337,17 +337,17 @@ static int tensor_new(it_store *store, const it_tensor_desc *desc, bool opened, 
     it_tensor *t = calloc(1, sizeof *t);
     if (!t)
         return FAIL(IT_ENOMEM, "out of memory");
-    t->view.serial = it_next_serial();
+    t->view.serial = iti_next_serial();
     pthread_mutex_init(&t->fn_lock, NULL);
     pthread_mutex_init(&t->claim_lock, NULL);
     pthread_cond_init(&t->claim_cv, NULL);
-    int rc = it_htab_init(&t->claims, 16);
+    int rc = iti_htab_init(&t->claims, 16);
     if (rc == 0)
         rc = resolve(desc, t, opened);
     if (rc == 0)
         rc = resolve_closure(t, store);
     if (rc == 0)
-        rc = it_store_register(store, t, opened);
+        rc = iti_store_register(store, t, opened);
     if (rc) {
         tensor_free(t);
         return rc;
@@ -366,17 +366,17 @@ int it_tensor_create(it_store *store, const it_tensor_desc *desc, it_tensor **ou
 }
 
 /* The stored arguments (ids and windows) as it_tensor_get_info reports them, owned by t. */
-static int keep_stored_args(it_tensor *t, const it_tensor_meta *m) {
+static int keep_stored_args(it_tensor *t, const iti_tensor_meta *m) {
     if (m->n_args == 0)
         return 0;
     t->info_arg_ids = calloc(m->n_args, sizeof *t->info_arg_ids);
     t->info_arg_windows = calloc(m->n_args, sizeof *t->info_arg_windows);
     t->owns_info_args = true;
     if (!t->info_arg_ids || !t->info_arg_windows)
-        return it_error(IT_ENOMEM, "it_tensor_open: out of memory");
+        return iti_error(IT_ENOMEM, "it_tensor_open: out of memory");
     for (size_t i = 0; i < m->n_args; i++) {
         if (!(t->info_arg_ids[i] = strdup(m->arg_ids[i])))
-            return it_error(IT_ENOMEM, "it_tensor_open: out of memory");
+            return iti_error(IT_ENOMEM, "it_tensor_open: out of memory");
         t->n_info_args = i + 1;
         t->info_arg_windows[i] = m->arg_windows[i];
     }
@@ -384,24 +384,24 @@ static int keep_stored_args(it_tensor *t, const it_tensor_meta *m) {
 }
 
 /* Checks what resolving the stored description derived against the record. */
-static int check_stored_grid(const it_tensor *t, const it_tensor_meta *m) {
+static int check_stored_grid(const it_tensor *t, const iti_tensor_meta *m) {
     for (int d = 0; d < t->view.rank; d++)
         if (m->grid[d] != t->view.grid[d])
-            return it_error(IT_EFORMAT, "it_tensor_open: tensor \"%s\" is stored with "
+            return iti_error(IT_EFORMAT, "it_tensor_open: tensor \"%s\" is stored with "
                             "grid_offset[%d] = %lld, its window and chunk imply %lld",
                             t->view.id, d, (long long)m->grid[d], (long long)t->view.grid[d]);
     return 0;
 }
 
-static int open_stored(it_store *store, const char *id, const it_tensor_meta *m, it_tensor **out) {
+static int open_stored(it_store *store, const char *id, const iti_tensor_meta *m, it_tensor **out) {
     it_tensor_desc d;
-    int rc = it_tensor_meta_desc(m, id, &d);
+    int rc = iti_tensor_meta_desc(m, id, &d);
     if (rc)
         return rc;
     rc = tensor_new(store, &d, true, out);
     if (rc && rc != IT_EEXIST && rc != IT_ENOMEM && rc != IT_EFORMAT && rc != IT_EIO &&
         rc != IT_ENOSPC)
-        return it_error_prefix(IT_EFORMAT, "it_tensor_open: stored metadata are invalid: ");
+        return iti_error_prefix(IT_EFORMAT, "it_tensor_open: stored metadata are invalid: ");
     if (rc == 0 && ((rc = check_stored_grid(*out, m)) || (rc = keep_stored_args(*out, m)))) {
         it_tensor_release(*out);
         *out = NULL;
@@ -411,35 +411,35 @@ static int open_stored(it_store *store, const char *id, const it_tensor_meta *m,
 
 int it_tensor_open(it_store *store, const char *id, unsigned flags, it_tensor **out) {
     if (!out)
-        return it_error(IT_EINVAL, "it_tensor_open: NULL out");
+        return iti_error(IT_EINVAL, "it_tensor_open: NULL out");
     *out = NULL;
     if (!store || !id)
-        return it_error(IT_EINVAL, "it_tensor_open: NULL %s", store ? "id" : "store");
+        return iti_error(IT_EINVAL, "it_tensor_open: NULL %s", store ? "id" : "store");
     if (flags & ~(unsigned)IT_OPEN_FILL_MISSING)
-        return it_error(IT_EINVAL, "it_tensor_open: unknown flags 0x%x", flags);
+        return iti_error(IT_EINVAL, "it_tensor_open: unknown flags 0x%x", flags);
     if (!store->ops->describe)
-        return it_error(IT_ENOTFOUND,
+        return iti_error(IT_ENOTFOUND,
                         "it_tensor_open: a %s store keeps no tensors across handles (\"%s\")",
                         store->ops->kind, id);
-    it_tensor_meta *m = it_tensor_meta_new();
+    iti_tensor_meta *m = iti_tensor_meta_new();
     if (!m)
-        return it_error(IT_ENOMEM, "it_tensor_open: out of memory");
+        return iti_error(IT_ENOMEM, "it_tensor_open: out of memory");
     int rc = store->ops->describe(store->impl, id, m);
     if (rc == 0)
-        rc = it_error(IT_ENOTFOUND, "it_tensor_open: no tensor \"%s\" in the store", id);
+        rc = iti_error(IT_ENOTFOUND, "it_tensor_open: no tensor \"%s\" in the store", id);
     else if (rc > 0)
         rc = open_stored(store, id, m, out);
-    it_tensor_meta_free(m);
+    iti_tensor_meta_free(m);
     if (rc == 0 && (flags & IT_OPEN_FILL_MISSING)) {
         it_tensor *t = *out;
         t->fill_missing = true;
-        t->init_chunk = it_buf_alloc(t->view.chunk_bytes);
+        t->init_chunk = iti_buf_alloc(t->view.chunk_bytes);
         if (!t->init_chunk) {
             it_tensor_release(t);
             *out = NULL;
-            return it_error(IT_ENOMEM, "it_tensor_open: out of memory");
+            return iti_error(IT_ENOMEM, "it_tensor_open: out of memory");
         }
-        it_fill_pattern(t->init_chunk, t->view.fill, t->view.esize, t->view.chunk_elems);
+        iti_fill_pattern(t->init_chunk, t->view.fill, t->view.esize, t->view.chunk_elems);
     }
     return rc;
 }
@@ -447,13 +447,13 @@ int it_tensor_open(it_store *store, const char *id, unsigned flags, it_tensor **
 void it_tensor_release(it_tensor *t) {
     if (!t)
         return;
-    it_store_unregister(t);
+    iti_store_unregister(t);
     tensor_free(t);
 }
 
 int it_tensor_get_info(const it_tensor *t, it_tensor_info *info) {
     if (!t || !info)
-        return it_error(IT_EINVAL, "it_tensor_get_info: NULL %s", t ? "info" : "tensor");
+        return iti_error(IT_EINVAL, "it_tensor_get_info: NULL %s", t ? "info" : "tensor");
     memset(info, 0, sizeof *info);
     info->id = t->view.id;
     info->rank = t->view.rank;
@@ -474,7 +474,7 @@ int it_tensor_get_info(const it_tensor *t, it_tensor_info *info) {
     return 0;
 }
 
-void it_chunk_box(const it_store_tensor *t, const it_coord *c, int64_t *start, int64_t *stop) {
+void iti_chunk_box(const iti_store_tensor *t, const iti_coord *c, int64_t *start, int64_t *stop) {
     for (int d = 0; d < t->rank; d++) {
         start[d] = c->v[d] * t->chunk[d] + t->grid[d];
         stop[d] = start[d] + t->chunk[d];

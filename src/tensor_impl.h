@@ -8,7 +8,7 @@
 #include "htab.h"
 
 struct it_tensor {
-    it_store_tensor view;       /* what stores see: id, shape, dtype, chunking, fill value */
+    iti_store_tensor view;       /* what stores see: id, shape, dtype, chunking, fill value */
     it_store *store;
     it_tensor *next_in_store;
     char *fn_tag;
@@ -44,7 +44,7 @@ struct it_tensor {
     pthread_mutex_t fn_lock;    /* IT_TENSOR_SERIAL */
     pthread_mutex_t claim_lock; /* chunks being computed by some thread */
     pthread_cond_t claim_cv;
-    it_htab claims;
+    iti_htab claims;
 
     bool fill_missing;          /* opened with IT_OPEN_FILL_MISSING (no fn) */
     size_t n_info_args;         /* argument ids and windows as reported by it_tensor_get_info */

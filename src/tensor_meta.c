@@ -5,11 +5,11 @@
 
 #include "tensor_meta.h"
 
-it_tensor_meta *it_tensor_meta_new(void) { return calloc(1, sizeof(it_tensor_meta)); }
+iti_tensor_meta *iti_tensor_meta_new(void) { return calloc(1, sizeof(iti_tensor_meta)); }
 
-void it_tensor_meta_free(it_tensor_meta *m) { free(m); }
+void iti_tensor_meta_free(iti_tensor_meta *m) { free(m); }
 
-void it_tensor_meta_from(const it_tensor *t, it_tensor_meta *m) {
+void iti_tensor_meta_from(const it_tensor *t, iti_tensor_meta *m) {
     memset(m, 0, sizeof *m);
     m->rank = t->view.rank;
     memcpy(m->shape, t->view.shape, sizeof m->shape);
@@ -42,7 +42,7 @@ static int differ_array(const char *id, const char *field, const int64_t *stored
     char a[256], b[256];
     format_array(a, sizeof a, stored, n);
     format_array(b, sizeof b, want, n);
-    return it_error(IT_EMISMATCH,
+    return iti_error(IT_EMISMATCH,
                     "it_tensor_create: tensor \"%s\" is stored with %s = %s, the description has %s",
                     id, field, a, b);
 }
@@ -61,7 +61,7 @@ static int cmp_count(const char *id, const char *field, int64_t stored, int64_t 
 static int cmp_str(const char *id, const char *field, const char *stored, const char *want) {
     if (strcmp(stored, want) == 0)
         return 0;
-    return it_error(IT_EMISMATCH,
+    return iti_error(IT_EMISMATCH,
                     "it_tensor_create: tensor \"%s\" is stored with %s = \"%s\", the description "
                     "has \"%s\"",
                     id, field, stored, want);
@@ -91,7 +91,7 @@ static int cmp_window(const char *id, const char *prefix, const it_window *store
     return 0;
 }
 
-int it_tensor_meta_compare(const it_tensor_meta *stored, const it_tensor_meta *want,
+int iti_tensor_meta_compare(const iti_tensor_meta *stored, const iti_tensor_meta *want,
                            const char *id) {
     int rc;
     if ((rc = cmp_count(id, "rank", stored->rank, want->rank)) ||
@@ -111,7 +111,7 @@ int it_tensor_meta_compare(const it_tensor_meta *stored, const it_tensor_meta *w
     if ((rc = cmp_str(id, "blend", it_blend_name(stored->blend), it_blend_name(want->blend))))
         return rc;
     if (memcmp(&stored->blend_init, &want->blend_init, sizeof(double)) != 0)
-        return it_error(IT_EMISMATCH,
+        return iti_error(IT_EMISMATCH,
                         "it_tensor_create: tensor \"%s\" is stored with blend_init = %g, the "
                         "description has %g",
                         id, stored->blend_init, want->blend_init);
@@ -121,9 +121,9 @@ int it_tensor_meta_compare(const it_tensor_meta *stored, const it_tensor_meta *w
     return 0;
 }
 
-int it_tensor_meta_desc(const it_tensor_meta *m, const char *id, it_tensor_desc *d) {
+int iti_tensor_meta_desc(const iti_tensor_meta *m, const char *id, it_tensor_desc *d) {
     if (m->rank < 1 || m->rank > IT_MAX_RANK || m->n_args > IT_MAX_ARGS)
-        return it_error(IT_EFORMAT, "it_tensor_open: tensor \"%s\" has unreadable metadata", id);
+        return iti_error(IT_EFORMAT, "it_tensor_open: tensor \"%s\" has unreadable metadata", id);
     it_tensor_desc_init(d, m->rank);
     d->id = id;
     memcpy(d->shape, m->shape, sizeof d->shape);

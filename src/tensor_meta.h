@@ -1,4 +1,4 @@
-/* Tensor records (it_tensor_meta, backend.h): built from a tensor for a persistent store to
+/* Tensor records (iti_tensor_meta, backend.h): built from a tensor for a persistent store to
  * keep, compared with a stored one on reconnect, and turned back into a description when a
  * stored tensor is opened. */
 #ifndef IT_TENSOR_META_H
@@ -7,15 +7,15 @@
 #include "tensor_impl.h"
 
 /* The record of t (its arguments by id). */
-void it_tensor_meta_from(const it_tensor *t, it_tensor_meta *m);
+void iti_tensor_meta_from(const it_tensor *t, iti_tensor_meta *m);
 
 /* 0 when stored describes the same tensor as want; IT_EMISMATCH naming the first field that
  * differs otherwise (fields in the order of io/FORMAT.md). */
-int it_tensor_meta_compare(const it_tensor_meta *stored, const it_tensor_meta *want,
+int iti_tensor_meta_compare(const iti_tensor_meta *stored, const iti_tensor_meta *want,
                            const char *id);
 
 /* A description of a stored tensor from its record (no fn, no argument handles); d->id and
  * d->fn_tag point into m. IT_EFORMAT when the record's counts are out of range. */
-int it_tensor_meta_desc(const it_tensor_meta *m, const char *id, it_tensor_desc *d);
+int iti_tensor_meta_desc(const iti_tensor_meta *m, const char *id, it_tensor_desc *d);
 
 #endif

@@ -7,9 +7,9 @@ int it_window_init(it_window *w, int rank, const int64_t *size) {
     if (w)
         memset(w, 0, sizeof *w);
     if (!w || !size)
-        return it_error(IT_EINVAL, "it_window_init: NULL %s", w ? "size" : "window");
+        return iti_error(IT_EINVAL, "it_window_init: NULL %s", w ? "size" : "window");
     if (rank < 1 || rank > IT_MAX_RANK)
-        return it_error(IT_EINVAL, "it_window_init: rank must be 1..%d (got %d)", IT_MAX_RANK,
+        return iti_error(IT_EINVAL, "it_window_init: rank must be 1..%d (got %d)", IT_MAX_RANK,
                         rank);
     w->rank = rank;
     for (int d = 0; d < rank; d++) {
@@ -24,7 +24,7 @@ int it_window_set(it_window *w, int rank, const int64_t *size, const int64_t *st
                   const int64_t *offset) {
     int rc = it_window_init(w, rank, size);
     if (rc)
-        return it_error_prefix(rc, "it_window_set: ");
+        return iti_error_prefix(rc, "it_window_set: ");
     for (int d = 0; d < rank; d++) {
         w->stride[d] = stride ? stride[d] : size[d];
         w->offset[d] = offset ? offset[d] : 0;
@@ -32,27 +32,27 @@ int it_window_set(it_window *w, int rank, const int64_t *size, const int64_t *st
     return 0;
 }
 
-int it_window_resolve(const it_window *w, int index_rank, const char *what, it_window *out) {
+int iti_window_resolve(const it_window *w, int index_rank, const char *what, it_window *out) {
     if (w->rank < 1 || w->rank > IT_MAX_RANK)
-        return it_error(IT_EINVAL, "%s.rank must be 1..%d (got %d)", what, IT_MAX_RANK, w->rank);
+        return iti_error(IT_EINVAL, "%s.rank must be 1..%d (got %d)", what, IT_MAX_RANK, w->rank);
     it_window r = *w;
     for (int d = 0; d < w->rank; d++) {
         if (w->size[d] <= 0)
-            return it_error(IT_EINVAL, "%s.size[%d] must be > 0 (got %lld)", what, d,
+            return iti_error(IT_EINVAL, "%s.size[%d] must be > 0 (got %lld)", what, d,
                             (long long)w->size[d]);
         if (w->stride[d] < 0)
-            return it_error(IT_EINVAL, "%s.stride[%d] must be > 0 (got %lld)", what, d,
+            return iti_error(IT_EINVAL, "%s.stride[%d] must be > 0 (got %lld)", what, d,
                             (long long)w->stride[d]);
         if (w->stride[d] == 0)
             r.stride[d] = w->size[d];
         if (w->map[d] == IT_MAP_FIXED) {
             if (w->size[d] != 1 || w->offset[d] != 0)
-                return it_error(IT_EINVAL,
+                return iti_error(IT_EINVAL,
                                 "%s: fixed dimension %d (map -1) covers [0, 1): size must be 1 "
                                 "and offset 0 (got size %lld, offset %lld)",
                                 what, d, (long long)w->size[d], (long long)w->offset[d]);
         } else if (w->map[d] < 0 || w->map[d] >= index_rank) {
-            return it_error(IT_EINVAL, "%s.map[%d] must be -1 or 0..%d (got %d)", what, d,
+            return iti_error(IT_EINVAL, "%s.map[%d] must be -1 or 0..%d (got %d)", what, d,
                             index_rank - 1, w->map[d]);
         }
     }
@@ -64,9 +64,9 @@ int it_window_resolve(const it_window *w, int index_rank, const char *what, it_w
     return 0;
 }
 
-int it_win_range(const it_window *w, int index_rank, const int64_t *start, const int64_t *stop,
+int iti_win_range(const it_window *w, int index_rank, const int64_t *start, const int64_t *stop,
                  int64_t *lo, int64_t *hi) {
-    it_i128 l[IT_MAX_RANK], h[IT_MAX_RANK];
+    iti_i128 l[IT_MAX_RANK], h[IT_MAX_RANK];
     bool used[IT_MAX_RANK] = {false};
     for (int k = 0; k < index_rank; k++) {
         l[k] = INT64_MIN;
@@ -81,10 +81,10 @@ int it_win_range(const it_window *w, int index_rank, const int64_t *start, const
             continue;
         }
         int k = w->map[d];
-        it_i128 s = w->stride[d], o = w->offset[d], n = w->size[d];
+        iti_i128 s = w->stride[d], o = w->offset[d], n = w->size[d];
         /* window w intersects iff w*s + o < stop and w*s + o + n > start */
-        it_i128 low = it_ceildiv((it_i128)start[d] - o - n + 1, s);
-        it_i128 high = it_floordiv((it_i128)stop[d] - 1 - o, s);
+        iti_i128 low = iti_ceildiv((iti_i128)start[d] - o - n + 1, s);
+        iti_i128 high = iti_floordiv((iti_i128)stop[d] - 1 - o, s);
         if (low > l[k])
             l[k] = low;
         if (high < h[k])
@@ -102,17 +102,17 @@ int it_win_range(const it_window *w, int index_rank, const int64_t *start, const
     return 1;
 }
 
-int it_win_bounds(const it_window *w, const int64_t *index, int64_t *start, int64_t *stop) {
+int iti_win_bounds(const it_window *w, const int64_t *index, int64_t *start, int64_t *stop) {
     for (int d = 0; d < w->rank; d++) {
         if (w->map[d] == IT_MAP_FIXED) {
             start[d] = 0;
             stop[d] = 1;
             continue;
         }
-        it_i128 a = (it_i128)index[w->map[d]] * w->stride[d] + w->offset[d];
-        it_i128 b = a + w->size[d];
-        if (!it_fits_i64(a) || !it_fits_i64(b))
-            return it_error(IT_ERANGE,
+        iti_i128 a = (iti_i128)index[w->map[d]] * w->stride[d] + w->offset[d];
+        iti_i128 b = a + w->size[d];
+        if (!iti_fits_i64(a) || !iti_fits_i64(b))
+            return iti_error(IT_ERANGE,
                             "window %lld along dimension %d covers pixels beyond the int64 range",
                             (long long)index[w->map[d]], d);
         start[d] = (int64_t)a;
@@ -124,24 +124,24 @@ int it_win_bounds(const it_window *w, const int64_t *index, int64_t *start, int6
 int it_window_range(const it_window *w, const int64_t *start, const int64_t *stop, int64_t *lo,
                     int64_t *hi) {
     if (!w || !start || !stop || !lo || !hi)
-        return it_error(IT_EINVAL, "it_window_range: NULL argument");
+        return iti_error(IT_EINVAL, "it_window_range: NULL argument");
     it_window r;
-    int rc = it_window_resolve(w, w->rank, "window", &r);
+    int rc = iti_window_resolve(w, w->rank, "window", &r);
     if (rc)
         return rc;
-    return it_win_range(&r, r.rank, start, stop, lo, hi);
+    return iti_win_range(&r, r.rank, start, stop, lo, hi);
 }
 
 int it_window_bounds(const it_window *w, const int64_t *index, int index_rank, int64_t *start,
                      int64_t *stop) {
     if (!w || !index || !start || !stop)
-        return it_error(IT_EINVAL, "it_window_bounds: NULL argument");
+        return iti_error(IT_EINVAL, "it_window_bounds: NULL argument");
     if (index_rank < 1 || index_rank > IT_MAX_RANK)
-        return it_error(IT_EINVAL, "it_window_bounds: index_rank must be 1..%d (got %d)",
+        return iti_error(IT_EINVAL, "it_window_bounds: index_rank must be 1..%d (got %d)",
                         IT_MAX_RANK, index_rank);
     it_window r;
-    int rc = it_window_resolve(w, index_rank, "window", &r);
+    int rc = iti_window_resolve(w, index_rank, "window", &r);
     if (rc)
         return rc;
-    return it_win_bounds(&r, index, start, stop);
+    return iti_win_bounds(&r, index, start, stop);
 }

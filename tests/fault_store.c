@@ -9,12 +9,12 @@
 
 typedef struct put_record {
     char id[IT_ID_MAX + 1];
-    it_coord chunk;
+    iti_coord chunk;
     int rank;
 } put_record;
 
 struct fault_store {
-    const it_store_ops *ops;    /* the wrapped backend */
+    const iti_store_ops *ops;    /* the wrapped backend */
     void *impl;
     atomic_uint_fast64_t calls[FAULT_OP_COUNT];
     /* the armed fault */
@@ -34,42 +34,42 @@ static int inject(fault_store *f, fault_op op, const char *what) {
     if (at == 0 || f->op != op || n != at)
         return 0;
     atomic_store(&f->fired, true);
-    return it_error(f->code, "injected fault: %s call %llu fails", what, (unsigned long long)n);
+    return iti_error(f->code, "injected fault: %s call %llu fails", what, (unsigned long long)n);
 }
 
-static int fs_describe(void *impl, const char *id, it_tensor_meta *out) {
+static int fs_describe(void *impl, const char *id, iti_tensor_meta *out) {
     fault_store *f = impl;
     return f->ops->describe(f->impl, id, out);
 }
 
-static int fs_attach(void *impl, it_store_tensor *t, const it_tensor_meta *create) {
+static int fs_attach(void *impl, iti_store_tensor *t, const iti_tensor_meta *create) {
     fault_store *f = impl;
     int rc = inject(f, FAULT_OPEN, "open");
     return rc ? rc : f->ops->attach(f->impl, t, create);
 }
 
-static void fs_detach(void *impl, it_store_tensor *t) {
+static void fs_detach(void *impl, iti_store_tensor *t) {
     fault_store *f = impl;
     f->ops->detach(f->impl, t);
 }
 
-static int fs_get(void *impl, it_store_tensor *t, const it_coord *c, it_chunk_ref *ref) {
+static int fs_get(void *impl, iti_store_tensor *t, const iti_coord *c, iti_chunk_ref *ref) {
     fault_store *f = impl;
     int rc = inject(f, FAULT_GET, "get");
     return rc ? rc : f->ops->get(f->impl, t, c, ref);
 }
 
-static void fs_release(void *impl, it_store_tensor *t, it_chunk_ref *ref) {
+static void fs_release(void *impl, iti_store_tensor *t, iti_chunk_ref *ref) {
     fault_store *f = impl;
     f->ops->release(f->impl, t, ref);
 }
 
-static int fs_has(void *impl, it_store_tensor *t, const it_coord *c) {
+static int fs_has(void *impl, iti_store_tensor *t, const iti_coord *c) {
     fault_store *f = impl;
     return f->ops->has(f->impl, t, c);
 }
 
-static void record_put(fault_store *f, const it_store_tensor *t, const it_coord *c) {
+static void record_put(fault_store *f, const iti_store_tensor *t, const iti_coord *c) {
     pthread_mutex_lock(&f->lock);
     if (f->nputs == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 64;
@@ -88,12 +88,12 @@ static void record_put(fault_store *f, const it_store_tensor *t, const it_coord 
     pthread_mutex_unlock(&f->lock);
 }
 
-static int fs_put(void *impl, it_store_tensor *t, const it_coord *c, void *buf,
-                  it_chunk_ref *ref) {
+static int fs_put(void *impl, iti_store_tensor *t, const iti_coord *c, void *buf,
+                  iti_chunk_ref *ref) {
     fault_store *f = impl;
     int rc = inject(f, FAULT_PUT, "put");
     if (rc) {
-        it_buf_free(buf); /* the buffer passes to the store even on failure */
+        iti_buf_free(buf); /* the buffer passes to the store even on failure */
         return rc;
     }
     rc = f->ops->put(f->impl, t, c, buf, ref);
@@ -102,22 +102,22 @@ static int fs_put(void *impl, it_store_tensor *t, const it_coord *c, void *buf,
     return rc;
 }
 
-static int fs_prefetch(void *impl, it_store_tensor *t, const it_coord *chunks, size_t n,
-                       it_pool *pool) {
+static int fs_prefetch(void *impl, iti_store_tensor *t, const iti_coord *chunks, size_t n,
+                       iti_pool *pool) {
     fault_store *f = impl;
     return f->ops->prefetch ? f->ops->prefetch(f->impl, t, chunks, n, pool) : 0;
 }
 
-static int fs_chunks(void *impl, it_store_tensor *t, it_coord **out, size_t *n) {
+static int fs_chunks(void *impl, iti_store_tensor *t, iti_coord **out, size_t *n) {
     fault_store *f = impl;
     return f->ops->chunks(f->impl, t, out, n);
 }
 
-static int fs_stored_bytes(void *impl, it_store_tensor *t, uint64_t *bytes) {
+static int fs_stored_bytes(void *impl, iti_store_tensor *t, uint64_t *bytes) {
     fault_store *f = impl;
     if (f->ops->stored_bytes)
         return f->ops->stored_bytes(f->impl, t, bytes);
-    it_coord *all = NULL;
+    iti_coord *all = NULL;
     size_t n = 0;
     int rc = f->ops->chunks(f->impl, t, &all, &n);
     free(all);
@@ -125,12 +125,12 @@ static int fs_stored_bytes(void *impl, it_store_tensor *t, uint64_t *bytes) {
     return rc;
 }
 
-static void fs_clear_cache(void *impl, it_store_tensor *t) {
+static void fs_clear_cache(void *impl, iti_store_tensor *t) {
     fault_store *f = impl;
     f->ops->clear_cache(f->impl, t);
 }
 
-static int fs_remove(void *impl, it_store_tensor *t, const char *id) {
+static int fs_remove(void *impl, iti_store_tensor *t, const char *id) {
     fault_store *f = impl;
     return f->ops->remove(f->impl, t, id);
 }
@@ -168,20 +168,20 @@ static size_t fs_memory_bytes(const void *impl) {
     .clear_cache = fs_clear_cache, .remove = fs_remove, .flush = fs_flush, .close = fs_close,   \
     .memory_bytes = fs_memory_bytes
 
-static const it_store_ops persistent_ops = {COMMON_OPS, .describe = fs_describe, .list = fs_list};
-static const it_store_ops volatile_ops = {COMMON_OPS};
+static const iti_store_ops persistent_ops = {COMMON_OPS, .describe = fs_describe, .list = fs_list};
+static const iti_store_ops volatile_ops = {COMMON_OPS};
 
 int fault_store_wrap(it_ctx *ctx, it_store *inner, it_store **out, fault_store **ctl) {
     fault_store *f = calloc(1, sizeof *f);
     if (!f)
-        return it_error(IT_ENOMEM, "out of memory");
-    int rc = it_store_unwrap(inner, &f->ops, &f->impl);
+        return iti_error(IT_ENOMEM, "out of memory");
+    int rc = iti_store_unwrap(inner, &f->ops, &f->impl);
     if (rc) {
         free(f);
         return rc;
     }
     pthread_mutex_init(&f->lock, NULL);
-    rc = it_store_wrap(ctx, f->ops->describe ? &persistent_ops : &volatile_ops, f, out);
+    rc = iti_store_wrap(ctx, f->ops->describe ? &persistent_ops : &volatile_ops, f, out);
     if (rc) {
         fs_close(f);
         return rc;

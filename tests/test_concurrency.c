@@ -71,7 +71,7 @@ static void *run_job(void *arg) {
 /* The exported dataset, read with HDF5 itself (under the library's lock: the library's own
  * threads may still be running HDF5 calls in other tests of the process). */
 static void read_export(const char *path, float *out) {
-    it_h5_enter();
+    iti_h5_enter();
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     hid_t d = f < 0 ? -1 : H5Dopen2(f, "data", H5P_DEFAULT);
     herr_t rc = d < 0 ? -1 : H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
@@ -79,7 +79,7 @@ static void read_export(const char *path, float *out) {
         H5Dclose(d);
     if (f >= 0)
         H5Fclose(f);
-    it_h5_leave();
+    iti_h5_leave();
     assert_true(rc >= 0);
 }
 
@@ -130,8 +130,8 @@ static void test_two_stores_and_an_export(void **state) {
 int main(void) {
     const char *force = getenv("IT_TEST_FORCE_H5_LOCK");
     if (force && strcmp(force, "1") == 0)
-        it_h5_lock_always();
-    printf("HDF5 lock: %s\n", it_h5_lock_is_mutex() ? "a mutex" : "HDF5's own (thread-safe build)");
+        iti_h5_lock_always();
+    printf("HDF5 lock: %s\n", iti_h5_lock_is_mutex() ? "a mutex" : "HDF5's own (thread-safe build)");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_stores_and_an_export),
     };

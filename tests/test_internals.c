@@ -46,25 +46,25 @@ static void test_codec_matches_zlib_and_shuffle(void **state) {
             /* our encoding is zlib over the shuffled bytes: plain zlib decodes it */
             void *enc;
             size_t len;
-            assert_int_equal(it_codec_encode(src, n, es, level, &enc, &len), 0);
-            assert_true(len <= it_codec_bound(n));
+            assert_int_equal(iti_codec_encode(src, n, es, level, &enc, &len), 0);
+            assert_true(len <= iti_codec_bound(n));
             uLongf got = (uLongf)n;
             assert_int_equal(uncompress(back, &got, enc, (uLong)len), Z_OK);
             assert_int_equal(got, n);
             assert_memory_equal(back, shuf, n);
-            it_buf_free(enc);
+            iti_buf_free(enc);
             /* plain zlib over a reference shuffle decodes to the original */
             uLongf zlen = compressBound((uLong)n);
             unsigned char *z = malloc(zlen);
             assert_int_equal(compress2(z, &zlen, shuf, (uLong)n, level), Z_OK);
             memset(back, 0, n);
-            assert_int_equal(it_codec_decode(z, zlen, es, back, n, scratch), 0);
+            assert_int_equal(iti_codec_decode(z, zlen, es, back, n, scratch), 0);
             assert_memory_equal(back, src, n);
             /* damaged or short streams are format errors, not crashes */
             z[zlen / 2] ^= 0x5a;
-            int rc = it_codec_decode(z, zlen, es, back, n, scratch);
+            int rc = iti_codec_decode(z, zlen, es, back, n, scratch);
             assert_true(rc == 0 || rc == IT_EFORMAT);
-            assert_int_equal(it_codec_decode(z, zlen / 3, es, back, n, scratch), IT_EFORMAT);
+            assert_int_equal(iti_codec_decode(z, zlen / 3, es, back, n, scratch), IT_EFORMAT);
             free(z);
         }
     }
@@ -76,77 +76,77 @@ static void test_codec_matches_zlib_and_shuffle(void **state) {
 
 /* ---- cache ---------------------------------------------------------------------------------- */
 
-static it_coord key(int64_t v) {
-    it_coord c;
+static iti_coord key(int64_t v) {
+    iti_coord c;
     memset(&c, 0, sizeof c);
     c.v[0] = v;
     return c;
 }
 
-static void put_released(it_cache *c, int64_t k, size_t bytes) {
-    it_coord kc = key(k);
-    void *buf = it_buf_alloc(bytes);
+static void put_released(iti_cache *c, int64_t k, size_t bytes) {
+    iti_coord kc = key(k);
+    void *buf = iti_buf_alloc(bytes);
     memset(buf, (int)k, bytes);
-    it_cache_entry *e = it_cache_put(c, 1, &kc, buf);
+    iti_cache_entry *e = iti_cache_put(c, 1, &kc, buf);
     assert_non_null(e);
-    it_cache_release(c, e);
+    iti_cache_release(c, e);
 }
 
-static bool has(it_cache *c, int64_t k) {
-    it_coord kc = key(k);
-    return it_cache_contains(c, 1, &kc);
+static bool has(iti_cache *c, int64_t k) {
+    iti_coord kc = key(k);
+    return iti_cache_contains(c, 1, &kc);
 }
 
 static void test_cache_lru_order(void **state) {
     (void)state;
-    it_cache *c;
-    assert_int_equal(it_cache_create(3 * 1024, &c), 0);
+    iti_cache *c;
+    assert_int_equal(iti_cache_create(3 * 1024, &c), 0);
     put_released(c, 1, 1024);
     put_released(c, 2, 1024);
     put_released(c, 3, 1024);
     put_released(c, 4, 1024); /* evicts 1, the least recently used */
     assert_false(has(c, 1));
     assert_true(has(c, 2) && has(c, 3) && has(c, 4));
-    it_coord k2 = key(2);
-    it_cache_release(c, it_cache_get(c, 1, &k2)); /* 2 becomes the most recent */
+    iti_coord k2 = key(2);
+    iti_cache_release(c, iti_cache_get(c, 1, &k2)); /* 2 becomes the most recent */
     put_released(c, 5, 1024);                     /* evicts 3 */
     assert_false(has(c, 3));
     assert_true(has(c, 2) && has(c, 4) && has(c, 5));
-    assert_true(it_cache_bytes(c) <= 3 * 1024);
-    it_cache_destroy(c);
+    assert_true(iti_cache_bytes(c) <= 3 * 1024);
+    iti_cache_destroy(c);
 }
 
 static void test_cache_pins_and_drops(void **state) {
     (void)state;
-    it_cache *c;
-    assert_int_equal(it_cache_create(2 * 1024, &c), 0);
-    it_coord k1 = key(1);
+    iti_cache *c;
+    assert_int_equal(iti_cache_create(2 * 1024, &c), 0);
+    iti_coord k1 = key(1);
     put_released(c, 1, 1024);
-    it_cache_entry *pinned = it_cache_get(c, 1, &k1);
+    iti_cache_entry *pinned = iti_cache_get(c, 1, &k1);
     assert_non_null(pinned);
     put_released(c, 2, 1024);
     put_released(c, 3, 1024); /* over the limit, but 1 is pinned: 2 goes */
     assert_true(has(c, 1));
     assert_false(has(c, 2));
     /* a drop while pinned: gone from lookups at once, data valid until the last release */
-    it_cache_drop(c, 1, false);
+    iti_cache_drop(c, 1, false);
     assert_false(has(c, 1));
     assert_false(has(c, 3));
-    const unsigned char *data = it_cache_data(pinned);
+    const unsigned char *data = iti_cache_data(pinned);
     for (int i = 0; i < 1024; i++)
         assert_int_equal(data[i], 1);
-    assert_int_equal(it_cache_bytes(c), 1024);
-    it_cache_release(c, pinned);
-    assert_int_equal(it_cache_bytes(c), 0);
+    assert_int_equal(iti_cache_bytes(c), 1024);
+    iti_cache_release(c, pinned);
+    assert_int_equal(iti_cache_bytes(c), 0);
     /* a put of a present key keeps the first buffer */
     put_released(c, 7, 512);
-    it_coord k7 = key(7);
-    void *other = it_buf_alloc(512);
+    iti_coord k7 = key(7);
+    void *other = iti_buf_alloc(512);
     memset(other, 9, 512);
-    it_cache_entry *e = it_cache_put(c, 1, &k7, other);
-    assert_int_equal(((unsigned char *)it_cache_data(e))[0], 7);
-    it_cache_release(c, e);
-    it_cache_destroy(c);
+    iti_cache_entry *e = iti_cache_put(c, 1, &k7, other);
+    assert_int_equal(((unsigned char *)iti_cache_data(e))[0], 7);
+    iti_cache_release(c, e);
+    iti_cache_destroy(c);
 }
 
 /* ---- pool ----------------------------------------------------------------------------------- */
@@ -166,27 +166,27 @@ static int task(void *arg, size_t i, int thread) {
     }
     atomic_fetch_sub(&j->busy[thread], 1);
     if (i == 300)
-        return it_error(IT_ECALLBACK, "task %zu failed on purpose", i);
+        return iti_error(IT_ECALLBACK, "task %zu failed on purpose", i);
     return 0;
 }
 
 static void test_pool_errors_and_threads(void **state) {
     (void)state;
-    it_pool *p;
-    assert_int_equal(it_pool_create(4, &p), 0);
-    assert_int_equal(it_pool_threads(p), 4);
+    iti_pool *p;
+    assert_int_equal(iti_pool_create(4, &p), 0);
+    assert_int_equal(iti_pool_threads(p), 4);
     for (int round = 0; round < 20; round++) {
         pool_job j = {0};
-        it_error(IT_EINVAL, "a stale message");
-        assert_int_equal(it_pool_run(p, 100000, task, &j), IT_ECALLBACK);
+        iti_error(IT_EINVAL, "a stale message");
+        assert_int_equal(iti_pool_run(p, 100000, task, &j), IT_ECALLBACK);
         assert_string_equal(it_last_error(), "task 300 failed on purpose");
         assert_int_equal(atomic_load(&j.clash), 0); /* thread indices are unique at any time */
         assert_true(atomic_load(&j.started) < 100000); /* the rest was skipped */
     }
     pool_job ok = {0};
-    assert_int_equal(it_pool_run(p, 300, task, &ok), 0); /* index 300 is not run */
+    assert_int_equal(iti_pool_run(p, 300, task, &ok), 0); /* index 300 is not run */
     assert_int_equal(atomic_load(&ok.started), 300);
-    it_pool_destroy(p);
+    iti_pool_destroy(p);
 }
 
 int main(void) {
