@@ -134,10 +134,10 @@ int main(int argc, char **argv) {
     it_tensor *image, *blurred, *twice;
     CHECK(it_tensor_create(store, &d, &image));
 
+    /* Each blur window reads its own window of the image plus a PAD-pixel halo. */
+    int64_t step[3] = {3, WINDOW, WINDOW}, halo[3] = {0, -PAD, -PAD};
     it_window input;
-    it_window_init(&input, 3, padded);
-    input.stride[1] = input.stride[2] = WINDOW;
-    input.offset[1] = input.offset[2] = -PAD;
+    it_window_set(&input, 3, padded, step, halo);
     d.fn = gaussian_blur;
     d.fn_tag = "gaussian 5x5 sigma 1";
     d.n_args = 1;

@@ -217,10 +217,9 @@ static void make_chain(it_store *base_store, it_store *top_store, recorder *rec,
     d.user = rec;
     d.id = "base";
     assert_int_equal(it_tensor_create(base_store, &d, base), 0);
+    int64_t step[2] = {8, 8}, halo[2] = {-1, -1};
     it_window aw;
-    it_window_init(&aw, 2, pad);
-    aw.stride[0] = aw.stride[1] = 8;
-    aw.offset[0] = aw.offset[1] = -1;
+    it_window_set(&aw, 2, pad, step, halo);
     d.fn = box3_fn;
     d.user = NULL;
     d.n_args = 1;

@@ -72,10 +72,9 @@ static int make_tensors(it_store *s, it_tensor **base, it_tensor **top) {
     int rc = it_tensor_create(s, &d, base);
     if (rc)
         return rc;
+    int64_t halo[2] = {-1, -1};
     it_window aw;
-    it_window_init(&aw, 2, w18);
-    aw.stride[0] = aw.stride[1] = 16;
-    aw.offset[0] = aw.offset[1] = -1;
+    it_window_set(&aw, 2, w18, w16, halo);
     d.id = "top";
     d.chunk[0] = d.chunk[1] = 32;
     d.fn = box3_fn;

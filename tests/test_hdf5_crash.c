@@ -73,10 +73,9 @@ static int build(pipeline *p, it_store *store, recorder *rb, recorder *rt) {
     int rc = it_tensor_create(store, &d, &p->base);
     if (rc)
         return rc;
+    int64_t step[2] = {C, C}, halo[2] = {-1, -1};
     it_window aw;
-    it_window_init(&aw, 2, pad);
-    aw.stride[0] = aw.stride[1] = C;
-    aw.offset[0] = aw.offset[1] = -1;
+    it_window_set(&aw, 2, pad, step, halo);
     d.fn = top_fn;
     d.user = rt;
     d.id = "top";

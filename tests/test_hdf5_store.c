@@ -60,11 +60,9 @@ static void base_desc(it_tensor_desc *d, golden_gen *gen) {
 }
 
 static it_window pad_window(void) {
-    int64_t pad[2] = {10, 10};
+    int64_t pad[2] = {10, 10}, step[2] = {8, 8}, halo[2] = {-1, -1};
     it_window aw;
-    it_window_init(&aw, 2, pad);
-    aw.stride[0] = aw.stride[1] = 8;
-    aw.offset[0] = aw.offset[1] = -1;
+    it_window_set(&aw, 2, pad, step, halo);
     return aw;
 }
 
@@ -647,10 +645,9 @@ static void make_v1_pipeline(it_store *ms, golden_gen *gen, it_tensor **box) {
     d.fn = golden_fn;
     d.user = gen;
     assert_int_equal(it_tensor_create(ms, &d, &base), 0);
+    int64_t halo[2] = {-1, -1};
     it_window aw;
-    it_window_init(&aw, 2, w10);
-    aw.stride[0] = aw.stride[1] = 8;
-    aw.offset[0] = aw.offset[1] = -1;
+    it_window_set(&aw, 2, w10, w8, halo);
     d.id = "box";
     d.fn = box3_fn;
     d.user = NULL;

@@ -43,10 +43,9 @@ static void open_pipeline(pipeline *p, size_t budget, size_t cache) {
     d.fn = golden_fn;
     d.user = &p->gen;
     assert_int_equal(it_tensor_create(p->store, &d, &p->base), 0);
+    int64_t step[2] = {32, 32}, halo[2] = {-1, -1};
     it_window aw;
-    it_window_init(&aw, 2, pad);
-    aw.stride[0] = aw.stride[1] = 32;
-    aw.offset[0] = aw.offset[1] = -1;
+    it_window_set(&aw, 2, pad, step, halo);
     it_window_init(&d.window, 2, w32);
     d.fn = box3_fn;
     d.user = NULL;

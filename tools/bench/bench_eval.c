@@ -79,10 +79,9 @@ static int run_library(int threads, double *ms, double *sum, long *calls) {
     it_tensor *base, *blur1, *blur2;
     if (it_tensor_create(store, &d, &base))
         return fprintf(stderr, "%s\n", it_last_error()), 1;
+    int64_t step[3] = {CH, BW, BW}, halo[3] = {0, -PAD, -PAD};
     it_window argw;
-    it_window_init(&argw, 3, pad);
-    argw.stride[1] = argw.stride[2] = BW;
-    argw.offset[1] = argw.offset[2] = -PAD;
+    it_window_set(&argw, 3, pad, step, halo);
     d.fn = blur_fn;
     d.user = &bs;
     d.n_args = 1;

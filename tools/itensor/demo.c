@@ -134,10 +134,9 @@ static int build(it_store *s, it_tensor **height, it_tensor **smooth, it_tensor 
     int rc = it_tensor_create(s, &d, height);
     if (rc)
         return rc;
+    int64_t step[2] = {W, W}, halo2[2] = {-2, -2}, halo1[2] = {-1, -1};
     it_window smooth_in;
-    it_window_init(&smooth_in, 2, pad5);
-    smooth_in.stride[0] = smooth_in.stride[1] = W;
-    smooth_in.offset[0] = smooth_in.offset[1] = -2;
+    it_window_set(&smooth_in, 2, pad5, step, halo2);
     d.fn = smooth_fn;
     d.fn_tag = "box 5x5 v1";
     d.id = "smooth";
@@ -147,9 +146,7 @@ static int build(it_store *s, it_tensor **height, it_tensor **smooth, it_tensor 
     if ((rc = it_tensor_create(s, &d, smooth)))
         return rc;
     it_window relief_in; /* 2-D window on smooth, fed by window dims 1 and 2 of relief */
-    it_window_init(&relief_in, 2, pad3);
-    relief_in.stride[0] = relief_in.stride[1] = W;
-    relief_in.offset[0] = relief_in.offset[1] = -1;
+    it_window_set(&relief_in, 2, pad3, step, halo1);
     relief_in.map[0] = 1;
     relief_in.map[1] = 2;
     it_tensor_desc_init(&d, 3);
