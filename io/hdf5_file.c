@@ -238,7 +238,7 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     if (!h)
         return iti_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");
     pthread_mutex_init(&h->lock, NULL);
-    h->file = h->tensors = -1;
+    h->file = h->tensors = h->described = -1;
     h->mode = mode;
     h->level = level;
     h->vfd.sync = o.sync == 1;

@@ -50,6 +50,12 @@ static int leave_op(h5_store *h, int rc) {
     return rc;
 }
 
+void iti_h5s_forget_described(h5_store *h) {
+    if (h->described >= 0)
+        H5Gclose(h->described);
+    h->described = -1;
+}
+
 uint64_t iti_h5s_file_size(h5_store *h) {
     hsize_t n = 0;
     if (H5Fget_filesize(h->file, &n) < 0)
@@ -68,13 +74,17 @@ static int h5_describe(void *impl, const char *id, iti_tensor_meta *out) {
     if (exists < 0)
         rc = iti_h5_error(IT_EFORMAT, "looking up the tensor");
     if (exists > 0) {
+        iti_h5s_forget_described(h);
         hid_t g = H5Gopen2(h->tensors, id, H5P_DEFAULT);
         rc = g < 0 ? iti_h5_error(IT_EFORMAT, "opening the tensor group")
                    : iti_h5_schema_read(g, h->version == 1, out);
-        if (g >= 0)
-            H5Gclose(g);
-        if (rc == 0)
+        if (rc == 0) { /* kept for the attach that follows */
+            h->described = g;
+            snprintf(h->described_id, sizeof h->described_id, "%s", id);
             rc = 1;
+        } else if (g >= 0) {
+            H5Gclose(g);
+        }
     }
     if (rc < 0 && rc != IT_ENOMEM) {
         char prefix[IT_ID_MAX + 64];
@@ -426,6 +436,7 @@ static int h5_remove(void *impl, iti_store_tensor *t, const char *id) {
     int rc = enter_op(h);
     if (rc)
         return rc;
+    iti_h5s_forget_described(h);
     if (H5Lexists(h->tensors, id, H5P_DEFAULT) <= 0)
         rc = iti_error(IT_ENOTFOUND, "it_store_delete_tensor: no tensor \"%s\" in the store", id);
     else if (H5Ldelete(h->tensors, id, H5P_DEFAULT) < 0)
@@ -498,6 +509,7 @@ static int h5_list(void *impl, it_store_list_fn fn, void *user) {
 static int h5_close(void *impl) {
     h5_store *h = impl;
     iti_h5s_enter(h);
+    iti_h5s_forget_described(h);
     H5Gclose(h->tensors);
     int rc = 0;
     if (H5Fclose(h->file) < 0)

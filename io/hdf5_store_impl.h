@@ -45,6 +45,10 @@ typedef struct h5_store {
     iti_cache *decoded;
     bool dirty;
     h5_tensor *attached;
+    /* The group of the tensor described last, kept open for the attach that normally follows,
+     * so a tensor's group is opened once (-1: none). */
+    hid_t described;
+    char described_id[IT_ID_MAX + 1];
     iti_vfd_state vfd;             /* the file driver's settings and report of OS errors */
     char *journal;                /* "<path>-journal" */
     int failed;                   /* the first write failure; every later call returns it */
@@ -61,6 +65,9 @@ static inline void iti_h5s_leave(h5_store *h) {
     iti_h5_leave();
     pthread_mutex_unlock(&h->lock);
 }
+
+/* Closes the group kept open by describe (lock held). */
+void iti_h5s_forget_described(h5_store *h);
 
 /* Current size of the store's file (lock held). */
 uint64_t iti_h5s_file_size(h5_store *h);

@@ -231,7 +231,12 @@ static int read_extent(h5_tensor *ht) {
 
 int iti_h5t_open(h5_store *h, h5_tensor *ht) {
     const iti_store_tensor *t = ht->t;
-    ht->group = H5Gopen2(h->tensors, t->id, H5P_DEFAULT);
+    if (h->described >= 0 && strcmp(h->described_id, t->id) == 0) { /* describe opened it */
+        ht->group = h->described;
+        h->described = -1;
+    } else {
+        ht->group = H5Gopen2(h->tensors, t->id, H5P_DEFAULT);
+    }
     if (ht->group < 0)
         return iti_h5_error(IT_EFORMAT, "opening the tensor group");
     H5O_info_t oi;
