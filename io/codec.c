@@ -122,6 +122,6 @@ size_t iti_codec_bound(size_t n) { return (size_t)compressBound((uLong)n); }
 int iti_codec_level(int requested, const char *fn, int *level) {
     if (requested < -1 || requested > 9)
         return iti_error(IT_EINVAL, "%s: compression_level must be -1..9 (got %d)", fn, requested);
-    *level = requested == 0 ? IT_CODEC_DEFAULT_LEVEL : requested;
+    *level = requested == 0 ? ITI_CODEC_DEFAULT_LEVEL : requested;
     return 0;
 }

@@ -1,8 +1,8 @@
 /* Chunk codec: byte shuffle + zlib deflate, producing exactly the bytes of HDF5's own shuffle
  * and deflate filters (H5Z_FILTER_SHUFFLE then H5Z_FILTER_DEFLATE), so chunks written directly
  * with H5Dwrite_chunk decode with the normal filter pipeline in h5py, h5dump and HDF5. */
-#ifndef IT_CODEC_H
-#define IT_CODEC_H
+#ifndef ITI_CODEC_H
+#define ITI_CODEC_H
 
 #include <stddef.h>
 
@@ -15,7 +15,7 @@ int iti_codec_encode(const void *src, size_t n, size_t esize, int level, void **
 int iti_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t n, void *scratch);
 
 /* The deflate level used when a caller asks for the default (compression_level 0). */
-#define IT_CODEC_DEFAULT_LEVEL 1
+#define ITI_CODEC_DEFAULT_LEVEL 1
 
 /* Resolves a public compression_level (stores and exports): 0 = the default level, 1..9 =
  * that deflate level, -1 = no compression (*level -1). IT_EINVAL naming fn otherwise. */

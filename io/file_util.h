@@ -1,7 +1,7 @@
 /* File-system steps of writing files safely: temporary names, copies, renames made durable,
  * and the HDF5 signature probe, each reporting the OS error. */
-#ifndef IT_FILE_UTIL_H
-#define IT_FILE_UTIL_H
+#ifndef ITI_FILE_UTIL_H
+#define ITI_FILE_UTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -120,7 +120,7 @@ static void view_close(attr_view *v) {
 #define STRING CLASS_BIT(H5T_STRING)
 
 /* Opens attribute name and checks that it is a scalar or 1-D attribute of at most
- * IT_H5_ATTR_MAX_ELEMS elements, of one of the classes (CLASS_BIT mask), whose stored bytes
+ * ITI_H5_ATTR_MAX_ELEMS elements, of one of the classes (CLASS_BIT mask), whose stored bytes
  * match its declared size. */
 static int view_open(hid_t obj, const char *name, unsigned classes, attr_view *v) {
     *v = (attr_view){.attr = -1, .type = -1, .space = -1};
@@ -139,7 +139,7 @@ static int view_open(hid_t obj, const char *name, unsigned classes, attr_view *v
     int nd = H5Sget_simple_extent_ndims(v->space);
     v->count = H5Sget_simple_extent_npoints(v->space);
     if ((sc != H5S_SCALAR && sc != H5S_SIMPLE) || nd < 0 || nd > 1 || v->count < 0 ||
-        v->count > IT_H5_ATTR_MAX_ELEMS)
+        v->count > ITI_H5_ATTR_MAX_ELEMS)
         return iti_error(IT_EFORMAT, "attribute \"%s\" has an unexpected shape", name);
     v->cls = H5Tget_class(v->type);
     v->tsize = H5Tget_size(v->type);
@@ -148,7 +148,7 @@ static int view_open(hid_t obj, const char *name, unsigned classes, attr_view *v
                         classes == STRING ? "a string" : classes == NUMERIC ? "numeric"
                                                                             : "of a known type");
     v->vlen = v->cls == H5T_STRING && H5Tis_variable_str(v->type) > 0;
-    if (v->tsize == 0 || v->tsize > IT_H5_STR_MAX + 1)
+    if (v->tsize == 0 || v->tsize > ITI_H5_STR_MAX + 1)
         return iti_error(IT_EFORMAT, "attribute \"%s\" has elements of %zu bytes", name, v->tsize);
     /* The bytes stored must be what the type and extent declare (a crafted attribute that
      * declares more makes HDF5 copy past its buffer); variable-length strings store a heap
@@ -192,7 +192,7 @@ int iti_h5_read_f64(hid_t obj, const char *name, double *v) {
 
 /* Element `index` of a variable-length string attribute (format version 1 stores only). */
 static int read_vlen_str(attr_view *v, const char *name, size_t index, char *buf, size_t size) {
-    char *all[IT_H5_ATTR_MAX_ELEMS];
+    char *all[ITI_H5_ATTR_MAX_ELEMS];
     hid_t mt = H5Tcopy(H5T_C_S1);
     H5Tset_size(mt, H5T_VARIABLE);
     H5Tset_cset(mt, H5Tget_cset(v->type));

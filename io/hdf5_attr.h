@@ -2,8 +2,8 @@
  * fixed-length UTF-8 strings). Readers check each attribute's class, shape, element size and
  * stored size before HDF5 converts it, so a crafted attribute is an IT_EFORMAT, not a read
  * past a buffer. Callers hold the HDF5 lock. */
-#ifndef IT_HDF5_ATTR_H
-#define IT_HDF5_ATTR_H
+#ifndef ITI_HDF5_ATTR_H
+#define ITI_HDF5_ATTR_H
 
 #include <hdf5.h>
 #include <stdbool.h>
@@ -18,8 +18,8 @@ int iti_h5_write_vlen_str(hid_t obj, const char *name, const char *s);
 /* Writes a 1-D array of strings (n may be 0). */
 int iti_h5_write_strs(hid_t obj, const char *name, const char *const *s, size_t n);
 
-#define IT_H5_ATTR_MAX_ELEMS 64  /* longest attribute the library reads (args) */
-#define IT_H5_STR_MAX 4096       /* longest string (fn_tag) */
+#define ITI_H5_ATTR_MAX_ELEMS 64  /* longest attribute the library reads (args) */
+#define ITI_H5_STR_MAX 4096       /* longest string (fn_tag) */
 
 /* Read an attribute that must have exactly n int64 elements (IT_EFORMAT otherwise). */
 int iti_h5_read_i64(hid_t obj, const char *name, int64_t *v, size_t n);

@@ -62,9 +62,9 @@ static int init_new_file(h5_store *h, const char *path) {
         unlink(tmp);
         return rc;
     }
-    int64_t version = IT_H5_FORMAT_VERSION;
-    h->version = IT_H5_FORMAT_VERSION;
-    if ((rc = iti_h5_write_str(h->file, "format", IT_H5_FORMAT_NAME)) ||
+    int64_t version = ITI_H5_FORMAT_VERSION;
+    h->version = ITI_H5_FORMAT_VERSION;
+    if ((rc = iti_h5_write_str(h->file, "format", ITI_H5_FORMAT_NAME)) ||
         (rc = iti_h5_write_i64(h->file, "format_version", &version, 1)) ||
         (rc = iti_h5_write_str(h->file, "library_version", IT_VERSION_STRING)))
         goto out;
@@ -103,17 +103,17 @@ static int check_format(h5_store *h, const char *path) {
                         "it_store_open_hdf5: %s is a format-1 store (infinite-tensor 0.1), whose "
                         "variable-length strings HDF5 cannot read safely from an untrusted file; "
                         "if you trust it, open it with trusted = 1 (itensor upgrade FILE converts "
-                        "it to format %d)", path, IT_H5_FORMAT_VERSION);
+                        "it to format %d)", path, ITI_H5_FORMAT_VERSION);
     if (iti_h5_read_str(h->file, "format", version == 1, name, sizeof name) ||
-        strcmp(name, IT_H5_FORMAT_NAME) != 0)
+        strcmp(name, ITI_H5_FORMAT_NAME) != 0)
         return iti_error(IT_EFORMAT,
                         "it_store_open_hdf5: %s is an HDF5 file but not an infinite-tensor store",
                         path);
-    if (version < 1 || version > IT_H5_FORMAT_VERSION)
+    if (version < 1 || version > ITI_H5_FORMAT_VERSION)
         return iti_error(IT_EFORMAT,
                         "it_store_open_hdf5: store format version %lld is not supported (this "
                         "library reads versions 1 to %d)",
-                        (long long)version, IT_H5_FORMAT_VERSION);
+                        (long long)version, ITI_H5_FORMAT_VERSION);
     h->version = (int)version;
     return 0;
 }
@@ -130,7 +130,7 @@ static int upgrade(h5_store *h) {
         iti_vfd_discard(&h->vfd);
         return rc;
     }
-    h->version = IT_H5_FORMAT_VERSION;
+    h->version = ITI_H5_FORMAT_VERSION;
     return 0;
 }
 

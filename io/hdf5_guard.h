@@ -1,8 +1,8 @@
 /* Checks of HDF5 structures read from files, made before HDF5 itself parses them, for the
  * places where HDF5 1.10.8 trusts the file (a crafted global heap makes it loop forever or copy
  * past its buffers). */
-#ifndef IT_HDF5_GUARD_H
-#define IT_HDF5_GUARD_H
+#ifndef ITI_HDF5_GUARD_H
+#define ITI_HDF5_GUARD_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -3,8 +3,8 @@
  * set of them held in memory. Rows of chunks stored since the last flush are appended at the
  * next flush, in the same commit as the chunks (hdf5_vfd.h), so in a format-2 store the index
  * lists exactly the chunks of HDF5's chunk B-tree. Callers hold the store's lock. */
-#ifndef IT_HDF5_INDEX_H
-#define IT_HDF5_INDEX_H
+#ifndef ITI_HDF5_INDEX_H
+#define ITI_HDF5_INDEX_H
 
 #include <hdf5.h>
 

@@ -10,8 +10,8 @@
  * the file has its size before or after the commit and every byte the journal covers holds its
  * old or its new value: true of the file it was written for, however far the apply got (copies
  * and moves included), and not of another file that happens to have the name. */
-#ifndef IT_HDF5_JOURNAL_H
-#define IT_HDF5_JOURNAL_H
+#ifndef ITI_HDF5_JOURNAL_H
+#define ITI_HDF5_JOURNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>

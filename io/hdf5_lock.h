@@ -6,8 +6,8 @@
  * (H5is_library_threadsafe) HDF5 serialises its own calls and no mutex is taken. Either way the
  * outermost enter switches HDF5's automatic error printing off for the calling thread (HDF5
  * errors become IT_E* codes with a message) and the matching leave restores it. */
-#ifndef IT_HDF5_LOCK_H
-#define IT_HDF5_LOCK_H
+#ifndef ITI_HDF5_LOCK_H
+#define ITI_HDF5_LOCK_H
 
 #include <stdbool.h>
 

@@ -1,8 +1,8 @@
 /* The HDF5 store's tensor metadata (io/FORMAT.md, "Tensor group attributes"): one table of
  * fields, used to write a tensor's record as attributes of its group and to read it back.
  * Callers hold the HDF5 lock. */
-#ifndef IT_HDF5_SCHEMA_H
-#define IT_HDF5_SCHEMA_H
+#ifndef ITI_HDF5_SCHEMA_H
+#define ITI_HDF5_SCHEMA_H
 
 #include <hdf5.h>
 

@@ -526,7 +526,7 @@ static size_t h5_memory_bytes(const void *impl) {
 }
 
 const iti_store_ops iti_h5_store_ops = {
-    .version = IT_STORE_BACKEND_VERSION,
+    .version = ITI_STORE_BACKEND_VERSION,
     .kind = "hdf5",
     .describe = h5_describe,
     .attach = h5_attach,

@@ -4,8 +4,8 @@
  * A store's mutex guards its state and serialises its HDF5 calls; inside it the io-wide HDF5
  * lock (hdf5_lock.h) is taken, so HDF5 is safe on any build. Chunks are compressed before the
  * mutex is taken (put runs on the context's pool) and decoded after it is released. */
-#ifndef IT_HDF5_STORE_IMPL_H
-#define IT_HDF5_STORE_IMPL_H
+#ifndef ITI_HDF5_STORE_IMPL_H
+#define ITI_HDF5_STORE_IMPL_H
 
 #include <hdf5.h>
 #include <pthread.h>
@@ -16,11 +16,11 @@
 #include "hdf5_vfd.h"
 #include "open_files.h"
 
-#define IT_H5_FORMAT_NAME "infinite-tensor"
+#define ITI_H5_FORMAT_NAME "infinite-tensor"
 /* 2: strings are fixed-length, and every flush is atomic (hdf5_vfd.h), so the chunk index
  * always lists exactly the chunks of HDF5's chunk B-tree. Version 1 stores (variable-length
  * strings, flushes that a crash could tear) are still read. */
-#define IT_H5_FORMAT_VERSION 2
+#define ITI_H5_FORMAT_VERSION 2
 
 /* A tensor attached to the store. */
 typedef struct h5_tensor {

@@ -10,10 +10,10 @@ static const char *const strings[] = {"dtype", "blend", "fn_tag", "created_by"};
 
 /* Reads a (variable-length) string attribute and writes it back fixed-length. */
 static int refix(hid_t obj, const char *name) {
-    char *buf = malloc(IT_H5_STR_MAX + 1);
+    char *buf = malloc(ITI_H5_STR_MAX + 1);
     if (!buf)
         return iti_error(IT_ENOMEM, "out of memory");
-    int rc = iti_h5_read_str(obj, name, true, buf, IT_H5_STR_MAX + 1);
+    int rc = iti_h5_read_str(obj, name, true, buf, ITI_H5_STR_MAX + 1);
     if (rc == 0)
         rc = iti_h5_write_str(obj, name, buf);
     free(buf);
@@ -22,7 +22,7 @@ static int refix(hid_t obj, const char *name) {
 
 static int refix_args(hid_t g) {
     int64_t n = iti_h5_attr_len(g, "args");
-    if (n < 0 || n > IT_H5_ATTR_MAX_ELEMS)
+    if (n < 0 || n > ITI_H5_ATTR_MAX_ELEMS)
         return iti_error(IT_EFORMAT, "attribute args is unreadable");
     char (*ids)[IT_ID_MAX + 1] = calloc(n ? (size_t)n : 1, sizeof *ids);
     const char **ptr = calloc(n ? (size_t)n : 1, sizeof *ptr);

@@ -4,8 +4,8 @@
  * Reading the old strings goes through HDF5's global heap, so only files the caller trusts
  * are upgraded (it_hdf5_options.trusted). The caller commits the result with one flush, or
  * discards it (iti_vfd_discard) on failure: the file is either version 1 as it was, or 2. */
-#ifndef IT_HDF5_UPGRADE_H
-#define IT_HDF5_UPGRADE_H
+#ifndef ITI_HDF5_UPGRADE_H
+#define ITI_HDF5_UPGRADE_H
 
 #include <hdf5.h>
 

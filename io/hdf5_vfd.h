@@ -21,8 +21,8 @@
  *
  * Metadata reads of the global heap (variable-length data) are validated before HDF5 parses
  * them (see hdf5_guard.h); a read that fails validation fails with format_error set. */
-#ifndef IT_HDF5_VFD_H
-#define IT_HDF5_VFD_H
+#ifndef ITI_HDF5_VFD_H
+#define ITI_HDF5_VFD_H
 
 #include <hdf5.h>
 #include <stdbool.h>

@@ -2,8 +2,8 @@
  * file between handles of the same process, so a second store handle on a file would write
  * through the same B-tree with its own chunk index (clobbering it), and an export into a
  * store being written would copy it mid-write. Claims refuse that with IT_ELOCKED. */
-#ifndef IT_OPEN_FILES_H
-#define IT_OPEN_FILES_H
+#ifndef ITI_OPEN_FILES_H
+#define ITI_OPEN_FILES_H
 
 #include <stdbool.h>
 #include <sys/types.h>

@@ -6,8 +6,8 @@
  * (errors, buffers, coordinates, the pool, the chunk cache, regions read through the
  * evaluator). io/ includes no other private header of src/: the evaluator's structures can
  * change without touching a backend. */
-#ifndef IT_BACKEND_H
-#define IT_BACKEND_H
+#ifndef ITI_BACKEND_H
+#define ITI_BACKEND_H
 
 #include "cache.h"
 #include "coordset.h"
@@ -17,10 +17,10 @@
 #include "pool.h"
 
 /* Version of iti_store_ops; iti_store_wrap refuses a table of another version. */
-#define IT_STORE_BACKEND_VERSION 2
+#define ITI_STORE_BACKEND_VERSION 2
 
 /* Longest fn_tag, in bytes. */
-#define IT_FN_TAG_MAX 4096
+#define ITI_FN_TAG_MAX 4096
 
 /* ---- the store-facing view of a tensor ------------------------------------------------------ *
  * Filled once when the tensor is created and never changed after (except `backend`). Chunk c
@@ -60,7 +60,7 @@ typedef struct iti_tensor_meta {
     double blend_init;
     int64_t chunk[IT_MAX_RANK];
     int64_t grid[IT_MAX_RANK];
-    char fn_tag[IT_FN_TAG_MAX + 1];
+    char fn_tag[ITI_FN_TAG_MAX + 1];
 } iti_tensor_meta;
 
 iti_tensor_meta *iti_tensor_meta_new(void);   /* zeroed; NULL when out of memory */
@@ -84,7 +84,7 @@ typedef struct iti_chunk_ref {
  * the same tensor id; get/has/put/prefetch/release on a tensor happen between its attach and
  * detach. */
 typedef struct iti_store_ops {
-    int version;                /* IT_STORE_BACKEND_VERSION */
+    int version;                /* ITI_STORE_BACKEND_VERSION */
     const char *kind;           /* "memory", "hdf5", ... (in messages) */
 
     /* Persistent stores: fills *out with the record of stored tensor `id` and returns 1; 0 when

@@ -3,8 +3,8 @@
  * Used for the memory store's chunks and the context's window cache. A pinned entry is never
  * evicted; unpinned entries are evicted least-recently-used first whenever the total exceeds
  * the limit. The cache owns its buffers (allocated with iti_buf_alloc). Thread-safe. */
-#ifndef IT_CACHE_H
-#define IT_CACHE_H
+#ifndef ITI_CACHE_H
+#define ITI_CACHE_H
 
 #include "internal.h"
 

@@ -33,7 +33,7 @@ int it_ctx_create(const it_ctx_options *opts, it_ctx **out) {
     if (!ctx)
         return iti_error(IT_ENOMEM, "it_ctx_create: out of memory");
     ctx->threads = o.threads;
-    ctx->budget = o.memory_budget ? o.memory_budget : IT_DEFAULT_BUDGET;
+    ctx->budget = o.memory_budget ? o.memory_budget : ITI_DEFAULT_BUDGET;
     int rc = iti_pool_create(o.threads, &ctx->pool);
     if (rc == 0)
         rc = iti_cache_create(ctx->budget / 4 ? ctx->budget / 4 : 1, &ctx->windows);

@@ -1,11 +1,11 @@
 /* Context internals. */
-#ifndef IT_CONTEXT_IMPL_H
-#define IT_CONTEXT_IMPL_H
+#ifndef ITI_CONTEXT_IMPL_H
+#define ITI_CONTEXT_IMPL_H
 
 #include "cache.h"
 #include "pool.h"
 
-#define IT_DEFAULT_BUDGET ((size_t)512 << 20)
+#define ITI_DEFAULT_BUDGET ((size_t)512 << 20)
 
 struct it_ctx {
     int threads;

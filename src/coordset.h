@@ -1,7 +1,7 @@
 /* A set of coordinates with stable insertion and a sorted export: the planner's way of
  * listing "every window (or chunk) needed, each once". Not thread-safe. */
-#ifndef IT_COORDSET_H
-#define IT_COORDSET_H
+#ifndef ITI_COORDSET_H
+#define ITI_COORDSET_H
 
 #include "htab.h"
 

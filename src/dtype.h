@@ -1,6 +1,6 @@
 /* Typed values. */
-#ifndef IT_DTYPE_H
-#define IT_DTYPE_H
+#ifndef ITI_DTYPE_H
+#define ITI_DTYPE_H
 
 #include "internal.h"
 

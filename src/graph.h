@@ -2,8 +2,8 @@
  * where every tensor comes before its arguments (consumers before what they consume). Planning
  * walks it once, so graphs that share upstream tensors (args = {prev, prev}, diamonds) cost
  * their size, not the number of paths through them. */
-#ifndef IT_GRAPH_H
-#define IT_GRAPH_H
+#ifndef ITI_GRAPH_H
+#define ITI_GRAPH_H
 
 #include "htab.h"
 

@@ -1,7 +1,7 @@
 /* Intrusive chained hash table keyed by (tag, coordinate). Entries embed an iti_hnode; the
  * table never allocates entries, only its bucket array. Not thread-safe: callers lock. */
-#ifndef IT_HTAB_H
-#define IT_HTAB_H
+#ifndef ITI_HTAB_H
+#define ITI_HTAB_H
 
 #include "internal.h"
 

@@ -1,6 +1,6 @@
 /* Internal helpers shared by every module of the library (never installed). */
-#ifndef IT_INTERNAL_H
-#define IT_INTERNAL_H
+#ifndef ITI_INTERNAL_H
+#define ITI_INTERNAL_H
 
 #include <stdarg.h>
 #include <stdbool.h>

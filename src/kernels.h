@@ -1,6 +1,6 @@
 /* Inner loops: blending one row of a window into a chunk, and strided n-d copies. */
-#ifndef IT_KERNELS_H
-#define IT_KERNELS_H
+#ifndef ITI_KERNELS_H
+#define ITI_KERNELS_H
 
 #include "internal.h"
 

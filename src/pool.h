@@ -1,8 +1,8 @@
 /* Thread pool of a context. iti_pool_run spreads indices 0..n-1 of one task over the workers
  * and the calling thread. Several threads may call iti_pool_run at once; each task's `thread`
  * argument is unique among the tasks running at any instant and < the pool's thread count. */
-#ifndef IT_POOL_H
-#define IT_POOL_H
+#ifndef ITI_POOL_H
+#define ITI_POOL_H
 
 #include "internal.h"
 

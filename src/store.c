@@ -8,10 +8,10 @@
 #include "tensor_meta.h"
 
 int iti_store_wrap(it_ctx *ctx, const iti_store_ops *ops, void *impl, it_store **out) {
-    if (!ops || ops->version != IT_STORE_BACKEND_VERSION)
+    if (!ops || ops->version != ITI_STORE_BACKEND_VERSION)
         return iti_error(IT_EINVAL, "a store backend of interface version %d cannot be used "
                         "(this library has version %d)", ops ? ops->version : -1,
-                        IT_STORE_BACKEND_VERSION);
+                        ITI_STORE_BACKEND_VERSION);
     it_store *s = calloc(1, sizeof *s);
     if (!s)
         return iti_error(IT_ENOMEM, "out of memory opening a store");

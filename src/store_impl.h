@@ -1,6 +1,6 @@
 /* The generic store handle: a backend (ops + its state) and the open tensor handles. */
-#ifndef IT_STORE_IMPL_H
-#define IT_STORE_IMPL_H
+#ifndef ITI_STORE_IMPL_H
+#define ITI_STORE_IMPL_H
 
 #include <pthread.h>
 

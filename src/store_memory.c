@@ -110,7 +110,7 @@ static int mem_chunks(void *impl, iti_store_tensor *t, iti_coord **out, size_t *
 }
 
 static const iti_store_ops memory_ops = {
-    .version = IT_STORE_BACKEND_VERSION,
+    .version = ITI_STORE_BACKEND_VERSION,
     .kind = "memory",
     .attach = mem_attach,
     .detach = mem_detach,

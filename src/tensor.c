@@ -283,8 +283,8 @@ static int resolve(const it_tensor_desc *d, it_tensor *t, bool stored) {
     t->direct = resolve_direct(t);
 
     const char *tag = d->fn_tag ? d->fn_tag : "";
-    if (strlen(tag) > IT_FN_TAG_MAX)
-        return FAIL(IT_EINVAL, "fn_tag is longer than %d bytes", IT_FN_TAG_MAX);
+    if (strlen(tag) > ITI_FN_TAG_MAX)
+        return FAIL(IT_EINVAL, "fn_tag is longer than %d bytes", ITI_FN_TAG_MAX);
     t->fn_tag = strdup(tag);
     if (!t->fn_tag)
         return FAIL(IT_ENOMEM, "out of memory");

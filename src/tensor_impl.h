@@ -1,6 +1,6 @@
 /* Tensor internals: the validated, resolved description plus evaluation state. */
-#ifndef IT_TENSOR_IMPL_H
-#define IT_TENSOR_IMPL_H
+#ifndef ITI_TENSOR_IMPL_H
+#define ITI_TENSOR_IMPL_H
 
 #include <pthread.h>
 

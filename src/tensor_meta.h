@@ -1,8 +1,8 @@
 /* Tensor records (iti_tensor_meta, backend.h): built from a tensor for a persistent store to
  * keep, compared with a stored one on reconnect, and turned back into a description when a
  * stored tensor is opened. */
-#ifndef IT_TENSOR_META_H
-#define IT_TENSOR_META_H
+#ifndef ITI_TENSOR_META_H
+#define ITI_TENSOR_META_H
 
 #include "tensor_impl.h"
 

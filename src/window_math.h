@@ -1,6 +1,6 @@
 /* Window geometry on validated windows (stride resolved, map entries checked). */
-#ifndef IT_WINDOW_MATH_H
-#define IT_WINDOW_MATH_H
+#ifndef ITI_WINDOW_MATH_H
+#define ITI_WINDOW_MATH_H
 
 #include "internal.h"
 

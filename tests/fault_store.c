@@ -162,7 +162,7 @@ static size_t fs_memory_bytes(const void *impl) {
 
 /* The wrapper offers describe and list exactly when the wrapped backend does. */
 #define COMMON_OPS                                                                              \
-    .version = IT_STORE_BACKEND_VERSION, .kind = "fault-injecting", .attach = fs_attach,        \
+    .version = ITI_STORE_BACKEND_VERSION, .kind = "fault-injecting", .attach = fs_attach,        \
     .detach = fs_detach, .get = fs_get, .release = fs_release, .has = fs_has, .put = fs_put,    \
     .prefetch = fs_prefetch, .chunks = fs_chunks, .stored_bytes = fs_stored_bytes,              \
     .clear_cache = fs_clear_cache, .remove = fs_remove, .flush = fs_flush, .close = fs_close,   \
