@@ -383,20 +383,11 @@ static int check_options(exporter *x) {
     return 0;
 }
 
-/* Everything about an existing output that can be refused without writing: not HDF5, open for
- * writing by this process (a store being filled), or holding the dataset without overwrite.
- * The file is opened read-only through the library's driver. */
+/* An existing output that holds the dataset without overwrite is refused before anything is
+ * written; the file is opened read-only through the library's driver (HDF5 lock held). */
 static int check_target(exporter *x, const char *path, const char *dataset, bool exists) {
     if (!exists)
         return 0;
-    int is = iti_fs_is_hdf5(path);
-    if (is < 0)
-        return iti_error_prefix(is, "it_export_hdf5: ");
-    if (is == 0)
-        return iti_error(IT_EFORMAT, "it_export_hdf5: %s exists and is not an HDF5 file", path);
-    if (iti_open_file_is_written(path))
-        return iti_error(IT_ELOCKED, "it_export_hdf5: %s is open for writing in this process",
-                        path);
     iti_vfd_state vfd = {0};
     hid_t fapl = iti_vfd_fapl(&vfd);
     hid_t f = fapl < 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
@@ -412,6 +403,21 @@ static int check_target(exporter *x, const char *path, const char *dataset, bool
     if (fapl >= 0)
         H5Pclose(fapl);
     return rc;
+}
+
+/* An existing output must be an HDF5 file that this process does not have open for writing (a
+ * store being filled). Checked before the HDF5 lock is taken: the registry of open files is
+ * locked before the HDF5 lock when stores open, never after it. */
+static int check_target_file(const char *path) {
+    int is = iti_fs_is_hdf5(path);
+    if (is < 0)
+        return iti_error_prefix(is, "it_export_hdf5: ");
+    if (is == 0)
+        return iti_error(IT_EFORMAT, "it_export_hdf5: %s exists and is not an HDF5 file", path);
+    if (iti_open_file_is_written(path))
+        return iti_error(IT_ELOCKED, "it_export_hdf5: %s is open for writing in this process",
+                         path);
+    return 0;
 }
 
 /* Everything that can fail without touching any file: arguments, region, options, and chunks
@@ -539,6 +545,8 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
         return rc;
     output out = {.path = path, .exists = access(path, F_OK) == 0, .fapl = -1,
                   .vfd = {.sync = x.o->sync != 0}};
+    if (out.exists && (rc = check_target_file(path)))
+        return rc;
     x.vfd = &out.vfd;
     hid_t parent = -1;
     const char *leaf;
