@@ -1,9 +1,15 @@
+/* The chunk codec (codec.h). */
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#ifdef ITI_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 
-#include "codec.h"
 #include "backend.h"
+#include "codec.h"
 
 /* Byte k of element j goes to plane k: out[k*count + j] = in[j*esize + k] (HDF5's layout;
  * n is a multiple of esize for our chunks). The common sizes work on whole words, which the
@@ -76,25 +82,190 @@ static void unshuffle(unsigned char *dst, const unsigned char *src, size_t n, si
     }
 }
 
-int iti_codec_encode(const void *src, size_t n, size_t esize, int level, void **out,
-                    size_t *outlen) {
-    const unsigned char *in = src;
-    unsigned char *shuffled = NULL;
-    if (esize > 1) {
-        shuffled = iti_buf_alloc(n);
-        if (!shuffled)
-            return iti_error(IT_ENOMEM, "out of memory compressing a chunk");
-        shuffle(shuffled, src, n, esize);
-        in = shuffled;
+/* ---- the deflate engine ------------------------------------------------------------------- */
+
+#ifdef ITI_HAVE_LIBDEFLATE
+/* One compressor per level and a decompressor per thread (allocating one costs more than
+ * compressing a small chunk), with a scratch buffer for samples; freed when the thread ends. */
+typedef struct engines {
+    struct libdeflate_compressor *c[10];
+    struct libdeflate_decompressor *d;
+    unsigned char *sample_out;
+    size_t sample_cap;
+} engines;
+
+static pthread_key_t engines_key;
+static pthread_once_t engines_once = PTHREAD_ONCE_INIT;
+
+static void free_engines(void *p) {
+    engines *e = p;
+    for (int i = 0; i < 10; i++)
+        libdeflate_free_compressor(e->c[i]);
+    libdeflate_free_decompressor(e->d);
+    free(e->sample_out);
+    free(e);
+}
+
+static void make_key(void) { pthread_key_create(&engines_key, free_engines); }
+
+static engines *thread_engines(void) {
+    pthread_once(&engines_once, make_key);
+    engines *e = pthread_getspecific(engines_key);
+    if (!e && (e = calloc(1, sizeof *e)) != NULL && pthread_setspecific(engines_key, e) != 0) {
+        free(e);
+        e = NULL;
     }
+    return e;
+}
+
+static struct libdeflate_compressor *compressor(engines *e, int level) {
+    if (!e->c[level])
+        e->c[level] = libdeflate_alloc_compressor(level);
+    return e->c[level];
+}
+
+/* What compressing a sample of a plane (its first 16 KiB) gains. */
+typedef enum gain { GAIN_NONE, GAIN_SOME, GAIN_HUGE } gain;
+
+/* GAIN_NONE under 10%; GAIN_HUGE over 8x (repetitive data, on which zlib's fastest level
+ * outruns libdeflate's: 760 against 530 MB/s measured here, while libdeflate is 2.2-2.7x
+ * faster on smooth fields and noise). */
+static gain sample_gain(engines *e, struct libdeflate_compressor *c, const unsigned char *p,
+                        size_t n) {
+    size_t sample = n < 16384 ? n : 16384;
+    size_t cap = libdeflate_deflate_compress_bound(c, sample);
+    if (cap > e->sample_cap) {
+        unsigned char *b = realloc(e->sample_out, cap);
+        if (!b)
+            return GAIN_SOME;
+        e->sample_out = b;
+        e->sample_cap = cap;
+    }
+    size_t got = libdeflate_deflate_compress(c, p, sample, e->sample_out, cap);
+    return got == 0 || got * 10 > sample * 9 ? GAIN_NONE : got * 8 < sample ? GAIN_HUGE : GAIN_SOME;
+}
+
+/* Raw deflate of n bytes by zlib, ending in the final block; 0 on failure. */
+static size_t zlib_raw(const unsigned char *in, size_t n, int level, unsigned char *out,
+                       size_t cap) {
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return 0;
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    int zrc = deflate(&z, Z_FINISH);
+    size_t got = z.total_out;
+    deflateEnd(&z);
+    return zrc == Z_STREAM_END ? got : 0;
+}
+
+/* Appends `n` bytes as deflate stored blocks (not final) at out; returns the bytes written. */
+static size_t stored_blocks(const unsigned char *in, size_t n, unsigned char *out) {
+    size_t o = 0;
+    for (size_t p = 0; p < n;) {
+        size_t len = n - p > 65535 ? 65535 : n - p;
+        out[o++] = 0; /* BFINAL 0, BTYPE 00; the block is byte-aligned */
+        out[o++] = (unsigned char)len;
+        out[o++] = (unsigned char)(len >> 8);
+        out[o++] = (unsigned char)~len;
+        out[o++] = (unsigned char)(~len >> 8);
+        memcpy(out + o, in + p, len);
+        o += len;
+        p += len;
+    }
+    return o;
+}
+
+static size_t stored_bound(size_t n) { return n + 5 * (n / 65535 + 1); }
+
+/* A zlib stream of n shuffled bytes (planes of n/planes bytes): the leading planes whose sample
+ * does not compress (the noisy low-order bytes of floats) go in stored blocks, at memcpy
+ * speed; the rest is one raw deflate stream ending in the final block, by libdeflate, or by
+ * zlib when the sample shrank more than 8x. Every inflater decodes
+ * it as ordinary deflate, so HDF5's filter reads it with filter mask 0. */
+static int zlib_stream(const unsigned char *in, size_t n, size_t planes, int level, void **out,
+                       size_t *outlen) {
+    engines *e = thread_engines();
+    struct libdeflate_compressor *c = e && level >= 1 ? compressor(e, level) : NULL;
+    if (level >= 1 && !c)
+        return iti_error(IT_ENOMEM, "out of memory compressing a chunk");
+    size_t plane = n / planes, stored = 0;
+    gain g = GAIN_NONE;
+    if (!c)
+        stored = n; /* level 0: everything stored */
+    while (c && stored < n &&
+           (g = sample_gain(e, c, in + stored, stored + plane <= n ? plane : n - stored)) == GAIN_NONE)
+        stored += plane;
+    size_t rest = n - stored, rest_cap = 5;
+    if (rest)
+        rest_cap = g == GAIN_HUGE ? (size_t)deflateBound(NULL, (uLong)rest)
+                                  : libdeflate_deflate_compress_bound(c, rest);
+    size_t cap = 2 + stored_bound(stored) + rest_cap + 4;
+    unsigned char *dst = iti_buf_alloc(cap);
+    if (!dst)
+        return iti_error(IT_ENOMEM, "out of memory compressing a chunk");
+    size_t o = 0;
+    dst[o++] = 0x78; /* deflate, 32 KiB window */
+    dst[o++] = 0x01; /* fastest; (0x78 * 256 + 0x01) % 31 == 0 */
+    o += stored_blocks(in, stored, dst + o);
+    if (rest) {
+        size_t got = g == GAIN_HUGE ? zlib_raw(in + stored, rest, level, dst + o, cap - o - 4)
+                                    : libdeflate_deflate_compress(c, in + stored, rest, dst + o,
+                                                                  cap - o - 4);
+        if (got == 0) {
+            iti_buf_free(dst);
+            return iti_error(IT_EIO, "deflate could not compress a chunk");
+        }
+        o += got;
+    } else { /* an empty final stored block ends the stream */
+        static const unsigned char last[5] = {1, 0, 0, 0xff, 0xff};
+        memcpy(dst + o, last, sizeof last);
+        o += sizeof last;
+    }
+    uint32_t a = libdeflate_adler32(1, in, n);
+    dst[o++] = (unsigned char)(a >> 24);
+    dst[o++] = (unsigned char)(a >> 16);
+    dst[o++] = (unsigned char)(a >> 8);
+    dst[o++] = (unsigned char)a;
+    *out = dst;
+    *outlen = o;
+    return 0;
+}
+
+static int inflate_into(const void *src, size_t len, void *dst, size_t n) {
+    engines *e = thread_engines();
+    if (e && !e->d)
+        e->d = libdeflate_alloc_decompressor();
+    if (!e || !e->d)
+        return iti_error(IT_ENOMEM, "out of memory decoding a chunk");
+    size_t got = 0;
+    enum libdeflate_result r = libdeflate_zlib_decompress(e->d, src, len, dst, n, &got);
+    if (r != LIBDEFLATE_SUCCESS || got != n)
+        return iti_error(IT_EFORMAT, "chunk does not inflate to %zu bytes (libdeflate %d)", n,
+                         (int)r);
+    return 0;
+}
+
+size_t iti_codec_bound(size_t n) {
+    size_t worst = libdeflate_deflate_compress_bound(NULL, n);
+    size_t zraw = (size_t)deflateBound(NULL, (uLong)n);
+    size_t ours = 2 + stored_bound(n) + (worst > zraw ? worst : zraw) + 5 + 4;
+    size_t zlibs = (size_t)compressBound((uLong)n);
+    return ours > zlibs ? ours : zlibs;
+}
+#else
+/* Without libdeflate: zlib's compress2 over the whole chunk. */
+static int zlib_stream(const unsigned char *in, size_t n, size_t planes, int level, void **out,
+                       size_t *outlen) {
+    (void)planes;
     uLongf bound = compressBound((uLong)n);
     unsigned char *dst = iti_buf_alloc(bound);
-    if (!dst) {
-        iti_buf_free(shuffled);
+    if (!dst)
         return iti_error(IT_ENOMEM, "out of memory compressing a chunk");
-    }
     int zrc = compress2(dst, &bound, in, (uLong)n, level);
-    iti_buf_free(shuffled);
     if (zrc != Z_OK) {
         iti_buf_free(dst);
         return iti_error(IT_EIO, "zlib compress2 failed (%d)", zrc);
@@ -104,20 +275,43 @@ int iti_codec_encode(const void *src, size_t n, size_t esize, int level, void **
     return 0;
 }
 
-int iti_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t n,
-                    void *scratch) {
-    unsigned char *target = esize > 1 ? scratch : dst;
+static int inflate_into(const void *src, size_t len, void *dst, size_t n) {
     uLongf got = (uLongf)n;
-    int zrc = uncompress(target, &got, src, (uLong)len);
+    int zrc = uncompress(dst, &got, src, (uLong)len);
     if (zrc != Z_OK || got != n)
         return iti_error(IT_EFORMAT, "chunk does not inflate to %zu bytes (zlib %d, got %lu)", n,
-                        zrc, (unsigned long)got);
-    if (esize > 1)
-        unshuffle(dst, scratch, n, esize);
+                         zrc, (unsigned long)got);
     return 0;
 }
 
 size_t iti_codec_bound(size_t n) { return (size_t)compressBound((uLong)n); }
+#endif
+
+/* ---- the codec ------------------------------------------------------------------------------ */
+
+int iti_codec_encode(const void *src, size_t n, size_t esize, int level, void **out,
+                     size_t *outlen) {
+    const unsigned char *in = src;
+    unsigned char *shuffled = NULL;
+    if (esize > 1) {
+        shuffled = iti_buf_alloc(n);
+        if (!shuffled)
+            return iti_error(IT_ENOMEM, "out of memory compressing a chunk");
+        shuffle(shuffled, src, n, esize);
+        in = shuffled;
+    }
+    int rc = zlib_stream(in, n, esize > 1 && n % esize == 0 ? esize : 1, level, out, outlen);
+    iti_buf_free(shuffled);
+    return rc;
+}
+
+int iti_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t n,
+                     void *scratch) {
+    int rc = inflate_into(src, len, esize > 1 ? scratch : dst, n);
+    if (rc == 0 && esize > 1)
+        unshuffle(dst, scratch, n, esize);
+    return rc;
+}
 
 int iti_codec_level(int requested, const char *fn, int *level) {
     if (requested < -1 || requested > 9)

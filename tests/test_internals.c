@@ -74,6 +74,42 @@ static void test_codec_matches_zlib_and_shuffle(void **state) {
     free(scratch);
 }
 
+/* Random, smooth and repetitive chunks each make a stream plain zlib decodes, none larger than
+ * the bound; random data are not expanded beyond stored-block framing (stored, not deflated). */
+static void test_codec_stream_kinds(void **state) {
+    (void)state;
+    const size_t n = 512 * 512 * 4;
+    float *f = malloc(n);
+    unsigned char *shuf = malloc(n), *back = malloc(n);
+    uint32_t seed = 7;
+    for (int kind = 0; kind < 3; kind++) {
+        for (size_t i = 0; i < n / 4; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            size_t y = i / 512, x = i % 512;
+            f[i] = kind == 0 ? (float)seed / 4294967296.0f             /* noise */
+                 : kind == 1 ? (float)(y * 0.37 + x * 0.11) + (float)(seed >> 28) * 1e-3f
+                             : (float)(x ^ y);                          /* repetitive */
+        }
+        ref_shuffle(shuf, (unsigned char *)f, n, 4);
+        void *enc;
+        size_t len;
+        assert_int_equal(iti_codec_encode(f, n, 4, 1, &enc, &len), 0);
+        assert_true(len <= iti_codec_bound(n));
+        uLongf got = (uLongf)n;
+        assert_int_equal(uncompress(back, &got, enc, (uLong)len), Z_OK);
+        assert_int_equal(got, n);
+        assert_memory_equal(back, shuf, n);
+        if (kind == 0)
+            assert_true(len < n + n / 1000 + 64);
+        if (kind == 2)
+            assert_true(len < n / 8);
+        iti_buf_free(enc);
+    }
+    free(f);
+    free(shuf);
+    free(back);
+}
+
 /* ---- cache ---------------------------------------------------------------------------------- */
 
 static iti_coord key(int64_t v) {
@@ -192,6 +228,7 @@ static void test_pool_errors_and_threads(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codec_matches_zlib_and_shuffle),
+        cmocka_unit_test(test_codec_stream_kinds),
         cmocka_unit_test(test_cache_lru_order),
         cmocka_unit_test(test_cache_pins_and_drops),
         cmocka_unit_test(test_pool_errors_and_threads),

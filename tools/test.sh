@@ -13,7 +13,7 @@ build=build
 stress=OFF
 fuzz=""
 flags=(-DIT_WERROR=ON)
-packages=(cmake make gcc libc6-dev pkg-config libhdf5-dev libpng-dev libcmocka-dev hdf5-tools
+packages=(cmake make gcc libc6-dev pkg-config libhdf5-dev libpng-dev libdeflate-dev libcmocka-dev hdf5-tools
     netcdf-bin python3-h5py python3-numpy python3-xarray python3-netcdf4)
 while [ $# -gt 0 ]; do
     case "$1" in
