@@ -3,7 +3,7 @@
  * directly with H5Dwrite_chunk decode with the normal filter pipeline in h5py, h5dump and HDF5.
  *
  * With libdeflate (ITI_HAVE_LIBDEFLATE) the stream is made faster than zlib makes it: the
- * leading byte planes of the shuffled chunk whose 16 KiB sample gains under 10% (the noisy
+ * leading byte planes of the shuffled chunk whose 16 KiB sample gains under 20% (the noisy
  * low-order bytes of floats, random data) are written as deflate stored blocks, the rest is
  * compressed by libdeflate, and chunks are inflated by libdeflate. Without it, zlib's
  * compress2 and uncompress. Either way any inflater decodes what the other wrote. */

@@ -1,0 +1,177 @@
+/* bench_pipeline: the original library's blur-of-blur workload — a (3, inf, inf) f32 image in
+ * 512x512 windows -> 5x5 gaussian -> 5x5 gaussian through padded windows, all three tensors in
+ * one store, read over [:, 0:4096, 0:4096] with the public API on 2 threads — in the memory
+ * store, and in an HDF5 store with deflate (the default) and with compression off; once with a
+ * random image (noise) and once with a smooth field. Each configuration runs in a fresh child
+ * process; medians of `runs` are reported with the store file's size and the child's peak RSS.
+ *
+ * Usage: bench_pipeline [runs] [size] [dir]   (defaults 3, 4096, $TMPDIR or /tmp) */
+#define _POSIX_C_SOURCE 200809L
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench_util.h"
+#include "blur_kernels.h"
+#include "infinite_tensor.h"
+
+static int64_t SIZE = 4096;
+static char dir[1024];
+
+typedef enum store_kind { MEMORY, HDF5_DEFLATE, HDF5_NONE } store_kind;
+
+typedef struct config {
+    store_kind store;
+    bool smooth;            /* a smooth field instead of noise */
+    char path[1100];
+} config;
+
+typedef struct blur_state {
+    float *tmp[64];
+} blur_state;
+
+static int image_fn(const it_window_batch *b, void *user) {
+    const bool *smooth = user;
+    for (size_t k = 0; k < b->count; k++) {
+        int64_t wy = b->index[k * 3 + 1], wx = b->index[k * 3 + 2];
+        float *out = b->out[k];
+        if (!*smooth) {
+            bench_noise(wy, wx, out);
+            continue;
+        }
+        for (int c = 0; c < CH; c++)
+            for (int y = 0; y < BW; y++)
+                for (int x = 0; x < BW; x++)
+                    out[((size_t)c * BW + y) * BW + x] =
+                        bench_field(wy * BW + y + 97 * c, wx * BW + x);
+    }
+    return 0;
+}
+
+static int blur_fn(const it_window_batch *b, void *user) {
+    blur_state *s = user;
+    for (size_t k = 0; k < b->count; k++)
+        bench_blur(b->arg[k], b->out[k], s->tmp[b->thread]);
+    return 0;
+}
+
+static int open_store(it_ctx *ctx, const config *c, it_store **s) {
+    if (c->store == MEMORY)
+        return it_store_open_memory(ctx, NULL, s);
+    it_hdf5_options o;
+    it_hdf5_options_init(&o);
+    o.compression_level = c->store == HDF5_NONE ? -1 : 0;
+    return it_store_open_hdf5(ctx, c->path, IT_HDF5_CREATE, &o, s);
+}
+
+/* One measurement (in a child): build the pipeline and read the region. */
+static int run(void *arg, double *ms) {
+    config *c = arg;
+    it_ctx_options co;
+    it_ctx_options_init(&co);
+    co.threads = 2;
+    it_ctx *ctx;
+    it_store *store;
+    unlink(c->path);
+    double t0 = bench_now_ms();
+    if (it_ctx_create(&co, &ctx) || open_store(ctx, c, &store))
+        return fprintf(stderr, "setup: %s\n", it_last_error()), 1;
+    blur_state bs = {0};
+    for (int i = 0; i < 2; i++)
+        bs.tmp[i] = malloc(sizeof(float) * CH * PW * BW);
+    int64_t win[3] = {CH, BW, BW}, pad[3] = {CH, PW, PW}, step[3] = {CH, BW, BW},
+            halo[3] = {0, -PAD, -PAD};
+    it_tensor_desc d;
+    it_tensor_desc_init(&d, 3);
+    d.shape[0] = CH, d.shape[1] = IT_INF, d.shape[2] = IT_INF;
+    it_window_init(&d.window, 3, win);
+    d.id = "image";
+    d.fn = image_fn;
+    d.user = &c->smooth;
+    it_tensor *image, *blur1, *blur2;
+    it_window argw;
+    it_window_set(&argw, 3, pad, step, halo);
+    int rc = it_tensor_create(store, &d, &image);
+    d.fn = blur_fn;
+    d.user = &bs;
+    d.n_args = 1;
+    d.arg_windows = &argw;
+    d.args = &image;
+    d.id = "blur1";
+    if (rc == 0)
+        rc = it_tensor_create(store, &d, &blur1);
+    d.args = &blur1;
+    d.id = "blur2";
+    if (rc == 0)
+        rc = it_tensor_create(store, &d, &blur2);
+    size_t n = (size_t)CH * SIZE * SIZE;
+    float *out = malloc(n * sizeof *out);
+    it_region r;
+    int64_t start[3] = {0, 0, 0}, stop[3] = {CH, SIZE, SIZE};
+    it_region_set(&r, 3, start, stop, NULL);
+    if (rc == 0)
+        rc = it_tensor_read(blur2, &r, out, n * sizeof *out);
+    if (rc == 0)
+        rc = it_store_close(store);
+    *ms = bench_now_ms() - t0; /* the store's final flush and close included */
+    if (rc)
+        return fprintf(stderr, "run: %s\n", it_last_error()), 1;
+    it_ctx_destroy(ctx);
+    return 0;
+}
+
+typedef struct figures {
+    double ms, rss_mb, file_mb;
+} figures;
+
+static int measure(config *c, int runs, figures *f) {
+    double ms[50], rss[50], file[50];
+    for (int i = 0; i < runs; i++) {
+        if (bench_in_child(run, c, &ms[i], &rss[i]))
+            return 1;
+        struct stat st;
+        file[i] = c->store != MEMORY && stat(c->path, &st) == 0 ? st.st_size / 1048576.0 : 0;
+        unlink(c->path);
+    }
+    f->ms = bench_median(ms, runs);
+    f->rss_mb = bench_median(rss, runs);
+    f->file_mb = bench_median(file, runs);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    int runs = argc > 1 ? atoi(argv[1]) : 3;
+    if (argc > 2)
+        SIZE = atoll(argv[2]);
+    snprintf(dir, sizeof dir, "%s", argc > 3 ? argv[3] : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (runs < 1 || runs > 50 || SIZE < BW || SIZE % BW) {
+        fprintf(stderr, "usage: bench_pipeline [runs 1..50] [size, multiple of %d] [dir]\n", BW);
+        return 2;
+    }
+    double out_mb = (double)CH * SIZE * SIZE * 4 / 1048576.0;
+    printf("blur-of-blur over [:, 0:%lld, 0:%lld] f32 (%.0f MiB out), 2 threads, %d run(s) each\n",
+           (long long)SIZE, (long long)SIZE, out_mb, runs);
+    static const char *store_names[3] = {"memory store", "HDF5, deflate (default)",
+                                         "HDF5, no compression"};
+    config cfg[5] = {{MEMORY, false, ""}, {HDF5_DEFLATE, false, ""}, {HDF5_NONE, false, ""},
+                     {HDF5_DEFLATE, true, ""}, {HDF5_NONE, true, ""}};
+    figures f[5];
+    for (int k = 0; k < 5; k++) {
+        snprintf(cfg[k].path, sizeof cfg[k].path, "%s/bench-pipeline-%d.h5", dir, (int)getpid());
+        if (measure(&cfg[k], runs, &f[k]))
+            return fprintf(stderr, "%s failed\n", store_names[cfg[k].store]), 1;
+        printf("  %-6s %-24s %8.1f ms   file %7.1f MiB   peak RSS %7.1f MiB\n",
+               cfg[k].smooth ? "smooth" : "noise", store_names[cfg[k].store], f[k].ms,
+               f[k].file_mb, f[k].rss_mb);
+    }
+    printf("BENCH pipeline: deflate_over_none=%.2f deflate_over_none_smooth=%.2f ms_memory=%.0f "
+           "ms_deflate=%.0f ms_none=%.0f ms_deflate_smooth=%.0f file_mb_deflate=%.0f "
+           "file_mb_deflate_smooth=%.0f rss_mb_memory=%.0f rss_over_out_memory=%.2f\n",
+           f[1].ms / f[2].ms, f[3].ms / f[4].ms, f[0].ms, f[1].ms, f[2].ms, f[3].ms, f[1].file_mb,
+           f[3].file_mb, f[0].rss_mb, f[0].rss_mb / out_mb);
+    return 0;
+}
