@@ -76,8 +76,10 @@ int iti_store_register(it_store *s, it_tensor *t, bool opened) {
             rc = got;
         else if (got == 0)
             create = want;
-        else
+        else if ((rc = iti_tensor_adopt_stored_chunk(t, found->chunk)) == 0) {
+            iti_tensor_meta_from(t, want); /* the chunk shape may be the stored one now */
             rc = iti_tensor_meta_compare(found, want, t->view.id);
+        }
     }
     if (rc == 0)
         rc = s->ops->attach(s->impl, &t->view, create);

@@ -12,6 +12,7 @@
 #include "window_math.h"
 
 #define CHUNK_TARGET_BYTES ((size_t)256 << 10)
+#define CHUNK_MAX_WINDOWS 1024
 #define CHUNK_MAX_BYTES ((size_t)0xffffffffu) /* HDF5's chunk size limit */
 
 #define FAIL(code, ...) iti_error(code, "it_tensor_create: " __VA_ARGS__)
@@ -75,34 +76,38 @@ static int64_t pos_mod(int64_t a, int64_t m) {
     return r < 0 ? r + m : r;
 }
 
-static int resolve_chunks(const it_tensor_desc *d, it_tensor *t) {
+/* The chunk shape from the requested one (`want`, 0 entries = default): whole finite
+ * dimensions; along infinite ones the window stride (1 for fixed dimensions), doubled along the
+ * smallest until the chunk holds 128 KiB or more, or 1024 windows (so that tiny windows do not
+ * make small reads compute tens of thousands of them). */
+static int resolve_chunks(const int64_t *want, it_tensor *t) {
     int rank = t->view.rank;
     for (int k = 0; k < rank; k++) {
-        if (d->chunk[k] < 0)
-            return FAIL(IT_EINVAL, "chunk[%d] must be >= 0 (got %lld)", k,
-                        (long long)d->chunk[k]);
-        if (d->chunk[k] > 0)
-            t->view.chunk[k] = d->chunk[k];
+        if (want[k] < 0)
+            return FAIL(IT_EINVAL, "chunk[%d] must be >= 0 (got %lld)", k, (long long)want[k]);
+        if (want[k] > 0)
+            t->view.chunk[k] = want[k];
         else if (t->view.shape[k] != IT_INF)
             t->view.chunk[k] = t->view.shape[k];
         else
             t->view.chunk[k] = t->win.map[k] == IT_MAP_FIXED ? 1 : t->win.stride[k];
     }
-    /* Grow default infinite extents by doubling the smallest until near the target size. */
-    size_t elems, bytes;
+    size_t elems, bytes, windows = 1; /* windows grow with every doubling */
     if (!shape_bytes(t->view.chunk, rank, t->view.esize, &elems, &bytes))
         return FAIL(IT_EOVERFLOW, "chunk byte size overflows");
     for (;;) {
         int best = -1;
         for (int k = 0; k < rank; k++)
-            if (d->chunk[k] == 0 && t->view.shape[k] == IT_INF && t->win.map[k] != IT_MAP_FIXED &&
+            if (want[k] == 0 && t->view.shape[k] == IT_INF && t->win.map[k] != IT_MAP_FIXED &&
                 (best < 0 || t->view.chunk[k] < t->view.chunk[best]))
                 best = k;
-        if (best < 0 || bytes > CHUNK_TARGET_BYTES / 2 || t->view.chunk[best] > INT64_MAX / 2)
+        if (best < 0 || bytes > CHUNK_TARGET_BYTES / 2 || windows >= CHUNK_MAX_WINDOWS ||
+            t->view.chunk[best] > INT64_MAX / 2)
             break;
         t->view.chunk[best] *= 2;
         bytes *= 2;
         elems *= 2;
+        windows *= 2;
     }
     if (bytes > CHUNK_MAX_BYTES)
         return FAIL(IT_EINVAL, "a chunk of %zu bytes exceeds the 4 GiB chunk limit; set chunk", bytes);
@@ -277,7 +282,8 @@ static int resolve(const it_tensor_desc *d, it_tensor *t, bool stored) {
 
     if ((rc = resolve_args(d, t)))
         return rc;
-    if ((rc = resolve_chunks(d, t)))
+    memcpy(t->chunk_request, d->chunk, sizeof t->chunk_request);
+    if ((rc = resolve_chunks(d->chunk, t)))
         return rc;
     resolve_valid_windows(t);
     t->direct = resolve_direct(t);
@@ -442,6 +448,22 @@ int it_tensor_open(it_store *store, const char *id, unsigned flags, it_tensor **
         iti_fill_pattern(t->init_chunk, t->view.fill, t->view.esize, t->view.chunk_elems);
     }
     return rc;
+}
+
+int iti_tensor_adopt_stored_chunk(it_tensor *t, const int64_t *stored) {
+    int64_t merged[IT_MAX_RANK] = {0};
+    for (int k = 0; k < t->view.rank; k++) {
+        if (stored[k] != t->view.chunk[k] && t->chunk_request[k] != 0)
+            return 0; /* asked for explicitly: the comparison reports it */
+        merged[k] = t->chunk_request[k] ? t->chunk_request[k] : stored[k];
+    }
+    if (memcmp(merged, t->view.chunk, sizeof(int64_t) * (size_t)t->view.rank) == 0)
+        return 0;
+    int rc = resolve_chunks(merged, t);
+    if (rc)
+        return resolve_chunks(t->chunk_request, t) ? rc : 0; /* keep the default: compared */
+    t->direct = resolve_direct(t);
+    return 0;
 }
 
 void it_tensor_release(it_tensor *t) {

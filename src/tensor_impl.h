@@ -33,6 +33,7 @@ struct it_tensor {
     it_blend_fn blend_fn;
     double blend_init;
 
+    int64_t chunk_request[IT_MAX_RANK]; /* it_tensor_desc.chunk as given (0: default) */
     size_t win_elems, win_bytes;
     /* Windows allowed by the finite dimensions: valid_lo[k] <= w[k] <= valid_hi[k]. */
     int64_t valid_lo[IT_MAX_RANK], valid_hi[IT_MAX_RANK];
@@ -53,5 +54,10 @@ struct it_tensor {
     bool owns_info_args;
     void *init_chunk;           /* a chunk of blend_init, for fill_missing */
 };
+
+/* A tensor reconnecting to a stored one whose chunk shape differs from t's only where t took
+ * the default (stores made when the default rule was another) takes the stored shape; t is
+ * otherwise unchanged. 0, or an error when re-resolving failed (t keeps its own shape). */
+int iti_tensor_adopt_stored_chunk(it_tensor *t, const int64_t *stored);
 
 #endif

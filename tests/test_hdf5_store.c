@@ -793,6 +793,44 @@ static void test_locked_by_another_process(void **state) {
     }
 }
 
+/* A tensor stored when the default chunk rule gave another shape reconnects with a description
+ * that leaves chunk at its default: the stored shape is taken. An explicit other shape is
+ * still a mismatch. */
+static void test_default_chunk_takes_stored_shape(void **state) {
+    (void)state;
+    it_tensor_desc d;
+    it_tensor_desc_init(&d, 2);
+    d.id = "tiny";
+    d.shape[0] = d.shape[1] = IT_INF;
+    int64_t one[2] = {1, 1};
+    it_window_init(&d.window, 2, one);
+    d.fn = golden_fn;
+    d.chunk[0] = d.chunk[1] = 256; /* what the default was before it bounded the windows */
+    it_store *s = open_store(IT_HDF5_CREATE);
+    it_tensor *t;
+    assert_int_equal(it_tensor_create(s, &d, &t), 0);
+    it_region r = region2(-5, 300, 7, 20);
+    float *want = malloc(305 * 13 * sizeof *want), *got = malloc(305 * 13 * sizeof *got);
+    assert_int_equal(it_tensor_read(t, &r, want, 305 * 13 * sizeof *want), 0);
+    assert_int_equal(it_store_close(s), 0);
+    s = open_store(IT_HDF5_READWRITE);
+    d.chunk[0] = d.chunk[1] = 0;
+    assert_int_equal(it_tensor_create(s, &d, &t), 0);
+    it_tensor_info info;
+    it_tensor_get_info(t, &info);
+    assert_int_equal(info.chunk[0], 256);
+    assert_int_equal(info.chunk[1], 256);
+    assert_int_equal(it_tensor_read(t, &r, got, 305 * 13 * sizeof *got), 0);
+    assert_memory_equal(got, want, 305 * 13 * sizeof *got);
+    it_tensor_release(t);
+    d.chunk[1] = 128;
+    assert_int_equal(it_tensor_create(s, &d, &t), IT_EMISMATCH);
+    assert_non_null(strstr(it_last_error(), "chunk"));
+    it_store_close(s);
+    free(want);
+    free(got);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test(name)
     const struct CMUnitTest tests[] = {
@@ -803,7 +841,7 @@ int main(void) {
         T(test_reconnect_and_readonly), T(test_list_delete_clear),   T(test_bad_files),
         T(test_range_edges),           T(test_index_past_end_of_allocation),
         T(test_corrupt_metadata),      T(test_format_version_1),     T(test_one_writer_per_file),
-        T(test_locked_by_another_process),
+        T(test_locked_by_another_process), T(test_default_chunk_takes_stored_shape),
     };
     return cmocka_run_group_tests_name("hdf5_store", tests, setup, teardown);
 }

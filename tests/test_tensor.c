@@ -262,9 +262,29 @@ static void test_delete_tensor(void **state) {
     assert_int_equal(it_tensor_create(f->store, &f->d, &t), 0);
 }
 
+/* Tiny windows: the default chunk stops at 1024 windows (32 x 32 here), so a read of a few
+ * elements computes about a thousand windows, not tens of thousands. */
+static void test_default_chunk_bounds_windows(void **state) {
+    FX;
+    int64_t one[2] = {1, 1};
+    it_window_init(&f->d.window, 2, one);
+    golden_gen gen = {0};
+    f->d.user = &gen;
+    it_tensor *t;
+    assert_int_equal(it_tensor_create(f->store, &f->d, &t), 0);
+    it_tensor_info info;
+    it_tensor_get_info(t, &info);
+    assert_int_equal(info.chunk[0] * info.chunk[1], 1024);
+    it_region r = region2(0, 3, 0, 6);
+    float v[18];
+    assert_int_equal(it_tensor_read(t, &r, v, sizeof v), 0);
+    assert_int_equal(atomic_load(&gen.calls), 1024);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
+        T(test_default_chunk_bounds_windows),
         T(test_valid_descriptor), T(test_null_arguments),  T(test_bad_rank),
         T(test_bad_shape),        T(test_bad_dtype),       T(test_window_rank_mismatch),
         T(test_window_size_and_stride), T(test_window_map), T(test_missing_fn),

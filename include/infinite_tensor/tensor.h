@@ -91,9 +91,11 @@ typedef struct it_tensor_desc {
     it_blend_fn blend_fn;         /* with IT_BLEND_CUSTOM */
     double blend_init;            /* value where no window covers a pixel; finite and
                                      integral, in range, for integer dtypes */
-    int64_t chunk[IT_MAX_RANK];   /* chunk shape; 0 entries = default (whole finite
-                                     dimension; a multiple of the stride near 256 KiB on
-                                     infinite ones) */
+    int64_t chunk[IT_MAX_RANK];   /* chunk shape; 0 entries = default: the whole finite
+                                     dimension; on infinite ones the stride (1 on fixed ones)
+                                     doubled along the smallest until the chunk holds 128 KiB
+                                     or 1024 windows. Reconnecting to a stored tensor, default
+                                     entries take the stored shape. */
     const char *fn_tag;           /* optional version string of fn (stored, compared on
                                      reopen by persistent stores); NULL = "" */
     unsigned flags;               /* IT_TENSOR_* */
