@@ -57,7 +57,8 @@ struct it_tensor {
 
 /* A tensor reconnecting to a stored one whose chunk shape differs from t's only where t took
  * the default (stores made when the default rule was another) takes the stored shape; t is
- * otherwise unchanged. 0, or an error when re-resolving failed (t keeps its own shape). */
+ * otherwise unchanged. When the stored shape is not a valid one for t, t keeps its own and the
+ * comparison that follows reports the difference. 0, or the error of restoring t. */
 int iti_tensor_adopt_stored_chunk(it_tensor *t, const int64_t *stored);
 
 #endif
