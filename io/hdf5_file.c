@@ -1,5 +1,5 @@
 /* Opening an HDF5 store: creating a new file, or opening, recovering and upgrading an
- * existing one (state: hdf5_store_impl.h). */
+ * existing one (state: hdf5_state.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "codec.h"
 #include "file_util.h"
 #include "hdf5_attr.h"
-#include "hdf5_store_impl.h"
+#include "hdf5_state.h"
 #include "hdf5_upgrade.h"
 
 #define DEFAULT_CACHE ((size_t)64 << 20)
@@ -194,14 +194,6 @@ static int open_file(void *arg) {
     H5Eclear2(H5E_DEFAULT);
     iti_h5s_leave(h);
     return rc;
-}
-
-void iti_h5s_free(h5_store *h) {
-    iti_open_file_release(h->claim);
-    iti_cache_destroy(h->decoded);
-    pthread_mutex_destroy(&h->lock);
-    free(h->journal);
-    free(h);
 }
 
 static int check_options(it_hdf5_mode mode, const it_hdf5_options *o, int *level) {

@@ -1,4 +1,4 @@
-/* The HDF5 tile store's operations (format: io/FORMAT.md; state: hdf5_store_impl.h).
+/* The HDF5 tile store's operations (format: io/FORMAT.md; state: hdf5_state.h).
  *
  * Chunks are written with H5Dwrite_chunk after being compressed outside the lock, and read
  * with H5Dread_chunk and decoded outside the lock, in parallel when the evaluator prefetches
@@ -9,7 +9,7 @@
 #include "codec.h"
 #include "hdf5_attr.h"
 #include "hdf5_schema.h"
-#include "hdf5_store_impl.h"
+#include "hdf5_state.h"
 
 #define H5T(t) ((h5_tensor *)(t)->backend)
 
@@ -54,13 +54,6 @@ void iti_h5s_forget_described(h5_store *h) {
     if (h->described >= 0)
         H5Gclose(h->described);
     h->described = -1;
-}
-
-uint64_t iti_h5s_file_size(h5_store *h) {
-    hsize_t n = 0;
-    if (H5Fget_filesize(h->file, &n) < 0)
-        H5Eclear2(H5E_DEFAULT);
-    return (uint64_t)n;
 }
 
 /* ---- tensors ---------------------------------------------------------------------------------- */
@@ -502,6 +495,14 @@ static int h5_list(void *impl, it_store_list_fn fn, void *user) {
     }
     free(names);
     return rc;
+}
+
+void iti_h5s_free(h5_store *h) {
+    iti_open_file_release(h->claim);
+    iti_cache_destroy(h->decoded);
+    pthread_mutex_destroy(&h->lock);
+    free(h->journal);
+    free(h);
 }
 
 /* After a fault the driver keeps HDF5's closing writes in memory: the close always completes,

@@ -6,7 +6,7 @@
 
 #include "hdf5_attr.h"
 #include "hdf5_schema.h"
-#include "hdf5_store_impl.h"
+#include "hdf5_state.h"
 
 /* Extent products stay below 2^62 elements: far from 2^63 (h5py's sizes), and never a multiple
  * of 2^64 (which crashes HDF5 1.10 on the first write). */
@@ -229,6 +229,14 @@ static int read_extent(h5_tensor *ht) {
     return 0;
 }
 
+/* Current size of the store's file. */
+static uint64_t file_size(h5_store *h) {
+    hsize_t n = 0;
+    if (H5Fget_filesize(h->file, &n) < 0)
+        H5Eclear2(H5E_DEFAULT);
+    return (uint64_t)n;
+}
+
 int iti_h5t_open(h5_store *h, h5_tensor *ht) {
     const iti_store_tensor *t = ht->t;
     if (h->described >= 0 && strcmp(h->described_id, t->id) == 0) { /* describe opened it */
@@ -251,7 +259,7 @@ int iti_h5t_open(h5_store *h, h5_tensor *ht) {
     if ((rc = iti_h5_read_i64(ht->group, "origin", ht->origin, (size_t)t->rank)) ||
         (rc = read_extent(ht)) || (rc = check_data_layout(ht)) || (rc = derive_chunk_range(ht)))
         return rc;
-    return iti_h5_index_open(&ht->index, ht->group, &h->vfd, iti_h5s_file_size(h), ht->cmin,
+    return iti_h5_index_open(&ht->index, ht->group, &h->vfd, file_size(h), ht->cmin,
                             ht->cmax);
 }
 

@@ -1,10 +1,10 @@
 /* Planning a read or fill: the chunks a selection touches, and blocks of them sized to the
- * budget (eval_impl.h). */
+ * budget (evaluator.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "context_impl.h"
-#include "eval_impl.h"
+#include "evaluator.h"
 #include "graph.h"
 #include "window_math.h"
 

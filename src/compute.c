@@ -1,11 +1,11 @@
 /* Computing claimed chunks: windows, argument slices, fn calls in batches, blending and
- * finalising (eval_impl.h). */
+ * finalising (evaluator.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "context_impl.h"
-#include "eval_impl.h"
+#include "evaluator.h"
 #include "window_math.h"
 
 

@@ -1,11 +1,11 @@
 /* Making chunks final: stored chunks are pinned, missing ones claimed and computed, chunks
- * claimed by other threads waited for (eval_impl.h). */
+ * claimed by other threads waited for (evaluator.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "context_impl.h"
-#include "eval_impl.h"
+#include "evaluator.h"
 
 void iti_format_coord(char *buf, size_t size, const int64_t *v, int rank) {
     size_t used = 0;

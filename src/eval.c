@@ -1,13 +1,13 @@
 /* Reads and fills: the selection's chunks are walked in blocks (blocks.c); each block is made
  * final (ensure.c), copied out in parallel, and made durable by flushing every store of the
  * tensor's upstream closure before progress is reported, so a crash loses at most the block
- * in progress (eval_impl.h). */
+ * in progress (evaluator.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "context_impl.h"
-#include "eval_impl.h"
+#include "evaluator.h"
 #include "kernels.h"
 
 /* Copies the selection's part of pinned chunk c into buf. */

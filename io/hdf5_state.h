@@ -4,8 +4,8 @@
  * A store's mutex guards its state and serialises its HDF5 calls; inside it the io-wide HDF5
  * lock (hdf5_lock.h) is taken, so HDF5 is safe on any build. Chunks are compressed before the
  * mutex is taken (put runs on the context's pool) and decoded after it is released. */
-#ifndef ITI_HDF5_STORE_IMPL_H
-#define ITI_HDF5_STORE_IMPL_H
+#ifndef ITI_HDF5_STATE_H
+#define ITI_HDF5_STATE_H
 
 #include <hdf5.h>
 #include <pthread.h>
@@ -68,9 +68,6 @@ static inline void iti_h5s_leave(h5_store *h) {
 
 /* Closes the group kept open by describe (lock held). */
 void iti_h5s_forget_described(h5_store *h);
-
-/* Current size of the store's file (lock held). */
-uint64_t iti_h5s_file_size(h5_store *h);
 
 /* ---- a tensor's objects (hdf5_tensor.c; lock held) ---------------------------------------- */
 

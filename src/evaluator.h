@@ -14,8 +14,8 @@
  *
  * A chunk reaches the store only when final, so stored data are always correct and results
  * never depend on threads, order, batch or cache sizes. */
-#ifndef ITI_EVAL_IMPL_H
-#define ITI_EVAL_IMPL_H
+#ifndef ITI_EVALUATOR_H
+#define ITI_EVALUATOR_H
 
 #include "coordset.h"
 #include "store_impl.h"
