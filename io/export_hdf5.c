@@ -530,13 +530,12 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
     if (!t || !region || !path || !dataset)
         return iti_error(IT_EINVAL, "it_export_hdf5: NULL %s",
                         !t ? "tensor" : !region ? "region" : !path ? "path" : "dataset");
-    it_export_options defaults;
-    it_export_options_init(&defaults);
-    int rc = opts ? iti_check_struct_size(opts->struct_size, sizeof *opts, "it_export_hdf5",
-                                         "it_export_options_init") : 0;
+    it_export_options o;
+    it_export_options_init(&o);
+    int rc = iti_options_take(&o, opts, sizeof o, "it_export_hdf5", "it_export_options_init");
     if (rc)
         return rc;
-    exporter x = {.tensor = t, .t = iti_tensor_view(t), .o = opts ? opts : &defaults,
+    exporter x = {.tensor = t, .t = iti_tensor_view(t), .o = &o,
                   .rank = iti_tensor_view(t)->rank, .file = -1, .data = -1};
     x.ext = x.s.count;
     iti_tensor_engine(t, &x.eng);

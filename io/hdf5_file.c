@@ -216,12 +216,9 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
         return iti_error(IT_EINVAL, "it_store_open_hdf5: NULL %s", ctx ? "path" : "ctx");
     it_hdf5_options o;
     it_hdf5_options_init(&o);
-    int rc = opts ? iti_check_struct_size(opts->struct_size, sizeof o, "it_store_open_hdf5",
-                                         "it_hdf5_options_init") : 0;
+    int rc = iti_options_take(&o, opts, sizeof o, "it_store_open_hdf5", "it_hdf5_options_init");
     if (rc)
         return rc;
-    if (opts)
-        o = *opts;
     int level;
     rc = check_options(mode, &o, &level);
     if (rc)

@@ -96,12 +96,9 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
         return iti_error(IT_EINVAL, "it_preview_png: NULL %s", !t ? "tensor" : !region ? "region" : "path");
     it_preview_options o;
     it_preview_options_init(&o);
-    int rc = opts ? iti_check_struct_size(opts->struct_size, sizeof o, "it_preview_png",
-                                         "it_preview_options_init") : 0;
+    int rc = iti_options_take(&o, opts, sizeof o, "it_preview_png", "it_preview_options_init");
     if (rc)
         return rc;
-    if (opts)
-        o = *opts;
     if ((unsigned)o.colormap > IT_COLORMAP_TERRAIN)
         return iti_error(IT_EINVAL, "it_preview_png: unknown colormap %d", (int)o.colormap);
     if (o.fixed_range && !(o.vmax > o.vmin))

@@ -16,13 +16,9 @@ int it_ctx_create(const it_ctx_options *opts, it_ctx **out) {
     *out = NULL;
     it_ctx_options o;
     it_ctx_options_init(&o);
-    if (opts) {
-        int rc = iti_check_struct_size(opts->struct_size, sizeof o, "it_ctx_create",
-                                      "it_ctx_options_init");
-        if (rc)
-            return rc;
-        o = *opts;
-    }
+    int rc = iti_options_take(&o, opts, sizeof o, "it_ctx_create", "it_ctx_options_init");
+    if (rc)
+        return rc;
     if (o.threads < 0 || o.threads > 1024)
         return iti_error(IT_EINVAL, "it_ctx_create: threads must be 0..1024 (got %d)", o.threads);
     if (o.threads == 0) {
@@ -34,7 +30,7 @@ int it_ctx_create(const it_ctx_options *opts, it_ctx **out) {
         return iti_error(IT_ENOMEM, "it_ctx_create: out of memory");
     ctx->threads = o.threads;
     ctx->budget = o.memory_budget ? o.memory_budget : ITI_DEFAULT_BUDGET;
-    int rc = iti_pool_create(o.threads, &ctx->pool);
+    rc = iti_pool_create(o.threads, &ctx->pool);
     if (rc == 0)
         rc = iti_cache_create(ctx->budget / 4 ? ctx->budget / 4 : 1, &ctx->windows);
     if (rc) {

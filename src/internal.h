@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "infinite_tensor.h"
 
@@ -63,17 +64,23 @@ static inline int iti_coord_cmp(const iti_coord *a, const iti_coord *b, int rank
 }
 
 /* Public option structs begin with struct_size, set by their *_init to the size the caller's
- * header declares. 0 when got is this library's size; IT_EINVAL naming fn and init otherwise
- * (0: the struct was not initialised; another size: a header of another library version). */
-static inline int iti_check_struct_size(size_t got, size_t want, const char *fn,
-                                       const char *init) {
-    if (got == want)
+ * header declares. Copies the caller's opts over dst (size bytes, holding the defaults) once
+ * its struct_size is this library's size; opts NULL keeps the defaults. IT_EINVAL naming fn and
+ * init otherwise (0: the struct was not initialised; another size: another version's header). */
+static inline int iti_options_take(void *dst, const void *opts, size_t size, const char *fn,
+                                   const char *init) {
+    if (!opts)
         return 0;
+    size_t got;
+    memcpy(&got, opts, sizeof got);
     if (got == 0)
         return iti_error(IT_EINVAL, "%s: options have struct_size 0: initialise them with %s",
-                        fn, init);
-    return iti_error(IT_EINVAL, "%s: options of %zu bytes come from another version's header "
-                    "(this library's are %zu bytes)", fn, got, want);
+                         fn, init);
+    if (got != size)
+        return iti_error(IT_EINVAL, "%s: options of %zu bytes come from another version's "
+                         "header (this library's are %zu bytes)", fn, got, size);
+    memcpy(dst, opts, size);
+    return 0;
 }
 
 /* Unique, never reused serial numbers (tensor identity in caches). */

@@ -137,12 +137,14 @@ int it_store_open_memory(it_ctx *ctx, const it_memory_store_options *opts, it_st
     *out = NULL;
     if (!ctx)
         return iti_error(IT_EINVAL, "it_store_open_memory: NULL ctx");
-    int rc = opts ? iti_check_struct_size(opts->struct_size, sizeof *opts, "it_store_open_memory",
-                                         "it_memory_store_options_init") : 0;
+    it_memory_store_options o;
+    it_memory_store_options_init(&o);
+    int rc = iti_options_take(&o, opts, sizeof o, "it_store_open_memory",
+                              "it_memory_store_options_init");
     if (rc)
         return rc;
     iti_cache *cache;
-    rc = iti_cache_create(opts ? opts->cache_bytes : 0, &cache);
+    rc = iti_cache_create(o.cache_bytes, &cache);
     if (rc)
         return rc;
     rc = iti_store_wrap(ctx, &memory_ops, cache, out);
