@@ -96,14 +96,10 @@ static int raw_child(void *arg, double *ms) {
 }
 
 int main(int argc, char **argv) {
-    int runs = argc > 1 ? atoi(argv[1]) : 3;
-    if (argc > 2)
-        SIZE = atoll(argv[2]);
-    const char *dir = argc > 3 ? argv[3] : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    if (runs < 1 || runs > 50 || SIZE < TILE || SIZE % TILE) {
-        fprintf(stderr, "usage: bench_export [runs 1..50] [size, multiple of %d] [dir]\n", TILE);
+    int runs;
+    const char *dir;
+    if (!bench_args(argc, argv, "bench_export", TILE, &runs, &SIZE, &dir))
         return 2;
-    }
     snprintf(store_path, sizeof store_path, "%s/bench-export-store-%d.h5", dir, (int)getpid());
     snprintf(out_path, sizeof out_path, "%s/bench-export-out-%d.h5", dir, (int)getpid());
     double mb = (double)SIZE * SIZE * 4 / (1 << 20);

@@ -20,7 +20,6 @@
 #include "infinite_tensor.h"
 
 static int64_t SIZE = 4096;
-static char dir[1024];
 
 typedef enum store_kind { MEMORY, HDF5_DEFLATE, HDF5_NONE } store_kind;
 
@@ -144,14 +143,10 @@ static int measure(config *c, int runs, figures *f) {
 }
 
 int main(int argc, char **argv) {
-    int runs = argc > 1 ? atoi(argv[1]) : 3;
-    if (argc > 2)
-        SIZE = atoll(argv[2]);
-    snprintf(dir, sizeof dir, "%s", argc > 3 ? argv[3] : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (runs < 1 || runs > 50 || SIZE < BW || SIZE % BW) {
-        fprintf(stderr, "usage: bench_pipeline [runs 1..50] [size, multiple of %d] [dir]\n", BW);
+    int runs;
+    const char *dir;
+    if (!bench_args(argc, argv, "bench_pipeline", BW, &runs, &SIZE, &dir))
         return 2;
-    }
     double out_mb = (double)CH * SIZE * SIZE * 4 / 1048576.0;
     printf("blur-of-blur over [:, 0:%lld, 0:%lld] f32 (%.0f MiB out), 2 threads, %d run(s) each\n",
            (long long)SIZE, (long long)SIZE, out_mb, runs);

@@ -21,7 +21,6 @@
 #define CH 512
 
 static int64_t SIZE = 8192;
-static char dir[1024];
 
 /* The trivial f's values for chunk (cy, cx), for the hand-written loops. */
 static void chunk_values(int64_t cy, int64_t cx, float *out) {
@@ -155,14 +154,10 @@ static int many_chunks(const char *path, int n) {
 }
 
 int main(int argc, char **argv) {
-    int runs = argc > 1 ? atoi(argv[1]) : 3;
-    if (argc > 2)
-        SIZE = atoll(argv[2]);
-    snprintf(dir, sizeof dir, "%s", argc > 3 ? argv[3] : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (runs < 1 || runs > 50 || SIZE < CH || SIZE % CH) {
-        fprintf(stderr, "usage: bench_store [runs 1..50] [size, multiple of %d] [dir]\n", CH);
+    int runs;
+    const char *dir;
+    if (!bench_args(argc, argv, "bench_store", CH, &runs, &SIZE, &dir))
         return 2;
-    }
     char p1[1100], p2[1100];
     snprintf(p1, sizeof p1, "%s/bench-store-%d-a.h5", dir, (int)getpid());
     snprintf(p2, sizeof p2, "%s/bench-store-%d-b.h5", dir, (int)getpid());

@@ -1,4 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -89,4 +90,18 @@ it_region bench_square(int64_t size) {
     int64_t start[2] = {0, 0}, stop[2] = {size, size};
     it_region_set(&r, 2, start, stop, NULL);
     return r;
+}
+
+bool bench_args(int argc, char **argv, const char *name, int64_t unit, int *runs, int64_t *size,
+                const char **dir) {
+    *runs = argc > 1 ? atoi(argv[1]) : 3;
+    if (argc > 2)
+        *size = atoll(argv[2]);
+    if (dir)
+        *dir = argc > 3 ? argv[3] : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    if (*runs >= 1 && *runs <= 50 && *size >= unit && *size % unit == 0)
+        return true;
+    fprintf(stderr, "usage: %s [runs 1..50] [size, multiple of %lld]%s\n", name, (long long)unit,
+            dir ? " [dir]" : "");
+    return false;
 }

@@ -2,6 +2,7 @@
 #ifndef IT_BENCH_UTIL_H
 #define IT_BENCH_UTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "infinite_tensor.h"
@@ -18,6 +19,12 @@ int bench_field_fn(const it_window_batch *b, void *user);
 int bench_field_tensor(it_store *store, int64_t tile, it_tensor **out);
 /* The square region [0, size)^2. */
 it_region bench_square(int64_t size);
+
+/* The benchmarks' command line, [runs] [size] [dir]: runs 1..50 (default 3), size a multiple of
+ * unit (*size holds the default), dir defaulting to $TMPDIR or /tmp (dir may be NULL for
+ * benchmarks without files). Prints the usage and returns false when an argument is off. */
+bool bench_args(int argc, char **argv, const char *name, int64_t unit, int *runs, int64_t *size,
+                const char **dir);
 
 /* Runs fn(arg, &ms) in a fresh child process; returns its time and peak RSS (MB).
  * 0 on success. A fresh process gives every measurement fresh memory and its own RSS. */
