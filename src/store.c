@@ -61,8 +61,6 @@ int iti_store_register(it_store *s, it_tensor *t, bool opened) {
         found = iti_tensor_meta_new();
         if (!want || !found)
             rc = iti_error(IT_ENOMEM, "it_tensor_create: out of memory");
-        else
-            iti_tensor_meta_from(t, want);
     }
     pthread_mutex_lock(&s->lock);
     for (it_tensor *o = s->tensors; rc == 0 && o; o = o->next_in_store)
@@ -74,11 +72,14 @@ int iti_store_register(it_store *s, it_tensor *t, bool opened) {
         int got = s->ops->describe(s->impl, t->view.id, found);
         if (got < 0)
             rc = got;
-        else if (got == 0)
-            create = want;
-        else if ((rc = iti_tensor_adopt_stored_chunk(t, found->chunk)) == 0) {
-            iti_tensor_meta_from(t, want); /* the chunk shape may be the stored one now */
-            rc = iti_tensor_meta_compare(found, want, t->view.id);
+        else if (got > 0) /* a default chunk shape takes the stored one before t's record */
+            rc = iti_tensor_adopt_stored_chunk(t, found->chunk);
+        if (rc == 0) {
+            iti_tensor_meta_from(t, want);
+            if (got > 0)
+                rc = iti_tensor_meta_compare(found, want, t->view.id);
+            else
+                create = want;
         }
     }
     if (rc == 0)
