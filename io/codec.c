@@ -85,11 +85,14 @@ static void unshuffle(unsigned char *dst, const unsigned char *src, size_t n, si
 /* ---- the deflate engine ------------------------------------------------------------------- */
 
 #ifdef ITI_HAVE_LIBDEFLATE
-/* One compressor per level and a decompressor per thread (allocating one costs more than
- * compressing a small chunk), with a scratch buffer for samples; freed when the thread ends. */
+/* One compressor per level, a zlib stream and a decompressor per thread (allocating one costs
+ * more than compressing a small chunk: zlib's state is 260 KiB of fresh pages), with a scratch
+ * buffer for samples; freed when the thread ends. */
 typedef struct engines {
     struct libdeflate_compressor *c[10];
     struct libdeflate_decompressor *d;
+    z_stream z;
+    int z_level;                /* level z was set up with; 0: not set up */
     unsigned char *sample_out;
     size_t sample_cap;
 } engines;
@@ -102,6 +105,8 @@ static void free_engines(void *p) {
     for (int i = 0; i < 10; i++)
         libdeflate_free_compressor(e->c[i]);
     libdeflate_free_decompressor(e->d);
+    if (e->z_level)
+        deflateEnd(&e->z);
     free(e->sample_out);
     free(e);
 }
@@ -124,7 +129,8 @@ static struct libdeflate_compressor *compressor(engines *e, int level) {
     return e->c[level];
 }
 
-/* What compressing a sample of a plane (its first 16 KiB) gains. */
+/* What compressing a sample of a plane (its first quarter, at most 16 KiB: the sample is
+ * compressed again with the rest, so it stays a small part of the work) gains. */
 typedef enum gain { GAIN_NONE, GAIN_SOME, GAIN_HUGE } gain;
 
 /* GAIN_NONE under 20%; GAIN_HUGE over 8x (repetitive data, on which zlib's fastest level
@@ -132,7 +138,7 @@ typedef enum gain { GAIN_NONE, GAIN_SOME, GAIN_HUGE } gain;
  * faster on smooth fields and noise). */
 static gain sample_gain(engines *e, struct libdeflate_compressor *c, const unsigned char *p,
                         size_t n) {
-    size_t sample = n < 16384 ? n : 16384;
+    size_t sample = n / 4 < 16384 ? (n + 3) / 4 : 16384;
     size_t cap = libdeflate_deflate_compress_bound(c, sample);
     if (cap > e->sample_cap) {
         unsigned char *b = realloc(e->sample_out, cap);
@@ -145,21 +151,26 @@ static gain sample_gain(engines *e, struct libdeflate_compressor *c, const unsig
     return got == 0 || got * 10 > sample * 8 ? GAIN_NONE : got * 8 < sample ? GAIN_HUGE : GAIN_SOME;
 }
 
-/* Raw deflate of n bytes by zlib, ending in the final block; 0 on failure. */
-static size_t zlib_raw(const unsigned char *in, size_t n, int level, unsigned char *out,
-                       size_t cap) {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+/* Raw deflate of n bytes by the thread's zlib stream, ending in the final block; 0 on
+ * failure. */
+static size_t zlib_raw(engines *e, const unsigned char *in, size_t n, int level,
+                       unsigned char *out, size_t cap) {
+    if (e->z_level != level) {
+        if (e->z_level)
+            deflateEnd(&e->z);
+        memset(&e->z, 0, sizeof e->z);
+        e->z_level = deflateInit2(&e->z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
+                         ? level : 0;
+        if (!e->z_level)
+            return 0;
+    } else if (deflateReset(&e->z) != Z_OK) {
         return 0;
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)n;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    int zrc = deflate(&z, Z_FINISH);
-    size_t got = z.total_out;
-    deflateEnd(&z);
-    return zrc == Z_STREAM_END ? got : 0;
+    }
+    e->z.next_in = (Bytef *)in;
+    e->z.avail_in = (uInt)n;
+    e->z.next_out = out;
+    e->z.avail_out = (uInt)cap;
+    return deflate(&e->z, Z_FINISH) == Z_STREAM_END ? e->z.total_out : 0;
 }
 
 /* Appends `n` bytes as deflate stored blocks (not final) at out; returns the bytes written. */
@@ -212,7 +223,7 @@ static int zlib_stream(const unsigned char *in, size_t n, size_t planes, int lev
     dst[o++] = 0x01; /* fastest; (0x78 * 256 + 0x01) % 31 == 0 */
     o += stored_blocks(in, stored, dst + o);
     if (rest) {
-        size_t got = g == GAIN_HUGE ? zlib_raw(in + stored, rest, level, dst + o, cap - o - 4)
+        size_t got = g == GAIN_HUGE ? zlib_raw(e, in + stored, rest, level, dst + o, cap - o - 4)
                                     : libdeflate_deflate_compress(c, in + stored, rest, dst + o,
                                                                   cap - o - 4);
         if (got == 0) {
