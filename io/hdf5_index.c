@@ -16,9 +16,6 @@ int iti_h5_index_init(iti_h5_index *ix, int rank, const char *id) {
 }
 
 void iti_h5_index_free(iti_h5_index *ix) {
-    if (ix->dset >= 0)
-        H5Dclose(ix->dset);
-    ix->dset = -1;
     iti_coordset_free(&ix->present);
     free(ix->pending);
     ix->pending = NULL;

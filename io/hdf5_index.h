@@ -26,6 +26,8 @@ typedef struct iti_h5_index {
 
 /* Initialises an index without a dataset (dset -1). */
 int iti_h5_index_init(iti_h5_index *ix, int rank, const char *id);
+/* Frees the memory of the index; the dataset is closed with the tensor's other objects
+ * (iti_h5t_close, under the HDF5 lock). */
 void iti_h5_index_free(iti_h5_index *ix);
 
 /* Creates the dataset "chunks" in group g (empty, unlimited rows, 256 rows a chunk). */

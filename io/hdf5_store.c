@@ -87,8 +87,8 @@ static int h5_describe(void *impl, const char *id, iti_tensor_meta *out) {
     return leave_op(h, rc);
 }
 
+/* Frees a tensor's state; its HDF5 objects were closed under the lock (iti_h5t_close). */
 static void free_tensor_state(h5_tensor *ht) {
-    iti_h5t_close(ht);
     iti_h5_index_free(&ht->index);
     free(ht);
 }
@@ -124,6 +124,8 @@ static int h5_attach(void *impl, iti_store_tensor *t, const iti_tensor_meta *cre
     if (rc == 0) {
         ht->next = h->attached;
         h->attached = ht;
+    } else {
+        iti_h5t_close(ht);
     }
     iti_h5s_leave(h);
     if (rc) {
