@@ -44,21 +44,14 @@ static const field fields[] = {
 
 #define AT(m, f, type) ((type *)((char *)(m) + (f)->offset))
 
-static const char *const window_parts[4] = {"size", "stride", "offset", "map"};
-
 /* ---- writing ---------------------------------------------------------------------------------- */
 
 static int write_window(hid_t g, const char *prefix, const it_window *w) {
-    int64_t v[4][IT_MAX_RANK];
-    for (int d = 0; d < w->rank; d++) {
-        v[0][d] = w->size[d];
-        v[1][d] = w->stride[d];
-        v[2][d] = w->offset[d];
-        v[3][d] = w->map[d];
-    }
-    for (int p = 0; p < 4; p++) {
+    int64_t v[ITI_WINDOW_PARTS][IT_MAX_RANK];
+    iti_window_to_parts(w, v);
+    for (int p = 0; p < ITI_WINDOW_PARTS; p++) {
         char name[64];
-        snprintf(name, sizeof name, "%s_%s", prefix, window_parts[p]);
+        snprintf(name, sizeof name, "%s_%s", prefix, iti_window_part_names[p]);
         int rc = iti_h5_write_i64(g, name, v[p], (size_t)w->rank);
         if (rc)
             return rc;
@@ -128,10 +121,10 @@ static int read_rank(hid_t g, const char *name, int *rank) {
 }
 
 static int read_window(hid_t g, const char *prefix, int rank, it_window *w) {
-    int64_t v[4][IT_MAX_RANK];
-    for (int p = 0; p < 4; p++) {
+    int64_t v[ITI_WINDOW_PARTS][IT_MAX_RANK];
+    for (int p = 0; p < ITI_WINDOW_PARTS; p++) {
         char name[64];
-        snprintf(name, sizeof name, "%s_%s", prefix, window_parts[p]);
+        snprintf(name, sizeof name, "%s_%s", prefix, iti_window_part_names[p]);
         int rc = iti_h5_read_i64(g, name, v[p], (size_t)rank);
         if (rc)
             return rc;

@@ -64,6 +64,12 @@ typedef struct iti_tensor_meta {
 } iti_tensor_meta;
 
 iti_tensor_meta *iti_tensor_meta_new(void);   /* zeroed; NULL when out of memory */
+
+/* A window as the four arrays a record keeps of it, in this order, with their names: size,
+ * stride, offset and map (rank entries each). */
+#define ITI_WINDOW_PARTS 4
+extern const char *const iti_window_part_names[ITI_WINDOW_PARTS];
+void iti_window_to_parts(const it_window *w, int64_t parts[ITI_WINDOW_PARTS][IT_MAX_RANK]);
 void iti_tensor_meta_free(iti_tensor_meta *m);
 
 /* ---- the backend interface ------------------------------------------------------------------- */

@@ -27,6 +27,17 @@ void iti_tensor_meta_from(const it_tensor *t, iti_tensor_meta *m) {
     snprintf(m->fn_tag, sizeof m->fn_tag, "%s", t->fn_tag);
 }
 
+const char *const iti_window_part_names[ITI_WINDOW_PARTS] = {"size", "stride", "offset", "map"};
+
+void iti_window_to_parts(const it_window *w, int64_t parts[ITI_WINDOW_PARTS][IT_MAX_RANK]) {
+    for (int d = 0; d < w->rank; d++) {
+        parts[0][d] = w->size[d];
+        parts[1][d] = w->stride[d];
+        parts[2][d] = w->offset[d];
+        parts[3][d] = w->map[d];
+    }
+}
+
 /* ---- comparison ----------------------------------------------------------------------------- */
 
 static void format_array(char *buf, size_t size, const int64_t *v, int n) {
@@ -74,17 +85,12 @@ static int cmp_window(const char *id, const char *prefix, const it_window *store
     snprintf(name, sizeof name, "%s_size", prefix);
     if (stored->rank != want->rank)
         return cmp_count(id, name, stored->rank, want->rank);
-    int64_t s[IT_MAX_RANK], w[IT_MAX_RANK];
-    static const char *parts[4] = {"size", "stride", "offset", "map"};
-    for (int p = 0; p < 4; p++) {
-        for (int d = 0; d < want->rank; d++) {
-            s[d] = p == 0 ? stored->size[d] : p == 1 ? stored->stride[d]
-                 : p == 2 ? stored->offset[d] : stored->map[d];
-            w[d] = p == 0 ? want->size[d] : p == 1 ? want->stride[d]
-                 : p == 2 ? want->offset[d] : want->map[d];
-        }
-        snprintf(name, sizeof name, "%s_%s", prefix, parts[p]);
-        int rc = cmp_array(id, name, s, w, want->rank);
+    int64_t s[ITI_WINDOW_PARTS][IT_MAX_RANK], w[ITI_WINDOW_PARTS][IT_MAX_RANK];
+    iti_window_to_parts(stored, s);
+    iti_window_to_parts(want, w);
+    for (int p = 0; p < ITI_WINDOW_PARTS; p++) {
+        snprintf(name, sizeof name, "%s_%s", prefix, iti_window_part_names[p]);
+        int rc = cmp_array(id, name, s[p], w[p], want->rank);
         if (rc)
             return rc;
     }
