@@ -420,6 +420,12 @@ static int h5_stored_bytes(void *impl, iti_store_tensor *t, uint64_t *bytes) {
     return leave_op(h, 0);
 }
 
+/* The decoded copy is what a read no longer needs: it goes first when the cache is full. */
+static void h5_discard(void *impl, iti_store_tensor *t, const iti_coord *c, bool drop) {
+    (void)drop; /* never set for a persistent store */
+    iti_cache_discard(((h5_store *)impl)->decoded, t->serial, c, false);
+}
+
 static void h5_clear_cache(void *impl, iti_store_tensor *t) {
     iti_cache_drop(((h5_store *)impl)->decoded, t ? t->serial : 0, t == NULL);
 }
@@ -541,6 +547,7 @@ const iti_store_ops iti_h5_store_ops = {
     .prefetch = h5_prefetch,
     .chunks = h5_chunks,
     .stored_bytes = h5_stored_bytes,
+    .discard = h5_discard,
     .clear_cache = h5_clear_cache,
     .remove = h5_remove,
     .flush = h5_flush,

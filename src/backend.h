@@ -17,7 +17,7 @@
 #include "pool.h"
 
 /* Version of iti_store_ops; iti_store_wrap refuses a table of another version. */
-#define ITI_STORE_BACKEND_VERSION 2
+#define ITI_STORE_BACKEND_VERSION 3
 
 /* Longest fn_tag, in bytes. */
 #define ITI_FN_TAG_MAX 4096
@@ -121,6 +121,12 @@ typedef struct iti_store_ops {
      * in parallel on pool). Absent chunks are skipped; a failure here is only a lost hint. */
     int (*prefetch)(void *impl, iti_store_tensor *t, const iti_coord *chunks, size_t n,
                     iti_pool *pool);
+
+    /* Optional: a read no longer needs chunk (the last chunk of the read computed from it is
+     * final). With `drop` (a transient tensor, only in stores without describe) the chunk is
+     * removed, at once or when its last pin goes; without, it is a hint that the chunk's
+     * memory may be reclaimed before other chunks'. A chunk that is absent is a no-op. */
+    void (*discard)(void *impl, iti_store_tensor *t, const iti_coord *chunk, bool drop);
 
     /* Coordinates of every stored chunk of t, sorted lexicographically; *out is malloc'd. */
     int (*chunks)(void *impl, iti_store_tensor *t, iti_coord **out, size_t *n);

@@ -62,10 +62,26 @@ static size_t batch_scratch(const it_tensor *t) {
     return sat_mul(t->batch, per_window);
 }
 
-/* Widens argument a's chunk box (box[ai], wanted[ai]) to what windows wlo..whi of t read
- * through argument i; false when the bounds overflow. */
-static bool widen_argument_box(const it_tensor *t, size_t i, const int64_t *wlo,
-                               const int64_t *whi, int64_t (*box)[IT_MAX_RANK], bool *wanted) {
+int iti_chunk_windows(const it_tensor *t, const iti_coord *c, int64_t *lo, int64_t *hi) {
+    if (t->no_windows)
+        return 0;
+    int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK];
+    iti_chunk_box(&t->view, c, start, stop);
+    if (!iti_win_range(&t->win, t->view.rank, start, stop, lo, hi))
+        return 0;
+    for (int k = 0; k < t->view.rank; k++) {
+        if (lo[k] < t->valid_lo[k])
+            lo[k] = t->valid_lo[k];
+        if (hi[k] > t->valid_hi[k])
+            hi[k] = t->valid_hi[k];
+        if (lo[k] > hi[k])
+            return 0;
+    }
+    return 1;
+}
+
+bool iti_widen_argument_box(const it_tensor *t, size_t i, const int64_t *wlo,
+                            const int64_t *whi, int64_t (*box)[IT_MAX_RANK], bool *wanted) {
     const it_tensor *a = t->args[i];
     int64_t s0[IT_MAX_RANK], e0[IT_MAX_RANK], s1[IT_MAX_RANK], e1[IT_MAX_RANK];
     iti_coord cl, ch;
@@ -130,7 +146,7 @@ static size_t estimate(const iti_graph *g, int threads, int64_t (*box)[2][IT_MAX
         scratch = mine > scratch ? mine : scratch;
         for (size_t i = 0; i < t->n_args; i++) {
             size_t ai = iti_graph_index(g, t->args[i]);
-            if (!widen_argument_box(t, i, wlo, whi, box[ai], &wanted[ai]))
+            if (!iti_widen_argument_box(t, i, wlo, whi, box[ai], &wanted[ai]))
                 return SIZE_MAX;
         }
     }
@@ -152,12 +168,11 @@ int iti_block_extents(it_tensor *t, const iti_chunk_axes *ax, size_t budget, int
     while (rc == 0) {
         int64_t lo[IT_MAX_RANK], hi[IT_MAX_RANK];
         int longest = 0;
-        for (int d = 0; d < ax->rank; d++) {
-            lo[d] = ax->chunks[d][0];
-            hi[d] = ax->chunks[d][bext[d] - 1];
+        static const int64_t first[IT_MAX_RANK];
+        iti_block_bounds(ax, first, bext, lo, hi);
+        for (int d = 0; d < ax->rank; d++)
             if (bext[d] > bext[longest])
                 longest = d;
-        }
         if (bext[longest] == 1 || estimate(&g, threads, box, wanted, lo, hi) <= budget / 2)
             break;
         bext[longest] = (bext[longest] + 1) / 2;
@@ -166,4 +181,20 @@ int iti_block_extents(it_tensor *t, const iti_chunk_axes *ax, size_t budget, int
     free(wanted);
     iti_graph_free(&g);
     return rc;
+}
+
+void iti_block_bounds(const iti_chunk_axes *ax, const int64_t *b0, const int64_t *bext,
+                      int64_t *lo, int64_t *hi) {
+    for (int d = 0; d < ax->rank; d++) {
+        int64_t end = b0[d] + bext[d] <= ax->n[d] ? b0[d] + bext[d] : ax->n[d];
+        lo[d] = ax->chunks[d][b0[d]];
+        hi[d] = ax->chunks[d][end - 1];
+    }
+}
+
+bool iti_next_block(const iti_chunk_axes *ax, const int64_t *bext, int64_t *b0) {
+    int d = ax->rank - 1;
+    while (d >= 0 && (b0[d] += bext[d]) >= ax->n[d])
+        b0[d--] = 0;
+    return d >= 0;
 }

@@ -10,6 +10,7 @@ struct iti_cache_entry {
     size_t bytes;
     unsigned pins;
     bool dead;                          /* dropped while pinned: freed on last release */
+    bool demoted;                       /* discarded while pinned: evicted first on release */
     iti_cache_entry *prev, *next;        /* LRU list of unpinned live entries */
 };
 
@@ -78,6 +79,17 @@ static void lru_push(iti_cache *c, iti_cache_entry *e) {
     c->lru_tail = e;
 }
 
+/* Makes unpinned e the next to be evicted. */
+static void lru_push_front(iti_cache *c, iti_cache_entry *e) {
+    e->prev = NULL;
+    e->next = c->lru_head;
+    if (c->lru_head)
+        c->lru_head->prev = e;
+    else
+        c->lru_tail = e;
+    c->lru_head = e;
+}
+
 static void evict(iti_cache *c) {
     while (c->limit && c->bytes > c->limit && c->lru_head) {
         iti_cache_entry *e = c->lru_head;
@@ -133,10 +145,14 @@ void iti_cache_release(iti_cache *c, iti_cache_entry *e) {
         return;
     pthread_mutex_lock(&c->lock);
     if (--e->pins == 0) {
-        if (e->dead)
+        if (e->dead) {
             free_entry(c, e);
-        else {
-            lru_push(c, e);
+        } else {
+            if (e->demoted)
+                lru_push_front(c, e);
+            else
+                lru_push(c, e);
+            e->demoted = false;
             evict(c);
         }
     }
@@ -145,6 +161,17 @@ void iti_cache_release(iti_cache *c, iti_cache_entry *e) {
 
 void *iti_cache_data(const iti_cache_entry *e) { return e->buf; }
 
+/* Takes e out of the index: freed now when unpinned, on its last release otherwise. */
+static void remove_entry(iti_cache *c, iti_cache_entry *e) {
+    iti_htab_remove(&c->index, &e->node);
+    if (e->pins) {
+        e->dead = true;
+    } else {
+        lru_unlink(c, e);
+        free_entry(c, e);
+    }
+}
+
 void iti_cache_drop(iti_cache *c, uint64_t tag, bool all_tags) {
     pthread_mutex_lock(&c->lock);
     for (size_t b = 0; b < c->index.nbuckets; b++) {
@@ -152,17 +179,25 @@ void iti_cache_drop(iti_cache *c, uint64_t tag, bool all_tags) {
         while (n) {
             iti_hnode *next = n->next;
             iti_cache_entry *e = (iti_cache_entry *)n;
-            if (all_tags || n->tag == tag) {
-                iti_htab_remove(&c->index, n);
-                if (e->pins) {
-                    e->dead = true;
-                } else {
-                    lru_unlink(c, e);
-                    free_entry(c, e);
-                }
-            }
+            if (all_tags || n->tag == tag)
+                remove_entry(c, e);
             n = next;
         }
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+void iti_cache_discard(iti_cache *c, uint64_t tag, const iti_coord *key, bool drop) {
+    pthread_mutex_lock(&c->lock);
+    iti_cache_entry *e = (iti_cache_entry *)iti_htab_find(&c->index, tag, key);
+    if (e && drop) {
+        remove_entry(c, e);
+    } else if (e && e->pins) {
+        e->demoted = true;
+    } else if (e) {
+        lru_unlink(c, e);
+        lru_push_front(c, e);
+        evict(c);
     }
     pthread_mutex_unlock(&c->lock);
 }

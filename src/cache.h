@@ -28,6 +28,10 @@ void *iti_cache_data(const iti_cache_entry *e);
 /* Removes every entry with `tag` (all tags when all_tags): unpinned ones now, pinned ones
  * when their last pin goes. */
 void iti_cache_drop(iti_cache *c, uint64_t tag, bool all_tags);
+/* The entry (tag, key) is no longer needed. With `drop` it is removed (now when unpinned, on
+ * its last release otherwise); without, it becomes the first to be evicted (now, or when its
+ * last pin goes). Absent keys are a no-op. */
+void iti_cache_discard(iti_cache *c, uint64_t tag, const iti_coord *key, bool drop);
 /* Calls fn for every entry with `tag` (under the cache lock: fn must not use the cache). */
 void iti_cache_foreach(iti_cache *c, uint64_t tag, void (*fn)(const iti_coord *key, void *user),
                       void *user);

@@ -9,25 +9,6 @@
 #include "window_math.h"
 
 
-/* Windows of t intersecting chunk c that the finite dimensions allow: lo..hi. */
-static int chunk_windows(const it_tensor *t, const iti_coord *c, int64_t *lo, int64_t *hi) {
-    if (t->no_windows)
-        return 0;
-    int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK];
-    iti_chunk_box(&t->view, c, start, stop);
-    if (!iti_win_range(&t->win, t->view.rank, start, stop, lo, hi))
-        return 0;
-    for (int k = 0; k < t->view.rank; k++) {
-        if (lo[k] < t->valid_lo[k])
-            lo[k] = t->valid_lo[k];
-        if (hi[k] > t->valid_hi[k])
-            hi[k] = t->valid_hi[k];
-        if (lo[k] > hi[k])
-            return 0;
-    }
-    return 1;
-}
-
 static int add_to_set(const iti_coord *c, void *set) {
     int rc = iti_coordset_add(set, c);
     return rc < 0 ? rc : 0;
@@ -290,7 +271,7 @@ static int finalize_chunk(void *arg, size_t j, int thread) {
     iti_strides(t->win.size, t->view.rank, bw.wstr);
     int64_t lo[IT_MAX_RANK], hi[IT_MAX_RANK];
     int rc = 0;
-    if (chunk_windows(t, c, lo, hi))
+    if (iti_chunk_windows(t, c, lo, hi))
         rc = iti_box_foreach(lo, hi, t->view.rank, blend_window, &bw);
     if (rc == 0 && t->blend == IT_BLEND_MEAN)
         iti_mean_finish(t->view.dtype, bw.acc, bw.cnt, t->view.chunk_elems, t->view.fill);
@@ -350,7 +331,7 @@ static int list_windows(work *wk) {
     int rc = iti_coordset_init(&set);
     for (size_t j = 0; rc == 0 && j < wk->ntodo; j++) {
         int64_t lo[IT_MAX_RANK], hi[IT_MAX_RANK];
-        if (chunk_windows(t, &wk->chunks[wk->todo[j]], lo, hi))
+        if (iti_chunk_windows(t, &wk->chunks[wk->todo[j]], lo, hi))
             rc = iti_box_foreach(lo, hi, rank, add_to_set, &set);
     }
     if (rc == 0)
@@ -421,8 +402,12 @@ static int pin_arguments(work *wk) {
 static void unpin_arguments(work *wk) {
     if (!wk->args)
         return;
-    for (size_t i = 0; i < wk->t->n_args; i++)
-        iti_pinned_free(&wk->args[i]);
+    for (size_t i = 0; i < wk->t->n_args; i++) {
+        pinned *a = &wk->args[i];
+        if (a->refs) /* pinned: their consumer's windows are computed (or failed) */
+            iti_release_consumed(wk->ev->release, a->t, a->coords, a->n);
+        iti_pinned_free(a);
+    }
     free(wk->args);
     wk->args = NULL;
 }

@@ -87,14 +87,6 @@ static size_t block_chunks(const iti_chunk_axes *ax, const int64_t *b0, const in
     }
 }
 
-/* Advances b0 to the next block; false after the last. */
-static bool next_block(const iti_chunk_axes *ax, const int64_t *bext, int64_t *b0) {
-    int d = ax->rank - 1;
-    while (d >= 0 && (b0[d] += bext[d]) >= ax->n[d])
-        b0[d--] = 0;
-    return d >= 0;
-}
-
 static int report(const it_ctx *ctx, uint64_t done, uint64_t total, const char *fn) {
     if (!ctx->progress || !ctx->progress(done, total, ctx->progress_user))
         return 0;
@@ -125,6 +117,9 @@ static int run(it_tensor *t, const iti_selection *s, void *buf, const char *fn, 
         per_block *= (size_t)bext[d];
         total *= (uint64_t)ax.n[d];
     }
+    iti_release_plan release = {0};
+    if (rc == 0 && (rc = iti_release_plan_init(&release, t, &ax, bext, ctx->budget)) == 0)
+        ev.release = &release;
     if (rc == 0) {
         coords = calloc(per_block, sizeof *coords);
         refs = calloc(per_block, sizeof *refs);
@@ -135,7 +130,7 @@ static int run(it_tensor *t, const iti_selection *s, void *buf, const char *fn, 
         rc = report(ctx, 0, total, fn);
     int64_t b0[IT_MAX_RANK] = {0};
     uint64_t done = 0;
-    for (bool more = rc == 0; more; more = next_block(&ax, bext, b0)) {
+    for (bool more = rc == 0; more; more = iti_next_block(&ax, bext, b0)) {
         size_t n = block_chunks(&ax, b0, bext, coords);
         memset(refs, 0, n * sizeof *refs);
         if ((rc = iti_ensure(&ev, t, coords, n, refs, buf != NULL)))
@@ -146,12 +141,13 @@ static int run(it_tensor *t, const iti_selection *s, void *buf, const char *fn, 
         }
         iti_release_refs(t, refs, n);
         /* Everything final so far becomes durable: a crash loses at most the next block. */
-        if ((rc = flush_stores(t)))
+        if ((rc = flush_stores(t)) || (rc = iti_release_block_done(&release)))
             break;
         done += n;
         if (progress && (rc = report(ctx, done, total, fn)))
             break;
     }
+    iti_release_plan_finish(&release);
     iti_chunk_axes_free(&ax);
     free(coords);
     free(refs);

@@ -9,6 +9,8 @@
  *               chunk from its windows in lexicographic window order and hand it to the store.
  *  - blocks.c:  planning a read or fill: the chunks a selection touches, and blocks of them
  *               whose working set fits half the context budget.
+ *  - release.c: letting go of chunks a read no longer needs (transient tensors are dropped,
+ *               others offered for eviction first), planned from the blocks' footprints.
  *  - eval.c:    reads and fills: walking the blocks, copying chunks out, flushing stores and
  *               reporting progress after each block.
  *
@@ -18,11 +20,15 @@
 #define ITI_EVALUATOR_H
 
 #include "coordset.h"
+#include "graph.h"
 #include "store_impl.h"
 #include "tensor_impl.h"
 
+struct iti_release_plan;
+
 /* One read or fill. */
 typedef struct eval {
+    struct iti_release_plan *release; /* NULL: nothing is let go during the read */
     it_ctx *ctx;
     int threads;
     void **scratch;          /* per pool thread: argument slices, indices and pointers of one
@@ -78,12 +84,57 @@ void iti_chunk_axes_free(iti_chunk_axes *ax);
  * every upstream chunk they read, each tensor of the graph once) fits half the budget. */
 int iti_block_extents(it_tensor *t, const iti_chunk_axes *ax, size_t budget, int64_t *bext);
 
+/* Blocks are walked in lexicographic order of their first planned index b0 (rows of blocks:
+ * consecutive blocks share their halos). Advances b0 to the next block; false after the last. */
+bool iti_next_block(const iti_chunk_axes *ax, const int64_t *bext, int64_t *b0);
+/* First and last chunk coordinate (per dimension) of the block at b0. */
+void iti_block_bounds(const iti_chunk_axes *ax, const int64_t *b0, const int64_t *bext,
+                      int64_t *lo, int64_t *hi);
+
+
+/* ---- release.c -------------------------------------------------------------------------------- */
+
+typedef struct iti_chunk_list iti_chunk_list;
+
+typedef struct iti_release_plan {
+    bool active;                  /* the graph has chunks to let go */
+    iti_graph graph;
+    unsigned char *mode;          /* per graph node: how its chunks are let go */
+    iti_chunk_list *fresh;        /* per graph node: chunks to replay in the block replayed */
+    const iti_chunk_axes *ax;     /* the read's blocks */
+    const int64_t *bext;
+    iti_htab last;                /* (graph index, chunk) -> last replayed block reading it */
+    size_t cap;                   /* most entries planned ahead */
+    int64_t cursor[IT_MAX_RANK];  /* b0 of the first block not replayed */
+    bool unplanned;               /* blocks remain to replay */
+    size_t planned, done;         /* blocks replayed; blocks finished (= the current block) */
+} iti_release_plan;
+
+/* Plans the read of root walked in blocks bext of ax. */
+int iti_release_plan_init(iti_release_plan *p, it_tensor *root, const iti_chunk_axes *ax,
+                          const int64_t *bext, size_t budget);
+/* The consumer of t's chunks[0..n) has computed its batch of the current block: those of
+ * them no later block needs go now (tensors reached by one path only). p may be NULL. */
+void iti_release_consumed(iti_release_plan *p, const it_tensor *t, const iti_coord *chunks,
+                          size_t n);
+/* The current block is final: chunks no later block needs go. */
+int iti_release_block_done(iti_release_plan *p);
+/* Lets go of every chunk still planned (the read is over) and frees the plan. */
+void iti_release_plan_finish(iti_release_plan *p);
+
 /* ---- shared helpers --------------------------------------------------------------------------- */
 
 /* Chunk index of pixel x along dimension d. */
 static inline int64_t iti_chunk_of(const iti_store_tensor *t, int d, int64_t x) {
     return (int64_t)iti_floordiv((iti_i128)x - t->grid[d], t->chunk[d]);
 }
+
+/* Windows of t intersecting chunk c that the finite dimensions allow: lo..hi; 0 when none. */
+int iti_chunk_windows(const it_tensor *t, const iti_coord *c, int64_t *lo, int64_t *hi);
+/* Widens the chunk box of argument i of t (box[0..1], *wanted: whether box holds anything) to
+ * every chunk windows wlo..whi of t read through it; false when the bounds overflow. */
+bool iti_widen_argument_box(const it_tensor *t, size_t i, const int64_t *wlo,
+                            const int64_t *whi, int64_t (*box)[IT_MAX_RANK], bool *wanted);
 
 /* "v0, v1, ..." of rank values, for messages. */
 void iti_format_coord(char *buf, size_t size, const int64_t *v, int rank);

@@ -49,6 +49,10 @@ static int mem_put(void *impl, iti_store_tensor *t, const iti_coord *chunk, void
     return 0;
 }
 
+static void mem_discard(void *impl, iti_store_tensor *t, const iti_coord *chunk, bool drop) {
+    iti_cache_discard(impl, t->serial, chunk, drop);
+}
+
 static void mem_clear_cache(void *impl, iti_store_tensor *t) {
     iti_cache_drop(impl, t ? t->serial : 0, t == NULL);
 }
@@ -118,6 +122,7 @@ static const iti_store_ops memory_ops = {
     .release = mem_release,
     .has = mem_has,
     .put = mem_put,
+    .discard = mem_discard,
     .chunks = mem_chunks,
     .clear_cache = mem_clear_cache,
     .remove = mem_remove,

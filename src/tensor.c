@@ -266,8 +266,9 @@ static int resolve(const it_tensor_desc *d, it_tensor *t, bool stored) {
         return iti_error_prefix(rc, "it_tensor_create: ");
     if (!d->fn && !stored)
         return FAIL(IT_EINVAL, "fn must not be NULL");
-    if (d->flags & ~(unsigned)IT_TENSOR_SERIAL)
-        return FAIL(IT_EINVAL, "flags has unknown bits 0x%x", d->flags & ~(unsigned)IT_TENSOR_SERIAL);
+    const unsigned known = IT_TENSOR_SERIAL | IT_TENSOR_TRANSIENT;
+    if (d->flags & ~known)
+        return FAIL(IT_EINVAL, "flags has unknown bits 0x%x", d->flags & ~known);
     t->view.flags = d->flags;
     t->fn = d->fn;
     t->user = d->user;
@@ -350,6 +351,9 @@ static int tensor_new(it_store *store, const it_tensor_desc *desc, bool opened, 
     int rc = iti_htab_init(&t->claims, 16);
     if (rc == 0)
         rc = resolve(desc, t, opened);
+    if (rc == 0 && (t->view.flags & IT_TENSOR_TRANSIENT) && store->ops->describe)
+        rc = FAIL(IT_EINVAL, "IT_TENSOR_TRANSIENT needs a memory store: a %s store keeps every "
+                  "chunk (keep transient intermediates in a memory store)", store->ops->kind);
     if (rc == 0)
         rc = resolve_closure(t, store);
     if (rc == 0)

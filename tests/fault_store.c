@@ -130,6 +130,12 @@ static void fs_clear_cache(void *impl, iti_store_tensor *t) {
     f->ops->clear_cache(f->impl, t);
 }
 
+static void fs_discard(void *impl, iti_store_tensor *t, const iti_coord *chunk, bool drop) {
+    fault_store *f = impl;
+    if (f->ops->discard)
+        f->ops->discard(f->impl, t, chunk, drop);
+}
+
 static int fs_remove(void *impl, iti_store_tensor *t, const char *id) {
     fault_store *f = impl;
     return f->ops->remove(f->impl, t, id);
@@ -165,7 +171,7 @@ static size_t fs_memory_bytes(const void *impl) {
     .version = ITI_STORE_BACKEND_VERSION, .kind = "fault-injecting", .attach = fs_attach,        \
     .detach = fs_detach, .get = fs_get, .release = fs_release, .has = fs_has, .put = fs_put,    \
     .prefetch = fs_prefetch, .chunks = fs_chunks, .stored_bytes = fs_stored_bytes,              \
-    .clear_cache = fs_clear_cache, .remove = fs_remove, .flush = fs_flush, .close = fs_close,   \
+    .discard = fs_discard, .clear_cache = fs_clear_cache, .remove = fs_remove, .flush = fs_flush, .close = fs_close,   \
     .memory_bytes = fs_memory_bytes
 
 static const iti_store_ops persistent_ops = {COMMON_OPS, .describe = fs_describe, .list = fs_list};

@@ -60,7 +60,15 @@ typedef enum it_blend {
 } it_blend;
 
 enum {
-    IT_TENSOR_SERIAL = 1u << 0   /* never call fn concurrently */
+    IT_TENSOR_SERIAL = 1u << 0,   /* never call fn concurrently */
+    /* Keep chunks only while a read or fill needs them: a chunk is dropped as soon as every
+     * chunk of the read computed from it is final (at the latest when the read ends), so a
+     * pipeline's intermediates take memory for a moving band of the read, not its whole
+     * extent, and no window is computed twice within one read. A later read computes them
+     * again, and so may a concurrent read that needed a chunk another read dropped. Only for
+     * tensors in a memory store (persistent stores keep every chunk; keep intermediates in a
+     * memory store next to them). */
+    IT_TENSOR_TRANSIENT = 1u << 1
 };
 
 #define IT_ID_MAX 255

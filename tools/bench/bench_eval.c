@@ -5,8 +5,13 @@
  * interleaved; medians are reported (the kernel's page clearing varies a lot from run to run on
  * these virtual machines, and dominates both programs).
  *
+ * Memory regimes: the hand-written program holds every level in full (its three flat arrays);
+ * the library's memory store keeps every chunk of the three tensors (the default), or only
+ * the result (the noise and first blur transient: a moving band of them is held), or only what
+ * the read needs (the whole pipeline transient: the result is copied out chunk by chunk).
+ *
  * Usage: bench_eval [runs] [size]   (defaults 5 and 4096)
- *        bench_eval --only=K          one run in-process: 0 hand-written, 1 or 2 threads */
+ *        bench_eval --only=K          one run in-process, K indexes KINDS */
 #define _POSIX_C_SOURCE 200809L
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -56,7 +61,11 @@ static int blur_fn(const it_window_batch *b, void *user) {
     return 0;
 }
 
-static int run_library(int threads, double *ms, double *sum, long *calls) {
+/* What the memory store keeps: every chunk (the default), the result only (intermediates
+ * transient), or nothing beyond what the read needs (the whole pipeline transient). */
+typedef enum keeping { KEEP, INTERMEDIATES_TRANSIENT, WHOLE_TRANSIENT } keeping;
+
+static int run_library(int threads, keeping mode, double *ms, double *sum, long *calls) {
     it_ctx_options co;
     it_ctx_options_init(&co);
     co.threads = threads;
@@ -76,6 +85,7 @@ static int run_library(int threads, double *ms, double *sum, long *calls) {
     it_window_init(&d.window, 3, win);
     d.fn = noise_fn;
     d.user = &noise_calls;
+    d.flags = mode == KEEP ? 0 : IT_TENSOR_TRANSIENT;
     it_tensor *base, *blur1, *blur2;
     if (it_tensor_create(store, &d, &base))
         return fprintf(stderr, "%s\n", it_last_error()), 1;
@@ -90,6 +100,7 @@ static int run_library(int threads, double *ms, double *sum, long *calls) {
     if (it_tensor_create(store, &d, &blur1))
         return fprintf(stderr, "%s\n", it_last_error()), 1;
     d.args = &blur1;
+    d.flags = mode == WHOLE_TRANSIENT ? IT_TENSOR_TRANSIENT : 0;
     if (it_tensor_create(store, &d, &blur2))
         return fprintf(stderr, "%s\n", it_last_error()), 1;
 
@@ -109,6 +120,21 @@ static int run_library(int threads, double *ms, double *sum, long *calls) {
     it_ctx_destroy(ctx);
     return 0;
 }
+
+/* The measured configurations; 0 is the hand-written program. */
+static const struct {
+    const char *name;
+    int threads;
+    keeping mode;
+} KINDS[] = {
+    {"hand-written, 1 thread", 1, KEEP},
+    {"library, 1 thread", 1, KEEP},
+    {"library, 2 threads", 2, KEEP},
+    {"  transient noise+blur1, 1t", 1, INTERMEDIATES_TRANSIENT},
+    {"  transient noise+blur1, 2t", 2, INTERMEDIATES_TRANSIENT},
+    {"  all transient, 2t", 2, WHOLE_TRANSIENT},
+};
+#define NKINDS (int)(sizeof KINDS / sizeof KINDS[0])
 
 /* ---- the hand-written baseline ------------------------------------------------------------ */
 
@@ -209,15 +235,17 @@ static void warm_up_memory(size_t bytes) {
 
 int main(int argc, char **argv) {
     if (argc > 1 && strncmp(argv[1], "--only=", 7) == 0) {
-        /* One measurement in this process: --only=0 hand-written, 1|2 library threads.
+        /* One measurement in this process: --only=K, K indexes KINDS.
          * With --raw SIZE: one machine-readable line for the driver. */
         int kind = atoi(argv[1] + 7);
+        if (kind < 0 || kind >= NKINDS)
+            return fprintf(stderr, "bench_eval: --only takes 0..%d\n", NKINDS - 1), 2;
         bool raw = argc > 2 && strcmp(argv[2], "--raw") == 0;
         if (raw && argc > 3)
             SIZE = atoll(argv[3]);
         double ms = 0, sum = 0;
         long calls = 0;
-        int rc = kind == 0 ? run_baseline(&ms, &sum, &calls) : run_library(kind, &ms, &sum, &calls);
+        int rc = kind == 0 ? run_baseline(&ms, &sum, &calls) : run_library(KINDS[kind].threads, KINDS[kind].mode, &ms, &sum, &calls);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         size_t cur, peak;
@@ -241,33 +269,37 @@ int main(int argc, char **argv) {
     }
     printf("blur-of-blur over [:, 0:%lld, 0:%lld] f32, windows %d, %d run(s) each\n",
            (long long)SIZE, (long long)SIZE, BW, runs);
-    const char *names[3] = {"hand-written, 1 thread", "library, 1 thread", "library, 2 threads"};
     size_t warm = (size_t)CH * SIZE * SIZE * 4 * 8; /* ~1.5 GB at the standard size */
-    double ms[3][50], rss[3][50], sums[3];
-    long calls[3];
+    double ms[NKINDS][50], rss[NKINDS][50], sums[NKINDS];
+    long calls[NKINDS];
     for (int i = 0; i < runs; i++)
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < NKINDS; k++) {
             result r;
             warm_up_memory(warm);
             if (measure(k, &r)) {
-                fprintf(stderr, "%s failed\n", names[k]);
+                fprintf(stderr, "%s failed\n", KINDS[k].name);
                 return 1;
             }
             ms[k][i] = r.ms, rss[k][i] = r.rss_mb, sums[k] = r.sum, calls[k] = r.calls;
         }
-    double med[3], mrss[3];
-    for (int k = 0; k < 3; k++) {
+    double med[NKINDS], mrss[NKINDS];
+    for (int k = 0; k < NKINDS; k++) {
         med[k] = bench_median(ms[k], runs);
         mrss[k] = bench_median(rss[k], runs);
-        printf("%-24s %8.1f ms   peak RSS %7.1f MB   windows: %ld noise + %ld blur   checksum %.6e\n",
-               names[k], med[k], mrss[k], calls[k] / 1000000, calls[k] % 1000000, sums[k]);
+        printf("%-28s %8.1f ms   peak RSS %7.1f MB   windows: %ld noise + %ld blur   checksum %.6e\n",
+               KINDS[k].name, med[k], mrss[k], calls[k] / 1000000, calls[k] % 1000000, sums[k]);
     }
-    if (sums[0] != sums[1] || sums[1] != sums[2] || calls[0] != calls[1] || calls[1] != calls[2]) {
-        fprintf(stderr, "results or window counts differ between runs\n");
-        return 1;
-    }
+    for (int k = 1; k < NKINDS; k++)
+        if (sums[k] != sums[0] || calls[k] != calls[0]) {
+            fprintf(stderr, "results or window counts differ: %s\n", KINDS[k].name);
+            return 1;
+        }
+    double out_mb = (double)CH * SIZE * SIZE * 4 / 1048576.0;
+    printf("  (output %.0f MiB; same windows and results in every configuration)\n", out_mb);
     printf("BENCH eval: overhead_1t=%.3f speedup_2t=%.2f ms_2t=%.1f ms_1t=%.1f ms_hand=%.1f "
-           "rss_mb_2t=%.0f rss_mb_hand=%.0f\n",
-           med[1] / med[0], med[1] / med[2], med[2], med[1], med[0], mrss[2], mrss[0]);
+           "rss_mb_2t=%.0f rss_mb_hand=%.0f ms_transient_2t=%.1f speedup_transient_2t=%.2f "
+           "rss_over_out_transient=%.2f ms_all_transient_2t=%.1f rss_over_out_all_transient=%.2f\n",
+           med[1] / med[0], med[1] / med[2], med[2], med[1], med[0], mrss[2], mrss[0], med[4],
+           med[3] / med[4], mrss[4] / out_mb, med[5], mrss[5] / out_mb);
     return 0;
 }
