@@ -171,8 +171,8 @@ static size_t fs_memory_bytes(const void *impl) {
     .version = ITI_STORE_BACKEND_VERSION, .kind = "fault-injecting", .attach = fs_attach,        \
     .detach = fs_detach, .get = fs_get, .release = fs_release, .has = fs_has, .put = fs_put,    \
     .prefetch = fs_prefetch, .chunks = fs_chunks, .stored_bytes = fs_stored_bytes,              \
-    .discard = fs_discard, .clear_cache = fs_clear_cache, .remove = fs_remove, .flush = fs_flush, .close = fs_close,   \
-    .memory_bytes = fs_memory_bytes
+    .discard = fs_discard, .clear_cache = fs_clear_cache, .remove = fs_remove,                  \
+    .flush = fs_flush, .close = fs_close, .memory_bytes = fs_memory_bytes
 
 static const iti_store_ops persistent_ops = {COMMON_OPS, .describe = fs_describe, .list = fs_list};
 static const iti_store_ops volatile_ops = {COMMON_OPS};

@@ -2,7 +2,9 @@
  * 512x512 windows -> 5x5 gaussian -> 5x5 gaussian through padded windows, all three tensors in
  * one store, read over [:, 0:4096, 0:4096] with the public API on 2 threads — in the memory
  * store, and in an HDF5 store with deflate (the default) and with compression off; once with a
- * random image (noise) and once with a smooth field. Each configuration runs in a fresh child
+ * random image (noise) and once with a smooth field; and with image and blur1 transient in a
+ * memory store (IT_TENSOR_TRANSIENT), blur2 in the memory or the deflate HDF5 store, so that
+ * only the result is kept. Each configuration runs in a fresh child
  * process; medians of `runs` are reported with the store file's size and the child's peak RSS.
  *
  * Usage: bench_pipeline [runs] [size] [dir]   (defaults 3, 4096, $TMPDIR or /tmp) */
@@ -26,6 +28,7 @@ typedef enum store_kind { MEMORY, HDF5_DEFLATE, HDF5_NONE } store_kind;
 typedef struct config {
     store_kind store;
     bool smooth;            /* a smooth field instead of noise */
+    bool transient;         /* image and blur1 transient, in a memory store */
     char path[1100];
 } config;
 
@@ -74,11 +77,13 @@ static int run(void *arg, double *ms) {
     it_ctx_options_init(&co);
     co.threads = 2;
     it_ctx *ctx;
-    it_store *store;
+    it_store *store, *inter = NULL;
     unlink(c->path);
     double t0 = bench_now_ms();
-    if (it_ctx_create(&co, &ctx) || open_store(ctx, c, &store))
+    if (it_ctx_create(&co, &ctx) || open_store(ctx, c, &store) ||
+        (c->transient && c->store != MEMORY && it_store_open_memory(ctx, NULL, &inter)))
         return fprintf(stderr, "setup: %s\n", it_last_error()), 1;
+    it_store *first = inter ? inter : store;
     blur_state bs = {0};
     for (int i = 0; i < 2; i++)
         bs.tmp[i] = malloc(sizeof(float) * CH * PW * BW);
@@ -91,10 +96,11 @@ static int run(void *arg, double *ms) {
     d.id = "image";
     d.fn = image_fn;
     d.user = &c->smooth;
+    d.flags = c->transient ? IT_TENSOR_TRANSIENT : 0;
     it_tensor *image, *blur1, *blur2;
     it_window argw;
     it_window_set(&argw, 3, pad, step, halo);
-    int rc = it_tensor_create(store, &d, &image);
+    int rc = it_tensor_create(first, &d, &image);
     d.fn = blur_fn;
     d.user = &bs;
     d.n_args = 1;
@@ -102,9 +108,10 @@ static int run(void *arg, double *ms) {
     d.args = &image;
     d.id = "blur1";
     if (rc == 0)
-        rc = it_tensor_create(store, &d, &blur1);
+        rc = it_tensor_create(first, &d, &blur1);
     d.args = &blur1;
     d.id = "blur2";
+    d.flags = 0;
     if (rc == 0)
         rc = it_tensor_create(store, &d, &blur2);
     size_t n = (size_t)CH * SIZE * SIZE;
@@ -116,6 +123,8 @@ static int run(void *arg, double *ms) {
         rc = it_tensor_read(blur2, &r, out, n * sizeof *out);
     if (rc == 0)
         rc = it_store_close(store);
+    if (rc == 0 && inter)
+        rc = it_store_close(inter);
     *ms = bench_now_ms() - t0; /* the store's final flush and close included */
     if (rc)
         return fprintf(stderr, "run: %s\n", it_last_error()), 1;
@@ -152,21 +161,28 @@ int main(int argc, char **argv) {
            (long long)SIZE, (long long)SIZE, out_mb, runs);
     static const char *store_names[3] = {"memory store", "HDF5, deflate (default)",
                                          "HDF5, no compression"};
-    config cfg[5] = {{MEMORY, false, ""}, {HDF5_DEFLATE, false, ""}, {HDF5_NONE, false, ""},
-                     {HDF5_DEFLATE, true, ""}, {HDF5_NONE, true, ""}};
-    figures f[5];
-    for (int k = 0; k < 5; k++) {
+    enum { NCFG = 7 };
+    config cfg[NCFG] = {{MEMORY, false, false, ""},      {HDF5_DEFLATE, false, false, ""},
+                        {HDF5_NONE, false, false, ""},   {HDF5_DEFLATE, true, false, ""},
+                        {HDF5_NONE, true, false, ""},    {MEMORY, false, true, ""},
+                        {HDF5_DEFLATE, false, true, ""}};
+    figures f[NCFG];
+    for (int k = 0; k < NCFG; k++) {
         snprintf(cfg[k].path, sizeof cfg[k].path, "%s/bench-pipeline-%d.h5", dir, (int)getpid());
         if (measure(&cfg[k], runs, &f[k]))
             return fprintf(stderr, "%s failed\n", store_names[cfg[k].store]), 1;
-        printf("  %-6s %-24s %8.1f ms   file %7.1f MiB   peak RSS %7.1f MiB\n",
-               cfg[k].smooth ? "smooth" : "noise", store_names[cfg[k].store], f[k].ms,
-               f[k].file_mb, f[k].rss_mb);
+        printf("  %-6s %-24s %-10s %8.1f ms   file %7.1f MiB   peak RSS %7.1f MiB\n",
+               cfg[k].smooth ? "smooth" : "noise", store_names[cfg[k].store],
+               cfg[k].transient ? "transient" : "", f[k].ms, f[k].file_mb, f[k].rss_mb);
     }
+    printf("  (transient: image and blur1 in a memory store with IT_TENSOR_TRANSIENT)\n");
     printf("BENCH pipeline: deflate_over_none=%.2f deflate_over_none_smooth=%.2f ms_memory=%.0f "
            "ms_deflate=%.0f ms_none=%.0f ms_deflate_smooth=%.0f file_mb_deflate=%.0f "
-           "file_mb_deflate_smooth=%.0f rss_mb_memory=%.0f rss_over_out_memory=%.2f\n",
+           "file_mb_deflate_smooth=%.0f rss_mb_memory=%.0f rss_over_out_memory=%.2f "
+           "ms_memory_transient=%.0f rss_over_out_memory_transient=%.2f "
+           "ms_deflate_transient=%.0f rss_mb_deflate_transient=%.0f\n",
            f[1].ms / f[2].ms, f[3].ms / f[4].ms, f[0].ms, f[1].ms, f[2].ms, f[3].ms, f[1].file_mb,
-           f[3].file_mb, f[0].rss_mb, f[0].rss_mb / out_mb);
+           f[3].file_mb, f[0].rss_mb, f[0].rss_mb / out_mb, f[5].ms, f[5].rss_mb / out_mb,
+           f[6].ms, f[6].rss_mb);
     return 0;
 }
