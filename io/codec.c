@@ -260,7 +260,7 @@ static int inflate_into(const void *src, size_t len, void *dst, size_t n) {
     return 0;
 }
 
-size_t iti_codec_bound(size_t n) {
+static size_t deflate_bound(size_t n) {
     size_t worst = libdeflate_deflate_compress_bound(NULL, n);
     size_t zraw = (size_t)deflateBound(NULL, (uLong)n);
     size_t ours = 2 + stored_bound(n) + (worst > zraw ? worst : zraw) + 5 + 4;
@@ -295,13 +295,81 @@ static int inflate_into(const void *src, size_t len, void *dst, size_t n) {
     return 0;
 }
 
-size_t iti_codec_bound(size_t n) { return (size_t)compressBound((uLong)n); }
+static size_t deflate_bound(size_t n) { return (size_t)compressBound((uLong)n); }
 #endif
 
 /* ---- the codec ------------------------------------------------------------------------------ */
 
-int iti_codec_encode(const void *src, size_t n, size_t esize, int level, void **out,
+static const char *const names[IT_COMPRESSION_COUNT] = {"deflate", "lz4", "zstd", "none"};
+
+const char *it_compression_name(it_compression c) {
+    return (unsigned)c < IT_COMPRESSION_COUNT ? names[c] : NULL;
+}
+
+int it_compression_parse(const char *name, it_compression *out) {
+    for (int c = 0; name && out && c < IT_COMPRESSION_COUNT; c++)
+        if (strcmp(name, names[c]) == 0) {
+            *out = (it_compression)c;
+            return 0;
+        }
+    return iti_error(IT_EINVAL, "compression must be deflate, lz4, zstd or none (got \"%s\")",
+                     name ? name : "(null)");
+}
+
+int it_compression_available(it_compression c) {
+    switch (c) {
+    case IT_COMPRESSION_DEFLATE:
+    case IT_COMPRESSION_NONE:
+        return 1;
+#ifdef ITI_HAVE_LZ4
+    case IT_COMPRESSION_LZ4:
+        return 1;
+#endif
+#ifdef ITI_HAVE_BLOSC
+    case IT_COMPRESSION_ZSTD:
+        return 1;
+#endif
+    default:
+        return 0;
+    }
+}
+
+int iti_codec_resolve(it_compression kind, int level, const char *fn, iti_codec *out) {
+    /* default level, and the highest, per codec */
+    static const int deflt[IT_COMPRESSION_COUNT] = {1, 1, 1, 0};
+    static const int top[IT_COMPRESSION_COUNT] = {9, 12, 9, 0};
+    if ((unsigned)kind >= IT_COMPRESSION_COUNT)
+        return iti_error(IT_EINVAL, "%s: compression must be an it_compression value (got %d)",
+                         fn, (int)kind);
+    if (level == -1 || kind == IT_COMPRESSION_NONE) {
+        if (level > 0)
+            return iti_error(IT_EINVAL, "%s: compression none takes no level (got %d)", fn, level);
+        *out = (iti_codec){IT_COMPRESSION_NONE, 0};
+        return 0;
+    }
+    if (level < 0 || level > top[kind])
+        return iti_error(IT_EINVAL, "%s: compression_level must be -1..%d for %s (got %d)", fn,
+                         top[kind], names[kind], level);
+    if (!it_compression_available(kind))
+        return iti_error(IT_EINVAL, "%s: this build has no %s codec (rebuild with %s installed)",
+                         fn, names[kind], kind == IT_COMPRESSION_LZ4 ? "liblz4-dev" : "libblosc-dev");
+    *out = (iti_codec){kind, level ? level : deflt[kind]};
+    return 0;
+}
+
+size_t iti_codec_bound(const iti_codec *c, size_t n) {
+    switch (c->kind) {
+    case IT_COMPRESSION_DEFLATE: return deflate_bound(n);
+    case IT_COMPRESSION_LZ4: return iti_lz4_bound(n);
+    case IT_COMPRESSION_ZSTD: return iti_zstd_bound(n);
+    default: return n;
+    }
+}
+
+int iti_codec_encode(const iti_codec *c, const void *src, size_t n, size_t esize, void **out,
                      size_t *outlen) {
+    if (c->kind == IT_COMPRESSION_ZSTD) /* Blosc shuffles itself */
+        return iti_zstd_encode(src, n, esize, c->level, out, outlen);
     const unsigned char *in = src;
     unsigned char *shuffled = NULL;
     if (esize > 1) {
@@ -311,22 +379,21 @@ int iti_codec_encode(const void *src, size_t n, size_t esize, int level, void **
         shuffle(shuffled, src, n, esize);
         in = shuffled;
     }
-    int rc = zlib_stream(in, n, esize > 1 && n % esize == 0 ? esize : 1, level, out, outlen);
+    int rc = c->kind == IT_COMPRESSION_LZ4
+                 ? iti_lz4_encode(in, n, c->level, out, outlen)
+                 : zlib_stream(in, n, esize > 1 && n % esize == 0 ? esize : 1, c->level, out, outlen);
     iti_buf_free(shuffled);
     return rc;
 }
 
-int iti_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t n,
-                     void *scratch) {
-    int rc = inflate_into(src, len, esize > 1 ? scratch : dst, n);
+int iti_codec_decode(const iti_codec *c, const void *src, size_t len, size_t esize, void *dst,
+                     size_t n, void *scratch) {
+    if (c->kind == IT_COMPRESSION_ZSTD)
+        return iti_zstd_decode(src, len, dst, n);
+    unsigned char *plain = esize > 1 ? scratch : dst;
+    int rc = c->kind == IT_COMPRESSION_LZ4 ? iti_lz4_decode(src, len, plain, n)
+                                           : inflate_into(src, len, plain, n);
     if (rc == 0 && esize > 1)
         unshuffle(dst, scratch, n, esize);
     return rc;
-}
-
-int iti_codec_level(int requested, const char *fn, int *level) {
-    if (requested < -1 || requested > 9)
-        return iti_error(IT_EINVAL, "%s: compression_level must be -1..9 (got %d)", fn, requested);
-    *level = requested == 0 ? ITI_CODEC_DEFAULT_LEVEL : requested;
-    return 0;
 }

@@ -1,33 +1,59 @@
-/* Chunk codec: byte shuffle + a zlib stream, the format of HDF5's own shuffle and deflate
- * filters (H5Z_FILTER_SHUFFLE then H5Z_FILTER_DEFLATE, filter mask 0), so chunks written
- * directly with H5Dwrite_chunk decode with the normal filter pipeline in h5py, h5dump and HDF5.
- *
- * With libdeflate (ITI_HAVE_LIBDEFLATE) the stream is made faster than zlib makes it: the
- * leading byte planes of the shuffled chunk whose 16 KiB sample gains under 20% (the noisy
- * low-order bytes of floats, random data) are written as deflate stored blocks, the rest is
- * compressed by libdeflate, and chunks are inflated by libdeflate. Without it, zlib's
- * compress2 and uncompress. Either way any inflater decodes what the other wrote. */
+/* Chunk codecs: what HDF5 stores and exports write with H5Dwrite_chunk and read back with
+ * H5Dread_chunk, in the exact format of HDF5 filters (filter mask 0), so that h5py, h5dump and
+ * HDF5 decode the chunks through the ordinary filter pipeline (codec_filters.c declares and
+ * recognises the pipelines, codec_filters.h):
+ *  - deflate: byte shuffle + a zlib stream (H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE). With
+ *    libdeflate (ITI_HAVE_LIBDEFLATE) the stream is made faster than zlib makes it: the leading
+ *    byte planes of the shuffled chunk whose 16 KiB sample gains under 20% (the noisy low-order
+ *    bytes of floats, random data) are written as deflate stored blocks, the rest is compressed
+ *    by libdeflate, and chunks are inflated by libdeflate. Without it, zlib's compress2 and
+ *    uncompress. Either way any inflater decodes what the other wrote.
+ *  - lz4: byte shuffle + the LZ4 filter's framing (32004; codec_lz4.c, ITI_HAVE_LZ4).
+ *  - zstd: a Blosc frame with Blosc's byte shuffle and zstd (32001; codec_zstd.c,
+ *    ITI_HAVE_BLOSC).
+ *  - none: the chunk's bytes. */
 #ifndef ITI_CODEC_H
 #define ITI_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
-/* Encodes n bytes of esize-byte elements at src. On success *out is an iti_buf_alloc buffer
- * of *outlen bytes. level 1..9. Returns 0, IT_ENOMEM or IT_EIO. */
-int iti_codec_encode(const void *src, size_t n, size_t esize, int level, void **out, size_t *outlen);
+#include "infinite_tensor/types.h"
+
+typedef struct iti_codec {
+    it_compression kind;
+    int level;                  /* resolved: never 0 for a compressing codec */
+} iti_codec;
+
+/* Resolves public options (stores and exports): compression_level -1 = none whatever the
+ * codec; 0 = the codec's default level. IT_EINVAL naming fn for an unknown codec, a level out
+ * of its range, or a codec this build lacks. */
+int iti_codec_resolve(it_compression kind, int level, const char *fn, iti_codec *out);
+
+static inline bool iti_codec_compresses(const iti_codec *c) { return c->kind != IT_COMPRESSION_NONE; }
+
+/* Encodes n bytes of esize-byte elements at src (compressing codecs only). On success *out is
+ * an iti_buf_alloc buffer of *outlen bytes. Returns 0, IT_ENOMEM or IT_EIO. */
+int iti_codec_encode(const iti_codec *c, const void *src, size_t n, size_t esize, void **out,
+                     size_t *outlen);
 
 /* Decodes `len` bytes into dst, which must receive exactly n bytes. scratch holds n bytes.
  * IT_EFORMAT when the data are not a valid encoding of n bytes. */
-int iti_codec_decode(const void *src, size_t len, size_t esize, void *dst, size_t n, void *scratch);
+int iti_codec_decode(const iti_codec *c, const void *src, size_t len, size_t esize, void *dst,
+                     size_t n, void *scratch);
 
-/* The deflate level used when a caller asks for the default (compression_level 0). */
-#define ITI_CODEC_DEFAULT_LEVEL 1
+/* Largest encoding of n bytes: a stored chunk claiming more is damaged. */
+size_t iti_codec_bound(const iti_codec *c, size_t n);
 
-/* Resolves a public compression_level (stores and exports): 0 = the default level, 1..9 =
- * that deflate level, -1 = no compression (*level -1). IT_EINVAL naming fn otherwise. */
-int iti_codec_level(int requested, const char *fn, int *level);
+/* ---- engines (codec.c, codec_lz4.c, codec_zstd.c): plain buffers, no shuffle --------------- */
 
-/* Largest encoding of n bytes (either engine's): a stored chunk claiming more is damaged. */
-size_t iti_codec_bound(size_t n);
+int iti_lz4_encode(const unsigned char *in, size_t n, int level, void **out, size_t *outlen);
+int iti_lz4_decode(const unsigned char *src, size_t len, unsigned char *dst, size_t n);
+size_t iti_lz4_bound(size_t n);
+/* Blosc shuffles esize-byte elements itself. */
+int iti_zstd_encode(const unsigned char *in, size_t n, size_t esize, int level, void **out,
+                    size_t *outlen);
+int iti_zstd_decode(const unsigned char *src, size_t len, unsigned char *dst, size_t n);
+size_t iti_zstd_bound(size_t n);
 
 #endif

@@ -17,7 +17,7 @@
 #include <hdf5_hl.h>
 
 #include "backend.h"
-#include "codec.h"
+#include "codec_filters.h"
 #include "file_util.h"
 #include "hdf5_attr.h"
 #include "hdf5_lock.h"
@@ -40,7 +40,7 @@ typedef struct exporter {
     int rank;
     const int64_t *ext;         /* exported shape (s.count) */
     int64_t chunk[IT_MAX_RANK]; /* output chunk shape (chunked layout) */
-    int level;                  /* -1: no filters */
+    iti_codec codec;            /* of the chunks (none for contiguous exports) */
     hid_t file, data;
     const iti_vfd_state *vfd;    /* the output's driver: a failed write stops the export */
     /* slab under way */
@@ -95,8 +95,8 @@ static int encode_chunk(void *arg, size_t i, int thread) {
     void *enc = buf;
     size_t len = bytes;
     int rc = 0;
-    if (x->level >= 1) {
-        rc = iti_codec_encode(buf, bytes, t->esize, x->level, &enc, &len);
+    if (iti_codec_compresses(&x->codec)) {
+        rc = iti_codec_encode(&x->codec, buf, bytes, t->esize, &enc, &len);
         iti_buf_free(buf);
         if (rc)
             return rc;
@@ -342,18 +342,23 @@ static int create_dataset(exporter *x, hid_t parent, const char *name) {
         H5Pset_layout(dcpl, H5D_CONTIGUOUS);
         H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY); /* the offset exists from the start */
         H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
-    } else {
-        hsize_t ch[IT_MAX_RANK];
-        for (int d = 0; d < x->rank; d++)
-            ch[d] = (hsize_t)x->chunk[d];
-        H5Pset_chunk(dcpl, x->rank, ch);
-        if (x->level >= 1) {
-            H5Pset_shuffle(dcpl);
-            H5Pset_deflate(dcpl, (unsigned)x->level);
-        }
     }
-    x->data = H5Dcreate2(parent, name, iti_h5_file_type(t->dtype), sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    int rc = x->data < 0 ? iti_h5_error(IT_EIO, "it_export_hdf5: creating the dataset") : 0;
+    int rc = 0;
+    if (!x->o->contiguous) {
+        hsize_t ch[IT_MAX_RANK];
+        size_t chunk_bytes = t->esize;
+        for (int d = 0; d < x->rank; d++) {
+            ch[d] = (hsize_t)x->chunk[d];
+            chunk_bytes *= (size_t)x->chunk[d];
+        }
+        H5Pset_chunk(dcpl, x->rank, ch);
+        rc = iti_codec_set_filters(&x->codec, dcpl, t->esize, chunk_bytes);
+    }
+    if (rc == 0) {
+        x->data = H5Dcreate2(parent, name, iti_h5_file_type(t->dtype), sp, H5P_DEFAULT, dcpl,
+                             H5P_DEFAULT);
+        rc = x->data < 0 ? iti_h5_error(IT_EIO, "it_export_hdf5: creating the dataset") : 0;
+    }
     H5Pclose(dcpl);
     H5Sclose(sp);
     return rc;
@@ -361,11 +366,11 @@ static int create_dataset(exporter *x, hid_t parent, const char *name) {
 
 static int check_options(exporter *x) {
     const it_export_options *o = x->o;
-    int rc = iti_codec_level(o->compression_level, "it_export_hdf5", &x->level);
+    int rc = iti_codec_resolve(o->compression, o->compression_level, "it_export_hdf5", &x->codec);
     if (rc)
         return rc;
     if (o->contiguous)
-        x->level = -1;
+        x->codec = (iti_codec){IT_COMPRESSION_NONE, 0};
     size_t bytes = x->t->esize;
     for (int d = 0; d < x->rank; d++) {
         if (o->chunk[d] < 0)

@@ -196,10 +196,10 @@ static int open_file(void *arg) {
     return rc;
 }
 
-static int check_options(it_hdf5_mode mode, const it_hdf5_options *o, int *level) {
+static int check_options(it_hdf5_mode mode, const it_hdf5_options *o, iti_codec *codec) {
     if ((unsigned)mode > IT_HDF5_READONLY)
         return iti_error(IT_EINVAL, "it_store_open_hdf5: unknown mode %d", (int)mode);
-    int rc = iti_codec_level(o->compression_level, "it_store_open_hdf5", level);
+    int rc = iti_codec_resolve(o->compression, o->compression_level, "it_store_open_hdf5", codec);
     if (rc)
         return rc;
     if (o->sync != 0 && o->sync != 1)
@@ -219,8 +219,8 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     int rc = iti_options_take(&o, opts, sizeof o, "it_store_open_hdf5", "it_hdf5_options_init");
     if (rc)
         return rc;
-    int level;
-    rc = check_options(mode, &o, &level);
+    iti_codec codec;
+    rc = check_options(mode, &o, &codec);
     if (rc)
         return rc;
     h5_store *h = calloc(1, sizeof *h);
@@ -229,7 +229,7 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     pthread_mutex_init(&h->lock, NULL);
     h->file = h->tensors = h->described = -1;
     h->mode = mode;
-    h->level = level;
+    h->codec = codec;
     h->vfd.sync = o.sync == 1;
     h->trusted = o.trusted != 0;
     size_t jlen = strlen(path) + sizeof "-journal";

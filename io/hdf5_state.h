@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #include "backend.h"
+#include "codec.h"
 #include "hdf5_index.h"
 #include "hdf5_lock.h"
 #include "hdf5_vfd.h"
@@ -27,8 +28,8 @@ typedef struct h5_tensor {
     struct h5_tensor *next;       /* the store's attached tensors */
     const iti_store_tensor *t;
     hid_t group, data;
-    int level;                    /* deflate level of the data set's filters (read back from
-                                     the file for stored tensors); -1: unfiltered */
+    iti_codec codec;              /* of the data set's filters (read back from the file for
+                                     stored tensors) */
     int64_t origin[IT_MAX_RANK];  /* pixel of dataset index 0 */
     int64_t extent[IT_MAX_RANK];  /* dataset dims */
     int64_t cmin[IT_MAX_RANK], cmax[IT_MAX_RANK]; /* storable chunk indices [cmin, cmax) */
@@ -39,7 +40,7 @@ typedef struct h5_store {
     pthread_mutex_t lock;
     hid_t file, tensors;
     it_hdf5_mode mode;
-    int level;                    /* -1: no compression for new tensors */
+    iti_codec codec;              /* of new tensors */
     int version;                  /* of the file's format */
     bool trusted;                 /* it_hdf5_options.trusted */
     iti_cache *decoded;

@@ -187,8 +187,9 @@ static int read_raw(h5_store *h, h5_tensor *ht, const iti_coord *c, void **raw, 
     int p = is_present(ht, c, &size);
     if (p <= 0)
         return p;
-    /* The size comes from the file: no encoding of a chunk is larger than its deflate bound. */
-    if (size > iti_codec_bound(t->chunk_bytes) || (ht->level < 0 && size != t->chunk_bytes))
+    /* The size comes from the file: no encoding of a chunk is larger than its codec's bound. */
+    if (size > iti_codec_bound(&ht->codec, t->chunk_bytes) ||
+        (!iti_codec_compresses(&ht->codec) && size != t->chunk_bytes))
         return iti_error(IT_EFORMAT, "tensor \"%s\": a stored chunk claims %llu bytes (a chunk "
                         "holds %zu)", t->id, (unsigned long long)size, t->chunk_bytes);
     void *buf = iti_buf_alloc((size_t)size);
@@ -215,7 +216,7 @@ static int decode(const h5_tensor *ht, void *raw, size_t len, void **out) {
         return iti_error(IT_ENOMEM, "out of memory decoding a chunk");
     }
     int rc = 0;
-    if (ht->level < 0) {
+    if (!iti_codec_compresses(&ht->codec)) {
         if (len != t->chunk_bytes)
             rc = iti_error(IT_EFORMAT, "tensor \"%s\": stored chunk has %zu bytes, expected %zu",
                           t->id, len, t->chunk_bytes);
@@ -226,7 +227,7 @@ static int decode(const h5_tensor *ht, void *raw, size_t len, void **out) {
         if (t->esize > 1 && !scratch)
             rc = iti_error(IT_ENOMEM, "out of memory decoding a chunk");
         else
-            rc = iti_codec_decode(raw, len, t->esize, buf, t->chunk_bytes, scratch);
+            rc = iti_codec_decode(&ht->codec, raw, len, t->esize, buf, t->chunk_bytes, scratch);
         iti_buf_free(scratch);
         if (rc)
             iti_error_prefix(rc, "decoding a stored chunk: ");
@@ -299,7 +300,8 @@ static int h5_put(void *impl, iti_store_tensor *t, const iti_coord *c, void *buf
     }
     void *enc = NULL;
     size_t len = t->chunk_bytes;
-    if (ht->level >= 0 && (rc = iti_codec_encode(buf, t->chunk_bytes, t->esize, ht->level, &enc, &len))) {
+    if (iti_codec_compresses(&ht->codec) &&
+        (rc = iti_codec_encode(&ht->codec, buf, t->chunk_bytes, t->esize, &enc, &len))) {
         iti_buf_free(buf);
         return rc;
     }

@@ -2,8 +2,10 @@
  * sparse chunked data set "data" and the chunk index "chunks"; and the storable range, which
  * maps chunk coordinates to data set indices (io/FORMAT.md, "Storable range"). */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "codec_filters.h"
 #include "hdf5_attr.h"
 #include "hdf5_schema.h"
 #include "hdf5_state.h"
@@ -123,15 +125,15 @@ static int create_data(h5_store *h, h5_tensor *ht) {
     H5Pset_chunk(dcpl, t->rank, chunk);
     H5Pset_fill_value(dcpl, iti_h5_mem_type(t->dtype), t->fill);
     H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_INCR);
-    ht->level = h->level;
-    if (ht->level >= 0) {
-        H5Pset_shuffle(dcpl);
-        H5Pset_deflate(dcpl, (unsigned)ht->level);
-    }
-    ht->data = H5Dcreate2(ht->group, "data", iti_h5_file_type(t->dtype), sp, H5P_DEFAULT, dcpl,
-                          H5P_DEFAULT);
+    ht->codec = h->codec;
+    int rc = iti_codec_set_filters(&ht->codec, dcpl, t->esize, t->chunk_bytes);
+    if (rc == 0)
+        ht->data = H5Dcreate2(ht->group, "data", iti_h5_file_type(t->dtype), sp, H5P_DEFAULT,
+                              dcpl, H5P_DEFAULT);
     H5Sclose(sp);
     H5Pclose(dcpl);
+    if (rc)
+        return rc;
     return ht->data < 0 ? iti_h5_error(IT_EIO, "creating the tensor dataset") : 0;
 }
 
@@ -160,29 +162,8 @@ int iti_h5t_create(h5_store *h, h5_tensor *ht, const iti_tensor_meta *m) {
 
 /* ---- opening ---------------------------------------------------------------------------------- */
 
-/* The filters must be none, or shuffle then deflate (*level: the deflate level it was created
- * with, -1 for none). */
-static int read_filters(const iti_store_tensor *t, hid_t dcpl, int *level) {
-    static const H5Z_filter_t pipeline[2] = {H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE};
-    int nf = H5Pget_nfilters(dcpl);
-    bool std = nf == 0 || nf == 2;
-    unsigned cd[1] = {0};
-    for (int i = 0; std && i < nf; i++) {
-        unsigned flags;
-        size_t nv = 1;
-        cd[0] = 0;
-        std = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nv, cd, 0, NULL, NULL) == pipeline[i] &&
-              (i == 0 || (nv >= 1 && cd[0] <= 9));
-    }
-    if (!std)
-        return iti_error(IT_EFORMAT, "tensor \"%s\": data has filters other than shuffle + "
-                        "deflate 0..9", t->id);
-    *level = nf ? (int)cd[0] : -1;
-    return 0;
-}
-
 /* The dataset must be what create_data makes: chunked with the tensor's chunk shape, of the
- * dtype's size, unfiltered or shuffle + deflate; otherwise direct chunk I/O would misread it. */
+ * dtype's size, with the filters of a codec; otherwise direct chunk I/O would misread it. */
 static int check_data_layout(h5_tensor *ht) {
     const iti_store_tensor *t = ht->t;
     hid_t dcpl = H5Dget_create_plist(ht->data), ty = H5Dget_type(ht->data);
@@ -200,8 +181,11 @@ static int check_data_layout(h5_tensor *ht) {
         if (rc == 0 && (H5Tget_size(ty) != t->esize || (cls != H5T_INTEGER && cls != H5T_FLOAT)))
             rc = iti_error(IT_EFORMAT, "tensor \"%s\": data elements do not match dtype %s", t->id,
                           it_dtype_name(t->dtype));
-        if (rc == 0)
-            rc = read_filters(t, dcpl, &ht->level);
+        if (rc == 0) {
+            char what[IT_ID_MAX + 16];
+            snprintf(what, sizeof what, "tensor \"%s\"", t->id);
+            rc = iti_codec_from_filters(dcpl, what, &ht->codec);
+        }
     }
     if (dcpl >= 0)
         H5Pclose(dcpl);

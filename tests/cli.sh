@@ -83,6 +83,9 @@ expect 0 "export chunked" -- "$it" export "$store" smooth --region -100:100,-300
 expect 0 "export contiguous" -- "$it" export "$store" smooth --region 0:64,0:64 -o "$dir/e.h5" --dataset c --contiguous
 grep -q "byte offset" "$dir/out" && pass "contiguous export reports its offset" || fail "no offset: $(cat "$dir/out")"
 expect 0 "export into a group, level 9" -- "$it" export "$store" relief --region :,0:32,0:32 -o "$dir/e.h5" --dataset g/rgb --level 9
+expect 0 "export with lz4" -- "$it" export "$store" smooth --region 0:64,0:64 -o "$dir/e.h5" --dataset z --compression lz4
+h5dump -p -H -d z "$dir/e.h5" | grep -q "FILTER_ID 32004" && pass "the lz4 export declares filter 32004" ||
+    fail "no lz4 filter: $(h5dump -p -H -d z "$dir/e.h5")"
 expect 0 "preview gray" -- "$it" preview "$store" smooth --region -256:256,-256:256:2 -o "$dir/p.png"
 expect 0 "preview terrain range" -- "$it" preview "$store" smooth --region -256:256,-256:256 -o "$dir/p2.png" --colormap terrain --range -1500:1500
 expect 0 "preview rgb" -- "$it" preview "$store" relief --region :,-128:128,-128:128 -o "$dir/p3.png"
@@ -97,6 +100,7 @@ unchanged "$dir/e.h5" "unknown tensor" -- "$it" export "$store" nope --region 0:
 unchanged "$dir/e.h5" "missing chunks without --fill" -- "$it" export "$store" smooth --region 5000:5010,0:10 -o "$dir/e.h5"
 unchanged "$dir/e.h5" "existing dataset" -- "$it" export "$store" smooth --region 0:4,0:4 -o "$dir/e.h5" --dataset c
 unchanged "$dir/e.h5" "bad level" -- "$it" export "$store" smooth --region 0:4,0:4 -o "$dir/e.h5" --level 12
+unchanged "$dir/e.h5" "unknown codec" -- "$it" export "$store" smooth --region 0:4,0:4 -o "$dir/e.h5" --compression gzip
 unchanged "$dir/e.h5" "not our file" -- "$it" export "$dir/e.h5" smooth --region 0:4,0:4 -o "$dir/x.h5"
 unchanged "$store" "export to a non-HDF5 output" -- "$it" export "$store" smooth --region 0:4,0:4 -o "$dir/p.png"
 unchanged "$dir/p.png" "preview of a 3-D non-RGB region" -- "$it" preview "$store" relief --region 0:2,0:8,0:8 -o "$dir/p.png"

@@ -6,7 +6,7 @@ writer=$1 check=$2
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 f="$dir/export.h5"
-"$writer" "$f"
+"$writer" "$f" "$dir/codecs.h5"
 h5ls -r "$f" >/dev/null
 h5dump -H "$f" >/dev/null
 command -v ncdump >/dev/null || { echo "SKIPPED: ncdump missing (install netcdf-bin)"; exit 77; }
@@ -20,4 +20,4 @@ ncdump "$f" >/dev/null   # the full data too
     echo "SKIPPED: /usr/bin/python3 lacks h5py/xarray/netCDF4 (python3-h5py python3-xarray python3-netcdf4)"
     exit 77
 }
-/usr/bin/python3 "$check" "$f"
+/usr/bin/python3 "$check" "$f" "$dir/codecs.h5"

@@ -1,12 +1,14 @@
 /* Writes sample exports for tests/export_interop.sh: ncdump, xarray and h5py must open them
- * without extra arguments. Usage: export_write FILE */
+ * without extra arguments. Usage: export_write FILE [CODECS_FILE]: CODECS_FILE receives the
+ * field exported with each codec of the build ("elevation_<codec>"), for h5py with the filter
+ * plugins. */
 #include <stdio.h>
 
 #include "test_util.h"
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: export_write FILE\n");
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: export_write FILE [CODECS_FILE]\n");
         return 2;
     }
     it_ctx *ctx;
@@ -34,6 +36,15 @@ int main(int argc, char **argv) {
     o.contiguous = 1;
     if (it_export_hdf5(field, &r, argv[1], "elevation_contiguous", &o, NULL))
         return fprintf(stderr, "%s\n", it_last_error()), 1;
+    for (int c = 0; argc == 3 && c < IT_COMPRESSION_COUNT; c++) {
+        char name[32];
+        snprintf(name, sizeof name, "elevation_%s", it_compression_name((it_compression)c));
+        it_export_options_init(&o);
+        o.compression = (it_compression)c;
+        if (it_compression_available(o.compression) &&
+            it_export_hdf5(field, &r, argv[2], name, &o, NULL))
+            return fprintf(stderr, "%s\n", it_last_error()), 1;
+    }
     int64_t w3[3] = {3, 8, 8};
     it_tensor_desc_init(&d, 3);
     d.id = "rgb";

@@ -7,14 +7,16 @@ writer=$1 check=$2
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 "$writer" "$dir"
-for f in "$dir"/compressed.h5 "$dir"/raw.h5; do
+# lz4 and zstd files need HDF5's filter plugins to be decoded (h5dump of data included): the
+# check script skips each file whose plugin HDF5 cannot load, with a message.
+for f in "$dir"/*.h5; do
     h5ls -r "$f" >/dev/null
     h5dump -H "$f" >/dev/null
-    h5dump -d /tensors/g2/data -s "0,0" -c "2,2" "$f" >/dev/null
     echo "h5ls -r and h5dump -H read $(basename "$f")"
 done
+h5dump -d /tensors/g2/data -s "0,0" -c "2,2" "$dir"/compressed.h5 >/dev/null
 if ! /usr/bin/python3 -c "import h5py, numpy" 2>/dev/null; then
     echo "SKIPPED: /usr/bin/python3 has no h5py/numpy (install python3-h5py)"
     exit 77
 fi
-/usr/bin/python3 "$check" "$dir"/compressed.h5 "$dir"/raw.h5
+/usr/bin/python3 "$check" "$dir"/*.h5

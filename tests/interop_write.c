@@ -1,16 +1,18 @@
 /* Writes sample stores for the interoperability check (tests/interop.sh): h5py, h5ls and
  * h5dump must read what the library writes, with their normal filters.
- * Usage: interop_write DIR   (writes DIR/compressed.h5 and DIR/raw.h5) */
+ * Usage: interop_write DIR   (writes DIR/compressed.h5 (deflate), DIR/raw.h5, and DIR/lz4.h5,
+ * DIR/zstd.h5 when the build has those codecs) */
 #include <stdio.h>
 #include <string.h>
 
 #include "test_util.h"
 
-static int write_store(const char *path, int level) {
+static int write_store(const char *path, it_compression codec, int level) {
     it_ctx *ctx;
     it_store *s;
     it_hdf5_options o;
     it_hdf5_options_init(&o);
+    o.compression = codec;
     o.compression_level = level;
     if (it_ctx_create(NULL, &ctx) || it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &o, &s))
         return fprintf(stderr, "%s: %s\n", path, it_last_error()), 1;
@@ -73,8 +75,18 @@ int main(int argc, char **argv) {
     }
     char p[4096];
     snprintf(p, sizeof p, "%s/compressed.h5", argv[1]);
-    if (write_store(p, 0))
+    if (write_store(p, IT_COMPRESSION_DEFLATE, 0))
         return 1;
     snprintf(p, sizeof p, "%s/raw.h5", argv[1]);
-    return write_store(p, -1);
+    if (write_store(p, IT_COMPRESSION_DEFLATE, -1))
+        return 1;
+    static const it_compression more[2] = {IT_COMPRESSION_LZ4, IT_COMPRESSION_ZSTD};
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/%s.h5", argv[1], it_compression_name(more[k]));
+        if (!it_compression_available(more[k]))
+            printf("this build has no %s codec: %s not written\n", it_compression_name(more[k]), p);
+        else if (write_store(p, more[k], 0))
+            return 1;
+    }
+    return 0;
 }

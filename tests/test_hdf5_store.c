@@ -831,6 +831,73 @@ static void test_default_chunk_takes_stored_shape(void **state) {
     free(got);
 }
 
+/* Each codec of the build: a pipeline stored with it reads back the same values, after reopening
+ * too (decoded from the file, not from memory); a stored tensor keeps its codec when the store
+ * is reopened with another one, and chunks added then are decodable; bad options are refused. */
+static void test_codecs(void **state) {
+    (void)state;
+    const size_t bytes = 40 * 40 * 4;
+    float *want = malloc(bytes), *got = malloc(bytes);
+    it_region r = region2(-20, 20, -20, 20), more = region2(20, 60, -20, 20);
+    for (int c = 0; c < IT_COMPRESSION_COUNT; c++) {
+        it_hdf5_options o;
+        it_hdf5_options_init(&o);
+        o.compression = (it_compression)c;
+        it_store *s;
+        int rc = it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &o, &s);
+        if (!it_compression_available(o.compression)) {
+            print_message("%s: not in this build, refused\n", it_compression_name(o.compression));
+            assert_int_equal(rc, IT_EINVAL);
+            assert_non_null(strstr(it_last_error(), it_compression_name(o.compression)));
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        golden_gen gen = {0};
+        it_tensor_desc d;
+        base_desc(&d, &gen);
+        it_tensor *base, *top;
+        assert_int_equal(it_tensor_create(s, &d, &base), 0);
+        it_window aw = pad_window();
+        top_desc(&d, &base, &aw);
+        assert_int_equal(it_tensor_create(s, &d, &top), 0);
+        assert_int_equal(it_tensor_read(top, &r, want, bytes), 0);
+        assert_int_equal(it_store_close(s), 0);
+        /* reopened with another codec: the stored tensors keep theirs */
+        o.compression = c == IT_COMPRESSION_DEFLATE ? IT_COMPRESSION_NONE : IT_COMPRESSION_DEFLATE;
+        assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_READWRITE, &o, &s), 0);
+        assert_int_equal(it_tensor_open(s, "top", 0, &top), 0);
+        assert_int_equal(it_tensor_read(top, &r, got, bytes), 0);
+        assert_memory_equal(got, want, bytes);
+        it_tensor_release(top);
+        base_desc(&d, &gen);
+        assert_int_equal(it_tensor_create(s, &d, &base), 0);
+        top_desc(&d, &base, &aw);
+        assert_int_equal(it_tensor_create(s, &d, &top), 0);
+        assert_int_equal(it_tensor_fill(top, &more), 0);
+        assert_int_equal(it_store_close(s), 0);
+        s = open_store(IT_HDF5_READONLY);
+        assert_int_equal(it_tensor_open(s, "top", 0, &top), 0);
+        assert_int_equal(it_tensor_read(top, &more, got, bytes), 0);
+        assert_int_equal(it_tensor_fill(top, &r), 0); /* all stored: nothing to compute */
+        it_tensor_stats st;
+        assert_int_equal(it_tensor_get_stats(top, &st), 0);
+        print_message("%s: %llu chunks, %llu bytes stored\n", it_compression_name((it_compression)c),
+                      (unsigned long long)st.chunks, (unsigned long long)st.stored_bytes);
+        assert_int_equal(it_store_close(s), 0);
+    }
+    it_hdf5_options o;
+    it_hdf5_options_init(&o);
+    it_store *s;
+    o.compression = IT_COMPRESSION_COUNT;
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &o, &s), IT_EINVAL);
+    o.compression = IT_COMPRESSION_LZ4;
+    o.compression_level = 13;
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &o, &s), IT_EINVAL);
+    assert_non_null(strstr(it_last_error(), "lz4"));
+    free(want);
+    free(got);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test(name)
     const struct CMUnitTest tests[] = {
@@ -842,6 +909,7 @@ int main(void) {
         T(test_range_edges),           T(test_index_past_end_of_allocation),
         T(test_corrupt_metadata),      T(test_format_version_1),     T(test_one_writer_per_file),
         T(test_locked_by_another_process), T(test_default_chunk_takes_stored_shape),
+        T(test_codecs),
     };
     return cmocka_run_group_tests_name("hdf5_store", tests, setup, teardown);
 }

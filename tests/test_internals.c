@@ -1,5 +1,5 @@
-/* Unit suites of internal modules, against independent references: the chunk codec against
- * plain zlib + a byte shuffle written here, the LRU cache's pins, eviction order and drops of
+/* Unit suites of internal modules, against independent references: the chunk codecs against
+ * plain zlib, liblz4 and libblosc + a byte shuffle written here, the LRU cache's pins, eviction order and drops of
  * pinned entries, and the pool's error propagation and thread indices. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +11,12 @@
 #include <zlib.h>
 
 #include <cmocka.h>
+#ifdef ITI_HAVE_LZ4
+#include <lz4.h>
+#endif
+#ifdef ITI_HAVE_BLOSC
+#include <blosc.h>
+#endif
 
 #include "backend.h"
 #include "codec.h"
@@ -46,8 +52,9 @@ static void test_codec_matches_zlib_and_shuffle(void **state) {
             /* our encoding is zlib over the shuffled bytes: plain zlib decodes it */
             void *enc;
             size_t len;
-            assert_int_equal(iti_codec_encode(src, n, es, level, &enc, &len), 0);
-            assert_true(len <= iti_codec_bound(n));
+            iti_codec c = {IT_COMPRESSION_DEFLATE, level};
+            assert_int_equal(iti_codec_encode(&c, src, n, es, &enc, &len), 0);
+            assert_true(len <= iti_codec_bound(&c, n));
             uLongf got = (uLongf)n;
             assert_int_equal(uncompress(back, &got, enc, (uLong)len), Z_OK);
             assert_int_equal(got, n);
@@ -58,13 +65,13 @@ static void test_codec_matches_zlib_and_shuffle(void **state) {
             unsigned char *z = malloc(zlen);
             assert_int_equal(compress2(z, &zlen, shuf, (uLong)n, level), Z_OK);
             memset(back, 0, n);
-            assert_int_equal(iti_codec_decode(z, zlen, es, back, n, scratch), 0);
+            assert_int_equal(iti_codec_decode(&c, z, zlen, es, back, n, scratch), 0);
             assert_memory_equal(back, src, n);
             /* damaged or short streams are format errors, not crashes */
             z[zlen / 2] ^= 0x5a;
-            int rc = iti_codec_decode(z, zlen, es, back, n, scratch);
+            int rc = iti_codec_decode(&c, z, zlen, es, back, n, scratch);
             assert_true(rc == 0 || rc == IT_EFORMAT);
-            assert_int_equal(iti_codec_decode(z, zlen / 3, es, back, n, scratch), IT_EFORMAT);
+            assert_int_equal(iti_codec_decode(&c, z, zlen / 3, es, back, n, scratch), IT_EFORMAT);
             free(z);
         }
     }
@@ -93,8 +100,9 @@ static void test_codec_stream_kinds(void **state) {
         ref_shuffle(shuf, (unsigned char *)f, n, 4);
         void *enc;
         size_t len;
-        assert_int_equal(iti_codec_encode(f, n, 4, 1, &enc, &len), 0);
-        assert_true(len <= iti_codec_bound(n));
+        iti_codec c = {IT_COMPRESSION_DEFLATE, 1};
+        assert_int_equal(iti_codec_encode(&c, f, n, 4, &enc, &len), 0);
+        assert_true(len <= iti_codec_bound(&c, n));
         uLongf got = (uLongf)n;
         assert_int_equal(uncompress(back, &got, enc, (uLong)len), Z_OK);
         assert_int_equal(got, n);
@@ -108,6 +116,107 @@ static void test_codec_stream_kinds(void **state) {
     free(f);
     free(shuf);
     free(back);
+}
+
+/* LZ4 and zstd chunks are what the filters' own libraries decode: our LZ4 framing parsed here
+ * and each block inflated by liblz4, our Blosc frames by libblosc; our decoders invert them, and
+ * damaged or truncated chunks are format errors, not crashes. */
+static void check_codec(it_compression kind, const unsigned char *src, size_t n, size_t es) {
+    iti_codec c;
+    assert_int_equal(iti_codec_resolve(kind, 0, "test", &c), 0);
+    void *enc;
+    size_t len;
+    assert_int_equal(iti_codec_encode(&c, src, n, es, &enc, &len), 0);
+    assert_true(len <= iti_codec_bound(&c, n));
+    unsigned char *back = malloc(n), *scratch = malloc(n), *ref = malloc(n);
+    const unsigned char *e = enc;
+#ifdef ITI_HAVE_LZ4
+    if (kind == IT_COMPRESSION_LZ4) { /* 8-byte size, 4-byte block size, blocks (big-endian) */
+        uint64_t total = 0;
+        for (int i = 0; i < 8; i++)
+            total = total << 8 | e[i];
+        size_t block = (size_t)e[8] << 24 | (size_t)e[9] << 16 | (size_t)e[10] << 8 | e[11];
+        assert_int_equal(total, n);
+        assert_int_equal(block, n); /* one block per chunk */
+        size_t bl = (size_t)e[12] << 24 | (size_t)e[13] << 16 | (size_t)e[14] << 8 | e[15];
+        assert_int_equal(16 + bl, len);
+        unsigned char *shuf = malloc(n);
+        if (bl == n)
+            memcpy(shuf, e + 16, n);
+        else
+            assert_int_equal(LZ4_decompress_safe((const char *)e + 16, (char *)shuf, (int)bl, (int)n), (int)n);
+        ref_shuffle(ref, src, n, es);
+        assert_memory_equal(shuf, ref, n);
+        free(shuf);
+    }
+#endif
+#ifdef ITI_HAVE_BLOSC
+    if (kind == IT_COMPRESSION_ZSTD) {
+        assert_int_equal(blosc_decompress_ctx(enc, ref, n, 1), (int)n);
+        assert_memory_equal(ref, src, n);
+        assert_string_equal(blosc_cbuffer_complib(enc), "Zstd");
+    }
+#endif
+    assert_int_equal(iti_codec_decode(&c, enc, len, es, back, n, scratch), 0);
+    assert_memory_equal(back, src, n);
+    assert_int_equal(iti_codec_decode(&c, enc, len / 3, es, back, n, scratch), IT_EFORMAT);
+    assert_int_equal(iti_codec_decode(&c, enc, len, es, back, n / 2, scratch), IT_EFORMAT);
+    unsigned char *bad = malloc(len);
+    for (size_t at = 0; at < len; at += len / 7 + 1) {
+        memcpy(bad, enc, len);
+        bad[at] ^= 0x5a;
+        int rc = iti_codec_decode(&c, bad, len, es, back, n, scratch);
+        assert_true(rc == 0 || rc == IT_EFORMAT);
+    }
+    free(bad);
+    iti_buf_free(enc);
+    free(back);
+    free(scratch);
+    free(ref);
+}
+
+static void test_codec_lz4_and_zstd(void **state) {
+    (void)state;
+    static const it_compression kinds[2] = {IT_COMPRESSION_LZ4, IT_COMPRESSION_ZSTD};
+    const size_t n = 4096 * 8;
+    unsigned char *src = malloc(n);
+    for (int k = 0; k < 2; k++) {
+        if (!it_compression_available(kinds[k])) {
+            iti_codec c;
+            print_message("%s not in this build: checking that it is refused\n",
+                          it_compression_name(kinds[k]));
+            assert_int_equal(iti_codec_resolve(kinds[k], 0, "test", &c), IT_EINVAL);
+            continue;
+        }
+        for (size_t es = 1; es <= 8; es *= 2) {
+            fill_field(src, n, (uint32_t)es);
+            check_codec(kinds[k], src, n, es);
+            uint32_t seed = 3; /* noise: stored as it is, still decodable */
+            for (size_t i = 0; i < n; i++)
+                src[i] = (unsigned char)((seed = seed * 1664525u + 1013904223u) >> 24);
+            check_codec(kinds[k], src, n, es);
+        }
+    }
+    free(src);
+}
+
+static void test_codec_options(void **state) {
+    (void)state;
+    iti_codec c;
+    assert_int_equal(iti_codec_resolve(IT_COMPRESSION_DEFLATE, 0, "f", &c), 0);
+    assert_int_equal(c.level, 1);
+    assert_int_equal(iti_codec_resolve(IT_COMPRESSION_ZSTD, -1, "f", &c), 0);
+    assert_int_equal(c.kind, IT_COMPRESSION_NONE);
+    assert_int_equal(iti_codec_resolve(IT_COMPRESSION_DEFLATE, 10, "f", &c), IT_EINVAL);
+    assert_int_equal(iti_codec_resolve(IT_COMPRESSION_NONE, 3, "f", &c), IT_EINVAL);
+    assert_int_equal(iti_codec_resolve((it_compression)9, 0, "f", &c), IT_EINVAL);
+    assert_non_null(strstr(it_last_error(), "it_compression"));
+    it_compression k;
+    assert_int_equal(it_compression_parse("zstd", &k), 0);
+    assert_int_equal(k, IT_COMPRESSION_ZSTD);
+    assert_int_equal(it_compression_parse("gzip", &k), IT_EINVAL);
+    assert_string_equal(it_compression_name(IT_COMPRESSION_LZ4), "lz4");
+    assert_null(it_compression_name(IT_COMPRESSION_COUNT));
 }
 
 /* ---- cache ---------------------------------------------------------------------------------- */
@@ -229,6 +338,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codec_matches_zlib_and_shuffle),
         cmocka_unit_test(test_codec_stream_kinds),
+        cmocka_unit_test(test_codec_lz4_and_zstd),
+        cmocka_unit_test(test_codec_options),
         cmocka_unit_test(test_cache_lru_order),
         cmocka_unit_test(test_cache_pins_and_drops),
         cmocka_unit_test(test_pool_errors_and_threads),

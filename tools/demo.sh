@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/lib/deps.sh
 
-ensure_packages cmake make gcc libc6-dev pkg-config libhdf5-dev libpng-dev libdeflate-dev
+ensure_packages cmake make gcc libc6-dev pkg-config libhdf5-dev libpng-dev libdeflate-dev liblz4-dev \
+    libblosc-dev
 echo "==> building"
 cmake -S . -B build-demo -DIT_BUILD_TESTS=OFF -DIT_BUILD_BENCH=OFF >/dev/null
 cmake --build build-demo -j"$(jobs)" --target itensor blur -- --no-print-directory >/dev/null

@@ -18,13 +18,15 @@ typedef struct it_export_options {
                                     default chunked + compressed one */
     int64_t chunk[IT_MAX_RANK];  /* chunked layout: chunk shape; 0 entries = default (whole
                                     region if small, else up to 256 along the last two dims) */
-    int compression_level;       /* chunked: shuffle + deflate 1..9; 0 = default (1); -1 = none */
+    int compression_level;       /* chunked: level of `compression` (see it_compression); 0 =
+                                    the codec's default; -1 = no compression */
     int overwrite;               /* replace an existing dataset of that name (else IT_EEXIST) */
     const char *const *dim_names;/* one name per dimension for the coordinate scales; NULL =
                                     "y", "x" for the last two, "dim<k>" before */
     const char *units;           /* `units` of the coordinate scales; NULL = "pixel" */
     int sync;                    /* 1: fsync the output (and its directory) before and after
                                     the final rename, so a finished export survives power loss */
+    it_compression compression;  /* chunked: the codec (0 = deflate, readable everywhere) */
 } it_export_options;
 
 typedef struct it_export_info {

@@ -28,7 +28,8 @@ typedef struct it_hdf5_options {
     size_t struct_size;     /* sizeof the struct as the caller's header declares it: set by
                                it_hdf5_options_init; the library refuses other sizes (IT_EINVAL), so a
                                newer library never reads fields an older caller lacks */
-    int compression_level;  /* deflate level 1..9 with shuffle; 0 = default (1); -1 = none */
+    int compression_level;  /* level of `compression` for new tensors (see it_compression);
+                               0 = the codec's default; -1 = no compression */
     size_t cache_bytes;     /* decoded-chunk cache limit; 0 = 64 MiB */
     int sync;               /* 1: every flush ends with fdatasync (chunk data first, then the
                                metadata pointing at them), and a new file's directory entry is
@@ -41,6 +42,9 @@ typedef struct it_hdf5_options {
                                files; opened for writing, such a store is upgraded to format 2
                                in place (all or nothing). 0 (default): format-1 stores are
                                refused with IT_EFORMAT. */
+    it_compression compression; /* codec of new tensors (0 = deflate); a stored tensor keeps
+                               the codec it was created with. IT_EINVAL when this build lacks
+                               it (it_compression_available) */
 } it_hdf5_options;
 
 #ifdef __cplusplus

@@ -28,9 +28,33 @@ typedef enum it_dtype {
     IT_DTYPE_COUNT
 } it_dtype;
 
+/* Chunk compression of HDF5 stores and exports. Chunks are written in the format of the named
+ * HDF5 filters with filter mask 0, so any HDF5 reader with those filters decodes them: deflate
+ * needs nothing beyond HDF5; lz4 and zstd need the standard filter plugins where the file is
+ * read (Debian: hdf5-filter-plugin for lz4, hdf5-filter-plugin-blosc-serial for zstd; pip:
+ * hdf5plugin). A reader without them gets an error, never wrong data. */
+typedef enum it_compression {
+    IT_COMPRESSION_DEFLATE = 0, /* shuffle + deflate (HDF5 filters 2 and 1): the default; levels
+                                   1..9, default 1 */
+    IT_COMPRESSION_LZ4,         /* shuffle + LZ4 (filter 32004): levels 1 (fast, the default)
+                                   and 2..12 (LZ4 HC) */
+    IT_COMPRESSION_ZSTD,        /* Blosc (filter 32001) with its byte shuffle and zstd: levels
+                                   1..9 (Blosc's), default 1 */
+    IT_COMPRESSION_NONE,        /* uncompressed */
+    IT_COMPRESSION_COUNT
+} it_compression;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* "deflate", "lz4", "zstd" or "none"; NULL for an invalid value. */
+IT_API const char *it_compression_name(it_compression c);
+/* Parses a name of it_compression_name; returns 0 and writes *out, or IT_EINVAL. */
+IT_API int it_compression_parse(const char *name, it_compression *out);
+/* 1 when this build writes and reads c (lz4 and zstd depend on the libraries found when it was
+ * built), else 0. */
+IT_API int it_compression_available(it_compression c);
 
 /* Bytes per element, or 0 for a value that is not an it_dtype. */
 IT_API size_t it_dtype_size(it_dtype dtype);

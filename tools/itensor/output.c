@@ -9,6 +9,7 @@ typedef struct out_args {
     const char *file, *id, *region, *out, *dataset, *colormap, *range;
     bool contiguous, fill, overwrite;
     int level;
+    it_compression compression;
 } out_args;
 
 /* Parses FILE ID and the options; returns 0, or an exit status. */
@@ -22,6 +23,7 @@ static int parse(int argc, char **argv, out_args *a, bool preview) {
         bool takes_value = strcmp(o, "--region") == 0 || strcmp(o, "-r") == 0 ||
                            strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0 ||
                            strcmp(o, "--dataset") == 0 || strcmp(o, "--level") == 0 ||
+                           strcmp(o, "--compression") == 0 ||
                            strcmp(o, "--colormap") == 0 || strcmp(o, "--range") == 0;
         if (takes_value && i + 1 == argc)
             return cli_usage_error("%s needs a value", o);
@@ -40,9 +42,14 @@ static int parse(int argc, char **argv, out_args *a, bool preview) {
         } else if (!preview && strcmp(o, "--level") == 0) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
-            if (*end || v < -1 || v > 9)
-                return cli_usage_error("--level takes -1 (none) or 1..9, not \"%s\"", argv[i]);
+            if (*end || v < -1 || v > 12) /* the codec's own range is checked by the export */
+                return cli_usage_error("--level takes -1 (none) or a codec level, not \"%s\"",
+                                       argv[i]);
             a->level = (int)v;
+        } else if (!preview && strcmp(o, "--compression") == 0) {
+            if (it_compression_parse(argv[++i], &a->compression))
+                return cli_usage_error("--compression takes deflate, lz4, zstd or none, not \"%s\"",
+                                       argv[i]);
         } else if (preview && strcmp(o, "--colormap") == 0) {
             a->colormap = argv[++i];
         } else if (preview && strcmp(o, "--range") == 0) {
@@ -96,7 +103,9 @@ int cmd_export(int argc, char **argv) {
              "  -o OUT          output HDF5 file\n"
              "  --dataset N     dataset name or path inside OUT (default: data)\n"
              "  --contiguous    contiguous layout (uncompressed, mmap-able)\n"
-             "  --level L       deflate level 1..9, -1 for none (default 1)\n"
+             "  --compression C deflate (default), lz4, zstd or none; lz4 and zstd files need\n"
+             "                  HDF5's filter plugins where they are read\n"
+             "  --level L       codec level: deflate and zstd 1..9, lz4 1..12; -1 = none\n"
              "  --overwrite     replace an existing dataset N\n"
              "  --fill          chunks never computed read as blend_init instead of failing\n\n"
              "Stores are opened read-only: export never computes. A failed export leaves OUT as "
@@ -116,6 +125,7 @@ int cmd_export(int argc, char **argv) {
     it_export_options o;
     it_export_options_init(&o);
     o.contiguous = a.contiguous;
+    o.compression = a.compression;
     o.compression_level = a.level;
     o.overwrite = a.overwrite;
     it_export_info info;
