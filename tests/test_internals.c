@@ -129,9 +129,9 @@ static void check_codec(it_compression kind, const unsigned char *src, size_t n,
     assert_int_equal(iti_codec_encode(&c, src, n, es, &enc, &len), 0);
     assert_true(len <= iti_codec_bound(&c, n));
     unsigned char *back = malloc(n), *scratch = malloc(n), *ref = malloc(n);
-    const unsigned char *e = enc;
 #ifdef ITI_HAVE_LZ4
     if (kind == IT_COMPRESSION_LZ4) { /* 8-byte size, 4-byte block size, blocks (big-endian) */
+        const unsigned char *e = enc;
         uint64_t total = 0;
         for (int i = 0; i < 8; i++)
             total = total << 8 | e[i];
