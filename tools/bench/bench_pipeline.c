@@ -1,7 +1,7 @@
 /* bench_pipeline: the original library's blur-of-blur workload — a (3, inf, inf) f32 image in
  * 512x512 windows -> 5x5 gaussian -> 5x5 gaussian through padded windows, all three tensors in
  * one store, read over [:, 0:4096, 0:4096] with the public API on 2 threads — in the memory
- * store, and in an HDF5 store with deflate (the default) and with compression off; once with a
+ * store, and in an HDF5 store with deflate (the default), lz4, zstd and compression off; with a
  * random image (noise) and once with a smooth field; and with image and blur1 transient in a
  * memory store (IT_TENSOR_TRANSIENT), blur2 in the memory or the deflate HDF5 store, so that
  * only the result is kept. Each configuration runs in a fresh child
@@ -23,7 +23,7 @@
 
 static int64_t SIZE = 4096;
 
-typedef enum store_kind { MEMORY, HDF5_DEFLATE, HDF5_NONE } store_kind;
+typedef enum store_kind { MEMORY, HDF5_DEFLATE, HDF5_NONE, HDF5_LZ4, HDF5_ZSTD } store_kind;
 
 typedef struct config {
     store_kind store;
@@ -62,11 +62,14 @@ static int blur_fn(const it_window_batch *b, void *user) {
 }
 
 static int open_store(it_ctx *ctx, const config *c, it_store **s) {
+    static const it_compression codec[5] = {IT_COMPRESSION_NONE, IT_COMPRESSION_DEFLATE,
+                                            IT_COMPRESSION_NONE, IT_COMPRESSION_LZ4,
+                                            IT_COMPRESSION_ZSTD};
     if (c->store == MEMORY)
         return it_store_open_memory(ctx, NULL, s);
     it_hdf5_options o;
     it_hdf5_options_init(&o);
-    o.compression_level = c->store == HDF5_NONE ? -1 : 0;
+    o.compression = codec[c->store];
     return it_store_open_hdf5(ctx, c->path, IT_HDF5_CREATE, &o, s);
 }
 
@@ -159,15 +162,24 @@ int main(int argc, char **argv) {
     double out_mb = (double)CH * SIZE * SIZE * 4 / 1048576.0;
     printf("blur-of-blur over [:, 0:%lld, 0:%lld] f32 (%.0f MiB out), 2 threads, %d run(s) each\n",
            (long long)SIZE, (long long)SIZE, out_mb, runs);
-    static const char *store_names[3] = {"memory store", "HDF5, deflate (default)",
-                                         "HDF5, no compression"};
-    enum { NCFG = 7 };
+    static const char *store_names[5] = {"memory store", "HDF5, deflate (default)",
+                                         "HDF5, no compression", "HDF5, lz4", "HDF5, zstd"};
+    enum { NCFG = 11 };
     config cfg[NCFG] = {{MEMORY, false, false, ""},      {HDF5_DEFLATE, false, false, ""},
                         {HDF5_NONE, false, false, ""},   {HDF5_DEFLATE, true, false, ""},
                         {HDF5_NONE, true, false, ""},    {MEMORY, false, true, ""},
-                        {HDF5_DEFLATE, false, true, ""}};
-    figures f[NCFG];
+                        {HDF5_DEFLATE, false, true, ""}, {HDF5_LZ4, false, false, ""},
+                        {HDF5_ZSTD, false, false, ""},   {HDF5_LZ4, true, false, ""},
+                        {HDF5_ZSTD, true, false, ""}};
+    figures f[NCFG] = {{0, 0, 0}};
     for (int k = 0; k < NCFG; k++) {
+        if (!it_compression_available(cfg[k].store == HDF5_LZ4    ? IT_COMPRESSION_LZ4
+                                      : cfg[k].store == HDF5_ZSTD ? IT_COMPRESSION_ZSTD
+                                                                   : IT_COMPRESSION_NONE)) {
+            printf("  %-6s %-24s not in this build\n", cfg[k].smooth ? "smooth" : "noise",
+                   store_names[cfg[k].store]);
+            continue;
+        }
         snprintf(cfg[k].path, sizeof cfg[k].path, "%s/bench-pipeline-%d.h5", dir, (int)getpid());
         if (measure(&cfg[k], runs, &f[k]))
             return fprintf(stderr, "%s failed\n", store_names[cfg[k].store]), 1;
@@ -180,9 +192,12 @@ int main(int argc, char **argv) {
            "ms_deflate=%.0f ms_none=%.0f ms_deflate_smooth=%.0f file_mb_deflate=%.0f "
            "file_mb_deflate_smooth=%.0f rss_mb_memory=%.0f rss_over_out_memory=%.2f "
            "ms_memory_transient=%.0f rss_over_out_memory_transient=%.2f "
-           "ms_deflate_transient=%.0f rss_mb_deflate_transient=%.0f\n",
+           "ms_deflate_transient=%.0f rss_mb_deflate_transient=%.0f ms_lz4=%.0f file_mb_lz4=%.0f "
+           "ms_zstd=%.0f file_mb_zstd=%.0f ms_lz4_smooth=%.0f file_mb_lz4_smooth=%.1f "
+           "ms_zstd_smooth=%.0f file_mb_zstd_smooth=%.1f\n",
            f[1].ms / f[2].ms, f[3].ms / f[4].ms, f[0].ms, f[1].ms, f[2].ms, f[3].ms, f[1].file_mb,
            f[3].file_mb, f[0].rss_mb, f[0].rss_mb / out_mb, f[5].ms, f[5].rss_mb / out_mb,
-           f[6].ms, f[6].rss_mb);
+           f[6].ms, f[6].rss_mb, f[7].ms, f[7].file_mb, f[8].ms, f[8].file_mb, f[9].ms,
+           f[9].file_mb, f[10].ms, f[10].file_mb);
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,12 +30,13 @@ static void chunk_values(int64_t cy, int64_t cx, float *out) {
             out[y * CH + x] = bench_field(cy * CH + y, cx * CH + x);
 }
 
-static double run_library(int threads, int level, int sync, const char *path) {
+static double run_library(int threads, it_compression codec, int level, int sync, const char *path) {
     it_ctx_options co;
     it_ctx_options_init(&co);
     co.threads = threads;
     it_hdf5_options ho;
     it_hdf5_options_init(&ho);
+    ho.compression = codec;
     ho.compression_level = level;
     ho.sync = sync;
     it_ctx *ctx;
@@ -162,17 +164,28 @@ int main(int argc, char **argv) {
     snprintf(p1, sizeof p1, "%s/bench-store-%d-a.h5", dir, (int)getpid());
     snprintf(p2, sizeof p2, "%s/bench-store-%d-b.h5", dir, (int)getpid());
     double mb = (double)SIZE * SIZE * 4 / (1 << 20);
-    double ours[50], ours2[50], raw[50], ours_z[50], hdf5_z[50], synced[50];
+    double ours[50], ours2[50], raw[50], ours_z[50], hdf5_z[50], synced[50], deflate_mb[50];
+    static const it_compression other[2] = {IT_COMPRESSION_LZ4, IT_COMPRESSION_ZSTD};
+    double codec_ms[2][50], codec_mb[2][50];
     for (int i = 0; i < runs; i++) {
         raw[i] = run_hdf5(0, true, p2);
-        ours[i] = run_library(1, -1, 0, p1);
-        ours2[i] = run_library(2, -1, 0, p1);
+        ours[i] = run_library(1, IT_COMPRESSION_NONE, 0, 0, p1);
+        ours2[i] = run_library(2, IT_COMPRESSION_NONE, 0, 0, p1);
         hdf5_z[i] = run_hdf5(1, false, p2);
-        ours_z[i] = run_library(2, 1, 0, p1);
-        synced[i] = run_library(2, 1, 1, p1);
+        ours_z[i] = run_library(2, IT_COMPRESSION_DEFLATE, 1, 0, p1);
+        struct stat st;
+        deflate_mb[i] = stat(p1, &st) == 0 ? st.st_size / 1048576.0 : 0;
+        synced[i] = run_library(2, IT_COMPRESSION_DEFLATE, 1, 1, p1);
         if (raw[i] < 0 || ours[i] < 0 || ours2[i] < 0 || hdf5_z[i] < 0 || ours_z[i] < 0 ||
             synced[i] < 0)
             return fprintf(stderr, "a run failed\n"), 1;
+        for (int c = 0; c < 2; c++) {
+            codec_ms[c][i] = !it_compression_available(other[c]) ? 0
+                             : run_library(2, other[c], 0, 0, p1);
+            codec_mb[c][i] = stat(p1, &st) == 0 ? st.st_size / 1048576.0 : 0;
+            if (codec_ms[c][i] < 0)
+                return fprintf(stderr, "a run failed\n"), 1;
+        }
     }
     unlink(p1);
     unlink(p2);
@@ -188,9 +201,23 @@ int main(int argc, char **argv) {
            oz, mb / oz * 1e3, hz, mb / hz * 1e3);
     printf("  deflate 1 + sync (fdatasync at every flush): %7.1f ms = %6.0f MB/s\n", sy,
            mb / sy * 1e3);
+    double cms[2], cmb[2], dmb = bench_median(deflate_mb, runs);
+    printf("  deflate 1   : file %.1f MiB\n", dmb);
+    for (int c = 0; c < 2; c++) {
+        cms[c] = bench_median(codec_ms[c], runs);
+        cmb[c] = bench_median(codec_mb[c], runs);
+        if (cms[c] > 0)
+            printf("  %-12s: library (2 threads) %7.1f ms = %6.0f MB/s   file %.1f MiB\n",
+                   it_compression_name(other[c]), cms[c], mb / cms[c] * 1e3, cmb[c]);
+        else
+            printf("  %-12s: not in this build\n", it_compression_name(other[c]));
+    }
     if (many_chunks(p1, 320))
         return fprintf(stderr, "many-chunks run failed\n"), 1;
     printf("BENCH store: raw_ratio=%.3f deflate_speedup=%.2f mb_s=%.0f mb_s_deflate=%.0f "
-           "sync_cost=%.2f\n", r / o, hz / oz, mb / o * 1e3, mb / oz * 1e3, sy / oz);
+           "sync_cost=%.2f mb_s_lz4=%.0f mb_s_zstd=%.0f file_mb_deflate=%.1f file_mb_lz4=%.1f "
+           "file_mb_zstd=%.1f\n", r / o, hz / oz, mb / o * 1e3, mb / oz * 1e3, sy / oz,
+           cms[0] > 0 ? mb / cms[0] * 1e3 : 0, cms[1] > 0 ? mb / cms[1] * 1e3 : 0, dmb, cmb[0],
+           cmb[1]);
     return 0;
 }
