@@ -1,7 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <linux/fs.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,9 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/fs.h>
+#endif
 
 #include "file_util.h"
 #include "backend.h"
@@ -75,6 +77,50 @@ int iti_fs_sync_dir(const char *path) {
     return rc;
 }
 
+/* Copies `size` bytes of in to out: shared blocks (reflink) or copy_file_range on Linux, else
+ * (and where those are refused) read and write. 0, or -1 with errno set. */
+static int copy_bytes(int in, int out, off_t size) {
+    off_t done = 0;
+#ifdef __linux__
+    if (ioctl(out, FICLONE, in) == 0)
+        return 0;
+    while (done < size) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(size - done), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && done == 0 && (errno == ENOSYS || errno == EXDEV || errno == EINVAL))
+            break; /* not offered here: copy through memory */
+        if (n <= 0) {
+            errno = n < 0 ? errno : EIO;
+            return -1;
+        }
+        done += n;
+    }
+#endif
+    static const size_t step = (size_t)1 << 20;
+    char *buf = done < size ? malloc(step) : NULL;
+    if (done < size && !buf)
+        return errno = ENOMEM, -1;
+    int rc = 0;
+    while (rc == 0 && done < size) {
+        size_t want = size - done < (off_t)step ? (size_t)(size - done) : step;
+        rc = iti_fs_pread_full(in, buf, want, (uint64_t)done);
+        if (rc == 0)
+            rc = iti_fs_pwrite_all(out, buf, want, (uint64_t)done);
+        done += (off_t)want;
+    }
+    free(buf);
+    return rc ? (errno = rc, -1) : 0;
+}
+
+int iti_fs_sync_data(int fd) {
+#if defined(__APPLE__)
+    return fcntl(fd, F_FULLFSYNC) == 0 ? 0 : fsync(fd);
+#else
+    return fdatasync(fd);
+#endif
+}
+
 int iti_fs_copy(const char *src, const char *dst, bool sync) {
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
@@ -87,19 +133,8 @@ int iti_fs_copy(const char *src, const char *dst, bool sync) {
         close(in);
         return rc;
     }
-    if (ioctl(out, FICLONE, in) != 0) { /* no shared blocks here: copy the bytes */
-        off_t left = sb.st_size;
-        while (rc == 0 && left > 0) {
-            ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                rc = iti_error(iti_fs_errno_code(n < 0 ? errno : EIO), "copying %s to %s: %s", src,
-                              dst, n < 0 ? strerror(errno) : "short copy");
-            else
-                left -= n;
-        }
-    }
+    if (copy_bytes(in, out, sb.st_size) != 0)
+        rc = iti_error(iti_fs_errno_code(errno), "copying %s to %s: %s", src, dst, strerror(errno));
     if (rc == 0 && sync && fsync(out) != 0)
         rc = iti_error(iti_fs_errno_code(errno), "syncing %s: %s", dst, strerror(errno));
     if (close(out) != 0 && rc == 0)

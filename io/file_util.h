@@ -29,6 +29,10 @@ int iti_fs_pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
 /* Reads n bytes at off; bytes past the end of the file read as zeros. 0 or an errno. */
 int iti_fs_pread_full(int fd, void *buf, size_t n, uint64_t off);
 
+/* Makes fd's data durable (and the metadata needed to read them back): fdatasync, or on macOS
+ * F_FULLFSYNC (its fsync does not reach the disk). 0 or -1 with errno set. */
+int iti_fs_sync_data(int fd);
+
 /* IT_ENOSPC for ENOSPC/EDQUOT/EFBIG, else IT_EIO. */
 int iti_fs_errno_code(int err);
 

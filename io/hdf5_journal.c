@@ -119,7 +119,7 @@ int iti_journal_write(const char *path, uint64_t old_size, uint64_t size, const 
     memcpy(p, END, 8);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int err = fd < 0 ? errno : iti_fs_pwrite_all(fd, buf, total, 0);
-    if (err == 0 && sync && fdatasync(fd) != 0)
+    if (err == 0 && sync && iti_fs_sync_data(fd) != 0)
         err = errno;
     if (fd >= 0 && close(fd) != 0 && err == 0)
         err = errno;

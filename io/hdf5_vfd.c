@@ -136,7 +136,7 @@ static void commit(vfd_file *f) {
     const char *jpath = f->state->journal;
     uint64_t size = f->truncate_to != HADDR_UNDEF ? f->truncate_to : f->eof;
     /* Data written past the committed end must be durable before metadata points at it. */
-    if (sync && fdatasync(f->fd) != 0) {
+    if (sync && iti_fs_sync_data(f->fd) != 0) {
         poison(f, "fdatasync", errno);
         return;
     }
@@ -157,7 +157,7 @@ static void commit(vfd_file *f) {
     err = apply(f->fd, x, n);
     if (err == 0)
         op = "truncate", err = set_size(f->fd, size);
-    if (err == 0 && sync && fdatasync(f->fd) != 0)
+    if (err == 0 && sync && iti_fs_sync_data(f->fd) != 0)
         op = "fdatasync", err = errno;
     iti_extents_free(x, n);
     if (err) {
@@ -186,7 +186,7 @@ static int recover(vfd_file *f) {
         err = apply(f->fd, x, n);
         if (err == 0)
             err = set_size(f->fd, size);
-        if (err == 0 && f->state->sync && fdatasync(f->fd) != 0)
+        if (err == 0 && f->state->sync && iti_fs_sync_data(f->fd) != 0)
             err = errno;
         if (err == 0)
             f->eof = size;
@@ -513,7 +513,7 @@ static herr_t vfd_flush(H5FD_t *file, hid_t dxpl, hbool_t closing) {
     vfd_file *f = (vfd_file *)file;
     if (f->state->journal)
         commit(f);
-    else if (!stopped_writing(f) && f->writable && f->state->sync && fdatasync(f->fd) != 0)
+    else if (!stopped_writing(f) && f->writable && f->state->sync && iti_fs_sync_data(f->fd) != 0)
         poison(f, "fdatasync", errno);
     return 0;
 }

@@ -19,6 +19,11 @@
 #include "internal.h"
 
 #define HEADER 64 /* keeps the payload 64-byte aligned */
+#ifdef MAP_POPULATE
+#define POPULATE MAP_POPULATE
+#else /* not on macOS or the BSDs: pages are then faulted in one by one */
+#define POPULATE 0
+#endif
 #define MAP_MIN ((size_t)1 << 20)
 #define RECYCLE_MIN ((size_t)64 << 10)
 #define RECYCLE_CAP ((size_t)64 << 20)
@@ -82,8 +87,8 @@ void *iti_buf_alloc(size_t bytes) {
         void *raw = NULL;
         size_t mapped = 0;
         if (total >= MAP_MIN) {
-            raw = mmap(NULL, total, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+            raw = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | POPULATE,
+                       -1, 0);
             if (raw == MAP_FAILED) {
                 raw = NULL;
             } else {

@@ -4,6 +4,7 @@
 #                 --tsan         build in build-tsan with ThreadSanitizer
 #                 --fuzz SECONDS build the libFuzzer targets with clang in build-fuzz and run each
 #                                for SECONDS from the committed corpus (label "fuzz")
+#                 --clang        build in build-clang with clang and clang++ (gcc otherwise)
 #                 --stress       also run the long stress tests (ctest label "stress")
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ build=build
 stress=OFF
 fuzz=""
 flags=(-DIT_WERROR=ON)
-packages=(cmake make gcc libc6-dev pkg-config libhdf5-dev libpng-dev libdeflate-dev liblz4-dev libblosc-dev
+packages=(cmake make gcc g++ libc6-dev pkg-config libhdf5-dev libpng-dev libdeflate-dev liblz4-dev libblosc-dev
     libcmocka-dev hdf5-tools hdf5-filter-plugin hdf5-filter-plugin-blosc-serial netcdf-bin
     python3-h5py python3-numpy python3-xarray python3-netcdf4)
 while [ $# -gt 0 ]; do
@@ -28,8 +29,12 @@ while [ $# -gt 0 ]; do
         flags+=(-DCMAKE_C_COMPILER=clang -DIT_FUZZ=ON -DIT_FUZZ_SECONDS="$fuzz" -DIT_BUILD_TESTS=OFF
             -DIT_BUILD_EXAMPLES=OFF -DIT_BUILD_TOOLS=OFF -DIT_BUILD_BENCH=OFF
             -DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+    --clang)
+        build=build-clang
+        packages+=(clang)
+        flags+=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++) ;;
     --stress) stress=ON ;;
-    *) echo "usage: tools/test.sh [--sanitize | --tsan | --fuzz SECONDS] [--stress]" >&2; exit 2 ;;
+    *) echo "usage: tools/test.sh [--sanitize | --tsan | --fuzz SECONDS | --clang] [--stress]" >&2; exit 2 ;;
     esac
     shift
 done

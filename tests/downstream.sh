@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Downstream projects, as a new user builds them: installs the library from BUILD_DIR to a
+# temporary prefix (with a space in its path), then builds and runs consumers with CMake (a C
+# and a C++ project, each with the shared and the static library) and with pkg-config from a
+# copy of the prefix elsewhere (shared, and static from a prefix that holds only the static
+# library). Usage: downstream.sh BUILD_DIR SOURCE_DIR/tests/downstream
+set -euo pipefail
+build=$1 src=$2
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+prefix="$dir/prefix with space"
+cmake --install "$build" --prefix "$prefix" >/dev/null
+cd "$dir"
+for lang in C CXX; do
+    if [ "$lang" = CXX ] && ! command -v c++ >/dev/null; then
+        echo "FAILED: no C++ compiler (install g++)"; exit 1
+    fi
+    cmake -S "$src" -B "b-$lang" -DLANG=$lang -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+    cmake --build "b-$lang" >/dev/null
+    for kind in shared static; do
+        "b-$lang/consumer_$kind" "$dir/$lang-$kind.h5"
+        echo "  CMake, $lang, $kind: passed"
+    done
+done
+# pkg-config from a copy of the prefix (the .pc file finds its prefix from where it lies; a
+# shell splits pkg-config's output at spaces, so this prefix has none)
+moved="$dir/moved"
+cp -r "$prefix" "$moved"
+export PKG_CONFIG_PATH="$moved/lib/pkgconfig"
+# shellcheck disable=SC2046
+cc -std=c11 "$src/consumer.c" -o pc-shared $(pkg-config --cflags --libs infinite_tensor)
+LD_LIBRARY_PATH="$moved/lib" ./pc-shared "$dir/pc-shared.h5"
+echo "  pkg-config, shared: passed"
+static="$dir/static-only"
+cp -r "$prefix" "$static"
+rm -f "$static"/lib/libinfinite_tensor.so*
+# shellcheck disable=SC2046
+cc -std=c11 "$src/consumer.c" -o pc-static \
+    $(PKG_CONFIG_PATH="$static/lib/pkgconfig" pkg-config --static --cflags --libs infinite_tensor)
+./pc-static "$dir/pc-static.h5"
+if ldd ./pc-static | grep -q libinfinite_tensor; then
+    echo "FAILED: the static consumer loads the shared library"; exit 1
+fi
+echo "  pkg-config, static: passed"
