@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <hdf5_hl.h>
+
 #include "codec_filters.h"
 #include "hdf5_attr.h"
 #include "hdf5_schema.h"
@@ -112,6 +114,36 @@ void iti_h5t_chunk_offset(const h5_tensor *ht, const iti_coord *c, hsize_t *off)
 
 /* ---- creating --------------------------------------------------------------------------------- */
 
+/* What a viewer (h5ls, HDFView, h5web, h5py) shows next to the data: the origin, a label per
+ * dimension and a description of how pixels map to indices and what unwritten chunks hold. The
+ * library itself reads none of it (the group's attributes are the record). */
+static int describe_data(const h5_tensor *ht) {
+    const iti_store_tensor *t = ht->t;
+    char text[1024], fill[64], origin[IT_MAX_RANK * 24] = "";
+    size_t used = 0;
+    for (int d = 0; d < t->rank; d++)
+        used += (size_t)snprintf(origin + used, sizeof origin - used, "%s%lld", d ? ", " : "",
+                                 (long long)ht->origin[d]);
+    snprintf(fill, sizeof fill, "%.17g", it_dtype_load(t->dtype, t->fill, 0));
+    snprintf(text, sizeof text,
+             "Tensor \"%s\" of an infinite-tensor store. Pixel coordinate x along dimension d "
+             "is dataset index x - origin[d], origin = [%s] (attribute origin). Chunks never "
+             "computed are not stored and read as the fill value %s, like computed values: "
+             "the dataset \"chunks\" beside this one lists the computed chunks, and the group's "
+             "attributes describe the tensor (io/FORMAT.md).",
+             t->id, origin, fill);
+    int rc = iti_h5_write_i64(ht->data, "origin", ht->origin, (size_t)t->rank);
+    if (rc == 0)
+        rc = iti_h5_write_str(ht->data, "description", text);
+    for (int d = 0; rc == 0 && d < t->rank; d++) {
+        char label[16];
+        snprintf(label, sizeof label, "dim%d", d);
+        if (H5DSset_label(ht->data, (unsigned)d, label) < 0)
+            rc = iti_h5_error(IT_EIO, "labelling the tensor dataset's dimensions");
+    }
+    return rc;
+}
+
 static int create_data(h5_store *h, h5_tensor *ht) {
     const iti_store_tensor *t = ht->t;
     hsize_t dims[IT_MAX_RANK], maxdims[IT_MAX_RANK], chunk[IT_MAX_RANK];
@@ -134,7 +166,7 @@ static int create_data(h5_store *h, h5_tensor *ht) {
     H5Pclose(dcpl);
     if (rc)
         return rc;
-    return ht->data < 0 ? iti_h5_error(IT_EIO, "creating the tensor dataset") : 0;
+    return ht->data < 0 ? iti_h5_error(IT_EIO, "creating the tensor dataset") : describe_data(ht);
 }
 
 int iti_h5t_create(h5_store *h, h5_tensor *ht, const iti_tensor_meta *m) {

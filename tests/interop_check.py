@@ -71,6 +71,13 @@ def main():
             assert int(f.attrs["format_version"]) == 2
             assert sorted(f["tensors"].keys()) == ["g2", "i16", "u8"]
             g2 = f["tensors/g2"]
+            assert list(g2.attrs["args"]) in ([b""], [""]), g2.attrs["args"]  # FORMAT.md: [""]
+            for tid in ("g2", "i16", "u8"):  # what viewers see on the data set itself
+                d, g = f["tensors"][tid]["data"], f["tensors"][tid]
+                assert list(d.attrs["origin"]) == list(g.attrs["origin"]), tid
+                assert [dim.label for dim in d.dims] == [f"dim{k}" for k in range(d.ndim)], tid
+                text_ = text(d.attrs["description"])
+                assert f'"{tid}"' in text_ and str(list(g.attrs["origin"])[0]) in text_, text_
             assert list(g2.attrs["shape"]) == [-1, -1]
             assert list(g2.attrs["window_size"]) == [8, 8]
             assert text(g2.attrs["fn_tag"]) == "golden"
