@@ -113,7 +113,11 @@ static int gather(work *wk, size_t i, const iti_coord *w, char *dst) {
 static int put_chunk(work *wk, size_t j, void *buf) {
     it_tensor *t = wk->t;
     size_t ci = wk->todo[j];
-    return t->store->ops->put(t->store->impl, &t->view, &wk->chunks[ci], buf, wk->keep ? &wk->refs[ci] : NULL);
+    int rc = t->store->ops->put(t->store->impl, &t->view, &wk->chunks[ci], buf,
+                                wk->keep ? &wk->refs[ci] : NULL);
+    if (rc == 0)
+        atomic_fetch_add(&t->chunks_computed, 1);
+    return rc;
 }
 
 static void *scratch_for(eval *ev, int thread, size_t need) {
@@ -176,6 +180,9 @@ static int compute_batch(void *arg, size_t b, int thread) {
     int frc = t->fn(&call, t->user);
     if (t->view.flags & IT_TENSOR_SERIAL)
         pthread_mutex_unlock(&t->fn_lock);
+    atomic_fetch_add(&t->fn_calls, 1);
+    if (frc == 0)
+        atomic_fetch_add(&t->windows_computed, count);
     if (frc != 0) {
         char wb[256];
         iti_format_coord(wb, sizeof wb, index, t->view.rank);

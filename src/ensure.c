@@ -114,6 +114,8 @@ static void wait_for_others(it_tensor *t, const iti_coord *coords, const size_t 
 static int take_stored(it_tensor *t, const iti_coord *c, iti_chunk_ref *ref, bool keep) {
     it_store *s = t->store;
     int got = s->ops->get(s->impl, &t->view, c, ref);
+    if (got > 0)
+        atomic_fetch_add(&t->chunks_loaded, 1);
     if (got > 0 && !keep) {
         s->ops->release(s->impl, &t->view, ref);
         memset(ref, 0, sizeof *ref);

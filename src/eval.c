@@ -159,17 +159,44 @@ static int run(it_tensor *t, const iti_selection *s, void *buf, const char *fn, 
 }
 
 int it_tensor_read(it_tensor *t, const it_region *region, void *buf, size_t bufsize) {
-    if (!t || !region || !buf)
-        return iti_error(IT_EINVAL, "it_tensor_read: NULL %s",
-                        !t ? "tensor" : !region ? "region" : "buf");
+    if (!t || !region)
+        return iti_error(IT_EINVAL, "it_tensor_read: NULL %s", !t ? "tensor" : "region");
     iti_selection s;
     int rc = iti_selection_resolve(t, region, "it_tensor_read", &s);
     if (rc)
         return rc;
+    if (s.elems == 0)
+        return 0; /* buf may be NULL */
+    if (!buf)
+        return iti_error(IT_EINVAL, "it_tensor_read: NULL buf for a region of %zu bytes", s.bytes);
     if (bufsize < s.bytes)
         return iti_error(IT_EBUFSIZE, "it_tensor_read: buffer holds %zu bytes, region needs %zu",
                         bufsize, s.bytes);
     return run(t, &s, buf, "it_tensor_read", true);
+}
+
+int it_tensor_read_alloc(it_tensor *t, const it_region *region, void **out, size_t *bytes) {
+    if (!out || !bytes)
+        return iti_error(IT_EINVAL, "it_tensor_read_alloc: NULL %s", out ? "bytes" : "out");
+    *out = NULL;
+    *bytes = 0;
+    if (!t || !region)
+        return iti_error(IT_EINVAL, "it_tensor_read_alloc: NULL %s", !t ? "tensor" : "region");
+    iti_selection s;
+    int rc = iti_selection_resolve(t, region, "it_tensor_read_alloc", &s);
+    if (rc || s.elems == 0)
+        return rc;
+    void *buf = malloc(s.bytes);
+    if (!buf)
+        return iti_error(IT_ENOMEM, "it_tensor_read_alloc: no memory for the %zu bytes of the "
+                         "region", s.bytes);
+    if ((rc = run(t, &s, buf, "it_tensor_read_alloc", true))) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *bytes = s.bytes;
+    return 0;
 }
 
 int it_tensor_fill(it_tensor *t, const it_region *region) {

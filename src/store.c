@@ -232,6 +232,28 @@ int it_tensor_get_stats(it_tensor *t, it_tensor_stats *st) {
     return 0;
 }
 
+int it_tensor_get_counters(const it_tensor *t, it_tensor_counters *c) {
+    if (!t || !c)
+        return iti_error(IT_EINVAL, "it_tensor_get_counters: NULL %s", t ? "counters" : "tensor");
+    *c = (it_tensor_counters){
+        .fn_calls = atomic_load(&t->fn_calls),
+        .windows_computed = atomic_load(&t->windows_computed),
+        .chunks_computed = atomic_load(&t->chunks_computed),
+        .chunks_loaded = atomic_load(&t->chunks_loaded),
+    };
+    return 0;
+}
+
+int it_tensor_reset_counters(it_tensor *t) {
+    if (!t)
+        return iti_error(IT_EINVAL, "it_tensor_reset_counters: NULL tensor");
+    atomic_store(&t->fn_calls, 0);
+    atomic_store(&t->windows_computed, 0);
+    atomic_store(&t->chunks_computed, 0);
+    atomic_store(&t->chunks_loaded, 0);
+    return 0;
+}
+
 int it_tensor_clear_cache(it_tensor *t) {
     if (!t)
         return iti_error(IT_EINVAL, "it_tensor_clear_cache: NULL tensor");

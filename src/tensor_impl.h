@@ -3,6 +3,7 @@
 #define ITI_TENSOR_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "backend.h"
 #include "htab.h"
@@ -53,6 +54,9 @@ struct it_tensor {
     it_window *info_arg_windows;/* opened: stored windows (owned); created: arg_windows */
     bool owns_info_args;
     void *init_chunk;           /* a chunk of blend_init, for fill_missing */
+
+    /* it_tensor_counters */
+    atomic_uint_fast64_t fn_calls, windows_computed, chunks_computed, chunks_loaded;
 };
 
 /* A tensor reconnecting to a stored one whose chunk shape differs from t's only where t took

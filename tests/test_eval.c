@@ -143,6 +143,80 @@ static void test_each_window_once(void **state) {
     }
 }
 
+/* it_tensor_read_alloc returns what it_tensor_read reads; the counters say what each read cost
+ * (windows and calls of fn, chunks computed, chunks found stored), agreeing with fn's own
+ * count; empty regions need no buffer. */
+static void test_read_alloc_and_counters(void **state) {
+    (void)state;
+    it_ctx *ctx;
+    it_store *s;
+    assert_int_equal(it_ctx_create(NULL, &ctx), 0);
+    assert_int_equal(it_store_open_memory(ctx, NULL, &s), 0);
+    golden_gen gen = {0};
+    int64_t w16[2] = {16, 16}, w32[2] = {32, 32}, pad[2] = {34, 34}, step[2] = {32, 32},
+            halo[2] = {-1, -1};
+    it_tensor_desc d;
+    it_tensor_desc_init(&d, 2);
+    d.shape[0] = d.shape[1] = IT_INF;
+    it_window_init(&d.window, 2, w16);
+    d.window.stride[0] = d.window.stride[1] = 12;
+    d.chunk[0] = d.chunk[1] = 32;
+    d.fn = golden_fn;
+    d.user = &gen;
+    d.batch_size = 3;
+    it_tensor *base, *top;
+    assert_int_equal(it_tensor_create(s, &d, &base), 0);
+    it_window aw;
+    it_window_set(&aw, 2, pad, step, halo);
+    it_window_init(&d.window, 2, w32);
+    d.fn = box3_fn;
+    d.user = NULL;
+    d.batch_size = 0;
+    d.n_args = 1;
+    d.args = &base;
+    d.arg_windows = &aw;
+    assert_int_equal(it_tensor_create(s, &d, &top), 0);
+    it_region r = region2(0, 64, -32, 64); /* 2 x 3 chunks of top */
+    void *got;
+    size_t bytes;
+    assert_int_equal(it_tensor_read_alloc(top, &r, &got, &bytes), 0);
+    assert_int_equal(bytes, 64 * 96 * 4);
+    it_tensor_counters b, t;
+    assert_int_equal(it_tensor_get_counters(base, &b), 0);
+    assert_int_equal(it_tensor_get_counters(top, &t), 0);
+    assert_int_equal(b.windows_computed, atomic_load(&gen.calls));
+    assert_true(b.fn_calls >= (b.windows_computed + 2) / 3);
+    assert_int_equal(b.chunks_computed, 4 * 5); /* the tops' halos reach one chunk around */
+    assert_int_equal(t.windows_computed, 6);
+    assert_int_equal(t.fn_calls, 6);
+    assert_int_equal(t.chunks_computed, 6);
+    assert_int_equal(t.chunks_loaded, 0);
+    /* the same region again: everything stored, nothing computed */
+    float *again = malloc(bytes);
+    assert_int_equal(it_tensor_reset_counters(top), 0);
+    assert_int_equal(it_tensor_read(top, &r, again, bytes), 0);
+    assert_memory_equal(again, got, bytes);
+    assert_int_equal(it_tensor_get_counters(top, &t), 0);
+    assert_int_equal(t.windows_computed, 0);
+    assert_int_equal(t.chunks_computed, 0);
+    assert_int_equal(t.chunks_loaded, 6);
+    /* empty regions: no buffer needed; a missing one for a real region is an error */
+    it_region empty = region2(5, 5, 0, 10);
+    assert_int_equal(it_tensor_read(top, &empty, NULL, 0), 0);
+    void *none = &none;
+    assert_int_equal(it_tensor_read_alloc(top, &empty, &none, &bytes), 0);
+    assert_null(none);
+    assert_int_equal(bytes, 0);
+    assert_int_equal(it_tensor_read(top, &r, NULL, 0), IT_EINVAL);
+    assert_non_null(strstr(it_last_error(), "NULL buf"));
+    assert_int_equal(it_tensor_read_alloc(top, &r, NULL, &bytes), IT_EINVAL);
+    assert_int_equal(it_tensor_get_counters(NULL, &t), IT_EINVAL);
+    free(again);
+    free(got);
+    it_store_close(s);
+    it_ctx_destroy(ctx);
+}
+
 static void test_finite_dimension_windows_never_called(void **state) {
     (void)state;
     env e = open_env(2, 0, 0);
@@ -526,6 +600,7 @@ int main(void) {
         cmocka_unit_test(test_args_in_other_store),
         cmocka_unit_test(test_serial_flag),
         cmocka_unit_test(test_each_window_once),
+        cmocka_unit_test(test_read_alloc_and_counters),
         cmocka_unit_test(test_finite_dimension_windows_never_called),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_concurrent_readers),

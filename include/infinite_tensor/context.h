@@ -23,7 +23,11 @@ typedef struct it_ctx_options {
                                newer library never reads fields an older caller lacks */
     int threads;            /* worker threads including the caller; 0 = online CPUs */
     size_t memory_budget;   /* bytes for evaluation working memory (blocks + window cache);
-                               0 = 512 MiB */
+                               0 = 512 MiB. Any size is accepted: blocks shrink to one chunk,
+                               so a budget below one chunk's working set (the chunk, the
+                               windows computing it, the upstream chunks they read) is
+                               exceeded by that much, and the window cache (a quarter) then
+                               keeps fewer windows, which are computed again */
 } it_ctx_options;
 
 #ifdef __cplusplus

@@ -14,7 +14,10 @@ typedef struct it_memory_store_options {
     size_t struct_size;     /* sizeof the struct as the caller's header declares it: set by
                                it_memory_store_options_init; the library refuses other sizes (IT_EINVAL), so a
                                newer library never reads fields an older caller lacks */
-    size_t cache_bytes;     /* LRU limit on stored chunk bytes; 0 = unlimited */
+    size_t cache_bytes;     /* LRU limit on stored chunk bytes; 0 = unlimited. Any size is
+                               accepted: chunks in use are kept until released whatever the
+                               limit, and a limit below one chunk keeps nothing after that
+                               (every read computes again) */
 } it_memory_store_options;
 
 #ifdef __cplusplus

@@ -25,7 +25,8 @@ typedef struct it_tensor it_tensor;
 typedef struct it_window_batch {
     size_t count;                 /* windows in this call */
     int rank;                     /* rank of a window index (= the tensor's rank) */
-    const int64_t *index;         /* index[k * rank + d]: window index of window k */
+    const int64_t *index;         /* index[k * rank + d]: window index of window k; entries
+                                     that no window map references (fixed dimensions) are 0 */
     it_dtype dtype;               /* element type of out (and of each argument's own dtype) */
     int out_rank;
     const int64_t *out_shape;     /* = the output window's size */
@@ -81,6 +82,10 @@ enum {
  * thread's stack. */
 #define IT_MAX_DEPTH 1000
 
+/* A tensor's description. it_tensor_create copies everything the descriptor points to (id,
+ * the args and arg_windows arrays, fn_tag), so the caller may free or reuse them once it
+ * returns; `user` is kept as given and must stay valid while the tensor lives, and so must the
+ * tensors in args (release consumers before their arguments). */
 typedef struct it_tensor_desc {
     const char *id;               /* unique within the store, 1..IT_ID_MAX bytes of
                                      [A-Za-z0-9._-]; NULL = a generated unique id */
@@ -138,6 +143,16 @@ typedef struct it_tensor_stats {
     int64_t bbox_stop[IT_MAX_RANK];     /* when nothing is stored */
 } it_tensor_stats;
 
+/* What evaluating a tensor has cost, counted since its handle was created (or the counters
+ * were reset), over every read and fill that needed it, its own and its consumers'. */
+typedef struct it_tensor_counters {
+    uint64_t fn_calls;                  /* calls of fn (a call holds batch_size windows or fewer) */
+    uint64_t windows_computed;          /* windows fn computed */
+    uint64_t chunks_computed;           /* chunks made final and handed to the store */
+    uint64_t chunks_loaded;             /* chunks found already final in the store (its memory
+                                           or its file) */
+} it_tensor_counters;
+
 enum {
     /* it_tensor_open: reads of chunks that were never computed give blend_init instead of
      * failing with IT_ENOTCOMPUTED. */
@@ -167,13 +182,18 @@ IT_API int it_tensor_create(it_store *store, const it_tensor_desc *desc, it_tens
 
 /* Reads `region` into buf (C order, the tensor's dtype), computing and storing every missing
  * chunk it touches. bufsize is buf's size in bytes and must be at least the region's byte
- * size. Memory stays within the context budget whatever the region size (work proceeds in
+ * size; buf may be NULL for an empty region. Memory stays within the context budget whatever the region size (work proceeds in
  * blocks of chunks). Errors: IT_EINVAL (NULL, rank mismatch, step < 0), IT_ERANGE (outside a
  * finite dimension, or window coordinates leave int64), IT_EBUFSIZE, IT_EOVERFLOW,
  * IT_ECALLBACK (fn returned non-zero), IT_ECANCELED (progress callback), IT_ENOMEM, store
  * errors. Chunks made final before a failure stay stored; no partial chunk is stored.
  * Thread-safe: concurrent reads of overlapping regions compute each chunk once. */
 IT_API int it_tensor_read(it_tensor *t, const it_region *region, void *buf, size_t bufsize);
+
+/* it_tensor_read into a buffer it allocates: on success *out (release it with free()) holds
+ * the region's *bytes bytes; NULL and 0 for an empty region. On failure *out is NULL.
+ * Errors as it_tensor_read, and IT_ENOMEM when the buffer cannot be allocated. */
+IT_API int it_tensor_read_alloc(it_tensor *t, const it_region *region, void **out, size_t *bytes);
 
 /* Opens stored tensor `id` without a function (for analysis programs): reads of computed
  * chunks work; a read touching a chunk that was never computed fails with IT_ENOTCOMPUTED
@@ -194,6 +214,11 @@ IT_API int it_tensor_get_stats(it_tensor *t, it_tensor_stats *stats);
 
 /* Like it_tensor_read but only makes the chunks final in the store; copies nothing. */
 IT_API int it_tensor_fill(it_tensor *t, const it_region *region);
+
+/* Evaluation counters of t (it_tensor_counters); thread-safe, read while reads run. */
+IT_API int it_tensor_get_counters(const it_tensor *t, it_tensor_counters *counters);
+/* Sets t's counters to zero. */
+IT_API int it_tensor_reset_counters(it_tensor *t);
 
 /* Drops the tensor's chunks held in memory by its store, and its cached windows. */
 IT_API int it_tensor_clear_cache(it_tensor *t);
