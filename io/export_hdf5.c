@@ -400,7 +400,8 @@ static int check_target(exporter *x, const char *path, const char *dataset, bool
     if (f < 0)
         rc = iti_vfd_failure(&vfd, IT_EFORMAT, "it_export_hdf5: opening the output file");
     else if (H5Lexists(f, dataset, H5P_DEFAULT) > 0 && !x->o->overwrite) {
-        rc = iti_error(IT_EEXIST, "it_export_hdf5: %s already has a dataset \"%s\"", path, dataset);
+        rc = iti_error(IT_EEXIST, "it_export_hdf5: %s already has a dataset \"%s\" (set overwrite "
+                       "to replace it)", path, dataset);
     }
     H5Eclear2(H5E_DEFAULT);
     if (f >= 0)

@@ -197,7 +197,7 @@ static int read_raw(h5_store *h, h5_tensor *ht, const iti_coord *c, void **raw, 
         return iti_error(IT_ENOMEM, "out of memory reading a chunk");
     hsize_t off[IT_MAX_RANK];
     iti_h5t_chunk_offset(ht, c, off);
-    int rc = iti_vfd_read_chunk(&h->vfd, ht->data, off, buf, (size_t)size, "H5Dread_chunk");
+    int rc = iti_vfd_read_chunk(&h->vfd, ht->data, off, buf, (size_t)size, "reading a stored chunk");
     if (rc) {
         iti_buf_free(buf);
         return rc;
@@ -309,7 +309,7 @@ static int h5_put(void *impl, iti_store_tensor *t, const iti_coord *c, void *buf
     iti_h5t_chunk_offset(ht, c, off);
     if ((rc = enter_op(h)) == 0) {
         if (H5Dwrite_chunk(ht->data, H5P_DEFAULT, 0, off, len, enc ? enc : buf) < 0) {
-            rc = iti_h5_error(IT_EIO, "H5Dwrite_chunk");
+            rc = iti_h5_error(IT_EIO, "writing a chunk");
         } else {
             rc = iti_h5_index_add(&ht->index, c);
             h->dirty = true;
@@ -467,7 +467,7 @@ static int h5_flush(void *impl) {
     if (rc == 0 && h->dirty) {
         /* The driver commits the flush atomically (hdf5_vfd.h). */
         if (H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
-            rc = iti_h5_error(IT_EIO, "H5Fflush");
+            rc = iti_h5_error(IT_EIO, "flushing the store file");
         else
             h->dirty = false;
     }
@@ -584,4 +584,24 @@ int it_hdf5_check_index(it_tensor *tensor, it_hdf5_index_report *out) {
         out->unindexed = n > ht->index.present.count ? n - ht->index.present.count : 0;
     }
     return leave_op(h, rc);
+}
+
+int it_hdf5_tensor_layout(it_tensor *tensor, it_hdf5_layout *out) {
+    if (!tensor || !out)
+        return iti_error(IT_EINVAL, "it_hdf5_tensor_layout: NULL %s", tensor ? "out" : "tensor");
+    iti_store_tensor *t;
+    if (!iti_tensor_backend(tensor, &iti_h5_store_ops, &t))
+        return iti_error(IT_EINVAL, "it_hdf5_tensor_layout: tensor \"%s\" is not in an HDF5 store",
+                        iti_tensor_view(tensor)->id);
+    const h5_tensor *ht = H5T(t);
+    memset(out, 0, sizeof *out);
+    snprintf(out->data_path, sizeof out->data_path, "/tensors/%s/data", t->id);
+    snprintf(out->index_path, sizeof out->index_path, "/tensors/%s/chunks", t->id);
+    out->rank = t->rank;
+    memcpy(out->origin, ht->origin, sizeof out->origin);
+    memcpy(out->extent, ht->extent, sizeof out->extent);
+    memcpy(out->chunk, t->chunk, sizeof out->chunk);
+    out->compression = ht->codec.kind;
+    out->compression_level = ht->codec.level;
+    return 0;
 }

@@ -76,6 +76,30 @@ grep -q "120 chunks" "$dir/out" && pass "ls counts stored chunks" || fail "ls ch
 expect 0 "info" -- "$it" info "$store" relief
 grep -q "map \[1, 2\]" "$dir/out" && grep -q "height" "$dir/out" && pass "info shows args graph" ||
     fail "info output: $(cat "$dir/out")"
+grep -q "HDF5 data   /tensors/relief/data" "$dir/out" && grep -q "^origin " "$dir/out" &&
+    grep -q "^compression deflate level 1" "$dir/out" && pass "info shows where the data lie" ||
+    fail "info layout: $(cat "$dir/out")"
+# machine-readable listings: stable keys, a bounding box that --region takes back
+expect 0 "ls --json" -- "$it" ls --json "$store"
+/usr/bin/python3 - "$dir/out" <<'PY' && pass "ls --json parses, with stable keys" || fail "ls --json: $(cat "$dir/out")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+keys = {"id", "shape", "dtype", "chunk", "stored_chunks", "stored_bytes", "bounding_box",
+        "data_path", "origin", "compression", "compression_level"}
+assert d["tensors"] and all(set(t) == keys for t in d["tensors"]), d
+smooth = [t for t in d["tensors"] if t["id"] == "smooth"][0]
+assert smooth["shape"] == [None, None] and smooth["bounding_box"]["region"]
+open(sys.argv[1] + ".region", "w").write(smooth["bounding_box"]["region"])
+PY
+expect 0 "export the bounding box ls printed" -- "$it" export "$store" smooth --region "$(cat "$dir/out.region" 2>/dev/null)" -o "$dir/bbox.h5"
+expect 0 "info --json" -- "$it" info "$store" relief --json
+/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['args'] and d['data_path'] == '/tensors/relief/data', d" "$dir/out" &&
+    pass "info --json parses" || fail "info --json: $(cat "$dir/out")"
+expect 0 "ls exact bytes" -- "$it" ls -b "$store"
+grep -Eq "[0-9]+ B " "$dir/out" && ! grep -q "iB " "$dir/out" && pass "ls -b prints exact bytes" ||
+    fail "ls -b: $(cat "$dir/out")"
+expect 0 "ls human bytes" -- "$it" ls "$store"
+grep -q "iB " "$dir/out" && pass "ls prints KiB/MiB by default" || fail "ls sizes: $(cat "$dir/out")"
 expect 0 "verify" -- "$it" verify "$store"
 
 # --- export and preview
@@ -102,8 +126,10 @@ unchanged "$dir/e.h5" "bad region text" -- "$it" export "$store" smooth --region
 unchanged "$dir/e.h5" "region with too few items" -- "$it" export "$store" smooth --region 0:10 -o "$dir/e.h5"
 unchanged "$dir/e.h5" "':' on an infinite dimension" -- "$it" export "$store" smooth --region :,0:4 -o "$dir/e.h5"
 unchanged "$dir/e.h5" "unknown tensor" -- "$it" export "$store" nope --region 0:1,0:1 -o "$dir/e.h5"
-unchanged "$dir/e.h5" "missing chunks without --fill" -- "$it" export "$store" smooth --region 5000:5010,0:10 -o "$dir/e.h5"
+unchanged "$dir/e.h5" "missing chunks without --missing-as-fill" -- "$it" export "$store" smooth --region 5000:5010,0:10 -o "$dir/e.h5"
 unchanged "$dir/e.h5" "existing dataset" -- "$it" export "$store" smooth --region 0:4,0:4 -o "$dir/e.h5" --dataset c
+grep -q -- "--overwrite" "$dir/err" && pass "an existing dataset points at --overwrite" ||
+    fail "no --overwrite hint: $(cat "$dir/err")"
 unchanged "$dir/e.h5" "bad level" -- "$it" export "$store" smooth --region 0:4,0:4 -o "$dir/e.h5" --level 12
 unchanged "$dir/e.h5" "unknown codec" -- "$it" export "$store" smooth --region 0:4,0:4 -o "$dir/e.h5" --compression gzip
 unchanged "$dir/e.h5" "not our file" -- "$it" export "$dir/e.h5" smooth --region 0:4,0:4 -o "$dir/x.h5"
@@ -126,7 +152,7 @@ head -c 3000 "$store" >"$dir/trunc.h5"
 unchanged "$dir/trunc.h5" "verify a truncated store" -- "$it" verify "$dir/trunc.h5"
 expect 1 "missing file" -- "$it" ls "$dir/none.h5"
 [ ! -e "$dir/none.h5" ] && pass "a missing file is not created" || fail "ls created a file"
-expect 0 "export with --fill" -- "$it" export "$store" smooth --region 5000:5010,0:10 -o "$dir/e.h5" --dataset filled --fill
+expect 0 "export with --missing-as-fill" -- "$it" export "$store" smooth --region=5000:5010,0:10 -o "$dir/e.h5" --dataset=filled --missing-as-fill
 cmp -s "$store" "$dir/keep.h5" && pass "read-only commands left the store untouched" || fail "store changed"
 
 # --- a full disk: export and a new store fail with one line, no crash at exit, nothing left

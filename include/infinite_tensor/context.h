@@ -11,7 +11,8 @@
 
 typedef struct it_ctx it_ctx;
 
-/* Progress of a read or fill: `done` of `total` output chunks are final. Called on the thread
+/* Progress of a read or fill: `done` of `total` output chunks are final (exports count bytes
+ * of the output written, previews report nothing). Called on the thread
  * that called it_tensor_read/it_tensor_fill, never concurrently for one call, at the start and
  * after every finished block. Return non-zero to cancel: the call then returns IT_ECANCELED
  * and every chunk already final stays stored. */

@@ -85,6 +85,21 @@ typedef struct it_hdf5_index_report {
  * the B-tree (under a microsecond each) and walks the B-tree once. */
 IT_API int it_hdf5_check_index(it_tensor *t, it_hdf5_index_report *out);
 
+/* Where and how an HDF5 store keeps a tensor: what an h5py or HDF5 user needs to read it. */
+typedef struct it_hdf5_layout {
+    char data_path[IT_ID_MAX + 32]; /* "/tensors/<id>/data" */
+    char index_path[IT_ID_MAX + 32];/* "/tensors/<id>/chunks": coordinates of computed chunks */
+    int rank;
+    int64_t origin[IT_MAX_RANK];    /* pixel x along dimension d is data set index x - origin[d] */
+    int64_t extent[IT_MAX_RANK];    /* the data set's current dimensions */
+    int64_t chunk[IT_MAX_RANK];     /* HDF5 chunk shape */
+    it_compression compression;     /* the tensor's codec (see it_compression for readers) */
+    int compression_level;          /* 0 for none */
+} it_hdf5_layout;
+
+/* Fills out for tensor t of an HDF5 store (IT_EINVAL for other stores). */
+IT_API int it_hdf5_tensor_layout(it_tensor *t, it_hdf5_layout *out);
+
 #ifdef __cplusplus
 }
 #endif

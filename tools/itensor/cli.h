@@ -2,7 +2,9 @@
 #ifndef ITENSOR_CLI_H
 #define ITENSOR_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "infinite_tensor.h"
@@ -24,9 +26,28 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True when argv[i] is -h or --help. */
 bool cli_wants_help(int argc, char **argv);
 
+/* Called for each option a command's table matches (code = its val, value = its argument or
+ * NULL); returns 0, or an exit status that ends the parse. */
+typedef int (*cli_option_fn)(int code, const char *value, void *user);
+/* Parses a command's argv (argv[0] = the command) with getopt_long: --name=value, --name value
+ * and -x value forms, options before or after the positional arguments, which land in pos
+ * (min_pos..max_pos of them). Returns 0 or the exit status of a usage error (printed). */
+int cli_parse(int argc, char **argv, const struct option *opts, cli_option_fn on_option,
+              void *user, const char **pos, int min_pos, int max_pos, int *npos);
+
+/* A byte count: "12.3 MiB" (1024-based), or the exact number with `exact`. */
+void cli_format_bytes(char *buf, size_t size, uint64_t bytes, bool exact);
+/* A pixel box in the region syntax --region accepts: "a:b,c:d". */
+void cli_format_box(char *buf, size_t size, const int64_t *start, const int64_t *stop, int n);
+/* JSON output: a quoted, escaped string; an array of integers. */
+void cli_json_string(FILE *f, const char *s);
+void cli_json_array(FILE *f, const int64_t *v, int n);
+
 /* A context whose progress callback draws a bar on stderr when it is a terminal. */
 int cli_context(it_ctx **ctx, const char *label);
 void cli_progress_done(void);
+/* The progress that follows counts bytes (exports), not chunks (reads and fills). */
+void cli_progress_in_bytes(void);
 
 /* Opens a store read-only (or read-write) and a tensor of it; prints and returns non-zero on
  * failure, after releasing what was opened. */

@@ -1,4 +1,5 @@
-/* Shared pieces of the itensor commands: errors, progress bar, opening stores. */
+/* Shared pieces of the itensor commands: errors, options, progress bar, opening stores. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,16 +31,103 @@ bool cli_wants_help(int argc, char **argv) {
     return false;
 }
 
-static const char *bar_label;
-static bool bar_drawn;
+int cli_parse(int argc, char **argv, const struct option *opts, cli_option_fn on_option,
+              void *user, const char **pos, int min_pos, int max_pos, int *npos) {
+    char shortopts[64] = ":"; /* ':' first: a missing value is reported as ':' */
+    size_t n = 1;
+    for (const struct option *o = opts; o && o->name && n + 2 < sizeof shortopts; o++)
+        if (o->val > 0 && o->val < 128) {
+            shortopts[n++] = (char)o->val;
+            if (o->has_arg == required_argument)
+                shortopts[n++] = ':';
+        }
+    shortopts[n] = 0;
+    opterr = 0;
+    optind = 1;
+    *npos = 0;
+    for (;;) {
+        int prev = optind;
+        int c = getopt_long(argc, argv, shortopts, opts, NULL);
+        if (c == -1)
+            break;
+        const char *seen = argv[prev < argc ? prev : argc - 1];
+        if (c == ':')
+            return cli_usage_error("%s needs a value", seen);
+        if (c == '?')
+            return cli_usage_error("unknown option \"%s\"", seen);
+        int rc = on_option(c, optarg, user);
+        if (rc)
+            return rc;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (*npos == max_pos)
+            return cli_usage_error("unexpected argument \"%s\"", argv[i]);
+        pos[(*npos)++] = argv[i];
+    }
+    if (*npos < min_pos)
+        return cli_usage_error("%s takes %d argument%s", argv[0], min_pos, min_pos == 1 ? "" : "s");
+    return 0;
+}
 
+void cli_format_bytes(char *buf, size_t size, uint64_t bytes, bool exact) {
+    static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (!exact && v >= 1024 && u < 5)
+        v /= 1024, u++;
+    if (u == 0)
+        snprintf(buf, size, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf(buf, size, "%.1f %s", v, unit[u]);
+}
+
+void cli_format_box(char *buf, size_t size, const int64_t *start, const int64_t *stop, int n) {
+    size_t used = 0;
+    buf[0] = 0;
+    for (int d = 0; d < n && used < size; d++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%lld:%lld", d ? "," : "",
+                                 (long long)start[d], (long long)stop[d]);
+}
+
+void cli_json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+void cli_json_array(FILE *f, const int64_t *v, int n) {
+    fputc('[', f);
+    for (int i = 0; i < n; i++)
+        fprintf(f, i ? ", %lld" : "%lld", (long long)v[i]);
+    fputc(']', f);
+}
+
+static const char *bar_label;
+static bool bar_drawn, bar_bytes;
+
+void cli_progress_in_bytes(void) { bar_bytes = true; }
+
+static double seconds_since(const struct timespec *t0, const struct timespec *t1) {
+    return (double)(t1->tv_sec - t0->tv_sec) + (double)(t1->tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* "[####    ]  42%  1234/2938 chunks  812 chunks/s  0:02 left" */
 static int draw_bar(uint64_t done, uint64_t total, void *user) {
     (void)user;
-    static struct timespec last;
+    static struct timespec start, last;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double dt = (double)(now.tv_sec - last.tv_sec) + (now.tv_nsec - last.tv_nsec) / 1e9;
-    if (done != total && dt < 0.1)
+    if (done == 0)
+        start = now;
+    if (done != total && seconds_since(&last, &now) < 0.1)
         return 0;
     last = now;
     int width = 30, filled = total ? (int)((double)done / (double)total * width) : width;
@@ -47,6 +135,25 @@ static int draw_bar(uint64_t done, uint64_t total, void *user) {
     for (int i = 0; i < width; i++)
         fputc(i < filled ? '#' : ' ', stderr);
     fprintf(stderr, "] %3d%%", total ? (int)((double)done * 100 / (double)total) : 100);
+    if (bar_bytes) {
+        char a[32], b[32];
+        cli_format_bytes(a, sizeof a, done, false);
+        cli_format_bytes(b, sizeof b, total, false);
+        fprintf(stderr, "  %s/%s", a, b);
+    } else {
+        fprintf(stderr, "  %llu/%llu chunks", (unsigned long long)done, (unsigned long long)total);
+    }
+    double secs = seconds_since(&start, &now);
+    if (done > 0 && secs > 0) { /* the rate so far; at the end, the time it took */
+        double rate = (double)done / secs, t = done == total ? secs : (double)(total - done) / rate;
+        char r[32];
+        if (bar_bytes)
+            cli_format_bytes(r, sizeof r, (uint64_t)rate, false);
+        else
+            snprintf(r, sizeof r, "%.0f chunks", rate);
+        fprintf(stderr, "  %s/s  %d:%02d %s ", r, (int)(t / 60), (int)t % 60,
+                done == total ? "total" : "left");
+    }
     bar_drawn = true;
     return 0;
 }

@@ -222,7 +222,10 @@ int cmd_demo(int argc, char **argv) {
     it_export_options_init(&eo);
     eo.overwrite = 1;
     eo.units = "8 m"; /* UDUNITS: one pixel step is 8 metres */
-    if ((rc = it_export_hdf5(smooth, &r2, export_path, "height", &eo, NULL))) {
+    cli_progress_in_bytes();
+    rc = it_export_hdf5(smooth, &r2, export_path, "height", &eo, NULL);
+    cli_progress_done();
+    if (rc) {
         cli_fail("export", rc);
         goto out;
     }

@@ -11,14 +11,67 @@ static const char *blend_name(it_blend b) {
 
 typedef struct ls_ctx {
     it_store *store;
+    bool json, exact;
     int tensors, failures;
     char first_bad[300];  /* "id: reason" of the first unreadable tensor */
 } ls_ctx;
 
 static void ls_broken(ls_ctx *l, const char *id, const char *what) {
-    printf("%-24s  (%s: %s)\n", id, what, it_last_error());
+    if (l->json) {
+        printf("%s\n    {\"id\": ", l->tensors > 1 ? "," : "");
+        cli_json_string(stdout, id);
+        printf(", \"error\": ");
+        cli_json_string(stdout, it_last_error());
+        printf("}");
+    } else {
+        printf("%-24s  (%s: %s)\n", id, what, it_last_error());
+    }
     if (!l->failures++)
         snprintf(l->first_bad, sizeof l->first_bad, "%s: %s", id, it_last_error());
+}
+
+/* "shape": [3, null, null]: infinite dimensions are null. */
+static void json_shape(const int64_t *shape, int rank) {
+    putchar('[');
+    for (int d = 0; d < rank; d++) {
+        if (shape[d] == IT_INF)
+            printf(d ? ", null" : "null");
+        else
+            printf(d ? ", %lld" : "%lld", (long long)shape[d]);
+    }
+    putchar(']');
+}
+
+/* The keys ls and info share, in JSON (no braces). */
+static void json_common(const it_tensor_info *in, const it_tensor_stats *st,
+                        const it_hdf5_layout *lay) {
+    printf("\"id\": ");
+    cli_json_string(stdout, in->id);
+    printf(", \"shape\": ");
+    json_shape(in->shape, in->rank);
+    printf(", \"dtype\": \"%s\", \"chunk\": ", it_dtype_name(in->dtype));
+    cli_json_array(stdout, in->chunk, in->rank);
+    printf(", \"stored_chunks\": %llu, \"stored_bytes\": %llu, \"bounding_box\": ",
+           (unsigned long long)st->chunks, (unsigned long long)st->stored_bytes);
+    if (st->chunks) {
+        char box[512];
+        cli_format_box(box, sizeof box, st->bbox_start, st->bbox_stop, in->rank);
+        printf("{\"start\": ");
+        cli_json_array(stdout, st->bbox_start, in->rank);
+        printf(", \"stop\": ");
+        cli_json_array(stdout, st->bbox_stop, in->rank);
+        printf(", \"region\": ");
+        cli_json_string(stdout, box);
+        putchar('}');
+    } else {
+        printf("null");
+    }
+    printf(", \"data_path\": ");
+    cli_json_string(stdout, lay->data_path);
+    printf(", \"origin\": ");
+    cli_json_array(stdout, lay->origin, in->rank);
+    printf(", \"compression\": \"%s\", \"compression_level\": %d",
+           it_compression_name(lay->compression), lay->compression_level);
 }
 
 static int ls_one(const char *id, void *user) {
@@ -32,56 +85,91 @@ static int ls_one(const char *id, void *user) {
     }
     it_tensor_info in;
     it_tensor_stats st;
+    it_hdf5_layout lay;
     it_tensor_get_info(t, &in);
-    if ((rc = it_tensor_get_stats(t, &st))) {
+    if ((rc = it_tensor_get_stats(t, &st)) || (rc = it_hdf5_tensor_layout(t, &lay))) {
         ls_broken(l, id, "stats failed");
         it_tensor_release(t);
         return 0;
     }
-    char shape[128], chunk[128], box[512] = "-";
+    if (l->json) {
+        printf("%s\n    {", l->tensors > 1 ? "," : "");
+        json_common(&in, &st, &lay);
+        printf("}");
+        it_tensor_release(t);
+        return 0;
+    }
+    char shape[128], chunk[128], box[512] = "-", bytes[32];
     cli_format_shape(shape, sizeof shape, in.shape, in.rank);
     cli_format_shape(chunk, sizeof chunk, in.chunk, in.rank);
-    if (st.chunks) {
-        size_t used = 0;
-        for (int d = 0; d < in.rank && used < sizeof box; d++)
-            used += (size_t)snprintf(box + used, sizeof box - used, "%s%lld:%lld", d ? "," : "",
-                                     (long long)st.bbox_start[d], (long long)st.bbox_stop[d]);
-    }
-    printf("%-24s %-18s %-4s chunk %-16s %8llu chunks %12llu bytes  [%s]\n", id, shape,
-           it_dtype_name(in.dtype), chunk, (unsigned long long)st.chunks,
-           (unsigned long long)st.stored_bytes, box);
+    cli_format_bytes(bytes, sizeof bytes, st.stored_bytes, l->exact);
+    if (st.chunks)
+        cli_format_box(box, sizeof box, st.bbox_start, st.bbox_stop, in.rank);
+    printf("%-24s %-18s %-4s %-16s %-7s %8llu chunks %12s  %s\n", id, shape,
+           it_dtype_name(in.dtype), chunk, it_compression_name(lay.compression),
+           (unsigned long long)st.chunks, bytes, box);
     it_tensor_release(t);
+    return 0;
+}
+
+typedef struct view_opts {
+    bool json, exact;
+} view_opts;
+
+static const struct option view_options[] = {
+    {"json", no_argument, NULL, 'j'}, {"bytes", no_argument, NULL, 'b'}, {NULL, 0, NULL, 0}};
+
+static int on_view_option(int code, const char *value, void *user) {
+    (void)value;
+    view_opts *v = user;
+    if (code == 'j')
+        v->json = true;
+    else
+        v->exact = true;
     return 0;
 }
 
 int cmd_ls(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
-        puts("usage: itensor ls FILE\n\nLists the tensors of a store: id, shape (inf = infinite),"
-             " dtype, chunk shape,\nstored chunks, stored bytes and the bounding box of stored "
-             "data in pixels.");
+        puts("usage: itensor ls [--json] [-b] FILE\n\nLists the tensors of a store: id, shape "
+             "(inf = infinite), dtype, chunk shape,\ncompression, stored chunks, stored bytes and"
+             " the bounding box of stored data in\npixels, in the region syntax --region accepts."
+             "\n\n  --json      machine-readable output (stable keys; infinite dimensions null)\n"
+             "  -b, --bytes exact byte counts instead of KiB/MiB/GiB");
         return 0;
     }
-    if (argc != 2)
-        return cli_usage_error("ls takes one FILE");
+    view_opts v = {0};
+    const char *pos[1];
+    int npos;
+    int rc = cli_parse(argc, argv, view_options, on_view_option, &v, pos, 1, 1, &npos);
+    if (rc)
+        return rc;
     it_ctx *ctx;
     it_store *s;
     if (cli_context(&ctx, "ls"))
         return 1;
-    int rc = cli_open(ctx, argv[1], false, NULL, 0, &s, NULL);
-    if (rc) {
+    if ((rc = cli_open(ctx, pos[0], false, NULL, 0, &s, NULL))) {
         it_ctx_destroy(ctx);
         return rc;
     }
-    printf("%-24s %-18s %-4s %-22s %15s %18s  %s\n", "ID", "SHAPE", "TYPE", "CHUNK", "STORED",
-           "BYTES", "BOUNDING BOX");
-    ls_ctx l = {.store = s};
+    if (v.json) {
+        printf("{\"file\": ");
+        cli_json_string(stdout, pos[0]);
+        printf(", \"tensors\": [");
+    } else {
+        printf("%-24s %-18s %-4s %-16s %-7s %15s %12s  %s\n", "ID", "SHAPE", "TYPE", "CHUNK",
+               "CODEC", "STORED", "BYTES", "BOUNDING BOX");
+    }
+    ls_ctx l = {.store = s, .json = v.json, .exact = v.exact};
     int lrc = it_store_list(s, ls_one, &l);
+    if (v.json)
+        printf("%s]}\n", l.tensors ? "\n" : "");
     it_store_close(s);
     it_ctx_destroy(ctx);
     if (lrc)
         return cli_fail("listing", lrc);
     if (l.failures)
-        fprintf(stderr, "itensor: ls: %s: %d of %d tensors unreadable (first: %s)\n", argv[1],
+        fprintf(stderr, "itensor: ls: %s: %d of %d tensors unreadable (first: %s)\n", pos[0],
                 l.failures, l.tensors, l.first_bad);
     return l.failures ? 1 : 0;
 }
@@ -119,58 +207,117 @@ static void print_graph(it_store *s, const char *id, int depth) {
         print_graph(s, ids[i], depth + 1);
 }
 
+static void json_window(const it_window *w) {
+    int64_t map[IT_MAX_RANK];
+    for (int d = 0; d < w->rank; d++)
+        map[d] = w->map[d];
+    printf("{\"size\": ");
+    cli_json_array(stdout, w->size, w->rank);
+    printf(", \"stride\": ");
+    cli_json_array(stdout, w->stride, w->rank);
+    printf(", \"offset\": ");
+    cli_json_array(stdout, w->offset, w->rank);
+    printf(", \"map\": ");
+    cli_json_array(stdout, map, w->rank);
+    putchar('}');
+}
+
+static void info_json(const it_tensor_info *in, const it_tensor_stats *st,
+                      const it_hdf5_layout *lay) {
+    printf("{");
+    json_common(in, st, lay);
+    printf(", \"window\": ");
+    json_window(&in->window);
+    printf(", \"blend\": \"%s\", \"blend_init\": %.17g, \"grid_offset\": ", blend_name(in->blend),
+           in->blend_init);
+    cli_json_array(stdout, in->grid_offset, in->rank);
+    printf(", \"fn_tag\": ");
+    cli_json_string(stdout, in->fn_tag);
+    printf(", \"index_path\": ");
+    cli_json_string(stdout, lay->index_path);
+    printf(", \"extent\": ");
+    cli_json_array(stdout, lay->extent, in->rank);
+    printf(", \"args\": [");
+    for (size_t i = 0; i < in->n_arg_ids; i++) {
+        printf("%s{\"id\": ", i ? ", " : "");
+        cli_json_string(stdout, in->arg_ids[i]);
+        printf(", \"window\": ");
+        json_window(&in->arg_windows[i]);
+        putchar('}');
+    }
+    printf("]}\n");
+}
+
+static void info_text(const it_tensor_info *in, const it_tensor_stats *st,
+                      const it_hdf5_layout *lay, bool exact) {
+    char buf[512];
+    printf("tensor      %s\n", in->id);
+    cli_format_shape(buf, sizeof buf, in->shape, in->rank);
+    printf("shape       %s\n", buf);
+    printf("dtype       %s\n", it_dtype_name(in->dtype));
+    print_window("window     ", &in->window);
+    printf("blend       %s, blend_init %g\n", blend_name(in->blend), in->blend_init);
+    cli_format_array(buf, sizeof buf, in->chunk, in->rank);
+    printf("chunk       %s", buf);
+    cli_format_array(buf, sizeof buf, in->grid_offset, in->rank);
+    printf(", grid offset %s\n", buf);
+    printf("fn_tag      \"%s\"\n", in->fn_tag);
+    cli_format_bytes(buf, sizeof buf, st->stored_bytes, exact);
+    printf("stored      %llu chunks, %s", (unsigned long long)st->chunks, buf);
+    if (st->chunks) {
+        cli_format_box(buf, sizeof buf, st->bbox_start, st->bbox_stop, in->rank);
+        printf(", bounding box %s", buf);
+    }
+    printf("\nHDF5 data   %s (chunk index %s)\n", lay->data_path, lay->index_path);
+    cli_format_array(buf, sizeof buf, lay->origin, in->rank);
+    printf("origin      %s: pixel x is data set index x - origin\n", buf);
+    printf("compression %s", it_compression_name(lay->compression));
+    if (lay->compression != IT_COMPRESSION_NONE)
+        printf(" level %d", lay->compression_level);
+    printf("%s\n", lay->compression == IT_COMPRESSION_LZ4 || lay->compression == IT_COMPRESSION_ZSTD
+                       ? " (readers need HDF5's filter plugin)" : "");
+    printf("args        %zu\n", in->n_arg_ids);
+    for (size_t i = 0; i < in->n_arg_ids; i++) {
+        printf("  [%zu] %s\n", i, in->arg_ids[i]);
+        print_window("      window", &in->arg_windows[i]);
+    }
+}
+
 int cmd_info(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
-        puts("usage: itensor info FILE ID\n\nPrints every stored field of a tensor: shape, dtype,"
-             " window, blend, chunk grid,\nfunction tag, stored data, and its arguments with "
-             "their windows (recursively).");
+        puts("usage: itensor info [--json] [-b] FILE ID\n\nPrints every stored field of a tensor:"
+             " shape, dtype, window, blend, chunk grid,\nfunction tag, stored data, where the data"
+             " lie in the file (HDF5 path, origin,\ncompression), and its arguments with their "
+             "windows (recursively).\n\n  --json      machine-readable output (stable keys)\n"
+             "  -b, --bytes exact byte counts");
         return 0;
     }
-    if (argc != 3)
-        return cli_usage_error("info takes FILE and ID");
+    view_opts v = {0};
+    const char *pos[2];
+    int npos;
+    int rc = cli_parse(argc, argv, view_options, on_view_option, &v, pos, 2, 2, &npos);
+    if (rc)
+        return rc;
     it_ctx *ctx;
     it_store *s;
     it_tensor *t;
     if (cli_context(&ctx, "info"))
         return 1;
-    int rc = cli_open(ctx, argv[1], false, argv[2], 0, &s, &t);
-    if (rc) {
+    if ((rc = cli_open(ctx, pos[0], false, pos[1], 0, &s, &t))) {
         it_ctx_destroy(ctx);
         return rc;
     }
     it_tensor_info in;
     it_tensor_stats st;
+    it_hdf5_layout lay;
     it_tensor_get_info(t, &in);
-    rc = it_tensor_get_stats(t, &st);
-    char buf[256];
-    printf("tensor      %s\n", in.id);
-    cli_format_shape(buf, sizeof buf, in.shape, in.rank);
-    printf("shape       %s\n", buf);
-    printf("dtype       %s\n", it_dtype_name(in.dtype));
-    print_window("window     ", &in.window);
-    printf("blend       %s, blend_init %g\n", blend_name(in.blend), in.blend_init);
-    cli_format_array(buf, sizeof buf, in.chunk, in.rank);
-    printf("chunk       %s", buf);
-    cli_format_array(buf, sizeof buf, in.grid_offset, in.rank);
-    printf(", grid offset %s\n", buf);
-    printf("fn_tag      \"%s\"\n", in.fn_tag);
-    if (rc == 0) {
-        printf("stored      %llu chunks, %llu bytes", (unsigned long long)st.chunks,
-               (unsigned long long)st.stored_bytes);
-        if (st.chunks) {
-            printf(", bounding box ");
-            for (int d = 0; d < in.rank; d++)
-                printf("%s%lld:%lld", d ? "," : "", (long long)st.bbox_start[d],
-                       (long long)st.bbox_stop[d]);
-        }
-        printf("\n");
+    if ((rc = it_tensor_get_stats(t, &st)) == 0 && (rc = it_hdf5_tensor_layout(t, &lay)) == 0) {
+        if (v.json)
+            info_json(&in, &st, &lay);
+        else
+            info_text(&in, &st, &lay, v.exact);
     }
-    printf("args        %zu\n", in.n_arg_ids);
-    for (size_t i = 0; i < in.n_arg_ids; i++) {
-        printf("  [%zu] %s\n", i, in.arg_ids[i]);
-        print_window("      window", &in.arg_windows[i]);
-    }
-    if (in.n_arg_ids) {
+    if (rc == 0 && !v.json && in.n_arg_ids) {
         printf("graph\n");
         char id[IT_ID_MAX + 1];
         snprintf(id, sizeof id, "%s", in.id);
@@ -179,5 +326,5 @@ int cmd_info(int argc, char **argv) {
     }
     it_store_close(s);
     it_ctx_destroy(ctx);
-    return rc ? cli_fail("stats", rc) : 0;
+    return rc ? cli_fail("info", rc) : 0;
 }

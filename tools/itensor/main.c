@@ -10,13 +10,14 @@ static const char usage[] =
     "Inspect and export infinite-tensor HDF5 stores.\n"
     "\n"
     "commands:\n"
-    "  ls FILE                      tensors: shape, dtype, chunks, stored data, bytes\n"
-    "  info FILE ID                 all metadata of one tensor and its arguments\n"
+    "  ls [--json] FILE             tensors: shape, dtype, chunks, codec, stored data, bytes\n"
+    "  info [--json] FILE ID        all metadata of one tensor, where its data lie in the file,\n"
+    "                               and its arguments\n"
     "  export FILE ID --region R -o OUT [--dataset N] [--contiguous] [--compression C]\n"
-    "         [--level L] [--fill]\n"
+    "         [--level L] [--overwrite] [--missing-as-fill]\n"
     "                               write a region to a standard HDF5 file (netCDF-readable)\n"
     "  preview FILE ID --region R -o OUT.png [--colormap gray|viridis|terrain]\n"
-    "                               [--range LO:HI] [--fill]    render a region as PNG\n"
+    "                               [--range LO:HI] [--missing-as-fill]  render as PNG\n"
     "  verify FILE                  read and decode every stored chunk, check metadata\n"
     "  rm FILE ID [--force]         delete a tensor and its data from the store\n"
     "  upgrade FILE                 convert a store of infinite-tensor 0.1 (format 1), which\n"
@@ -24,6 +25,7 @@ static const char usage[] =
     "  demo [DIR]                   build a procedural terrain into DIR (default demo-out)\n"
     "\n"
     "Regions are numpy-like, one item per dimension: 0:3,-512:512,0:1024:2\n"
+    "Options take --name value or --name=value, before or after the arguments.\n"
     "Run 'itensor COMMAND --help' for details. Exit status: 0 ok, 1 failure, 2 usage error.\n";
 
 int main(int argc, char **argv) {

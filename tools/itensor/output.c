@@ -7,63 +7,67 @@
 
 typedef struct out_args {
     const char *file, *id, *region, *out, *dataset, *colormap, *range;
-    bool contiguous, fill, overwrite;
+    bool contiguous, missing_as_fill, overwrite;
     int level;
     it_compression compression;
 } out_args;
+
+enum { OPT_DATASET = 256, OPT_CONTIGUOUS, OPT_COMPRESSION, OPT_LEVEL, OPT_MISSING, OPT_OVERWRITE,
+       OPT_COLORMAP, OPT_RANGE };
+
+static const struct option export_options[] = {
+    {"region", required_argument, NULL, 'r'},   {"output", required_argument, NULL, 'o'},
+    {"dataset", required_argument, NULL, OPT_DATASET},
+    {"contiguous", no_argument, NULL, OPT_CONTIGUOUS},
+    {"compression", required_argument, NULL, OPT_COMPRESSION},
+    {"level", required_argument, NULL, OPT_LEVEL},
+    {"missing-as-fill", no_argument, NULL, OPT_MISSING},
+    {"overwrite", no_argument, NULL, OPT_OVERWRITE}, {NULL, 0, NULL, 0}};
+
+static const struct option preview_options[] = {
+    {"region", required_argument, NULL, 'r'},   {"output", required_argument, NULL, 'o'},
+    {"colormap", required_argument, NULL, OPT_COLORMAP},
+    {"range", required_argument, NULL, OPT_RANGE},
+    {"missing-as-fill", no_argument, NULL, OPT_MISSING}, {NULL, 0, NULL, 0}};
+
+static int on_option(int code, const char *v, void *user) {
+    out_args *a = user;
+    switch (code) {
+    case 'r': a->region = v; break;
+    case 'o': a->out = v; break;
+    case OPT_DATASET: a->dataset = v; break;
+    case OPT_CONTIGUOUS: a->contiguous = true; break;
+    case OPT_OVERWRITE: a->overwrite = true; break;
+    case OPT_MISSING: a->missing_as_fill = true; break;
+    case OPT_COLORMAP: a->colormap = v; break;
+    case OPT_RANGE: a->range = v; break;
+    case OPT_COMPRESSION:
+        if (it_compression_parse(v, &a->compression))
+            return cli_usage_error("--compression takes deflate, lz4, zstd or none, not \"%s\"", v);
+        break;
+    case OPT_LEVEL: {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (*end || end == v || n < -1 || n > 12) /* the codec's own range is checked later */
+            return cli_usage_error("--level takes -1 (none) or a codec level, not \"%s\"", v);
+        a->level = (int)n;
+        break;
+    }
+    default: break;
+    }
+    return 0;
+}
 
 /* Parses FILE ID and the options; returns 0, or an exit status. */
 static int parse(int argc, char **argv, out_args *a, bool preview) {
     memset(a, 0, sizeof *a);
     a->dataset = "data";
     const char *pos[2];
-    int npos = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        bool takes_value = strcmp(o, "--region") == 0 || strcmp(o, "-r") == 0 ||
-                           strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0 ||
-                           strcmp(o, "--dataset") == 0 || strcmp(o, "--level") == 0 ||
-                           strcmp(o, "--compression") == 0 ||
-                           strcmp(o, "--colormap") == 0 || strcmp(o, "--range") == 0;
-        if (takes_value && i + 1 == argc)
-            return cli_usage_error("%s needs a value", o);
-        if (strcmp(o, "--region") == 0 || strcmp(o, "-r") == 0) {
-            a->region = argv[++i];
-        } else if (strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0) {
-            a->out = argv[++i];
-        } else if (strcmp(o, "--fill") == 0) {
-            a->fill = true;
-        } else if (!preview && strcmp(o, "--dataset") == 0) {
-            a->dataset = argv[++i];
-        } else if (!preview && strcmp(o, "--contiguous") == 0) {
-            a->contiguous = true;
-        } else if (!preview && strcmp(o, "--overwrite") == 0) {
-            a->overwrite = true;
-        } else if (!preview && strcmp(o, "--level") == 0) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < -1 || v > 12) /* the codec's own range is checked by the export */
-                return cli_usage_error("--level takes -1 (none) or a codec level, not \"%s\"",
-                                       argv[i]);
-            a->level = (int)v;
-        } else if (!preview && strcmp(o, "--compression") == 0) {
-            if (it_compression_parse(argv[++i], &a->compression))
-                return cli_usage_error("--compression takes deflate, lz4, zstd or none, not \"%s\"",
-                                       argv[i]);
-        } else if (preview && strcmp(o, "--colormap") == 0) {
-            a->colormap = argv[++i];
-        } else if (preview && strcmp(o, "--range") == 0) {
-            a->range = argv[++i];
-        } else if (o[0] == '-' && o[1] && !(o[1] >= '0' && o[1] <= '9')) {
-            return cli_usage_error("unknown option \"%s\"", o);
-        } else if (npos < 2) {
-            pos[npos++] = o;
-        } else {
-            return cli_usage_error("unexpected argument \"%s\"", o);
-        }
-    }
-    if (npos != 2)
-        return cli_usage_error("%s takes FILE and ID", preview ? "preview" : "export");
+    int npos;
+    int rc = cli_parse(argc, argv, preview ? preview_options : export_options, on_option, a, pos,
+                       2, 2, &npos);
+    if (rc)
+        return rc;
     a->file = pos[0];
     a->id = pos[1];
     if (!a->region)
@@ -78,7 +82,7 @@ static int prepare(const out_args *a, it_ctx **ctx, it_store **s, it_tensor **t,
                    const char *label) {
     if (cli_context(ctx, label))
         return 1;
-    int rc = cli_open(*ctx, a->file, false, a->id, a->fill ? IT_OPEN_FILL_MISSING : 0, s, t);
+    int rc = cli_open(*ctx, a->file, false, a->id, a->missing_as_fill ? IT_OPEN_FILL_MISSING : 0, s, t);
     if (rc) {
         it_ctx_destroy(*ctx);
         return rc;
@@ -106,8 +110,11 @@ int cmd_export(int argc, char **argv) {
              "  --compression C deflate (default), lz4, zstd or none; lz4 and zstd files need\n"
              "                  HDF5's filter plugins where they are read\n"
              "  --level L       codec level: deflate and zstd 1..9, lz4 1..12; -1 = none\n"
-             "  --overwrite     replace an existing dataset N\n"
-             "  --fill          chunks never computed read as blend_init instead of failing\n\n"
+             "  --overwrite     replace an existing dataset N (the old one stays if the export\n"
+             "                  fails)\n"
+             "  --missing-as-fill  chunks never computed read as the tensor's fill value\n"
+             "                  (blend_init) instead of failing\n\n"
+             "Options also take the --name=value form, before or after FILE ID.\n"
              "Stores are opened read-only: export never computes. A failed export leaves OUT as "
              "it was.");
         return 0;
@@ -129,10 +136,16 @@ int cmd_export(int argc, char **argv) {
     o.compression_level = a.level;
     o.overwrite = a.overwrite;
     it_export_info info;
+    cli_progress_in_bytes();
     rc = it_export_hdf5(t, &r, a.out, a.dataset, &o, &info);
     cli_progress_done();
     it_store_close(s);
     it_ctx_destroy(ctx);
+    if (rc == IT_EEXIST) {
+        fprintf(stderr, "itensor: export: %s already has a dataset \"%s\": pass --overwrite to "
+                "replace it (the old one stays if the export fails)\n", a.out, a.dataset);
+        return 1;
+    }
     if (rc)
         return cli_fail("export", rc);
     char shape[128];
@@ -154,7 +167,7 @@ int cmd_preview(int argc, char **argv) {
              "  -o OUT.png        output image\n"
              "  --colormap NAME   gray (default), viridis or terrain, for 2-D regions\n"
              "  --range LO:HI     value range mapped to 0..255 (default: the data's min:max)\n"
-             "  --fill            chunks never computed read as blend_init");
+             "  --missing-as-fill chunks never computed read as the fill value (blend_init)");
         return 0;
     }
     out_args a;
