@@ -224,7 +224,7 @@ grep -q "already" "$dir/out" && pass "a current store is left as it is" || fail 
 # --- rm
 expect 0 "rm" -- "$it" rm "$store" relief
 cp "$store" "$dir/force.h5"
-expect 0 "rm --force of a tensor others read" -- "$it" rm "$dir/force.h5" height --force
+expect 0 "rm --force (before the arguments) of a tensor others read" -- "$it" rm --force "$dir/force.h5" height
 expect 0 "ls after rm" -- "$it" ls "$store"
 grep -q "^relief " "$dir/out" && fail "relief still listed" || pass "rm removed relief"
 expect 0 "verify after rm" -- "$it" verify "$store"

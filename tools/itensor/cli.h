@@ -35,6 +35,9 @@ typedef int (*cli_option_fn)(int code, const char *value, void *user);
 int cli_parse(int argc, char **argv, const struct option *opts, cli_option_fn on_option,
               void *user, const char **pos, int min_pos, int max_pos, int *npos);
 
+/* The option table of commands that take none. */
+extern const struct option cli_no_options[];
+
 /* A byte count: "12.3 MiB" (1024-based), or the exact number with `exact`. */
 void cli_format_bytes(char *buf, size_t size, uint64_t bytes, bool exact);
 /* A pixel box in the region syntax --region accepts: "a:b,c:d". */

@@ -31,6 +31,8 @@ bool cli_wants_help(int argc, char **argv) {
     return false;
 }
 
+const struct option cli_no_options[] = {{NULL, 0, NULL, 0}};
+
 int cli_parse(int argc, char **argv, const struct option *opts, cli_option_fn on_option,
               void *user, const char **pos, int min_pos, int max_pos, int *npos) {
     char shortopts[64] = ":"; /* ':' first: a missing value is reported as ':' */

@@ -171,9 +171,11 @@ int cmd_demo(int argc, char **argv) {
              "Run it twice: the second run is served from the store.");
         return 0;
     }
-    if (argc > 2)
-        return cli_usage_error("demo takes at most one DIR");
-    const char *dir = argc == 2 ? argv[1] : "demo-out";
+    const char *pos[1];
+    int npos, prc = cli_parse(argc, argv, cli_no_options, NULL, NULL, pos, 0, 1, &npos);
+    if (prc)
+        return prc;
+    const char *dir = npos ? pos[0] : "demo-out";
     mkdir(dir, 0777);
     char store_path[4096], export_path[4096], png_path[4096];
     snprintf(store_path, sizeof store_path, "%s/store.h5", dir);

@@ -97,13 +97,16 @@ int cmd_verify(int argc, char **argv) {
              "wrong.");
         return 0;
     }
-    if (argc != 2)
-        return cli_usage_error("verify takes one FILE");
+    const char *pos[1];
+    int npos, prc = cli_parse(argc, argv, cli_no_options, NULL, NULL, pos, 1, 1, &npos);
+    if (prc)
+        return prc;
+    const char *file = pos[0];
     it_ctx *ctx;
     verify_ctx v = {0};
     if (cli_context(&ctx, "verify"))
         return 1;
-    int rc = cli_open(ctx, argv[1], false, NULL, 0, &v.store, NULL);
+    int rc = cli_open(ctx, file, false, NULL, 0, &v.store, NULL);
     if (rc) {
         it_ctx_destroy(ctx);
         return rc;
@@ -118,7 +121,7 @@ int cmd_verify(int argc, char **argv) {
            (unsigned long long)v.chunks, v.broken);
     if (v.broken)
         fprintf(stderr, "itensor: verify: %s: %d of %d tensors have problems (%llu bad chunks)\n",
-                argv[1], v.broken, v.tensors, (unsigned long long)v.bad);
+                file, v.broken, v.tensors, (unsigned long long)v.bad);
     return v.broken ? 1 : 0;
 }
 
@@ -149,6 +152,12 @@ static int find_dependant(const char *other, void *user) {
     return 0;
 }
 
+static int set_flag(int code, const char *value, void *user) {
+    (void)code, (void)value;
+    *(bool *)user = true;
+    return 0;
+}
+
 int cmd_rm(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         puts("usage: itensor rm FILE ID [--force]\n\nDeletes tensor ID (its group, metadata and "
@@ -157,38 +166,42 @@ int cmd_rm(int argc, char **argv) {
              "reclaims the space.");
         return 0;
     }
-    bool force = argc == 4 && strcmp(argv[3], "--force") == 0;
-    if (argc != 3 && !force)
-        return cli_usage_error("rm takes FILE and ID (and --force)");
+    static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
+    bool force = false;
+    const char *pos[2];
+    int npos, prc = cli_parse(argc, argv, opts, set_flag, &force, pos, 2, 2, &npos);
+    if (prc)
+        return prc;
+    const char *file = pos[0], *id = pos[1];
     it_ctx *ctx;
     it_store *s;
     it_tensor *t;
     if (cli_context(&ctx, "rm"))
         return 1;
     /* check read-only first, so that a refused rm leaves the file untouched */
-    int rc = cli_open(ctx, argv[1], false, argv[2], 0, &s, &t);
+    int rc = cli_open(ctx, file, false, id, 0, &s, &t);
     if (rc == 0) {
         it_tensor_release(t);
-        dependants d = {.store = s, .id = argv[2]};
+        dependants d = {.store = s, .id = id};
         int lrc = it_store_list(s, find_dependant, &d);
         it_store_close(s);
         if (lrc)
             rc = cli_fail("rm", lrc);
         else if (d.count && !force) {
             fprintf(stderr, "itensor: rm: %s is an argument of %s; deleting it leaves %s unable "
-                    "to recompute (--force deletes it anyway)\n", argv[2], d.names,
+                    "to recompute (--force deletes it anyway)\n", id, d.names,
                     d.count > 1 ? "them" : "it");
             rc = 1;
         }
     }
     if (rc == 0)
-        rc = cli_open(ctx, argv[1], true, NULL, 0, &s, NULL);
+        rc = cli_open(ctx, file, true, NULL, 0, &s, NULL);
     if (rc == 0) {
-        int drc = it_store_delete_tensor(s, argv[2]);
+        int drc = it_store_delete_tensor(s, id);
         int crc = it_store_close(s);
         rc = drc ? cli_fail("rm", drc) : crc ? cli_fail("rm", crc) : 0;
         if (rc == 0)
-            printf("removed %s from %s\n", argv[2], argv[1]);
+            printf("removed %s from %s\n", id, file);
     }
     it_ctx_destroy(ctx);
     return rc;
@@ -203,10 +216,13 @@ int cmd_upgrade(int argc, char **argv) {
              "upgrade only files you trust. All or nothing; a current store\nis left as it is.");
         return 0;
     }
-    if (argc != 2)
-        return cli_usage_error("upgrade takes one FILE");
-    if (access(argv[1], F_OK) != 0) {
-        fprintf(stderr, "itensor: %s: no such file\n", argv[1]);
+    const char *pos[1];
+    int npos, prc = cli_parse(argc, argv, cli_no_options, NULL, NULL, pos, 1, 1, &npos);
+    if (prc)
+        return prc;
+    const char *file = pos[0];
+    if (access(file, F_OK) != 0) {
+        fprintf(stderr, "itensor: %s: no such file\n", file);
         return 1;
     }
     it_ctx *ctx;
@@ -215,18 +231,18 @@ int cmd_upgrade(int argc, char **argv) {
         return 1;
     /* A store that opens untrusted is current; any other is opened trusted for writing, which
      * upgrades a format-1 store (or fails with the file's real problem). */
-    int rc = it_store_open_hdf5(ctx, argv[1], IT_HDF5_READONLY, NULL, &s);
+    int rc = it_store_open_hdf5(ctx, file, IT_HDF5_READONLY, NULL, &s);
     if (rc == 0) {
         it_store_close(s);
-        printf("%s is already in the current format\n", argv[1]);
+        printf("%s is already in the current format\n", file);
     } else {
         it_hdf5_options o;
         it_hdf5_options_init(&o);
         o.trusted = 1;
-        rc = it_store_open_hdf5(ctx, argv[1], IT_HDF5_READWRITE, &o, &s);
+        rc = it_store_open_hdf5(ctx, file, IT_HDF5_READWRITE, &o, &s);
         if (rc == 0 && (rc = it_store_close(s)) == 0)
-            printf("upgraded %s to the current format\n", argv[1]);
-        rc = rc ? cli_fail(argv[1], rc) : 0;
+            printf("upgraded %s to the current format\n", file);
+        rc = rc ? cli_fail(file, rc) : 0;
     }
     it_ctx_destroy(ctx);
     return rc;
