@@ -118,6 +118,9 @@ fi
 expect 0 "preview gray" -- "$it" preview "$store" smooth --region -256:256,-256:256:2 -o "$dir/p.png"
 expect 0 "preview terrain range" -- "$it" preview "$store" smooth --region -256:256,-256:256 -o "$dir/p2.png" --colormap terrain --range -1500:1500
 expect 0 "preview rgb" -- "$it" preview "$store" relief --region :,-128:128,-128:128 -o "$dir/p3.png"
+expect 0 "preview averaged with a colour bar" -- "$it" preview "$store" smooth --region=-256:256:4,-256:256:4 -o "$dir/p4.png" --colorbar --colormap=viridis
+expect 0 "preview sampled" -- "$it" preview "$store" smooth --region -256:256:4,-256:256:4 -o "$dir/p5.png" --sample
+grep -aq "infinite-tensor:region" "$dir/p4.png" && pass "the preview records its region" || fail "no text chunk in the preview"
 head -c 8 "$dir/p3.png" | od -c | grep -q "P   N   G" && pass "preview is a PNG" || fail "preview is not a PNG"
 
 # --- bad input: one-line error, non-zero exit, files untouched
@@ -130,6 +133,9 @@ unchanged "$dir/e.h5" "missing chunks without --missing-as-fill" -- "$it" export
 unchanged "$dir/e.h5" "existing dataset" -- "$it" export "$store" smooth --region 0:4,0:4 -o "$dir/e.h5" --dataset c
 grep -q -- "--overwrite" "$dir/err" && pass "an existing dataset points at --overwrite" ||
     fail "no --overwrite hint: $(cat "$dir/err")"
+unchanged "$dir/e.h5" "a region outside a finite dimension" -- "$it" export "$store" relief --region 0:4,0:4,0:4 -o "$dir/e.h5"
+grep -q "it_[a-z_]*:" "$dir/err" && fail "a message names a library function: $(cat "$dir/err")" ||
+    pass "messages name no library function"
 unchanged "$dir/e.h5" "bad level" -- "$it" export "$store" smooth --region 0:4,0:4 -o "$dir/e.h5" --level 12
 unchanged "$dir/e.h5" "unknown codec" -- "$it" export "$store" smooth --region 0:4,0:4 -o "$dir/e.h5" --compression gzip
 unchanged "$dir/e.h5" "not our file" -- "$it" export "$dir/e.h5" smooth --region 0:4,0:4 -o "$dir/x.h5"

@@ -410,6 +410,86 @@ static void test_png_colours_and_nan(void **state) {
     close_env(e);
 }
 
+/* A stepped region with averaging: each pixel is the mean of its step x step box of values
+ * (against means computed here from a full-resolution read), a colour bar under it, and text
+ * chunks naming what the image shows. */
+static void test_png_average_bar_and_text(void **state) {
+    (void)state;
+    env *e = open_env(0);
+    it_tensor *x = make(e, IT_F32, "img");
+    char png[300];
+    snprintf(png, sizeof png, "%s.png", out);
+    it_region full = region2(-10, 20, 5, 45), r = full; /* boxes of 3 x 4: 10 x 10 pixels */
+    r.step[0] = 3, r.step[1] = 4;
+    float v[30 * 40], mean[100];
+    assert_int_equal(it_tensor_read(x, &full, v, sizeof v), 0);
+    float lo = INFINITY, hi = -INFINITY;
+    for (int by = 0; by < 10; by++)
+        for (int bx = 0; bx < 10; bx++) {
+            double sum = 0;
+            for (int y = 0; y < 3; y++)
+                for (int xx = 0; xx < 4; xx++)
+                    sum += v[(by * 3 + y) * 40 + bx * 4 + xx];
+            float m = (float)(sum / 12);
+            mean[by * 10 + bx] = m;
+            lo = m < lo ? m : lo, hi = m > hi ? m : hi;
+        }
+    it_preview_options o;
+    it_preview_options_init(&o);
+    o.average = 1;
+    o.colorbar = 1;
+    assert_int_equal(it_preview_png(x, &r, png, &o), 0);
+    int w, h, c;
+    unsigned char *px = read_png(png, &w, &h, &c);
+    assert_int_equal(w, 10);
+    assert_int_equal(h, 10 + 8); /* the bar: 2 white rows and the ramp */
+    assert_int_equal(c, 1);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(px[i], (int)lround(((double)mean[i] - lo) / ((double)hi - lo) * 255));
+    assert_int_equal(px[10 * 10], 255);
+    assert_int_equal(px[12 * 10], 0);
+    assert_int_equal(px[12 * 10 + 9], 255);
+    free(px);
+    /* the text chunks */
+    FILE *f = fopen(png, "rb");
+    png_structp rd = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(rd);
+    if (setjmp(png_jmpbuf(rd)))
+        fail_msg("libpng could not read %s", png);
+    png_init_io(rd, f);
+    png_read_info(rd, info);
+    png_textp text;
+    int ntext = 0;
+    png_get_text(rd, info, &text, &ntext);
+    const char *want[4][2] = {{"infinite-tensor:tensor", "img"},
+                              {"infinite-tensor:region", "-10:20:3,5:45:4"},
+                              {"infinite-tensor:colormap", "gray"},
+                              {"infinite-tensor:range", NULL}};
+    for (int k = 0; k < 4; k++) {
+        bool found = false;
+        for (int i = 0; i < ntext; i++)
+            if (strcmp(text[i].key, want[k][0]) == 0) {
+                found = true;
+                if (want[k][1])
+                    assert_string_equal(text[i].text, want[k][1]);
+                else
+                    assert_non_null(strchr(text[i].text, ':'));
+            }
+        assert_true(found);
+    }
+    png_destroy_read_struct(&rd, &info, NULL);
+    fclose(f);
+    /* without averaging the same region samples one value per box */
+    o.average = 0;
+    o.colorbar = 0;
+    assert_int_equal(it_preview_png(x, &r, png, &o), 0);
+    px = read_png(png, &w, &h, &c);
+    assert_int_equal(h, 10);
+    free(px);
+    unlink(png);
+    close_env(e);
+}
+
 static void test_png(void **state) {
     (void)state;
     env *e = open_env(0);
@@ -506,6 +586,7 @@ int main(void) {
         cmocka_unit_test(test_failures_leave_files_alone),
         cmocka_unit_test(test_readonly_missing_chunks),
         cmocka_unit_test(test_png),
+        cmocka_unit_test(test_png_average_bar_and_text),
         cmocka_unit_test(test_png_colours_and_nan),
     };
     return cmocka_run_group_tests_name("export", tests, setup, teardown);

@@ -50,6 +50,13 @@ typedef struct it_preview_options {
     it_colormap colormap;        /* for 2-D regions; 3-channel regions are RGB */
     int fixed_range;             /* use [vmin, vmax] instead of the data's min and max */
     double vmin, vmax;
+    int average;                 /* 1: a pixel of a stepped region is the mean of the box of
+                                    step x step values it stands for (a box filter: no
+                                    aliasing; every value of the area is read, so missing
+                                    chunks are computed or must be stored); 0: the value at
+                                    the step (reads only the chunks holding those) */
+    int colorbar;                /* 1: a 2-D colour-mapped region gets a bar under the image
+                                    running from the range's low (left) to high end (right) */
 } it_preview_options;
 
 #ifdef __cplusplus
@@ -85,7 +92,9 @@ IT_API void it_preview_options_init(it_preview_options *opts);
 
 /* Renders `region` of t as an 8-bit PNG at path: a 2-D region (size-1 dimensions ignored) as
  * grayscale or through a colour map, a (3, H, W) or (H, W, 3) region as RGB. Values map
- * linearly from [min, max] of the region (or the fixed range) to 0..255; NaN is black.
+ * linearly from [min, max] of the region (or the fixed range) to 0..255; NaN is black (and
+ * left out of averages). The PNG's text chunks record the tensor, the region, the value range
+ * and the colour map (keys "infinite-tensor:tensor", ":region", ":range", ":colormap").
  * Errors as it_tensor_read, plus IT_EINVAL for other shapes or more than 2^28 pixels, IT_EIO. */
 IT_API int it_preview_png(it_tensor *t, const it_region *region, const char *path,
                           const it_preview_options *opts);

@@ -7,13 +7,13 @@
 
 typedef struct out_args {
     const char *file, *id, *region, *out, *dataset, *colormap, *range;
-    bool contiguous, missing_as_fill, overwrite;
+    bool contiguous, missing_as_fill, overwrite, sample, colorbar;
     int level;
     it_compression compression;
 } out_args;
 
 enum { OPT_DATASET = 256, OPT_CONTIGUOUS, OPT_COMPRESSION, OPT_LEVEL, OPT_MISSING, OPT_OVERWRITE,
-       OPT_COLORMAP, OPT_RANGE };
+       OPT_COLORMAP, OPT_RANGE, OPT_SAMPLE, OPT_COLORBAR };
 
 static const struct option export_options[] = {
     {"region", required_argument, NULL, 'r'},   {"output", required_argument, NULL, 'o'},
@@ -28,6 +28,7 @@ static const struct option preview_options[] = {
     {"region", required_argument, NULL, 'r'},   {"output", required_argument, NULL, 'o'},
     {"colormap", required_argument, NULL, OPT_COLORMAP},
     {"range", required_argument, NULL, OPT_RANGE},
+    {"sample", no_argument, NULL, OPT_SAMPLE},  {"colorbar", no_argument, NULL, OPT_COLORBAR},
     {"missing-as-fill", no_argument, NULL, OPT_MISSING}, {NULL, 0, NULL, 0}};
 
 static int on_option(int code, const char *v, void *user) {
@@ -41,6 +42,8 @@ static int on_option(int code, const char *v, void *user) {
     case OPT_MISSING: a->missing_as_fill = true; break;
     case OPT_COLORMAP: a->colormap = v; break;
     case OPT_RANGE: a->range = v; break;
+    case OPT_SAMPLE: a->sample = true; break;
+    case OPT_COLORBAR: a->colorbar = true; break;
     case OPT_COMPRESSION:
         if (it_compression_parse(v, &a->compression))
             return cli_usage_error("--compression takes deflate, lz4, zstd or none, not \"%s\"", v);
@@ -162,11 +165,16 @@ int cmd_preview(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         puts("usage: itensor preview FILE ID --region R -o OUT.png [options]\n\n"
              "Renders a 2-D region (grayscale or colour map) or a 3-channel region ((3, H, W)\n"
-             "or (H, W, 3)) as RGB into an 8-bit PNG.\n\n"
+             "or (H, W, 3)) as RGB into an 8-bit PNG. With steps, each pixel is the mean of the\n"
+             "box of values it stands for. The PNG's text chunks record the tensor, region,\n"
+             "value range and colour map.\n\n"
              "  --region R        numpy-like region; use steps to shrink large areas\n"
              "  -o OUT.png        output image\n"
              "  --colormap NAME   gray (default), viridis or terrain, for 2-D regions\n"
              "  --range LO:HI     value range mapped to 0..255 (default: the data's min:max)\n"
+             "  --colorbar        a bar under the image from the low to the high end of the range\n"
+             "  --sample          with steps, take the value at each step instead of the mean of\n"
+             "                    the box it stands for (reads less; aliases)\n"
              "  --missing-as-fill chunks never computed read as the fill value (blend_init)");
         return 0;
     }
@@ -176,6 +184,8 @@ int cmd_preview(int argc, char **argv) {
         return rc;
     it_preview_options o;
     it_preview_options_init(&o);
+    o.average = !a.sample;
+    o.colorbar = a.colorbar;
     if (a.colormap) {
         if (strcmp(a.colormap, "gray") == 0)
             o.colormap = IT_COLORMAP_GRAY;

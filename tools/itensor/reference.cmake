@@ -1,0 +1,15 @@
+# Writes OUT: `itensor --help` and every command's --help, as one plain-text reference.
+execute_process(COMMAND ${ITENSOR} --help OUTPUT_VARIABLE text RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "itensor --help failed")
+endif()
+set(doc "ITENSOR(1)\n\n${text}")
+foreach(cmd ls info export preview verify rm upgrade demo)
+  execute_process(COMMAND ${ITENSOR} ${cmd} --help OUTPUT_VARIABLE text RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "itensor ${cmd} --help failed")
+  endif()
+  string(APPEND doc "\n----------------------------------------------------------------------\n"
+         "itensor ${cmd}\n\n${text}")
+endforeach()
+file(WRITE ${OUT} "${doc}")
