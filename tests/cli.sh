@@ -121,6 +121,12 @@ expect 0 "preview rgb" -- "$it" preview "$store" relief --region :,-128:128,-128
 expect 0 "preview averaged with a colour bar" -- "$it" preview "$store" smooth --region=-256:256:4,-256:256:4 -o "$dir/p4.png" --colorbar --colormap=viridis
 expect 0 "preview sampled" -- "$it" preview "$store" smooth --region -256:256:4,-256:256:4 -o "$dir/p5.png" --sample
 grep -aq "infinite-tensor:region" "$dir/p4.png" && pass "the preview records its region" || fail "no text chunk in the preview"
+# progress on a terminal (script gives the command one): rate and time
+if command -v script >/dev/null; then
+    script -qec "'$it' export '$store' smooth --region -256:256,-256:256 -o '$dir/tty.h5'" /dev/null >"$dir/tty" 2>&1 || true
+    tr '\r' '\n' <"$dir/tty" | grep -Eq "100% .*B/s +0:[0-9]{2} total" && pass "the progress bar shows rate and time" ||
+        fail "progress bar: $(tr '\r' '\n' <"$dir/tty" | tail -3)"
+fi
 head -c 8 "$dir/p3.png" | od -c | grep -q "P   N   G" && pass "preview is a PNG" || fail "preview is not a PNG"
 
 # --- bad input: one-line error, non-zero exit, files untouched
