@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "hdf5_direct.h"
 #include "hdf5_attr.h"
 #include "hdf5_schema.h"
 #include "hdf5_state.h"
@@ -288,6 +289,23 @@ static void h5_release(void *impl, iti_store_tensor *t, iti_chunk_ref *ref) {
     ref->data = NULL;
 }
 
+/* Writes a chunk's encoded bytes and indexes it. */
+static int write_encoded(h5_store *h, h5_tensor *ht, const iti_coord *c, const void *enc,
+                         size_t len) {
+    hsize_t off[IT_MAX_RANK];
+    iti_h5t_chunk_offset(ht, c, off);
+    int rc = enter_op(h);
+    if (rc)
+        return rc;
+    if (H5Dwrite_chunk(ht->data, H5P_DEFAULT, 0, off, len, enc) < 0) {
+        rc = iti_h5_error(IT_EIO, "writing a chunk");
+    } else {
+        rc = iti_h5_index_add(&ht->index, c);
+        h->dirty = true;
+    }
+    return leave_op(h, rc);
+}
+
 static int h5_put(void *impl, iti_store_tensor *t, const iti_coord *c, void *buf, iti_chunk_ref *ref) {
     h5_store *h = impl;
     h5_tensor *ht = H5T(t);
@@ -305,17 +323,7 @@ static int h5_put(void *impl, iti_store_tensor *t, const iti_coord *c, void *buf
         iti_buf_free(buf);
         return rc;
     }
-    hsize_t off[IT_MAX_RANK];
-    iti_h5t_chunk_offset(ht, c, off);
-    if ((rc = enter_op(h)) == 0) {
-        if (H5Dwrite_chunk(ht->data, H5P_DEFAULT, 0, off, len, enc ? enc : buf) < 0) {
-            rc = iti_h5_error(IT_EIO, "writing a chunk");
-        } else {
-            rc = iti_h5_index_add(&ht->index, c);
-            h->dirty = true;
-        }
-        rc = leave_op(h, rc);
-    }
+    rc = write_encoded(h, ht, c, enc ? enc : buf, len);
     iti_buf_free(enc);
     if (rc || !ref) { /* nobody reads it now: the buffer recycles for the next chunk */
         iti_buf_free(buf);
@@ -604,4 +612,28 @@ int it_hdf5_tensor_layout(it_tensor *tensor, it_hdf5_layout *out) {
     out->compression = ht->codec.kind;
     out->compression_level = ht->codec.level;
     return 0;
+}
+
+int iti_h5_codec_of(it_tensor *tensor, iti_codec *out) {
+    iti_store_tensor *t;
+    if (!iti_tensor_backend(tensor, &iti_h5_store_ops, &t))
+        return iti_error(IT_EINVAL, "tensor \"%s\" is not in an HDF5 store", iti_tensor_view(tensor)->id);
+    *out = H5T(t)->codec;
+    return 0;
+}
+
+int iti_h5_put_encoded(it_tensor *tensor, const iti_coord *c, const void *enc, size_t len) {
+    iti_store_tensor *t;
+    h5_store *h = iti_tensor_backend(tensor, &iti_h5_store_ops, &t);
+    if (!h)
+        return iti_error(IT_EINVAL, "tensor \"%s\" is not in an HDF5 store", iti_tensor_view(tensor)->id);
+    h5_tensor *ht = H5T(t);
+    int rc = iti_h5t_check_range(ht, c);
+    if (rc == 0 && h->mode == IT_HDF5_READONLY)
+        rc = iti_error(IT_EINVAL, "store is read-only");
+    if (rc == 0 && (len > iti_codec_bound(&ht->codec, t->chunk_bytes) ||
+                    (!iti_codec_compresses(&ht->codec) && len != t->chunk_bytes)))
+        rc = iti_error(IT_EFORMAT, "tensor \"%s\": an encoded chunk of %zu bytes cannot hold %zu",
+                      t->id, len, t->chunk_bytes);
+    return rc ? rc : write_encoded(h, ht, c, enc, len);
 }

@@ -201,6 +201,28 @@ void iti_selection_sub(const iti_selection *s, const int64_t *first, const int64
  * reports its own); `fn` names the public function in messages. */
 int iti_eval_read(it_tensor *t, const iti_selection *s, void *buf, const char *fn);
 
+/* Fills selection s of t (every chunk it touches made final and stored), without progress
+ * reports; `fn` names the public function in messages. */
+int iti_eval_fill(it_tensor *t, const iti_selection *s, const char *fn);
+
+/* ---- services for distributed fills --------------------------------------------------------- */
+
+/* The chunks selection s of t touches, lexicographic; *out is malloc'd (NULL when n is 0). */
+int iti_selection_chunks(const it_tensor *t, const iti_selection *s, iti_coord **out, size_t *n);
+/* 1 when chunk c of t is stored, 0 when it is not, < 0 on error. */
+int iti_tensor_has_chunk(it_tensor *t, const iti_coord *c);
+/* Called with each chunk of iti_eval_chunks, final, in order (data: chunk_bytes, valid during
+ * the call). Non-zero ends the walk and is returned. */
+typedef int (*iti_chunk_visit)(const iti_coord *c, const void *data, void *user);
+/* Makes chunks[0..n) of t final (computing what is missing, stored as usual) and visits them. */
+int iti_eval_chunks(it_tensor *t, const iti_coord *chunks, size_t n, iti_chunk_visit visit,
+                    void *user);
+/* Makes what every store of t's upstream closure holds durable. */
+int iti_tensor_flush_stores(const it_tensor *t);
+/* Drops what every store of t's upstream closure holds in memory only (persistent stores keep
+ * their data; memory stores lose their chunks). */
+void iti_tensor_drop_cached(it_tensor *t);
+
 /* Number of chunks of s that are neither stored nor computable (the tensor has no function
  * and was opened without IT_OPEN_FILL_MISSING); 0 when the read can only succeed. */
 int iti_eval_count_uncomputable(it_tensor *t, const iti_selection *s, uint64_t *count);

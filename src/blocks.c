@@ -37,6 +37,37 @@ int iti_chunk_axes_plan(const it_tensor *t, const iti_selection *s, iti_chunk_ax
     return 0;
 }
 
+int iti_selection_chunks(const it_tensor *t, const iti_selection *s, iti_coord **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    if (s->elems == 0)
+        return 0;
+    iti_chunk_axes ax;
+    int rc = iti_chunk_axes_plan(t, s, &ax);
+    size_t total = 1;
+    for (int d = 0; rc == 0 && d < ax.rank; d++)
+        if (!iti_mul_size(total, (size_t)ax.n[d], &total))
+            rc = iti_error(IT_EOVERFLOW, "the region touches too many chunks to list");
+    iti_coord *c = rc == 0 ? calloc(total, sizeof *c) : NULL;
+    if (rc == 0 && !c)
+        rc = iti_error(IT_ENOMEM, "out of memory listing %zu chunks", total);
+    int64_t idx[IT_MAX_RANK] = {0};
+    for (size_t k = 0; rc == 0 && k < total; k++) {
+        for (int d = 0; d < ax.rank; d++)
+            c[k].v[d] = ax.chunks[d][idx[d]];
+        for (int d = ax.rank - 1; d >= 0 && ++idx[d] == ax.n[d]; d--)
+            idx[d] = 0;
+    }
+    iti_chunk_axes_free(&ax);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    *n = total;
+    return 0;
+}
+
 void iti_chunk_axes_free(iti_chunk_axes *ax) {
     for (int d = 0; d < IT_MAX_RANK; d++)
         free(ax->chunks[d]);

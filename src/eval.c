@@ -56,8 +56,7 @@ static int copy_task(void *arg, size_t i, int thread) {
     return 0;
 }
 
-/* Makes what every store of t's upstream closure holds durable. */
-static int flush_stores(const it_tensor *t) {
+int iti_tensor_flush_stores(const it_tensor *t) {
     for (size_t i = 0; i < t->n_stores; i++) {
         it_store *s = t->stores[i];
         int rc = s->ops->flush(s->impl);
@@ -65,6 +64,12 @@ static int flush_stores(const it_tensor *t) {
             return rc;
     }
     return 0;
+}
+
+void iti_tensor_drop_cached(it_tensor *t) {
+    for (size_t i = 0; i < t->n_stores; i++)
+        t->stores[i]->ops->clear_cache(t->stores[i]->impl, NULL);
+    iti_cache_drop(t->store->ctx->windows, 0, true);
 }
 
 /* The chunks of block b0 (first planned index per dimension) of extents bext, lexicographic. */
@@ -96,19 +101,31 @@ static int report(const it_ctx *ctx, uint64_t done, uint64_t total, const char *
                     fn, (unsigned long long)done, (unsigned long long)total);
 }
 
+static int eval_begin(eval *ev, it_ctx *ctx, const char *fn) {
+    *ev = (eval){.ctx = ctx, .threads = iti_pool_threads(ctx->pool)};
+    ev->scratch = calloc((size_t)ev->threads, sizeof *ev->scratch);
+    ev->scratch_size = calloc((size_t)ev->threads, sizeof *ev->scratch_size);
+    return ev->scratch && ev->scratch_size ? 0 : iti_error(IT_ENOMEM, "%s: out of memory", fn);
+}
+
+static void eval_end(eval *ev) {
+    for (int i = 0; ev->scratch && i < ev->threads; i++)
+        iti_buf_free(ev->scratch[i]);
+    free(ev->scratch);
+    free(ev->scratch_size);
+}
+
 /* Reads (buf) or fills (buf NULL) selection s of t; progress reported when `report`. */
 static int run(it_tensor *t, const iti_selection *s, void *buf, const char *fn, bool progress) {
     if (s->elems == 0)
         return 0;
     it_ctx *ctx = t->store->ctx;
-    eval ev = {.ctx = ctx, .threads = iti_pool_threads(ctx->pool)};
+    eval ev;
     iti_chunk_axes ax = {0};
     iti_coord *coords = NULL;
     iti_chunk_ref *refs = NULL;
     int64_t bext[IT_MAX_RANK];
-    ev.scratch = calloc((size_t)ev.threads, sizeof *ev.scratch);
-    ev.scratch_size = calloc((size_t)ev.threads, sizeof *ev.scratch_size);
-    int rc = ev.scratch && ev.scratch_size ? 0 : iti_error(IT_ENOMEM, "%s: out of memory", fn);
+    int rc = eval_begin(&ev, ctx, fn);
     if (rc == 0 && (rc = iti_chunk_axes_plan(t, s, &ax)) == 0)
         rc = iti_block_extents(t, &ax, ctx->budget, bext);
     size_t per_block = 1;
@@ -141,7 +158,7 @@ static int run(it_tensor *t, const iti_selection *s, void *buf, const char *fn, 
         }
         iti_release_refs(t, refs, n);
         /* Everything final so far becomes durable: a crash loses at most the next block. */
-        if ((rc = flush_stores(t)) || (rc = iti_release_block_done(&release)))
+        if ((rc = iti_tensor_flush_stores(t)) || (rc = iti_release_block_done(&release)))
             break;
         done += n;
         if (progress && (rc = report(ctx, done, total, fn)))
@@ -151,10 +168,7 @@ static int run(it_tensor *t, const iti_selection *s, void *buf, const char *fn, 
     iti_chunk_axes_free(&ax);
     free(coords);
     free(refs);
-    for (int i = 0; ev.scratch && i < ev.threads; i++)
-        iti_buf_free(ev.scratch[i]);
-    free(ev.scratch);
-    free(ev.scratch_size);
+    eval_end(&ev);
     return rc;
 }
 
@@ -209,6 +223,32 @@ int it_tensor_fill(it_tensor *t, const it_region *region) {
 
 int iti_eval_read(it_tensor *t, const iti_selection *s, void *buf, const char *fn) {
     return run(t, s, buf, fn, false);
+}
+
+int iti_eval_fill(it_tensor *t, const iti_selection *s, const char *fn) {
+    return run(t, s, NULL, fn, false);
+}
+
+int iti_eval_chunks(it_tensor *t, const iti_coord *chunks, size_t n, iti_chunk_visit visit,
+                    void *user) {
+    if (n == 0)
+        return 0;
+    eval ev = {0};
+    iti_chunk_ref *refs = calloc(n, sizeof *refs);
+    int rc = refs ? eval_begin(&ev, t->store->ctx, "chunk evaluation")
+                  : iti_error(IT_ENOMEM, "out of memory evaluating chunks");
+    if (rc == 0 && (rc = iti_ensure(&ev, t, chunks, n, refs, true)) == 0) {
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = visit(&chunks[i], refs[i].data, user);
+        iti_release_refs(t, refs, n);
+    }
+    eval_end(&ev);
+    free(refs);
+    return rc;
+}
+
+int iti_tensor_has_chunk(it_tensor *t, const iti_coord *c) {
+    return t->store->ops->has(t->store->impl, &t->view, c);
 }
 
 int iti_eval_count_uncomputable(it_tensor *t, const iti_selection *s, uint64_t *count) {
