@@ -9,9 +9,11 @@
  * The call ends with the writer broadcasting the outcome, so every rank returns the same status
  * and message. */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "infinite_tensor/mpi.h"
 
@@ -162,6 +164,54 @@ static int plan_units(it_tensor *t, const iti_selection *s, const int64_t *ext, 
     return 0;
 }
 
+/* The pixel box of chunks[0..n) (a block of the chunk grid) as a selection. */
+static void unit_selection(const iti_store_tensor *v, const iti_coord *chunks, size_t n,
+                           iti_selection *s) {
+    memset(s, 0, sizeof *s);
+    s->rank = v->rank;
+    s->elems = 1;
+    for (int d = 0; d < v->rank; d++) {
+        int64_t lo = chunks[0].v[d], hi = chunks[0].v[d];
+        for (size_t i = 1; i < n; i++) {
+            lo = chunks[i].v[d] < lo ? chunks[i].v[d] : lo;
+            hi = chunks[i].v[d] > hi ? chunks[i].v[d] : hi;
+        }
+        s->start[d] = lo * v->chunk[d] + v->grid[d];
+        s->step[d] = 1;
+        s->count[d] = (hi - lo + 1) * v->chunk[d];
+        s->elems *= (size_t)s->count[d];
+    }
+    s->bytes = s->elems * v->esize;
+}
+
+static int cmp_coord(const void *a, const void *b) { return iti_coord_cmp(a, b, IT_MAX_RANK); }
+
+/* A unit to compute: its chunks, sorted, so the walk of its box only handles those. */
+typedef struct unit_job {
+    const iti_coord *chunks;
+    size_t n;
+    iti_chunk_visit then;        /* called for the unit's chunks */
+    void *user;
+} unit_job;
+
+static int unit_member(const iti_coord *c, const void *data, void *arg) {
+    unit_job *j = arg;
+    if (!bsearch(c, j->chunks, j->n, sizeof *j->chunks, cmp_coord))
+        return 0; /* stored before, or outside the requested region */
+    return j->then(c, data, j->user);
+}
+
+/* Computes a unit's chunks (sorted) by walking its box: blocks within the budget, halos
+ * shared inside the unit, transient upstream chunks let go as the walk goes. */
+static int compute_unit(it_tensor *t, iti_coord *chunks, size_t n, iti_chunk_visit then,
+                        void *user) {
+    qsort(chunks, n, sizeof *chunks, cmp_coord);
+    iti_selection s;
+    unit_selection(iti_tensor_view(t), chunks, n, &s);
+    unit_job j = {chunks, n, then, user};
+    return iti_eval_visit(t, &s, unit_member, &j, "it_mpi_fill");
+}
+
 static void send_unit(MPI_Comm comm, int to, const units *u, size_t k) {
     size_t n = k < u->count ? u->first[k + 1] - u->first[k] : 0;
     size_t words = 1 + n * (size_t)u->rank;
@@ -179,13 +229,16 @@ static void send_unit(MPI_Comm comm, int to, const units *u, size_t k) {
     free(msg);
 }
 
+/* The writer's state. Its main thread serves messages; a helper thread computes units too
+ * (unless writer_idle), so workers never wait for the writer's own computation. */
 typedef struct writer {
     MPI_Comm comm;
     it_tensor *t;
     units u;
+    pthread_mutex_t lock;        /* next, done, unflushed, o */
     size_t next;                 /* next unit to hand out */
     uint64_t done, total;        /* chunks stored */
-    size_t unflushed;
+    size_t unflushed, flush_every;
     iti_engine eng;
     outcome o;
 } writer;
@@ -195,18 +248,46 @@ static int nothing(const iti_coord *c, const void *data, void *user) {
     return 0;
 }
 
+/* Lock held. */
+static void failed(writer *w, int code) { take_error(&w->o, code); }
+
+/* Lock held; main thread only (the progress callback runs on the calling thread). */
 static void progress(writer *w) {
     if (w->o.code == 0 && w->eng.progress && w->eng.progress(w->done, w->total, w->eng.progress_user))
-        take_error(&w->o, iti_error(IT_ECANCELED, "it_mpi_fill: canceled by the progress callback "
-                                    "after %llu of %llu chunks", (unsigned long long)w->done,
-                                    (unsigned long long)w->total));
+        failed(w, iti_error(IT_ECANCELED, "it_mpi_fill: canceled by the progress callback after "
+                            "%llu of %llu chunks", (unsigned long long)w->done,
+                            (unsigned long long)w->total));
 }
 
+/* Lock held. */
 static void flush(writer *w, size_t every) {
     if (w->unflushed >= every) {
-        take_error(&w->o, iti_tensor_flush_stores(w->t));
+        failed(w, iti_tensor_flush_stores(w->t));
         w->unflushed = 0;
     }
+}
+
+/* The next unit to compute or hand out, or u.count when none (or after a failure). */
+static size_t take_unit(writer *w) {
+    pthread_mutex_lock(&w->lock);
+    size_t k = w->o.code == 0 && w->next < w->u.count ? w->next++ : w->u.count;
+    pthread_mutex_unlock(&w->lock);
+    return k;
+}
+
+static void *compute_units(void *arg) {
+    writer *w = arg;
+    for (size_t k; (k = take_unit(w)) < w->u.count;) {
+        size_t n = w->u.first[k + 1] - w->u.first[k];
+        int rc = compute_unit(w->t, &w->u.chunks[w->u.first[k]], n, nothing, NULL);
+        pthread_mutex_lock(&w->lock);
+        failed(w, rc);
+        w->done += n;
+        w->unflushed += n;
+        flush(w, w->flush_every);
+        pthread_mutex_unlock(&w->lock);
+    }
+    return NULL;
 }
 
 static void receive_chunk(writer *w, const MPI_Status *st) {
@@ -215,81 +296,106 @@ static void receive_chunk(writer *w, const MPI_Status *st) {
     unsigned char *msg = malloc(bytes > 0 ? (size_t)bytes : 1);
     MPI_Recv(msg, bytes, MPI_BYTE, st->MPI_SOURCE, TAG_CHUNK, w->comm, MPI_STATUS_IGNORE);
     size_t head = sizeof(int64_t) * (size_t)w->u.rank + sizeof(uint64_t);
-    if (!msg) {
-        take_error(&w->o, iti_error(IT_ENOMEM, "it_mpi_fill: out of memory receiving a chunk"));
-        return;
-    }
     iti_coord c;
     uint64_t len = 0;
     memset(&c, 0, sizeof c);
-    if ((size_t)bytes >= head) {
+    if (msg && (size_t)bytes >= head) {
         memcpy(c.v, msg, sizeof(int64_t) * (size_t)w->u.rank);
         memcpy(&len, msg + head - sizeof len, sizeof len);
     }
-    if ((size_t)bytes < head || len != (size_t)bytes - head)
-        take_error(&w->o, iti_error(IT_EINTERNAL, "it_mpi_fill: a malformed chunk message"));
-    else if (w->o.code == 0)
-        take_error(&w->o, iti_h5_put_encoded(w->t, &c, msg + head, (size_t)len));
+    int rc = !msg ? iti_error(IT_ENOMEM, "it_mpi_fill: out of memory receiving a chunk")
+             : (size_t)bytes < head || len != (size_t)bytes - head
+                 ? iti_error(IT_EINTERNAL, "it_mpi_fill: a malformed chunk message")
+                 : 0;
+    pthread_mutex_lock(&w->lock);
+    bool write = rc == 0 && w->o.code == 0;
+    pthread_mutex_unlock(&w->lock);
+    if (write) /* outside the lock: the store has its own */
+        rc = iti_h5_put_encoded(w->t, &c, msg + head, (size_t)len);
     free(msg);
+    pthread_mutex_lock(&w->lock);
+    failed(w, rc);
     w->done++;
     w->unflushed++;
+    pthread_mutex_unlock(&w->lock);
 }
 
 /* A worker finished a unit (or starts): its status, then the next unit or the stop. */
-static bool serve_ready(writer *w, const MPI_Status *st, size_t flush_every) {
+static bool serve_ready(writer *w, const MPI_Status *st) {
     outcome theirs;
     MPI_Recv(&theirs, (int)sizeof theirs, MPI_BYTE, st->MPI_SOURCE, TAG_READY, w->comm,
              MPI_STATUS_IGNORE);
+    pthread_mutex_lock(&w->lock);
     if (theirs.code && w->o.code == 0) {
         theirs.msg[MSG_MAX - 1] = 0;
         w->o = theirs;
     }
-    flush(w, flush_every);
+    flush(w, w->flush_every);
     progress(w);
-    bool more = w->o.code == 0 && w->next < w->u.count;
-    send_unit(w->comm, st->MPI_SOURCE, &w->u, more ? w->next++ : w->u.count);
-    return more;
+    pthread_mutex_unlock(&w->lock);
+    size_t k = take_unit(w);
+    send_unit(w->comm, st->MPI_SOURCE, &w->u, k);
+    return k < w->u.count;
 }
 
-static void compute_locally(writer *w, size_t flush_every) {
-    size_t k = w->next++, n = w->u.first[k + 1] - w->u.first[k];
-    take_error(&w->o, iti_eval_chunks(w->t, &w->u.chunks[w->u.first[k]], n, nothing, NULL));
-    w->done += n;
-    w->unflushed += n;
-    flush(w, flush_every);
-    progress(w);
+/* Default unit extents: bands of whole rows of chunks (neighbours share their halos within a
+ * unit: only band edges are computed twice), one per rank and at most 16 chunk rows tall, so
+ * that large fills still hand out enough units to balance uneven costs. A unit is walked in
+ * blocks within the budget, so its size costs no memory. */
+static void default_units(const iti_selection *s, const iti_store_tensor *v, int ranks,
+                          const int64_t *given, int64_t *ext) {
+    int band = s->rank >= 2 ? s->rank - 2 : 0; /* the dimension cut into bands */
+    for (int d = 0; d < IT_MAX_RANK; d++)
+        ext[d] = 1;
+    for (int d = 0; d < s->rank; d++) {
+        int64_t first = (int64_t)iti_floordiv((iti_i128)s->start[d] - v->grid[d], v->chunk[d]);
+        int64_t last = (int64_t)iti_floordiv((iti_i128)s->start[d] + (iti_i128)(s->count[d] - 1) *
+                                             s->step[d] - v->grid[d], v->chunk[d]);
+        ext[d] = d < band ? 1 : last - first + 1;
+    }
+    int64_t rows = (ext[band] + ranks - 1) / ranks;
+    ext[band] = rows < 1 ? 1 : rows > 16 ? 16 : rows;
+    for (int d = 0; d < s->rank; d++)
+        if (given[d] > 0)
+            ext[d] = given[d];
 }
 
 static int run_writer(MPI_Comm comm, int size, it_tensor *t, const iti_selection *s,
                       const it_mpi_fill_options *o) {
     writer w = {.comm = comm, .t = t};
+    pthread_mutex_init(&w.lock, NULL);
     iti_tensor_engine(t, &w.eng);
     int64_t ext[IT_MAX_RANK];
-    for (int d = 0; d < s->rank; d++)
-        ext[d] = o->unit[d] > 0 ? o->unit[d] : d >= s->rank - 2 ? 2 : 1;
-    take_error(&w.o, plan_units(t, s, ext, &w.u));
+    default_units(s, iti_tensor_view(t), size, o->unit, ext);
+    failed(&w, plan_units(t, s, ext, &w.u));
     w.total = w.u.n;
-    size_t flush_every = w.u.count ? 2 * (w.u.n / w.u.count) + 1 : 1;
+    w.flush_every = w.u.count ? 2 * (w.u.n / w.u.count) + 1 : 1;
     progress(&w);
+    pthread_t helper;
+    bool helping = !o->writer_idle && pthread_create(&helper, NULL, compute_units, &w) == 0;
     int active = size - 1;
+    struct timespec nap = {0, 200 * 1000}; /* polling, so that waiting takes no core */
     while (active > 0) {
         int flag = 0;
         MPI_Status st;
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm, &flag, &st);
-        if (!flag && !o->writer_idle && w.o.code == 0 && w.next < w.u.count) {
-            compute_locally(&w, flush_every);
+        if (!flag) {
+            nanosleep(&nap, NULL);
             continue;
         }
-        if (!flag)
-            MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm, &st);
         if (st.MPI_TAG == TAG_CHUNK)
             receive_chunk(&w, &st);
-        else if (!serve_ready(&w, &st, flush_every))
+        else if (!serve_ready(&w, &st))
             active--;
     }
-    while (w.o.code == 0 && w.next < w.u.count) /* the workers stopped early: none left */
-        compute_locally(&w, flush_every);
+    if (helping)
+        pthread_join(helper, NULL);
+    compute_units(&w); /* what the workers left when they stopped early (none normally) */
+    pthread_mutex_lock(&w.lock);
+    progress(&w);
     flush(&w, 1); /* what was stored stays, failure or not */
+    pthread_mutex_unlock(&w.lock);
+    pthread_mutex_destroy(&w.lock);
     free(w.u.chunks);
     free(w.u.first);
     return agree(comm, 0, &w.o);
@@ -347,7 +453,7 @@ static int run_worker(MPI_Comm comm, int rank, it_tensor *t, const iti_codec *co
         free(msg);
         if (n == 0)
             break;
-        int rc = chunks ? iti_eval_chunks(t, chunks, n, send_chunk, &snd)
+        int rc = chunks ? compute_unit(t, chunks, n, send_chunk, &snd)
                         : iti_error(IT_ENOMEM, "it_mpi_fill: out of memory for a unit");
         free(chunks);
         iti_tensor_drop_cached(t); /* the next unit is elsewhere: keep memory to one unit's */

@@ -211,12 +211,13 @@ int iti_eval_fill(it_tensor *t, const iti_selection *s, const char *fn);
 int iti_selection_chunks(const it_tensor *t, const iti_selection *s, iti_coord **out, size_t *n);
 /* 1 when chunk c of t is stored, 0 when it is not, < 0 on error. */
 int iti_tensor_has_chunk(it_tensor *t, const iti_coord *c);
-/* Called with each chunk of iti_eval_chunks, final, in order (data: chunk_bytes, valid during
+/* Called with each chunk of iti_eval_visit, final, in order (data: chunk_bytes, valid during
  * the call). Non-zero ends the walk and is returned. */
 typedef int (*iti_chunk_visit)(const iti_coord *c, const void *data, void *user);
-/* Makes chunks[0..n) of t final (computing what is missing, stored as usual) and visits them. */
-int iti_eval_chunks(it_tensor *t, const iti_coord *chunks, size_t n, iti_chunk_visit visit,
-                    void *user);
+/* Walks selection s of t like a fill (blocks within the budget, transient chunks let go) and
+ * visits every chunk it touches, final, block by block; `fn` names the caller in messages. */
+int iti_eval_visit(it_tensor *t, const iti_selection *s, iti_chunk_visit visit, void *user,
+                   const char *fn);
 /* Makes what every store of t's upstream closure holds durable. */
 int iti_tensor_flush_stores(const it_tensor *t);
 /* Drops what every store of t's upstream closure holds in memory only (persistent stores keep

@@ -115,8 +115,18 @@ static void eval_end(eval *ev) {
     free(ev->scratch_size);
 }
 
-/* Reads (buf) or fills (buf NULL) selection s of t; progress reported when `report`. */
-static int run(it_tensor *t, const iti_selection *s, void *buf, const char *fn, bool progress) {
+/* What a walk does with each block's final chunks besides storing them. */
+typedef struct sink {
+    void *buf;                   /* a read: copied out here */
+    iti_chunk_visit visit;       /* or visited, in order */
+    void *user;
+} sink;
+
+/* Reads, visits or fills (out NULL) selection s of t; progress reported when `report`. */
+static int walk(it_tensor *t, const iti_selection *s, const sink *out, const char *fn,
+                bool progress) {
+    void *buf = out ? out->buf : NULL;
+    bool keep = out != NULL;
     if (s->elems == 0)
         return 0;
     it_ctx *ctx = t->store->ctx;
@@ -150,13 +160,17 @@ static int run(it_tensor *t, const iti_selection *s, void *buf, const char *fn, 
     for (bool more = rc == 0; more; more = iti_next_block(&ax, bext, b0)) {
         size_t n = block_chunks(&ax, b0, bext, coords);
         memset(refs, 0, n * sizeof *refs);
-        if ((rc = iti_ensure(&ev, t, coords, n, refs, buf != NULL)))
+        if ((rc = iti_ensure(&ev, t, coords, n, refs, keep)))
             break;
         if (buf) { /* chunks land in disjoint parts of buf: copy them in parallel */
             copy_job cj = {t, s, coords, refs, buf};
             iti_pool_run(ctx->pool, n, copy_task, &cj);
         }
+        for (size_t i = 0; out && out->visit && rc == 0 && i < n; i++)
+            rc = out->visit(&coords[i], refs[i].data, out->user);
         iti_release_refs(t, refs, n);
+        if (rc)
+            break;
         /* Everything final so far becomes durable: a crash loses at most the next block. */
         if ((rc = iti_tensor_flush_stores(t)) || (rc = iti_release_block_done(&release)))
             break;
@@ -186,7 +200,8 @@ int it_tensor_read(it_tensor *t, const it_region *region, void *buf, size_t bufs
     if (bufsize < s.bytes)
         return iti_error(IT_EBUFSIZE, "it_tensor_read: buffer holds %zu bytes, region needs %zu",
                         bufsize, s.bytes);
-    return run(t, &s, buf, "it_tensor_read", true);
+    sink out = {.buf = buf};
+    return walk(t, &s, &out, "it_tensor_read", true);
 }
 
 int it_tensor_read_alloc(it_tensor *t, const it_region *region, void **out, size_t *bytes) {
@@ -204,7 +219,8 @@ int it_tensor_read_alloc(it_tensor *t, const it_region *region, void **out, size
     if (!buf)
         return iti_error(IT_ENOMEM, "it_tensor_read_alloc: no memory for the %zu bytes of the "
                          "region", s.bytes);
-    if ((rc = run(t, &s, buf, "it_tensor_read_alloc", true))) {
+    sink into = {.buf = buf};
+    if ((rc = walk(t, &s, &into, "it_tensor_read_alloc", true))) {
         free(buf);
         return rc;
     }
@@ -218,33 +234,22 @@ int it_tensor_fill(it_tensor *t, const it_region *region) {
         return iti_error(IT_EINVAL, "it_tensor_fill: NULL %s", t ? "region" : "tensor");
     iti_selection s;
     int rc = iti_selection_resolve(t, region, "it_tensor_fill", &s);
-    return rc ? rc : run(t, &s, NULL, "it_tensor_fill", true);
+    return rc ? rc : walk(t, &s, NULL, "it_tensor_fill", true);
 }
 
 int iti_eval_read(it_tensor *t, const iti_selection *s, void *buf, const char *fn) {
-    return run(t, s, buf, fn, false);
+    sink out = {.buf = buf};
+    return walk(t, s, &out, fn, false);
+}
+
+int iti_eval_visit(it_tensor *t, const iti_selection *s, iti_chunk_visit visit, void *user,
+                   const char *fn) {
+    sink out = {.visit = visit, .user = user};
+    return walk(t, s, &out, fn, false);
 }
 
 int iti_eval_fill(it_tensor *t, const iti_selection *s, const char *fn) {
-    return run(t, s, NULL, fn, false);
-}
-
-int iti_eval_chunks(it_tensor *t, const iti_coord *chunks, size_t n, iti_chunk_visit visit,
-                    void *user) {
-    if (n == 0)
-        return 0;
-    eval ev = {0};
-    iti_chunk_ref *refs = calloc(n, sizeof *refs);
-    int rc = refs ? eval_begin(&ev, t->store->ctx, "chunk evaluation")
-                  : iti_error(IT_ENOMEM, "out of memory evaluating chunks");
-    if (rc == 0 && (rc = iti_ensure(&ev, t, chunks, n, refs, true)) == 0) {
-        for (size_t i = 0; i < n && rc == 0; i++)
-            rc = visit(&chunks[i], refs[i].data, user);
-        iti_release_refs(t, refs, n);
-    }
-    eval_end(&ev);
-    free(refs);
-    return rc;
+    return walk(t, s, NULL, fn, false);
 }
 
 int iti_tensor_has_chunk(it_tensor *t, const iti_coord *c) {

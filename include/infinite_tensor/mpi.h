@@ -25,7 +25,9 @@
 typedef struct it_mpi_fill_options {
     size_t struct_size;          /* set by it_mpi_fill_options_init */
     int64_t unit[IT_MAX_RANK];   /* chunks per work unit along each dimension; 0 entries =
-                                    default: 2 along the last two dimensions, 1 before */
+                                    default: bands of whole rows (the last dimension whole,
+                                    the one before cut into one band per rank, at most 16
+                                    chunks tall, dimensions before that 1 chunk) */
     int writer_idle;             /* 1: the writer only writes (0: it computes units too) */
 } it_mpi_fill_options;
 
