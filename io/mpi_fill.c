@@ -375,11 +375,18 @@ static int run_writer(MPI_Comm comm, int size, it_tensor *t, const iti_selection
     bool helping = !o->writer_idle && pthread_create(&helper, NULL, compute_units, &w) == 0;
     int active = size - 1;
     struct timespec nap = {0, 200 * 1000}; /* polling, so that waiting takes no core */
+    uint64_t reported = 0;
     while (active > 0) {
         int flag = 0;
         MPI_Status st;
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm, &flag, &st);
         if (!flag) {
+            pthread_mutex_lock(&w.lock);
+            if (w.done != reported) { /* chunks stored since: report them (and hear a cancel) */
+                reported = w.done;
+                progress(&w);
+            }
+            pthread_mutex_unlock(&w.lock);
             nanosleep(&nap, NULL);
             continue;
         }

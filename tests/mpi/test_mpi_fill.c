@@ -5,6 +5,8 @@
  *                                single-process fill, and that no chunk was computed twice
  *   test_mpi_fill DIR error      an fn error on whichever rank computes one window: every rank
  *                                returns IT_ECALLBACK with the same message
+ *   test_mpi_fill DIR cancel     the writer's progress callback cancels after 20 chunks: every
+ *                                rank returns IT_ECANCELED with the same message
  *   test_mpi_fill DIR kill       rank 1 kills itself (SIGKILL) in the middle of the fill
  *   test_mpi_fill DIR resume     after `kill`: the fill completes, computing only what is
  *                                missing, and equals a single-process fill
@@ -40,6 +42,11 @@ typedef struct chain {
     golden_gen gen;
     it_tensor *base, *top;
 } chain;
+
+static int cancel_after_20(uint64_t done, uint64_t total, void *user) {
+    (void)total, (void)user;
+    return done >= 20;
+}
 
 static long kill_after = -1; /* windows of base this rank computes before SIGKILL */
 
@@ -180,17 +187,21 @@ int main(int argc, char **argv) {
     open_chain(&c, rank == 0 ? path : NULL);
     if (strcmp(mode, "kill") == 0 && rank == 1)
         kill_after = 40;
+    bool cancel = strcmp(mode, "cancel") == 0;
+    if (cancel && rank == 0)
+        it_ctx_set_progress(c.ctx, cancel_after_20, NULL);
     if (strcmp(mode, "error") == 0) {
         c.gen.fail_at = 42;
         c.gen.fail_window[0] = 10, c.gen.fail_window[1] = 7;
     }
     it_region r = region();
     int rc = it_mpi_fill(c.top, &r, MPI_COMM_WORLD, NULL);
-    if (strcmp(mode, "error") == 0) {
+    if (strcmp(mode, "error") == 0 || cancel) {
+        int want = cancel ? IT_ECANCELED : IT_ECALLBACK;
         char msg[1024] = {0}, *all = rank == 0 ? calloc((size_t)size, sizeof msg) : NULL;
         snprintf(msg, sizeof msg, "%d %s", rc, it_last_error());
         MPI_Gather(msg, sizeof msg, MPI_CHAR, all, sizeof msg, MPI_CHAR, 0, MPI_COMM_WORLD);
-        CHECK(rc == IT_ECALLBACK, "expected IT_ECALLBACK, got %d: %s", rc, it_last_error());
+        CHECK(rc == want, "expected %d, got %d: %s", want, rc, it_last_error());
         for (int k = 1; rank == 0 && k < size; k++)
             CHECK(strcmp(all + k * sizeof msg, all) == 0, "rank %d says \"%s\", rank 0 \"%s\"", k,
                   all + k * sizeof msg, all);
