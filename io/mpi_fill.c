@@ -106,24 +106,22 @@ typedef struct units {
     int rank;
 } units;
 
-static int64_t unit_of(int64_t c, int64_t c0, int64_t ext) {
-    int64_t d = c - c0;
-    return d >= 0 ? d / ext : -((-d + ext - 1) / ext);
-}
+/* Unit index of chunk coordinate c >= c0, in units of ext chunks. */
+static int64_t unit_of(int64_t c, int64_t c0, int64_t ext) { return (c - c0) / ext; }
 
-static int sort_rank;
-static int64_t sort_c0[IT_MAX_RANK], sort_ext[IT_MAX_RANK];
+/* A chunk with its unit's index per dimension, for grouping (unused dimensions 0). */
+typedef struct keyed {
+    int64_t unit[IT_MAX_RANK];
+    iti_coord c;
+} keyed;
 
 /* By unit (lexicographic), then by coordinate. */
-static int cmp_unit(const void *pa, const void *pb) {
-    const iti_coord *a = pa, *b = pb;
-    for (int d = 0; d < sort_rank; d++) {
-        int64_t ua = unit_of(a->v[d], sort_c0[d], sort_ext[d]);
-        int64_t ub = unit_of(b->v[d], sort_c0[d], sort_ext[d]);
-        if (ua != ub)
-            return ua < ub ? -1 : 1;
-    }
-    return iti_coord_cmp(a, b, IT_MAX_RANK);
+static int cmp_keyed(const void *pa, const void *pb) {
+    const keyed *a = pa, *b = pb;
+    for (int d = 0; d < IT_MAX_RANK; d++)
+        if (a->unit[d] != b->unit[d])
+            return a->unit[d] < b->unit[d] ? -1 : 1;
+    return iti_coord_cmp(&a->c, &b->c, IT_MAX_RANK);
 }
 
 /* The chunks of s that t's store lacks, cut into units of `ext` chunks per dimension. */
@@ -143,24 +141,32 @@ static int plan_units(it_tensor *t, const iti_selection *s, const int64_t *ext, 
     u->chunks = all;
     if (rc || u->n == 0)
         return rc;
-    sort_rank = s->rank;
-    for (int d = 0; d < s->rank; d++) {
-        sort_c0[d] = all[0].v[d];
-        sort_ext[d] = ext[d];
-    }
-    qsort(u->chunks, u->n, sizeof *u->chunks, cmp_unit);
+    keyed *k = malloc(u->n * sizeof *k);
     u->first = malloc((u->n + 1) * sizeof *u->first);
-    if (!u->first)
+    if (!k || !u->first) {
+        free(k);
         return iti_error(IT_ENOMEM, "it_mpi_fill: out of memory planning units");
+    }
+    int64_t low[IT_MAX_RANK]; /* units count from the lowest missing chunk per dimension */
+    for (int d = 0; d < s->rank; d++) {
+        low[d] = all[0].v[d];
+        for (size_t i = 1; i < u->n; i++)
+            low[d] = all[i].v[d] < low[d] ? all[i].v[d] : low[d];
+    }
     for (size_t i = 0; i < u->n; i++) {
-        bool fresh = i == 0;
-        for (int d = 0; d < s->rank && !fresh; d++)
-            fresh = unit_of(all[i].v[d], sort_c0[d], ext[d]) !=
-                    unit_of(all[i - 1].v[d], sort_c0[d], ext[d]);
-        if (fresh)
+        memset(k[i].unit, 0, sizeof k[i].unit);
+        for (int d = 0; d < s->rank; d++)
+            k[i].unit[d] = unit_of(all[i].v[d], low[d], ext[d]);
+        k[i].c = all[i];
+    }
+    qsort(k, u->n, sizeof *k, cmp_keyed);
+    for (size_t i = 0; i < u->n; i++) {
+        if (i == 0 || memcmp(k[i].unit, k[i - 1].unit, sizeof k[i].unit) != 0)
             u->first[u->count++] = i;
+        u->chunks[i] = k[i].c;
     }
     u->first[u->count] = u->n;
+    free(k);
     return 0;
 }
 
@@ -294,17 +300,18 @@ static void receive_chunk(writer *w, const MPI_Status *st) {
     int bytes;
     MPI_Get_count(st, MPI_BYTE, &bytes);
     unsigned char *msg = malloc(bytes > 0 ? (size_t)bytes : 1);
+    if (!msg) /* a message MPI holds cannot be left unreceived: the job cannot go on */
+        MPI_Abort(w->comm, IT_ENOMEM);
     MPI_Recv(msg, bytes, MPI_BYTE, st->MPI_SOURCE, TAG_CHUNK, w->comm, MPI_STATUS_IGNORE);
     size_t head = sizeof(int64_t) * (size_t)w->u.rank + sizeof(uint64_t);
     iti_coord c;
     uint64_t len = 0;
     memset(&c, 0, sizeof c);
-    if (msg && (size_t)bytes >= head) {
+    if ((size_t)bytes >= head) {
         memcpy(c.v, msg, sizeof(int64_t) * (size_t)w->u.rank);
         memcpy(&len, msg + head - sizeof len, sizeof len);
     }
-    int rc = !msg ? iti_error(IT_ENOMEM, "it_mpi_fill: out of memory receiving a chunk")
-             : (size_t)bytes < head || len != (size_t)bytes - head
+    int rc = (size_t)bytes < head || len != (size_t)bytes - head
                  ? iti_error(IT_EINTERNAL, "it_mpi_fill: a malformed chunk message")
                  : 0;
     pthread_mutex_lock(&w->lock);
@@ -426,6 +433,11 @@ static int send_chunk(const iti_coord *c, const void *data, void *user) {
             return rc;
     }
     size_t head = sizeof(int64_t) * (size_t)s->view->rank + sizeof(uint64_t);
+    if (head + len > INT_MAX) { /* MPI counts are ints */
+        iti_buf_free(enc);
+        return iti_error(IT_EINVAL, "it_mpi_fill: a chunk of %zu encoded bytes is too large to "
+                         "send (at most %d); use smaller chunks", len, INT_MAX - (int)head);
+    }
     unsigned char *msg = malloc(head + len);
     if (!msg) {
         iti_buf_free(enc);
@@ -452,6 +464,8 @@ static int run_worker(MPI_Comm comm, int rank, it_tensor *t, const iti_codec *co
         MPI_Probe(0, TAG_UNIT, comm, &st);
         MPI_Get_count(&st, MPI_INT64_T, &words);
         int64_t *msg = malloc((size_t)(words > 0 ? words : 1) * sizeof *msg);
+        if (!msg) /* a message MPI holds cannot be left unreceived: the job cannot go on */
+            MPI_Abort(comm, IT_ENOMEM);
         MPI_Recv(msg, words, MPI_INT64_T, 0, TAG_UNIT, comm, MPI_STATUS_IGNORE);
         size_t n = msg && words > 0 ? (size_t)msg[0] : 0;
         iti_coord *chunks = n ? calloc(n, sizeof *chunks) : NULL;
