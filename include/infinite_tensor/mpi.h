@@ -5,13 +5,15 @@
  * ids, descriptions, functions and fn_tags). On rank 0 of the communicator (the writer) the
  * filled tensor lives in an HDF5 store opened for writing; on the other ranks it and its
  * upstream tensors live in memory stores. it_mpi_fill is collective: the writer lists the
- * chunks of the region its store lacks (a rerun resumes), cuts them into units of neighbouring
- * chunks and hands them out on demand; a worker computes a unit with the ordinary evaluator and
- * its own threads (upstream tensors locally, halos redundantly), encodes each chunk with the
- * store's codec and sends the bytes, which the writer stores as they are and flushes as it
- * goes. The writer computes units itself between messages. The stored chunks are byte for byte
- * those of a single-process fill, whatever the number of ranks and threads; upstream tensors
- * in the writer's store hold what its own units computed.
+ * chunks of the region its store lacks (a rerun resumes), cuts them into units (bands of whole
+ * chunk rows) and hands them out on demand; a worker walks a unit like a fill with its own
+ * threads (upstream tensors locally, halos shared inside the unit and computed again at its
+ * edges), encodes each chunk with the store's codec and sends the bytes, which the writer stores
+ * as they are and flushes as it goes. The writer computes units too, on a helper thread, while
+ * its calling thread serves the workers (only that thread calls MPI; initialise MPI with at
+ * least MPI_THREAD_FUNNELED when you mind the letter of the standard). The stored chunks are
+ * byte for byte those of a single-process fill, whatever the number of ranks and threads;
+ * upstream tensors in the writer's store hold what its own units computed.
  *
  * The component is a static library that brings the static core: link
  * infinite_tensor::infinite_tensor_mpi instead of infinite_tensor::infinite_tensor. */
