@@ -4,10 +4,6 @@
 #define ITI_HDF5_DIRECT_H
 
 #include "backend.h"
-#include "codec.h"
-
-/* The codec of tensor t's data set in its HDF5 store; IT_EINVAL for other stores. */
-int iti_h5_codec_of(it_tensor *t, iti_codec *out);
 
 /* Stores chunk c of t from its encoded bytes (the codec's format, as iti_codec_encode makes
  * it), indexed like any put; durable at the next flush. IT_EINVAL for other stores, read-only

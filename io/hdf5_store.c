@@ -614,14 +614,6 @@ int it_hdf5_tensor_layout(it_tensor *tensor, it_hdf5_layout *out) {
     return 0;
 }
 
-int iti_h5_codec_of(it_tensor *tensor, iti_codec *out) {
-    iti_store_tensor *t;
-    if (!iti_tensor_backend(tensor, &iti_h5_store_ops, &t))
-        return iti_error(IT_EINVAL, "tensor \"%s\" is not in an HDF5 store", iti_tensor_view(tensor)->id);
-    *out = H5T(t)->codec;
-    return 0;
-}
-
 int iti_h5_put_encoded(it_tensor *tensor, const iti_coord *c, const void *enc, size_t len) {
     iti_store_tensor *t;
     h5_store *h = iti_tensor_backend(tensor, &iti_h5_store_ops, &t);

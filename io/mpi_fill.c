@@ -20,6 +20,7 @@
 #include "backend.h"
 #include "codec.h"
 #include "hdf5_direct.h"
+#include "infinite_tensor/hdf5.h"
 
 enum { TAG_READY = 7301, TAG_UNIT, TAG_CHUNK };
 
@@ -35,11 +36,13 @@ void it_mpi_fill_options_init(it_mpi_fill_options *opts) {
         *opts = (it_mpi_fill_options){.struct_size = sizeof *opts};
 }
 
-static void take_error(outcome *o, int code) {
+/* Keeps the first failure (and its message); returns code. */
+static int take_error(outcome *o, int code) {
     if (o->code == 0 && code != 0) {
         o->code = code;
         snprintf(o->msg, sizeof o->msg, "%s", it_last_error());
     }
+    return code;
 }
 
 /* Every rank learns the outcome of the lowest rank that failed (or success). */
@@ -77,8 +80,9 @@ static void sign(const iti_store_tensor *v, const iti_codec *c, signature *s) {
 static int check_ranks(MPI_Comm comm, int rank, it_tensor *t, iti_codec *codec) {
     outcome o = {0};
     signature mine, writer;
-    if (rank == 0)
-        take_error(&o, iti_h5_codec_of(t, codec));
+    it_hdf5_layout lay;
+    if (rank == 0 && take_error(&o, it_hdf5_tensor_layout(t, &lay)) == 0)
+        *codec = (iti_codec){lay.compression, lay.compression_level};
     sign(iti_tensor_view(t), rank == 0 && o.code == 0 ? codec : NULL, &mine);
     writer = mine;
     MPI_Bcast(&writer, (int)sizeof writer, MPI_BYTE, 0, comm);
@@ -207,11 +211,11 @@ static int unit_member(const iti_coord *c, const void *data, void *arg) {
     return j->then(c, data, j->user);
 }
 
-/* Computes a unit's chunks (sorted) by walking its box: blocks within the budget, halos
- * shared inside the unit, transient upstream chunks let go as the walk goes. */
-static int compute_unit(it_tensor *t, iti_coord *chunks, size_t n, iti_chunk_visit then,
+/* Computes a unit's chunks (sorted by coordinate, as plan_units leaves them and the writer
+ * sends them) by walking its box: blocks within the budget, halos shared inside the unit,
+ * transient upstream chunks let go as the walk goes. */
+static int compute_unit(it_tensor *t, const iti_coord *chunks, size_t n, iti_chunk_visit then,
                         void *user) {
-    qsort(chunks, n, sizeof *chunks, cmp_coord);
     iti_selection s;
     unit_selection(iti_tensor_view(t), chunks, n, &s);
     unit_job j = {chunks, n, then, user};

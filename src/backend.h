@@ -201,10 +201,6 @@ void iti_selection_sub(const iti_selection *s, const int64_t *first, const int64
  * reports its own); `fn` names the public function in messages. */
 int iti_eval_read(it_tensor *t, const iti_selection *s, void *buf, const char *fn);
 
-/* Fills selection s of t (every chunk it touches made final and stored), without progress
- * reports; `fn` names the public function in messages. */
-int iti_eval_fill(it_tensor *t, const iti_selection *s, const char *fn);
-
 /* ---- services for distributed fills --------------------------------------------------------- */
 
 /* The chunks selection s of t touches, lexicographic; *out is malloc'd (NULL when n is 0). */

@@ -248,10 +248,6 @@ int iti_eval_visit(it_tensor *t, const iti_selection *s, iti_chunk_visit visit, 
     return walk(t, s, &out, fn, false);
 }
 
-int iti_eval_fill(it_tensor *t, const iti_selection *s, const char *fn) {
-    return walk(t, s, NULL, fn, false);
-}
-
 int iti_tensor_has_chunk(it_tensor *t, const iti_coord *c) {
     return t->store->ops->has(t->store->impl, &t->view, c);
 }
