@@ -139,6 +139,37 @@ static int read_sampled(preview *pv) {
     return rc;
 }
 
+/* Adds the values of a row of boxes (C order over ext) to their box's sum and count (NaN left
+ * out). The box index is worked out once per line along the last dimension and advanced every
+ * step values along it. */
+static void accumulate(const preview *pv, const void *vals, const int64_t *ext, double *sum,
+                       uint32_t *n) {
+    const iti_selection *s = pv->sel;
+    it_dtype dtype = iti_tensor_view(pv->t)->dtype;
+    int r = pv->row_dim, last = s->rank - 1;
+    int64_t idx[IT_MAX_RANK] = {0};
+    size_t i = 0;
+    for (;;) {
+        size_t box = 0; /* within the row of boxes: dimension r counts one box */
+        for (int d = 0; d <= last; d++)
+            box = box * (size_t)(d == r ? 1 : s->count[d]) +
+                  (size_t)(d == r || d == last ? 0 : idx[d] / s->step[d]);
+        int64_t step = last == r ? ext[last] : s->step[last], left = step;
+        for (int64_t x = 0; x < ext[last]; x++, i++) {
+            double value = it_dtype_load(dtype, vals, i);
+            if (!isnan(value))
+                sum[box] += value, n[box]++;
+            if (--left == 0)
+                left = step, box++;
+        }
+        int d = last - 1;
+        while (d >= 0 && ++idx[d] == ext[d])
+            idx[d--] = 0;
+        if (d < 0)
+            return;
+    }
+}
+
 /* Box filter: value k along dimension d stands for [start + k*step, start + (k+1)*step) (cut
  * at the end of a finite dimension). The area is read one row of boxes at a time. */
 static int read_averaged(preview *pv) {
@@ -182,17 +213,7 @@ static int read_averaged(preview *pv) {
             break;
         memset(sum, 0, per_row * sizeof *sum);
         memset(n, 0, per_row * sizeof *n);
-        int64_t idx[IT_MAX_RANK] = {0};
-        for (size_t i = 0; i < sub.elems; i++) {
-            size_t o = 0; /* the box of fine value idx, within this row of boxes */
-            for (int d = 0; d < rank; d++)
-                o = o * (size_t)(d == r ? 1 : s->count[d]) + (size_t)(d == r ? 0 : idx[d] / s->step[d]);
-            double x = it_dtype_load(v->dtype, vals, i);
-            if (!isnan(x))
-                sum[o] += x, n[o]++;
-            for (int d = rank - 1; d >= 0 && ++idx[d] == ext[d]; d--)
-                idx[d] = 0;
-        }
+        accumulate(pv, vals, ext, sum, n);
         /* the row's boxes sit at stride per_row / (boxes before r) in the region's order */
         size_t outer = 1, inner = per_row;
         for (int d = 0; d < r; d++)
