@@ -35,24 +35,6 @@ static int fail(const char *what) {
 
 /* ---- the workloads (run under mpiexec) ------------------------------------------------------ */
 
-typedef struct blur_state {
-    float *tmp[64];
-} blur_state;
-
-static int noise_fn(const it_window_batch *b, void *user) {
-    (void)user;
-    for (size_t k = 0; k < b->count; k++)
-        bench_noise(b->index[k * 3 + 1], b->index[k * 3 + 2], b->out[k]);
-    return 0;
-}
-
-static int blur_fn(const it_window_batch *b, void *user) {
-    blur_state *s = user;
-    for (size_t k = 0; k < b->count; k++)
-        bench_blur(b->arg[k], b->out[k], s->tmp[b->thread]);
-    return 0;
-}
-
 static int sleepy_fn(const it_window_batch *b, void *user) {
     (void)user;
     struct timespec ts = {0, 20 * 1000 * 1000};
@@ -100,37 +82,12 @@ static int run(const char *kind, int threads, const char *dir) {
     it_region r;
     it_mpi_fill_options mo;
     it_mpi_fill_options_init(&mo);
-    blur_state bs = {0};
+    bench_blur_pipeline bp = {0};
     if (strcmp(kind, "blur") == 0) {
-        for (int i = 0; i < threads; i++)
-            bs.tmp[i] = malloc(sizeof(float) * CH * PW * BW);
-        int64_t win[3] = {CH, BW, BW}, pad[3] = {CH, PW, PW}, step[3] = {CH, BW, BW},
-                halo[3] = {0, -PAD, -PAD};
-        it_tensor_desc d;
-        it_tensor_desc_init(&d, 3);
-        d.shape[0] = CH, d.shape[1] = d.shape[2] = IT_INF;
-        it_window_init(&d.window, 3, win);
-        d.id = "image";
-        d.fn = noise_fn;
-        d.flags = IT_TENSOR_TRANSIENT;
-        it_tensor *image, *blur1;
-        it_window argw;
-        it_window_set(&argw, 3, pad, step, halo);
-        if (it_tensor_create(mem, &d, &image))
-            return fail("image");
-        d.fn = blur_fn;
-        d.user = &bs;
-        d.n_args = 1;
-        d.arg_windows = &argw;
-        d.args = &image;
-        d.id = "blur1";
-        if (it_tensor_create(mem, &d, &blur1))
-            return fail("blur1");
-        d.args = &blur1;
-        d.id = "blur2";
-        d.flags = 0;
-        if (it_tensor_create(last, &d, &t))
-            return fail("blur2");
+        if (bench_blur_pipeline_create(mem, last, bench_noise_fn, NULL, IT_TENSOR_TRANSIENT,
+                                       threads, &bp))
+            return fail("pipeline");
+        t = bp.blur2;
         int64_t start[3] = {0, 0, 0}, stop[3] = {CH, 4096, 4096};
         it_region_set(&r, 3, start, stop, NULL);
     } else {
@@ -166,6 +123,7 @@ static int run(const char *kind, int threads, const char *dir) {
     if (file && it_store_close(file))
         return fail("close");
     it_ctx_destroy(ctx);
+    bench_blur_pipeline_free(&bp);
     if (rank == 0)
         unlink(path);
     return 0;

@@ -32,10 +32,6 @@ typedef struct config {
     char path[1100];
 } config;
 
-typedef struct blur_state {
-    float *tmp[64];
-} blur_state;
-
 static int image_fn(const it_window_batch *b, void *user) {
     const bool *smooth = user;
     for (size_t k = 0; k < b->count; k++) {
@@ -51,13 +47,6 @@ static int image_fn(const it_window_batch *b, void *user) {
                     out[((size_t)c * BW + y) * BW + x] =
                         bench_field(wy * BW + y + 97 * c, wx * BW + x);
     }
-    return 0;
-}
-
-static int blur_fn(const it_window_batch *b, void *user) {
-    blur_state *s = user;
-    for (size_t k = 0; k < b->count; k++)
-        bench_blur(b->arg[k], b->out[k], s->tmp[b->thread]);
     return 0;
 }
 
@@ -87,43 +76,16 @@ static int run(void *arg, double *ms) {
         (c->transient && c->store != MEMORY && it_store_open_memory(ctx, NULL, &inter)))
         return fprintf(stderr, "setup: %s\n", it_last_error()), 1;
     it_store *first = inter ? inter : store;
-    blur_state bs = {0};
-    for (int i = 0; i < 2; i++)
-        bs.tmp[i] = malloc(sizeof(float) * CH * PW * BW);
-    int64_t win[3] = {CH, BW, BW}, pad[3] = {CH, PW, PW}, step[3] = {CH, BW, BW},
-            halo[3] = {0, -PAD, -PAD};
-    it_tensor_desc d;
-    it_tensor_desc_init(&d, 3);
-    d.shape[0] = CH, d.shape[1] = IT_INF, d.shape[2] = IT_INF;
-    it_window_init(&d.window, 3, win);
-    d.id = "image";
-    d.fn = image_fn;
-    d.user = &c->smooth;
-    d.flags = c->transient ? IT_TENSOR_TRANSIENT : 0;
-    it_tensor *image, *blur1, *blur2;
-    it_window argw;
-    it_window_set(&argw, 3, pad, step, halo);
-    int rc = it_tensor_create(first, &d, &image);
-    d.fn = blur_fn;
-    d.user = &bs;
-    d.n_args = 1;
-    d.arg_windows = &argw;
-    d.args = &image;
-    d.id = "blur1";
-    if (rc == 0)
-        rc = it_tensor_create(first, &d, &blur1);
-    d.args = &blur1;
-    d.id = "blur2";
-    d.flags = 0;
-    if (rc == 0)
-        rc = it_tensor_create(store, &d, &blur2);
+    bench_blur_pipeline bp;
+    int rc = bench_blur_pipeline_create(first, store, image_fn, &c->smooth,
+                                        c->transient ? IT_TENSOR_TRANSIENT : 0, 2, &bp);
     size_t n = (size_t)CH * SIZE * SIZE;
     float *out = malloc(n * sizeof *out);
     it_region r;
     int64_t start[3] = {0, 0, 0}, stop[3] = {CH, SIZE, SIZE};
     it_region_set(&r, 3, start, stop, NULL);
     if (rc == 0)
-        rc = it_tensor_read(blur2, &r, out, n * sizeof *out);
+        rc = it_tensor_read(bp.blur2, &r, out, n * sizeof *out);
     if (rc == 0)
         rc = it_store_close(store);
     if (rc == 0 && inter)
@@ -132,6 +94,8 @@ static int run(void *arg, double *ms) {
     if (rc)
         return fprintf(stderr, "run: %s\n", it_last_error()), 1;
     it_ctx_destroy(ctx);
+    bench_blur_pipeline_free(&bp);
+    free(out);
     return 0;
 }
 

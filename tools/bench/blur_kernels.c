@@ -1,3 +1,6 @@
+#include <stdlib.h>
+#include <string.h>
+
 #include "blur_kernels.h"
 
 static inline uint32_t mix32(uint32_t x) {
@@ -42,4 +45,58 @@ void bench_blur(const float *in, float *out, float *tmp) {
                        K[3] * r0[x + 3 * BW] + K[4] * r0[x + 4 * BW];
         }
     }
+}
+
+int bench_noise_fn(const it_window_batch *b, void *user) {
+    (void)user;
+    for (size_t k = 0; k < b->count; k++)
+        bench_noise(b->index[k * 3 + 1], b->index[k * 3 + 2], b->out[k]);
+    return 0;
+}
+
+static int blur_fn(const it_window_batch *b, void *user) {
+    bench_blur_pipeline *p = user;
+    for (size_t k = 0; k < b->count; k++)
+        bench_blur(b->arg[k], b->out[k], p->tmp[b->thread]);
+    return 0;
+}
+
+int bench_blur_pipeline_create(it_store *first, it_store *last, it_window_fn image_fn,
+                               void *image_user, unsigned flags, int threads,
+                               bench_blur_pipeline *p) {
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < threads && i < 64; i++)
+        if (!(p->tmp[i] = malloc(sizeof(float) * CH * PW * BW)))
+            return IT_ENOMEM;
+    int64_t win[3] = {CH, BW, BW}, pad[3] = {CH, PW, PW}, step[3] = {CH, BW, BW},
+            halo[3] = {0, -PAD, -PAD};
+    it_tensor_desc d;
+    it_tensor_desc_init(&d, 3);
+    d.shape[0] = CH, d.shape[1] = IT_INF, d.shape[2] = IT_INF;
+    it_window_init(&d.window, 3, win);
+    d.id = "image";
+    d.fn = image_fn;
+    d.user = image_user;
+    d.flags = flags;
+    it_window argw;
+    it_window_set(&argw, 3, pad, step, halo);
+    int rc = it_tensor_create(first, &d, &p->image);
+    d.fn = blur_fn;
+    d.user = p;
+    d.n_args = 1;
+    d.arg_windows = &argw;
+    d.args = &p->image;
+    d.id = "blur1";
+    if (rc == 0)
+        rc = it_tensor_create(first, &d, &p->blur1);
+    d.args = &p->blur1;
+    d.id = "blur2";
+    d.flags = 0;
+    return rc ? rc : it_tensor_create(last, &d, &p->blur2);
+}
+
+void bench_blur_pipeline_free(bench_blur_pipeline *p) {
+    for (int i = 0; i < 64; i++)
+        free(p->tmp[i]);
+    memset(p, 0, sizeof *p);
 }
