@@ -153,28 +153,13 @@ static void test_read_alloc_and_counters(void **state) {
     assert_int_equal(it_ctx_create(NULL, &ctx), 0);
     assert_int_equal(it_store_open_memory(ctx, NULL, &s), 0);
     golden_gen gen = {0};
-    int64_t w16[2] = {16, 16}, w32[2] = {32, 32}, pad[2] = {34, 34}, step[2] = {32, 32},
-            halo[2] = {-1, -1};
     it_tensor_desc d;
-    it_tensor_desc_init(&d, 2);
-    d.shape[0] = d.shape[1] = IT_INF;
-    it_window_init(&d.window, 2, w16);
-    d.window.stride[0] = d.window.stride[1] = 12;
-    d.chunk[0] = d.chunk[1] = 32;
-    d.fn = golden_fn;
-    d.user = &gen;
+    golden_overlap_desc(&d, &gen);
     d.batch_size = 3;
     it_tensor *base, *top;
     assert_int_equal(it_tensor_create(s, &d, &base), 0);
     it_window aw;
-    it_window_set(&aw, 2, pad, step, halo);
-    it_window_init(&d.window, 2, w32);
-    d.fn = box3_fn;
-    d.user = NULL;
-    d.batch_size = 0;
-    d.n_args = 1;
-    d.args = &base;
-    d.arg_windows = &aw;
+    box3_desc(&d, &base, &aw, NULL);
     assert_int_equal(it_tensor_create(s, &d, &top), 0);
     it_region r = region2(0, 64, -32, 64); /* 2 x 3 chunks of top */
     void *got;

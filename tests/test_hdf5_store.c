@@ -831,6 +831,19 @@ static void test_default_chunk_takes_stored_shape(void **state) {
     free(got);
 }
 
+/* Creates base and top (golden windows, box sums) in s; returns top. */
+static it_tensor *create_pipeline(it_store *s) {
+    static golden_gen gen;
+    it_tensor_desc d;
+    base_desc(&d, &gen);
+    it_tensor *base, *top;
+    assert_int_equal(it_tensor_create(s, &d, &base), 0);
+    it_window aw = pad_window();
+    top_desc(&d, &base, &aw);
+    assert_int_equal(it_tensor_create(s, &d, &top), 0);
+    return top;
+}
+
 /* Each codec of the build: a pipeline stored with it reads back the same values, after reopening
  * too (decoded from the file, not from memory); a stored tensor keeps its codec when the store
  * is reopened with another one, and chunks added then are decodable; bad options are refused. */
@@ -852,14 +865,7 @@ static void test_codecs(void **state) {
             continue;
         }
         assert_int_equal(rc, 0);
-        golden_gen gen = {0};
-        it_tensor_desc d;
-        base_desc(&d, &gen);
-        it_tensor *base, *top;
-        assert_int_equal(it_tensor_create(s, &d, &base), 0);
-        it_window aw = pad_window();
-        top_desc(&d, &base, &aw);
-        assert_int_equal(it_tensor_create(s, &d, &top), 0);
+        it_tensor *top = create_pipeline(s);
         assert_int_equal(it_tensor_read(top, &r, want, bytes), 0);
         assert_int_equal(it_store_close(s), 0);
         /* reopened with another codec: the stored tensors keep theirs */
@@ -869,10 +875,7 @@ static void test_codecs(void **state) {
         assert_int_equal(it_tensor_read(top, &r, got, bytes), 0);
         assert_memory_equal(got, want, bytes);
         it_tensor_release(top);
-        base_desc(&d, &gen);
-        assert_int_equal(it_tensor_create(s, &d, &base), 0);
-        top_desc(&d, &base, &aw);
-        assert_int_equal(it_tensor_create(s, &d, &top), 0);
+        top = create_pipeline(s);
         assert_int_equal(it_tensor_fill(top, &more), 0);
         assert_int_equal(it_store_close(s), 0);
         s = open_store(IT_HDF5_READONLY);

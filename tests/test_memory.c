@@ -33,25 +33,11 @@ static void open_pipeline(pipeline *p, size_t budget, size_t cache) {
     it_memory_store_options_init(&so);
     so.cache_bytes = cache;
     assert_int_equal(it_store_open_memory(p->ctx, &so, &p->store), 0);
-    int64_t w16[2] = {16, 16}, w32[2] = {32, 32}, pad[2] = {34, 34};
     it_tensor_desc d;
-    it_tensor_desc_init(&d, 2);
-    d.shape[0] = d.shape[1] = IT_INF;
-    it_window_init(&d.window, 2, w16);
-    d.window.stride[0] = d.window.stride[1] = 12;
-    d.chunk[0] = d.chunk[1] = 32;
-    d.fn = golden_fn;
-    d.user = &p->gen;
+    golden_overlap_desc(&d, &p->gen);
     assert_int_equal(it_tensor_create(p->store, &d, &p->base), 0);
-    int64_t step[2] = {32, 32}, halo[2] = {-1, -1};
     it_window aw;
-    it_window_set(&aw, 2, pad, step, halo);
-    it_window_init(&d.window, 2, w32);
-    d.fn = box3_fn;
-    d.user = NULL;
-    d.n_args = 1;
-    d.args = &p->base;
-    d.arg_windows = &aw;
+    box3_desc(&d, &p->base, &aw, NULL);
     assert_int_equal(it_tensor_create(p->store, &d, &p->top), 0);
 }
 

@@ -38,26 +38,13 @@ static void open_chain(chain *c, size_t budget, size_t cache, unsigned flags, un
     it_memory_store_options_init(&so);
     so.cache_bytes = cache;
     assert_int_equal(it_store_open_memory(c->ctx, &so, &c->store), 0);
-    int64_t w16[2] = {16, 16}, w32[2] = {32, 32}, pad[2] = {34, 34};
     it_tensor_desc d;
-    it_tensor_desc_init(&d, 2);
-    d.shape[0] = d.shape[1] = IT_INF;
-    it_window_init(&d.window, 2, w16);
-    d.window.stride[0] = d.window.stride[1] = 12;
-    d.chunk[0] = d.chunk[1] = 32;
-    d.fn = golden_fn;
-    d.user = &c->base_gen;
+    golden_overlap_desc(&d, &c->base_gen);
     d.flags = flags;
     assert_int_equal(it_tensor_create(c->store, &d, &c->base), 0);
-    int64_t step[2] = {32, 32}, halo[2] = {-1, -1};
     it_window aw;
-    it_window_set(&aw, 2, pad, step, halo);
-    it_window_init(&d.window, 2, w32);
-    d.fn = box3_fn;
-    d.user = &c->mid_gen;
-    d.n_args = 1;
-    d.args = &c->base;
-    d.arg_windows = &aw;
+    box3_desc(&d, &c->base, &aw, &c->mid_gen);
+    d.flags = flags;
     assert_int_equal(it_tensor_create(c->store, &d, &c->mid), 0);
     d.user = &c->top_gen;
     d.args = &c->mid;
@@ -183,7 +170,7 @@ static long read_diamond(unsigned flags, float *buf) {
     assert_int_equal(it_ctx_create(&co, &ctx), 0);
     assert_int_equal(it_store_open_memory(ctx, NULL, &store), 0);
     golden_gen gen = {0};
-    int64_t w32[2] = {32, 32}, pad[2] = {34, 34}, step[2] = {32, 32}, halo[2] = {-1, -1};
+    int64_t w32[2] = {32, 32};
     it_tensor_desc d;
     it_tensor_desc_init(&d, 2);
     d.shape[0] = d.shape[1] = IT_INF;
@@ -194,15 +181,12 @@ static long read_diamond(unsigned flags, float *buf) {
     it_tensor *base, *side[2], *top;
     assert_int_equal(it_tensor_create(store, &d, &base), 0);
     it_window aw[2];
-    it_window_set(&aw[0], 2, pad, step, halo);
-    d.fn = box3_fn;
-    d.n_args = 1;
-    d.args = &base;
-    d.arg_windows = aw;
+    box3_desc(&d, &base, &aw[0], &gen); /* every window counts in gen */
+    d.flags = flags;
     assert_int_equal(it_tensor_create(store, &d, &side[0]), 0);
     /* the right side reads base shifted by a whole chunk: other blocks' chunks */
-    halo[0] = 31;
-    it_window_set(&aw[1], 2, pad, step, halo);
+    aw[1] = aw[0];
+    aw[1].offset[0] = 31;
     d.arg_windows = &aw[1];
     assert_int_equal(it_tensor_create(store, &d, &side[1]), 0);
     it_window_init(&aw[0], 2, w32);
@@ -270,7 +254,7 @@ static void test_transient_with_hdf5(void **state) {
     assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, NULL, &file), 0);
     assert_int_equal(it_store_open_memory(ctx, NULL, &mem), 0);
     golden_gen gen = {0};
-    int64_t w32[2] = {32, 32}, pad[2] = {34, 34}, step[2] = {32, 32}, halo[2] = {-1, -1};
+    int64_t w32[2] = {32, 32};
     it_tensor_desc d;
     it_tensor_desc_init(&d, 2);
     d.shape[0] = d.shape[1] = IT_INF;
@@ -288,13 +272,7 @@ static void test_transient_with_hdf5(void **state) {
     /* transient intermediates in memory feed a stored result */
     assert_int_equal(it_tensor_create(mem, &d, &base), 0);
     it_window aw;
-    it_window_set(&aw, 2, pad, step, halo);
-    d.fn = box3_fn;
-    d.user = NULL;
-    d.n_args = 1;
-    d.args = &base;
-    d.arg_windows = &aw;
-    d.flags = 0;
+    box3_desc(&d, &base, &aw, NULL);
     d.id = "top";
     assert_int_equal(it_tensor_create(file, &d, &top), 0);
     it_region r = region2(-64, 128, 0, 96);

@@ -82,6 +82,31 @@ int box3_fn(const it_window_batch *b, void *user) {
     return 0;
 }
 
+void golden_overlap_desc(it_tensor_desc *d, golden_gen *gen) {
+    int64_t w16[2] = {16, 16};
+    it_tensor_desc_init(d, 2);
+    d->shape[0] = d->shape[1] = IT_INF;
+    it_window_init(&d->window, 2, w16);
+    d->window.stride[0] = d->window.stride[1] = 12;
+    d->chunk[0] = d->chunk[1] = 32;
+    d->fn = golden_fn;
+    d->user = gen;
+}
+
+void box3_desc(it_tensor_desc *d, it_tensor **arg, it_window *aw, golden_gen *gen) {
+    int64_t w32[2] = {32, 32}, pad[2] = {34, 34}, halo[2] = {-1, -1};
+    it_window_set(aw, 2, pad, w32, halo);
+    it_tensor_desc_init(d, 2);
+    d->shape[0] = d->shape[1] = IT_INF;
+    it_window_init(&d->window, 2, w32);
+    d->chunk[0] = d->chunk[1] = 32;
+    d->fn = box3_fn;
+    d->user = gen;
+    d->n_args = 1;
+    d->args = arg;
+    d->arg_windows = aw;
+}
+
 it_region region2(int64_t a0, int64_t b0, int64_t a1, int64_t b1) {
     it_region r;
     int64_t s[2] = {a0, a1}, e[2] = {b0, b1};

@@ -21,6 +21,14 @@ int golden_fn(const it_window_batch *b, void *user);
 /* Golden chain link: 3x3 box sum over the last two dimensions of the single argument. */
 int box3_fn(const it_window_batch *b, void *user);
 
+/* The tests' standard chain. golden_overlap_desc: (inf, inf) f32 of golden_fn (counting in
+ * gen) in windows 16 stride 12, so overlapping windows are blended, chunks 32. box3_desc: the
+ * 3x3 box sums (box3_fn, counting in gen when set) of the 2-D tensor *arg through padded
+ * windows of 34 stepping 32 with one pixel of halo (set in *aw), windows = chunks = 32. The
+ * descriptors point to arg and aw, which must outlive it_tensor_create. */
+void golden_overlap_desc(it_tensor_desc *d, golden_gen *gen);
+void box3_desc(it_tensor_desc *d, it_tensor **arg, it_window *aw, golden_gen *gen);
+
 /* Writes value v as element i of a buffer of dtype t. */
 void test_store_value(it_dtype t, void *buf, size_t i, double v);
 

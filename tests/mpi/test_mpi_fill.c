@@ -67,31 +67,16 @@ static void open_chain(chain *c, const char *path) {
         CHECK(it_store_open_hdf5(c->ctx, path, IT_HDF5_READWRITE, &o, &c->file) == 0, "%s",
               it_last_error());
     }
-    int64_t w16[2] = {16, 16}, w32[2] = {32, 32}, pad[2] = {34, 34}, step[2] = {32, 32},
-            halo[2] = {-1, -1};
     it_tensor_desc d;
-    it_tensor_desc_init(&d, 2);
+    golden_overlap_desc(&d, &c->gen);
     d.id = "base";
-    d.shape[0] = d.shape[1] = IT_INF;
-    it_window_init(&d.window, 2, w16);
-    d.window.stride[0] = d.window.stride[1] = 12;
-    d.chunk[0] = d.chunk[1] = 32;
     d.blend = IT_BLEND_MAX;
     d.blend_init = -1e30;
     d.fn = dying_fn;
-    d.user = &c->gen;
     CHECK(it_tensor_create(path ? c->file : c->mem, &d, &c->base) == 0, "%s", it_last_error());
     it_window aw;
-    it_window_set(&aw, 2, pad, step, halo);
-    it_tensor_desc_init(&d, 2);
+    box3_desc(&d, &c->base, &aw, NULL); /* chunks of 32: 140 in the region, many units */
     d.id = "top";
-    d.shape[0] = d.shape[1] = IT_INF;
-    d.chunk[0] = d.chunk[1] = 32; /* 140 chunks in the region: many units */
-    it_window_init(&d.window, 2, w32);
-    d.fn = box3_fn;
-    d.n_args = 1;
-    d.args = &c->base;
-    d.arg_windows = &aw;
     CHECK(it_tensor_create(path ? c->file : c->mem, &d, &c->top) == 0, "%s", it_last_error());
 }
 
