@@ -79,6 +79,20 @@ static void top_desc(it_tensor_desc *d, it_tensor **base, const it_window *aw) {
     d->arg_windows = aw;
 }
 
+/* Creates base and top (golden windows, box sums, both counting windows in gen) in s; returns
+ * top. */
+static it_tensor *create_pipeline(it_store *s, golden_gen *gen) {
+    it_tensor_desc d;
+    base_desc(&d, gen);
+    it_tensor *base, *top;
+    assert_int_equal(it_tensor_create(s, &d, &base), 0);
+    it_window aw = pad_window();
+    top_desc(&d, &base, &aw);
+    d.user = gen;
+    assert_int_equal(it_tensor_create(s, &d, &top), 0);
+    return top;
+}
+
 static unsigned char *slurp(size_t *n) {
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
@@ -207,14 +221,7 @@ static void test_reconnect_and_readonly(void **state) {
     /* read-write reconnect: the same values, f never called */
     it_store *s = open_store(IT_HDF5_READWRITE);
     golden_gen gen = {0};
-    it_tensor_desc d;
-    base_desc(&d, &gen);
-    it_tensor *base, *top;
-    assert_int_equal(it_tensor_create(s, &d, &base), 0);
-    it_window aw = pad_window();
-    top_desc(&d, &base, &aw);
-    d.user = &gen;
-    assert_int_equal(it_tensor_create(s, &d, &top), 0);
+    it_tensor *top = create_pipeline(s, &gen);
     it_region r = region2(-20, 20, -20, 20);
     float ref[1600], got[1600];
     assert_int_equal(it_tensor_read(top, &r, ref, sizeof ref), 0);
@@ -250,6 +257,7 @@ static void test_reconnect_and_readonly(void **state) {
     assert_true(fbuf[0] == 0.0f && fbuf[99] == 0.0f);
     assert_int_equal(it_tensor_open(s, "nope", 0, &ro), IT_ENOTFOUND);
     /* a read-only store refuses new tensors and deletions */
+    it_tensor_desc d;
     base_desc(&d, &gen);
     d.id = "new";
     it_tensor *nt;
@@ -831,19 +839,6 @@ static void test_default_chunk_takes_stored_shape(void **state) {
     free(got);
 }
 
-/* Creates base and top (golden windows, box sums) in s; returns top. */
-static it_tensor *create_pipeline(it_store *s) {
-    static golden_gen gen;
-    it_tensor_desc d;
-    base_desc(&d, &gen);
-    it_tensor *base, *top;
-    assert_int_equal(it_tensor_create(s, &d, &base), 0);
-    it_window aw = pad_window();
-    top_desc(&d, &base, &aw);
-    assert_int_equal(it_tensor_create(s, &d, &top), 0);
-    return top;
-}
-
 /* Each codec of the build: a pipeline stored with it reads back the same values, after reopening
  * too (decoded from the file, not from memory); a stored tensor keeps its codec when the store
  * is reopened with another one, and chunks added then are decodable; bad options are refused. */
@@ -865,7 +860,8 @@ static void test_codecs(void **state) {
             continue;
         }
         assert_int_equal(rc, 0);
-        it_tensor *top = create_pipeline(s);
+        golden_gen gen = {0};
+        it_tensor *top = create_pipeline(s, &gen);
         assert_int_equal(it_tensor_read(top, &r, want, bytes), 0);
         assert_int_equal(it_store_close(s), 0);
         /* reopened with another codec: the stored tensors keep theirs */
@@ -875,7 +871,7 @@ static void test_codecs(void **state) {
         assert_int_equal(it_tensor_read(top, &r, got, bytes), 0);
         assert_memory_equal(got, want, bytes);
         it_tensor_release(top);
-        top = create_pipeline(s);
+        top = create_pipeline(s, &gen);
         assert_int_equal(it_tensor_fill(top, &more), 0);
         assert_int_equal(it_store_close(s), 0);
         s = open_store(IT_HDF5_READONLY);

@@ -159,6 +159,16 @@ static int add2_fn(const it_window_batch *b, void *user) {
     return 0;
 }
 
+/* (inf, inf) f32 of golden_fn in windows of 32 = chunks. */
+static void tile_desc(it_tensor_desc *d, golden_gen *gen) {
+    int64_t w32[2] = {32, 32};
+    it_tensor_desc_init(d, 2);
+    d->shape[0] = d->shape[1] = IT_INF;
+    it_window_init(&d->window, 2, w32);
+    d->fn = golden_fn;
+    d->user = gen;
+}
+
 /* Returns the windows computed to read the diamond's top over 256x256 into buf. */
 static long read_diamond(unsigned flags, float *buf) {
     it_ctx_options co;
@@ -170,13 +180,8 @@ static long read_diamond(unsigned flags, float *buf) {
     assert_int_equal(it_ctx_create(&co, &ctx), 0);
     assert_int_equal(it_store_open_memory(ctx, NULL, &store), 0);
     golden_gen gen = {0};
-    int64_t w32[2] = {32, 32};
     it_tensor_desc d;
-    it_tensor_desc_init(&d, 2);
-    d.shape[0] = d.shape[1] = IT_INF;
-    it_window_init(&d.window, 2, w32);
-    d.fn = golden_fn;
-    d.user = &gen;
+    tile_desc(&d, &gen);
     d.flags = flags;
     it_tensor *base, *side[2], *top;
     assert_int_equal(it_tensor_create(store, &d, &base), 0);
@@ -189,7 +194,7 @@ static long read_diamond(unsigned flags, float *buf) {
     aw[1].offset[0] = 31;
     d.arg_windows = &aw[1];
     assert_int_equal(it_tensor_create(store, &d, &side[1]), 0);
-    it_window_init(&aw[0], 2, w32);
+    it_window_init(&aw[0], 2, d.window.size);
     aw[1] = aw[0];
     d.fn = add2_fn;
     d.n_args = 2;
@@ -254,13 +259,8 @@ static void test_transient_with_hdf5(void **state) {
     assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, NULL, &file), 0);
     assert_int_equal(it_store_open_memory(ctx, NULL, &mem), 0);
     golden_gen gen = {0};
-    int64_t w32[2] = {32, 32};
     it_tensor_desc d;
-    it_tensor_desc_init(&d, 2);
-    d.shape[0] = d.shape[1] = IT_INF;
-    it_window_init(&d.window, 2, w32);
-    d.fn = golden_fn;
-    d.user = &gen;
+    tile_desc(&d, &gen);
     d.flags = IT_TENSOR_TRANSIENT;
     d.id = "base";
     it_tensor *base, *top;
