@@ -44,6 +44,14 @@ int iti_h5_write_f64(hid_t obj, const char *name, double v) {
     return rc;
 }
 
+int iti_h5_write_f64s(hid_t obj, const char *name, const double *v, size_t n) {
+    hsize_t dims = n;
+    hid_t sp = H5Screate_simple(1, &dims, NULL);
+    int rc = write_attr(obj, name, H5T_NATIVE_DOUBLE, sp, v);
+    H5Sclose(sp);
+    return rc;
+}
+
 /* Fixed-length, null-terminated UTF-8 strings: readers never need HDF5's global heap, whose
  * 1.10 reader trusts the file (see hdf5_guard.h). */
 static hid_t fixed_str(size_t len) {
@@ -188,6 +196,10 @@ int iti_h5_read_i64(hid_t obj, const char *name, int64_t *v, size_t n) {
 
 int iti_h5_read_f64(hid_t obj, const char *name, double *v) {
     return read_numeric(obj, name, H5T_NATIVE_DOUBLE, v, 1);
+}
+
+int iti_h5_read_f64s(hid_t obj, const char *name, double *v, size_t n) {
+    return read_numeric(obj, name, H5T_NATIVE_DOUBLE, v, n);
 }
 
 /* Element `index` of a variable-length string attribute (format version 1 stores only). */

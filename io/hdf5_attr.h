@@ -10,7 +10,8 @@
 #include <stdint.h>
 
 int iti_h5_write_i64(hid_t obj, const char *name, const int64_t *v, size_t n);
-int iti_h5_write_f64(hid_t obj, const char *name, double v);
+int iti_h5_write_f64(hid_t obj, const char *name, double v);   /* scalar */
+int iti_h5_write_f64s(hid_t obj, const char *name, const double *v, size_t n); /* 1-D */
 int iti_h5_write_str(hid_t obj, const char *name, const char *s);
 /* A variable-length UTF-8 string, as h5py writes str (exports: friendlier to Python readers;
  * stores use fixed-length strings, which need no global heap to read back). */
@@ -24,6 +25,8 @@ int iti_h5_write_strs(hid_t obj, const char *name, const char *const *s, size_t 
 /* Read an attribute that must have exactly n int64 elements (IT_EFORMAT otherwise). */
 int iti_h5_read_i64(hid_t obj, const char *name, int64_t *v, size_t n);
 int iti_h5_read_f64(hid_t obj, const char *name, double *v);
+/* Reads an attribute that must have exactly n numbers, as float64. */
+int iti_h5_read_f64s(hid_t obj, const char *name, double *v, size_t n);
 /* Reads a string attribute into buf (IT_EFORMAT if missing, not a string, or too long).
  * Variable-length strings (format version 1 stores) are read only with vlen_ok. */
 int iti_h5_read_str(hid_t obj, const char *name, bool vlen_ok, char *buf, size_t size);

@@ -1,4 +1,5 @@
 /* Tensor metadata as group attributes, driven by one table of fields (hdf5_schema.h). */
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +17,8 @@ typedef enum field_kind {
     F_STRING,       /* string */
     F_ORIGIN,       /* int64[rank]: the store's, not the record's (written only) */
     F_WRITER,       /* created_by: informational (written only) */
-    F_ARG_WINDOWS   /* arg<i>_window_*: argument i's window (its own rank) */
+    F_ARG_WINDOWS,  /* arg<i>_window_*: argument i's window (its own rank) */
+    F_WEIGHT        /* weight_*: the weighted blend's profile (only with blend "weighted") */
 } field_kind;
 
 typedef struct field {
@@ -34,6 +36,7 @@ static const field fields[] = {
     {"args", F_ARGS, 0, 0},
     {"blend", F_BLEND, offsetof(iti_tensor_meta, blend), 0},
     {"blend_init", F_REAL, offsetof(iti_tensor_meta, blend_init), 0},
+    {"weight_*", F_WEIGHT, 0, 0},
     {"chunk", F_INTS, offsetof(iti_tensor_meta, chunk), 0},
     {"grid_offset", F_INTS, offsetof(iti_tensor_meta, grid), 0},
     {"origin", F_ORIGIN, 0, 0},
@@ -57,6 +60,20 @@ static int write_window(hid_t g, const char *prefix, const it_window *w) {
             return rc;
     }
     return 0;
+}
+
+static int write_weight(hid_t g, const iti_tensor_meta *m) {
+    const it_weight_profile *w = &m->weight;
+    size_t r = (size_t)m->rank;
+    int rc;
+    if (m->blend != IT_BLEND_WEIGHTED)
+        return 0;
+    if ((rc = iti_h5_write_str(g, "weight_profile", it_weight_kind_name(w->kind))) ||
+        (rc = iti_h5_write_i64(g, "weight_border", w->border, r)) ||
+        (rc = iti_h5_write_f64s(g, "weight_sigma", w->sigma, r)) ||
+        (rc = iti_h5_write_f64(g, "weight_floor", w->floor)))
+        return rc;
+    return iti_h5_write_str(g, "weight_array_sha256", m->weight_sha256);
 }
 
 static int write_field(hid_t g, const field *f, const iti_tensor_meta *m, const int64_t *origin) {
@@ -93,6 +110,8 @@ static int write_field(hid_t g, const field *f, const iti_tensor_meta *m, const 
                 return rc;
         }
         return 0;
+    case F_WEIGHT:
+        return write_weight(g, m);
     }
     return iti_error(IT_EINTERNAL, "unknown metadata field kind");
 }
@@ -160,6 +179,46 @@ static int read_args(hid_t g, const char *name, bool legacy, iti_tensor_meta *m)
     return 0;
 }
 
+static bool is_digest(const char *s) {
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return n == 0 || n == ITI_SHA256_HEX - 1;
+}
+
+/* The profile, checked value by value as it_tensor_create would have resolved it. */
+static int read_weight(hid_t g, iti_tensor_meta *m) {
+    it_weight_profile *w = &m->weight;
+    char s[ITI_SHA256_HEX + 1];
+    size_t r = (size_t)m->rank;
+    int rc;
+    if (m->blend != IT_BLEND_WEIGHTED)
+        return 0;
+    if ((rc = iti_h5_read_str(g, "weight_profile", false, s, sizeof s)))
+        return rc;
+    if (it_weight_kind_parse(s, &w->kind))
+        return iti_error(IT_EFORMAT, "unknown weight profile \"%s\"", s);
+    if ((rc = iti_h5_read_i64(g, "weight_border", w->border, r)) ||
+        (rc = iti_h5_read_f64s(g, "weight_sigma", w->sigma, r)) ||
+        (rc = iti_h5_read_f64(g, "weight_floor", &w->floor)) ||
+        (rc = iti_h5_read_str(g, "weight_array_sha256", false, m->weight_sha256,
+                              sizeof m->weight_sha256)))
+        return rc;
+    for (size_t d = 0; d < r; d++) {
+        if (w->border[d] < IT_WEIGHT_FLAT || w->border[d] > m->window.size[d])
+            return iti_error(IT_EFORMAT, "attribute weight_border holds %lld",
+                             (long long)w->border[d]);
+        if (!(w->sigma[d] == IT_WEIGHT_FLAT || (w->sigma[d] >= 0 && isfinite(w->sigma[d]))))
+            return iti_error(IT_EFORMAT, "attribute weight_sigma holds %g", w->sigma[d]);
+    }
+    if (!(w->floor >= 0 && isfinite(w->floor)))
+        return iti_error(IT_EFORMAT, "attribute weight_floor holds %g", w->floor);
+    if (!is_digest(m->weight_sha256))
+        return iti_error(IT_EFORMAT, "attribute weight_array_sha256 is not a SHA-256 digest");
+    return 0;
+}
+
 static int read_field(hid_t g, const field *f, bool legacy, iti_tensor_meta *m) {
     char s[64];
     int rc;
@@ -196,6 +255,8 @@ static int read_field(hid_t g, const field *f, bool legacy, iti_tensor_meta *m) 
                 return rc;
         }
         return 0;
+    case F_WEIGHT:
+        return read_weight(g, m);
     }
     return iti_error(IT_EINTERNAL, "unknown metadata field kind");
 }

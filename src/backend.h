@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "kernels.h"
 #include "pool.h"
+#include "sha256.h"
 
 /* Version of iti_store_ops; iti_store_wrap refuses a table of another version. */
 #define ITI_STORE_BACKEND_VERSION 3
@@ -58,6 +59,10 @@ typedef struct iti_tensor_meta {
     it_window arg_windows[IT_MAX_ARGS];
     it_blend blend;
     double blend_init;
+    /* IT_BLEND_WEIGHTED (all zero otherwise): the resolved profile without its array, and the
+     * array's digest ("" for other kinds). */
+    it_weight_profile weight;
+    char weight_sha256[ITI_SHA256_HEX];
     int64_t chunk[IT_MAX_RANK];
     int64_t grid[IT_MAX_RANK];
     char fn_tag[ITI_FN_TAG_MAX + 1];

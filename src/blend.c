@@ -4,7 +4,7 @@
 #include "internal.h"
 
 static const char *const names[IT_BLEND_COUNT_] = {"sum", "max", "min", "replace", "mean",
-                                                   "custom"};
+                                                   "custom", "weighted"};
 
 const char *it_blend_name(it_blend blend) {
     return (unsigned)blend < IT_BLEND_COUNT_ ? names[blend] : NULL;

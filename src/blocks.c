@@ -90,7 +90,10 @@ static size_t batch_scratch(const it_tensor *t) {
         slices = sat_add(slices, (t->arg_bytes[i] + 63) & ~(size_t)63);
     size_t per_window = sat_add(slices, (size_t)t->view.rank * sizeof(int64_t) +
                                             t->n_args * sizeof(void *));
-    return sat_mul(t->batch, per_window);
+    size_t batch = sat_mul(t->batch, per_window);
+    /* The weighted blend's double sums reuse the same scratch once the windows are computed. */
+    size_t sums = t->blend == IT_BLEND_WEIGHTED ? sat_mul(t->view.chunk_elems, 2 * sizeof(double)) : 0;
+    return batch > sums ? batch : sums;
 }
 
 int iti_chunk_windows(const it_tensor *t, const iti_coord *c, int64_t *lo, int64_t *hi) {

@@ -66,6 +66,7 @@ typedef struct work {
     iti_hnode *win_nodes;
     const void **win_data;
     iti_row_blend_fn row;
+    iti_weighted_row_fn wrow;  /* IT_BLEND_WEIGHTED */
 } work;
 
 static int gather(work *wk, size_t i, const iti_coord *w, char *dst) {
@@ -207,6 +208,7 @@ typedef struct blend_walk {
     work *wk;
     char *acc;
     uint32_t *cnt;
+    double *wacc, *wsum;      /* IT_BLEND_WEIGHTED: sums of weight * value and of weights */
     int64_t cstart[IT_MAX_RANK], cstop[IT_MAX_RANK], cstr[IT_MAX_RANK], wstr[IT_MAX_RANK];
 } blend_walk;
 
@@ -241,7 +243,15 @@ static int blend_window(const iti_coord *w, void *arg) {
         char *acc = bw->acc + ao * (int64_t)t->view.esize;
         const char *src = in + io * (int64_t)t->view.esize;
         uint32_t *cnt = bw->cnt ? bw->cnt + ao : NULL;
-        if (t->blend == IT_BLEND_CUSTOM) {
+        if (bw->wacc) {
+            int64_t pos[IT_MAX_RANK];
+            for (int d = 0; d < r; d++)
+                pos[d] = lo[d] + (d < last ? idx[d] : 0) - ws[d];
+            double scale;
+            const double *f = iti_weights_row(&t->weights, pos, last, io, &scale);
+            wk->wrow(bw->wacc + ao, bw->wsum + ao, src, (size_t)ext[last], scale, f,
+                     t->weights.p.floor);
+        } else if (t->blend == IT_BLEND_CUSTOM) {
             t->blend_fn(acc, src, cnt, (size_t)ext[last], t->user);
             for (int64_t i = 0; i < ext[last]; i++)
                 cnt[i]++;
@@ -258,20 +268,28 @@ static int blend_window(const iti_coord *w, void *arg) {
 
 
 static int finalize_chunk(void *arg, size_t j, int thread) {
-    (void)thread;
     work *wk = arg;
     it_tensor *t = wk->t;
     bool counted = t->blend == IT_BLEND_MEAN || t->blend == IT_BLEND_CUSTOM;
+    size_t n = t->view.chunk_elems;
     blend_walk bw = {.wk = wk};
     bw.acc = iti_buf_alloc(t->view.chunk_bytes);
-    bw.cnt = counted ? calloc(t->view.chunk_elems, sizeof *bw.cnt) : NULL;
-    if (!bw.acc || (counted && !bw.cnt)) {
+    bw.cnt = counted ? calloc(n, sizeof *bw.cnt) : NULL;
+    if (t->blend == IT_BLEND_WEIGHTED) {
+        /* The windows are computed: the thread's batch scratch holds the double sums. */
+        bw.wacc = scratch_for(wk->ev, thread, 2 * n * sizeof(double));
+        bw.wsum = bw.wacc ? bw.wacc + n : NULL;
+    }
+    if (!bw.acc || (counted && !bw.cnt) || (t->blend == IT_BLEND_WEIGHTED && !bw.wacc)) {
         iti_buf_free(bw.acc);
         free(bw.cnt);
         return iti_error(IT_ENOMEM, "out of memory for a chunk of \"%s\"", t->view.id);
     }
     static const unsigned char zero[8];
-    iti_fill_pattern(bw.acc, t->blend == IT_BLEND_MEAN ? zero : t->view.fill, t->view.esize, t->view.chunk_elems);
+    if (bw.wacc)
+        memset(bw.wacc, 0, 2 * n * sizeof(double));
+    else
+        iti_fill_pattern(bw.acc, t->blend == IT_BLEND_MEAN ? zero : t->view.fill, t->view.esize, n);
     const iti_coord *c = &wk->chunks[wk->todo[j]];
     iti_chunk_box(&t->view, c, bw.cstart, bw.cstop);
     iti_strides(t->view.chunk, t->view.rank, bw.cstr);
@@ -281,7 +299,9 @@ static int finalize_chunk(void *arg, size_t j, int thread) {
     if (iti_chunk_windows(t, c, lo, hi))
         rc = iti_box_foreach(lo, hi, t->view.rank, blend_window, &bw);
     if (rc == 0 && t->blend == IT_BLEND_MEAN)
-        iti_mean_finish(t->view.dtype, bw.acc, bw.cnt, t->view.chunk_elems, t->view.fill);
+        iti_mean_finish(t->view.dtype, bw.acc, bw.cnt, n, t->view.fill);
+    if (rc == 0 && bw.wacc)
+        iti_weighted_finish(t->view.dtype, bw.acc, bw.wacc, bw.wsum, n, t->view.fill);
     free(bw.cnt);
     if (rc) {
         iti_buf_free(bw.acc);
@@ -455,6 +475,7 @@ static int finalise(work *wk) {
         iti_htab_insert(&wk->win_index, &wk->win_nodes[k]);
     }
     wk->row = iti_row_blend(t->blend, t->view.dtype);
+    wk->wrow = iti_weighted_row(t->view.dtype);
     return iti_pool_run(wk->ev->ctx->pool, wk->ntodo, finalize_chunk, wk);
 }
 

@@ -1,3 +1,4 @@
+#include <math.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -54,6 +55,87 @@ DEFINE_KERNELS(u8, uint8_t, uint8_t, ADD_INT, uint64_t)
 DEFINE_KERNELS(u16, uint16_t, uint16_t, ADD_INT, uint64_t)
 DEFINE_KERNELS(u32, uint32_t, uint32_t, ADD_INT, uint64_t)
 DEFINE_KERNELS(u64, uint64_t, uint64_t, ADD_INT, uint64_t)
+
+/* ---- weighted blend ---------------------------------------------------------------------- */
+
+#define DEFINE_WEIGHTED(NAME, T)                                                            \
+    static void weighted_##NAME(double *acc, double *wsum, const void *in, size_t n,        \
+                                double scale, const double *f, double floor) {              \
+        const T *b = in;                                                                     \
+        for (size_t i = 0; i < n; i++) {                                                     \
+            double w = scale * f[i];                                                         \
+            w = w < floor ? floor : w;                                                       \
+            acc[i] += w * (double)b[i];                                                      \
+            wsum[i] += w;                                                                    \
+        }                                                                                    \
+    }
+
+/* Rounds half away from zero and clamps into [LO, HI] (bounds exact in double: the integer
+ * types' limits, or 2^63 and 2^64 just above the 64-bit ones, which saturate). */
+#define DEFINE_FINISH_INT(NAME, T, LO, HI, MAXV)                                             \
+    static void wfinish_##NAME(void *out, const double *acc, const double *wsum, size_t n,  \
+                               const void *init) {                                           \
+        T *o = out, v0;                                                                      \
+        memcpy(&v0, init, sizeof v0);                                                        \
+        for (size_t i = 0; i < n; i++) {                                                     \
+            if (!(wsum[i] > 0)) {                                                            \
+                o[i] = v0;                                                                   \
+                continue;                                                                    \
+            }                                                                                \
+            double r = round(acc[i] / wsum[i]);                                              \
+            o[i] = r <= (LO) ? (T)(LO) : r >= (HI) ? (MAXV) : (T)r;                          \
+        }                                                                                    \
+    }
+#define DEFINE_FINISH_FLT(NAME, T)                                                          \
+    static void wfinish_##NAME(void *out, const double *acc, const double *wsum, size_t n,  \
+                               const void *init) {                                           \
+        T *o = out, v0;                                                                      \
+        memcpy(&v0, init, sizeof v0);                                                        \
+        for (size_t i = 0; i < n; i++)                                                       \
+            o[i] = wsum[i] > 0 ? (T)(acc[i] / wsum[i]) : v0;                                 \
+    }
+
+DEFINE_WEIGHTED(f32, float)
+DEFINE_WEIGHTED(f64, double)
+DEFINE_WEIGHTED(i8, int8_t)
+DEFINE_WEIGHTED(i16, int16_t)
+DEFINE_WEIGHTED(i32, int32_t)
+DEFINE_WEIGHTED(i64, int64_t)
+DEFINE_WEIGHTED(u8, uint8_t)
+DEFINE_WEIGHTED(u16, uint16_t)
+DEFINE_WEIGHTED(u32, uint32_t)
+DEFINE_WEIGHTED(u64, uint64_t)
+DEFINE_FINISH_FLT(f32, float)
+DEFINE_FINISH_FLT(f64, double)
+DEFINE_FINISH_INT(i8, int8_t, -128.0, 127.0, INT8_MAX)
+DEFINE_FINISH_INT(i16, int16_t, -32768.0, 32767.0, INT16_MAX)
+DEFINE_FINISH_INT(i32, int32_t, -2147483648.0, 2147483647.0, INT32_MAX)
+DEFINE_FINISH_INT(i64, int64_t, -9223372036854775808.0, 9223372036854775808.0, INT64_MAX)
+DEFINE_FINISH_INT(u8, uint8_t, 0.0, 255.0, UINT8_MAX)
+DEFINE_FINISH_INT(u16, uint16_t, 0.0, 65535.0, UINT16_MAX)
+DEFINE_FINISH_INT(u32, uint32_t, 0.0, 4294967295.0, UINT32_MAX)
+DEFINE_FINISH_INT(u64, uint64_t, 0.0, 18446744073709551616.0, UINT64_MAX)
+
+typedef void (*weighted_finish_fn)(void *, const double *, const double *, size_t, const void *);
+static const struct {
+    iti_weighted_row_fn row;
+    weighted_finish_fn finish;
+} weighted[IT_DTYPE_COUNT] = {
+    [IT_F32] = {weighted_f32, wfinish_f32}, [IT_F64] = {weighted_f64, wfinish_f64},
+    [IT_I8] = {weighted_i8, wfinish_i8},    [IT_I16] = {weighted_i16, wfinish_i16},
+    [IT_I32] = {weighted_i32, wfinish_i32}, [IT_I64] = {weighted_i64, wfinish_i64},
+    [IT_U8] = {weighted_u8, wfinish_u8},    [IT_U16] = {weighted_u16, wfinish_u16},
+    [IT_U32] = {weighted_u32, wfinish_u32}, [IT_U64] = {weighted_u64, wfinish_u64},
+};
+
+iti_weighted_row_fn iti_weighted_row(it_dtype dtype) { return weighted[dtype].row; }
+
+void iti_weighted_finish(it_dtype dtype, void *out, const double *acc, const double *wsum,
+                         size_t n, const void *init) {
+    weighted[dtype].finish(out, acc, wsum, n, init);
+}
+
+/* ---- replace ------------------------------------------------------------------------------ */
 
 static void replace_row(void *acc, const void *in, uint32_t *cnt, size_t n, size_t esize) {
     (void)cnt;

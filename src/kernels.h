@@ -14,6 +14,17 @@ iti_row_blend_fn iti_row_blend(it_blend blend, it_dtype dtype);
 /* MEAN: acc[i] = cnt[i] ? acc[i] / cnt[i] : *init. */
 void iti_mean_finish(it_dtype dtype, void *acc, const uint32_t *cnt, size_t n, const void *init);
 
+/* Weighted blend: with w[i] = max(scale * f[i], floor), acc[i] += w[i] * in[i] and
+ * wsum[i] += w[i] for n elements of `in` (the tensor's dtype), in double precision. */
+typedef void (*iti_weighted_row_fn)(double *acc, double *wsum, const void *in, size_t n,
+                                    double scale, const double *f, double floor);
+iti_weighted_row_fn iti_weighted_row(it_dtype dtype);
+
+/* Weighted blend's result: out[i] = acc[i] / wsum[i] in out's dtype (integers rounded to
+ * nearest, halves away from zero, clamped to the type), or *init where wsum[i] is 0. */
+void iti_weighted_finish(it_dtype dtype, void *out, const double *acc, const double *wsum,
+                         size_t n, const void *init);
+
 /* Copies an n-d box: extent[d] elements along each of `rank` dimensions, from src (element
  * strides sstride) to dst (element strides dstride). */
 void iti_copy_nd(void *dst, const int64_t *dstride, const void *src, const int64_t *sstride,

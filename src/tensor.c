@@ -57,6 +57,8 @@ static int check_blend(const it_tensor_desc *d, it_tensor *t) {
     int rc = iti_dtype_from_double(d->dtype, d->blend_init, t->view.fill, "blend_init");
     if (rc)
         return iti_error_prefix(rc, "it_tensor_create: ");
+    if (d->blend != IT_BLEND_WEIGHTED && !iti_weights_unset(&d->weight))
+        return FAIL(IT_EINVAL, "weight is set but blend is not IT_BLEND_WEIGHTED");
     return 0;
 }
 
@@ -181,6 +183,7 @@ static void tensor_free(it_tensor *t) {
     if (!t)
         return;
     iti_buf_free(t->init_chunk);
+    iti_weights_free(&t->weights);
     if (t->owns_info_args) {
         for (size_t i = 0; i < t->n_info_args; i++)
             free((char *)t->info_arg_ids[i]);
@@ -280,6 +283,10 @@ static int resolve(const it_tensor_desc *d, it_tensor *t, bool stored) {
         return rc;
     if (!shape_bytes(t->win.size, t->view.rank, t->view.esize, &t->win_elems, &t->win_bytes))
         return FAIL(IT_EOVERFLOW, "window byte size overflows");
+    /* Opened tensors never blend: their profile is the stored record's (open_stored). */
+    if (t->blend == IT_BLEND_WEIGHTED && !stored &&
+        (rc = iti_weights_resolve(&d->weight, &t->win, t->win_elems, &t->weights)))
+        return rc;
 
     if ((rc = resolve_args(d, t)))
         return rc;
@@ -412,6 +419,10 @@ static int open_stored(it_store *store, const char *id, const iti_tensor_meta *m
     if (rc && rc != IT_EEXIST && rc != IT_ENOMEM && rc != IT_EFORMAT && rc != IT_EIO &&
         rc != IT_ENOSPC)
         return iti_error_prefix(IT_EFORMAT, "it_tensor_open: stored metadata are invalid: ");
+    if (rc == 0) {
+        (*out)->weights.p = m->weight;
+        memcpy((*out)->weights.sha256, m->weight_sha256, sizeof m->weight_sha256);
+    }
     if (rc == 0 && ((rc = check_stored_grid(*out, m)) || (rc = keep_stored_args(*out, m)))) {
         it_tensor_release(*out);
         *out = NULL;
@@ -489,6 +500,8 @@ int it_tensor_get_info(const it_tensor *t, it_tensor_info *info) {
     info->n_args = t->n_args;
     info->blend = t->blend;
     info->blend_init = t->blend_init;
+    info->weight = t->weights.p;
+    info->weight_sha256 = t->weights.sha256;
     memcpy(info->chunk, t->view.chunk, sizeof info->chunk);
     memcpy(info->grid_offset, t->view.grid, sizeof info->grid_offset);
     info->batch_size = t->batch;

@@ -7,6 +7,7 @@
 
 #include "backend.h"
 #include "htab.h"
+#include "weights.h"
 
 struct it_tensor {
     iti_store_tensor view;       /* what stores see: id, shape, dtype, chunking, fill value */
@@ -33,6 +34,7 @@ struct it_tensor {
     it_blend blend;
     it_blend_fn blend_fn;
     double blend_init;
+    iti_weights weights;        /* IT_BLEND_WEIGHTED */
 
     int64_t chunk_request[IT_MAX_RANK]; /* it_tensor_desc.chunk as given (0: default) */
     size_t win_elems, win_bytes;

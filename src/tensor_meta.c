@@ -22,6 +22,9 @@ void iti_tensor_meta_from(const it_tensor *t, iti_tensor_meta *m) {
     }
     m->blend = t->blend;
     m->blend_init = t->blend_init;
+    m->weight = t->weights.p;
+    m->weight.array = NULL;
+    memcpy(m->weight_sha256, t->weights.sha256, sizeof m->weight_sha256);
     memcpy(m->chunk, t->view.chunk, sizeof m->chunk);
     memcpy(m->grid, t->view.grid, sizeof m->grid);
     snprintf(m->fn_tag, sizeof m->fn_tag, "%s", t->fn_tag);
@@ -69,6 +72,32 @@ static int cmp_count(const char *id, const char *field, int64_t stored, int64_t 
     return stored == want ? 0 : differ_array(id, field, &stored, &want, 1);
 }
 
+static int differ_reals(const char *id, const char *field, const double *stored,
+                        const double *want, int n) {
+    char a[256], b[256];
+    size_t ua = (size_t)snprintf(a, sizeof a, n > 1 ? "[" : "");
+    size_t ub = (size_t)snprintf(b, sizeof b, n > 1 ? "[" : "");
+    for (int i = 0; i < n && ua < sizeof a && ub < sizeof b; i++) {
+        ua += (size_t)snprintf(a + ua, sizeof a - ua, i ? ", %.17g" : "%.17g", stored[i]);
+        ub += (size_t)snprintf(b + ub, sizeof b - ub, i ? ", %.17g" : "%.17g", want[i]);
+    }
+    if (n > 1 && ua < sizeof a && ub < sizeof b) {
+        snprintf(a + ua, sizeof a - ua, "]");
+        snprintf(b + ub, sizeof b - ub, "]");
+    }
+    return iti_error(IT_EMISMATCH,
+                    "it_tensor_create: tensor \"%s\" is stored with %s = %s, the description has %s",
+                    id, field, a, b);
+}
+
+/* Bitwise: a stored record is the same tensor only with the very same doubles. */
+static int cmp_reals(const char *id, const char *field, const double *stored, const double *want,
+                     int n) {
+    if (memcmp(stored, want, sizeof(double) * (size_t)n) == 0)
+        return 0;
+    return differ_reals(id, field, stored, want, n);
+}
+
 static int cmp_str(const char *id, const char *field, const char *stored, const char *want) {
     if (strcmp(stored, want) == 0)
         return 0;
@@ -114,13 +143,19 @@ int iti_tensor_meta_compare(const iti_tensor_meta *stored, const iti_tensor_meta
             (rc = cmp_window(id, prefix, &stored->arg_windows[i], &want->arg_windows[i])))
             return rc;
     }
-    if ((rc = cmp_str(id, "blend", it_blend_name(stored->blend), it_blend_name(want->blend))))
+    if ((rc = cmp_str(id, "blend", it_blend_name(stored->blend), it_blend_name(want->blend))) ||
+        (rc = cmp_reals(id, "blend_init", &stored->blend_init, &want->blend_init, 1)))
         return rc;
-    if (memcmp(&stored->blend_init, &want->blend_init, sizeof(double)) != 0)
-        return iti_error(IT_EMISMATCH,
-                        "it_tensor_create: tensor \"%s\" is stored with blend_init = %g, the "
-                        "description has %g",
-                        id, stored->blend_init, want->blend_init);
+    if (want->blend == IT_BLEND_WEIGHTED) {
+        const it_weight_profile *s = &stored->weight, *w = &want->weight;
+        if ((rc = cmp_str(id, "weight_profile", it_weight_kind_name(s->kind),
+                          it_weight_kind_name(w->kind))) ||
+            (rc = cmp_array(id, "weight_border", s->border, w->border, want->rank)) ||
+            (rc = cmp_reals(id, "weight_sigma", s->sigma, w->sigma, want->rank)) ||
+            (rc = cmp_reals(id, "weight_floor", &s->floor, &w->floor, 1)) ||
+            (rc = cmp_str(id, "weight_array_sha256", stored->weight_sha256, want->weight_sha256)))
+            return rc;
+    }
     if ((rc = cmp_array(id, "chunk", stored->chunk, want->chunk, want->rank)) ||
         (rc = cmp_str(id, "fn_tag", stored->fn_tag, want->fn_tag)))
         return rc;

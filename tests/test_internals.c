@@ -334,6 +334,25 @@ static void test_pool_errors_and_threads(void **state) {
     iti_pool_destroy(p);
 }
 
+/* SHA-256 known answers (FIPS 180-4 examples): empty, "abc", the two-block message whose
+ * padding needs a second block, and a million 'a's. */
+static void test_sha256_known_answers(void **state) {
+    (void)state;
+    char hex[ITI_SHA256_HEX];
+    iti_sha256_hex("", 0, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    iti_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    iti_sha256_hex(two, strlen(two), hex);
+    assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    char *million = malloc(1000000);
+    memset(million, 'a', 1000000);
+    iti_sha256_hex(million, 1000000, hex);
+    free(million);
+    assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codec_matches_zlib_and_shuffle),
@@ -343,6 +362,7 @@ int main(void) {
         cmocka_unit_test(test_cache_lru_order),
         cmocka_unit_test(test_cache_pins_and_drops),
         cmocka_unit_test(test_pool_errors_and_threads),
+        cmocka_unit_test(test_sha256_known_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

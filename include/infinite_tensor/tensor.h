@@ -57,8 +57,52 @@ typedef enum it_blend {
     IT_BLEND_REPLACE,   /* the last window in lexicographic order wins */
     IT_BLEND_MEAN,      /* sum of windows / number of windows (integer types truncate) */
     IT_BLEND_CUSTOM,    /* blend_fn */
+    IT_BLEND_WEIGHTED,  /* feathered: sum of weight * value / sum of weights (`weight`) */
     IT_BLEND_COUNT_
 } it_blend;
+
+/* Weight profiles of IT_BLEND_WEIGHTED. A pixel's value is
+ *     out(p) = sum_i w(p - origin_i) * v_i(p) / sum_i w(p - origin_i)
+ * over the windows i covering p (window i's output v_i, its first pixel origin_i), summed in
+ * double precision in lexicographic window-index order, so results are the same for every
+ * thread count, request order, batch size and cache size. Where the total weight is 0 (no
+ * window covers p, or only weights of 0 do) the pixel holds blend_init. Float outputs are the
+ * double result rounded to the dtype; integer outputs are rounded to nearest (halves away from
+ * zero), exact for values up to 2^53 in magnitude. A pixel covered by one window gets that
+ * window's value (to the double division's rounding, exact for f32 and integers).
+ *
+ * Built-in profiles are separable: w(x) = product over dimensions d of a factor w_d(x[d]),
+ * x[d] = 0 .. size[d]-1 the position inside the window, sampled at pixel centres (x[d] + 0.5),
+ * so every built-in factor is > 0 at every pixel of the window and a pixel covered only by
+ * window edges never divides 0 by 0. Then w = max(w, floor). */
+typedef enum it_weight_kind {
+    IT_WEIGHT_CONSTANT = 0, /* w = 1: the weighted blend is the mean (computed in double) */
+    IT_WEIGHT_TENT,         /* linear ramp: w_d = min(1, (x+0.5)/b, (size-x-0.5)/b), b = border[d] */
+    IT_WEIGHT_HANN,         /* raised cosine: sin^2(pi/2 * the tent's ramp); both ramps sum to 1
+                               across an overlap of b pixels when stride = size - b */
+    IT_WEIGHT_GAUSSIAN,     /* w_d = exp(-((x - (size-1)/2) / sigma[d])^2 / 2), at least 1e-30 */
+    IT_WEIGHT_ARRAY,        /* `array`: one weight per pixel of the window */
+    IT_WEIGHT_COUNT_
+} it_weight_kind;
+
+/* border[d] / sigma[d] value meaning "no fall-off along d" (w_d = 1). */
+#define IT_WEIGHT_FLAT (-1)
+
+typedef struct it_weight_profile {
+    it_weight_kind kind;          /* 0 = IT_WEIGHT_CONSTANT */
+    /* TENT, HANN: ramp width in pixels from each edge, per dimension of the window. 0 = the
+     * default: the overlap size[d] - stride[d] of consecutive windows along a dimension the
+     * window slides on (map[d] >= 0) with stride < size, flat otherwise. IT_WEIGHT_FLAT = flat.
+     * At most size[d]. */
+    int64_t border[IT_MAX_RANK];
+    /* GAUSSIAN: standard deviation in pixels per dimension. 0 = the default: size[d] / 8 along a
+     * dimension the window slides on with stride < size, flat otherwise. IT_WEIGHT_FLAT = flat. */
+    double sigma[IT_MAX_RANK];
+    double floor;                 /* weights below floor are raised to it; finite, >= 0 */
+    /* ARRAY: window-size elements in C order over the output window's shape, finite and >= 0
+     * (copied at creation; the store records its SHA-256, not the values). */
+    const double *array;
+} it_weight_profile;
 
 enum {
     IT_TENSOR_SERIAL = 1u << 0,   /* never call fn concurrently */
@@ -104,6 +148,7 @@ typedef struct it_tensor_desc {
     it_blend_fn blend_fn;         /* with IT_BLEND_CUSTOM */
     double blend_init;            /* value where no window covers a pixel; finite and
                                      integral, in range, for integer dtypes */
+    it_weight_profile weight;     /* with IT_BLEND_WEIGHTED; must stay zeroed otherwise */
     int64_t chunk[IT_MAX_RANK];   /* chunk shape; 0 entries = default: the whole finite
                                      dimension; on infinite ones the stride (1 on fixed ones)
                                      doubled along the smallest until the chunk holds 128 KiB
@@ -124,6 +169,11 @@ typedef struct it_tensor_info {
     size_t n_args;
     it_blend blend;
     double blend_init;
+    /* IT_BLEND_WEIGHTED: the profile with defaults resolved (border, sigma); `array` is the
+     * tensor's copy (NULL for opened tensors) and weight_sha256 its digest (64 hex digits of the
+     * array's little-endian float64 bytes; "" for other kinds and blends). */
+    it_weight_profile weight;
+    const char *weight_sha256;
     int64_t chunk[IT_MAX_RANK];
     int64_t grid_offset[IT_MAX_RANK]; /* chunk c covers [c*chunk + grid_offset, ...) */
     size_t batch_size;
@@ -166,16 +216,22 @@ extern "C" {
 /* Zeroes *desc and sets rank (descriptor fields then mean their defaults). */
 IT_API int it_tensor_desc_init(it_tensor_desc *desc, int rank);
 
-/* Name of a blend mode ("sum", "max", "min", "replace", "mean", "custom"), or NULL for a value
- * that is not an it_blend. Stores and the itensor tool use these names. */
+/* Name of a blend mode ("sum", "max", "min", "replace", "mean", "custom", "weighted"), or NULL
+ * for a value that is not an it_blend. Stores and the itensor tool use these names. */
 IT_API const char *it_blend_name(it_blend blend);
 /* Parses a blend name; returns 0 and writes *out, or IT_EINVAL. */
 IT_API int it_blend_parse(const char *name, it_blend *out);
+/* Name of a weight profile kind ("constant", "tent", "hann", "gaussian", "array"), or NULL. */
+IT_API const char *it_weight_kind_name(it_weight_kind kind);
+/* Parses a weight profile kind's name; returns 0 and writes *out, or IT_EINVAL. */
+IT_API int it_weight_kind_parse(const char *name, it_weight_kind *out);
 
 /* Validates desc and registers the tensor in store. On success *out is a handle owned by
  * the store (release it early with it_tensor_release, or with it_store_close).
  * Errors: IT_EINVAL naming the offending field (window rank vs tensor rank, sizes or strides
  * <= 0, argument window rank vs argument rank, map entries, blend_init for integer types,
+ * weight profile parameters (a weight set for another blend, border beyond the window, a NULL
+ * or negative array, ...),
  * NULL fn, ...), IT_EEXIST for an id already open in the store, IT_EOVERFLOW when a window or
  * chunk byte size overflows, IT_ENOMEM. Nothing is registered on failure. */
 IT_API int it_tensor_create(it_store *store, const it_tensor_desc *desc, it_tensor **out);
