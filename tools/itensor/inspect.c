@@ -222,14 +222,60 @@ static void json_window(const it_window *w) {
     putchar('}');
 }
 
+/* The weighted blend's profile parameters, as "[a, b]" (-1 = flat along that dimension). */
+static void format_reals(char *buf, size_t size, const double *v, int n) {
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, i ? ", %.17g" : "%.17g", v[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
+}
+
+static void json_weight(const it_tensor_info *in) {
+    const it_weight_profile *w = &in->weight;
+    char buf[512];
+    if (in->blend != IT_BLEND_WEIGHTED) {
+        printf("null");
+        return;
+    }
+    printf("{\"profile\": \"%s\", \"border\": ", it_weight_kind_name(w->kind));
+    cli_json_array(stdout, w->border, in->rank);
+    format_reals(buf, sizeof buf, w->sigma, in->rank);
+    printf(", \"sigma\": %s, \"floor\": %.17g, \"array_sha256\": ", buf, w->floor);
+    cli_json_string(stdout, in->weight_sha256);
+    putchar('}');
+}
+
+static void info_weight(const it_tensor_info *in) {
+    const it_weight_profile *w = &in->weight;
+    char buf[512];
+    if (in->blend != IT_BLEND_WEIGHTED)
+        return;
+    printf("weights     %s", it_weight_kind_name(w->kind));
+    if (w->kind == IT_WEIGHT_TENT || w->kind == IT_WEIGHT_HANN) {
+        cli_format_array(buf, sizeof buf, w->border, in->rank);
+        printf(", border %s", buf);
+    } else if (w->kind == IT_WEIGHT_GAUSSIAN) {
+        format_reals(buf, sizeof buf, w->sigma, in->rank);
+        printf(", sigma %s", buf);
+    } else if (w->kind == IT_WEIGHT_ARRAY) {
+        printf(", sha256 %s", in->weight_sha256);
+    }
+    printf(", floor %g%s\n", w->floor,
+           w->kind == IT_WEIGHT_TENT || w->kind == IT_WEIGHT_HANN || w->kind == IT_WEIGHT_GAUSSIAN
+               ? " (-1: flat)" : "");
+}
+
 static void info_json(const it_tensor_info *in, const it_tensor_stats *st,
                       const it_hdf5_layout *lay) {
     printf("{");
     json_common(in, st, lay);
     printf(", \"window\": ");
     json_window(&in->window);
-    printf(", \"blend\": \"%s\", \"blend_init\": %.17g, \"grid_offset\": ", blend_name(in->blend),
+    printf(", \"blend\": \"%s\", \"blend_init\": %.17g, \"weight\": ", blend_name(in->blend),
            in->blend_init);
+    json_weight(in);
+    printf(", \"grid_offset\": ");
     cli_json_array(stdout, in->grid_offset, in->rank);
     printf(", \"fn_tag\": ");
     cli_json_string(stdout, in->fn_tag);
@@ -257,6 +303,7 @@ static void info_text(const it_tensor_info *in, const it_tensor_stats *st,
     printf("dtype       %s\n", it_dtype_name(in->dtype));
     print_window("window     ", &in->window);
     printf("blend       %s, blend_init %g\n", blend_name(in->blend), in->blend_init);
+    info_weight(in);
     cli_format_array(buf, sizeof buf, in->chunk, in->rank);
     printf("chunk       %s", buf);
     cli_format_array(buf, sizeof buf, in->grid_offset, in->rank);
@@ -286,9 +333,10 @@ static void info_text(const it_tensor_info *in, const it_tensor_stats *st,
 int cmd_info(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         puts("usage: itensor info [--json] [-b] FILE ID\n\nPrints every stored field of a tensor:"
-             " shape, dtype, window, blend, chunk grid,\nfunction tag, stored data, where the data"
-             " lie in the file (HDF5 path, origin,\ncompression), and its arguments with their "
-             "windows (recursively).\n\n  --json      machine-readable output (stable keys)\n"
+             " shape, dtype, window, blend (with the\nweighted blend's profile), chunk grid, "
+             "function tag, stored data, where the data\nlie in the file (HDF5 path, origin, "
+             "compression), and its arguments with their\nwindows (recursively).\n\n"
+             "  --json      machine-readable output (stable keys)\n"
              "  -b, --bytes exact byte counts");
         return 0;
     }
