@@ -83,6 +83,59 @@ static void test_read_8x_budget_stays_bounded(void **state) {
     free(got);
 }
 
+/* The weighted blend's double sums (16 bytes per pixel of a chunk being finalised, per
+ * thread) are part of the budget: a read 8x the budget, chunks of 128x128 f32 (256 KiB of sums
+ * each), stays within it, with the values of an unbounded read. */
+static it_tensor *weighted_tensor(it_ctx **ctx, it_store **store, size_t budget) {
+    it_ctx_options co;
+    it_ctx_options_init(&co);
+    co.threads = 2;
+    co.memory_budget = budget;
+    assert_int_equal(it_ctx_create(&co, ctx), 0);
+    it_memory_store_options so;
+    it_memory_store_options_init(&so);
+    so.cache_bytes = budget;
+    assert_int_equal(it_store_open_memory(*ctx, &so, store), 0);
+    it_tensor_desc d;
+    golden_overlap_desc(&d, NULL);
+    d.chunk[0] = d.chunk[1] = 128;
+    d.blend = IT_BLEND_WEIGHTED;
+    d.weight.kind = IT_WEIGHT_HANN;
+    it_tensor *t;
+    assert_int_equal(it_tensor_create(*store, &d, &t), 0);
+    return t;
+}
+
+static void test_weighted_read_stays_bounded(void **state) {
+    (void)state;
+    const size_t budget = 2 << 20;
+    it_region r = region2(-1000, 1048, -500, 1548); /* 2048^2 f32 = 16 MiB = 8 budgets */
+    size_t bytes = (size_t)2048 * 2048 * 4;
+    it_ctx *ctx;
+    it_store *store;
+    float *want = malloc(bytes), *got = malloc(bytes);
+    it_tensor *t = weighted_tensor(&ctx, &store, 0);
+    assert_int_equal(it_tensor_read(t, &r, want, bytes), 0);
+    it_store_close(store);
+    it_ctx_destroy(ctx);
+
+    t = weighted_tensor(&ctx, &store, budget);
+    size_t before, peak;
+    it_memory_stats(&before, NULL);
+    it_memory_reset_peak();
+    assert_int_equal(it_tensor_read(t, &r, got, bytes), 0);
+    it_memory_stats(NULL, &peak);
+    size_t used = peak - before;
+    print_message("weighted: peak library allocation %zu KiB for a %zu KiB read (store limit "
+                  "%zu KiB + budget %zu KiB)\n", used >> 10, bytes >> 10, budget >> 10, budget >> 10);
+    assert_true(used <= 2 * budget);
+    assert_memory_equal(got, want, bytes);
+    it_store_close(store);
+    it_ctx_destroy(ctx);
+    free(want);
+    free(got);
+}
+
 static void test_lru_and_clear_cache(void **state) {
     (void)state;
     pipeline p;
@@ -134,6 +187,7 @@ static void test_release_and_close_free_everything(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_8x_budget_stays_bounded),
+        cmocka_unit_test(test_weighted_read_stays_bounded),
         cmocka_unit_test(test_lru_and_clear_cache),
         cmocka_unit_test(test_release_and_close_free_everything),
     };
