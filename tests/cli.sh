@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The itensor CLI, run as a user would: every command, every bad-input case, and files that
-# stay byte-identical after a failing command. Usage: cli.sh ITENSOR
+# stay byte-identical after a failing command. Usage: cli.sh ITENSOR [INTEROP_WRITE] (the
+# second writes stores with weighted blends, whose profiles info must show)
 set -uo pipefail
 it=$1
+writer=${2:-}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fails=0
@@ -232,6 +234,23 @@ expect 0 "upgrade" -- "$it" upgrade "$dir/v1.h5"
 expect 0 "verify after upgrade" -- "$it" verify "$dir/v1.h5"
 expect 0 "upgrade again" -- "$it" upgrade "$dir/v1.h5"
 grep -q "already" "$dir/out" && pass "a current store is left as it is" || fail "upgrade again: $(cat "$dir/out")"
+
+# --- the weighted blend's profile
+if [ -n "$writer" ]; then
+    "$writer" "$dir" >/dev/null
+    expect 0 "info of a feathered tensor" -- "$it" info "$dir/raw.h5" feather_tent
+    grep -q "^blend       weighted" "$dir/out" && grep -q "^weights     tent, border \[4, 4\], floor 0" "$dir/out" &&
+        pass "info shows the weight profile" || fail "info weights: $(cat "$dir/out")"
+    expect 0 "info of an array profile" -- "$it" info "$dir/raw.h5" feather_array
+    grep -q "^weights     array, sha256 [0-9a-f]\{64\}, floor 0.05" "$dir/out" &&
+        pass "info shows the array's digest" || fail "info array weights: $(cat "$dir/out")"
+    expect 0 "info --json of a feathered tensor" -- "$it" info "$dir/raw.h5" feather_array --json
+    /usr/bin/python3 -c 'import json,sys; w=json.load(sys.stdin)["weight"]; assert w["profile"]=="array" and len(w["array_sha256"])==64 and w["floor"]==0.05, w' <"$dir/out" &&
+        pass "info --json has the weight profile" || fail "info --json weights: $(cat "$dir/out")"
+    expect 0 "info --json without weights" -- "$it" info "$dir/raw.h5" g2 --json
+    /usr/bin/python3 -c 'import json,sys; assert json.load(sys.stdin)["weight"] is None' <"$dir/out" &&
+        pass "weight is null for other blends" || fail "info --json g2: $(cat "$dir/out")"
+fi
 
 # --- rm
 expect 0 "rm" -- "$it" rm "$store" relief

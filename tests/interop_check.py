@@ -1,6 +1,7 @@
 """Reads stores written by interop_write with plain h5py (normal HDF5 filters, and the standard
 filter plugins for lz4 and zstd) and checks every stored value, the metadata attributes and the
 fill value of absent chunks. A file whose plugin HDF5 cannot load is skipped with a message."""
+import hashlib
 import sys
 
 import h5py
@@ -46,6 +47,53 @@ def check_direct(f, tid, win, dtype, wrap):
     return checked
 
 
+def weighted_reference(weights, floor, size=6, stride=2, region=24):
+    """The weighted blend of golden windows over [0, region)^2, recomputed with numpy: every
+    window covering the region in lexicographic order, float64 sums of weight * value and of
+    weight, divided, rounded to float32."""
+    acc = np.zeros((region, region))
+    wsum = np.zeros((region, region))
+    w = np.maximum(weights, floor)
+    first = -((size - 1) // stride)
+    last = (region - 1) // stride
+    for wy in range(first, last + 1):
+        for wx in range(first, last + 1):
+            vals = np.array([[golden([wy, wx], [y, x]) for x in range(size)] for y in range(size)],
+                            dtype=np.float32).astype(np.float64)
+            for y in range(size):
+                for x in range(size):
+                    py, px = wy * stride + y, wx * stride + x
+                    if 0 <= py < region and 0 <= px < region:
+                        acc[py, px] += w[y, x] * vals[y, x]
+                        wsum[py, px] += w[y, x]
+    return (acc / wsum).astype(np.float32)
+
+
+def tent(size, border):
+    x = np.arange(size) + 0.5
+    return np.minimum(1.0, np.minimum(x / border, (size - x) / border))
+
+
+def check_feathered(f):
+    """Both weighted tensors: their recorded profiles, the array's digest as hashlib computes it,
+    and every value of [0, 24)^2 against numpy."""
+    t, a = f["tensors/feather_tent"], f["tensors/feather_array"]
+    assert text(t.attrs["blend"]) == "weighted" and text(t.attrs["weight_profile"]) == "tent"
+    assert list(t.attrs["weight_border"]) == [4, 4], t.attrs["weight_border"]
+    assert text(t.attrs["weight_array_sha256"]) == ""
+    array = np.outer(np.arange(1, 7), np.arange(1, 7)) / 36.0
+    assert text(a.attrs["weight_profile"]) == "array" and float(a.attrs["weight_floor"]) == 0.05
+    digest = hashlib.sha256(array.astype("<f8").tobytes()).hexdigest()
+    assert text(a.attrs["weight_array_sha256"]) == digest, (a.attrs["weight_array_sha256"], digest)
+    profile = np.outer(tent(6, 4), tent(6, 4))
+    for g, weights, floor in ((t, profile, 0.0), (a, array, 0.05)):
+        o = g.attrs["origin"]
+        got = g["data"][0 - o[0] : 24 - o[0], 0 - o[1] : 24 - o[1]]
+        want = weighted_reference(weights, floor)
+        assert np.array_equal(got, want), (np.abs(got - want).max())
+    return 2 * 24 * 24
+
+
 PLUGIN_FILTERS = {32004: "lz4 (Debian: hdf5-filter-plugin)",
                   32001: "Blosc (Debian: hdf5-filter-plugin-blosc-serial)"}
 
@@ -69,7 +117,7 @@ def main():
                 continue
             assert text(f.attrs["format"]) == "infinite-tensor", dict(f.attrs)
             assert int(f.attrs["format_version"]) == 2
-            assert sorted(f["tensors"].keys()) == ["g2", "i16", "u8"]
+            assert sorted(f["tensors"].keys()) == ["feather_array", "feather_tent", "g2", "i16", "u8"]
             g2 = f["tensors/g2"]
             assert list(g2.attrs["args"]) in ([b""], [""]), g2.attrs["args"]  # FORMAT.md: [""]
             for tid in ("g2", "i16", "u8"):  # what viewers see on the data set itself
@@ -84,6 +132,7 @@ def main():
             assert text(g2.attrs["blend"]) == "sum"
             n = check_direct(f, "g2", [8, 8], "float32", float)
             n += check_direct(f, "i16", [3, 5], "int16", int)
+            n += check_feathered(f)
             u8 = f["tensors/u8"]
             assert text(u8.attrs["blend"]) == "max" and float(u8.attrs["blend_init"]) == 7.0
             assert u8["data"].fillvalue == 7

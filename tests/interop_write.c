@@ -7,6 +7,33 @@
 
 #include "test_util.h"
 
+/* feather_tent, feather_array: (inf, inf) f32 golden values in 6x6 windows stepping 2 (nine
+ * windows over a pixel), weighted blend with the default tent (border 4) and with the array
+ * (y % 6 + 1) * (x % 6 + 1) / 36 and floor 0.05; [0, 24)^2 filled. */
+static int write_feathered(it_store *s) {
+    double array[36];
+    for (int i = 0; i < 36; i++)
+        array[i] = (double)((i / 6 + 1) * (i % 6 + 1)) / 36;
+    int64_t w6[2] = {6, 6}, s2[2] = {2, 2};
+    it_region r = region2(0, 24, 0, 24);
+    for (int k = 0; k < 2; k++) {
+        it_tensor_desc d;
+        it_tensor_desc_init(&d, 2);
+        d.id = k ? "feather_array" : "feather_tent";
+        d.shape[0] = d.shape[1] = IT_INF;
+        it_window_set(&d.window, 2, w6, s2, NULL);
+        d.fn = golden_fn;
+        d.blend = IT_BLEND_WEIGHTED;
+        d.weight.kind = k ? IT_WEIGHT_ARRAY : IT_WEIGHT_TENT;
+        d.weight.array = k ? array : NULL;
+        d.weight.floor = k ? 0.05 : 0;
+        it_tensor *t;
+        if (it_tensor_create(s, &d, &t) || it_tensor_fill(t, &r))
+            return fprintf(stderr, "%s\n", it_last_error()), 1;
+    }
+    return 0;
+}
+
 static int write_store(const char *path, it_compression codec, int level) {
     it_ctx *ctx;
     it_store *s;
@@ -63,6 +90,8 @@ static int write_store(const char *path, it_compression codec, int level) {
     r = region2(0, 24, 0, 24);
     if (it_tensor_fill(u8, &r))
         return fprintf(stderr, "%s\n", it_last_error()), 1;
+    if (write_feathered(s))
+        return 1;
     int rc = it_store_close(s);
     it_ctx_destroy(ctx);
     return rc != 0;

@@ -249,21 +249,25 @@ static void json_weight(const it_tensor_info *in) {
 static void info_weight(const it_tensor_info *in) {
     const it_weight_profile *w = &in->weight;
     char buf[512];
+    bool flat = false;
     if (in->blend != IT_BLEND_WEIGHTED)
         return;
     printf("weights     %s", it_weight_kind_name(w->kind));
+    for (int d = 0; d < in->rank; d++)
+        flat = flat || (w->kind == IT_WEIGHT_GAUSSIAN ? w->sigma[d] : (double)w->border[d]) ==
+                           IT_WEIGHT_FLAT;
     if (w->kind == IT_WEIGHT_TENT || w->kind == IT_WEIGHT_HANN) {
         cli_format_array(buf, sizeof buf, w->border, in->rank);
         printf(", border %s", buf);
     } else if (w->kind == IT_WEIGHT_GAUSSIAN) {
         format_reals(buf, sizeof buf, w->sigma, in->rank);
         printf(", sigma %s", buf);
-    } else if (w->kind == IT_WEIGHT_ARRAY) {
-        printf(", sha256 %s", in->weight_sha256);
+    } else {
+        flat = false;
+        if (w->kind == IT_WEIGHT_ARRAY)
+            printf(", sha256 %s", in->weight_sha256);
     }
-    printf(", floor %g%s\n", w->floor,
-           w->kind == IT_WEIGHT_TENT || w->kind == IT_WEIGHT_HANN || w->kind == IT_WEIGHT_GAUSSIAN
-               ? " (-1: flat)" : "");
+    printf(", floor %g%s\n", w->floor, flat ? " (-1: flat along that dimension)" : "");
 }
 
 static void info_json(const it_tensor_info *in, const it_tensor_stats *st,
