@@ -5,7 +5,8 @@
  *
  * Input: a sequence of edits, each [target][kind][n] then n 8-byte values (or n string bytes).
  * target picks an attribute of /tensors/top or /tensors/base (or the root, or the chunk index
- * rows, or the data set's extent); kind picks int64 array, float64, fixed-length string,
+ * rows, or the data set's extent, or one of the weighted blend's attributes, which base has);
+ * kind picks int64 array, float64, fixed-length string,
  * variable-length string, int8 array, or deletion. */
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +23,10 @@ static const char *const attrs[] = {
     "arg0_window_size", "arg0_window_stride", "arg0_window_offset", "arg0_window_map", "blend",
     "blend_init", "chunk", "grid_offset", "origin", "fn_tag", "format", "format_version"};
 #define NATTRS (sizeof attrs / sizeof *attrs)
+/* Targets NATTRS + 2 ...: after the index rows and the extent, so older seeds keep meaning. */
+static const char *const weight_attrs[] = {"weight_profile", "weight_border", "weight_sigma",
+                                           "weight_floor", "weight_array_sha256"};
+#define NWEIGHT (sizeof weight_attrs / sizeof *weight_attrs)
 
 static it_ctx *ctx;
 static char path[64];
@@ -54,11 +59,15 @@ static void make_template(void) {
     d.chunk[0] = d.chunk[1] = 8;
     d.fn = ones;
     d.id = "base";
+    d.blend = IT_BLEND_WEIGHTED;
+    d.weight.kind = IT_WEIGHT_HANN;
     if (it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, NULL, &s) || it_tensor_create(s, &d, &base))
         abort();
     it_window aw;
     it_window_init(&aw, 2, w);
     d.id = "top";
+    d.blend = IT_BLEND_SUM;
+    d.weight.kind = IT_WEIGHT_CONSTANT;
     d.fn = copy_arg;
     d.args = &base;
     d.arg_windows = &aw;
@@ -139,11 +148,12 @@ static void edit(const unsigned char *data, size_t size) {
             len = size;
         const char *tensor = target & 0x80 ? "/tensors/base" : "/tensors/top";
         unsigned which = target & 0x7f;
-        if (which < NATTRS) {
-            bool root = strncmp(attrs[which], "format", 6) == 0;
+        if (which < NATTRS || (which >= NATTRS + 2 && which < NATTRS + 2 + NWEIGHT)) {
+            const char *name = which < NATTRS ? attrs[which] : weight_attrs[which - NATTRS - 2];
+            bool root = strncmp(name, "format", 6) == 0;
             hid_t o = H5Oopen(f, root ? "/" : tensor, H5P_DEFAULT);
             if (o >= 0) {
-                set_attr(o, attrs[which], (int)kind, data, len);
+                set_attr(o, name, (int)kind, data, len);
                 H5Oclose(o);
             }
         } else if (which == NATTRS || which == NATTRS + 1) { /* index rows or data extent */
