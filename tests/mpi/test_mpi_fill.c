@@ -1,5 +1,5 @@
 /* it_mpi_fill under mpiexec (tests/CMakeLists.txt runs it on 1, 2 and 4 ranks).
- *   test_mpi_fill DIR identical  fills a halo chain (max-blended overlapping windows -> 3x3 box
+ *   test_mpi_fill DIR identical  fills a halo chain (feathered overlapping windows -> 3x3 box
  *                                sums through padded windows) into DIR/mpi.h5 and checks, on
  *                                rank 0, that every stored chunk equals byte for byte a
  *                                single-process fill, and that no chunk was computed twice
@@ -70,7 +70,8 @@ static void open_chain(chain *c, const char *path) {
     it_tensor_desc d;
     golden_overlap_desc(&d, &c->gen);
     d.id = "base";
-    d.blend = IT_BLEND_MAX;
+    d.blend = IT_BLEND_WEIGHTED; /* double sums per chunk: the same bits on every rank */
+    d.weight.kind = IT_WEIGHT_HANN;
     d.blend_init = -1e30;
     d.fn = dying_fn;
     CHECK(it_tensor_create(path ? c->file : c->mem, &d, &c->base) == 0, "%s", it_last_error());
