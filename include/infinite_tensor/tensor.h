@@ -68,8 +68,12 @@ typedef enum it_blend {
  * thread count, request order, batch size and cache size. Where the total weight is 0 (no
  * window covers p, or only weights of 0 do) the pixel holds blend_init. Float outputs are the
  * double result rounded to the dtype; integer outputs are rounded to nearest (halves away from
- * zero), exact for values up to 2^53 in magnitude. A pixel covered by one window gets that
- * window's value (to the double division's rounding, exact for f32 and integers).
+ * zero), exact for values up to 2^53 in magnitude. Windows that would leave a finite dimension
+ * are never computed (window.h), so pixels near its edges average over the fewer windows that
+ * cover them; a pixel covered by one window with a non-zero weight gets that window's value
+ * (to the double division's rounding: exactly, for f32 and integer dtypes); pixels no window
+ * covers (stride > size) hold blend_init. The sums of a chunk being finalised take 16 bytes
+ * per pixel per worker, counted in the context's memory budget.
  *
  * Built-in profiles are separable: w(x) = product over dimensions d of a factor w_d(x[d]),
  * x[d] = 0 .. size[d]-1 the position inside the window, sampled at pixel centres (x[d] + 0.5),
