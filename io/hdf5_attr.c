@@ -29,12 +29,16 @@ static int write_attr(hid_t obj, const char *name, hid_t type, hid_t space, cons
     return rc < 0 ? iti_h5_error(IT_EIO, name) : 0;
 }
 
-int iti_h5_write_i64(hid_t obj, const char *name, const int64_t *v, size_t n) {
+static int write_array(hid_t obj, const char *name, hid_t type, const void *v, size_t n) {
     hsize_t dims = n;
     hid_t sp = H5Screate_simple(1, &dims, NULL);
-    int rc = write_attr(obj, name, H5T_NATIVE_INT64, sp, v);
+    int rc = write_attr(obj, name, type, sp, v);
     H5Sclose(sp);
     return rc;
+}
+
+int iti_h5_write_i64(hid_t obj, const char *name, const int64_t *v, size_t n) {
+    return write_array(obj, name, H5T_NATIVE_INT64, v, n);
 }
 
 int iti_h5_write_f64(hid_t obj, const char *name, double v) {
@@ -45,11 +49,7 @@ int iti_h5_write_f64(hid_t obj, const char *name, double v) {
 }
 
 int iti_h5_write_f64s(hid_t obj, const char *name, const double *v, size_t n) {
-    hsize_t dims = n;
-    hid_t sp = H5Screate_simple(1, &dims, NULL);
-    int rc = write_attr(obj, name, H5T_NATIVE_DOUBLE, sp, v);
-    H5Sclose(sp);
-    return rc;
+    return write_array(obj, name, H5T_NATIVE_DOUBLE, v, n);
 }
 
 /* Fixed-length, null-terminated UTF-8 strings: readers never need HDF5's global heap, whose

@@ -86,23 +86,15 @@ static void test_read_8x_budget_stays_bounded(void **state) {
 /* The weighted blend's double sums (16 bytes per pixel of a chunk being finalised, per
  * thread) are part of the budget: a read 8x the budget, chunks of 128x128 f32 (256 KiB of sums
  * each), stays within it, with the values of an unbounded read. */
-static it_tensor *weighted_tensor(it_ctx **ctx, it_store **store, size_t budget) {
-    it_ctx_options co;
-    it_ctx_options_init(&co);
-    co.threads = 2;
-    co.memory_budget = budget;
-    assert_int_equal(it_ctx_create(&co, ctx), 0);
-    it_memory_store_options so;
-    it_memory_store_options_init(&so);
-    so.cache_bytes = budget;
-    assert_int_equal(it_store_open_memory(*ctx, &so, store), 0);
+static it_tensor *weighted_tensor(test_env *e, size_t budget) {
+    assert_int_equal(test_env_open(e, 2, budget, budget), 0);
     it_tensor_desc d;
     golden_overlap_desc(&d, NULL);
     d.chunk[0] = d.chunk[1] = 128;
     d.blend = IT_BLEND_WEIGHTED;
     d.weight.kind = IT_WEIGHT_HANN;
     it_tensor *t;
-    assert_int_equal(it_tensor_create(*store, &d, &t), 0);
+    assert_int_equal(it_tensor_create(e->store, &d, &t), 0);
     return t;
 }
 
@@ -111,15 +103,13 @@ static void test_weighted_read_stays_bounded(void **state) {
     const size_t budget = 2 << 20;
     it_region r = region2(-1000, 1048, -500, 1548); /* 2048^2 f32 = 16 MiB = 8 budgets */
     size_t bytes = (size_t)2048 * 2048 * 4;
-    it_ctx *ctx;
-    it_store *store;
+    test_env e;
     float *want = malloc(bytes), *got = malloc(bytes);
-    it_tensor *t = weighted_tensor(&ctx, &store, 0);
+    it_tensor *t = weighted_tensor(&e, 0);
     assert_int_equal(it_tensor_read(t, &r, want, bytes), 0);
-    it_store_close(store);
-    it_ctx_destroy(ctx);
+    test_env_close(&e);
 
-    t = weighted_tensor(&ctx, &store, budget);
+    t = weighted_tensor(&e, budget);
     size_t before, peak;
     it_memory_stats(&before, NULL);
     it_memory_reset_peak();
@@ -130,8 +120,7 @@ static void test_weighted_read_stays_bounded(void **state) {
                   "%zu KiB + budget %zu KiB)\n", used >> 10, bytes >> 10, budget >> 10, budget >> 10);
     assert_true(used <= 2 * budget);
     assert_memory_equal(got, want, bytes);
-    it_store_close(store);
-    it_ctx_destroy(ctx);
+    test_env_close(&e);
     free(want);
     free(got);
 }

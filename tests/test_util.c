@@ -5,6 +5,27 @@
 static const int64_t A[8] = {7, 13, 29, 31, 37, 41, 43, 47};
 static const int64_t B[8] = {3, 5, 11, 17, 19, 23, 53, 59};
 
+int test_env_open(test_env *e, int threads, size_t budget, size_t cache) {
+    it_ctx_options co;
+    it_ctx_options_init(&co);
+    co.threads = threads;
+    co.memory_budget = budget;
+    int rc = it_ctx_create(&co, &e->ctx);
+    if (rc)
+        return rc;
+    it_memory_store_options so;
+    it_memory_store_options_init(&so);
+    so.cache_bytes = cache;
+    if ((rc = it_store_open_memory(e->ctx, &so, &e->store)))
+        it_ctx_destroy(e->ctx);
+    return rc;
+}
+
+void test_env_close(test_env *e) {
+    it_store_close(e->store);
+    it_ctx_destroy(e->ctx);
+}
+
 void test_store_value(it_dtype t, void *buf, size_t i, double v) {
     switch (t) {
     case IT_F32: ((float *)buf)[i] = (float)v; break;

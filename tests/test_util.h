@@ -29,6 +29,15 @@ int box3_fn(const it_window_batch *b, void *user);
 void golden_overlap_desc(it_tensor_desc *d, golden_gen *gen);
 void box3_desc(it_tensor_desc *d, it_tensor **arg, it_window *aw, golden_gen *gen);
 
+/* A context (threads, memory budget) with a memory store (cache byte limit); 0 = defaults.
+ * Returns 0 or the failing call's status. */
+typedef struct test_env {
+    it_ctx *ctx;
+    it_store *store;
+} test_env;
+int test_env_open(test_env *e, int threads, size_t budget, size_t cache);
+void test_env_close(test_env *e);
+
 /* Writes value v as element i of a buffer of dtype t. */
 void test_store_value(it_dtype t, void *buf, size_t i, double v);
 

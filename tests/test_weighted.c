@@ -174,29 +174,15 @@ static void *reference(const it_tensor_desc *t, const int64_t *start, const int6
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-typedef struct env {
-    it_ctx *ctx;
-    it_store *store;
-} env;
+typedef test_env env;
 
 static env open_env(int threads, size_t budget, size_t cache) {
     env e;
-    it_ctx_options co;
-    it_ctx_options_init(&co);
-    co.threads = threads;
-    co.memory_budget = budget;
-    assert_int_equal(it_ctx_create(&co, &e.ctx), 0);
-    it_memory_store_options so;
-    it_memory_store_options_init(&so);
-    so.cache_bytes = cache;
-    assert_int_equal(it_store_open_memory(e.ctx, &so, &e.store), 0);
+    assert_int_equal(test_env_open(&e, threads, budget, cache), 0);
     return e;
 }
 
-static void close_env(env *e) {
-    it_store_close(e->store);
-    it_ctx_destroy(e->ctx);
-}
+static void close_env(env *e) { test_env_close(e); }
 
 static it_region box_region(int rank, const int64_t *start, const int64_t *stop) {
     it_region g;
