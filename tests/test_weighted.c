@@ -174,15 +174,6 @@ static void *reference(const it_tensor_desc *t, const int64_t *start, const int6
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-typedef test_env env;
-
-static env open_env(int threads, size_t budget, size_t cache) {
-    env e;
-    assert_int_equal(test_env_open(&e, threads, budget, cache), 0);
-    return e;
-}
-
-static void close_env(env *e) { test_env_close(e); }
 
 static it_region box_region(int rank, const int64_t *start, const int64_t *stop) {
     it_region g;
@@ -205,7 +196,8 @@ static size_t box_bytes(const it_tensor_desc *d, const int64_t *start, const int
  * reference. */
 static void check_against_reference(const it_tensor_desc *desc, const int64_t *start,
                                     const int64_t *stop) {
-    env e = open_env(2, 0, 0);
+    test_env e;
+    assert_int_equal(test_env_open(&e, 2, 0, 0), 0);
     it_tensor *t;
     if (it_tensor_create(e.store, desc, &t))
         fail_msg("create: %s", it_last_error());
@@ -217,7 +209,7 @@ static void check_against_reference(const it_tensor_desc *desc, const int64_t *s
     assert_memory_equal(got, want, bytes);
     free(got);
     free(want);
-    close_env(&e);
+    test_env_close(&e);
 }
 
 static void base_desc(it_tensor_desc *d, int rank, it_dtype dtype, it_weight_kind kind) {
@@ -327,7 +319,8 @@ static void test_array_profile(void **state) {
  * IT_BLEND_MEAN. */
 static void test_constant_is_mean(void **state) {
     (void)state;
-    env e = open_env(2, 0, 0);
+    test_env e;
+    assert_int_equal(test_env_open(&e, 2, 0, 0), 0);
     it_tensor_desc d;
     base_desc(&d, 2, IT_F64, IT_WEIGHT_CONSTANT);
     d.shape[0] = d.shape[1] = IT_INF;
@@ -342,7 +335,7 @@ static void test_constant_is_mean(void **state) {
     assert_int_equal(it_tensor_read(w, &g, a, sizeof a), 0);
     assert_int_equal(it_tensor_read(m, &g, b, sizeof b), 0);
     assert_memory_equal(a, b, sizeof a);
-    close_env(&e);
+    test_env_close(&e);
 }
 
 /* ---- determinism ------------------------------------------------------------------------ */
@@ -373,7 +366,8 @@ static void test_bit_identical(void **state) {
                 {2, 7, 0, 0, true},            {3, 3, (size_t)1 << 20, 0, true},
                 {2, 1, 0, (size_t)64 << 10, true}};
     for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
-        env e = open_env(runs[k].threads, runs[k].budget, runs[k].cache);
+        test_env e;
+    assert_int_equal(test_env_open(&e, runs[k].threads, runs[k].budget, runs[k].cache), 0);
         det_desc(&d, runs[k].batch);
         it_tensor *t;
         assert_int_equal(it_tensor_create(e.store, &d, &t), 0);
@@ -393,7 +387,7 @@ static void test_bit_identical(void **state) {
         }
         assert_memory_equal(got, want, bytes);
         free(got);
-        close_env(&e);
+        test_env_close(&e);
     }
     free(want);
 }
@@ -401,13 +395,14 @@ static void test_bit_identical(void **state) {
 /* ---- validation ------------------------------------------------------------------------- */
 
 static void expect_einval(const it_tensor_desc *d, const char *needle) {
-    env e = open_env(1, 0, 0);
+    test_env e;
+    assert_int_equal(test_env_open(&e, 1, 0, 0), 0);
     it_tensor *t = NULL;
     assert_int_equal(it_tensor_create(e.store, d, &t), IT_EINVAL);
     assert_null(t);
     if (!strstr(it_last_error(), needle))
         fail_msg("message \"%s\" does not name \"%s\"", it_last_error(), needle);
-    close_env(&e);
+    test_env_close(&e);
 }
 
 static void test_rejects_bad_profiles(void **state) {
@@ -482,7 +477,8 @@ static void test_rejects_bad_profiles(void **state) {
  * tensor's own copy of an array (the caller's may go) and its digest. */
 static void test_info_resolves_defaults(void **state) {
     (void)state;
-    env e = open_env(1, 0, 0);
+    test_env e;
+    assert_int_equal(test_env_open(&e, 1, 0, 0), 0);
     it_tensor_desc d;
     base_desc(&d, 3, IT_F32, IT_WEIGHT_TENT);
     d.shape[0] = IT_INF;
@@ -522,7 +518,7 @@ static void test_info_resolves_defaults(void **state) {
     it_region g = region2(0, 8, 0, 8);
     float buf[64];
     assert_int_equal(it_tensor_read(ta, &g, buf, sizeof buf), 0); /* reads the copy */
-    close_env(&e);
+    test_env_close(&e);
 }
 
 /* ---- the HDF5 store's record ------------------------------------------------------------- */
