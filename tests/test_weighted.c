@@ -367,7 +367,7 @@ static void test_bit_identical(void **state) {
                 {2, 1, 0, (size_t)64 << 10, true}};
     for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
         test_env e;
-    assert_int_equal(test_env_open(&e, runs[k].threads, runs[k].budget, runs[k].cache), 0);
+        assert_int_equal(test_env_open(&e, runs[k].threads, runs[k].budget, runs[k].cache), 0);
         det_desc(&d, runs[k].batch);
         it_tensor *t;
         assert_int_equal(it_tensor_create(e.store, &d, &t), 0);
