@@ -71,7 +71,8 @@ DEFINE_KERNELS(u64, uint64_t, uint64_t, ADD_INT, uint64_t)
     }
 
 /* Rounds half away from zero and clamps into [LO, HI] (bounds exact in double: the integer
- * types' limits, or 2^63 and 2^64 just above the 64-bit ones, which saturate). */
+ * types' limits, or 2^63 and 2^64 just above the 64-bit ones, which saturate). A NaN (weight
+ * sums that overflowed double: inf / inf) cannot be converted and yields blend_init. */
 #define DEFINE_FINISH_INT(NAME, T, LO, HI, MAXV)                                             \
     static void wfinish_##NAME(void *out, const double *acc, const double *wsum, size_t n,  \
                                const void *init) {                                           \
@@ -83,7 +84,7 @@ DEFINE_KERNELS(u64, uint64_t, uint64_t, ADD_INT, uint64_t)
                 continue;                                                                    \
             }                                                                                \
             double r = round(acc[i] / wsum[i]);                                              \
-            o[i] = r <= (LO) ? (T)(LO) : r >= (HI) ? (MAXV) : (T)r;                          \
+            o[i] = r != r ? v0 : r <= (LO) ? (T)(LO) : r >= (HI) ? (MAXV) : (T)r;            \
         }                                                                                    \
     }
 #define DEFINE_FINISH_FLT(NAME, T)                                                          \

@@ -21,7 +21,8 @@ typedef void (*iti_weighted_row_fn)(double *acc, double *wsum, const void *in, s
 iti_weighted_row_fn iti_weighted_row(it_dtype dtype);
 
 /* Weighted blend's result: out[i] = acc[i] / wsum[i] in out's dtype (integers rounded to
- * nearest, halves away from zero, clamped to the type), or *init where wsum[i] is 0. */
+ * nearest, halves away from zero, clamped to the type; NaN gives *init), or *init where
+ * wsum[i] is 0. */
 void iti_weighted_finish(it_dtype dtype, void *out, const double *acc, const double *wsum,
                          size_t n, const void *init);
 

@@ -313,6 +313,23 @@ static void test_array_profile(void **state) {
     d.weight.floor = 0.5;
     d.dtype = IT_F32;
     check_against_reference(&d, start, stop);
+
+    /* weights whose sums overflow double: integer outputs get blend_init (inf / inf) or a
+     * saturated value (or 0: finite / inf), never an undefined conversion */
+    for (int i = 0; i < 16; i++)
+        a[i] = 1e308;
+    d.dtype = IT_I32;
+    d.weight.floor = 0;
+    test_env e;
+    assert_int_equal(test_env_open(&e, 1, 0, 0), 0);
+    it_tensor *t;
+    assert_int_equal(it_tensor_create(e.store, &d, &t), 0);
+    int32_t v[8 * 8];
+    it_region g = region2(0, 8, 0, 8);
+    assert_int_equal(it_tensor_read(t, &g, v, sizeof v), 0);
+    for (int i = 0; i < 64; i++)
+        assert_true(v[i] == -99 || v[i] == 0 || v[i] == INT32_MAX || v[i] == INT32_MIN);
+    test_env_close(&e);
 }
 
 /* The constant profile is the mean, computed in double: for f64 the same bits as

@@ -104,7 +104,9 @@ typedef struct it_weight_profile {
     double sigma[IT_MAX_RANK];
     double floor;                 /* weights below floor are raised to it; finite, >= 0 */
     /* ARRAY: window-size elements in C order over the output window's shape, finite and >= 0
-     * (copied at creation; the store records its SHA-256, not the values). */
+     * (copied at creation; the store records its SHA-256, not the values). Weights near
+     * DBL_MAX can overflow the double sums: float outputs then hold NaN or inf, integer ones
+     * blend_init or a saturated value. */
     const double *array;
 } it_weight_profile;
 
