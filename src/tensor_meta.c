@@ -72,22 +72,12 @@ static int cmp_count(const char *id, const char *field, int64_t stored, int64_t 
     return stored == want ? 0 : differ_array(id, field, &stored, &want, 1);
 }
 
-static int differ_reals(const char *id, const char *field, const double *stored,
-                        const double *want, int n) {
-    char a[256], b[256];
-    size_t ua = (size_t)snprintf(a, sizeof a, n > 1 ? "[" : "");
-    size_t ub = (size_t)snprintf(b, sizeof b, n > 1 ? "[" : "");
-    for (int i = 0; i < n && ua < sizeof a && ub < sizeof b; i++) {
-        ua += (size_t)snprintf(a + ua, sizeof a - ua, i ? ", %.17g" : "%.17g", stored[i]);
-        ub += (size_t)snprintf(b + ub, sizeof b - ub, i ? ", %.17g" : "%.17g", want[i]);
-    }
-    if (n > 1 && ua < sizeof a && ub < sizeof b) {
-        snprintf(a + ua, sizeof a - ua, "]");
-        snprintf(b + ub, sizeof b - ub, "]");
-    }
-    return iti_error(IT_EMISMATCH,
-                    "it_tensor_create: tensor \"%s\" is stored with %s = %s, the description has %s",
-                    id, field, a, b);
+static void format_reals(char *buf, size_t size, const double *v, int n) {
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, i ? ", %.17g" : "%.17g", v[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
 }
 
 /* Bitwise: a stored record is the same tensor only with the very same doubles. */
@@ -95,7 +85,12 @@ static int cmp_reals(const char *id, const char *field, const double *stored, co
                      int n) {
     if (memcmp(stored, want, sizeof(double) * (size_t)n) == 0)
         return 0;
-    return differ_reals(id, field, stored, want, n);
+    char a[256], b[256];
+    format_reals(a, sizeof a, stored, n);
+    format_reals(b, sizeof b, want, n);
+    return iti_error(IT_EMISMATCH,
+                    "it_tensor_create: tensor \"%s\" is stored with %s = %s, the description has %s",
+                    id, field, a, b);
 }
 
 static int cmp_str(const char *id, const char *field, const char *stored, const char *want) {
