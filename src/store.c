@@ -1,5 +1,6 @@
 /* The generic store handle: dispatch to the backend, the open tensor handles, and what is
  * derived from the backend's reports (stats, chunk listings). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +54,7 @@ void iti_tensor_engine(const it_tensor *t, iti_engine *out) {
 
 /* ---- tensor handles ------------------------------------------------------------------------- */
 
-int iti_store_register(it_store *s, it_tensor *t, bool opened) {
+int iti_store_register(it_store *s, it_tensor *t, bool opened, it_tensor **existing) {
     iti_tensor_meta *want = NULL, *found = NULL;
     int rc = 0;
     if (s->ops->describe && !opened) {
@@ -63,10 +64,23 @@ int iti_store_register(it_store *s, it_tensor *t, bool opened) {
             rc = iti_error(IT_ENOMEM, "it_tensor_create: out of memory");
     }
     pthread_mutex_lock(&s->lock);
-    for (it_tensor *o = s->tensors; rc == 0 && o; o = o->next_in_store)
+    it_tensor *open = NULL;
+    for (it_tensor *o = s->tensors; rc == 0 && o && !open; o = o->next_in_store)
         if (strcmp(o->view.id, t->view.id) == 0)
-            rc = iti_error(IT_EEXIST, "it_tensor_create: id \"%s\" is already open in this store",
-                          t->view.id);
+            open = o;
+    if (open && existing) {
+        if ((rc = iti_tensor_same_config(open, t)) == 0) {
+            atomic_fetch_add(&open->refs, 1);
+            *existing = open;
+        }
+        pthread_mutex_unlock(&s->lock);
+        iti_tensor_meta_free(want);
+        iti_tensor_meta_free(found);
+        return rc;
+    }
+    if (open)
+        rc = iti_error(IT_EEXIST, "it_tensor_create: id \"%s\" is already open in this store",
+                      t->view.id);
     const iti_tensor_meta *create = NULL;
     if (rc == 0 && want) {
         int got = s->ops->describe(s->impl, t->view.id, found);
@@ -76,8 +90,12 @@ int iti_store_register(it_store *s, it_tensor *t, bool opened) {
             rc = iti_tensor_adopt_stored_chunk(t, found->chunk);
         if (rc == 0) {
             iti_tensor_meta_from(t, want);
-            if (got > 0)
-                rc = iti_tensor_meta_compare(found, want, t->view.id);
+            if (got > 0) {
+                char lead[IT_ID_MAX + 64];
+                snprintf(lead, sizeof lead, "it_tensor_create: tensor \"%s\" is stored with",
+                         t->view.id);
+                rc = iti_tensor_meta_compare(found, want, lead);
+            }
             else
                 create = want;
         }
@@ -120,7 +138,7 @@ int it_store_close(it_store *store) {
     if (!store)
         return 0;
     while (store->tensors)
-        it_tensor_release(store->tensors);
+        iti_tensor_destroy(store->tensors);
     int rc = store->ops->flush(store->impl);
     int crc = store->ops->close(store->impl);
     pthread_mutex_destroy(&store->lock);
@@ -153,7 +171,7 @@ int it_store_delete_tensor(it_store *store, const char *id) {
     pthread_mutex_unlock(&store->lock);
     int rc = store->ops->remove(store->impl, t ? &t->view : NULL, id);
     if (rc == 0 && t)
-        it_tensor_release(t);
+        iti_tensor_destroy(t);
     return rc;
 }
 

@@ -16,9 +16,11 @@ struct it_store {
 
 /* Links a resolved tensor into s and attaches it to the backend. A persistent store's record
  * of the id is compared with t (IT_EMISMATCH), or created from t when there is none; `opened`
- * tensors (it_tensor_open) were described from that record already. IT_EEXIST when the id is
- * open in s. */
-int iti_store_register(it_store *s, it_tensor *t, bool opened);
+ * tensors (it_tensor_open) were described from that record already. When the id is open in s:
+ * IT_EEXIST without `existing`; with it, the open tensor is compared with t
+ * (iti_tensor_same_config) and, when they match, gains a handle and is returned in *existing
+ * (t is then not linked). */
+int iti_store_register(it_store *s, it_tensor *t, bool opened, it_tensor **existing);
 /* Unlinks and detaches t (which is not freed). */
 void iti_store_unregister(it_tensor *t);
 

@@ -346,11 +346,14 @@ static int resolve_closure(it_tensor *t, it_store *store) {
     return 0;
 }
 
-/* Validates desc and registers a new handle; `opened` tensors (it_tensor_open) have no fn. */
-static int tensor_new(it_store *store, const it_tensor_desc *desc, bool opened, it_tensor **out) {
+/* Validates desc and registers a new handle; `opened` tensors (it_tensor_open) have no fn.
+ * With `share`, an open tensor of the same id and configuration is returned instead. */
+static int tensor_new(it_store *store, const it_tensor_desc *desc, bool opened, bool share,
+                      it_tensor **out) {
     it_tensor *t = calloc(1, sizeof *t);
     if (!t)
         return FAIL(IT_ENOMEM, "out of memory");
+    atomic_init(&t->refs, 1);
     t->view.serial = iti_next_serial();
     pthread_mutex_init(&t->fn_lock, NULL);
     pthread_mutex_init(&t->claim_lock, NULL);
@@ -363,10 +366,12 @@ static int tensor_new(it_store *store, const it_tensor_desc *desc, bool opened, 
                   "chunk (keep transient intermediates in a memory store)", store->ops->kind);
     if (rc == 0)
         rc = resolve_closure(t, store);
+    it_tensor *existing = NULL;
     if (rc == 0)
-        rc = iti_store_register(store, t, opened);
-    if (rc) {
+        rc = iti_store_register(store, t, opened, share ? &existing : NULL);
+    if (rc || existing) {
         tensor_free(t);
+        *out = existing;
         return rc;
     }
     *out = t;
@@ -379,7 +384,16 @@ int it_tensor_create(it_store *store, const it_tensor_desc *desc, it_tensor **ou
     *out = NULL;
     if (!store || !desc)
         return FAIL(IT_EINVAL, "%s is NULL", store ? "desc" : "store");
-    return tensor_new(store, desc, false, out);
+    return tensor_new(store, desc, false, false, out);
+}
+
+int it_tensor_get_or_create(it_store *store, const it_tensor_desc *desc, it_tensor **out) {
+    if (!out)
+        return iti_error(IT_EINVAL, "it_tensor_get_or_create: out is NULL");
+    *out = NULL;
+    if (!store || !desc)
+        return iti_error(IT_EINVAL, "it_tensor_get_or_create: %s is NULL", store ? "desc" : "store");
+    return tensor_new(store, desc, false, desc->id != NULL, out);
 }
 
 /* The stored arguments (ids and windows) as it_tensor_get_info reports them, owned by t. */
@@ -415,7 +429,7 @@ static int open_stored(it_store *store, const char *id, const iti_tensor_meta *m
     int rc = iti_tensor_meta_desc(m, id, &d);
     if (rc)
         return rc;
-    rc = tensor_new(store, &d, true, out);
+    rc = tensor_new(store, &d, true, false, out);
     if (rc && rc != IT_EEXIST && rc != IT_ENOMEM && rc != IT_EFORMAT && rc != IT_EIO &&
         rc != IT_ENOSPC)
         return iti_error_prefix(IT_EFORMAT, "it_tensor_open: stored metadata are invalid: ");
@@ -481,11 +495,14 @@ int iti_tensor_adopt_stored_chunk(it_tensor *t, const int64_t *stored) {
     return 0;
 }
 
-void it_tensor_release(it_tensor *t) {
-    if (!t)
-        return;
+void iti_tensor_destroy(it_tensor *t) {
     iti_store_unregister(t);
     tensor_free(t);
+}
+
+void it_tensor_release(it_tensor *t) {
+    if (t && atomic_fetch_sub(&t->refs, 1) == 1)
+        iti_tensor_destroy(t);
 }
 
 int it_tensor_get_info(const it_tensor *t, it_tensor_info *info) {

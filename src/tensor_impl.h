@@ -57,6 +57,8 @@ struct it_tensor {
     bool owns_info_args;
     void *init_chunk;           /* a chunk of blend_init, for fill_missing */
 
+    atomic_int refs;            /* handles: 1 + it_tensor_get_or_create's reuses */
+
     /* it_tensor_counters */
     atomic_uint_fast64_t fn_calls, windows_computed, chunks_computed, chunks_loaded;
 };
@@ -66,5 +68,13 @@ struct it_tensor {
  * otherwise unchanged. When the stored shape is not a valid one for t, t keeps its own and the
  * comparison that follows reports the difference. 0, or the error of restoring t. */
 int iti_tensor_adopt_stored_chunk(it_tensor *t, const int64_t *stored);
+
+/* Frees t whatever its handle count (store close, tensor deletion). */
+void iti_tensor_destroy(it_tensor *t);
+
+/* 0 when the open tensor `open` has the configuration of the resolved, unregistered `want`
+ * (the record a persistent store keeps, and fn, user, blend_fn, batch_size and flags);
+ * IT_EMISMATCH naming the first difference otherwise (it_tensor_get_or_create). */
+int iti_tensor_same_config(const it_tensor *open, it_tensor *want);
 
 #endif

@@ -51,25 +51,23 @@ static void format_array(char *buf, size_t size, const int64_t *v, int n) {
         snprintf(buf + used, size - used, "]");
 }
 
-static int differ_array(const char *id, const char *field, const int64_t *stored,
+static int differ_array(const char *lead, const char *field, const int64_t *stored,
                         const int64_t *want, int n) {
     char a[256], b[256];
     format_array(a, sizeof a, stored, n);
     format_array(b, sizeof b, want, n);
-    return iti_error(IT_EMISMATCH,
-                    "it_tensor_create: tensor \"%s\" is stored with %s = %s, the description has %s",
-                    id, field, a, b);
+    return iti_error(IT_EMISMATCH, "%s %s = %s, the description has %s", lead, field, a, b);
 }
 
-static int cmp_array(const char *id, const char *field, const int64_t *stored, const int64_t *want,
+static int cmp_array(const char *lead, const char *field, const int64_t *stored, const int64_t *want,
                      int n) {
     if (memcmp(stored, want, sizeof(int64_t) * (size_t)n) == 0)
         return 0;
-    return differ_array(id, field, stored, want, n);
+    return differ_array(lead, field, stored, want, n);
 }
 
-static int cmp_count(const char *id, const char *field, int64_t stored, int64_t want) {
-    return stored == want ? 0 : differ_array(id, field, &stored, &want, 1);
+static int cmp_count(const char *lead, const char *field, int64_t stored, int64_t want) {
+    return stored == want ? 0 : differ_array(lead, field, &stored, &want, 1);
 }
 
 static void format_reals(char *buf, size_t size, const double *v, int n) {
@@ -81,40 +79,36 @@ static void format_reals(char *buf, size_t size, const double *v, int n) {
 }
 
 /* Bitwise: a stored record is the same tensor only with the very same doubles. */
-static int cmp_reals(const char *id, const char *field, const double *stored, const double *want,
+static int cmp_reals(const char *lead, const char *field, const double *stored, const double *want,
                      int n) {
     if (memcmp(stored, want, sizeof(double) * (size_t)n) == 0)
         return 0;
     char a[256], b[256];
     format_reals(a, sizeof a, stored, n);
     format_reals(b, sizeof b, want, n);
-    return iti_error(IT_EMISMATCH,
-                    "it_tensor_create: tensor \"%s\" is stored with %s = %s, the description has %s",
-                    id, field, a, b);
+    return iti_error(IT_EMISMATCH, "%s %s = %s, the description has %s", lead, field, a, b);
 }
 
-static int cmp_str(const char *id, const char *field, const char *stored, const char *want) {
+static int cmp_str(const char *lead, const char *field, const char *stored, const char *want) {
     if (strcmp(stored, want) == 0)
         return 0;
-    return iti_error(IT_EMISMATCH,
-                    "it_tensor_create: tensor \"%s\" is stored with %s = \"%s\", the description "
-                    "has \"%s\"",
-                    id, field, stored, want);
+    return iti_error(IT_EMISMATCH, "%s %s = \"%s\", the description has \"%s\"", lead, field,
+                     stored, want);
 }
 
 /* A window's four arrays, compared as the store names them: <prefix>_size, _stride, ... */
-static int cmp_window(const char *id, const char *prefix, const it_window *stored,
+static int cmp_window(const char *lead, const char *prefix, const it_window *stored,
                       const it_window *want) {
     char name[64];
     snprintf(name, sizeof name, "%s_size", prefix);
     if (stored->rank != want->rank)
-        return cmp_count(id, name, stored->rank, want->rank);
+        return cmp_count(lead, name, stored->rank, want->rank);
     int64_t s[ITI_WINDOW_PARTS][IT_MAX_RANK], w[ITI_WINDOW_PARTS][IT_MAX_RANK];
     iti_window_to_parts(stored, s);
     iti_window_to_parts(want, w);
     for (int p = 0; p < ITI_WINDOW_PARTS; p++) {
         snprintf(name, sizeof name, "%s_%s", prefix, iti_window_part_names[p]);
-        int rc = cmp_array(id, name, s[p], w[p], want->rank);
+        int rc = cmp_array(lead, name, s[p], w[p], want->rank);
         if (rc)
             return rc;
     }
@@ -122,39 +116,73 @@ static int cmp_window(const char *id, const char *prefix, const it_window *store
 }
 
 int iti_tensor_meta_compare(const iti_tensor_meta *stored, const iti_tensor_meta *want,
-                           const char *id) {
+                           const char *lead) {
     int rc;
-    if ((rc = cmp_count(id, "rank", stored->rank, want->rank)) ||
-        (rc = cmp_array(id, "shape", stored->shape, want->shape, want->rank)) ||
-        (rc = cmp_str(id, "dtype", it_dtype_name(stored->dtype), it_dtype_name(want->dtype))) ||
-        (rc = cmp_window(id, "window", &stored->window, &want->window)) ||
-        (rc = cmp_count(id, "number of args", (int64_t)stored->n_args, (int64_t)want->n_args)))
+    if ((rc = cmp_count(lead, "rank", stored->rank, want->rank)) ||
+        (rc = cmp_array(lead, "shape", stored->shape, want->shape, want->rank)) ||
+        (rc = cmp_str(lead, "dtype", it_dtype_name(stored->dtype), it_dtype_name(want->dtype))) ||
+        (rc = cmp_window(lead, "window", &stored->window, &want->window)) ||
+        (rc = cmp_count(lead, "number of args", (int64_t)stored->n_args, (int64_t)want->n_args)))
         return rc;
     for (size_t i = 0; i < want->n_args; i++) {
         char field[32], prefix[32];
         snprintf(field, sizeof field, "args[%zu]", i);
         snprintf(prefix, sizeof prefix, "arg%zu_window", i);
-        if ((rc = cmp_str(id, field, stored->arg_ids[i], want->arg_ids[i])) ||
-            (rc = cmp_window(id, prefix, &stored->arg_windows[i], &want->arg_windows[i])))
+        if ((rc = cmp_str(lead, field, stored->arg_ids[i], want->arg_ids[i])) ||
+            (rc = cmp_window(lead, prefix, &stored->arg_windows[i], &want->arg_windows[i])))
             return rc;
     }
-    if ((rc = cmp_str(id, "blend", it_blend_name(stored->blend), it_blend_name(want->blend))) ||
-        (rc = cmp_reals(id, "blend_init", &stored->blend_init, &want->blend_init, 1)))
+    if ((rc = cmp_str(lead, "blend", it_blend_name(stored->blend), it_blend_name(want->blend))) ||
+        (rc = cmp_reals(lead, "blend_init", &stored->blend_init, &want->blend_init, 1)))
         return rc;
     if (want->blend == IT_BLEND_WEIGHTED) {
         const it_weight_profile *s = &stored->weight, *w = &want->weight;
-        if ((rc = cmp_str(id, "weight_profile", it_weight_kind_name(s->kind),
+        if ((rc = cmp_str(lead, "weight_profile", it_weight_kind_name(s->kind),
                           it_weight_kind_name(w->kind))) ||
-            (rc = cmp_array(id, "weight_border", s->border, w->border, want->rank)) ||
-            (rc = cmp_reals(id, "weight_sigma", s->sigma, w->sigma, want->rank)) ||
-            (rc = cmp_reals(id, "weight_floor", &s->floor, &w->floor, 1)) ||
-            (rc = cmp_str(id, "weight_array_sha256", stored->weight_sha256, want->weight_sha256)))
+            (rc = cmp_array(lead, "weight_border", s->border, w->border, want->rank)) ||
+            (rc = cmp_reals(lead, "weight_sigma", s->sigma, w->sigma, want->rank)) ||
+            (rc = cmp_reals(lead, "weight_floor", &s->floor, &w->floor, 1)) ||
+            (rc = cmp_str(lead, "weight_array_sha256", stored->weight_sha256, want->weight_sha256)))
             return rc;
     }
-    if ((rc = cmp_array(id, "chunk", stored->chunk, want->chunk, want->rank)) ||
-        (rc = cmp_str(id, "fn_tag", stored->fn_tag, want->fn_tag)))
+    if ((rc = cmp_array(lead, "chunk", stored->chunk, want->chunk, want->rank)) ||
+        (rc = cmp_str(lead, "fn_tag", stored->fn_tag, want->fn_tag)))
         return rc;
     return 0;
+}
+
+/* A handle's parts that no record keeps: the callbacks and how they are called. */
+static int same_callbacks(const it_tensor *open, const it_tensor *want, const char *lead) {
+    const char *what = open->fn != want->fn             ? "another fn"
+                       : open->user != want->user         ? "another user pointer"
+                       : open->blend_fn != want->blend_fn ? "another blend_fn"
+                                                          : NULL;
+    if (what)
+        return iti_error(IT_EMISMATCH, "%s %s than the description", lead, what);
+    int rc = cmp_count(lead, "batch_size", (int64_t)open->batch, (int64_t)want->batch);
+    return rc ? rc : cmp_count(lead, "flags", open->view.flags, want->view.flags);
+}
+
+int iti_tensor_same_config(const it_tensor *open, it_tensor *want) {
+    char lead[IT_ID_MAX + 64];
+    snprintf(lead, sizeof lead, "it_tensor_get_or_create: tensor \"%s\" is open with",
+             open->view.id);
+    if (!open->fn)
+        return iti_error(IT_EMISMATCH, "it_tensor_get_or_create: tensor \"%s\" is open without "
+                         "a function (it_tensor_open)", open->view.id);
+    /* a default chunk shape resolves as the open tensor's did (it may come from a store) */
+    int rc = iti_tensor_adopt_stored_chunk(want, open->view.chunk);
+    iti_tensor_meta *a = iti_tensor_meta_new(), *b = iti_tensor_meta_new();
+    if (rc == 0 && (!a || !b))
+        rc = iti_error(IT_ENOMEM, "it_tensor_get_or_create: out of memory");
+    if (rc == 0) {
+        iti_tensor_meta_from(open, a);
+        iti_tensor_meta_from(want, b);
+        rc = iti_tensor_meta_compare(a, b, lead);
+    }
+    iti_tensor_meta_free(a);
+    iti_tensor_meta_free(b);
+    return rc ? rc : same_callbacks(open, want, lead);
 }
 
 int iti_tensor_meta_desc(const iti_tensor_meta *m, const char *id, it_tensor_desc *d) {

@@ -242,6 +242,20 @@ IT_API int it_weight_kind_parse(const char *name, it_weight_kind *out);
  * chunk byte size overflows, IT_ENOMEM. Nothing is registered on failure. */
 IT_API int it_tensor_create(it_store *store, const it_tensor_desc *desc, it_tensor **out);
 
+/* Get-or-create: like it_tensor_create, but when a tensor of desc->id is already open in
+ * store with the same configuration (every field a persistent store records: shape, dtype,
+ * windows, args, blend, blend_init, weight profile, chunk shape, fn_tag; and fn, user,
+ * blend_fn, batch_size, flags) it returns that tensor: *out is the same handle, with one more
+ * reference. Each successful call is matched by one it_tensor_release; the tensor goes when
+ * the last is released (or when its store closes, or it_store_delete_tensor removes it, which
+ * end every reference). A different configuration is IT_EMISMATCH naming the first field that
+ * differs and both values (the open tensor is unchanged); a tensor opened without a function
+ * (it_tensor_open) is IT_EMISMATCH too. Without an open tensor of that id it creates one
+ * exactly as it_tensor_create does (reconnecting to stored data in persistent stores). A NULL
+ * id always creates. it_tensor_create keeps refusing an id that is open (IT_EEXIST).
+ * Thread-safe: concurrent calls with one id create one tensor. */
+IT_API int it_tensor_get_or_create(it_store *store, const it_tensor_desc *desc, it_tensor **out);
+
 /* Reads `region` into buf (C order, the tensor's dtype), computing and storing every missing
  * chunk it touches. bufsize is buf's size in bytes and must be at least the region's byte
  * size; buf may be NULL for an empty region. Memory stays within the context budget whatever the region size (work proceeds in
@@ -288,7 +302,8 @@ IT_API int it_tensor_clear_cache(it_tensor *t);
 /* Resolved metadata; pointers inside stay valid while the tensor lives. */
 IT_API int it_tensor_get_info(const it_tensor *t, it_tensor_info *info);
 
-/* Releases a handle. Persistent stores keep its chunks (a later it_tensor_create with the same
+/* Releases a handle (one reference, for tensors shared through it_tensor_get_or_create; the
+ * tensor goes with its last). Persistent stores keep its chunks (a later it_tensor_create with the same
  * description, or it_tensor_open, reconnects to them); the memory store drops them. The tensor
  * must not be used as an argument of a live tensor any more. NULL is a no-op. */
 IT_API void it_tensor_release(it_tensor *t);
