@@ -252,7 +252,13 @@ static int blend_window(const iti_coord *w, void *arg) {
             wk->wrow(bw->wacc + ao, bw->wsum + ao, src, (size_t)ext[last], scale, f,
                      t->weights.p.floor);
         } else if (t->blend == IT_BLEND_CUSTOM) {
-            t->blend_fn(acc, src, cnt, (size_t)ext[last], t->user);
+            int brc = t->blend_fn(acc, src, cnt, (size_t)ext[last], t->user);
+            if (brc != 0) {
+                char wb[256];
+                iti_format_coord(wb, sizeof wb, w->v, r);
+                return iti_error(IT_ECALLBACK, "blend_fn of tensor \"%s\" returned %d for "
+                                 "window (%s)", t->view.id, brc, wb);
+            }
             for (int64_t i = 0; i < ext[last]; i++)
                 cnt[i]++;
         } else {

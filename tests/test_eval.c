@@ -341,12 +341,16 @@ static double pixel_value(int64_t y, int64_t x, it_blend blend, double init) {
     return acc;
 }
 
-static void custom_blend(void *acc, const void *in, const uint32_t *count, size_t len, void *user) {
-    (void)count, (void)user;
+/* acc*2 + v; with a non-NULL user, fails (returns 9) where a third window arrives. */
+static int custom_blend(void *acc, const void *in, const uint32_t *count, size_t len, void *user) {
     int32_t *a = acc;
     const int32_t *b = in;
-    for (size_t i = 0; i < len; i++)
+    for (size_t i = 0; i < len; i++) {
+        if (user && count[i] == 2)
+            return 9;
         a[i] = a[i] * 2 + b[i];
+    }
+    return 0;
 }
 
 static void test_blends(void **state) {
@@ -382,6 +386,38 @@ static void test_blends(void **state) {
         free(v);
         close_env(&e);
     }
+}
+
+/* A custom blend that fails ends the read with IT_ECALLBACK quoting its value, and the chunk
+ * it was blending is not stored: a read that needs no failing blend then computes it. */
+static void test_failing_blend(void **state) {
+    (void)state;
+    env e = open_env(2, 0, 0);
+    static golden_gen quiet; /* non-NULL user: the blend fails */
+    it_tensor *t;
+    it_tensor_desc d;
+    int64_t size[2] = {6, 6};
+    it_tensor_desc_init(&d, 2);
+    d.shape[0] = d.shape[1] = IT_INF;
+    it_window_init(&d.window, 2, size);
+    d.window.stride[0] = d.window.stride[1] = 4;
+    d.chunk[0] = d.chunk[1] = 8;
+    d.fn = golden_fn;
+    d.dtype = IT_I32;
+    d.blend = IT_BLEND_CUSTOM;
+    d.blend_fn = custom_blend;
+    d.user = &quiet;
+    assert_int_equal(it_tensor_create(e.store, &d, &t), 0);
+    it_region r = region2(0, 16, 0, 16);
+    int32_t v[256];
+    assert_int_equal(it_tensor_read(t, &r, v, sizeof v), IT_ECALLBACK);
+    if (!strstr(it_last_error(), "blend_fn of tensor"))
+        fail_msg("message: %s", it_last_error());
+    assert_non_null(strstr(it_last_error(), "returned 9"));
+    it_tensor_stats st;
+    assert_int_equal(it_tensor_get_stats(t, &st), 0);
+    assert_int_equal(st.chunks, 0); /* every chunk of the region has a pixel of 3 windows */
+    close_env(&e);
 }
 
 /* Every dtype: a sum of overlapping windows read back equals the f64 computation. */
@@ -576,6 +612,7 @@ int main(void) {
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_concurrent_readers),
         cmocka_unit_test(test_blends),
+        cmocka_unit_test(test_failing_blend),
         cmocka_unit_test(test_all_dtypes),
         cmocka_unit_test(test_steps_and_empty),
         cmocka_unit_test(test_far_coordinates),

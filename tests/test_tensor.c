@@ -53,8 +53,9 @@ static void expect_reject(fixture *f, int code, const char *field) {
 
 #define FX fixture *f = *state
 
-static void noop_blend(void *acc, const void *in, const uint32_t *count, size_t len, void *user) {
+static int noop_blend(void *acc, const void *in, const uint32_t *count, size_t len, void *user) {
     (void)acc, (void)in, (void)count, (void)len, (void)user;
+    return 0;
 }
 
 static void test_valid_descriptor(void **state) {

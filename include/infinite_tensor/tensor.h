@@ -46,9 +46,11 @@ typedef int (*it_window_fn)(const it_window_batch *b, void *user);
 
 /* Custom blend over `len` consecutive elements of one chunk row: combines `incoming` into
  * `acc` (both of the tensor's dtype). count[i] is how many windows were already blended into
- * acc[i] (0 for the first window covering that pixel; acc then holds blend_init). */
-typedef void (*it_blend_fn)(void *acc, const void *incoming, const uint32_t *count, size_t len,
-                            void *user);
+ * acc[i] (0 for the first window covering that pixel; acc then holds blend_init). Return 0;
+ * any other value aborts the read with IT_ECALLBACK (the value is quoted in the message) and
+ * the chunk being blended is not stored. */
+typedef int (*it_blend_fn)(void *acc, const void *incoming, const uint32_t *count, size_t len,
+                           void *user);
 
 typedef enum it_blend {
     IT_BLEND_SUM = 0,   /* default: blend_init + sum of windows */
