@@ -92,8 +92,8 @@ typedef struct it_window_batch {
 } it_window_batch;
 
 typedef int (*it_window_fn)(const it_window_batch *b, void *user);
-typedef void (*it_blend_fn)(void *acc, const void *incoming, const uint32_t *count, size_t len,
-                            void *user);
+typedef int (*it_blend_fn)(void *acc, const void *incoming, const uint32_t *count, size_t len,
+                           void *user);
 
 typedef struct it_weight_profile {
     it_weight_kind kind;
@@ -222,7 +222,9 @@ size_t it_store_memory_bytes(const it_store *store);
 int it_store_delete_tensor(it_store *store, const char *id);
 
 int it_tensor_desc_init(it_tensor_desc *desc, int rank);
+const char *it_blend_name(it_blend blend);
 int it_blend_parse(const char *name, it_blend *out);
+const char *it_weight_kind_name(it_weight_kind kind);
 int it_weight_kind_parse(const char *name, it_weight_kind *out);
 int it_tensor_create(it_store *store, const it_tensor_desc *desc, it_tensor **out);
 int it_tensor_get_or_create(it_store *store, const it_tensor_desc *desc, it_tensor **out);

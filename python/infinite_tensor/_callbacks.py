@@ -1,0 +1,140 @@
+"""Python functions called from the C library's worker threads: window functions and custom
+blends. One C callback of each kind serves every tensor; its `user` pointer is the key of the
+tensor's entry here. cffi takes the GIL for each call, so Python code runs one call at a time
+while the library blends, encodes and writes on its own threads.
+
+A Python exception inside a callback cannot cross C frames: it is kept under a token, the
+callback returns the token as its failure status, the library fails the read with
+IT_ECALLBACK quoting that value, and the reading thread raises the kept exception (with its
+traceback). Nothing of a failed window or chunk is stored."""
+import itertools
+import re
+import threading
+
+import numpy as np
+
+from ._lib import IT_ECALLBACK, ffi, lib, text
+from .errors import error_for
+
+DTYPES = {lib.IT_F32: np.dtype(np.float32), lib.IT_F64: np.dtype(np.float64),
+          lib.IT_I8: np.dtype(np.int8), lib.IT_I16: np.dtype(np.int16),
+          lib.IT_I32: np.dtype(np.int32), lib.IT_I64: np.dtype(np.int64),
+          lib.IT_U8: np.dtype(np.uint8), lib.IT_U16: np.dtype(np.uint16),
+          lib.IT_U32: np.dtype(np.uint32), lib.IT_U64: np.dtype(np.uint64)}
+CODES = {dt: code for code, dt in DTYPES.items()}
+
+
+def dtype_code(dtype):
+    """The it_dtype of a numpy dtype (ValueError for one the library does not have)."""
+    dt = np.dtype(dtype)
+    if dt.newbyteorder("=") not in CODES:
+        raise ValueError(f"dtype {dt} is not one of the library's: "
+                         + ", ".join(str(d) for d in CODES))
+    return CODES[dt.newbyteorder("=")]
+
+
+_lock = threading.Lock()
+_entries = {}                 # key -> Entry
+_keys = itertools.count(1)
+_failures = {}                # token -> exception raised by a callback
+_tokens = itertools.count(1)
+_MAX_KEPT = 1024              # failures never claimed (several windows of one read failing)
+
+
+def register(entry):
+    """Keeps entry for the C callbacks; returns its key (the `user` pointer's value)."""
+    with _lock:
+        key = next(_keys)
+        _entries[key] = entry
+    return key
+
+
+def unregister(key):
+    with _lock:
+        _entries.pop(key, None)
+
+
+def _keep(exc):
+    with _lock:
+        token = next(_tokens) % (1 << 30) + 1
+        _failures[token] = exc
+        while len(_failures) > _MAX_KEPT:
+            _failures.pop(next(iter(_failures)))
+    return token
+
+
+def raise_failure(code):
+    """Raises the error of a failed call: the Python exception a callback raised when the
+    library quotes its token, the library's error otherwise."""
+    message = text(lib.it_last_error())
+    if code == IT_ECALLBACK:
+        m = re.search(r"returned (-?\d+)", message)
+        with _lock:
+            exc = _failures.pop(int(m.group(1)), None) if m else None
+        if exc is not None:
+            if hasattr(exc, "add_note"):
+                exc.add_note(f"(infinite_tensor: {message})")
+            raise exc
+    raise error_for(code)
+
+
+def _view(ptr, shape, dtype, writeable):
+    n = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    a = np.frombuffer(ffi.buffer(ptr, n), dtype=dtype).reshape(shape)
+    if not writeable:
+        a.flags.writeable = False
+    return a
+
+
+class Entry:
+    """A tensor's Python callbacks (its `user` pointer serves both): the window function f,
+    an optional blend(acc, incoming, count) updating acc in place, and what checking f's
+    results needs."""
+
+    def __init__(self, f, blend, tensor_id, dtype, shape):
+        self.f, self.blend, self.id = f, blend, tensor_id
+        self.dtype, self.shape = dtype, tuple(shape)
+
+
+def _check(entry, index, out):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f'tensor "{entry.id}", window {index}: the function returned '
+                        f"{type(out).__name__}, not a numpy array")
+    if out.shape != entry.shape:
+        raise ValueError(f'tensor "{entry.id}", window {index}: the function returned shape '
+                         f"{out.shape}, the window has {entry.shape}")
+    if out.dtype != entry.dtype:
+        raise TypeError(f'tensor "{entry.id}", window {index}: the function returned dtype '
+                        f"{out.dtype}, the tensor has {entry.dtype}")
+
+
+@ffi.callback("int(const it_window_batch *, void *)", error=-1)
+def window_callback(b, user):
+    try:
+        entry = _entries[int(ffi.cast("intptr_t", user))]
+        rank, n_args = b.rank, b.n_args
+        shapes = [tuple(b.arg_shape[i][j] for j in range(b.arg_rank[i])) for i in range(n_args)]
+        dtypes = [DTYPES[b.arg_dtype[i]] for i in range(n_args)]
+        for k in range(b.count):
+            index = tuple(b.index[k * rank + j] for j in range(rank))
+            args = [_view(b.arg[k * n_args + i], shapes[i], dtypes[i], False)
+                    for i in range(n_args)]
+            out = entry.f(index, *args)
+            _check(entry, index, out)
+            _view(b.out[k], entry.shape, entry.dtype, True)[...] = out
+        return 0
+    except BaseException as exc:  # noqa: B902 (KeyboardInterrupt too: raised by the read)
+        return _keep(exc)
+
+
+@ffi.callback("int(void *, const void *, const uint32_t *, size_t, void *)", error=-1)
+def blend_callback(acc, incoming, count, n, user):
+    try:
+        entry = _entries[int(ffi.cast("intptr_t", user))]
+        a = _view(acc, (n,), entry.dtype, True)
+        b = _view(incoming, (n,), entry.dtype, False)
+        c = _view(count, (n,), np.dtype(np.uint32), False)
+        entry.blend(a, b, c)
+        return 0
+    except BaseException as exc:  # noqa: B902
+        return _keep(exc)

@@ -1,0 +1,321 @@
+"""Tile stores: where tensors keep their chunks. MemoryTileStore keeps them in memory (an
+optional byte limit evicts least recently used chunks, which are computed again when read);
+HDF5TileStore keeps each tensor as one sparse chunked data set of an HDF5 file, so work
+survives the process. Both run on a Context (threads and memory budget of the C engine)."""
+import os
+import uuid
+import weakref
+
+import numpy as np
+
+from . import _callbacks
+from ._lib import IT_INF, IT_OPEN_FILL_MISSING, IT_TENSOR_SERIAL, IT_TENSOR_TRANSIENT, ffi, lib
+from ._lib import IT_WEIGHT_FLAT
+from .errors import InvalidArgument, check
+from .tensor import InfiniteTensor
+from .window import TensorWindow
+
+
+class Context:
+    """The C engine's context: `threads` worker threads (0 = every CPU; the reading thread is
+    one of them) and a `memory_budget` in bytes for evaluation (0 = 512 MiB). Stores made on
+    one context can chain their tensors."""
+
+    def __init__(self, threads=0, memory_budget=0):
+        o = ffi.new("it_ctx_options *")
+        lib.it_ctx_options_init(o)
+        o.threads = threads
+        o.memory_budget = memory_budget
+        p = ffi.new("it_ctx **")
+        check(lib.it_ctx_create(o, p))
+        self._ctx = p[0]
+
+    @property
+    def threads(self):
+        return lib.it_ctx_threads(self._ctx)
+
+    def __del__(self):
+        ctx, self._ctx = getattr(self, "_ctx", None), None
+        if ctx is not None:
+            lib.it_ctx_destroy(ctx)  # stores hold their context: none is left
+
+
+_default = None
+
+
+def default_context():
+    """The context stores use when none is given (created on first use, every CPU)."""
+    global _default
+    if _default is None:
+        _default = Context()
+    return _default
+
+
+class WeightProfile:
+    """The weighted blend's profile (blend="weighted"): kind "constant", "tent", "hann",
+    "gaussian" or "array"; border (tent, hann) and sigma (gaussian) per dimension, 0 for the
+    default (the windows' overlap; size / 8) and None for no fall-off; a floor raising small
+    weights; array (kind "array") of the window's shape. See include/infinite_tensor/tensor.h."""
+
+    def __init__(self, kind="tent", border=None, sigma=None, floor=0.0, array=None):
+        self.kind, self.border, self.sigma, self.floor = kind, border, sigma, floor
+        self.array = None if array is None else np.ascontiguousarray(array, dtype=np.float64)
+
+
+def _fill_weight(desc, weight, rank, keep):
+    w = weight if isinstance(weight, WeightProfile) else WeightProfile(weight or "constant")
+    kind = ffi.new("it_weight_kind *")
+    check(lib.it_weight_kind_parse(w.kind.encode(), kind))
+    desc.weight.kind = kind[0]
+    for d, b in enumerate(w.border or ()):
+        desc.weight.border[d] = IT_WEIGHT_FLAT if b is None else int(b)
+    for d, s in enumerate(w.sigma or ()):
+        desc.weight.sigma[d] = IT_WEIGHT_FLAT if s is None else float(s)
+    desc.weight.floor = float(w.floor)
+    if w.array is not None:
+        keep.append(w.array)
+        desc.weight.array = ffi.cast("const double *", ffi.from_buffer(w.array))
+
+
+def _chunk(desc, chunk_size, shape):
+    if chunk_size is None:
+        return
+    if isinstance(chunk_size, (int, np.integer)):  # the original's: one size for infinite dims
+        chunk_size = tuple(None if n is not None else int(chunk_size) for n in shape)
+    if len(chunk_size) != len(shape):
+        raise InvalidArgument(f"chunk_size has {len(chunk_size)} entries, the shape "
+                              f"{len(shape)}")
+    for d, c in enumerate(chunk_size):
+        desc.chunk[d] = 0 if c is None else int(c)
+
+
+class TileStore:
+    """What both stores offer; see MemoryTileStore and HDF5TileStore."""
+
+    def __init__(self, handle, context):
+        self._store = handle
+        self._context = context
+        self._open = True
+        self._tensors = weakref.WeakValueDictionary()  # id -> the open InfiniteTensor
+
+    # ---- tensors -----------------------------------------------------------------------------
+
+    def get_or_create(self, id, shape, f, output_window, args=(), args_windows=(),
+                      chunk_size=None, dtype=np.float32, blend="sum", blend_init=0.0,
+                      weight=None, fn_tag=None, serial=False, transient=False, batch_size=1):
+        """The tensor `id` of this store: the open one when it is open here with the same
+        configuration (its function stays the first one given), else a new one (an HDF5 store
+        reconnects to what it has stored of `id`, after checking every recorded field).
+
+        shape: one entry per dimension, None for infinite ones. f(index, *arg_slices) returns
+        a numpy array of output_window's size and the tensor's dtype; arg_slices are read-only
+        views valid during the call. args/args_windows: upstream tensors and the windows through
+        which each is read (their map entries index this tensor's window index). blend: "sum",
+        "max", "min", "replace", "mean", "weighted" (with `weight`, a kind name or a
+        WeightProfile) or a callable blend(acc, incoming, count) updating acc in place row by
+        row. transient: keep chunks only while a read needs them (memory stores only)."""
+        if not self._open:
+            raise ValueError("the store is closed")
+        tid = str(id)
+        shape = tuple(shape)
+        if not isinstance(output_window, TensorWindow):
+            raise TypeError("output_window must be a TensorWindow")
+        args, args_windows = tuple(args or ()), tuple(args_windows or ())
+        if len(args) != len(args_windows):
+            raise InvalidArgument(f"{len(args)} args but {len(args_windows)} args_windows")
+        existing = self._tensors.get(tid)
+        dt = np.dtype(dtype)
+        entry = _callbacks.Entry(f, blend if callable(blend) else None, tid, dt,
+                                 output_window.size)
+        key = existing._key if existing is not None else _callbacks.register(entry)
+        keep = []
+        try:
+            desc = self._desc(tid, shape, dt, output_window, args, args_windows, chunk_size,
+                              blend, blend_init, weight, fn_tag, serial, transient, batch_size,
+                              key, keep)
+            p = ffi.new("it_tensor **")
+            code = lib.it_tensor_get_or_create(self._store, desc, p)
+            if code < 0:
+                _callbacks.raise_failure(code)
+        except BaseException:
+            if existing is None:
+                _callbacks.unregister(key)
+            raise
+        if existing is not None:
+            lib.it_tensor_release(p[0])  # the open Python tensor holds the library's handle
+            return existing
+        t = InfiniteTensor(self, p[0], key, args)
+        self._tensors[tid] = t
+        return t
+
+    def _desc(self, tid, shape, dt, window, args, args_windows, chunk_size, blend, blend_init,
+              weight, fn_tag, serial, transient, batch_size, key, keep):
+        rank = len(shape)
+        desc = ffi.new("it_tensor_desc *")
+        check(lib.it_tensor_desc_init(desc, rank))
+        keep.append(ffi.new("char[]", tid.encode()))
+        desc.id = keep[-1]
+        for d, n in enumerate(shape):
+            desc.shape[d] = IT_INF if n is None else int(n)
+        desc.dtype = _callbacks.dtype_code(dt)
+        if window.rank != rank:
+            raise InvalidArgument(f"output_window has rank {window.rank}, the shape {rank}")
+        desc.window = window.to_c()[0]
+        if args:
+            handles = ffi.new("it_tensor *[]", [a._live() for a in args])
+            windows = ffi.new("it_window[]", [w.to_c()[0] for w in args_windows])
+            keep += [handles, windows]
+            desc.n_args, desc.args, desc.arg_windows = len(args), handles, windows
+        desc.fn = _callbacks.window_callback
+        desc.user = ffi.cast("void *", key)
+        desc.batch_size = batch_size
+        if callable(blend):
+            desc.blend = lib.IT_BLEND_CUSTOM
+            desc.blend_fn = _callbacks.blend_callback
+        else:
+            b = ffi.new("it_blend *")
+            check(lib.it_blend_parse(str(blend).encode(), b))
+            desc.blend = b[0]
+            if b[0] == lib.IT_BLEND_WEIGHTED:
+                _fill_weight(desc, weight, rank, keep)
+            elif weight is not None:
+                raise InvalidArgument("weight is given but blend is not \"weighted\"")
+        desc.blend_init = float(blend_init)
+        _chunk(desc, chunk_size, shape)
+        if fn_tag is not None:
+            keep.append(ffi.new("char[]", str(fn_tag).encode()))
+            desc.fn_tag = keep[-1]
+        desc.flags = (IT_TENSOR_SERIAL if serial else 0) | (IT_TENSOR_TRANSIENT if transient else 0)
+        return desc
+
+    def open(self, id, fill_missing=False):
+        """A stored tensor without its function (HDF5 stores): reads of computed chunks work;
+        chunks never computed raise NotComputed, or read as blend_init with fill_missing."""
+        if not self._open:
+            raise ValueError("the store is closed")
+        tid = str(id)
+        if tid in self._tensors:
+            return self._tensors[tid]
+        p = ffi.new("it_tensor **")
+        check(lib.it_tensor_open(self._store, tid.encode(),
+                                 IT_OPEN_FILL_MISSING if fill_missing else 0, p))
+        t = InfiniteTensor(self, p[0], 0, ())
+        self._tensors[tid] = t
+        return t
+
+    def _forget(self, t):
+        if self._tensors.get(t.id) is t:
+            del self._tensors[t.id]
+
+    def list(self):
+        """Ids of the tensors the store holds (HDF5: stored; memory: open)."""
+        ids = []
+
+        @ffi.callback("int(const char *, void *)")
+        def collect(tid, user):
+            ids.append(ffi.string(tid).decode())
+            return 0
+
+        check(lib.it_store_list(self._store, collect, ffi.NULL))
+        return sorted(ids)
+
+    def delete(self, id):
+        """Removes tensor `id` and its stored data (an open tensor of it is released)."""
+        tid = str(id)
+        t = self._tensors.get(tid)
+        if t is not None:
+            t.release()
+        check(lib.it_store_delete_tensor(self._store, tid.encode()))
+
+    # ---- the store ---------------------------------------------------------------------------
+
+    def flush(self):
+        check(lib.it_store_flush(self._store))
+
+    def clear_cache(self):
+        check(lib.it_store_clear_cache(self._store))
+
+    def close(self):
+        """Flushes and closes the store; every tensor of it is released."""
+        if not self._open:
+            return
+        for t in list(self._tensors.values()):
+            t._handle = None
+        self._open = False
+        check(lib.it_store_close(self._store))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            if self._open:
+                self.close()
+        except Exception:
+            pass
+
+
+class MemoryTileStore(TileStore):
+    """Chunks in memory; `cache_bytes` (0 = unlimited) bounds them, evicting the least recently
+    used (they are computed again when read)."""
+
+    def __init__(self, cache_bytes=0, context=None):
+        context = context or default_context()
+        o = ffi.new("it_memory_store_options *")
+        lib.it_memory_store_options_init(o)
+        o.cache_bytes = cache_bytes
+        p = ffi.new("it_store **")
+        check(lib.it_store_open_memory(context._ctx, o, p))
+        super().__init__(p[0], context)
+
+    @property
+    def memory_bytes(self):
+        return lib.it_store_memory_bytes(self._store)
+
+    def __repr__(self):
+        return "MemoryTileStore()"
+
+
+class HDF5TileStore(TileStore):
+    """Tensors in an HDF5 file, one sparse chunked data set each (h5py, HDFView and netCDF
+    tools read it). mode: "a" (read and write, created when missing), "w" (create, truncating)
+    or "r" (read only). compression ("deflate", "lz4", "zstd", "none") and level apply to new
+    tensors; cache_bytes bounds the decoded-chunk cache; sync makes every flush durable against
+    power loss."""
+
+    _MODES = {"w": lib.IT_HDF5_CREATE, "a": lib.IT_HDF5_READWRITE, "r": lib.IT_HDF5_READONLY}
+
+    def __init__(self, path, mode="a", compression=None, level=0, cache_bytes=0, sync=False,
+                 context=None):
+        if mode not in self._MODES:
+            raise InvalidArgument(f'mode must be "a", "w" or "r" (got {mode!r})')
+        context = context or default_context()
+        o = ffi.new("it_hdf5_options *")
+        lib.it_hdf5_options_init(o)
+        if compression is not None:
+            c = ffi.new("it_compression *")
+            check(lib.it_compression_parse(compression.encode(), c))
+            o.compression = c[0]
+        o.compression_level = level
+        o.cache_bytes = cache_bytes
+        o.sync = int(sync)
+        p = ffi.new("it_store **")
+        check(lib.it_store_open_hdf5(context._ctx, os.fsencode(path), self._MODES[mode], o, p))
+        self.path = os.fspath(path)
+        super().__init__(p[0], context)
+
+    def __repr__(self):
+        return f"HDF5TileStore({self.path!r})"
+
+
+def new_id():
+    """A fresh tensor id (the original's uuid.uuid4(), as a string)."""
+    return str(uuid.uuid4())
+
+
+__all__ = ["Context", "default_context", "WeightProfile", "TileStore", "MemoryTileStore",
+           "HDF5TileStore", "new_id"]

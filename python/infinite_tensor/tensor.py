@@ -1,0 +1,262 @@
+"""InfiniteTensor: a tensor of a tile store, sliced like a numpy array."""
+import math
+import weakref
+
+import numpy as np
+
+from . import _callbacks
+from ._lib import IT_INF, ffi, lib, text
+from .errors import check
+from .window import TensorWindow
+
+_COLORMAPS = {"gray": lib.IT_COLORMAP_GRAY, "grey": lib.IT_COLORMAP_GRAY,
+              "viridis": lib.IT_COLORMAP_VIRIDIS, "terrain": lib.IT_COLORMAP_TERRAIN}
+
+
+def _window_from_c(w):
+    rank = w.rank
+    return TensorWindow(tuple(w.size[d] for d in range(rank)),
+                        stride=tuple(w.stride[d] for d in range(rank)),
+                        offset=tuple(w.offset[d] for d in range(rank)),
+                        dimension_map=tuple(None if w.map[d] < 0 else w.map[d]
+                                            for d in range(rank)))
+
+
+class InfiniteTensor:
+    """A tensor of a tile store. Made by `TileStore.get_or_create` (with a window function) or
+    `TileStore.open` (stored data only); not constructed directly.
+
+    `t[0:1024, -512:512]` computes what the region needs and returns a numpy array: infinite
+    dimensions take any coordinates (negative ones are coordinates, not counted from an end)
+    and need both start and stop; finite dimensions follow Python's rules (`:`, negative
+    indices from the end); steps must be positive; an integer index drops its dimension."""
+
+    def __init__(self, store, handle, key, args):
+        self._store = store
+        self._handle = handle
+        self._key = key
+        self._args = tuple(args)
+        self._consumers = weakref.WeakSet()
+        self._cleanup = False
+        for a in self._args:
+            a._consumers.add(self)
+        info = ffi.new("it_tensor_info *")
+        check(lib.it_tensor_get_info(handle, info))
+        self.id = text(info.id)
+        self.shape = tuple(None if info.shape[d] == IT_INF else info.shape[d]
+                           for d in range(info.rank))
+        self.dtype = _callbacks.DTYPES[info.dtype]
+        self.window = _window_from_c(info.window)
+        self.chunk_size = tuple(info.chunk[d] for d in range(info.rank))
+        self.blend = text(lib.it_blend_name(info.blend))
+        self.blend_init = info.blend_init
+        self.fn_tag = text(info.fn_tag)
+        self.has_function = bool(info.has_fn)
+        self.arg_ids = tuple(text(info.arg_ids[i]) for i in range(info.n_arg_ids))
+
+    # ---- lifetime ----------------------------------------------------------------------------
+
+    @property
+    def released(self):
+        return self._handle is None
+
+    def _live(self):
+        if self._handle is None:
+            raise ValueError(f'tensor "{self.id}" was released')
+        if not self._store._open:
+            raise ValueError(f'tensor "{self.id}": its store is closed')
+        return self._handle
+
+    def release(self):
+        """Releases the library's handle now (a memory store drops the tensor's chunks; an
+        HDF5 store keeps them). Tensors reading this one must be released first."""
+        if self._handle is None:
+            return
+        live = [c for c in self._consumers if not c.released]
+        if live:
+            raise ValueError(f'tensor "{self.id}" is an argument of "{live[0].id}", which is '
+                             "still open: release it first")
+        if self._store._open:
+            lib.it_tensor_release(self._handle)
+        self._handle = None
+        self._store._forget(self)
+        if self._key:
+            _callbacks.unregister(self._key)
+        for a in self._args:
+            a._consumers.discard(self)
+            if a._cleanup and not any(not c.released for c in a._consumers):
+                a.release()
+
+    def mark_for_cleanup(self):
+        """This tensor is no longer needed: its cached chunks are dropped now, and its handle is
+        released as soon as no open tensor reads it (at once when none does)."""
+        if self._handle is None:
+            return
+        self._cleanup = True
+        if self._store._open:
+            lib.it_tensor_clear_cache(self._handle)
+        if not any(not c.released for c in self._consumers):
+            self.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.mark_for_cleanup()
+        return False
+
+    def __del__(self):
+        try:
+            if self._handle is not None and self._store._open:
+                lib.it_tensor_release(self._handle)
+                self._handle = None
+            if self._key:
+                _callbacks.unregister(self._key)
+        except Exception:  # interpreter shutdown: modules may be gone
+            pass
+
+    # ---- regions -----------------------------------------------------------------------------
+
+    def _region(self, key, squeeze_ints=True):
+        """The it_region of a numpy-style index, the output shape and the dimensions that an
+        integer index drops."""
+        if not isinstance(key, tuple):
+            key = (key,)
+        if any(k is Ellipsis for k in key):
+            i = key.index(Ellipsis)
+            key = key[:i] + (slice(None),) * (len(self.shape) - len(key) + 1) + key[i + 1:]
+        if len(key) > len(self.shape):
+            raise IndexError(f'tensor "{self.id}" has {len(self.shape)} dimensions, the index '
+                             f"has {len(key)}")
+        key = key + (slice(None),) * (len(self.shape) - len(key))
+        r = ffi.new("it_region *")
+        lib.it_region_init(r, len(self.shape))
+        shape, dropped = [], []
+        for d, (k, n) in enumerate(zip(key, self.shape)):
+            if isinstance(k, (int, np.integer)):
+                i = int(k)
+                if n is not None:
+                    i = i + n if i < 0 else i
+                    if not 0 <= i < n:
+                        raise IndexError(f'tensor "{self.id}": index {int(k)} is out of range '
+                                         f"for dimension {d} of size {n}")
+                start, stop, step = i, i + 1, 1
+                if squeeze_ints:
+                    dropped.append(d)
+            elif isinstance(k, slice):
+                step = 1 if k.step is None else int(k.step)
+                if step <= 0:
+                    raise IndexError(f'tensor "{self.id}": steps must be positive (dimension {d})')
+                if n is None:
+                    if k.start is None or k.stop is None:
+                        raise IndexError(f'tensor "{self.id}": dimension {d} is infinite: give '
+                                         "a start and a stop")
+                    start, stop = int(k.start), int(k.stop)
+                else:
+                    start, stop, _ = slice(k.start, k.stop, step).indices(n)
+                stop = max(stop, start)
+            else:
+                raise TypeError(f'tensor "{self.id}": index {k!r} of dimension {d} is not an '
+                                "integer or a slice")
+            r.start[d], r.stop[d], r.step[d] = start, stop, step
+            shape.append(math.ceil((stop - start) / step))
+        return r, tuple(shape), dropped
+
+    def __getitem__(self, key):
+        r, shape, dropped = self._region(key)
+        out = np.empty(shape, dtype=self.dtype)
+        buf = ffi.from_buffer(out) if out.nbytes else ffi.NULL
+        code = lib.it_tensor_read(self._live(), r, buf, out.nbytes)
+        if code < 0:
+            _callbacks.raise_failure(code)
+        if dropped:
+            out = out.reshape(tuple(s for d, s in enumerate(shape) if d not in dropped))
+        return out
+
+    def fill(self, key):
+        """Computes and stores every chunk of the region (no copy out)."""
+        r, _, _ = self._region(key, squeeze_ints=False)
+        code = lib.it_tensor_fill(self._live(), r)
+        if code < 0:
+            _callbacks.raise_failure(code)
+
+    # ---- what is stored ----------------------------------------------------------------------
+
+    def stats(self):
+        """{'chunks', 'stored_bytes', 'bbox'} of the stored chunks (bbox: [(start, stop)...])."""
+        st = ffi.new("it_tensor_stats *")
+        check(lib.it_tensor_get_stats(self._live(), st))
+        bbox = [(st.bbox_start[d], st.bbox_stop[d]) for d in range(len(self.shape))]
+        return {"chunks": st.chunks, "stored_bytes": st.stored_bytes, "bbox": bbox}
+
+    def counters(self):
+        """What evaluating the tensor has cost: fn_calls, windows_computed, chunks_computed,
+        chunks_loaded."""
+        c = ffi.new("it_tensor_counters *")
+        check(lib.it_tensor_get_counters(self._live(), c))
+        return {"fn_calls": c.fn_calls, "windows_computed": c.windows_computed,
+                "chunks_computed": c.chunks_computed, "chunks_loaded": c.chunks_loaded}
+
+    def clear_cache(self):
+        check(lib.it_tensor_clear_cache(self._live()))
+
+    # ---- exports -----------------------------------------------------------------------------
+
+    def export_hdf5(self, path, key, dataset="data", contiguous=False, chunk=None,
+                    compression=None, level=0, overwrite=False, dim_names=None, units=None,
+                    sync=False):
+        """Writes the region `key` (an index as for slicing; integer indices keep a dimension of
+        1) into dataset `dataset` of the HDF5 file `path`, with coordinate scales. Returns the
+        exported shape."""
+        r, _, _ = self._region(key, squeeze_ints=False)
+        o = ffi.new("it_export_options *")
+        lib.it_export_options_init(o)
+        o.contiguous = int(contiguous)
+        for d, c in enumerate(chunk or ()):
+            o.chunk[d] = c or 0
+        if compression is not None:
+            code = ffi.new("it_compression *")
+            check(lib.it_compression_parse(compression.encode(), code))
+            o.compression = code[0]
+        o.compression_level = level
+        o.overwrite = int(overwrite)
+        o.sync = int(sync)
+        keep = []
+        if dim_names is not None:
+            keep = [ffi.new("char[]", n.encode()) for n in dim_names]
+            names = ffi.new("const char *[]", keep)
+            keep.append(names)
+            o.dim_names = names
+        if units is not None:
+            u = ffi.new("char[]", units.encode())
+            keep.append(u)
+            o.units = u
+        info = ffi.new("it_export_info *")
+        code = lib.it_export_hdf5(self._live(), r, str(path).encode(), dataset.encode(), o, info)
+        if code < 0:
+            _callbacks.raise_failure(code)
+        return tuple(info.shape[d] for d in range(info.rank))
+
+    def preview_png(self, path, key, colormap="gray", vmin=None, vmax=None, average=True,
+                    colorbar=False):
+        """Renders the region `key` (2-D, or 3 channels first for RGB) as a PNG."""
+        r, _, _ = self._region(key, squeeze_ints=False)
+        o = ffi.new("it_preview_options *")
+        lib.it_preview_options_init(o)
+        if colormap not in _COLORMAPS:
+            raise ValueError(f"colormap must be one of {sorted(_COLORMAPS)} (got {colormap!r})")
+        o.colormap = _COLORMAPS[colormap]
+        if vmin is not None or vmax is not None:
+            if vmin is None or vmax is None:
+                raise ValueError("give both vmin and vmax, or neither")
+            o.fixed_range, o.vmin, o.vmax = 1, vmin, vmax
+        o.average = int(average)
+        o.colorbar = int(colorbar)
+        code = lib.it_preview_png(self._live(), r, str(path).encode(), o)
+        if code < 0:
+            _callbacks.raise_failure(code)
+
+    def __repr__(self):
+        state = "released" if self._handle is None else f"in {self._store!r}"
+        return (f"InfiniteTensor({self.id!r}, shape={self.shape}, dtype={self.dtype}, "
+                f"{state})")

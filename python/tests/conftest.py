@@ -1,0 +1,16 @@
+"""Test set-up: the package from this source tree, the library named by
+INFINITE_TENSOR_LIBRARY (tools/test.sh and ctest set it to the build's copy)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import pytest  # noqa: E402
+
+from infinite_tensor import Context  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def ctx():
+    """A 2-thread context: callbacks really run on the library's worker threads."""
+    return Context(threads=2)
