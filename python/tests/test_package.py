@@ -1,0 +1,188 @@
+"""What the package adds over the original: Python exceptions out of the library with their
+tracebacks, checked window results, the HDF5 store (persistence, read-only access, listing,
+deletion), exports and previews, the weighted blend and Python blends, and errors carrying the
+library's messages."""
+import traceback
+
+import numpy as np
+import pytest
+
+import infinite_tensor as it
+from infinite_tensor import HDF5TileStore, MemoryTileStore, TensorWindow, WeightProfile
+
+
+@pytest.fixture
+def store(ctx):
+    s = MemoryTileStore(context=ctx)
+    yield s
+    s.close()
+
+
+def ramp(ctx):
+    y0, x0 = ctx[0] * 8, ctx[1] * 8
+    y, x = np.mgrid[y0:y0 + 8, x0:x0 + 8]
+    return (y * 100 + x).astype(np.float32)
+
+
+W8 = TensorWindow((8, 8))
+
+
+class Boom(Exception):
+    pass
+
+
+def test_exceptions_propagate_with_traceback(store):
+    def failing(ctx):
+        if ctx == (1, 2):
+            raise Boom(f"window {ctx} failed")
+        return ramp(ctx)
+
+    t = store.get_or_create("failing", (None, None), failing, W8, chunk_size=8)
+    with pytest.raises(Boom, match=r"window \(1, 2\) failed") as e:
+        t[0:32, 0:32]
+    frames = [f.name for f in traceback.extract_tb(e.value.__traceback__)]
+    assert "failing" in frames  # the raising frame of the window function
+    assert any("infinite_tensor" in n for n in getattr(e.value, "__notes__", []))
+    assert t.stats()["chunks"] < 16  # the failed chunk is not stored
+    assert np.array_equal(t[0:8, 0:8], ramp((0, 0)))  # other windows still work
+
+
+def test_wrong_results_are_clear_errors(store):
+    shapes = store.get_or_create("shapes", (None, None), lambda ctx: np.zeros((8, 9), np.float32),
+                                 W8)
+    with pytest.raises(ValueError, match=r'tensor "shapes", window \(0, 0\).*shape \(8, 9\)'):
+        shapes[0:8, 0:8]
+    types = store.get_or_create("types", (None, None), lambda ctx: np.zeros((8, 8)), W8)
+    with pytest.raises(TypeError, match="dtype float64, the tensor has float32"):
+        types[0:8, 0:8]
+    lists = store.get_or_create("lists", (None, None), lambda ctx: [[0] * 8] * 8, W8)
+    with pytest.raises(TypeError, match="not a numpy array"):
+        lists[0:8, 0:8]
+    assert shapes.stats()["chunks"] == types.stats()["chunks"] == 0
+
+
+def test_library_errors(store):
+    with pytest.raises(it.InvalidArgument, match="size"):
+        store.get_or_create("bad", (None, None), ramp, TensorWindow((0, 8)))
+    with pytest.raises(it.InvalidArgument, match="rank"):
+        store.get_or_create("bad", (None, None, None), ramp, W8)
+    with pytest.raises(it.InvalidArgument, match="blend"):
+        store.get_or_create("bad", (None, None), ramp, W8, blend="median")
+    with pytest.raises(ValueError, match="dtype"):
+        store.get_or_create("bad", (None, None), ramp, W8, dtype=np.complex64)
+    t = store.get_or_create("ok", (None, None), ramp, W8)
+    with pytest.raises(it.Error) as e:
+        t.export_hdf5("/nonexistent-dir/x.h5", (slice(0, 8), slice(0, 8)))
+    assert e.value.code < 0 and e.value.name.startswith("IT_E")
+
+
+def test_weighted_blend(store):
+    """Feathered tiles: a constant field stays constant whatever the profile."""
+    w = TensorWindow((16, 16), stride=(8, 8))
+    ones = lambda ctx: np.ones((16, 16), np.float32)  # noqa: E731
+    for weight in ("tent", "hann", WeightProfile("gaussian", floor=0.01),
+                   WeightProfile("array", array=np.outer(np.arange(1, 17), np.arange(1, 17)))):
+        name = weight if isinstance(weight, str) else weight.kind
+        t = store.get_or_create(f"feather-{name}", (None, None), ones, w, blend="weighted",
+                                weight=weight)
+        np.testing.assert_allclose(t[-20:20, 0:30], 1, rtol=1e-6)
+    with pytest.raises(it.InvalidArgument, match="weight"):
+        store.get_or_create("x", (None, None), ones, w, blend="sum", weight="tent")
+
+
+def test_python_blend(store):
+    def keep_larger(acc, incoming, count):
+        np.maximum(acc, incoming, out=acc)
+
+    w = TensorWindow((8, 8), stride=(4, 4))
+    t = store.get_or_create("pyblend", (None, None), lambda ctx: ramp(ctx) + ctx[1], w,
+                            blend=keep_larger, blend_init=-1e9)
+    m = store.get_or_create("maxblend", (None, None), lambda ctx: ramp(ctx) + ctx[1], w,
+                            blend="max", blend_init=-1e9)
+    assert np.array_equal(t[0:16, 0:16], m[0:16, 0:16])
+
+    def failing_blend(acc, incoming, count):
+        if (count > 0).any():
+            raise Boom("blend failed")
+        acc[...] = incoming
+
+    f = store.get_or_create("badblend", (None, None), ramp, w, blend=failing_blend)
+    with pytest.raises(Boom, match="blend failed"):
+        f[0:16, 0:16]
+    assert f.stats()["chunks"] == 0
+
+
+def test_hdf5_store(tmp_path, ctx):
+    path = tmp_path / "tiles.h5"
+    calls = []
+
+    def counted(c):
+        calls.append(c)
+        return ramp(c)
+
+    with HDF5TileStore(path, mode="w", context=ctx) as s:
+        t = s.get_or_create("ramp", (None, None), counted, W8, chunk_size=16, fn_tag="v1")
+        first = t[-16:16, -16:16]
+        assert s.list() == ["ramp"]
+    n = len(calls)
+    with HDF5TileStore(path, context=ctx) as s:  # reconnects: nothing computed again
+        t = s.get_or_create("ramp", (None, None), counted, W8, chunk_size=16, fn_tag="v1")
+        assert np.array_equal(t[-16:16, -16:16], first) and len(calls) == n
+        assert t.counters()["windows_computed"] == 0
+        assert s.get_or_create("ramp", (None, None), counted, W8, chunk_size=16,
+                               fn_tag="v1") is t
+    with HDF5TileStore(path, mode="r", context=ctx) as s:  # read-only, without the function
+        r = s.open("ramp")
+        assert not r.has_function
+        assert np.array_equal(r[-16:16, -16:16], first)
+        with pytest.raises(it.NotComputed):
+            r[100:108, 0:8]
+        assert (s.open("ramp", fill_missing=False) is r)
+    with HDF5TileStore(path, context=ctx) as s:
+        with pytest.raises(it.Mismatch, match="is stored with fn_tag"):
+            s.get_or_create("ramp", (None, None), counted, W8, chunk_size=16, fn_tag="v2")
+        s.delete("ramp")
+        assert "ramp" not in s.list()
+
+
+def test_exports_and_previews(tmp_path, store):
+    h5py = pytest.importorskip("h5py")
+    t = store.get_or_create("ramp", (None, None), ramp, W8)
+    shape = t.export_hdf5(tmp_path / "out.h5", (slice(-8, 24), slice(0, 16, 2)), dataset="r",
+                          dim_names=("row", "col"), units="m")
+    assert shape == (32, 8)
+    with h5py.File(tmp_path / "out.h5", "r") as f:
+        assert np.array_equal(f["r"][...], t[-8:24, 0:16:2])
+        assert list(f["row"][...][:2]) == [-8, -7]
+    with pytest.raises(it.Exists):
+        t.export_hdf5(tmp_path / "out.h5", (slice(0, 8), slice(0, 8)), dataset="r")
+    t.preview_png(tmp_path / "p.png", (slice(0, 64), slice(0, 64)), colormap="viridis",
+                  colorbar=True)
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_closed_and_released(store, ctx):
+    t = store.get_or_create("ramp", (None, None), ramp, W8)
+    t.release()
+    with pytest.raises(ValueError, match="released"):
+        t[0:8, 0:8]
+    s = MemoryTileStore(context=ctx)
+    u = s.get_or_create("ramp", (None, None), ramp, W8)
+    s.close()
+    with pytest.raises(ValueError, match="closed|released"):
+        u[0:8, 0:8]
+    with pytest.raises(ValueError, match="closed"):
+        s.get_or_create("ramp", (None, None), ramp, W8)
+
+
+def test_arguments_outlive_consumers(store):
+    a = store.get_or_create("a", (None, None), ramp, W8)
+    b = store.get_or_create("b", (None, None), lambda c, x: x * 2, W8, args=(a,),
+                            args_windows=(W8,))
+    with pytest.raises(ValueError, match="argument of"):
+        a.release()
+    a.mark_for_cleanup()  # deferred: b still reads a
+    assert not a.released
+    assert np.array_equal(b[0:8, 0:8], 2 * ramp((0, 0)))
+    b.release()
+    assert a.released  # released with its last consumer

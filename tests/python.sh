@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The Python package's tests (python/tests) with pytest under Debian's /usr/bin/python3,
+# against the shared library of this build. Exit 77 (skip) only when cffi, numpy or pytest is
+# missing (tools/test.sh installs python3-cffi, python3-numpy and python3-pytest).
+# Usage: python.sh LIBRARY GENERATED_INCLUDE_DIR
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+if ! /usr/bin/python3 -c "import cffi, numpy, pytest" 2>/dev/null; then
+    echo "SKIPPED: /usr/bin/python3 lacks cffi, numpy or pytest (python3-cffi python3-numpy python3-pytest)"
+    exit 77
+fi
+export INFINITE_TENSOR_LIBRARY=$1 INFINITE_TENSOR_GENERATED_INCLUDE=$2
+export PYTHONDONTWRITEBYTECODE=1
+cd "$here/python"
+exec /usr/bin/python3 -m pytest -q -p no:cacheprovider tests
