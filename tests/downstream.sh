@@ -42,3 +42,17 @@ if ldd ./pc-static | grep -q libinfinite_tensor; then
     echo "FAILED: the static consumer loads the shared library"; exit 1
 fi
 echo "  pkg-config, static: passed"
+# Python: the installed package finds its library, also from the moved copy
+if /usr/bin/python3 -c "import cffi, numpy" 2>/dev/null; then
+    for root in "$prefix" "$moved"; do
+        site=$(find "$root" -type d -name infinite_tensor -path "*python3*" | head -1)
+        (unset INFINITE_TENSOR_LIBRARY; cd "$dir" && PYTHONPATH="$(dirname "$site")" /usr/bin/python3 -c '
+import numpy as np, infinite_tensor as it
+s = it.MemoryTileStore()
+t = s.get_or_create("ones", (None, None), lambda c: np.ones((8, 8), np.float32), it.TensorWindow((8, 8)))
+assert t[-4:4, 0:3].sum() == 24, "wrong values"
+assert it.__file__.startswith("'"$root"'"), it.__file__
+')
+    done
+    echo "  Python, installed and moved: passed"
+fi

@@ -264,14 +264,19 @@ ffi.cdef(CDEF)
 
 
 def _candidates():
-    """Where the shared library may be: $INFINITE_TENSOR_LIBRARY, next to the package (an
-    installed copy), the build tree of a source checkout, then the system's search path."""
+    """Where the shared library may be: $INFINITE_TENSOR_LIBRARY, where the build installed it
+    next to an installed copy of the package, the build tree of a source checkout, then the
+    system's search path."""
     env = os.environ.get("INFINITE_TENSOR_LIBRARY")
     if env:
         yield env
         return
     here = os.path.dirname(os.path.abspath(__file__))
-    yield os.path.join(here, "libinfinite_tensor.so")
+    try:  # an installed copy: written by the build (CMakeLists.txt)
+        from . import _location
+        yield os.path.normpath(os.path.join(here, _location.LIBRARY))
+    except ImportError:
+        pass
     yield os.path.join(here, "..", "..", "build", "libinfinite_tensor.so")
     found = ctypes.util.find_library("infinite_tensor")
     if found:
