@@ -62,7 +62,7 @@ class WeightProfile:
         self.array = None if array is None else np.ascontiguousarray(array, dtype=np.float64)
 
 
-def _fill_weight(desc, weight, rank, keep):
+def _fill_weight(desc, weight, keep):
     w = weight if isinstance(weight, WeightProfile) else WeightProfile(weight or "constant")
     kind = ffi.new("it_weight_kind *")
     check(lib.it_weight_kind_parse(w.kind.encode(), kind))
@@ -177,7 +177,7 @@ class TileStore:
             check(lib.it_blend_parse(str(blend).encode(), b))
             desc.blend = b[0]
             if b[0] == lib.IT_BLEND_WEIGHTED:
-                _fill_weight(desc, weight, rank, keep)
+                _fill_weight(desc, weight, keep)
             elif weight is not None:
                 raise InvalidArgument("weight is given but blend is not \"weighted\"")
         desc.blend_init = float(blend_init)

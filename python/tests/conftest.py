@@ -7,10 +7,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import pytest  # noqa: E402
 
-from infinite_tensor import Context  # noqa: E402
+from infinite_tensor import Context, MemoryTileStore  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def ctx():
     """A 2-thread context: callbacks really run on the library's worker threads."""
     return Context(threads=2)
+
+
+@pytest.fixture
+def store(ctx):
+    """A memory store of its own per test, closed after it."""
+    s = MemoryTileStore(context=ctx)
+    yield s
+    s.close()

@@ -11,13 +11,6 @@ import infinite_tensor as it
 from infinite_tensor import MemoryTileStore, TensorWindow
 
 
-@pytest.fixture
-def store(ctx):
-    s = MemoryTileStore(context=ctx)
-    yield s
-    s.close()
-
-
 def value(y, x):
     """The field every test tensor samples: distinct at every pixel, exact in float32."""
     return (y * 1000 + x).astype(np.float32)

@@ -11,13 +11,6 @@ import infinite_tensor as it
 from infinite_tensor import HDF5TileStore, MemoryTileStore, TensorWindow, WeightProfile
 
 
-@pytest.fixture
-def store(ctx):
-    s = MemoryTileStore(context=ctx)
-    yield s
-    s.close()
-
-
 def ramp(ctx):
     y0, x0 = ctx[0] * 8, ctx[1] * 8
     y, x = np.mgrid[y0:y0 + 8, x0:x0 + 8]

@@ -7,14 +7,12 @@ import uuid
 import numpy as np
 import pytest
 
-from infinite_tensor import MemoryTileStore, TensorWindow
+from infinite_tensor import TensorWindow
 
 
 @pytest.fixture
-def tile_store(ctx):
-    store = MemoryTileStore(context=ctx)
-    yield store
-    store.close()
+def tile_store(store):
+    return store
 
 
 def test_creating_and_using(tile_store):
