@@ -70,7 +70,7 @@ int iti_store_register(it_store *s, it_tensor *t, bool opened, it_tensor **exist
             open = o;
     if (open && existing) {
         if ((rc = iti_tensor_same_config(open, t)) == 0) {
-            atomic_fetch_add(&open->refs, 1);
+            open->refs++;
             *existing = open;
         }
         pthread_mutex_unlock(&s->lock);
@@ -113,17 +113,36 @@ int iti_store_register(it_store *s, it_tensor *t, bool opened, it_tensor **exist
     return rc;
 }
 
-void iti_store_unregister(it_tensor *t) {
-    it_store *s = t->store;
-    pthread_mutex_lock(&s->lock);
-    it_tensor **p = &s->tensors;
+static void unlink_locked(it_tensor *t) {
+    it_tensor **p = &t->store->tensors;
     while (*p && *p != t)
         p = &(*p)->next_in_store;
     if (*p)
         *p = t->next_in_store;
-    pthread_mutex_unlock(&s->lock);
+}
+
+static void detach(it_tensor *t) {
+    it_store *s = t->store;
     s->ops->detach(s->impl, &t->view);
     iti_cache_drop(s->ctx->windows, t->view.serial, false);
+}
+
+void iti_store_unregister(it_tensor *t) {
+    pthread_mutex_lock(&t->store->lock);
+    unlink_locked(t);
+    pthread_mutex_unlock(&t->store->lock);
+    detach(t);
+}
+
+bool iti_store_drop_handle(it_tensor *t) {
+    pthread_mutex_lock(&t->store->lock);
+    bool last = --t->refs == 0;
+    if (last)
+        unlink_locked(t);
+    pthread_mutex_unlock(&t->store->lock);
+    if (last)
+        detach(t);
+    return last;
 }
 
 /* ---- store operations ------------------------------------------------------------------------ */

@@ -21,7 +21,11 @@ struct it_store {
  * (iti_tensor_same_config) and, when they match, gains a handle and is returned in *existing
  * (t is then not linked). */
 int iti_store_register(it_store *s, it_tensor *t, bool opened, it_tensor **existing);
-/* Unlinks and detaches t (which is not freed). */
+/* Unlinks and detaches t (which is not freed), whatever its handle count. */
 void iti_store_unregister(it_tensor *t);
+/* Drops one handle of t; when it was the last, unlinks and detaches t and returns true (the
+ * caller frees it). Decrement and unlinking happen under the store's lock, where
+ * iti_store_register counts reuses. */
+bool iti_store_drop_handle(it_tensor *t);
 
 #endif

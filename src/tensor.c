@@ -353,7 +353,7 @@ static int tensor_new(it_store *store, const it_tensor_desc *desc, bool opened, 
     it_tensor *t = calloc(1, sizeof *t);
     if (!t)
         return FAIL(IT_ENOMEM, "out of memory");
-    atomic_init(&t->refs, 1);
+    t->refs = 1;
     t->view.serial = iti_next_serial();
     pthread_mutex_init(&t->fn_lock, NULL);
     pthread_mutex_init(&t->claim_lock, NULL);
@@ -501,8 +501,8 @@ void iti_tensor_destroy(it_tensor *t) {
 }
 
 void it_tensor_release(it_tensor *t) {
-    if (t && atomic_fetch_sub(&t->refs, 1) == 1)
-        iti_tensor_destroy(t);
+    if (t && iti_store_drop_handle(t))
+        tensor_free(t);
 }
 
 int it_tensor_get_info(const it_tensor *t, it_tensor_info *info) {

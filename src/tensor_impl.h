@@ -57,7 +57,8 @@ struct it_tensor {
     bool owns_info_args;
     void *init_chunk;           /* a chunk of blend_init, for fill_missing */
 
-    atomic_int refs;            /* handles: 1 + it_tensor_get_or_create's reuses */
+    int refs;                   /* handles: 1 + it_tensor_get_or_create's reuses; guarded by
+                                   the store's lock, so a reuse never meets a last release */
 
     /* it_tensor_counters */
     atomic_uint_fast64_t fn_calls, windows_computed, chunks_computed, chunks_loaded;
