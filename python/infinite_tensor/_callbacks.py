@@ -27,10 +27,10 @@ CODES = {dt: code for code, dt in DTYPES.items()}
 def dtype_code(dtype):
     """The it_dtype of a numpy dtype (ValueError for one the library does not have)."""
     dt = np.dtype(dtype)
-    if dt.newbyteorder("=") not in CODES:
-        raise ValueError(f"dtype {dt} is not one of the library's: "
+    if dt not in CODES or not dt.isnative:
+        raise ValueError(f"dtype {dt.str} is not one of the library's (in native byte order): "
                          + ", ".join(str(d) for d in CODES))
-    return CODES[dt.newbyteorder("=")]
+    return CODES[dt]
 
 
 _lock = threading.Lock()

@@ -63,6 +63,8 @@ def test_library_errors(store):
         store.get_or_create("bad", (None, None), ramp, W8, blend="median")
     with pytest.raises(ValueError, match="dtype"):
         store.get_or_create("bad", (None, None), ramp, W8, dtype=np.complex64)
+    with pytest.raises(ValueError, match="native byte order"):
+        store.get_or_create("bad", (None, None), ramp, W8, dtype=">f4")
     t = store.get_or_create("ok", (None, None), ramp, W8)
     with pytest.raises(it.Error) as e:
         t.export_hdf5("/nonexistent-dir/x.h5", (slice(0, 8), slice(0, 8)))
