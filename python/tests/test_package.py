@@ -181,3 +181,38 @@ def test_arguments_outlive_consumers(store):
     assert np.array_equal(b[0:8, 0:8], 2 * ramp((0, 0)))
     b.release()
     assert a.released  # released with its last consumer
+
+
+def test_concurrent_readers_get_their_own_errors(store):
+    """Two Python threads read at once: each gets its own result or its own exception."""
+    import threading
+
+    def bad(ctx):
+        if ctx[0] == 3:
+            raise Boom(f"bad window {ctx}")
+        return ramp(ctx)
+
+    good = store.get_or_create("good", (None, None), ramp, W8, chunk_size=8)
+    failing = store.get_or_create("failing", (None, None), bad, W8, chunk_size=8)
+    results = {}
+
+    def read(name, t):
+        try:
+            for k in range(20):
+                results.setdefault(name, []).append(t[k * 8:k * 8 + 64, 0:64].sum())
+                t.clear_cache()
+        except Exception as e:  # noqa: BLE001 (the test inspects it)
+            results[name] = e
+
+    threads = [threading.Thread(target=read, args=("good", good)),
+               threading.Thread(target=read, args=("failing", failing))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert isinstance(results["failing"], Boom) and "bad window (3," in str(results["failing"])
+    want = []
+    for k in range(20):
+        y, x = np.mgrid[k * 8:k * 8 + 64, 0:64]
+        want.append((y * 100 + x).astype(np.float32).sum())
+    assert results["good"] == want
