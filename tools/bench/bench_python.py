@@ -4,8 +4,9 @@
 windows, read over [:, 0:4096, 0:4096] from a memory store on 2 threads) with numpy window
 functions through the Python package, against the same workload with C window functions
 (`bench_eval --only=2`: the library, 2 threads, every chunk kept). Both compute the same
-windows with the same float32 arithmetic, so their checksums agree. Every measurement runs in
-a fresh process, alternating; medians are reported.
+windows with the same float32 arithmetic, so their checksums agree. Also the package's own
+cost per window call, with trivial functions on 16x16 windows. Every measurement runs in a
+fresh process, alternating; medians are reported.
 
 Usage: bench_python.py [runs] [size]   (defaults 3 and 4096; size a multiple of 512)
 Environment: INFINITE_TENSOR_LIBRARY (default: build/libinfinite_tensor.so of this checkout),
@@ -80,6 +81,28 @@ def python_run(size):
     return ms, checksum, calls[0], rss
 
 
+def overhead_run():
+    """The package's own cost per window: trivial functions (a source of 16x16 zeros and a
+    consumer returning its argument) over [0, 2048)^2, 32768 calls; (us per call, calls)."""
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    import numpy as np
+    from infinite_tensor import Context, MemoryTileStore, TensorWindow
+
+    size, n = 16, 2048
+    zeros = np.zeros((size, size), np.float32)
+    w = TensorWindow((size, size))
+    store = MemoryTileStore(context=Context(threads=2))
+    src = store.get_or_create("zeros", (None, None), lambda ctx: zeros, w)
+    same = store.get_or_create("same", (None, None), lambda ctx, x: x, w, args=(src,),
+                               args_windows=(w,))
+    t0 = time.perf_counter()
+    same[0:n, 0:n]
+    us = (time.perf_counter() - t0) * 1e6
+    calls = 2 * (n // size) ** 2
+    store.close()
+    return us / calls, calls
+
+
 def fresh(args):
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     line = [x for x in out.splitlines() if x.startswith("RESULT")][-1].split()
@@ -87,6 +110,10 @@ def fresh(args):
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--only-overhead":
+        us, calls = overhead_run()
+        print(f"RESULT {us:.3f} 0 {calls} 0")
+        return 0
     if len(sys.argv) > 1 and sys.argv[1] == "--only-python":
         ms, checksum, calls, rss = python_run(int(sys.argv[2]))
         print(f"RESULT {ms:.3f} {checksum:.17g} {calls} {rss:.1f}")
@@ -99,8 +126,9 @@ def main():
     env = dict(os.environ)
     env.setdefault("INFINITE_TENSOR_LIBRARY", os.path.join(ROOT, "build", "libinfinite_tensor.so"))
     c_bench = env.get("BENCH_EVAL", os.path.join(ROOT, "build", "tools", "bench", "bench_eval"))
-    py, c = [], []
+    py, c, over = [], [], []
     for _ in range(runs):
+        over.append(fresh([sys.executable, os.path.abspath(__file__), "--only-overhead"]))
         py.append(fresh([sys.executable, os.path.abspath(__file__), "--only-python", str(size)]))
         r = subprocess.run([c_bench, "--only=2", "--raw", str(size)], check=True,
                            capture_output=True, text=True, env=env).stdout
@@ -120,9 +148,13 @@ def main():
     print(f"  C window functions (bench_eval)  {c_ms:9.1f} ms   peak RSS {c_rss:7.1f} MiB   "
           f"{c_windows} windows")
     print(f"  checksums {'equal' if same else 'DIFFER'}: {py[0][1]:.10e} / {c[0][1]:.10e}")
+    us_call = statistics.median(x[0] for x in over)
+    print(f"  the package's own cost: {us_call:.1f} us per window call (trivial functions on "
+          f"16x16 windows, {over[0][2]} calls)")
     per_window = (py_ms - c_ms) / windows
     print(f"BENCH python: ratio={py_ms / c_ms:.2f} ms_python={py_ms:.0f} ms_c={c_ms:.0f} "
-          f"ms_per_window_extra={per_window:.2f} same_result={int(same)}")
+          f"ms_per_window_extra={per_window:.2f} us_per_call_overhead={us_call:.1f} "
+          f"same_result={int(same)}")
     return 0 if same and windows == c_windows else 1
 
 
