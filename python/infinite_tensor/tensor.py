@@ -197,6 +197,20 @@ class InfiniteTensor:
         return {"fn_calls": c.fn_calls, "windows_computed": c.windows_computed,
                 "chunks_computed": c.chunks_computed, "chunks_loaded": c.chunks_loaded}
 
+    def layout(self):
+        """Where an HDF5 store keeps the tensor, for reading it with h5py: data_path,
+        index_path (the computed chunks' coordinates), origin (pixel x along a dimension is
+        data set index x - origin), extent, chunk, compression and level."""
+        lay = ffi.new("it_hdf5_layout *")
+        check(lib.it_hdf5_tensor_layout(self._live(), lay))
+        r = lay.rank
+        return {"data_path": text(lay.data_path), "index_path": text(lay.index_path),
+                "origin": tuple(lay.origin[d] for d in range(r)),
+                "extent": tuple(lay.extent[d] for d in range(r)),
+                "chunk": tuple(lay.chunk[d] for d in range(r)),
+                "compression": text(lib.it_compression_name(lay.compression)),
+                "level": lay.compression_level}
+
     def clear_cache(self):
         check(lib.it_tensor_clear_cache(self._live()))
 

@@ -128,6 +128,12 @@ def test_hdf5_store(tmp_path, ctx):
                                fn_tag="v1") is t
     with HDF5TileStore(path, mode="r", context=ctx) as s:  # read-only, without the function
         r = s.open("ramp")
+        lay = r.layout()  # where h5py finds the values
+        h5py = pytest.importorskip("h5py")
+        with h5py.File(path, "r") as f:
+            o = lay["origin"]
+            raw = f[lay["data_path"]][-16 - o[0]:16 - o[0], -16 - o[1]:16 - o[1]]
+        assert np.array_equal(raw, first) and lay["compression"] == "deflate"
         assert not r.has_function
         assert np.array_equal(r[-16:16, -16:16], first)
         with pytest.raises(it.NotComputed):
