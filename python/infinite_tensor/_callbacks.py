@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-from ._lib import IT_ECALLBACK, ffi, lib, text
+from ._lib import IT_ECALLBACK, IT_ECANCELED, ffi, lib, text
 from .errors import error_for
 
 DTYPES = {lib.IT_F32: np.dtype(np.float32), lib.IT_F64: np.dtype(np.float64),
@@ -63,10 +63,18 @@ def _keep(exc):
     return token
 
 
+_progress = threading.local()  # .failure: what a progress function raised on this thread
+
+
 def raise_failure(code):
     """Raises the error of a failed call: the Python exception a callback raised when the
-    library quotes its token, the library's error otherwise."""
+    library quotes its token (or a progress function raised, on this thread), the library's
+    error otherwise."""
     message = text(lib.it_last_error())
+    failure = getattr(_progress, "failure", None)
+    _progress.failure = None
+    if code == IT_ECANCELED and failure is not None:
+        raise failure
     if code == IT_ECALLBACK:
         m = re.search(r"returned (-?\d+)", message)
         with _lock:
@@ -138,3 +146,14 @@ def blend_callback(acc, incoming, count, n, user):
         return 0
     except BaseException as exc:  # noqa: B902
         return _keep(exc)
+
+
+@ffi.callback("int(uint64_t, uint64_t, void *)", error=1)
+def progress_callback(done, total, user):
+    """A context's progress function: called on the reading thread; a true result cancels."""
+    try:
+        fn = _entries[int(ffi.cast("intptr_t", user))]
+        return 1 if fn(done, total) else 0
+    except BaseException as exc:  # noqa: B902 (raised by the read, as itself)
+        _progress.failure = exc
+        return 1

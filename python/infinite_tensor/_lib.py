@@ -188,6 +188,7 @@ typedef struct it_preview_options {
 } it_preview_options;
 
 typedef int (*it_store_list_fn)(const char *id, void *user);
+typedef int (*it_progress_fn)(uint64_t done, uint64_t total, void *user);
 
 const char *it_version_string(void);
 const char *it_strerror(int code);
@@ -207,6 +208,7 @@ void it_ctx_options_init(it_ctx_options *opts);
 int it_ctx_create(const it_ctx_options *opts, it_ctx **out);
 void it_ctx_destroy(it_ctx *ctx);
 int it_ctx_threads(const it_ctx *ctx);
+int it_ctx_set_progress(it_ctx *ctx, it_progress_fn fn, void *user);
 
 void it_memory_store_options_init(it_memory_store_options *opts);
 int it_store_open_memory(it_ctx *ctx, const it_memory_store_options *opts, it_store **out);
@@ -258,6 +260,7 @@ IT_TENSOR_SERIAL = 1
 IT_TENSOR_TRANSIENT = 2
 IT_OPEN_FILL_MISSING = 1
 IT_ECALLBACK = -6
+IT_ECANCELED = -9
 
 ffi = FFI()
 ffi.cdef(CDEF)

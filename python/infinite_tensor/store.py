@@ -19,9 +19,14 @@ from .window import TensorWindow
 class Context:
     """The C engine's context: `threads` worker threads (0 = every CPU; the reading thread is
     one of them) and a `memory_budget` in bytes for evaluation (0 = 512 MiB). Stores made on
-    one context can chain their tensors."""
+    one context can chain their tensors.
 
-    def __init__(self, threads=0, memory_budget=0):
+    `progress` (also settable later): progress(done, total) is called on the reading thread
+    at the start of every slice, fill or export and after each block of chunks (exports count
+    bytes); a true result cancels the call with `Canceled`, an exception cancels it and is
+    raised as itself. Chunks finished before stay stored."""
+
+    def __init__(self, threads=0, memory_budget=0, progress=None):
         o = ffi.new("it_ctx_options *")
         lib.it_ctx_options_init(o)
         o.threads = threads
@@ -29,15 +34,37 @@ class Context:
         p = ffi.new("it_ctx **")
         check(lib.it_ctx_create(o, p))
         self._ctx = p[0]
+        self._progress_key = 0
+        self.progress = progress
 
     @property
     def threads(self):
         return lib.it_ctx_threads(self._ctx)
 
+    @property
+    def progress(self):
+        return self._progress
+
+    @progress.setter
+    def progress(self, fn):
+        old = self._progress_key
+        if fn is None:
+            check(lib.it_ctx_set_progress(self._ctx, ffi.NULL, ffi.NULL))
+            self._progress_key = 0
+        else:
+            self._progress_key = _callbacks.register(fn)
+            check(lib.it_ctx_set_progress(self._ctx, _callbacks.progress_callback,
+                                          ffi.cast("void *", self._progress_key)))
+        if old:
+            _callbacks.unregister(old)
+        self._progress = fn
+
     def __del__(self):
         ctx, self._ctx = getattr(self, "_ctx", None), None
         if ctx is not None:
             lib.it_ctx_destroy(ctx)  # stores hold their context: none is left
+        if getattr(self, "_progress_key", 0):
+            _callbacks.unregister(self._progress_key)
 
 
 _default = None

@@ -222,3 +222,27 @@ def test_concurrent_readers_get_their_own_errors(store):
         y, x = np.mgrid[k * 8:k * 8 + 64, 0:64]
         want.append((y * 100 + x).astype(np.float32).sum())
     assert results["good"] == want
+
+
+def test_progress_and_cancel():
+    seen = []
+    ctx = it.Context(threads=2, memory_budget=1 << 20,
+                     progress=lambda done, total: seen.append((done, total)))
+    s = MemoryTileStore(context=ctx)
+    t = s.get_or_create("ramp", (None, None), ramp, W8, chunk_size=64)
+    t[0:512, 0:512]
+    assert seen[0][0] == 0 and seen[-1][0] == seen[-1][1] == 64  # 64 chunks, to the end
+    ctx.progress = lambda done, total: done >= 8  # cancel once 8 chunks are final
+    with pytest.raises(it.Canceled):
+        t[0:512, 512:1024]
+    assert 8 <= t.stats()["chunks"] - 64 < 64  # what was final stays stored
+
+    def boom(done, total):
+        raise Boom("stop here")
+
+    ctx.progress = boom
+    with pytest.raises(Boom, match="stop here"):
+        t[1024:1100, 0:8]
+    ctx.progress = None
+    assert t[1024:1100, 0:8].shape == (76, 8)
+    s.close()
