@@ -9,6 +9,7 @@ IT_ECALLBACK quoting that value, and the reading thread raises the kept exceptio
 traceback). Nothing of a failed window or chunk is stored."""
 import itertools
 import re
+import sys
 import threading
 
 import numpy as np
@@ -104,6 +105,31 @@ class Entry:
         self.dtype, self.shape = dtype, tuple(shape)
 
 
+def _refs(views):
+    """Reference counts of the arrays at the bottom of the views' base chains (the arrays over
+    the library's memory), measured the same way before and after a callback: every numpy view
+    derived from a view refers to that array (numpy collapses chains of bases), a copy does
+    not."""
+    roots = []
+    for v in views:
+        while isinstance(v.base, np.ndarray):
+            v = v.base
+        roots.append(v)
+    return [sys.getrefcount(roots[i]) for i in range(len(roots))]
+
+
+def _check_released(entry, index, who, views, held):
+    """The views lent to a callback wrap the library's memory, which is reused once it returns:
+    a reference kept past the call (the view, or a numpy view of it, whose base it is) would
+    read freed memory later. It is refused here, while nothing has been read through it."""
+    now = _refs(views)
+    for i in range(len(views)):
+        if now[i] > held[i]:
+            raise RuntimeError(f'tensor "{entry.id}", window {index}: {who} kept a reference '
+                               f"to its argument {i} (or a view of it) after returning; the "
+                               "library reuses that memory: keep a copy (np.copy) instead")
+
+
 def _check(entry, index, out):
     if not isinstance(out, np.ndarray):
         raise TypeError(f'tensor "{entry.id}", window {index}: the function returned '
@@ -127,9 +153,12 @@ def window_callback(b, user):
             index = tuple(b.index[k * rank + j] for j in range(rank))
             args = [_view(b.arg[k * n_args + i], shapes[i], dtypes[i], False)
                     for i in range(n_args)]
+            held = _refs(args)
             out = entry.f(index, *args)
             _check(entry, index, out)
             _view(b.out[k], entry.shape, entry.dtype, True)[...] = out
+            del out
+            _check_released(entry, index, "the function", args, held)
         return 0
     except BaseException as exc:  # noqa: B902 (KeyboardInterrupt too: raised by the read)
         return _keep(exc)
@@ -139,10 +168,11 @@ def window_callback(b, user):
 def blend_callback(acc, incoming, count, n, user):
     try:
         entry = _entries[int(ffi.cast("intptr_t", user))]
-        a = _view(acc, (n,), entry.dtype, True)
-        b = _view(incoming, (n,), entry.dtype, False)
-        c = _view(count, (n,), np.dtype(np.uint32), False)
-        entry.blend(a, b, c)
+        views = [_view(acc, (n,), entry.dtype, True), _view(incoming, (n,), entry.dtype, False),
+                 _view(count, (n,), np.dtype(np.uint32), False)]
+        held = _refs(views)
+        entry.blend(*views)
+        _check_released(entry, "row", "the blend", views, held)
         return 0
     except BaseException as exc:  # noqa: B902
         return _keep(exc)

@@ -246,3 +246,19 @@ def test_progress_and_cancel():
     ctx.progress = None
     assert t[1024:1100, 0:8].shape == (76, 8)
     s.close()
+
+
+def test_kept_argument_views_are_refused(store):
+    """A function keeping its argument (or a view of it) past the call would read memory the
+    library reuses: refused with a clear error; copies are fine."""
+    kept = []
+    src = store.get_or_create("src", (None, None), ramp, W8)
+    keeps = store.get_or_create("keeps", (None, None), lambda c, x: kept.append(x[::2]) or x,
+                                W8, args=(src,), args_windows=(W8,))
+    with pytest.raises(RuntimeError, match="kept a reference to its argument 0"):
+        keeps[0:8, 0:8]
+    kept.clear()
+    copies = store.get_or_create("copies", (None, None),
+                                 lambda c, x: kept.append(np.copy(x)) or x * 1, W8,
+                                 args=(src,), args_windows=(W8,), chunk_size=8)
+    assert np.array_equal(copies[0:16, 0:16], src[0:16, 0:16]) and len(kept) == 4
