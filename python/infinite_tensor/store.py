@@ -132,7 +132,8 @@ class TileStore:
                       weight=None, fn_tag=None, serial=False, transient=False, batch_size=1):
         """The tensor `id` of this store: the open one when it is open here with the same
         configuration (its function stays the first one given), else a new one (an HDF5 store
-        reconnects to what it has stored of `id`, after checking every recorded field).
+        reconnects to what it has stored of `id`, after checking every recorded field). `id`
+        is str()-ed (a uuid.UUID works); None makes a fresh one.
 
         shape: one entry per dimension, None for infinite ones. f(index, *arg_slices) returns
         a numpy array of output_window's size and the tensor's dtype; arg_slices are read-only
@@ -143,7 +144,7 @@ class TileStore:
         row. transient: keep chunks only while a read needs them (memory stores only)."""
         if not self._open:
             raise ValueError("the store is closed")
-        tid = str(id)
+        tid = new_id() if id is None else str(id)
         shape = tuple(shape)
         if not isinstance(output_window, TensorWindow):
             raise TypeError("output_window must be a TensorWindow")

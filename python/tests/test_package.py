@@ -162,6 +162,12 @@ def test_exports_and_previews(tmp_path, store):
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_fresh_ids(store):
+    a = store.get_or_create(None, (None, None), ramp, W8)
+    b = store.get_or_create(None, (None, None), ramp, W8)
+    assert a is not b and a.id != b.id and len(a.id) == 36
+
+
 def test_closed_and_released(store, ctx):
     t = store.get_or_create("ramp", (None, None), ramp, W8)
     t.release()
