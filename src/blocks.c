@@ -91,8 +91,12 @@ static size_t batch_scratch(const it_tensor *t) {
     size_t per_window = sat_add(slices, (size_t)t->view.rank * sizeof(int64_t) +
                                             t->n_args * sizeof(void *));
     size_t batch = sat_mul(t->batch, per_window);
-    /* The weighted blend's double sums reuse the same scratch once the windows are computed. */
-    size_t sums = t->blend == IT_BLEND_WEIGHTED ? sat_mul(t->view.chunk_elems, 2 * sizeof(double)) : 0;
+    /* The weighted blend's double sums and the counts of mean and custom blends reuse the same
+     * scratch once the windows are computed. */
+    size_t per_pixel = t->blend == IT_BLEND_WEIGHTED                                ? 2 * sizeof(double)
+                       : t->blend == IT_BLEND_MEAN || t->blend == IT_BLEND_CUSTOM ? sizeof(uint32_t)
+                                                                                  : 0;
+    size_t sums = sat_mul(t->view.chunk_elems, per_pixel);
     return batch > sums ? batch : sums;
 }
 

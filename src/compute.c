@@ -280,18 +280,21 @@ static int finalize_chunk(void *arg, size_t j, int thread) {
     size_t n = t->view.chunk_elems;
     blend_walk bw = {.wk = wk};
     bw.acc = iti_buf_alloc(t->view.chunk_bytes);
-    bw.cnt = counted ? calloc(n, sizeof *bw.cnt) : NULL;
+    /* The windows are computed: the thread's batch scratch holds the per-pixel counts or the
+     * weighted blend's double sums (already mapped, unlike a fresh allocation per chunk). */
+    if (counted)
+        bw.cnt = scratch_for(wk->ev, thread, n * sizeof *bw.cnt);
     if (t->blend == IT_BLEND_WEIGHTED) {
-        /* The windows are computed: the thread's batch scratch holds the double sums. */
         bw.wacc = scratch_for(wk->ev, thread, 2 * n * sizeof(double));
         bw.wsum = bw.wacc ? bw.wacc + n : NULL;
     }
     if (!bw.acc || (counted && !bw.cnt) || (t->blend == IT_BLEND_WEIGHTED && !bw.wacc)) {
         iti_buf_free(bw.acc);
-        free(bw.cnt);
         return iti_error(IT_ENOMEM, "out of memory for a chunk of \"%s\"", t->view.id);
     }
     static const unsigned char zero[8];
+    if (bw.cnt)
+        memset(bw.cnt, 0, n * sizeof *bw.cnt);
     if (bw.wacc)
         memset(bw.wacc, 0, 2 * n * sizeof(double));
     else
@@ -308,7 +311,6 @@ static int finalize_chunk(void *arg, size_t j, int thread) {
         iti_mean_finish(t->view.dtype, bw.acc, bw.cnt, n, t->view.fill);
     if (rc == 0 && bw.wacc)
         iti_weighted_finish(t->view.dtype, bw.acc, bw.wacc, bw.wsum, n, t->view.fill);
-    free(bw.cnt);
     if (rc) {
         iti_buf_free(bw.acc);
         return rc;

@@ -166,8 +166,9 @@ int main(int argc, char **argv) {
                med[k] / med[0], rss_med[k]);
     }
     printf("BENCH blend: tent_over_sum=%.2f hann_over_sum=%.2f gaussian_over_sum=%.2f "
-           "array_over_sum=%.2f by_hand_over_sum=%.2f ms_sum=%.0f ms_tent=%.0f\n",
-           med[2] / med[0], med[3] / med[0], med[4] / med[0], med[5] / med[0], med[6] / med[0],
-           med[0], med[2]);
+           "array_over_sum=%.2f mean_over_sum=%.2f by_hand_over_sum=%.2f ms_sum=%.0f "
+           "ms_tent=%.0f\n",
+           med[2] / med[0], med[3] / med[0], med[4] / med[0], med[5] / med[0], med[1] / med[0],
+           med[6] / med[0], med[0], med[2]);
     return 0;
 }
