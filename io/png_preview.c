@@ -141,24 +141,26 @@ static int read_sampled(preview *pv) {
 
 /* Adds the values of a row of boxes (C order over ext) to their box's sum and count (NaN left
  * out). The box index is worked out once per line along the last dimension and advanced every
- * step values along it. */
-static void accumulate(const preview *pv, const void *vals, const int64_t *ext, double *sum,
-                       uint32_t *n) {
+ * step values along it; each line is converted to double at once (into `line`, ext[last]
+ * values). */
+static void accumulate(const preview *pv, const void *vals, const int64_t *ext, double *line,
+                       double *sum, uint32_t *n) {
     const iti_selection *s = pv->sel;
-    it_dtype dtype = iti_tensor_view(pv->t)->dtype;
+    const iti_store_tensor *v = iti_tensor_view(pv->t);
     int r = pv->row_dim, last = s->rank - 1;
     int64_t idx[IT_MAX_RANK] = {0};
-    size_t i = 0;
+    const char *src = vals;
     for (;;) {
         size_t box = 0; /* within the row of boxes: dimension r counts one box */
         for (int d = 0; d <= last; d++)
             box = box * (size_t)(d == r ? 1 : s->count[d]) +
                   (size_t)(d == r || d == last ? 0 : idx[d] / s->step[d]);
         int64_t step = last == r ? ext[last] : s->step[last], left = step;
-        for (int64_t x = 0; x < ext[last]; x++, i++) {
-            double value = it_dtype_load(dtype, vals, i);
-            if (!isnan(value))
-                sum[box] += value, n[box]++;
+        iti_dtype_to_double(v->dtype, src, (size_t)ext[last], line);
+        src += (size_t)ext[last] * v->esize;
+        for (int64_t x = 0; x < ext[last]; x++) {
+            if (!isnan(line[x]))
+                sum[box] += line[x], n[box]++;
             if (--left == 0)
                 left = step, box++;
         }
@@ -201,7 +203,9 @@ static int read_averaged(preview *pv) {
     double *sum = calloc(per_row, sizeof *sum);
     uint32_t *n = calloc(per_row, sizeof *n);
     void *vals = malloc(band);
-    int rc = pv->avg && sum && n && vals ? 0 : iti_error(IT_ENOMEM, "it_preview_png: out of memory");
+    double *line = malloc((size_t)fine[rank - 1] * sizeof *line);
+    int rc = pv->avg && sum && n && vals && line
+                 ? 0 : iti_error(IT_ENOMEM, "it_preview_png: out of memory");
     for (int64_t row = 0; rc == 0 && row < s->count[r]; row++) {
         int64_t first[IT_MAX_RANK] = {0}, ext[IT_MAX_RANK];
         memcpy(ext, fine, sizeof ext);
@@ -213,7 +217,7 @@ static int read_averaged(preview *pv) {
             break;
         memset(sum, 0, per_row * sizeof *sum);
         memset(n, 0, per_row * sizeof *n);
-        accumulate(pv, vals, ext, sum, n);
+        accumulate(pv, vals, ext, line, sum, n);
         /* the row's boxes sit at stride per_row / (boxes before r) in the region's order */
         size_t outer = 1, inner = per_row;
         for (int d = 0; d < r; d++)
@@ -229,6 +233,7 @@ static int read_averaged(preview *pv) {
     free(sum);
     free(n);
     free(vals);
+    free(line);
     if (rc) {
         free(pv->avg);
         pv->avg = NULL;

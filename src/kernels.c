@@ -136,6 +136,28 @@ void iti_weighted_finish(it_dtype dtype, void *out, const double *acc, const dou
     weighted[dtype].finish(out, acc, wsum, n, init);
 }
 
+/* ---- conversion --------------------------------------------------------------------------- */
+
+#define TO_DOUBLE(T)                                                                          \
+    for (size_t i = 0; i < n; i++)                                                           \
+        dst[i] = (double)((const T *)src)[i];                                                \
+    break
+
+void iti_dtype_to_double(it_dtype dtype, const void *src, size_t n, double *dst) {
+    switch (dtype) {
+    case IT_F32: TO_DOUBLE(float);
+    case IT_F64: TO_DOUBLE(double);
+    case IT_I8: TO_DOUBLE(int8_t);
+    case IT_I16: TO_DOUBLE(int16_t);
+    case IT_I32: TO_DOUBLE(int32_t);
+    case IT_I64: TO_DOUBLE(int64_t);
+    case IT_U8: TO_DOUBLE(uint8_t);
+    case IT_U16: TO_DOUBLE(uint16_t);
+    case IT_U32: TO_DOUBLE(uint32_t);
+    default: TO_DOUBLE(uint64_t);
+    }
+}
+
 /* ---- replace ------------------------------------------------------------------------------ */
 
 static void replace_row(void *acc, const void *in, uint32_t *cnt, size_t n, size_t esize) {

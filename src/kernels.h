@@ -26,6 +26,9 @@ iti_weighted_row_fn iti_weighted_row(it_dtype dtype);
 void iti_weighted_finish(it_dtype dtype, void *out, const double *acc, const double *wsum,
                          size_t n, const void *init);
 
+/* dst[i] = element i of src (n elements of dtype), as double. */
+void iti_dtype_to_double(it_dtype dtype, const void *src, size_t n, double *dst);
+
 /* Copies an n-d box: extent[d] elements along each of `rank` dimensions, from src (element
  * strides sstride) to dst (element strides dstride). */
 void iti_copy_nd(void *dst, const int64_t *dstride, const void *src, const int64_t *sstride,
