@@ -253,14 +253,16 @@ STRUCTS = ("it_window", "it_region", "it_ctx_options", "it_memory_store_options"
            "it_tensor_desc", "it_tensor_info", "it_tensor_stats", "it_tensor_counters",
            "it_export_options", "it_export_info", "it_preview_options")
 
-IT_INF = -1
-IT_MAP_FIXED = -1
-IT_WEIGHT_FLAT = -1
-IT_TENSOR_SERIAL = 1
-IT_TENSOR_TRANSIENT = 2
-IT_OPEN_FILL_MISSING = 1
-IT_ECALLBACK = -6
-IT_ECANCELED = -9
+# The headers' macros and the status codes the package uses (ABI mode reads no macros);
+# tests/test_abi.py checks each against the compiler, and every enum value of CDEF too.
+CONSTANTS = {"IT_INF": -1, "IT_MAP_FIXED": -1, "IT_WEIGHT_FLAT": -1, "IT_TENSOR_SERIAL": 1,
+             "IT_TENSOR_TRANSIENT": 2, "IT_OPEN_FILL_MISSING": 1, "IT_ECALLBACK": -6,
+             "IT_ECANCELED": -9}
+IT_INF, IT_MAP_FIXED, IT_WEIGHT_FLAT = (CONSTANTS[k] for k in
+                                        ("IT_INF", "IT_MAP_FIXED", "IT_WEIGHT_FLAT"))
+IT_TENSOR_SERIAL, IT_TENSOR_TRANSIENT, IT_OPEN_FILL_MISSING = (
+    CONSTANTS[k] for k in ("IT_TENSOR_SERIAL", "IT_TENSOR_TRANSIENT", "IT_OPEN_FILL_MISSING"))
+IT_ECALLBACK, IT_ECANCELED = CONSTANTS["IT_ECALLBACK"], CONSTANTS["IT_ECANCELED"]
 
 ffi = FFI()
 ffi.cdef(CDEF)

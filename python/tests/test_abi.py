@@ -1,5 +1,6 @@
 """The package's declarations against the real headers: a C program generated from the
-declared structs prints every size and field offset as the compiler lays them out."""
+declared structs prints every size and field offset as the compiler lays them out, and the
+value of every constant and enum value the package declares."""
 import os
 import subprocess
 import sys
@@ -33,6 +34,14 @@ def test_struct_layouts_match_the_headers(tmp_path):
         for field, info in t.fields:
             lines.append(f'    printf("%zu\\n", offsetof({name}, {field}));')
             expected.append((f"{name}.{field}", info.offset))
+    # the macros the package copies, and every enum value it declares
+    values = dict(_lib.CONSTANTS)
+    for name in dir(_lib.lib):
+        if name.startswith("IT_") and isinstance(getattr(_lib.lib, name), int):
+            values[name] = getattr(_lib.lib, name)
+    for name, value in sorted(values.items()):
+        lines.append(f'    printf("%lld\\n", (long long)({name}));')
+        expected.append((name, value))
     lines += ["    return 0;", "}"]
     src = tmp_path / "layout.c"
     src.write_text("\n".join(lines) + "\n")
@@ -49,4 +58,4 @@ def test_struct_layouts_match_the_headers(tmp_path):
     wrong = [f"{what}: declared {want}, compiler {int(g)}"
              for (what, want), g in zip(expected, got) if int(g) != want]
     assert not wrong, "\n".join(wrong)
-    print(f"{len(expected)} sizes and offsets match", file=sys.stderr)
+    print(f"{len(expected)} sizes, offsets and constants match", file=sys.stderr)
