@@ -153,9 +153,8 @@ class TileStore:
             raise InvalidArgument(f"{len(args)} args but {len(args_windows)} args_windows")
         existing = self._tensors.get(tid)
         dt = np.dtype(dtype)
-        entry = _callbacks.Entry(f, blend if callable(blend) else None, tid, dt,
-                                 output_window.size)
-        key = existing._key if existing is not None else _callbacks.register(entry)
+        key = existing._key if existing is not None else _callbacks.register(
+            _callbacks.Entry(f, blend if callable(blend) else None, tid, dt, output_window.size))
         keep = []
         try:
             desc = self._desc(tid, shape, dt, output_window, args, args_windows, chunk_size,
