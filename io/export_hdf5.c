@@ -20,6 +20,7 @@
 #include "codec_filters.h"
 #include "file_util.h"
 #include "hdf5_attr.h"
+#include "hdf5_compat.h"
 #include "hdf5_lock.h"
 #include "hdf5_vfd.h"
 #include "open_files.h"
@@ -240,8 +241,7 @@ static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
             if (H5Lexists(parent, sname, H5P_DEFAULT) <= 0)
                 break;
             hid_t old = H5Oopen(parent, sname, H5P_DEFAULT);
-            H5O_info_t oi;
-            if (old >= 0 && H5Oget_info(old, &oi) >= 0 && oi.type == H5O_TYPE_DATASET &&
+            if (old >= 0 && iti_h5_object_type(old, ".") == H5O_TYPE_DATASET &&
                 H5DSis_scale(old) > 0) {
                 hid_t sp = H5Dget_space(old);
                 hssize_t n = H5Sget_simple_extent_npoints(sp);

@@ -9,6 +9,7 @@
 #include "codec.h"
 #include "file_util.h"
 #include "hdf5_attr.h"
+#include "hdf5_compat.h"
 #include "hdf5_state.h"
 #include "hdf5_upgrade.h"
 
@@ -161,10 +162,8 @@ static int open_existing(h5_store *h, const char *path) {
     int rc = check_format(h, path);
     if (rc)
         return rc;
-    H5O_info_t oi;
     if (H5Lexists(h->file, "tensors", H5P_DEFAULT) <= 0 ||
-        H5Oget_info_by_name(h->file, "tensors", &oi, H5P_DEFAULT) < 0 ||
-        oi.type != H5O_TYPE_GROUP || (h->tensors = H5Gopen2(h->file, "tensors", H5P_DEFAULT)) < 0)
+        iti_h5_object_type(h->file, "tensors") != H5O_TYPE_GROUP || (h->tensors = H5Gopen2(h->file, "tensors", H5P_DEFAULT)) < 0)
         return iti_error(IT_EFORMAT, "it_store_open_hdf5: the store has no /tensors group");
     if (h->version == 1 && h->mode != IT_HDF5_READONLY)
         return upgrade(h);

@@ -9,6 +9,7 @@
 
 #include "codec_filters.h"
 #include "hdf5_attr.h"
+#include "hdf5_compat.h"
 #include "hdf5_schema.h"
 #include "hdf5_state.h"
 
@@ -263,9 +264,8 @@ int iti_h5t_open(h5_store *h, h5_tensor *ht) {
     }
     if (ht->group < 0)
         return iti_h5_error(IT_EFORMAT, "opening the tensor group");
-    H5O_info_t oi;
-    if (H5Oget_info_by_name(ht->group, "data", &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET ||
-        H5Oget_info_by_name(ht->group, "chunks", &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
+    if (iti_h5_object_type(ht->group, "data") != H5O_TYPE_DATASET ||
+        iti_h5_object_type(ht->group, "chunks") != H5O_TYPE_DATASET)
         return iti_error(IT_EFORMAT, "tensor \"%s\": its group lacks the data or chunks dataset",
                         t->id);
     ht->data = H5Dopen2(ht->group, "data", H5P_DEFAULT);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "hdf5_attr.h"
+#include "hdf5_compat.h"
 #include "hdf5_upgrade.h"
 #include "backend.h"
 
@@ -88,7 +89,7 @@ static int reindex(hid_t g) {
     return rc;
 }
 
-static herr_t upgrade_one(hid_t tensors, const char *id, const H5L_info_t *info, void *arg) {
+static herr_t upgrade_one(hid_t tensors, const char *id, const iti_h5_link_info *info, void *arg) {
     (void)info;
     int *rc = arg;
     hid_t g = H5Gopen2(tensors, id, H5P_DEFAULT);
@@ -113,7 +114,7 @@ static herr_t upgrade_one(hid_t tensors, const char *id, const H5L_info_t *info,
 
 int iti_h5_upgrade_v1(hid_t file, hid_t tensors) {
     int rc = 0;
-    if (H5Literate(tensors, H5_INDEX_NAME, H5_ITER_INC, NULL, upgrade_one, &rc) < 0 && !rc)
+    if (iti_h5_iterate_links(tensors, upgrade_one, &rc) < 0 && !rc)
         rc = iti_h5_error(IT_EFORMAT, "listing /tensors");
     int64_t version = 2;
     if (rc == 0 && (rc = refix(file, "format")) == 0 && (rc = refix(file, "library_version")) == 0)
