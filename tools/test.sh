@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
         [ $# -ge 2 ] || { echo "usage: --fuzz SECONDS" >&2; exit 2; }
         fuzz=$2; shift
         build=build-fuzz
-        packages+=(clang libclang-rt-14-dev)
+        packages+=(clang libclang-rt-dev) # the runtime of the suite's clang (14, 19, 21, ...)
         flags+=(-DCMAKE_C_COMPILER=clang -DIT_FUZZ=ON -DIT_FUZZ_SECONDS="$fuzz" -DIT_BUILD_TESTS=OFF
             -DIT_BUILD_EXAMPLES=OFF -DIT_BUILD_TOOLS=OFF -DIT_BUILD_BENCH=OFF
             -DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
