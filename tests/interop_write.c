@@ -46,13 +46,7 @@ static int write_store(const char *path, it_compression codec, int level) {
     /* g2: (inf, inf) f32, 8x8 windows = chunks, golden values, negative coordinates */
     int64_t w8[2] = {8, 8};
     it_tensor_desc d;
-    it_tensor_desc_init(&d, 2);
-    d.id = "g2";
-    d.shape[0] = d.shape[1] = IT_INF;
-    it_window_init(&d.window, 2, w8);
-    d.chunk[0] = d.chunk[1] = 8;
-    d.fn = golden_fn;
-    d.fn_tag = "golden";
+    golden_g2_desc(&d, NULL);
     it_tensor *g2, *i16, *u8;
     if (it_tensor_create(s, &d, &g2))
         return fprintf(stderr, "%s\n", it_last_error()), 1;

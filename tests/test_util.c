@@ -114,6 +114,18 @@ void golden_overlap_desc(it_tensor_desc *d, golden_gen *gen) {
     d->user = gen;
 }
 
+void golden_g2_desc(it_tensor_desc *d, golden_gen *gen) {
+    int64_t w8[2] = {8, 8};
+    it_tensor_desc_init(d, 2);
+    d->id = "g2";
+    d->shape[0] = d->shape[1] = IT_INF;
+    it_window_init(&d->window, 2, w8);
+    d->chunk[0] = d->chunk[1] = 8;
+    d->fn = golden_fn;
+    d->fn_tag = "golden";
+    d->user = gen;
+}
+
 void box3_desc(it_tensor_desc *d, it_tensor **arg, it_window *aw, golden_gen *gen) {
     int64_t w32[2] = {32, 32}, pad[2] = {34, 34}, halo[2] = {-1, -1};
     it_window_set(aw, 2, pad, w32, halo);

@@ -28,6 +28,9 @@ int box3_fn(const it_window_batch *b, void *user);
  * descriptors point to arg and aw, which must outlive it_tensor_create. */
 void golden_overlap_desc(it_tensor_desc *d, golden_gen *gen);
 void box3_desc(it_tensor_desc *d, it_tensor **arg, it_window *aw, golden_gen *gen);
+/* The interoperability stores' "g2" (tests/interop_write.c, tests/data/hdf5): (inf, inf) f32 of
+ * golden_fn (counting in gen when set) in windows = chunks of 8, fn_tag "golden". */
+void golden_g2_desc(it_tensor_desc *d, golden_gen *gen);
 
 /* A context (threads, memory budget) with a memory store (cache byte limit); 0 = defaults.
  * Returns 0 or the failing call's status. */
