@@ -201,7 +201,7 @@ static it_tensor *build(const golden_case *c, const config *cf, it_store *store,
         l.fn = box3_fn;
         l.user = gen;
         l.batch_size = d.batch_size;
-        char id[16];
+        char id[24]; /* "chain" and any int */
         snprintf(id, sizeof id, "chain%d", k);
         l.id = id;
         for (int j = 0; j < c->rank; j++)
