@@ -163,7 +163,8 @@ static int open_existing(h5_store *h, const char *path) {
     if (rc)
         return rc;
     if (H5Lexists(h->file, "tensors", H5P_DEFAULT) <= 0 ||
-        iti_h5_object_type(h->file, "tensors") != H5O_TYPE_GROUP || (h->tensors = H5Gopen2(h->file, "tensors", H5P_DEFAULT)) < 0)
+        iti_h5_object_type(h->file, "tensors") != H5O_TYPE_GROUP ||
+        (h->tensors = H5Gopen2(h->file, "tensors", H5P_DEFAULT)) < 0)
         return iti_error(IT_EFORMAT, "it_store_open_hdf5: the store has no /tensors group");
     if (h->version == 1 && h->mode != IT_HDF5_READONLY)
         return upgrade(h);
