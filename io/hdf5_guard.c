@@ -8,6 +8,7 @@
  * advances by each object's length without checking it, so a zero-length free-space object
  * loops forever and lengths past the end make later reads copy out of bounds. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hdf5_guard.h"
@@ -20,6 +21,49 @@ static uint64_t le(const unsigned char *p, int n) {
     for (int i = n - 1; i >= 0; i--)
         v = v << 8 | p[i];
     return v;
+}
+
+/* Position of addr in the sorted notes, or where it would go. */
+static size_t note_slot(const iti_h5_notes *s, uint64_t addr) {
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->v[mid].addr < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+bool iti_h5_notes_put(iti_h5_notes *s, uint64_t addr, int kind) {
+    size_t i = note_slot(s, addr);
+    if (i < s->n && s->v[i].addr == addr) {
+        s->v[i].kind = kind;
+        return true;
+    }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        struct iti_h5_note *v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return false;
+        s->v = v;
+        s->cap = cap;
+    }
+    memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof *s->v);
+    s->v[i] = (struct iti_h5_note){addr, kind};
+    s->n++;
+    return true;
+}
+
+int iti_h5_notes_get(const iti_h5_notes *s, uint64_t addr) {
+    size_t i = note_slot(s, addr);
+    return i < s->n && s->v[i].addr == addr ? s->v[i].kind : IT_H5_FIRST_CHUNK;
+}
+
+void iti_h5_notes_free(iti_h5_notes *s) {
+    free(s->v);
+    *s = (iti_h5_notes){0};
 }
 
 static bool reject(char *why, size_t why_size, const char *msg, uint64_t addr) {
@@ -131,6 +175,27 @@ typedef struct noter {
     void *arg;
 } noter;
 
+/* Data layout message (type 0x0008) of chunked storage (class 2) indexed by a version-1 B-tree:
+ * versions 1 and 2: version, dimensionality, class, 5 reserved bytes, the B-tree's address;
+ * version 3: version, class, dimensionality, the address. An undefined address (all ones: no
+ * chunk stored yet) names nothing. */
+static void note_chunk_btree(const unsigned char *m, size_t n, const iti_h5_sizes *z,
+                             const noter *note) {
+    size_t at;
+    int dims;
+    if (n >= 3 && (m[0] == 1 || m[0] == 2) && m[2] == 2)
+        dims = m[1], at = 8;
+    else if (n >= 3 && m[0] == 3 && m[1] == 2)
+        dims = m[2], at = 3;
+    else
+        return;
+    if (dims < 2 || dims > 33 || at + (size_t)z->addr > n)
+        return; /* HDF5 refuses it */
+    uint64_t addr = le(m + at, z->addr);
+    if (addr <= z->eof)
+        note->fn(note->arg, addr, IT_H5_BTREE_CHUNK + dims);
+}
+
 static bool walk(const unsigned char *p, const unsigned char *end, int v2, bool order,
                  const iti_h5_sizes *z, const noter *note, char *why, size_t why_size) {
     size_t head = v2 ? 4 + (order ? 2 : 0) : 8;
@@ -149,6 +214,8 @@ static bool walk(const unsigned char *p, const unsigned char *end, int v2, bool 
             snprintf(why, why_size, "a header continuation message of %zu bytes", n);
             return false;
         }
+        if (type == 0x0008)
+            note_chunk_btree(m, n, z, note);
         if (type == 0x0010) { /* continuation */
             uint64_t at = le(m, z->addr), len = le(m + z->addr, z->len);
             if (at > z->eof || len > z->eof - at) {
@@ -216,6 +283,30 @@ bool iti_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, con
     if (!inside(addr, *total, z, "an object header", why, why_size))
         return false;
     return walk(buf + 16, size < *total ? end : buf + *total, 0, false, z, &note, why, why_size);
+}
+
+/* Version-1 B-tree node: "TREE", node type (1: chunks), level (0: leaf), entries used (2
+ * bytes), left and right sibling addresses, then key 0, child 0, key 1, ... Key of a chunk node:
+ * the chunk's stored size (4 bytes), its filter mask (4), then dimensionality 8-byte offsets. */
+bool iti_h5_guard_btree_chunks(const unsigned char *buf, size_t size, const iti_h5_sizes *z,
+                              int dimensionality, void (*note)(void *arg, uint64_t addr, int kind),
+                              void *arg, char *why, size_t why_size) {
+    size_t A = (size_t)z->addr, hdr = 8 + 2 * A, key = 8 + 8 * (size_t)dimensionality;
+    if (size < hdr || memcmp(buf, "TREE", 4) != 0 || buf[4] != 1)
+        return true; /* HDF5 refuses it */
+    unsigned level = buf[5], used = (unsigned)le(buf + 6, 2);
+    for (size_t i = 0; i < used; i++) {
+        size_t at = hdr + i * (key + A);
+        if (at + key + A > size)
+            break; /* more entries than the node holds: HDF5 refuses it */
+        if (le(buf + at, 4) == 0) {
+            snprintf(why, why_size, "a chunk B-tree key declares a chunk of 0 bytes");
+            return false;
+        }
+        if (level > 0)
+            note(arg, le(buf + at + key, (int)A), IT_H5_BTREE_CHUNK + dimensionality);
+    }
+    return true;
 }
 
 /* "HEAP", version 0, 3 reserved bytes, data segment size (length), free list offset (length),

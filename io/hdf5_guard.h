@@ -1,6 +1,6 @@
 /* Checks of HDF5 structures read from files, made before HDF5 itself parses them, for the
  * places where HDF5 1.10.8 trusts the file (a crafted global heap makes it loop forever or copy
- * past its buffers). */
+ * past its buffers) and where a build of HDF5 with assertions enabled (Debian's 2.2) aborts. */
 #ifndef ITI_HDF5_GUARD_H
 #define ITI_HDF5_GUARD_H
 
@@ -21,6 +21,22 @@ typedef struct iti_h5_sizes {
     int addr, len;
     uint64_t eof;
 } iti_h5_sizes;
+
+/* Addresses that checked structures named, with a kind each (IT_H5_CHUNK_*,
+ * IT_H5_BTREE_CHUNK + dimensionality): a sorted array. Zero-initialised is empty. */
+typedef struct iti_h5_notes {
+    struct iti_h5_note {
+        uint64_t addr;
+        int kind;
+    } *v;
+    size_t n, cap;
+} iti_h5_notes;
+
+/* Records (or re-kinds) addr; false when out of memory (nothing recorded). */
+bool iti_h5_notes_put(iti_h5_notes *s, uint64_t addr, int kind);
+/* The kind recorded for addr, 0 when none (IT_H5_FIRST_CHUNK). */
+int iti_h5_notes_get(const iti_h5_notes *s, uint64_t addr);
+void iti_h5_notes_free(iti_h5_notes *s);
 
 /* Validates a global heap collection read at file address addr (buf holds size bytes, maybe
  * only the first part of the collection): false, with a reason in why, when the collection's
@@ -43,6 +59,21 @@ bool iti_h5_guard_ohdr(const unsigned char *buf, size_t size, uint64_t addr, con
  * (0), a version-1 chunk, a version-2 chunk without or with creation order in its message
  * headers. */
 enum { IT_H5_FIRST_CHUNK, IT_H5_CHUNK_V1, IT_H5_CHUNK_V2, IT_H5_CHUNK_V2_ORDER };
+
+/* Kinds of B-tree nodes (note's kind): a version-1 B-tree of chunks whose keys hold
+ * `dimensionality` offsets (the layout message's, the data set's rank + 1) is
+ * IT_H5_BTREE_CHUNK + dimensionality. Object headers note the root of each chunked data set's
+ * B-tree from its layout message (versions 1 to 3; version 4 indexes chunks otherwise). */
+enum { IT_H5_BTREE_CHUNK = 0x100 };
+
+/* A version-1 B-tree node of chunks ("TREE", node type 1) whose keys hold dimensionality
+ * offsets: false, with a reason, when a used entry's key declares a chunk of 0 bytes (HDF5
+ * asserts that a stored chunk has bytes: a build with assertions enabled, such as Debian's HDF5
+ * 2.2, aborts; 1.10 and 1.14 go on). note(arg, address, kind) is called for every child of an
+ * internal node. Nodes HDF5 itself refuses (signature, type, too many entries) are left to it. */
+bool iti_h5_guard_btree_chunks(const unsigned char *buf, size_t size, const iti_h5_sizes *z,
+                              int dimensionality, void (*note)(void *arg, uint64_t addr, int kind),
+                              void *arg, char *why, size_t why_size);
 
 /* A local heap header ("HEAP"): false when its data segment leaves the file. Sets *segment,
  * *segment_size and *free_head for iti_h5_guard_lheap_free (*segment_size 0 when buf is not a

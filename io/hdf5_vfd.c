@@ -41,11 +41,8 @@ typedef struct vfd_file {
     ino_t ino;
     bool writable, poisoned;
     iti_h5_sizes sizes;          /* from the superblock, for the checks of hdf5_guard.h */
-    struct chunk_note {         /* continuation chunks named so far, sorted by address */
-        uint64_t addr;
-        int kind;               /* IT_H5_CHUNK_* */
-    } *chunks;
-    size_t nchunks, capchunks;
+    iti_h5_notes continuations; /* object header continuation chunks (IT_H5_CHUNK_*) */
+    iti_h5_notes btrees;        /* chunk B-tree nodes (IT_H5_BTREE_CHUNK + dimensionality) */
     struct {                    /* the first read of a structure whose rest is still to come */
         H5FD_mem_t type;
         haddr_t addr;
@@ -209,7 +206,8 @@ static int recover(vfd_file *f) {
 static void free_file(vfd_file *f) {
     drop_held(f);
     free(f->held);
-    free(f->chunks);
+    iti_h5_notes_free(&f->continuations);
+    iti_h5_notes_free(&f->btrees);
     free(f->head.bytes);
     free(f);
 }
@@ -334,45 +332,14 @@ static herr_t fail_read(vfd_file *f, int err) {
 static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
                        void *buf);
 
-/* Object header reads are first chunks, except at the addresses continuation messages named
- * (a first chunk's size must be checked; the two cannot be told apart by their bytes). */
-/* Position of addr in the sorted notes, or where it would go. */
-static size_t note_slot(const vfd_file *f, uint64_t addr) {
-    size_t lo = 0, hi = f->nchunks;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (f->chunks[mid].addr < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static void note_continuation(void *arg, uint64_t addr, int kind) {
+/* Records an address a checked structure named (hdf5_guard.h): object header reads are first
+ * chunks, except at the addresses continuation messages named (a first chunk's size must be
+ * checked; the two cannot be told apart by their bytes); B-tree reads are checked where a
+ * layout message or a parent node named a chunk B-tree. An address not recorded (no memory) is
+ * read as a first chunk (checked more strictly), or as a B-tree node HDF5 alone checks. */
+static void note_address(void *arg, uint64_t addr, int kind) {
     vfd_file *f = arg;
-    size_t i = note_slot(f, addr);
-    if (i < f->nchunks && f->chunks[i].addr == addr) {
-        f->chunks[i].kind = kind;
-        return;
-    }
-    if (f->nchunks == f->capchunks) {
-        size_t cap = f->capchunks ? f->capchunks * 2 : 16;
-        struct chunk_note *c = realloc(f->chunks, cap * sizeof *c);
-        if (!c)
-            return; /* unrecorded: read later as a first chunk, checked more strictly */
-        f->chunks = c;
-        f->capchunks = cap;
-    }
-    memmove(&f->chunks[i + 1], &f->chunks[i], (f->nchunks - i) * sizeof *f->chunks);
-    f->chunks[i] = (struct chunk_note){addr, kind};
-    f->nchunks++;
-}
-
-/* IT_H5_FIRST_CHUNK, or the kind of continuation chunk a message named at addr. */
-static int chunk_kind(const vfd_file *f, uint64_t addr) {
-    size_t i = note_slot(f, addr);
-    return i < f->nchunks && f->chunks[i].addr == addr ? f->chunks[i].kind : IT_H5_FIRST_CHUNK;
+    iti_h5_notes_put(kind >= IT_H5_BTREE_CHUNK ? &f->btrees : &f->continuations, addr, kind);
 }
 
 /* Checks one structure image read at addr (see hdf5_guard.h). */
@@ -382,8 +349,8 @@ static bool check_image(vfd_file *f, H5FD_mem_t type, haddr_t addr, const unsign
         return iti_h5_guard_superblock(p, size, addr, &f->sizes, total, why, why_size);
     if (type == H5FD_MEM_GHEAP)
         return iti_h5_guard_gheap(p, size, addr, &f->sizes, total, why, why_size);
-    return iti_h5_guard_ohdr(p, size, addr, &f->sizes, chunk_kind(f, addr), note_continuation, f,
-                            total, why, why_size);
+    return iti_h5_guard_ohdr(p, size, addr, &f->sizes, iti_h5_notes_get(&f->continuations, addr),
+                            note_address, f, total, why, why_size);
 }
 
 /* HDF5 reads a structure longer than its first guess in two reads: the first read is checked
@@ -476,6 +443,10 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
         ok = check_structure(f, type, addr, p, size, why, sizeof why);
     else if (type == H5FD_MEM_LHEAP)
         ok = check_local_heap(f, p, size, why, sizeof why);
+    else if (type == H5FD_MEM_BTREE && iti_h5_notes_get(&f->btrees, addr) > IT_H5_BTREE_CHUNK)
+        ok = iti_h5_guard_btree_chunks(p, size, &f->sizes,
+                                      iti_h5_notes_get(&f->btrees, addr) - IT_H5_BTREE_CHUNK,
+                                      note_address, f, why, sizeof why);
     if (!ok) {
         f->state->format_error = true;
         snprintf(f->state->format_detail, sizeof f->state->format_detail, "%s", why);

@@ -162,6 +162,11 @@ unchanged "$dir/junk.h5" "verify random bytes" -- "$it" verify "$dir/junk.h5"
 cp "$(dirname "$0")/data/hostile-ohdr.h5" "$dir/hostile.h5" # an attribute claiming more than its message
 unchanged "$dir/hostile.h5" "ls a crafted file" -- "$it" ls "$dir/hostile.h5"
 unchanged "$dir/hostile.h5" "verify a crafted file" -- "$it" verify "$dir/hostile.h5"
+# a chunk B-tree key claiming a chunk of 0 bytes (an HDF5 built with assertions aborts on it)
+cp "$(dirname "$0")/fuzz/corpus/store_open/regress-btree-zero-key" "$dir/zero-key.h5"
+expect 1 "verify a store whose chunk B-tree claims an empty chunk" -- "$it" verify "$dir/zero-key.h5"
+grep -q "a chunk B-tree key declares a chunk of 0 bytes" "$dir/out" && pass "verify names the empty chunk key" ||
+    fail "verify of the empty chunk key: $(cat "$dir/out" "$dir/err")"
 head -c 3000 "$store" >"$dir/trunc.h5"
 unchanged "$dir/trunc.h5" "verify a truncated store" -- "$it" verify "$dir/trunc.h5"
 expect 1 "missing file" -- "$it" ls "$dir/none.h5"
