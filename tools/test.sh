@@ -50,4 +50,4 @@ echo "==> building"
 cmake --build "$build" -j"$(jobs)" -- --no-print-directory >/dev/null
 echo "==> testing"
 cd "$build"
-ctest --output-on-failure --verbose
+ctest --output-on-failure --verbose -j"$(jobs)"
