@@ -408,6 +408,15 @@ static bool check_local_heap(vfd_file *f, const unsigned char *p, size_t size, c
     return ok;
 }
 
+/* A B-tree node: checked where a layout message or a parent node named a chunk B-tree. */
+static bool check_btree(vfd_file *f, haddr_t addr, const unsigned char *p, size_t size, char *why,
+                        size_t why_size) {
+    int kind = iti_h5_notes_get(&f->btrees, addr);
+    return kind <= IT_H5_BTREE_CHUNK ||
+           iti_h5_guard_btree_chunks(p, size, &f->sizes, kind - IT_H5_BTREE_CHUNK, note_address, f,
+                                     why, why_size);
+}
+
 static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
                        void *buf) {
     (void)dxpl;
@@ -443,10 +452,8 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
         ok = check_structure(f, type, addr, p, size, why, sizeof why);
     else if (type == H5FD_MEM_LHEAP)
         ok = check_local_heap(f, p, size, why, sizeof why);
-    else if (type == H5FD_MEM_BTREE && iti_h5_notes_get(&f->btrees, addr) > IT_H5_BTREE_CHUNK)
-        ok = iti_h5_guard_btree_chunks(p, size, &f->sizes,
-                                      iti_h5_notes_get(&f->btrees, addr) - IT_H5_BTREE_CHUNK,
-                                      note_address, f, why, sizeof why);
+    else if (type == H5FD_MEM_BTREE)
+        ok = check_btree(f, addr, p, size, why, sizeof why);
     if (!ok) {
         f->state->format_error = true;
         snprintf(f->state->format_detail, sizeof f->state->format_detail, "%s", why);
