@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,15 +78,18 @@ int iti_fs_sync_dir(const char *path) {
     return rc;
 }
 
-/* Copies `size` bytes of in to out: shared blocks (reflink) or copy_file_range on Linux, else
- * (and where those are refused) read and write. 0, or -1 with errno set. */
-static int copy_bytes(int in, int out, off_t size) {
+/* Copies `size` bytes of in to out at offset `at` (a multiple of the file system's block size
+ * for shared blocks): shared blocks (reflink) or copy_file_range on Linux, else (and where
+ * those are refused) read and write. 0, or -1 with errno set. */
+static int copy_bytes(int in, int out, off_t size, off_t at) {
     off_t done = 0;
 #ifdef __linux__
-    if (ioctl(out, FICLONE, in) == 0)
+    struct file_clone_range range = {.src_fd = in, .dest_offset = (uint64_t)at};
+    if (at == 0 ? ioctl(out, FICLONE, in) == 0 : ioctl(out, FICLONERANGE, &range) == 0)
         return 0;
     while (done < size) {
-        ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(size - done), 0);
+        loff_t from = done, to = at + done;
+        ssize_t n = copy_file_range(in, &from, out, &to, (size_t)(size - done), 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && done == 0 && (errno == ENOSYS || errno == EXDEV || errno == EINVAL))
@@ -106,11 +110,15 @@ static int copy_bytes(int in, int out, off_t size) {
         size_t want = size - done < (off_t)step ? (size_t)(size - done) : step;
         rc = iti_fs_pread_full(in, buf, want, (uint64_t)done);
         if (rc == 0)
-            rc = iti_fs_pwrite_all(out, buf, want, (uint64_t)done);
+            rc = iti_fs_pwrite_all(out, buf, want, (uint64_t)(at + done));
         done += (off_t)want;
     }
     free(buf);
     return rc ? (errno = rc, -1) : 0;
+}
+
+int iti_fs_copy_into(int in, int out, uint64_t size, uint64_t at) {
+    return copy_bytes(in, out, (off_t)size, (off_t)at) == 0 ? 0 : errno;
 }
 
 int iti_fs_sync_data(int fd) {
@@ -133,7 +141,7 @@ int iti_fs_copy(const char *src, const char *dst, bool sync) {
         close(in);
         return rc;
     }
-    if (copy_bytes(in, out, sb.st_size) != 0)
+    if (copy_bytes(in, out, sb.st_size, 0) != 0)
         rc = iti_error(iti_fs_errno_code(errno), "copying %s to %s: %s", src, dst, strerror(errno));
     if (rc == 0 && sync && fsync(out) != 0)
         rc = iti_error(iti_fs_errno_code(errno), "syncing %s: %s", dst, strerror(errno));
@@ -164,4 +172,36 @@ int iti_fs_is_hdf5(const char *path) {
     }
     close(fd);
     return found;
+}
+
+int iti_fs_rename_noreplace(const char *from, const char *to) {
+#ifdef RENAME_NOREPLACE
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return errno;
+#endif
+    /* A second name made with link(2) fails when `to` exists, as the rename above. */
+    if (link(from, to) != 0)
+        return errno;
+    unlink(from);
+    return 0;
+}
+
+int iti_fs_replace_locked(const char *from, const char *to) {
+    int fd = open(to, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return errno == ENOENT ? iti_fs_rename_noreplace(from, to) : errno;
+    struct stat held, now;
+    int err = 0;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno != ENOSYS && errno != ENOTSUP)
+        err = errno == EWOULDBLOCK ? EWOULDBLOCK : errno;
+    else if (fstat(fd, &held) != 0 || stat(to, &now) != 0)
+        err = errno;
+    else if (held.st_dev != now.st_dev || held.st_ino != now.st_ino)
+        err = EWOULDBLOCK; /* replaced meanwhile by another process */
+    else if (rename(from, to) != 0)
+        err = errno;
+    close(fd); /* the replaced file's lock goes with it; openers check the name (vfd_open) */
+    return err;
 }

@@ -26,6 +26,19 @@ int iti_fs_is_hdf5(const char *path);
  * the file system takes no byte). */
 int iti_fs_pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
 
+/* Copies size bytes of the file open as in to the file open as out at offset at (shared blocks
+ * where the file system offers them and `at` is a multiple of its block size). 0 or an errno. */
+int iti_fs_copy_into(int in, int out, uint64_t size, uint64_t at);
+
+/* Renames from to `to` unless `to` exists (EEXIST then): no store another process created
+ * meanwhile is replaced. 0 or an errno. */
+int iti_fs_rename_noreplace(const char *from, const char *to);
+
+/* Renames from over `to` while holding an exclusive lock on the file at `to`, so no process
+ * has it open through the library (EWOULDBLOCK when one has, or when `to` was replaced
+ * meanwhile); like iti_fs_rename_noreplace when `to` does not exist. 0 or an errno. */
+int iti_fs_replace_locked(const char *from, const char *to);
+
 /* Reads n bytes at off; bytes past the end of the file read as zeros. 0 or an errno. */
 int iti_fs_pread_full(int fd, void *buf, size_t n, uint64_t off);
 

@@ -4,10 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "codec.h"
 #include "file_util.h"
+#include "hdf5_convert.h"
+#include "hdf5_header.h"
 #include "hdf5_attr.h"
 #include "hdf5_compat.h"
 #include "hdf5_state.h"
@@ -31,13 +37,21 @@ static hid_t open_through_driver(h5_store *h, const char *name, unsigned flags, 
         hbool_t yes = 1;
         H5Pset(fapl, "clear_status_flags", &yes);
     }
-    hid_t f = create ? H5Fcreate(name, flags, H5P_DEFAULT, fapl) : H5Fopen(name, flags, fapl);
+    hid_t fcpl = create ? H5Pcreate(H5P_FILE_CREATE) : H5P_DEFAULT;
+    hid_t f = -1;
+    if (!create)
+        f = H5Fopen(name, flags, fapl);
+    else if (fcpl >= 0 && H5Pset_userblock(fcpl, ITI_HEADER_SIZE) >= 0)
+        f = H5Fcreate(name, flags, fcpl, fapl);
+    if (create && fcpl >= 0)
+        H5Pclose(fcpl);
     H5Pclose(fapl);
     return f;
 }
 
 static void forget_vfd_errors(h5_store *h) {
-    iti_vfd_state fresh = {.sync = h->vfd.sync, .journal = h->vfd.journal};
+    iti_vfd_state fresh = {.sync = h->vfd.sync, .journaled = true,
+                           .legacy_journal = {h->legacy_journal[0], h->legacy_journal[1]}};
     h->vfd = fresh;
 }
 
@@ -50,11 +64,16 @@ static void close_file(h5_store *h) {
 }
 
 /* A new store is built under a temporary name and renamed into place once its skeleton is
- * flushed: a failure (a full disk) leaves no half-made file behind, and IT_HDF5_CREATE replaces
- * an existing file only with a complete new one. */
-static int init_new_file(h5_store *h, const char *path) {
-    char tmp[4200];
-    int rc = iti_fs_temp_name(path, "new", tmp, sizeof tmp);
+ * flushed: a failure (a full disk) leaves no half-made file behind. The rename never replaces a
+ * store another process created meanwhile: IT_HDF5_READWRITE then opens that one (*raced set),
+ * and IT_HDF5_CREATE replaces an existing file only while it holds its lock (IT_ELOCKED when
+ * a process has it open). */
+static int init_new_file(h5_store *h, const char *path, bool *raced) {
+    char tmp[4200], target[PATH_MAX];
+    /* An existing store (IT_HDF5_CREATE) is replaced where it is, also through a link. */
+    if (h->mode != IT_HDF5_CREATE || !realpath(path, target))
+        snprintf(target, sizeof target, "%s", path);
+    int rc = iti_fs_temp_name(target, "new", tmp, sizeof tmp);
     if (rc)
         return rc;
     h->file = open_through_driver(h, tmp, H5F_ACC_EXCL, true, false);
@@ -76,13 +95,22 @@ static int init_new_file(h5_store *h, const char *path) {
         rc = iti_h5_error(IT_EIO, "it_store_open_hdf5: flushing the new file");
     if (rc == 0 && iti_vfd_poisoned(&h->vfd))
         rc = iti_vfd_error(&h->vfd, "it_store_open_hdf5: writing the new file");
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = iti_error(iti_fs_errno_code(errno), "it_store_open_hdf5: renaming %s to %s: %s", tmp,
-                      path, strerror(errno));
-    if (rc == 0 && h->vfd.sync)
-        rc = iti_fs_sync_dir(path);
+    if (rc == 0) {
+        int err = h->mode == IT_HDF5_CREATE ? iti_fs_replace_locked(tmp, target)
+                                            : iti_fs_rename_noreplace(tmp, target);
+        if (err == EEXIST)
+            *raced = true; /* created by another process since this one looked */
+        else if (err == EWOULDBLOCK)
+            rc = iti_error(IT_ELOCKED, "it_store_open_hdf5: %s is open in another process; it "
+                          "is not replaced", path);
+        else if (err)
+            rc = iti_error(iti_fs_errno_code(err), "it_store_open_hdf5: renaming %s to %s: %s",
+                          tmp, target, strerror(err));
+    }
+    if (rc == 0 && !*raced && h->vfd.sync)
+        rc = iti_fs_sync_dir(target);
 out:
-    if (rc) {
+    if (rc || *raced) {
         close_file(h);
         unlink(tmp);
     }
@@ -110,19 +138,23 @@ static int check_format(h5_store *h, const char *path) {
         return iti_error(IT_EFORMAT,
                         "it_store_open_hdf5: %s is an HDF5 file but not an infinite-tensor store",
                         path);
-    if (version < 1 || version > ITI_H5_FORMAT_VERSION)
+    if (version < 1 || version > ITI_H5_FORMAT_VERSION || (version >= 3 && h->vfd.legacy))
         return iti_error(IT_EFORMAT,
-                        "it_store_open_hdf5: store format version %lld is not supported (this "
-                        "library reads versions 1 to %d)",
-                        (long long)version, ITI_H5_FORMAT_VERSION);
+                        "it_store_open_hdf5: store format version %lld %s (this library reads "
+                        "versions 1 to %d; from 3 on, a store begins with a store header)",
+                        (long long)version, h->vfd.legacy && version == 3 ?
+                        "without a store header" : "is not supported", ITI_H5_FORMAT_VERSION);
     h->version = (int)version;
     return 0;
 }
 
-/* Upgrades a (trusted) format-1 store opened for writing to the current format, all or
- * nothing. */
+/* Brings a converted copy (opened for writing) to the current format, all or nothing: a
+ * (trusted) format-1 store's content upgraded, format_version set, one flush. */
 static int upgrade(h5_store *h) {
-    int rc = iti_h5_upgrade_v1(h->file, h->tensors);
+    int64_t version = ITI_H5_FORMAT_VERSION;
+    int rc = h->version == 1 ? iti_h5_upgrade_v1(h->file, h->tensors) : 0;
+    if (rc == 0)
+        rc = iti_h5_write_i64(h->file, "format_version", &version, 1);
     if (rc == 0 && H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)
         rc = iti_h5_error(IT_EIO, "it_store_open_hdf5: flushing the upgrade");
     if (rc == 0 && iti_vfd_poisoned(&h->vfd))
@@ -135,14 +167,14 @@ static int upgrade(h5_store *h) {
     return 0;
 }
 
-static int open_existing(h5_store *h, const char *path) {
+/* Opens the HDF5 file at path through the driver and checks that it is a store. */
+static int open_store_file(h5_store *h, const char *path, unsigned flags) {
     int is = iti_fs_is_hdf5(path);
     if (is < 0)
         return iti_error_prefix(is, "it_store_open_hdf5: ");
     if (is == 0)
         return iti_error(IT_EFORMAT, "it_store_open_hdf5: %s is not an HDF5 file (no HDF5 "
                         "signature: foreign or truncated)", path);
-    unsigned flags = h->mode == IT_HDF5_READONLY ? H5F_ACC_RDONLY : H5F_ACC_RDWR;
     h->file = open_through_driver(h, path, flags, false, false);
     if (h->file < 0 && flags == H5F_ACC_RDWR && !h->vfd.open_errno && !h->vfd.read_errno) {
         /* A writer that died leaves a status flag on newer-format files: clear it. */
@@ -166,9 +198,77 @@ static int open_existing(h5_store *h, const char *path) {
         iti_h5_object_type(h->file, "tensors") != H5O_TYPE_GROUP ||
         (h->tensors = H5Gopen2(h->file, "tensors", H5P_DEFAULT)) < 0)
         return iti_error(IT_EFORMAT, "it_store_open_hdf5: the store has no /tensors group");
-    if (h->version == 1 && h->mode != IT_HDF5_READONLY)
-        return upgrade(h);
     return 0;
+}
+
+/* 1 when the file at path begins with a store header, 0 when not, or an IT_E* code. */
+static int has_header(const char *path) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return iti_error(errno == ENOENT ? IT_ENOTFOUND : IT_EIO, "it_store_open_hdf5: %s: %s",
+                        path, strerror(errno));
+    iti_header hdr;
+    int rc = iti_header_read(fd, &hdr);
+    close(fd);
+    return rc == -EBADMSG ? 1 /* the driver reports it */
+           : rc < 0 ? iti_error(IT_EIO, "it_store_open_hdf5: %s: %s", path, strerror(-rc)) : rc;
+}
+
+/* Converts a store of format 1 or 2, opened for writing, to format 3 (hdf5_convert.h): a copy
+ * with a store header replaces it, made while the original is locked; after a failure the
+ * original is as it was. */
+static int convert(h5_store *h, const char *path) {
+    int rc = open_store_file(h, path, H5F_ACC_RDONLY); /* a store this library reads? */
+    close_file(h);
+    forget_vfd_errors(h);
+    if (rc)
+        return rc;
+    char target[PATH_MAX], tmp[PATH_MAX + 64];
+    if (!realpath(path, target))
+        return iti_error(IT_EIO, "it_store_open_hdf5: %s: %s", path, strerror(errno));
+    int fd = open(target, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return iti_error(IT_EIO, "it_store_open_hdf5: %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno != ENOSYS && errno != ENOTSUP)
+        rc = errno == EWOULDBLOCK ? iti_error(IT_ELOCKED, "it_store_open_hdf5: %s: the file is "
+                                             "locked by another process", path)
+                                  : iti_error(IT_EIO, "it_store_open_hdf5: locking %s: %s", path,
+                                             strerror(errno));
+    if (rc == 0)
+        rc = iti_fs_temp_name(target, "convert", tmp, sizeof tmp);
+    const char *const journals[2] = {h->legacy_journal[0], h->legacy_journal[1]};
+    if (rc == 0 && (rc = iti_h5_convert_copy(path, fd, journals, tmp, h->vfd.sync)) == 0) {
+        if ((rc = open_store_file(h, tmp, H5F_ACC_RDWR)) == 0)
+            rc = upgrade(h);
+        if (rc == 0 && rename(tmp, target) != 0)
+            rc = iti_error(iti_fs_errno_code(errno), "it_store_open_hdf5: renaming %s to %s: %s",
+                          tmp, target, strerror(errno));
+        if (rc == 0 && h->vfd.sync)
+            rc = iti_fs_sync_dir(target);
+        if (rc) {
+            close_file(h);
+            unlink(tmp);
+        }
+    }
+    for (int k = 0; rc == 0 && k < 2; k++) { /* a finished commit's journal: now in the store */
+        struct stat sb;
+        if (journals[k] && lstat(journals[k], &sb) == 0 && S_ISREG(sb.st_mode))
+            unlink(journals[k]);
+    }
+    close(fd);
+    return rc;
+}
+
+static int open_existing(h5_store *h, const char *path) {
+    if (h->mode != IT_HDF5_READONLY) {
+        int header = has_header(path);
+        if (header < 0)
+            return header;
+        if (header == 0)
+            return convert(h, path);
+    }
+    return open_store_file(h, path,
+                           h->mode == IT_HDF5_READONLY ? H5F_ACC_RDONLY : H5F_ACC_RDWR);
 }
 
 typedef struct open_job {
@@ -183,11 +283,14 @@ static int open_file(void *arg) {
     iti_h5s_enter(h);
     bool exists = access(j->path, F_OK) == 0;
     int rc;
+    bool raced = false;
     if (h->mode == IT_HDF5_CREATE || (h->mode == IT_HDF5_READWRITE && !exists))
-        rc = init_new_file(h, j->path);
+        rc = init_new_file(h, j->path, &raced);
     else if (!exists)
         rc = iti_error(IT_EIO, "it_store_open_hdf5: %s: %s", j->path, strerror(ENOENT));
     else
+        rc = open_existing(h, j->path);
+    if (rc == 0 && raced) /* another process created the store first: that one is opened */
         rc = open_existing(h, j->path);
     if (rc)
         close_file(h);
@@ -204,6 +307,25 @@ static int check_options(it_hdf5_mode mode, const it_hdf5_options *o, iti_codec 
         return rc;
     if (o->sync != 0 && o->sync != 1)
         return iti_error(IT_EINVAL, "it_store_open_hdf5: sync must be 0 or 1 (got %d)", o->sync);
+    return 0;
+}
+
+/* Where writers of formats 1 and 2 left their journal: "<path>-journal", and beside the
+ * resolved name when path is a link. */
+static int legacy_journals(h5_store *h, const char *path) {
+    char resolved[PATH_MAX];
+    const char *names[2] = {path, realpath(path, resolved) ? resolved : NULL};
+    for (int k = 0; k < 2; k++) {
+        if (!names[k])
+            continue;
+        size_t len = strlen(names[k]) + sizeof "-journal";
+        if (!(h->legacy_journal[k] = malloc(len)))
+            return iti_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");
+        snprintf(h->legacy_journal[k], len, "%s-journal", names[k]);
+    }
+    h->vfd.journaled = true;
+    h->vfd.legacy_journal[0] = h->legacy_journal[0];
+    h->vfd.legacy_journal[1] = h->legacy_journal[1];
     return 0;
 }
 
@@ -232,13 +354,9 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     h->codec = codec;
     h->vfd.sync = o.sync == 1;
     h->trusted = o.trusted != 0;
-    size_t jlen = strlen(path) + sizeof "-journal";
-    h->journal = malloc(jlen);
-    if (h->journal)
-        snprintf(h->journal, jlen, "%s-journal", path);
-    h->vfd.journal = h->journal;
-    rc = h->journal ? iti_cache_create(o.cache_bytes ? o.cache_bytes : DEFAULT_CACHE, &h->decoded)
-                    : iti_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");
+    rc = legacy_journals(h, path);
+    if (rc == 0)
+        rc = iti_cache_create(o.cache_bytes ? o.cache_bytes : DEFAULT_CACHE, &h->decoded);
     if (rc == 0) {
         open_job j = {h, path};
         rc = iti_open_file_claim(path, mode != IT_HDF5_READONLY, open_file, &j, &h->claim);

@@ -1,33 +1,32 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "byte_order.h"
 #include "file_util.h"
 #include "hdf5_journal.h"
 
-#define MAGIC "ITJRNL02"
-#define END "ITJEND02"
-#define HEADER 32
 #define TRAILER 12
 #define MAX_JOURNAL ((uint64_t)1 << 32) /* metadata of one flush: far less */
 #define MAX_ADDR ((uint64_t)1 << 62)
+/* How far a commit can grow the file past its size when the commit began: HDF5 sets the size
+ * to its end of allocation, which runs ahead of the data written by at most its metadata and
+ * small-data aggregators' blocks (2 KiB each by default). Chunk data is already in the file. */
+#define MAX_GROWTH ((uint64_t)1 << 20)
 
-static unsigned char *put64(unsigned char *p, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        *p++ = (unsigned char)(v >> 8 * i);
-    return p;
-}
+/* The two layouts: v3 (in the file, bound to a store and a commit) and v2 (format-2 files). */
+typedef struct layout {
+    const char *magic, *end;
+    size_t header;          /* bytes before the extents */
+} layout;
+static const layout V3 = {"ITJRNL03", "ITJEND03", 64}, V2 = {"ITJRNL02", "ITJEND02", 32};
 
-static uint64_t get64(const unsigned char *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
+static uint64_t get64(const unsigned char *p) { return iti_get_le(p, 8); }
 
 void iti_extents_free(iti_extent *x, size_t n) {
     for (size_t i = 0; x && i < n; i++) {
@@ -96,56 +95,64 @@ int iti_journal_prepare(int fd, const iti_extent *w, size_t nw, iti_extent **out
     return 0;
 }
 
-int iti_journal_write(const char *path, uint64_t old_size, uint64_t size, const iti_extent *x,
-                     size_t n, bool sync) {
-    size_t total = HEADER + TRAILER;
+int iti_journal_put(int fd, uint64_t off, const iti_header *h, uint64_t seq, uint64_t old_size,
+                    uint64_t size, const iti_extent *x, size_t n, uint64_t *len) {
+    size_t total = V3.header + TRAILER;
     for (size_t i = 0; i < n; i++)
         total += 16 + 2 * x[i].size;
     unsigned char *buf = malloc(total);
     if (!buf)
         return ENOMEM;
-    unsigned char *p = buf;
-    memcpy(p, MAGIC, 8);
-    p = put64(put64(put64(p + 8, old_size), size), n);
+    memcpy(buf, V3.magic, 8);
+    memcpy(buf + 8, h->id, 16);
+    unsigned char *p = iti_put_le(buf + 24, seq, 8);
+    p = iti_put_le(iti_put_le(iti_put_le(p, old_size, 8), size, 8), n, 8);
+    p = iti_put_le(p, 0, 8); /* reserved */
     for (size_t i = 0; i < n; i++) {
-        p = put64(put64(p, x[i].addr), x[i].size);
+        p = iti_put_le(iti_put_le(p, x[i].addr, 8), x[i].size, 8);
         memcpy(p, x[i].data, x[i].size);
         memcpy(p + x[i].size, x[i].old, x[i].size);
         p += 2 * x[i].size;
     }
-    uint32_t crc = (uint32_t)crc32(0L, buf, (uInt)(p - buf));
-    for (int i = 0; i < 4; i++)
-        *p++ = (unsigned char)(crc >> 8 * i);
-    memcpy(p, END, 8);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int err = fd < 0 ? errno : iti_fs_pwrite_all(fd, buf, total, 0);
-    if (err == 0 && sync && iti_fs_sync_data(fd) != 0)
-        err = errno;
-    if (fd >= 0 && close(fd) != 0 && err == 0)
-        err = errno;
+    p = iti_put_le(p, (uint32_t)crc32(0L, buf, (uInt)(p - buf)), 4);
+    memcpy(p, V3.end, 8);
+    int err = iti_fs_pwrite_all(fd, buf, total, off);
     free(buf);
+    *len = total;
     return err;
 }
 
-/* Parses a journal image; 1 when complete. */
-static int parse(const unsigned char *b, size_t len, iti_extent **out, size_t *n, uint64_t *old_size,
-                 uint64_t *size) {
-    if (len < HEADER + TRAILER || memcmp(b, MAGIC, 8) != 0 || memcmp(b + len - 8, END, 8) != 0)
+/* A parsed journal image. */
+typedef struct image {
+    const unsigned char *id;     /* v3 only */
+    uint64_t seq, old_size, size;
+    iti_extent *x;
+    size_t n;
+} image;
+
+/* Parses a journal image of layout l; 1 when complete (*im), 0 when not one (torn, foreign,
+ * reused space), -ENOMEM. */
+static int parse(const layout *l, const unsigned char *b, size_t len, image *im) {
+    *im = (image){0};
+    if (len < l->header + TRAILER || memcmp(b, l->magic, 8) != 0 ||
+        memcmp(b + len - 8, l->end, 8) != 0 ||
+        iti_get_le(b + len - TRAILER, 4) != (uint32_t)crc32(0L, b, (uInt)(len - TRAILER)))
         return 0;
-    uint32_t crc = 0;
-    for (int i = 3; i >= 0; i--)
-        crc = crc << 8 | b[len - TRAILER + i];
-    if ((uint32_t)crc32(0L, b, (uInt)(len - TRAILER)) != crc)
-        return 0;
-    *old_size = get64(b + 8);
-    *size = get64(b + 16);
-    uint64_t count = get64(b + 24);
-    if (count > (len - HEADER - TRAILER) / 16 || *size > MAX_ADDR)
+    const unsigned char *sizes = b + 8;
+    if (l == &V3) {
+        im->id = b + 8;
+        im->seq = get64(b + 24);
+        sizes = b + 32;
+    }
+    im->old_size = get64(sizes);
+    im->size = get64(sizes + 8);
+    uint64_t count = get64(sizes + 16);
+    if (count > (len - l->header - TRAILER) / 16 || im->size > MAX_ADDR)
         return 0;
     iti_extent *x = calloc(count ? count : 1, sizeof *x);
     if (!x)
         return -ENOMEM;
-    const unsigned char *p = b + HEADER, *end = b + len - TRAILER;
+    const unsigned char *p = b + l->header, *end = b + len - TRAILER;
     for (uint64_t i = 0; i < count; i++) {
         if (end - p < 16)
             goto torn;
@@ -164,30 +171,54 @@ static int parse(const unsigned char *b, size_t len, iti_extent **out, size_t *n
     }
     if (p != end)
         goto torn;
-    *out = x;
-    *n = count;
+    im->x = x;
+    im->n = count;
     return 1;
 torn:
     iti_extents_free(x, count);
     return 0;
 }
 
-/* The file has its size before or after the commit, and every byte of every extent holds its
- * old or its new value. */
-static int belongs(int fd, const iti_extent *x, size_t n, uint64_t old_size, uint64_t size) {
-    struct stat sb;
-    if (fstat(fd, &sb) != 0)
-        return -errno;
-    if ((uint64_t)sb.st_size != old_size && (uint64_t)sb.st_size != size)
+/* What a commit can touch: bytes in [lo, hi) in increasing order without overlap, and a size
+ * no more than MAX_GROWTH past the file's size when it began and no less than its own extents
+ * reach. 1, or 0 with why. */
+static int within_bounds(const image *im, uint64_t lo, uint64_t hi, char *why, size_t why_size) {
+    uint64_t at = lo;
+    for (size_t i = 0; i < im->n; i++) {
+        if (im->x[i].addr < at || im->x[i].size > hi || im->x[i].addr > hi - im->x[i].size) {
+            snprintf(why, why_size, "it writes %zu bytes at offset %llu, outside [%llu, %llu) "
+                     "or over another of its extents", im->x[i].size,
+                     (unsigned long long)im->x[i].addr, (unsigned long long)lo,
+                     (unsigned long long)hi);
+            return 0;
+        }
+        at = im->x[i].addr + im->x[i].size;
+    }
+    if (im->size > im->old_size && im->size - im->old_size > MAX_GROWTH) {
+        snprintf(why, why_size, "it grows the file from %llu to %llu bytes",
+                 (unsigned long long)im->old_size, (unsigned long long)im->size);
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char *cur = malloc(x[i].size ? x[i].size : 1);
+    }
+    if (im->size < at) {
+        snprintf(why, why_size, "it cuts the file to %llu bytes, short of its own writes",
+                 (unsigned long long)im->size);
+        return 0;
+    }
+    return 1;
+}
+
+/* Every byte the journal covers holds its old or its new value: the file it was written for,
+ * however far the apply got. 1, 0, or -errno. */
+static int matches_file(int fd, const image *im) {
+    for (size_t i = 0; i < im->n; i++) {
+        const iti_extent *x = &im->x[i];
+        unsigned char *cur = malloc(x->size ? x->size : 1);
         if (!cur)
             return -ENOMEM;
-        int err = iti_fs_pread_full(fd, cur, x[i].size, x[i].addr);
+        int err = iti_fs_pread_full(fd, cur, x->size, x->addr);
         bool ok = err == 0;
-        for (size_t k = 0; ok && k < x[i].size; k++)
-            ok = cur[k] == x[i].data[k] || cur[k] == x[i].old[k];
+        for (size_t k = 0; ok && k < x->size; k++)
+            ok = cur[k] == x->data[k] || cur[k] == x->old[k];
         free(cur);
         if (err)
             return -err;
@@ -197,29 +228,113 @@ static int belongs(int fd, const iti_extent *x, size_t n, uint64_t old_size, uin
     return 1;
 }
 
-int iti_journal_read(const char *path, int file, iti_extent **out, size_t *n, uint64_t *size) {
+/* Reads len bytes at off of fd into a new buffer; 0 or an errno. */
+static int read_image(int fd, uint64_t off, uint64_t len, unsigned char **out) {
+    *out = malloc(len ? len : 1);
+    if (!*out)
+        return ENOMEM;
+    int err = iti_fs_pread_full(fd, *out, len, off);
+    if (err) {
+        free(*out);
+        *out = NULL;
+    }
+    return err;
+}
+
+int iti_journal_get(int fd, const iti_header *h, iti_extent **out, size_t *n, char *why,
+                    size_t why_size) {
     *out = NULL;
     *n = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? 0 : -errno;
-    struct stat sb;
-    int rc = fstat(fd, &sb) != 0 ? -errno : (uint64_t)sb.st_size > MAX_JOURNAL ? 1 : 0;
-    if (rc) { /* a journal that large is not one of ours: ignored */
-        close(fd);
-        return rc < 0 ? rc : 0;
+    if (h->journal_len > MAX_JOURNAL || h->journal < ITI_HEADER_SIZE || h->journal > MAX_ADDR) {
+        snprintf(why, why_size, "the header names a journal of %llu bytes at offset %llu",
+                 (unsigned long long)h->journal_len, (unsigned long long)h->journal);
+        return -EBADMSG;
     }
-    size_t len = (size_t)sb.st_size;
-    unsigned char *b = malloc(len ? len : 1);
-    rc = b ? iti_fs_pread_full(fd, b, len, 0) : ENOMEM;
-    close(fd);
-    uint64_t old_size = 0;
-    rc = rc ? -rc : parse(b, len, out, n, &old_size, size);
+    unsigned char *b;
+    int err = read_image(fd, h->journal, h->journal_len, &b);
+    if (err)
+        return -err;
+    image im;
+    int rc = parse(&V3, b, (size_t)h->journal_len, &im);
+    if (rc == 1 && (memcmp(im.id, h->id, 16) != 0 || im.seq != h->seq))
+        rc = 0; /* bytes of a later commit or of chunk data: the space was reused */
     free(b);
-    if (rc == 1 && (rc = belongs(file, *out, *n, old_size, *size)) != 1) {
-        iti_extents_free(*out, *n);
-        *out = NULL;
-        *n = 0;
+    im.id = NULL;
+    if (rc == 1 && !within_bounds(&im, ITI_HEADER_SIZE, h->journal, why, why_size))
+        rc = -EBADMSG;
+    if (rc == 1 && im.size != h->size) {
+        snprintf(why, why_size, "it sets the size to %llu bytes, the header says %llu",
+                 (unsigned long long)im.size, (unsigned long long)h->size);
+        rc = -EBADMSG;
+    }
+    if (rc == 1 && (rc = matches_file(fd, &im)) == 0) {
+        snprintf(why, why_size, "the file holds bytes the journal does not know");
+        rc = -EBADMSG;
+    }
+    if (rc == 1) {
+        *out = im.x;
+        *n = im.n;
+    } else {
+        iti_extents_free(im.x, im.n);
+    }
+    return rc;
+}
+
+int iti_journal_read_legacy(const char *path, int file, iti_extent **out, size_t *n,
+                            uint64_t *size, char *why, size_t why_size) {
+    *out = NULL;
+    *n = 0;
+    /* No link is followed and no FIFO or device waited on: a journal is a regular file. */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    if (fd < 0 && (errno == ELOOP || errno == EMLINK)) {
+        snprintf(why, why_size, "%s is a symbolic link, not a journal", path);
+        return -EBADMSG;
+    }
+    if (fd < 0)
+        return -errno;
+    struct stat sb;
+    int rc = fstat(fd, &sb) != 0 ? -errno : 0;
+    if (rc == 0 && !S_ISREG(sb.st_mode)) {
+        snprintf(why, why_size, "%s is a %s, not a journal", path,
+                 S_ISDIR(sb.st_mode) ? "directory" : S_ISFIFO(sb.st_mode) ? "FIFO"
+                 : S_ISSOCK(sb.st_mode) ? "socket" : "device");
+        rc = -EBADMSG;
+    } else if (rc == 0 && (uint64_t)sb.st_size > MAX_JOURNAL) {
+        snprintf(why, why_size, "%s is %llu bytes, more than any commit writes", path,
+                 (unsigned long long)sb.st_size);
+        rc = -EBADMSG;
+    }
+    unsigned char *b = NULL;
+    if (rc == 0)
+        rc = -read_image(fd, 0, (uint64_t)sb.st_size, &b);
+    close(fd);
+    image im = {0};
+    if (rc == 0)
+        rc = parse(&V2, b, (size_t)sb.st_size, &im);
+    free(b);
+    struct stat fb;
+    if (rc == 1 && fstat(file, &fb) != 0)
+        rc = -errno;
+    if (rc == 1 && (uint64_t)fb.st_size != im.old_size && (uint64_t)fb.st_size != im.size)
+        rc = 0; /* another file's journal (the size it had or will have is not this one's) */
+    uint64_t hi = im.old_size > im.size ? im.old_size : im.size;
+    if (rc == 1 && !within_bounds(&im, 0, hi, why, why_size))
+        rc = -EBADMSG;
+    if (rc == 1 && (rc = matches_file(file, &im)) == 0)
+        rc = 0; /* written for another file of that name */
+    if (rc == -EBADMSG && why[0] && strncmp(why, path, strlen(path)) != 0) {
+        char detail[256];
+        snprintf(detail, sizeof detail, "%s", why);
+        snprintf(why, why_size, "the journal %s is not one a commit writes: %s", path, detail);
+    }
+    if (rc == 1) {
+        *out = im.x;
+        *n = im.n;
+        *size = im.size;
+    } else {
+        iti_extents_free(im.x, im.n);
     }
     return rc;
 }

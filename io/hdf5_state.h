@@ -19,9 +19,10 @@
 
 #define ITI_H5_FORMAT_NAME "infinite-tensor"
 /* 2: strings are fixed-length, and every flush is atomic (hdf5_vfd.h), so the chunk index
- * always lists exactly the chunks of HDF5's chunk B-tree. Version 1 stores (variable-length
- * strings, flushes that a crash could tear) are still read. */
-#define ITI_H5_FORMAT_VERSION 2
+ * always lists exactly the chunks of HDF5's chunk B-tree. 3: the file begins with a store
+ * header (hdf5_header.h) and keeps its journal inside: every name of the file finds it.
+ * Version 1 and 2 stores are read, and converted to 3 when opened for writing. */
+#define ITI_H5_FORMAT_VERSION 3
 
 /* A tensor attached to the store. */
 typedef struct h5_tensor {
@@ -51,7 +52,7 @@ typedef struct h5_store {
     hid_t described;
     char described_id[IT_ID_MAX + 1];
     iti_vfd_state vfd;             /* the file driver's settings and report of OS errors */
-    char *journal;                /* "<path>-journal" */
+    char *legacy_journal[2];      /* where a format-1/2 writer left its journal (hdf5_vfd.h) */
     int failed;                   /* the first write failure; every later call returns it */
     char failed_msg[512];
     iti_open_file *claim;          /* this process's claim on the file */

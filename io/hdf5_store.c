@@ -519,7 +519,8 @@ void iti_h5s_free(h5_store *h) {
     iti_open_file_release(h->claim);
     iti_cache_destroy(h->decoded);
     pthread_mutex_destroy(&h->lock);
-    free(h->journal);
+    free(h->legacy_journal[0]);
+    free(h->legacy_journal[1]);
     free(h);
 }
 

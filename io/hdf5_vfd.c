@@ -26,32 +26,12 @@
 #include "hdf5_attr.h"
 #include "hdf5_compat.h"
 #include "hdf5_guard.h"
+#include "hdf5_header.h"
 #include "hdf5_journal.h"
 #include "hdf5_vfd.h"
+#include "hdf5_vfd_file.h"
 #include "backend.h"
 
-typedef struct vfd_file {
-    H5FD_t pub;                 /* first: HDF5 casts between the two */
-    int fd;
-    iti_vfd_state *state;
-    haddr_t eoa, eof;
-    haddr_t committed;          /* file size at the last commit; journaled stores only */
-    haddr_t truncate_to;        /* size HDF5 asked for since (HADDR_UNDEF: none) */
-    dev_t dev;
-    ino_t ino;
-    bool writable, poisoned;
-    iti_h5_sizes sizes;          /* from the superblock, for the checks of hdf5_guard.h */
-    iti_h5_notes continuations; /* object header continuation chunks (IT_H5_CHUNK_*) */
-    iti_h5_notes btrees;        /* chunk B-tree nodes (IT_H5_BTREE_CHUNK + dimensionality) */
-    struct {                    /* the first read of a structure whose rest is still to come */
-        H5FD_mem_t type;
-        haddr_t addr;
-        size_t len;
-        unsigned char *bytes;
-    } head;
-    iti_extent *held;            /* writes not on disk, in order: later entries win */
-    size_t nheld, capheld;
-} vfd_file;
 
 typedef struct vfd_info {
     iti_vfd_state *state;
@@ -60,151 +40,16 @@ typedef struct vfd_info {
 static hid_t driver_id = -1;
 static pthread_once_t register_once = PTHREAD_ONCE_INIT;
 
-static void poison(vfd_file *f, const char *op, int err) {
-    if (f->poisoned)
-        return;
-    f->poisoned = true;
-    snprintf(f->state->write_op, sizeof f->state->write_op, "%s", op);
-    __atomic_store_n(&f->state->write_errno, err ? err : EIO, __ATOMIC_RELEASE);
-}
-
 void iti_vfd_discard(iti_vfd_state *state) { __atomic_store_n(&state->discard, true, __ATOMIC_RELEASE); }
-
-/* A discarded file behaves as a poisoned one, without an error of its own. */
-static bool stopped_writing(vfd_file *f) {
-    if (!f->poisoned && __atomic_load_n(&f->state->discard, __ATOMIC_ACQUIRE))
-        f->poisoned = true;
-    return f->poisoned;
-}
 
 bool iti_vfd_poisoned(const iti_vfd_state *state) {
     return __atomic_load_n(&state->write_errno, __ATOMIC_ACQUIRE) != 0;
 }
 
-static bool hold(vfd_file *f, haddr_t addr, size_t size, const void *buf) {
-    if (f->nheld == f->capheld) {
-        size_t cap = f->capheld ? f->capheld * 2 : 16;
-        iti_extent *h = realloc(f->held, cap * sizeof *h);
-        if (!h)
-            return false;
-        f->held = h;
-        f->capheld = cap;
-    }
-    unsigned char *copy = malloc(size ? size : 1);
-    if (!copy)
-        return false;
-    memcpy(copy, buf, size);
-    f->held[f->nheld++] = (iti_extent){addr, size, copy, NULL};
-    if (addr + size > f->eof)
-        f->eof = addr + size;
-    return true;
-}
-
-static void drop_held(vfd_file *f) {
-    for (size_t i = 0; i < f->nheld; i++)
-        free(f->held[i].data);
-    f->nheld = 0;
-}
-
-/* Writes extents into the file. */
-static int apply(int fd, const iti_extent *x, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        int err = iti_fs_pwrite_all(fd, x[i].data, x[i].size, x[i].addr);
-        if (err)
-            return err;
-    }
-    return 0;
-}
-
-static int set_size(int fd, uint64_t size) {
-    struct stat sb;
-    if (fstat(fd, &sb) != 0)
-        return errno;
-    if ((uint64_t)sb.st_size != size && ftruncate(fd, (off_t)size) != 0)
-        return errno;
-    return 0;
-}
-
-/* Makes the held writes and the size HDF5 asked for durable atomically: journal, file, journal
- * removed. */
-static void commit(vfd_file *f) {
-    if (stopped_writing(f) || !f->writable)
-        return;
-    bool sync = f->state->sync;
-    const char *jpath = f->state->journal;
-    uint64_t size = f->truncate_to != HADDR_UNDEF ? f->truncate_to : f->eof;
-    /* Data written past the committed end must be durable before metadata points at it. */
-    if (sync && iti_fs_sync_data(f->fd) != 0) {
-        poison(f, "fdatasync", errno);
-        return;
-    }
-    iti_extent *x = NULL;
-    size_t n = 0;
-    struct stat sb;
-    int err = fstat(f->fd, &sb) != 0 ? errno : 0;
-    if (err == 0 && f->nheld)
-        err = iti_journal_prepare(f->fd, f->held, f->nheld, &x, &n);
-    if (err == 0 && n && (err = iti_journal_write(jpath, (uint64_t)sb.st_size, size, x, n, sync)))
-        unlink(jpath); /* torn: the file was not touched */
-    if (err) {
-        iti_extents_free(x, n);
-        poison(f, "writing the journal", err);
-        return;
-    }
-    const char *op = "write";
-    err = apply(f->fd, x, n);
-    if (err == 0)
-        op = "truncate", err = set_size(f->fd, size);
-    if (err == 0 && sync && iti_fs_sync_data(f->fd) != 0)
-        op = "fdatasync", err = errno;
-    iti_extents_free(x, n);
-    if (err) {
-        poison(f, op, err); /* the complete journal finishes it on the next open */
-        return;
-    }
-    if (n)
-        unlink(jpath);
-    drop_held(f);
-    f->eof = f->committed = size;
-    f->truncate_to = HADDR_UNDEF;
-}
-
-/* A journal left by a writer that stopped between writing it and removing it: replayed into
- * the file (writable opens) or into memory (read-only opens, which never write). A torn or
- * foreign one is removed by writers. Returns 0 or an errno. */
-static int recover(vfd_file *f) {
-    iti_extent *x = NULL;
-    size_t n = 0;
-    uint64_t size = 0;
-    int found = iti_journal_read(f->state->journal, f->fd, &x, &n, &size);
-    if (found < 0)
-        return -found;
-    int err = 0;
-    if (found == 1 && f->writable) {
-        err = apply(f->fd, x, n);
-        if (err == 0)
-            err = set_size(f->fd, size);
-        if (err == 0 && f->state->sync && iti_fs_sync_data(f->fd) != 0)
-            err = errno;
-        if (err == 0)
-            f->eof = size;
-    } else if (found == 1) {
-        for (size_t i = 0; i < n && err == 0; i++)
-            if (!hold(f, x[i].addr, x[i].size, x[i].data))
-                err = ENOMEM;
-        f->eof = size;
-    }
-    if (err == 0 && f->writable)
-        unlink(f->state->journal); /* applied, torn or another file's: done with (or absent) */
-    iti_extents_free(x, n);
-    return err;
-}
-
-/* ---- open / close --------------------------------------------------------------------------- */
 
 /* Releases the driver's memory of a file (its descriptor is closed by the caller). */
 static void free_file(vfd_file *f) {
-    drop_held(f);
+    iti_vfdf_drop_held(f);
     free(f->held);
     iti_h5_notes_free(&f->continuations);
     iti_h5_notes_free(&f->btrees);
@@ -226,18 +71,29 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
         o |= O_CREAT;
     if (flags & H5F_ACC_EXCL)
         o |= O_EXCL;
-    int fd = open(name, o | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        st->open_errno = errno;
-        return NULL;
-    }
-    /* The lock is taken before a journal is looked at, so only the writer replays it. A file
-     * system without locks is used without (as HDF5 with locking disabled). */
+    int fd = -1, err = 0;
     struct stat sb;
-    int err = flock(fd, (writable ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 || errno == ENOSYS ||
+    /* The lock is taken before the header is looked at, so only the writer finishes a commit.
+     * A file system without locks is used without (as HDF5 with locking disabled). A file
+     * replaced at its name while this waited for the lock (a store being created or converted
+     * by another process) is let go and the name opened again. */
+    for (int tries = 0; tries < 3; tries++) {
+        if (fd >= 0)
+            close(fd);
+        fd = open(name, o | O_CLOEXEC, 0666);
+        if (fd < 0) {
+            st->open_errno = errno;
+            return NULL;
+        }
+        struct stat now;
+        err = flock(fd, (writable ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 || errno == ENOSYS ||
                       errno == ENOTSUP ? 0 : errno;
-    if (err == 0 && fstat(fd, &sb) != 0)
-        err = errno;
+        if (err == 0 && fstat(fd, &sb) != 0)
+            err = errno;
+        if (err || stat(name, &now) != 0 || (now.st_dev == sb.st_dev && now.st_ino == sb.st_ino))
+            break;
+        err = EWOULDBLOCK;
+    }
     vfd_file *f = err ? NULL : calloc(1, sizeof *f);
     if (!err && !f)
         err = ENOMEM;
@@ -249,10 +105,8 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
     *f = (vfd_file){.fd = fd, .state = st, .eof = (haddr_t)sb.st_size, .dev = sb.st_dev,
                     .ino = sb.st_ino, .writable = writable, .truncate_to = HADDR_UNDEF,
                     .sizes = {8, 8, 0}};
-    /* A file being created has nothing to recover; a journal at its name belongs to the file
-     * it is about to replace (which keeps it until the replacement is complete). */
     bool created = (flags & (H5F_ACC_TRUNC | H5F_ACC_CREAT)) != 0;
-    if (st->journal && !created && (err = recover(f)) != 0) {
+    if (st->journaled && (err = iti_vfdf_open_store(f, created)) != 0) {
         st->open_errno = err;
         close(fd);
         free_file(f);
@@ -265,10 +119,10 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
 
 static herr_t vfd_close(H5FD_t *file) {
     vfd_file *f = (vfd_file *)file;
-    if (f->state->journal && (f->nheld || f->truncate_to != HADDR_UNDEF))
-        commit(f); /* after the last flush (nothing when HDF5 closed normally) */
+    if (f->state->journaled && (f->nheld || f->truncate_to != HADDR_UNDEF))
+        iti_vfdf_commit(f); /* after the last flush (nothing when HDF5 closed normally) */
     if (close(f->fd) != 0)
-        poison(f, "close", errno); /* a deferred write error (NFS, ...) surfaces here */
+        iti_vfdf_poison(f, "close", errno); /* a deferred write error (NFS, ...) surfaces here */
     free_file(f);
     return 0;
 }
@@ -342,14 +196,29 @@ static void note_address(void *arg, uint64_t addr, int kind) {
     iti_h5_notes_put(kind >= IT_H5_BTREE_CHUNK ? &f->btrees : &f->continuations, addr, kind);
 }
 
-/* Checks one structure image read at addr (see hdf5_guard.h). */
+/* The address HDF5 knows (and files record) of a read at file offset addr: relative to the
+ * base address, where the superblock is (past a user block such as the store header). */
+static haddr_t relative(const vfd_file *f, haddr_t addr) {
+    return addr >= f->base ? addr - f->base : addr;
+}
+
+/* Checks one structure image read at addr (see hdf5_guard.h, which takes addresses as the
+ * file records them). */
 static bool check_image(vfd_file *f, H5FD_mem_t type, haddr_t addr, const unsigned char *p,
                         size_t size, uint64_t *total, char *why, size_t why_size) {
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    if (type == H5FD_MEM_SUPER && ((f->has_header && addr < ITI_HEADER_SIZE) || addr >= f->eof))
+        return true; /* HDF5 looking for its signature in the store header or a new file */
+    if (type == H5FD_MEM_SUPER && size >= 8 && memcmp(p, sig, 8) == 0) {
+        f->base = addr; /* where HDF5 found its signature: its base address */
+        f->sizes.eof = f->eof - f->base;
+    }
+    haddr_t rel = relative(f, addr);
     if (type == H5FD_MEM_SUPER)
-        return iti_h5_guard_superblock(p, size, addr, &f->sizes, total, why, why_size);
+        return iti_h5_guard_superblock(p, size, rel, &f->sizes, total, why, why_size);
     if (type == H5FD_MEM_GHEAP)
-        return iti_h5_guard_gheap(p, size, addr, &f->sizes, total, why, why_size);
-    return iti_h5_guard_ohdr(p, size, addr, &f->sizes, iti_h5_notes_get(&f->continuations, addr),
+        return iti_h5_guard_gheap(p, size, rel, &f->sizes, total, why, why_size);
+    return iti_h5_guard_ohdr(p, size, rel, &f->sizes, iti_h5_notes_get(&f->continuations, rel),
                             note_address, f, total, why, why_size);
 }
 
@@ -400,7 +269,7 @@ static bool check_local_heap(vfd_file *f, const unsigned char *p, size_t size, c
         return false;
     }
     /* through the driver (held writes included), as a read of no checked kind */
-    bool got = vfd_read(&f->pub, H5FD_MEM_DEFAULT, H5P_DEFAULT, seg, n, bytes) >= 0;
+    bool got = vfd_read(&f->pub, H5FD_MEM_DEFAULT, H5P_DEFAULT, seg + f->base, n, bytes) >= 0;
     if (!got)
         snprintf(why, why_size, "a local heap segment cannot be read");
     bool ok = got && iti_h5_guard_lheap_free(bytes, n, head, &f->sizes, why, why_size);
@@ -447,13 +316,13 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
     }
     char why[128];
     bool ok = true;
-    f->sizes.eof = f->eof;
+    f->sizes.eof = f->eof > f->base ? f->eof - f->base : 0;
     if (type == H5FD_MEM_SUPER || type == H5FD_MEM_GHEAP || type == H5FD_MEM_OHDR)
         ok = check_structure(f, type, addr, p, size, why, sizeof why);
     else if (type == H5FD_MEM_LHEAP)
         ok = check_local_heap(f, p, size, why, sizeof why);
     else if (type == H5FD_MEM_BTREE)
-        ok = check_btree(f, addr, p, size, why, sizeof why);
+        ok = check_btree(f, relative(f, addr), p, size, why, sizeof why);
     if (!ok) {
         f->state->format_error = true;
         snprintf(f->state->format_detail, sizeof f->state->format_detail, "%s", why);
@@ -474,12 +343,12 @@ static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr,
     vfd_file *f = (vfd_file *)file;
     if (addr > (haddr_t)INT64_MAX || size > (size_t)INT64_MAX - addr)
         return -1;
-    if (stopped_writing(f) || (f->state->journal && addr < f->committed))
-        return hold(f, addr, size, buf) ? 0 : -1;
+    if (iti_vfdf_stopped(f) || (f->state->journaled && addr < f->committed))
+        return iti_vfdf_hold(f, addr, size, buf) ? 0 : -1;
     int err = iti_fs_pwrite_all(f->fd, buf, size, addr);
     if (err) {
-        poison(f, "write", err);
-        return hold(f, addr, size, buf) ? 0 : -1; /* a part may be on disk: past the end */
+        iti_vfdf_poison(f, "write", err);
+        return iti_vfdf_hold(f, addr, size, buf) ? 0 : -1; /* a part may be on disk: past the end */
     }
     if (addr + size > f->eof)
         f->eof = addr + size;
@@ -490,10 +359,10 @@ static herr_t vfd_flush(H5FD_t *file, hid_t dxpl, hbool_t closing) {
     (void)dxpl;
     (void)closing;
     vfd_file *f = (vfd_file *)file;
-    if (f->state->journal)
-        commit(f);
-    else if (!stopped_writing(f) && f->writable && f->state->sync && iti_fs_sync_data(f->fd) != 0)
-        poison(f, "fdatasync", errno);
+    if (f->state->journaled)
+        iti_vfdf_commit(f);
+    else if (!iti_vfdf_stopped(f) && f->writable && f->state->sync && iti_fs_sync_data(f->fd) != 0)
+        iti_vfdf_poison(f, "fdatasync", errno);
     return 0;
 }
 
@@ -504,14 +373,14 @@ static herr_t vfd_truncate(H5FD_t *file, hid_t dxpl, hbool_t closing) {
     (void)dxpl;
     (void)closing;
     vfd_file *f = (vfd_file *)file;
-    if (f->state->journal) {
+    if (f->state->journaled) {
         f->truncate_to = f->eoa;
         return 0;
     }
     if (f->eoa == f->eof)
         return 0;
-    if (!stopped_writing(f) && ftruncate(f->fd, (off_t)f->eoa) != 0)
-        poison(f, "truncate", errno);
+    if (!iti_vfdf_stopped(f) && ftruncate(f->fd, (off_t)f->eoa) != 0)
+        iti_vfdf_poison(f, "truncate", errno);
     f->eof = f->eoa;
     return 0;
 }
@@ -601,6 +470,8 @@ int iti_vfd_error(const iti_vfd_state *s, const char *what) {
     }
     if (!err)
         return 0;
+    if (err == EBADMSG && s->refused)
+        return iti_error(IT_EFORMAT, "%s: %s", what, s->refused_detail);
     if (err == EWOULDBLOCK)
         return iti_error(IT_ELOCKED, "%s: the file is locked by another process (a writer, or a "
                         "reader while this opens it for writing)", what);

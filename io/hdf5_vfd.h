@@ -1,12 +1,18 @@
 /* The file driver under every HDF5 file the library writes or reads: POSIX I/O like HDF5's
  * default (sec2) driver, byte for byte the same files, plus what sec2 lacks:
  *
- * - Atomic flushes (stores: `journal` set). HDF5 1.10 writes a flush's metadata in place, in
+ * - Atomic flushes (stores: `journaled` set). HDF5 1.10 writes a flush's metadata in place, in
  *   its own order, so a kill or a failed write in the middle of one leaves object headers,
  *   B-tree nodes and the superblock of two different moments. Here the file on disk is always
  *   the state of the last completed flush: writes into it are held in memory until the end of
- *   the next flush, then written to a redo journal (hdf5_journal.h), applied, and the journal
- *   removed. Opening the file replays a complete journal and drops a torn one.
+ *   the next flush, then written as a redo journal (hdf5_journal.h) past the end of the file,
+ *   the store header (hdf5_header.h) set to name it, the writes applied, the header set back
+ *   to committed and the journal cut off. Opening the file finishes a commit the header names
+ *   and cuts off what no commit made (a torn journal, chunk data of an unfinished flush). All
+ *   of it is inside the file, so every name, link or copy of a store finds it, and no other
+ *   file is ever created, followed or waited on. Stores of formats 1 and 2 have no header:
+ *   they are opened read-only only (the library converts them to format 3 before writing),
+ *   with the commit a writer of those formats left in "<store>-journal" replayed in memory.
  * - Fault containment. At the first failed write, truncate, sync or journal write the file is
  *   poisoned: from then on no byte reaches the disk. Writes HDF5 makes afterwards (the rest of
  *   the failing call, the metadata flushed by H5Fclose) are kept in memory and served back to
@@ -16,8 +22,9 @@
  * - The OS error of every failure (errno, operation), so callers report ENOSPC, EIO or a lock
  *   held by another process as such, not as a format error. The lock (flock, exclusive for
  *   writers, shared for readers) is taken when the file is opened.
- * - Optional durability: with `sync`, a flush makes new chunk data durable (fdatasync) before
- *   the journal, the journal before the file is changed, and the file before the journal goes.
+ * - Optional durability: with `sync`, a flush makes new chunk data and the journal durable
+ *   (fdatasync) before the header names the journal, the header before the file is changed,
+ *   and the changes before the header says committed.
  *
  * Metadata reads of the global heap (variable-length data) are validated before HDF5 parses
  * them (see hdf5_guard.h); a read that fails validation fails with format_error set. */
@@ -31,13 +38,20 @@
 /* Shared between the library's file handle and the driver; owned by the library. */
 typedef struct iti_vfd_state {
     bool sync;                /* fdatasync at every flush (power-loss durability) */
-    const char *journal;      /* path of the redo journal (stores); NULL: no journal (exports,
-                                 written under a temporary name instead) */
+    bool journaled;           /* a store: commits through the journal in the file; a new file
+                                 gets a store header (created with an HDF5 user block of
+                                 ITI_HEADER_SIZE). Not set: exports, written under a
+                                 temporary name instead */
+    const char *legacy_journal[2]; /* where a format-1/2 writer may have left its journal (the
+                                 name given, the resolved name); NULL: none */
     /* Set by the driver. */
     int write_errno;          /* first failed write/truncate/sync: the file is poisoned */
     char write_op[48];        /* which one ("write", "truncate", "fdatasync") */
     int read_errno;           /* last failed read (EIO) */
     int open_errno;           /* failed open(2) or lock (EWOULDBLOCK: locked elsewhere) */
+    bool legacy;              /* the file has no store header (format 1 or 2, or not a store) */
+    bool refused;             /* the header or a journal is not one commits write: */
+    char refused_detail[320]; /* what (IT_EFORMAT; the file is left as it is) */
     bool discard;             /* set by the library: nothing more is committed (iti_vfd_discard) */
     size_t raw_read_limit;    /* set by the library around a read into a buffer of this size:
                                  a raw-data read request beyond it is refused (0: no limit) */

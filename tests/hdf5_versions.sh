@@ -14,7 +14,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-superblock_version() { od -An -tu1 -j8 -N1 "$1" | tr -d ' '; }
+# The superblock follows the 4096-byte store header in stores (format 3), starts exports.
+superblock_version() {
+    local at=0
+    [ "$(head -c 8 "$1")" = ITSTORE1 ] && at=4096
+    od -An -tu1 -j$((at + 8)) -N1 "$1" | tr -d ' '
+}
 
 mkdir "$dir/this-build"
 "$bin/interop_write" "$dir/this-build" >/dev/null

@@ -116,7 +116,7 @@ def main():
                 print(f"{path}: SKIPPED, HDF5 cannot load the {plugin} filter plugin")
                 continue
             assert text(f.attrs["format"]) == "infinite-tensor", dict(f.attrs)
-            assert f.attrs["format_version"].item() == 2
+            assert f.attrs["format_version"].item() == 3
             assert sorted(f["tensors"].keys()) == ["feather_array", "feather_tent", "g2", "i16", "u8"]
             g2 = f["tensors/g2"]
             assert list(g2.attrs["args"]) in ([b""], [""]), g2.attrs["args"]  # FORMAT.md: [""]
