@@ -207,6 +207,27 @@ static int within_bounds(const image *im, uint64_t lo, uint64_t hi, char *why, s
     return 1;
 }
 
+/* A commit that shrinks a format-1/2 file cuts it to HDF5's end of allocation: the one its
+ * superblock (version 0 or 1, at offset 0) holds once the journal is applied. 1, 0 with why,
+ * or -errno. */
+static int shrink_allowed(int fd, const image *im, char *why, size_t why_size) {
+    unsigned char sb[56];
+    int err = iti_fs_pread_full(fd, sb, sizeof sb, 0);
+    if (err)
+        return -err;
+    for (size_t i = 0; i < im->n && im->x[i].addr < sizeof sb; i++) {
+        const iti_extent *x = &im->x[i];
+        size_t len = x->size < sizeof sb - x->addr ? x->size : sizeof sb - (size_t)x->addr;
+        memcpy(sb + x->addr, x->data, len);
+    }
+    uint64_t eoa = sb[8] <= 1 ? iti_get_le(sb + (sb[8] == 0 ? 40 : 44), 8) : 0;
+    if (eoa == im->size)
+        return 1;
+    snprintf(why, why_size, "it cuts the file to %llu bytes, where its superblock ends the "
+             "allocation at %llu", (unsigned long long)im->size, (unsigned long long)eoa);
+    return 0;
+}
+
 /* Every byte the journal covers holds its old or its new value: the file it was written for,
  * however far the apply got. 1, 0, or -errno. */
 static int matches_file(int fd, const image *im) {
@@ -321,6 +342,8 @@ int iti_journal_read_legacy(const char *path, int file, iti_extent **out, size_t
         rc = 0; /* another file's journal (the size it had or will have is not this one's) */
     uint64_t hi = im.old_size > im.size ? im.old_size : im.size;
     if (rc == 1 && !within_bounds(&im, 0, hi, why, why_size))
+        rc = -EBADMSG;
+    if (rc == 1 && im.size < im.old_size && (rc = shrink_allowed(file, &im, why, why_size)) == 0)
         rc = -EBADMSG;
     if (rc == 1 && (rc = matches_file(file, &im)) == 0)
         rc = 0; /* written for another file of that name */
