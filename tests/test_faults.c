@@ -703,6 +703,63 @@ static void test_failed_create_keeps_a_pending_journal(void **state) {
     free(after);
 }
 
+/* Kills at every I/O call of a fill made through a symbolic link: whenever the kill leaves a
+ * commit being applied, the store opened through a hard link (another name) is whole, and a
+ * resume through that name completes it. */
+static void test_kill_through_links(void **state) {
+    (void)state;
+    char store[300], link_name[300], hard[300];
+    path_in(store, sizeof store, "store.h5");
+    path_in(link_name, sizeof link_name, "link.h5");
+    path_in(hard, sizeof hard, "hard.h5");
+    make_reference();
+    unlink(store);
+    assert_int_equal(child_fill(store, IT_HDF5_CREATE, -1, 0, 1), 0); /* band 0 */
+    size_t n = 0;
+    unsigned char *half = slurp(store, &n);
+    assert_non_null(half);
+    long applying = 0;
+    for (long k = 1; k < 400; k++) {
+        FILE *f = fopen(store, "wb");
+        fwrite(half, 1, n, f);
+        fclose(f);
+        unlink(link_name);
+        unlink(hard);
+        assert_int_equal(symlink(store, link_name), 0);
+        assert_int_equal(link(store, hard), 0);
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            fault_arm_kill(k);
+            int rc = child_fill(link_name, IT_HDF5_READWRITE, -1, 0, BANDS);
+            fault_disarm();
+            exit(rc == 0 ? EXIT_SUCCEEDED : EXIT_REPORTED);
+        }
+        int st;
+        waitpid(pid, &st, 0);
+        if (WIFEXITED(st))
+            break; /* the fill ran to its end: every call was tried */
+        size_t sn = 0;
+        unsigned char *b = slurp(store, &sn);
+        bool pending = b && header_applying(b, sn);
+        free(b);
+        if (!pending)
+            continue;
+        applying++;
+        bands none = {{0}};
+        long lost = 0;
+        if (check_store(hard, &none, BANDS, &lost))
+            fail_msg("killed at call %ld: the store read through a hard link is damaged", k);
+        assert_int_equal(resume(hard), 0);
+    }
+    print_message("%ld kill points left a commit being applied; each read whole through a "
+                  "hard link and resumed there\n", applying);
+    assert_true(applying > 0);
+    it_store_close(ref_store);
+    it_ctx_destroy(ref_ctx);
+    free(half);
+}
+
 static int setup(void **state) {
     (void)state;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* the test's own probes of damaged outputs */
@@ -720,6 +777,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fault_sweep),
         cmocka_unit_test(test_failed_create_keeps_a_pending_journal),
+        cmocka_unit_test(test_kill_through_links),
     };
     return cmocka_run_group_tests_name("faults", tests, setup, teardown);
 }

@@ -7,7 +7,8 @@
  *
  * Chunks are written whole and final, compressed (shuffle + deflate) on the context's pool, and
  * the file is flushed after every finished block of a read or fill. Every flush is an atomic
- * commit (a redo journal "<path>-journal" exists while one is applied): after a kill, or a
+ * commit (through a redo journal kept inside the file and named by its store header, so every
+ * name or link of a store finds an interrupted commit): after a kill, or a
  * failed write (full disk, I/O error), the file holds exactly the last commit, every stored
  * chunk is correct, and the next run computes only what is missing. After a failed write the
  * store writes nothing more: every later call returns that error, and closing is safe. HDF5
@@ -39,8 +40,8 @@ typedef struct it_hdf5_options {
     int trusted;            /* 1: the caller vouches for the file. Needed for format-1 stores
                                (infinite-tensor 0.1), whose variable-length strings HDF5 1.10
                                reads through a global heap it does not check against crafted
-                               files; opened for writing, such a store is upgraded to format 2
-                               in place (all or nothing). 0 (default): format-1 stores are
+                               files; opened for writing, such a store is converted to format 3
+                               (all or nothing). 0 (default): format-1 stores are
                                refused with IT_EFORMAT. */
     it_compression compression; /* codec of new tensors (0 = deflate); a stored tensor keeps
                                the codec it was created with. IT_EINVAL when this build lacks
@@ -62,14 +63,21 @@ IT_API void it_hdf5_options_init(it_hdf5_options *opts);
  * is open), IT_ENOSPC (no space to create or recover it), IT_EIO (cannot create, open or read
  * the file; the OS error in the message), IT_EFORMAT (not an HDF5 file, damaged, an HDF5 file
  * of another layout, a crafted structure the library refuses to let HDF5 parse, or a format-1
- * store without opts->trusted), IT_ENOMEM. A journal left by a writer that stopped in the
- * middle of a commit is replayed (into the file by writers, in memory by readers). */
+ * store without opts->trusted, a journal that is not one a commit writes), IT_ENOMEM. A
+ * commit a writer left half applied is completed (into the file by writers, in memory by
+ * readers). A store of format 1 or 2 (library 0.1, 0.2) opened for writing is converted to
+ * format 3 first: a copy with a store header replaces it (it needs the store's size free, or
+ * shares blocks where the file system can; other hard links keep the old file). No file
+ * beside the store is written; a new store is renamed into place only if no other process
+ * created one there meanwhile (IT_HDF5_READWRITE then opens that one), and IT_HDF5_CREATE
+ * replaces a store only while no process has it open (IT_ELOCKED). */
 IT_API int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
                               const it_hdf5_options *opts, it_store **out);
 
 /* How the chunk index of a stored tensor (the list that ls, stats and
  * it_tensor_foreach_chunk read) compares with HDF5's own chunk B-tree of its data set, which
- * decides what is stored. The library commits both in every flush, so in a format-2 store they
+ * decides what is stored. The library commits both in every flush, so in stores of format 2
+ * and 3 they
  * are equal unless another program edited the file. Format-1 stores (whose flushes a crash
  * could tear) are checked when first listed: rows whose chunk the B-tree lacks are dropped.
  * Chunks the index lacks are still read (reads ask the B-tree). itensor verify reports any
