@@ -14,6 +14,7 @@
 #endif
 
 #include "file_util.h"
+#include "hdf5_guard.h"
 #include "backend.h"
 
 int iti_fs_errno_code(int err) {
@@ -154,7 +155,6 @@ int iti_fs_copy(const char *src, const char *dst, bool sync) {
 }
 
 int iti_fs_is_hdf5(const char *path) {
-    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return iti_error(errno == ENOENT ? IT_ENOTFOUND : IT_EIO, "%s: %s", path, strerror(errno));
@@ -167,7 +167,7 @@ int iti_fs_is_hdf5(const char *path) {
         ssize_t n = pread(fd, buf, sizeof buf, off);
         if (n < 0)
             found = iti_error(IT_EIO, "%s: reading: %s", path, strerror(errno));
-        else if (n == 8 && memcmp(buf, sig, 8) == 0)
+        else if (n == 8 && memcmp(buf, ITI_H5_SIGNATURE, 8) == 0)
             found = 1;
     }
     close(fd);
@@ -188,19 +188,24 @@ int iti_fs_rename_noreplace(const char *from, const char *to) {
     return 0;
 }
 
+int iti_fs_lock_name(int fd, const char *path, bool exclusive) {
+    if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0 && errno != ENOSYS &&
+        errno != ENOTSUP)
+        return errno;
+    struct stat held, now;
+    if (fstat(fd, &held) != 0 || stat(path, &now) != 0)
+        return errno == ENOENT ? ESTALE : errno;
+    return held.st_dev == now.st_dev && held.st_ino == now.st_ino ? 0 : ESTALE;
+}
+
 int iti_fs_replace_locked(const char *from, const char *to) {
     int fd = open(to, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return errno == ENOENT ? iti_fs_rename_noreplace(from, to) : errno;
-    struct stat held, now;
-    int err = 0;
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno != ENOSYS && errno != ENOTSUP)
-        err = errno == EWOULDBLOCK ? EWOULDBLOCK : errno;
-    else if (fstat(fd, &held) != 0 || stat(to, &now) != 0)
-        err = errno;
-    else if (held.st_dev != now.st_dev || held.st_ino != now.st_ino)
+    int err = iti_fs_lock_name(fd, to, true);
+    if (err == ESTALE)
         err = EWOULDBLOCK; /* replaced meanwhile by another process */
-    else if (rename(from, to) != 0)
+    if (err == 0 && rename(from, to) != 0)
         err = errno;
     close(fd); /* the replaced file's lock goes with it; openers check the name (vfd_open) */
     return err;

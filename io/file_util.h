@@ -34,6 +34,12 @@ int iti_fs_copy_into(int in, int out, uint64_t size, uint64_t at);
  * meanwhile is replaced. 0 or an errno. */
 int iti_fs_rename_noreplace(const char *from, const char *to);
 
+/* Locks the file open as fd (shared or exclusive, without waiting) and checks that path still
+ * names it: 0; EWOULDBLOCK when another process holds a conflicting lock; ESTALE when path was
+ * replaced (by a process creating or converting a store there) or removed since fd was opened;
+ * another errno. A file system without locks counts as locked. */
+int iti_fs_lock_name(int fd, const char *path, bool exclusive);
+
 /* Renames from over `to` while holding an exclusive lock on the file at `to`, so no process
  * has it open through the library (EWOULDBLOCK when one has, or when `to` was replaced
  * meanwhile); like iti_fs_rename_noreplace when `to` does not exist. 0 or an errno. */

@@ -1,4 +1,4 @@
-/* Held writes and commits of the library's file driver (hdf5_vfd.h, hdf5_vfd_file.h): the
+/* Held writes and commits of the library's file driver (hdf5_vfd.h, hdf5_commit.h): the
  * file on disk is always the state of the last commit; a commit writes the held extents as a
  * journal past the end of the file, names it in the store header, applies it, and cuts it off.
  * Opening a file finishes or drops what a writer left. */
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "file_util.h"
-#include "hdf5_vfd_file.h"
+#include "hdf5_commit.h"
 
 void iti_vfdf_poison(vfd_file *f, const char *op, int err) {
     if (f->poisoned)
@@ -20,14 +20,12 @@ void iti_vfdf_poison(vfd_file *f, const char *op, int err) {
     __atomic_store_n(&f->state->write_errno, err ? err : EIO, __ATOMIC_RELEASE);
 }
 
-
 /* A discarded file behaves as a poisoned one, without an error of its own. */
 bool iti_vfdf_stopped(vfd_file *f) {
     if (!f->poisoned && __atomic_load_n(&f->state->discard, __ATOMIC_ACQUIRE))
         f->poisoned = true;
     return f->poisoned;
 }
-
 
 bool iti_vfdf_hold(vfd_file *f, haddr_t addr, size_t size, const void *buf) {
     if (f->nheld == f->capheld) {
@@ -173,6 +171,16 @@ void iti_vfdf_commit(vfd_file *f) {
     f->truncate_to = HADDR_UNDEF;
 }
 
+/* A commit replayed in memory for a reader, which never writes: the file is then `size` long.
+ * 0 or ENOMEM. */
+static int hold_all(vfd_file *f, const iti_extent *x, size_t n, uint64_t size) {
+    for (size_t i = 0; i < n; i++)
+        if (!iti_vfdf_hold(f, x[i].addr, x[i].size, x[i].data))
+            return ENOMEM;
+    f->eof = size;
+    return 0;
+}
+
 /* Sets why as the reason an open is refused (IT_EFORMAT, the file left as it is). */
 static int refuse(vfd_file *f, const char *why) {
     f->state->refused = true;
@@ -216,47 +224,30 @@ static int recover(vfd_file *f) {
         if (err == 0)
             f->eof = f->hdr.size;
     } else if (found == 1) {
-        for (size_t i = 0; i < n && err == 0; i++)
-            if (!iti_vfdf_hold(f, x[i].addr, x[i].size, x[i].data))
-                err = ENOMEM;
-        f->eof = f->hdr.size;
+        err = hold_all(f, x, n, f->hdr.size);
     }
     iti_extents_free(x, n);
     return err;
 }
 
-/* A format-1/2 file (no header), opened read-only: the journal such a writer left, under the
- * name given or the resolved one, replayed in memory. Returns 0 or an errno. */
+/* A format-1/2 file (no header), opened read-only: the journal such a writer left replayed in
+ * memory. Returns 0 or an errno. */
 static int recover_legacy(vfd_file *f) {
-    for (int k = 0; k < 2; k++) {
-        const char *path = f->state->legacy_journal[k];
-        if (!path || (k == 1 && f->state->legacy_journal[0] &&
-                      strcmp(path, f->state->legacy_journal[0]) == 0))
-            continue;
-        iti_extent *x = NULL;
-        size_t n = 0;
-        uint64_t size = 0;
-        char why[256] = "";
-        int found = iti_journal_read_legacy(path, f->fd, &x, &n, &size, why, sizeof why);
-        if (found == -EBADMSG) {
-            char msg[320];
-            snprintf(msg, sizeof msg, "%s; move it away to open the store (it was not read "
-                     "further or changed)", why);
-            return refuse(f, msg);
-        }
-        if (found < 0)
-            return -found;
-        int err = 0;
-        for (size_t i = 0; found == 1 && i < n && err == 0; i++)
-            if (!iti_vfdf_hold(f, x[i].addr, x[i].size, x[i].data))
-                err = ENOMEM;
-        iti_extents_free(x, n);
-        if (err || found == 1) {
-            f->eof = size;
-            return err;
-        }
+    iti_extent *x = NULL;
+    size_t n = 0;
+    uint64_t size = 0;
+    char why[256] = "";
+    int found = iti_journal_find_legacy(f->state->legacy_journal, f->fd, &x, &n, &size, why,
+                                        sizeof why);
+    if (found == -EBADMSG) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "%s; move it away to open the store (it was not read "
+                 "further or changed)", why);
+        return refuse(f, msg);
     }
-    return 0;
+    int err = found < 0 ? -found : found == 1 ? hold_all(f, x, n, size) : 0;
+    iti_extents_free(x, n);
+    return err;
 }
 
 /* The store's state when it is opened: a new file gets a header; an existing one has one
@@ -278,8 +269,6 @@ int iti_vfdf_open_store(vfd_file *f, bool created) {
     f->has_header = false;
     f->state->legacy = true;
     if (f->writable)
-        return EBADMSG; /* the library converts such files first (a bug if reached) */
+        return EBADMSG; /* the library converts such a file, then writes the copy */
     return recover_legacy(f);
 }
-
-/* ---- open / close --------------------------------------------------------------------------- */

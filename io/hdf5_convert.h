@@ -9,7 +9,7 @@
 
 /* Copies the store at path (locked by the caller's descriptor `fd`, open on it) to a new file
  * `tmp` (which must not exist) behind a store header, with the commit a format-1/2 writer left
- * in one of legacy_journal[0..1] (NULL entries skipped) completed in the copy, and the HDF5
+ * (iti_journal_find_legacy at legacy_journal) completed in the copy, and the HDF5
  * superblock's base address moved past the header. With sync, the copy is made durable.
  * IT_EFORMAT when the file is not an HDF5 file this can move (a superblock not at offset 0 or
  * with addresses of another size) or the journal is not one a commit writes; IT_ENOSPC/IT_EIO

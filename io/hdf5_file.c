@@ -1,21 +1,20 @@
 /* Opening an HDF5 store: creating a new file, or opening, recovering and upgrading an
  * existing one (state: hdf5_state.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "codec.h"
 #include "file_util.h"
-#include "hdf5_convert.h"
-#include "hdf5_header.h"
 #include "hdf5_attr.h"
 #include "hdf5_compat.h"
+#include "hdf5_convert.h"
+#include "hdf5_header.h"
 #include "hdf5_state.h"
 #include "hdf5_upgrade.h"
 
@@ -69,7 +68,7 @@ static void close_file(h5_store *h) {
  * and IT_HDF5_CREATE replaces an existing file only while it holds its lock (IT_ELOCKED when
  * a process has it open). */
 static int init_new_file(h5_store *h, const char *path, bool *raced) {
-    char tmp[4200], target[PATH_MAX];
+    char tmp[PATH_MAX + 64], target[PATH_MAX];
     /* An existing store (IT_HDF5_CREATE) is replaced where it is, also through a link. */
     if (h->mode != IT_HDF5_CREATE || !realpath(path, target))
         snprintf(target, sizeof target, "%s", path);
@@ -201,19 +200,6 @@ static int open_store_file(h5_store *h, const char *path, unsigned flags) {
     return 0;
 }
 
-/* 1 when the file at path begins with a store header, 0 when not, or an IT_E* code. */
-static int has_header(const char *path) {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0)
-        return iti_error(errno == ENOENT ? IT_ENOTFOUND : IT_EIO, "it_store_open_hdf5: %s: %s",
-                        path, strerror(errno));
-    iti_header hdr;
-    int rc = iti_header_read(fd, &hdr);
-    close(fd);
-    return rc == -EBADMSG ? 1 /* the driver reports it */
-           : rc < 0 ? iti_error(IT_EIO, "it_store_open_hdf5: %s: %s", path, strerror(-rc)) : rc;
-}
-
 /* Converts a store of format 1 or 2, opened for writing, to format 3 (hdf5_convert.h): a copy
  * with a store header replaces it, made while the original is locked; after a failure the
  * original is as it was. */
@@ -229,14 +215,15 @@ static int convert(h5_store *h, const char *path) {
     int fd = open(target, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return iti_error(IT_EIO, "it_store_open_hdf5: %s: %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno != ENOSYS && errno != ENOTSUP)
-        rc = errno == EWOULDBLOCK ? iti_error(IT_ELOCKED, "it_store_open_hdf5: %s: the file is "
-                                             "locked by another process", path)
-                                  : iti_error(IT_EIO, "it_store_open_hdf5: locking %s: %s", path,
-                                             strerror(errno));
+    int err = iti_fs_lock_name(fd, target, true);
+    if (err == EWOULDBLOCK || err == ESTALE) /* ESTALE: converted by another process meanwhile */
+        rc = iti_error(IT_ELOCKED, "it_store_open_hdf5: %s: the file is locked by another "
+                      "process", path);
+    else if (err)
+        rc = iti_error(IT_EIO, "it_store_open_hdf5: locking %s: %s", path, strerror(err));
     if (rc == 0)
         rc = iti_fs_temp_name(target, "convert", tmp, sizeof tmp);
-    const char *const journals[2] = {h->legacy_journal[0], h->legacy_journal[1]};
+    const char **journals = h->vfd.legacy_journal;
     if (rc == 0 && (rc = iti_h5_convert_copy(path, fd, journals, tmp, h->vfd.sync)) == 0) {
         if ((rc = open_store_file(h, tmp, H5F_ACC_RDWR)) == 0)
             rc = upgrade(h);
@@ -260,15 +247,14 @@ static int convert(h5_store *h, const char *path) {
 }
 
 static int open_existing(h5_store *h, const char *path) {
-    if (h->mode != IT_HDF5_READONLY) {
-        int header = has_header(path);
-        if (header < 0)
-            return header;
-        if (header == 0)
-            return convert(h, path);
+    bool writable = h->mode != IT_HDF5_READONLY;
+    int rc = open_store_file(h, path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY);
+    if (rc && writable && h->vfd.legacy) { /* the driver writes only files with a header */
+        close_file(h);
+        forget_vfd_errors(h);
+        rc = convert(h, path);
     }
-    return open_store_file(h, path,
-                           h->mode == IT_HDF5_READONLY ? H5F_ACC_RDONLY : H5F_ACC_RDWR);
+    return rc;
 }
 
 typedef struct open_job {
@@ -314,7 +300,8 @@ static int check_options(it_hdf5_mode mode, const it_hdf5_options *o, iti_codec 
  * resolved name when path is a link. */
 static int legacy_journals(h5_store *h, const char *path) {
     char resolved[PATH_MAX];
-    const char *names[2] = {path, realpath(path, resolved) ? resolved : NULL};
+    const char *names[2] = {path, realpath(path, resolved) && strcmp(resolved, path) != 0
+                                      ? resolved : NULL};
     for (int k = 0; k < 2; k++) {
         if (!names[k])
             continue;

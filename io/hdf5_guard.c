@@ -350,9 +350,8 @@ bool iti_h5_guard_lheap_free(const unsigned char *seg, uint64_t n, uint64_t off,
  * 8-byte driver name, the information. */
 bool iti_h5_guard_superblock(const unsigned char *buf, size_t size, uint64_t addr, iti_h5_sizes *z,
                             uint64_t *total, char *why, size_t why_size) {
-    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     *total = 0;
-    if (size >= 16 && memcmp(buf, sig, 8) == 0) {
+    if (size >= 16 && memcmp(buf, ITI_H5_SIGNATURE, 8) == 0) {
         /* v0/v1: sizes at bytes 13 (offsets) and 14 (lengths); v2/v3: bytes 9 and 10 */
         int v = buf[8], a = v <= 1 ? buf[13] : buf[9], l = v <= 1 ? buf[14] : buf[10];
         if ((a == 2 || a == 4 || a == 8) && (l == 2 || l == 4 || l == 8)) {

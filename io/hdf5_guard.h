@@ -9,6 +9,9 @@
 #include <stdint.h>
 
 
+/* The 8 bytes that begin an HDF5 superblock (at offset 0, 512, 1024, 2048, ...). */
+#define ITI_H5_SIGNATURE "\x89HDF\r\n\x1a\n"
+
 /* The sizes of addresses and lengths in a file (its superblock's "size of offsets" and
  * "size of lengths"), and its end.
  *

@@ -301,63 +301,81 @@ int iti_journal_get(int fd, const iti_header *h, iti_extent **out, size_t *n, ch
     return rc;
 }
 
-int iti_journal_read_legacy(const char *path, int file, iti_extent **out, size_t *n,
-                            uint64_t *size, char *why, size_t why_size) {
-    *out = NULL;
-    *n = 0;
-    /* No link is followed and no FIFO or device waited on: a journal is a regular file. */
+/* Opens a format-2 journal file: no link followed, no FIFO or device waited on, only a regular
+ * file of a size a commit can write. The descriptor (-1: none there) or -errno; -EBADMSG with
+ * why when something else is at path. */
+static int open_legacy(const char *path, struct stat *sb, char *why, size_t why_size) {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT)
-        return 0;
+        return -1;
     if (fd < 0 && (errno == ELOOP || errno == EMLINK)) {
         snprintf(why, why_size, "%s is a symbolic link, not a journal", path);
         return -EBADMSG;
     }
     if (fd < 0)
         return -errno;
-    struct stat sb;
-    int rc = fstat(fd, &sb) != 0 ? -errno : 0;
-    if (rc == 0 && !S_ISREG(sb.st_mode)) {
+    int rc = fstat(fd, sb) != 0 ? -errno : fd;
+    if (rc >= 0 && !S_ISREG(sb->st_mode)) {
         snprintf(why, why_size, "%s is a %s, not a journal", path,
-                 S_ISDIR(sb.st_mode) ? "directory" : S_ISFIFO(sb.st_mode) ? "FIFO"
-                 : S_ISSOCK(sb.st_mode) ? "socket" : "device");
+                 S_ISDIR(sb->st_mode) ? "directory" : S_ISFIFO(sb->st_mode) ? "FIFO"
+                 : S_ISSOCK(sb->st_mode) ? "socket" : "device");
         rc = -EBADMSG;
-    } else if (rc == 0 && (uint64_t)sb.st_size > MAX_JOURNAL) {
+    } else if (rc >= 0 && (uint64_t)sb->st_size > MAX_JOURNAL) {
         snprintf(why, why_size, "%s is %llu bytes, more than any commit writes", path,
-                 (unsigned long long)sb.st_size);
+                 (unsigned long long)sb->st_size);
         rc = -EBADMSG;
     }
+    if (rc < 0)
+        close(fd);
+    return rc;
+}
+
+/* The format-2 journal at path for the file open as `file` (iti_journal_find_legacy). */
+static int read_legacy(const char *path, int file, image *im, char *why, size_t why_size) {
+    struct stat sb;
+    int fd = open_legacy(path, &sb, why, why_size);
+    if (fd < 0)
+        return fd == -1 ? 0 : fd;
     unsigned char *b = NULL;
-    if (rc == 0)
-        rc = -read_image(fd, 0, (uint64_t)sb.st_size, &b);
+    int rc = -read_image(fd, 0, (uint64_t)sb.st_size, &b);
     close(fd);
-    image im = {0};
     if (rc == 0)
-        rc = parse(&V2, b, (size_t)sb.st_size, &im);
+        rc = parse(&V2, b, (size_t)sb.st_size, im);
     free(b);
     struct stat fb;
     if (rc == 1 && fstat(file, &fb) != 0)
         rc = -errno;
-    if (rc == 1 && (uint64_t)fb.st_size != im.old_size && (uint64_t)fb.st_size != im.size)
+    if (rc == 1 && (uint64_t)fb.st_size != im->old_size && (uint64_t)fb.st_size != im->size)
         rc = 0; /* another file's journal (the size it had or will have is not this one's) */
-    uint64_t hi = im.old_size > im.size ? im.old_size : im.size;
-    if (rc == 1 && !within_bounds(&im, 0, hi, why, why_size))
-        rc = -EBADMSG;
-    if (rc == 1 && im.size < im.old_size && (rc = shrink_allowed(file, &im, why, why_size)) == 0)
-        rc = -EBADMSG;
-    if (rc == 1 && (rc = matches_file(file, &im)) == 0)
-        rc = 0; /* written for another file of that name */
-    if (rc == -EBADMSG && why[0] && strncmp(why, path, strlen(path)) != 0) {
-        char detail[256];
-        snprintf(detail, sizeof detail, "%s", why);
+    char detail[200];
+    uint64_t hi = im->old_size > im->size ? im->old_size : im->size;
+    if (rc == 1 && (!within_bounds(im, 0, hi, detail, sizeof detail) ||
+                    (im->size < im->old_size &&
+                     (rc = shrink_allowed(file, im, detail, sizeof detail)) == 0))) {
         snprintf(why, why_size, "the journal %s is not one a commit writes: %s", path, detail);
+        rc = -EBADMSG;
     }
-    if (rc == 1) {
-        *out = im.x;
-        *n = im.n;
-        *size = im.size;
-    } else {
-        iti_extents_free(im.x, im.n);
-    }
+    if (rc == 1)
+        rc = matches_file(file, im); /* 0: written for another file of that name */
     return rc;
+}
+
+int iti_journal_find_legacy(const char *const paths[2], int file, iti_extent **out, size_t *n,
+                            uint64_t *size, char *why, size_t why_size) {
+    *out = NULL;
+    *n = 0;
+    for (int k = 0; k < 2; k++) {
+        image im = {0};
+        int rc = paths[k] ? read_legacy(paths[k], file, &im, why, why_size) : 0;
+        if (rc == 1) {
+            *out = im.x;
+            *n = im.n;
+            *size = im.size;
+            return 1;
+        }
+        iti_extents_free(im.x, im.n);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }

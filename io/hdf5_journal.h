@@ -51,12 +51,14 @@ int iti_journal_put(int fd, uint64_t off, const iti_header *h, uint64_t seq, uin
 int iti_journal_get(int fd, const iti_header *h, iti_extent **out, size_t *n, char *why,
                     size_t why_size);
 
-/* Reads a format-2 journal file at path for the file open as fd. Opens no link and no file
- * other than a regular one, and never blocks. 1: complete, within bounds and consistent with
- * the file (*out, *n, *size: the file's size after it); 0: no journal, or a torn one (never
- * applied); -EBADMSG: something that is not a journal of this file (a link, a directory, a
- * FIFO, an oversized or out-of-bounds journal; why says what); -errno when it cannot be read. */
-int iti_journal_read_legacy(const char *path, int fd, iti_extent **out, size_t *n,
+/* Looks for the journal a format-1/2 writer left for the file open as fd, at paths[0] and
+ * then paths[1] (NULL entries skipped: the name given and the resolved one). Opens no link and
+ * no file other than a regular one, and never blocks. 1: a complete one, within bounds and
+ * consistent with the file (*out, *n, *size: the file's size after it); 0: none, or torn
+ * (never applied), or another file's; -EBADMSG: something that is not a journal of this file
+ * (a link, a directory, a FIFO, an oversized or out-of-bounds journal; why says what); -errno
+ * when it cannot be read. */
+int iti_journal_find_legacy(const char *const paths[2], int fd, iti_extent **out, size_t *n,
                             uint64_t *size, char *why, size_t why_size);
 
 void iti_extents_free(iti_extent *x, size_t n);

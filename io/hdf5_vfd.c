@@ -29,7 +29,7 @@
 #include "hdf5_header.h"
 #include "hdf5_journal.h"
 #include "hdf5_vfd.h"
-#include "hdf5_vfd_file.h"
+#include "hdf5_commit.h"
 #include "backend.h"
 
 
@@ -85,14 +85,12 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
             st->open_errno = errno;
             return NULL;
         }
-        struct stat now;
-        err = flock(fd, (writable ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 || errno == ENOSYS ||
-                      errno == ENOTSUP ? 0 : errno;
+        err = iti_fs_lock_name(fd, name, writable);
         if (err == 0 && fstat(fd, &sb) != 0)
             err = errno;
-        if (err || stat(name, &now) != 0 || (now.st_dev == sb.st_dev && now.st_ino == sb.st_ino))
+        if (err != ESTALE)
             break;
-        err = EWOULDBLOCK;
+        err = EWOULDBLOCK; /* replaced three times over: busy */
     }
     vfd_file *f = err ? NULL : calloc(1, sizeof *f);
     if (!err && !f)
@@ -206,13 +204,8 @@ static haddr_t relative(const vfd_file *f, haddr_t addr) {
  * file records them). */
 static bool check_image(vfd_file *f, H5FD_mem_t type, haddr_t addr, const unsigned char *p,
                         size_t size, uint64_t *total, char *why, size_t why_size) {
-    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     if (type == H5FD_MEM_SUPER && ((f->has_header && addr < ITI_HEADER_SIZE) || addr >= f->eof))
         return true; /* HDF5 looking for its signature in the store header or a new file */
-    if (type == H5FD_MEM_SUPER && size >= 8 && memcmp(p, sig, 8) == 0) {
-        f->base = addr; /* where HDF5 found its signature: its base address */
-        f->sizes.eof = f->eof - f->base;
-    }
     haddr_t rel = relative(f, addr);
     if (type == H5FD_MEM_SUPER)
         return iti_h5_guard_superblock(p, size, rel, &f->sizes, total, why, why_size);
@@ -316,6 +309,9 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
     }
     char why[128];
     bool ok = true;
+    if (type == H5FD_MEM_SUPER && addr < f->eof && size >= 8 &&
+        memcmp(p, ITI_H5_SIGNATURE, 8) == 0)
+        f->base = addr; /* where HDF5 finds its signature: its base address */
     f->sizes.eof = f->eof > f->base ? f->eof - f->base : 0;
     if (type == H5FD_MEM_SUPER || type == H5FD_MEM_GHEAP || type == H5FD_MEM_OHDR)
         ok = check_structure(f, type, addr, p, size, why, sizeof why);

@@ -35,29 +35,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Shared between the library's file handle and the driver; owned by the library. */
-typedef struct iti_vfd_state {
-    bool sync;                /* fdatasync at every flush (power-loss durability) */
-    bool journaled;           /* a store: commits through the journal in the file; a new file
-                                 gets a store header (created with an HDF5 user block of
-                                 ITI_HEADER_SIZE). Not set: exports, written under a
-                                 temporary name instead */
-    const char *legacy_journal[2]; /* where a format-1/2 writer may have left its journal (the
-                                 name given, the resolved name); NULL: none */
-    /* Set by the driver. */
-    int write_errno;          /* first failed write/truncate/sync: the file is poisoned */
-    char write_op[48];        /* which one ("write", "truncate", "fdatasync") */
-    int read_errno;           /* last failed read (EIO) */
-    int open_errno;           /* failed open(2) or lock (EWOULDBLOCK: locked elsewhere) */
-    bool legacy;              /* the file has no store header (format 1 or 2, or not a store) */
-    bool refused;             /* the header or a journal is not one commits write: */
-    char refused_detail[320]; /* what (IT_EFORMAT; the file is left as it is) */
-    bool discard;             /* set by the library: nothing more is committed (iti_vfd_discard) */
-    size_t raw_read_limit;    /* set by the library around a read into a buffer of this size:
-                                 a raw-data read request beyond it is refused (0: no limit) */
-    bool format_error;        /* a metadata read failed validation */
-    char format_detail[128];
-} iti_vfd_state;
+#include "hdf5_vfd_state.h"
+
 
 /* Defined in hdf5_exit.c (the library's HDF5 exit handler). */
 extern const int iti_hdf5_exit_taken_over;

@@ -1,8 +1,8 @@
-/* Inside the library's file driver (hdf5_vfd.h): a file's state, shared by hdf5_vfd.c (HDF5's
- * callbacks, the checks of what HDF5 reads) and hdf5_commit.c (held writes, commits through
- * the journal in the file, recovery when a file is opened). */
-#ifndef ITI_HDF5_VFD_FILE_H
-#define ITI_HDF5_VFD_FILE_H
+/* Held writes and commits of the library's file driver (hdf5_vfd.h): a file's state, shared by
+ * hdf5_vfd.c (HDF5's callbacks, the checks of what HDF5 reads) and hdf5_commit.c (held writes,
+ * commits through the journal in the file, recovery when a file is opened). */
+#ifndef ITI_HDF5_COMMIT_H
+#define ITI_HDF5_COMMIT_H
 
 #include <hdf5.h>
 #include <stdbool.h>
@@ -11,7 +11,7 @@
 #include "hdf5_guard.h"
 #include "hdf5_header.h"
 #include "hdf5_journal.h"
-#include "hdf5_vfd.h"
+#include "hdf5_vfd_state.h"
 
 typedef struct vfd_file {
     H5FD_t pub;                 /* first: HDF5 casts between the two */
