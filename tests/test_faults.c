@@ -642,6 +642,23 @@ static bool header_applying(const unsigned char *b, size_t n) {
     return slot[40] == 1;
 }
 
+/* The reference, and a new store at `store` holding band 0: its image (n bytes). */
+static unsigned char *store_with_band0(const char *store, size_t *n) {
+    make_reference();
+    unlink(store);
+    assert_int_equal(child_fill(store, IT_HDF5_CREATE, -1, 0, 1), 0);
+    unsigned char *b = slurp(store, n);
+    assert_non_null(b);
+    return b;
+}
+
+static void put_back(const char *store, const unsigned char *b, size_t n) {
+    FILE *f = fopen(store, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
 /* A writer killed while applying a commit leaves the store header naming its journal (the file
  * half applied). Creating a new store at that path, and failing to (a full disk), must leave
  * that file as it was: the old store then still holds every chunk it committed. */
@@ -649,18 +666,12 @@ static void test_failed_create_keeps_a_pending_journal(void **state) {
     (void)state;
     char store[300];
     path_in(store, sizeof store, "store.h5");
-    make_reference();
-    unlink(store);
-    assert_int_equal(child_fill(store, IT_HDF5_CREATE, -1, 0, 1), 0); /* band 0 */
     size_t n = 0;
-    unsigned char *half = slurp(store, &n);
-    assert_non_null(half);
+    unsigned char *half = store_with_band0(store, &n);
     bands durable;
     long calls = 0, k;
     for (k = 1; k < 1000; k++) { /* the first kill that leaves a commit being applied */
-        FILE *f = fopen(store, "wb");
-        fwrite(half, 1, n, f);
-        fclose(f);
+        put_back(store, half, n);
         run_child(EXISTING_FILL, k, KILL, &durable, &calls);
         size_t sn = 0;
         unsigned char *b = slurp(store, &sn);
@@ -712,17 +723,11 @@ static void test_kill_through_links(void **state) {
     path_in(store, sizeof store, "store.h5");
     path_in(link_name, sizeof link_name, "link.h5");
     path_in(hard, sizeof hard, "hard.h5");
-    make_reference();
-    unlink(store);
-    assert_int_equal(child_fill(store, IT_HDF5_CREATE, -1, 0, 1), 0); /* band 0 */
     size_t n = 0;
-    unsigned char *half = slurp(store, &n);
-    assert_non_null(half);
+    unsigned char *half = store_with_band0(store, &n);
     long applying = 0;
     for (long k = 1; k < 400; k++) {
-        FILE *f = fopen(store, "wb");
-        fwrite(half, 1, n, f);
-        fclose(f);
+        put_back(store, half, n);
         unlink(link_name);
         unlink(hard);
         assert_int_equal(symlink(store, link_name), 0);

@@ -23,6 +23,7 @@
 #include "test_util.h"
 
 static char dir[256], store[300], journal[320];
+static char legacy[320], legacy_journal[340]; /* a format-2 store's name and journal name */
 static it_ctx *ctx;
 
 static int setup(void **state) {
@@ -32,6 +33,8 @@ static int setup(void **state) {
         return -1;
     snprintf(store, sizeof store, "%s/store.h5", dir);
     snprintf(journal, sizeof journal, "%s-journal", store);
+    snprintf(legacy, sizeof legacy, "%s/v2.h5", dir);
+    snprintf(legacy_journal, sizeof legacy_journal, "%s-journal", legacy);
     return it_ctx_create(NULL, &ctx);
 }
 
@@ -61,6 +64,13 @@ static void spit(const char *p, const void *b, size_t n) {
     assert_non_null(f);
     assert_int_equal(fwrite(b, 1, n, f), n);
     fclose(f);
+}
+
+/* The image (n bytes) of a format-2 store written by library 0.2 (tests/data/hdf5). */
+static unsigned char *legacy_store(size_t *n) {
+    unsigned char *b = slurp(IT_TEST_DATA "/hdf5/1.10.8/compressed.h5", n);
+    assert_non_null(b);
+    return b;
 }
 
 /* Fills tensor `id` (golden_g2) over [0, 64)^2 in the store at path; 0 or the failing status. */
@@ -110,12 +120,8 @@ static void test_link_at_journal_name_is_never_written(void **state) {
 static void test_non_journals_at_journal_name(void **state) {
     (void)state;
     assert_int_equal(fill(store, IT_HDF5_CREATE, "a"), 0);
-    char legacy[320], legacy_journal[340];
-    snprintf(legacy, sizeof legacy, "%s/v2.h5", dir);
-    snprintf(legacy_journal, sizeof legacy_journal, "%s-journal", legacy);
     size_t n;
-    unsigned char *v2 = slurp(IT_TEST_DATA "/hdf5/1.10.8/compressed.h5", &n);
-    assert_non_null(v2);
+    unsigned char *v2 = legacy_store(&n);
     for (int kind = 0; kind < 3; kind++) {
         spit(legacy, v2, n);
         unlink(journal);
@@ -157,12 +163,8 @@ static size_t legacy_journal_image(unsigned char *buf, uint64_t old_size, uint64
  * the file is completed when the store is converted, and removed. */
 static void test_crafted_legacy_journals(void **state) {
     (void)state;
-    char legacy[320], legacy_journal[340];
-    snprintf(legacy, sizeof legacy, "%s/v2.h5", dir);
-    snprintf(legacy_journal, sizeof legacy_journal, "%s-journal", legacy);
     size_t n;
-    unsigned char *v2 = slurp(IT_TEST_DATA "/hdf5/1.10.8/compressed.h5", &n);
-    assert_non_null(v2);
+    unsigned char *v2 = legacy_store(&n);
     unsigned char *j = malloc(64 + 2 * n), zeros[64] = {0};
     struct {
         uint64_t size, addr, len;
