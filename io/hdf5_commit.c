@@ -3,6 +3,7 @@
  * journal past the end of the file, names it in the store header, applies it, and cuts it off.
  * Opening a file finishes or drops what a writer left. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,10 +182,13 @@ static int hold_all(vfd_file *f, const iti_extent *x, size_t n, uint64_t size) {
     return 0;
 }
 
-/* Sets why as the reason an open is refused (IT_EFORMAT, the file left as it is). */
-static int refuse(vfd_file *f, const char *why) {
+/* Sets the reason an open is refused (IT_EFORMAT, the file left as it is). */
+__attribute__((format(printf, 2, 3))) static int refuse(vfd_file *f, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->state->refused_detail, sizeof f->state->refused_detail, fmt, ap);
+    va_end(ap);
     f->state->refused = true;
-    snprintf(f->state->refused_detail, sizeof f->state->refused_detail, "%s", why);
     return EBADMSG;
 }
 
@@ -198,13 +202,9 @@ static int recover(vfd_file *f) {
     int found = 0;
     if (f->hdr.state == ITI_HEADER_APPLYING)
         found = iti_journal_get(f->fd, &f->hdr, &x, &n, why, sizeof why);
-    if (found == -EBADMSG) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "the journal of commit %llu inside the file is not one a "
-                 "commit writes (%s); the file is left as it is", (unsigned long long)f->hdr.seq,
-                 why);
-        return refuse(f, msg);
-    }
+    if (found == -EBADMSG)
+        return refuse(f, "the journal of commit %llu inside the file is not one a commit writes "
+                      "(%s); the file is left as it is", (unsigned long long)f->hdr.seq, why);
     if (found < 0)
         return -found;
     int err = 0;
@@ -239,12 +239,9 @@ static int recover_legacy(vfd_file *f) {
     char why[256] = "";
     int found = iti_journal_find_legacy(f->state->legacy_journal, f->fd, &x, &n, &size, why,
                                         sizeof why);
-    if (found == -EBADMSG) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "%s; move it away to open the store (it was not read "
-                 "further or changed)", why);
-        return refuse(f, msg);
-    }
+    if (found == -EBADMSG)
+        return refuse(f, "%s; move it away to open the store (it was not read further or "
+                      "changed)", why);
     int err = found < 0 ? -found : found == 1 ? hold_all(f, x, n, size) : 0;
     iti_extents_free(x, n);
     return err;

@@ -22,7 +22,7 @@ typedef struct iti_vfd_state {
     int open_errno;           /* failed open(2) or lock (EWOULDBLOCK: locked elsewhere) */
     bool legacy;              /* the file has no store header (format 1 or 2, or not a store) */
     bool refused;             /* the header or a journal is not one commits write: */
-    char refused_detail[320]; /* what (IT_EFORMAT; the file is left as it is) */
+    char refused_detail[512]; /* what (IT_EFORMAT; the file is left as it is) */
     bool discard;             /* set by the library: nothing more is committed (iti_vfd_discard) */
     size_t raw_read_limit;    /* set by the library around a read into a buffer of this size:
                                  a raw-data read request beyond it is refused (0: no limit) */

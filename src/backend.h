@@ -226,7 +226,9 @@ int iti_tensor_flush_stores(const it_tensor *t);
 void iti_tensor_drop_cached(it_tensor *t);
 
 /* Number of chunks of s that are neither stored nor computable (the tensor has no function
- * and was opened without IT_OPEN_FILL_MISSING); 0 when the read can only succeed. */
+ * and was opened without IT_OPEN_FILL_MISSING); 0 when the read can only succeed. Regions of
+ * more than 65536 chunks are counted against the store's chunk listing, without a question per
+ * chunk: a region of billions of chunks is refused at once. */
 int iti_eval_count_uncomputable(it_tensor *t, const iti_selection *s, uint64_t *count);
 
 #endif

@@ -8,31 +8,39 @@
 #include "graph.h"
 #include "window_math.h"
 
+int iti_chunk_axis_span(const it_tensor *t, const iti_selection *s, int d, int64_t *first,
+                       int64_t *last, int64_t *n) {
+    int64_t count = s->count[d], step = s->step[d];
+    *first = iti_chunk_of(&t->view, d, s->start[d]);
+    *last = iti_chunk_of(&t->view, d, (int64_t)((iti_i128)s->start[d] +
+                                                 (iti_i128)(count - 1) * step));
+    iti_i128 lo_px = (iti_i128)*first * t->view.chunk[d] + t->view.grid[d];
+    iti_i128 hi_px = ((iti_i128)*last + 1) * t->view.chunk[d] + t->view.grid[d];
+    if (!iti_fits_i64(lo_px) || !iti_fits_i64(hi_px))
+        return iti_error(IT_ERANGE,
+                        "region dimension %d starting at %lld reaches chunks beyond the int64 "
+                        "pixel range", d, (long long)s->start[d]);
+    /* A step no longer than a chunk selects in every chunk from first to last; a longer one
+     * puts each selected element in a chunk of its own. */
+    *n = step <= t->view.chunk[d] ? *last - *first + 1 : count;
+    return 0;
+}
+
 int iti_chunk_axes_plan(const it_tensor *t, const iti_selection *s, iti_chunk_axes *ax) {
     memset(ax, 0, sizeof *ax);
     ax->rank = t->view.rank;
     for (int d = 0; d < ax->rank; d++) {
-        int64_t count = s->count[d], step = s->step[d];
-        int64_t first = iti_chunk_of(&t->view, d, s->start[d]);
-        int64_t last = iti_chunk_of(&t->view, d, (int64_t)((iti_i128)s->start[d] +
-                                                          (iti_i128)(count - 1) * step));
-        iti_i128 lo_px = (iti_i128)first * t->view.chunk[d] + t->view.grid[d];
-        iti_i128 hi_px = ((iti_i128)last + 1) * t->view.chunk[d] + t->view.grid[d];
-        if (!iti_fits_i64(lo_px) || !iti_fits_i64(hi_px))
-            return iti_error(IT_ERANGE,
-                            "region dimension %d starting at %lld reaches chunks beyond the int64 "
-                            "pixel range", d, (long long)s->start[d]);
-        /* A step longer than a chunk skips chunks: list only those holding selected elements. */
-        bool dense = step <= t->view.chunk[d];
-        int64_t n = dense ? last - first + 1 : count;
+        int64_t first, last, n;
+        int rc = iti_chunk_axis_span(t, s, d, &first, &last, &n);
+        if (rc)
+            return rc;
+        bool dense = s->step[d] <= t->view.chunk[d];
         ax->chunks[d] = malloc((size_t)n * sizeof(int64_t));
         if (!ax->chunks[d])
             return iti_error(IT_ENOMEM, "out of memory planning a read");
-        for (int64_t k = 0; k < n; k++) {
-            int64_t c = dense ? first + k : iti_chunk_of(&t->view, d, s->start[d] + k * step);
-            if (ax->n[d] == 0 || ax->chunks[d][ax->n[d] - 1] != c)
-                ax->chunks[d][ax->n[d]++] = c;
-        }
+        for (int64_t k = 0; k < n; k++)
+            ax->chunks[d][ax->n[d]++] =
+                dense ? first + k : iti_chunk_of(&t->view, d, s->start[d] + k * s->step[d]);
     }
     return 0;
 }

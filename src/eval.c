@@ -252,10 +252,51 @@ int iti_tensor_has_chunk(it_tensor *t, const iti_coord *c) {
     return t->store->ops->has(t->store->impl, &t->view, c);
 }
 
+/* Whether chunk c of dimension d holds an element the selection picks along d. */
+static bool chunk_selected(const it_tensor *t, const iti_selection *s, int d, int64_t c,
+                           int64_t first, int64_t last) {
+    if (c < first || c > last)
+        return false;
+    if (s->step[d] <= t->view.chunk[d])
+        return true;
+    iti_i128 lo = (iti_i128)c * t->view.chunk[d] + t->view.grid[d];
+    iti_i128 k = lo <= s->start[d] ? 0 : (lo - s->start[d] + s->step[d] - 1) / s->step[d];
+    return k < s->count[d] && s->start[d] + k * s->step[d] < lo + t->view.chunk[d];
+}
+
+/* The count by the store's listing: the region's chunks (from arithmetic) less the stored ones
+ * inside it. For regions of more chunks than the store holds, which asking per chunk would
+ * take long to refuse. */
+static int count_by_listing(it_tensor *t, const iti_selection *s, const int64_t *first,
+                            const int64_t *last, iti_i128 total, uint64_t *count) {
+    iti_coord *stored = NULL;
+    size_t n = 0;
+    int rc = t->store->ops->chunks(t->store->impl, &t->view, &stored, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        bool inside = true;
+        for (int d = 0; inside && d < t->view.rank; d++)
+            inside = chunk_selected(t, s, d, stored[i].v[d], first[d], last[d]);
+        total -= inside;
+    }
+    free(stored);
+    *count = rc ? 0 : total > (iti_i128)UINT64_MAX ? UINT64_MAX : (uint64_t)total;
+    return rc;
+}
+
 int iti_eval_count_uncomputable(it_tensor *t, const iti_selection *s, uint64_t *count) {
     *count = 0;
     if (t->fn || t->fill_missing || s->elems == 0)
         return 0;
+    int64_t first[IT_MAX_RANK], last[IT_MAX_RANK], n;
+    iti_i128 total = 1;
+    for (int d = 0; d < t->view.rank; d++) {
+        int rc = iti_chunk_axis_span(t, s, d, &first[d], &last[d], &n);
+        if (rc)
+            return rc;
+        total = total > ((iti_i128)1 << 80) ? total : total * n; /* saturates */
+    }
+    if (total > 1 << 16)
+        return count_by_listing(t, s, first, last, total, count);
     iti_chunk_axes ax;
     int rc = iti_chunk_axes_plan(t, s, &ax);
     int64_t idx[IT_MAX_RANK] = {0};

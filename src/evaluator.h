@@ -77,6 +77,11 @@ typedef struct iti_chunk_axes {
 } iti_chunk_axes;
 
 int iti_chunk_axes_plan(const it_tensor *t, const iti_selection *s, iti_chunk_axes *ax);
+/* Along dimension d of a selection: its first and last chunk and how many chunks hold selected
+ * elements (*n: the length of the plan's axis), from arithmetic alone. IT_ERANGE when those
+ * chunks reach past the int64 pixel range. */
+int iti_chunk_axis_span(const it_tensor *t, const iti_selection *s, int d, int64_t *first,
+                       int64_t *last, int64_t *n);
 void iti_chunk_axes_free(iti_chunk_axes *ax);
 
 /* Extents (in chunks of ax per dimension) of the blocks of a read or fill: the longest is

@@ -319,6 +319,18 @@ static void test_readonly_missing_chunks(void **state) {
     it_region more = region2(0, 32, 0, 16);
     assert_int_equal(it_export_hdf5(t, &more, out, "x", NULL, NULL), IT_ENOTCOMPUTED);
     assert_true(access(out, F_OK) != 0);
+    /* Regions of billions of chunks are refused from the arithmetic and the store's listing
+     * (asking per chunk took minutes): rows [1, 2^30), columns every 4th (every chunk) or
+     * every 20th (one chunk in two or three) of [-33, 152) and [0, 400). */
+    it_region huge = region2(1, (int64_t)1 << 30, -33, 152);
+    huge.step[1] = 4;
+    assert_int_equal(it_export_hdf5(t, &huge, out, "x", NULL, NULL), IT_ENOTCOMPUTED);
+    assert_non_null(strstr(it_last_error(), " 3221225468 chunk(s)")); /* 2^27 x 24, 4 stored */
+    huge = region2(1, (int64_t)1 << 30, 0, 400);
+    huge.step[1] = 20;
+    assert_int_equal(it_export_hdf5(t, &huge, out, "x", NULL, NULL), IT_ENOTCOMPUTED);
+    assert_non_null(strstr(it_last_error(), " 2684354558 chunk(s)")); /* 2^27 x 20, 2 stored */
+    assert_true(access(out, F_OK) != 0);
     assert_int_equal(it_export_hdf5(t, &part, out, "x", NULL, NULL), 0);
     it_tensor_release(t);
     assert_int_equal(it_tensor_open(s, "stored", IT_OPEN_FILL_MISSING, &t), 0);
