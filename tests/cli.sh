@@ -239,6 +239,25 @@ expect 0 "upgrade" -- "$it" upgrade "$dir/v1.h5"
 expect 0 "verify after upgrade" -- "$it" verify "$dir/v1.h5"
 expect 0 "upgrade again" -- "$it" upgrade "$dir/v1.h5"
 grep -q "already" "$dir/out" && pass "a current store is left as it is" || fail "upgrade again: $(cat "$dir/out")"
+# the conversion runs in a child process with limits: over them, the store is left as it was
+cp "$v1" "$dir/v1.h5"
+"$it" upgrade "$dir/v1.h5" --limit-memory 1000000 >"$dir/out" 2>"$dir/err"
+got=$?
+if grep -q "memory limit is not applied" "$dir/err"; then
+    [ $got = 0 ] && pass "limits: an AddressSanitizer build converts without a memory limit" ||
+        fail "limits (ASan build): exit $got: $(cat "$dir/err")"
+elif [ $got != 0 ] && cmp -s "$v1" "$dir/v1.h5" && ! ls "$dir"/v1.h5.convert-* >/dev/null 2>&1; then
+    pass "limits: a conversion past its memory limit fails and leaves the store and no copy"
+else
+    fail "limits: exit $got, store $(cmp -s "$v1" "$dir/v1.h5" && echo unchanged || echo changed): $(cat "$dir/err")"
+fi
+expect 2 "limits must be positive" -- "$it" upgrade "$dir/v1.h5" --limit-seconds 0
+# --- upgrade of a format-2 store (infinite-tensor 0.2): a store header in front
+cp "$(dirname "$0")/data/hdf5/1.10.8/compressed.h5" "$dir/v2.h5"
+expect 0 "upgrade of format 2" -- "$it" upgrade "$dir/v2.h5"
+[ "$(head -c 8 "$dir/v2.h5")" = ITSTORE1 ] && pass "format 2 upgraded: the store header is there" ||
+    fail "format 2 upgrade: no store header"
+expect 0 "verify after the format-2 upgrade" -- "$it" verify "$dir/v2.h5"
 
 # --- the weighted blend's profile
 if [ -n "$writer" ]; then

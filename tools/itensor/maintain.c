@@ -1,4 +1,4 @@
-/* itensor verify, rm and upgrade. */
+/* itensor verify and rm. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -202,47 +202,6 @@ int cmd_rm(int argc, char **argv) {
         rc = drc ? cli_fail("rm", drc) : crc ? cli_fail("rm", crc) : 0;
         if (rc == 0)
             printf("removed %s from %s\n", id, file);
-    }
-    it_ctx_destroy(ctx);
-    return rc;
-}
-
-int cmd_upgrade(int argc, char **argv) {
-    if (cli_wants_help(argc, argv)) {
-        puts("usage: itensor upgrade FILE\n\nConverts a store written by infinite-tensor 0.1 "
-             "(format 1) to the current format in place:\nstring attributes become fixed-length "
-             "and each chunk index is rebuilt from HDF5's chunk\nB-tree. Reading format 1 goes "
-             "through HDF5's global heap, which HDF5 does not check\nagainst crafted files: "
-             "upgrade only files you trust. All or nothing; a current store\nis left as it is.");
-        return 0;
-    }
-    const char *pos[1];
-    int npos, prc = cli_parse(argc, argv, cli_no_options, NULL, NULL, pos, 1, 1, &npos);
-    if (prc)
-        return prc;
-    const char *file = pos[0];
-    if (access(file, F_OK) != 0) {
-        fprintf(stderr, "itensor: %s: no such file\n", file);
-        return 1;
-    }
-    it_ctx *ctx;
-    it_store *s;
-    if (cli_context(&ctx, "upgrade"))
-        return 1;
-    /* A store that opens untrusted is current; any other is opened trusted for writing, which
-     * upgrades a format-1 store (or fails with the file's real problem). */
-    int rc = it_store_open_hdf5(ctx, file, IT_HDF5_READONLY, NULL, &s);
-    if (rc == 0) {
-        it_store_close(s);
-        printf("%s is already in the current format\n", file);
-    } else {
-        it_hdf5_options o;
-        it_hdf5_options_init(&o);
-        o.trusted = 1;
-        rc = it_store_open_hdf5(ctx, file, IT_HDF5_READWRITE, &o, &s);
-        if (rc == 0 && (rc = it_store_close(s)) == 0)
-            printf("upgraded %s to the current format\n", file);
-        rc = rc ? cli_fail(file, rc) : 0;
     }
     it_ctx_destroy(ctx);
     return rc;
