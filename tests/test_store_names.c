@@ -174,10 +174,11 @@ static void test_crafted_legacy_journals(void **state) {
                {4096, 8, 8, "cuts the file to 4096 bytes"}};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         spit(legacy, v2, n);
-        size_t jn = legacy_journal_image(j, n, bad[k].size, bad[k].addr, zeros,
-                                         bad[k].addr < n ? v2 + bad[k].addr : zeros, bad[k].len);
-        if (bad[k].addr + bad[k].len > n) /* old bytes past the end read as zeros */
-            jn = legacy_journal_image(j, n, bad[k].size, bad[k].addr, zeros, zeros, bad[k].len);
+        unsigned char old[64] = {0}; /* the file's bytes there: zeros past its end */
+        if (bad[k].addr < n)
+            memcpy(old, v2 + bad[k].addr, bad[k].len < n - bad[k].addr ? bad[k].len
+                                                                         : n - bad[k].addr);
+        size_t jn = legacy_journal_image(j, n, bad[k].size, bad[k].addr, zeros, old, bad[k].len);
         spit(legacy_journal, j, jn);
         it_store *s;
         for (int mode = IT_HDF5_READWRITE; mode <= IT_HDF5_READONLY; mode++) {
