@@ -344,7 +344,7 @@ int iti_codec_resolve(it_compression kind, int level, const char *fn, iti_codec 
     if (level == -1 || kind == IT_COMPRESSION_NONE) {
         if (level > 0)
             return iti_error(IT_EINVAL, "%s: compression none takes no level (got %d)", fn, level);
-        *out = (iti_codec){IT_COMPRESSION_NONE, 0};
+        *out = (iti_codec){IT_COMPRESSION_NONE, 0, false};
         return 0;
     }
     if (level < 0 || level > top[kind])
@@ -353,21 +353,31 @@ int iti_codec_resolve(it_compression kind, int level, const char *fn, iti_codec 
     if (!it_compression_available(kind))
         return iti_error(IT_EINVAL, "%s: this build has no %s codec (rebuild with %s installed)",
                          fn, names[kind], kind == IT_COMPRESSION_LZ4 ? "liblz4-dev" : "libblosc-dev");
-    *out = (iti_codec){kind, level ? level : deflt[kind]};
+    *out = (iti_codec){kind, level ? level : deflt[kind], false};
     return 0;
 }
 
 size_t iti_codec_bound(const iti_codec *c, size_t n) {
+    size_t tail = c->checksum ? 4 : 0;
     switch (c->kind) {
-    case IT_COMPRESSION_DEFLATE: return deflate_bound(n);
-    case IT_COMPRESSION_LZ4: return iti_lz4_bound(n);
-    case IT_COMPRESSION_ZSTD: return iti_zstd_bound(n);
-    default: return n;
+    case IT_COMPRESSION_DEFLATE: return deflate_bound(n) + tail;
+    case IT_COMPRESSION_LZ4: return iti_lz4_bound(n) + tail;
+    case IT_COMPRESSION_ZSTD: return iti_zstd_bound(n) + tail;
+    default: return n + tail;
     }
 }
 
-int iti_codec_encode(const iti_codec *c, const void *src, size_t n, size_t esize, void **out,
-                     size_t *outlen) {
+/* The compressed (or plain) bytes of a chunk, without a checksum. */
+static int encode_plain(const iti_codec *c, const void *src, size_t n, size_t esize, void **out,
+                    size_t *outlen) {
+    if (c->kind == IT_COMPRESSION_NONE) {
+        *out = iti_buf_alloc(n + 4); /* room for the checksum */
+        if (!*out)
+            return iti_error(IT_ENOMEM, "out of memory encoding a chunk");
+        memcpy(*out, src, n);
+        *outlen = n;
+        return 0;
+    }
     if (c->kind == IT_COMPRESSION_ZSTD) /* Blosc shuffles itself */
         return iti_zstd_encode(src, n, esize, c->level, out, outlen);
     const unsigned char *in = src;
@@ -386,13 +396,80 @@ int iti_codec_encode(const iti_codec *c, const void *src, size_t n, size_t esize
     return rc;
 }
 
+/* The Fletcher-32 checksum of b's first len bytes after them, as HDF5's filter stores it
+ * (little-endian). */
+static void put_checksum(unsigned char *b, size_t len) {
+    uint32_t sum = iti_fletcher32(b, len);
+    for (int i = 0; i < 4; i++)
+        b[len + i] = (unsigned char)(sum >> 8 * i);
+}
+
+/* Appends the checksum in the buffer when it has room (engines allocate their bound), else in
+ * a new one. */
+static int append_checksum(void **buf, size_t *len) {
+    unsigned char *b = *buf;
+    if (iti_buf_size(b) < *len + 4) {
+        unsigned char *bigger = iti_buf_alloc(*len + 4);
+        if (!bigger)
+            return iti_error(IT_ENOMEM, "out of memory encoding a chunk");
+        memcpy(bigger, b, *len);
+        iti_buf_free(b);
+        *buf = b = bigger;
+    }
+    put_checksum(b, *len);
+    *len += 4;
+    return 0;
+}
+
+bool iti_codec_encode_in_place(const iti_codec *c, void *buf, size_t *len) {
+    size_t tail = iti_codec_tail(c);
+    if (tail == 0 || iti_buf_size(buf) < *len + tail)
+        return false;
+    put_checksum(buf, *len);
+    *len += tail;
+    return true;
+}
+
+int iti_codec_encode(const iti_codec *c, const void *src, size_t n, size_t esize, void **out,
+                     size_t *outlen) {
+    int rc = encode_plain(c, src, n, esize, out, outlen);
+    if (rc == 0 && c->checksum && (rc = append_checksum(out, outlen)) != 0) {
+        iti_buf_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int iti_codec_verify(const iti_codec *c, const void *src, size_t *len, size_t n) {
+    if (c->checksum) {
+        const unsigned char *b = src;
+        if (*len < 4)
+            return iti_error(IT_EFORMAT, "a chunk of %zu bytes has no room for its checksum", *len);
+        *len -= 4;
+        uint32_t stored = (uint32_t)b[*len] | (uint32_t)b[*len + 1] << 8 |
+                          (uint32_t)b[*len + 2] << 16 | (uint32_t)b[*len + 3] << 24;
+        if (iti_fletcher32(b, *len) != stored)
+            return iti_error(IT_EFORMAT, "a chunk's Fletcher-32 checksum does not match its bytes "
+                             "(the stored chunk is damaged)");
+    }
+    if (!iti_codec_compresses(c) && *len != n)
+        return iti_error(IT_EFORMAT, "a stored chunk has %zu bytes, expected %zu", *len, n);
+    return 0;
+}
+
 int iti_codec_decode(const iti_codec *c, const void *src, size_t len, size_t esize, void *dst,
                      size_t n, void *scratch) {
+    int rc = iti_codec_verify(c, src, &len, n);
+    if (rc || c->kind == IT_COMPRESSION_NONE) {
+        if (rc == 0)
+            memcpy(dst, src, n);
+        return rc;
+    }
     if (c->kind == IT_COMPRESSION_ZSTD)
         return iti_zstd_decode(src, len, dst, n);
     unsigned char *plain = esize > 1 ? scratch : dst;
-    int rc = c->kind == IT_COMPRESSION_LZ4 ? iti_lz4_decode(src, len, plain, n)
-                                           : inflate_into(src, len, plain, n);
+    rc = c->kind == IT_COMPRESSION_LZ4 ? iti_lz4_decode(src, len, plain, n)
+                                       : inflate_into(src, len, plain, n);
     if (rc == 0 && esize > 1)
         unshuffle(dst, scratch, n, esize);
     return rc;

@@ -11,18 +11,23 @@
  *  - lz4: byte shuffle + the LZ4 filter's framing (32004; codec_lz4.c, ITI_HAVE_LZ4).
  *  - zstd: a Blosc frame with Blosc's byte shuffle and zstd (32001; codec_zstd.c,
  *    ITI_HAVE_BLOSC).
- *  - none: the chunk's bytes. */
+ *  - none: the chunk's bytes.
+ * With `checksum` (every new tensor of a store), HDF5's Fletcher-32 filter follows
+ * (H5Z_FILTER_FLETCHER32): the encoding ends with the 4-byte checksum of what precedes it, and
+ * a chunk whose checksum does not match is IT_EFORMAT. */
 #ifndef ITI_CODEC_H
 #define ITI_CODEC_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "infinite_tensor/types.h"
 
 typedef struct iti_codec {
     it_compression kind;
     int level;                  /* resolved: never 0 for a compressing codec */
+    bool checksum;              /* encodings end with a Fletcher-32 checksum */
 } iti_codec;
 
 /* Resolves public options (stores and exports): compression_level -1 = none whatever the
@@ -32,18 +37,43 @@ int iti_codec_resolve(it_compression kind, int level, const char *fn, iti_codec 
 
 static inline bool iti_codec_compresses(const iti_codec *c) { return c->kind != IT_COMPRESSION_NONE; }
 
-/* Encodes n bytes of esize-byte elements at src (compressing codecs only). On success *out is
+/* Whether a chunk's stored bytes differ from its bytes (compressed or checksummed): otherwise
+ * callers store and read the chunk as it is. */
+static inline bool iti_codec_encodes(const iti_codec *c) {
+    return iti_codec_compresses(c) || c->checksum;
+}
+
+/* Encodes n bytes of esize-byte elements at src (codecs that encode only). On success *out is
  * an iti_buf_alloc buffer of *outlen bytes. Returns 0, IT_ENOMEM or IT_EIO. */
 int iti_codec_encode(const iti_codec *c, const void *src, size_t n, size_t esize, void **out,
                      size_t *outlen);
 
+/* Bytes an encoding appends after a chunk's own bytes when the codec does not compress (its
+ * checksum), which a chunk buffer may hold to be encoded in place. */
+static inline size_t iti_codec_tail(const iti_codec *c) {
+    return !iti_codec_compresses(c) && c->checksum ? 4 : 0;
+}
+
+/* A codec that does not compress encodes in place when buf (iti_buf_alloc'd, holding *len
+ * bytes) has room for its tail: true, and *len is the encoding's length in buf. */
+bool iti_codec_encode_in_place(const iti_codec *c, void *buf, size_t *len);
+
+/* Checks an encoding of n bytes (len bytes at src) without decoding it: its checksum (then
+ * *len drops it), and for codecs that do not compress its length, so that src holds the
+ * chunk itself. IT_EFORMAT naming what differs. */
+int iti_codec_verify(const iti_codec *c, const void *src, size_t *len, size_t n);
+
 /* Decodes `len` bytes into dst, which must receive exactly n bytes. scratch holds n bytes.
- * IT_EFORMAT when the data are not a valid encoding of n bytes. */
+ * IT_EFORMAT when the data are not a valid encoding of n bytes or their checksum differs. */
 int iti_codec_decode(const iti_codec *c, const void *src, size_t len, size_t esize, void *dst,
                      size_t n, void *scratch);
 
-/* Largest encoding of n bytes: a stored chunk claiming more is damaged. */
+/* Largest encoding of n bytes: a stored chunk claiming more is damaged. Codecs that do not
+ * compress encode every chunk to exactly this length. */
 size_t iti_codec_bound(const iti_codec *c, size_t n);
+
+/* HDF5's Fletcher-32 checksum of len bytes (codec_checksum.c). */
+uint32_t iti_fletcher32(const void *data, size_t len);
 
 /* ---- engines (codec.c, codec_lz4.c, codec_zstd.c): plain buffers, no shuffle --------------- */
 

@@ -96,7 +96,7 @@ static int encode_chunk(void *arg, size_t i, int thread) {
     void *enc = buf;
     size_t len = bytes;
     int rc = 0;
-    if (iti_codec_compresses(&x->codec)) {
+    if (iti_codec_encodes(&x->codec)) {
         rc = iti_codec_encode(&x->codec, buf, bytes, t->esize, &enc, &len);
         iti_buf_free(buf);
         if (rc)
@@ -370,7 +370,7 @@ static int check_options(exporter *x) {
     if (rc)
         return rc;
     if (o->contiguous)
-        x->codec = (iti_codec){IT_COMPRESSION_NONE, 0};
+        x->codec = (iti_codec){IT_COMPRESSION_NONE, 0, false};
     size_t bytes = x->t->esize;
     for (int d = 0; d < x->rank; d++) {
         if (o->chunk[d] < 0)

@@ -22,7 +22,7 @@
 
 void it_hdf5_options_init(it_hdf5_options *opts) {
     if (opts)
-        *opts = (it_hdf5_options){.struct_size = sizeof *opts};
+        *opts = (it_hdf5_options){.struct_size = sizeof *opts, .checksum = 1};
 }
 
 /* Opens (create: creates, failing if it exists) name through the library's driver; with
@@ -100,8 +100,7 @@ static int init_new_file(h5_store *h, const char *path, bool *raced) {
         if (err == EEXIST)
             *raced = true; /* created by another process since this one looked */
         else if (err == EWOULDBLOCK)
-            rc = iti_error(IT_ELOCKED, "it_store_open_hdf5: %s is open in another process; it "
-                          "is not replaced", path);
+            rc = iti_error(IT_ELOCKED, "%s is open in another process; it is not replaced", path);
         else if (err)
             rc = iti_error(iti_fs_errno_code(err), "it_store_open_hdf5: renaming %s to %s: %s",
                           tmp, target, strerror(err));
@@ -293,6 +292,9 @@ static int check_options(it_hdf5_mode mode, const it_hdf5_options *o, iti_codec 
         return rc;
     if (o->sync != 0 && o->sync != 1)
         return iti_error(IT_EINVAL, "it_store_open_hdf5: sync must be 0 or 1 (got %d)", o->sync);
+    if (o->checksum != 0 && o->checksum != 1)
+        return iti_error(IT_EINVAL, "it_store_open_hdf5: checksum must be 0 or 1 (got %d)",
+                        o->checksum);
     return 0;
 }
 
@@ -339,6 +341,7 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     h->file = h->tensors = h->described = -1;
     h->mode = mode;
     h->codec = codec;
+    h->codec.checksum = o.checksum == 1; /* new tensors' chunks carry Fletcher-32 (codec.h) */
     h->vfd.sync = o.sync == 1;
     h->trusted = o.trusted != 0;
     rc = legacy_journals(h, path);

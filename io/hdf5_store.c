@@ -134,6 +134,7 @@ static int h5_attach(void *impl, iti_store_tensor *t, const iti_tensor_meta *cre
         return rc;
     }
     t->backend = ht;
+    t->chunk_tail = iti_codec_tail(&ht->codec);
     return 0;
 }
 
@@ -189,8 +190,8 @@ static int read_raw(h5_store *h, h5_tensor *ht, const iti_coord *c, void **raw, 
     if (p <= 0)
         return p;
     /* The size comes from the file: no encoding of a chunk is larger than its codec's bound. */
-    if (size > iti_codec_bound(&ht->codec, t->chunk_bytes) ||
-        (!iti_codec_compresses(&ht->codec) && size != t->chunk_bytes))
+    size_t bound = iti_codec_bound(&ht->codec, t->chunk_bytes);
+    if (size > bound || (!iti_codec_compresses(&ht->codec) && size != bound))
         return iti_error(IT_EFORMAT, "tensor \"%s\": a stored chunk claims %llu bytes (a chunk "
                         "holds %zu)", t->id, (unsigned long long)size, t->chunk_bytes);
     void *buf = iti_buf_alloc((size_t)size);
@@ -208,35 +209,27 @@ static int read_raw(h5_store *h, h5_tensor *ht, const iti_coord *c, void **raw, 
     return 1;
 }
 
-/* Decodes raw (which it frees) into a new chunk buffer. */
+/* Decodes raw (which it frees or becomes) into a chunk buffer: a codec that does not
+ * compress leaves the chunk in raw, once checked. */
 static int decode(const h5_tensor *ht, void *raw, size_t len, void **out) {
     const iti_store_tensor *t = ht->t;
-    void *buf = iti_buf_alloc(t->chunk_bytes);
-    if (!buf) {
-        iti_buf_free(raw);
-        return iti_error(IT_ENOMEM, "out of memory decoding a chunk");
-    }
+    void *buf = NULL, *scratch = NULL;
     int rc = 0;
     if (!iti_codec_compresses(&ht->codec)) {
-        if (len != t->chunk_bytes)
-            rc = iti_error(IT_EFORMAT, "tensor \"%s\": stored chunk has %zu bytes, expected %zu",
-                          t->id, len, t->chunk_bytes);
-        else
-            memcpy(buf, raw, len);
+        rc = iti_codec_verify(&ht->codec, raw, &len, t->chunk_bytes);
+        buf = raw;
+        raw = NULL;
+    } else if (!(buf = iti_buf_alloc(t->chunk_bytes)) ||
+               (t->esize > 1 && !(scratch = iti_buf_alloc(t->chunk_bytes)))) {
+        rc = iti_error(IT_ENOMEM, "out of memory decoding a chunk");
     } else {
-        void *scratch = t->esize > 1 ? iti_buf_alloc(t->chunk_bytes) : NULL;
-        if (t->esize > 1 && !scratch)
-            rc = iti_error(IT_ENOMEM, "out of memory decoding a chunk");
-        else
-            rc = iti_codec_decode(&ht->codec, raw, len, t->esize, buf, t->chunk_bytes, scratch);
-        iti_buf_free(scratch);
-        if (rc)
-            iti_error_prefix(rc, "decoding a stored chunk: ");
+        rc = iti_codec_decode(&ht->codec, raw, len, t->esize, buf, t->chunk_bytes, scratch);
     }
+    iti_buf_free(scratch);
     iti_buf_free(raw);
     if (rc) {
         iti_buf_free(buf);
-        return rc;
+        return iti_error_prefix(rc, "decoding a stored chunk: ");
     }
     *out = buf;
     return 0;
@@ -318,7 +311,7 @@ static int h5_put(void *impl, iti_store_tensor *t, const iti_coord *c, void *buf
     }
     void *enc = NULL;
     size_t len = t->chunk_bytes;
-    if (iti_codec_compresses(&ht->codec) &&
+    if (iti_codec_encodes(&ht->codec) && !iti_codec_encode_in_place(&ht->codec, buf, &len) &&
         (rc = iti_codec_encode(&ht->codec, buf, t->chunk_bytes, t->esize, &enc, &len))) {
         iti_buf_free(buf);
         return rc;
@@ -612,6 +605,7 @@ int it_hdf5_tensor_layout(it_tensor *tensor, it_hdf5_layout *out) {
     memcpy(out->chunk, t->chunk, sizeof out->chunk);
     out->compression = ht->codec.kind;
     out->compression_level = ht->codec.level;
+    out->checksum = ht->codec.checksum;
     return 0;
 }
 
@@ -624,8 +618,8 @@ int iti_h5_put_encoded(it_tensor *tensor, const iti_coord *c, const void *enc, s
     int rc = iti_h5t_check_range(ht, c);
     if (rc == 0 && h->mode == IT_HDF5_READONLY)
         rc = iti_error(IT_EINVAL, "store is read-only");
-    if (rc == 0 && (len > iti_codec_bound(&ht->codec, t->chunk_bytes) ||
-                    (!iti_codec_compresses(&ht->codec) && len != t->chunk_bytes)))
+    size_t bound = iti_codec_bound(&ht->codec, t->chunk_bytes);
+    if (rc == 0 && (len > bound || (!iti_codec_compresses(&ht->codec) && len != bound)))
         rc = iti_error(IT_EFORMAT, "tensor \"%s\": an encoded chunk of %zu bytes cannot hold %zu",
                       t->id, len, t->chunk_bytes);
     return rc ? rc : write_encoded(h, ht, c, enc, len);

@@ -60,7 +60,7 @@ static int agree(MPI_Comm comm, int rank, const outcome *mine) {
 
 typedef struct signature {
     char id[IT_ID_MAX + 1];
-    int rank, dtype, codec, level;
+    int rank, dtype, codec, level, checksum;
     int64_t shape[IT_MAX_RANK], chunk[IT_MAX_RANK], grid[IT_MAX_RANK];
 } signature;
 
@@ -71,6 +71,7 @@ static void sign(const iti_store_tensor *v, const iti_codec *c, signature *s) {
     s->dtype = (int)v->dtype;
     s->codec = c ? (int)c->kind : 0;
     s->level = c ? c->level : 0;
+    s->checksum = c ? c->checksum : 0;
     memcpy(s->shape, v->shape, sizeof s->shape);
     memcpy(s->chunk, v->chunk, sizeof s->chunk);
     memcpy(s->grid, v->grid, sizeof s->grid);
@@ -82,7 +83,7 @@ static int check_ranks(MPI_Comm comm, int rank, it_tensor *t, iti_codec *codec) 
     signature mine, writer;
     it_hdf5_layout lay;
     if (rank == 0 && take_error(&o, it_hdf5_tensor_layout(t, &lay)) == 0)
-        *codec = (iti_codec){lay.compression, lay.compression_level};
+        *codec = (iti_codec){lay.compression, lay.compression_level, lay.checksum != 0};
     sign(iti_tensor_view(t), rank == 0 && o.code == 0 ? codec : NULL, &mine);
     writer = mine;
     MPI_Bcast(&writer, (int)sizeof writer, MPI_BYTE, 0, comm);
@@ -96,7 +97,7 @@ static int check_ranks(MPI_Comm comm, int rank, it_tensor *t, iti_codec *codec) 
     if (field && o.code == 0)
         take_error(&o, iti_error(IT_EMISMATCH, "it_mpi_fill: the tensor \"%s\" of rank %d differs "
                                  "from rank 0's \"%s\" in its %s", mine.id, rank, writer.id, field));
-    *codec = (iti_codec){(it_compression)writer.codec, writer.level};
+    *codec = (iti_codec){(it_compression)writer.codec, writer.level, writer.checksum != 0};
     return agree(comm, rank, &o);
 }
 
@@ -431,7 +432,7 @@ static int send_chunk(const iti_coord *c, const void *data, void *user) {
     sender *s = user;
     void *enc = NULL;
     size_t len = s->view->chunk_bytes;
-    if (iti_codec_compresses(s->codec)) {
+    if (iti_codec_encodes(s->codec)) {
         int rc = iti_codec_encode(s->codec, data, s->view->chunk_bytes, s->view->esize, &enc, &len);
         if (rc)
             return rc;

@@ -41,6 +41,9 @@ typedef struct iti_store_tensor {
                                        covers, and of never-stored chunks in exports */
     unsigned flags;                 /* it_tensor_desc.flags */
     void *backend;                  /* the backend's per-tensor state, set by attach */
+    size_t chunk_tail;              /* set by attach: bytes the store appends in place after a
+                                       chunk given to put (a checksum), so the evaluator
+                                       allocates chunk_bytes + chunk_tail for those buffers */
 } iti_store_tensor;
 
 /* Pixel box [start, stop) of chunk c. */
@@ -117,7 +120,8 @@ typedef struct iti_store_ops {
     void (*release)(void *impl, iti_store_tensor *t, iti_chunk_ref *ref);
     /* 1 when the chunk is stored, 0 when missing, < 0 on error; reads no chunk data. */
     int (*has)(void *impl, iti_store_tensor *t, const iti_coord *chunk);
-    /* Stores a final chunk. buf (iti_buf_alloc'd, chunk_bytes) passes to the store, even on
+    /* Stores a final chunk. buf (iti_buf_alloc'd, chunk_bytes + chunk_tail, holding chunk_bytes)
+     * passes to the store, even on
      * failure. On success with ref, ref pins the stored data; with ref NULL the caller will not
      * read the chunk now and a persistent store need not keep it in memory. A chunk that is
      * already stored is replaced by identical data (chunks are deterministic). */

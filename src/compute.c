@@ -154,7 +154,8 @@ static int compute_batch(void *arg, size_t b, int thread) {
             argp[k * t->n_args + i] = dst;
         }
         if (!wk->wout[first + k]) {
-            wk->wout[first + k] = iti_buf_alloc(t->direct ? t->view.chunk_bytes : t->win_bytes);
+            wk->wout[first + k] = iti_buf_alloc(t->direct ? t->view.chunk_bytes + t->view.chunk_tail
+                                                          : t->win_bytes);
             if (!wk->wout[first + k]) {
                 rc = iti_error(IT_ENOMEM, "out of memory for a window of \"%s\"", t->view.id);
                 goto done;
@@ -279,7 +280,7 @@ static int finalize_chunk(void *arg, size_t j, int thread) {
     bool counted = t->blend == IT_BLEND_MEAN || t->blend == IT_BLEND_CUSTOM;
     size_t n = t->view.chunk_elems;
     blend_walk bw = {.wk = wk};
-    bw.acc = iti_buf_alloc(t->view.chunk_bytes);
+    bw.acc = iti_buf_alloc(t->view.chunk_bytes + t->view.chunk_tail);
     /* The windows are computed: the thread's batch scratch holds the per-pixel counts or the
      * weighted blend's double sums (already mapped, unlike a fresh allocation per chunk). */
     if (counted)

@@ -46,6 +46,12 @@ typedef struct it_hdf5_options {
     it_compression compression; /* codec of new tensors (0 = deflate); a stored tensor keeps
                                the codec it was created with. IT_EINVAL when this build lacks
                                it (it_compression_available) */
+    int checksum;           /* 1 (set by it_hdf5_options_init): every chunk of a new tensor ends
+                               with HDF5's Fletcher-32 checksum (H5Z_FILTER_FLETCHER32, which
+                               HDF5, h5py and netCDF check too), so a damaged chunk reads as
+                               IT_EFORMAT, whatever the codec. 0: no checksum (the format of
+                               0.2; lz4, zstd and none then cannot tell damage). A stored tensor
+                               keeps what it was created with. */
 } it_hdf5_options;
 
 #ifdef __cplusplus
@@ -103,6 +109,9 @@ typedef struct it_hdf5_layout {
     int64_t chunk[IT_MAX_RANK];     /* HDF5 chunk shape */
     it_compression compression;     /* the tensor's codec (see it_compression for readers) */
     int compression_level;          /* 0 for none */
+    int checksum;                   /* 1: each stored chunk ends with HDF5's Fletcher-32 checksum
+                                       (H5Z_FILTER_FLETCHER32, the last filter: tensors created
+                                       since format 3); HDF5 and h5py check it when reading */
 } it_hdf5_layout;
 
 /* Fills out for tensor t of an HDF5 store (IT_EINVAL for other stores). */

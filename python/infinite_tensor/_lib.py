@@ -62,6 +62,7 @@ typedef struct it_hdf5_options {
     int sync;
     int trusted;
     it_compression compression;
+    int checksum;
 } it_hdf5_options;
 
 typedef struct it_hdf5_layout {
@@ -73,6 +74,7 @@ typedef struct it_hdf5_layout {
     int64_t chunk[8];
     it_compression compression;
     int compression_level;
+    int checksum;
 } it_hdf5_layout;
 
 typedef struct it_window_batch {

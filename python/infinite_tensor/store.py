@@ -312,12 +312,13 @@ class HDF5TileStore(TileStore):
     tools read it). mode: "a" (read and write, created when missing), "w" (create, truncating)
     or "r" (read only). compression ("deflate", "lz4", "zstd", "none") and level apply to new
     tensors; cache_bytes bounds the decoded-chunk cache; sync makes every flush durable against
-    power loss."""
+    power loss; checksum (default) ends every chunk of a new tensor with a Fletcher-32 checksum,
+    so damaged chunks raise FormatError whatever the codec."""
 
     _MODES = {"w": lib.IT_HDF5_CREATE, "a": lib.IT_HDF5_READWRITE, "r": lib.IT_HDF5_READONLY}
 
     def __init__(self, path, mode="a", compression=None, level=0, cache_bytes=0, sync=False,
-                 context=None):
+                 checksum=True, context=None):
         if mode not in self._MODES:
             raise InvalidArgument(f'mode must be "a", "w" or "r" (got {mode!r})')
         context = context or default_context()
@@ -330,6 +331,7 @@ class HDF5TileStore(TileStore):
         o.compression_level = level
         o.cache_bytes = cache_bytes
         o.sync = int(sync)
+        o.checksum = int(bool(checksum))
         p = ffi.new("it_store **")
         check(lib.it_store_open_hdf5(context._ctx, os.fsencode(path), self._MODES[mode], o, p))
         self.path = os.fspath(path)

@@ -200,7 +200,8 @@ class InfiniteTensor:
     def layout(self):
         """Where an HDF5 store keeps the tensor, for reading it with h5py: data_path,
         index_path (the computed chunks' coordinates), origin (pixel x along a dimension is
-        data set index x - origin), extent, chunk, compression and level."""
+        data set index x - origin), extent, chunk, compression, level and checksum (chunks end
+        with a Fletcher-32 checksum, which h5py checks when it reads them)."""
         lay = ffi.new("it_hdf5_layout *")
         check(lib.it_hdf5_tensor_layout(self._live(), lay))
         r = lay.rank
@@ -209,7 +210,7 @@ class InfiniteTensor:
                 "extent": tuple(lay.extent[d] for d in range(r)),
                 "chunk": tuple(lay.chunk[d] for d in range(r)),
                 "compression": text(lib.it_compression_name(lay.compression)),
-                "level": lay.compression_level}
+                "level": lay.compression_level, "checksum": bool(lay.checksum)}
 
     def clear_cache(self):
         check(lib.it_tensor_clear_cache(self._live()))

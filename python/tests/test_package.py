@@ -134,6 +134,7 @@ def test_hdf5_store(tmp_path, ctx):
             o = lay["origin"]
             raw = f[lay["data_path"]][-16 - o[0]:16 - o[0], -16 - o[1]:16 - o[1]]
         assert np.array_equal(raw, first) and lay["compression"] == "deflate"
+        assert lay["checksum"]  # h5py checked each chunk's Fletcher-32 reading it
         assert not r.has_function
         assert np.array_equal(r[-16:16, -16:16], first)
         with pytest.raises(it.NotComputed):
@@ -144,6 +145,14 @@ def test_hdf5_store(tmp_path, ctx):
             s.get_or_create("ramp", (None, None), counted, W8, chunk_size=16, fn_tag="v2")
         s.delete("ramp")
         assert "ramp" not in s.list()
+
+
+def test_checksums_can_be_left_out(tmp_path):
+    for checksum in (True, False):
+        with HDF5TileStore(tmp_path / f"{checksum}.h5", mode="w", checksum=checksum) as s:
+            t = s.get_or_create("ramp", (None, None), ramp, W8)
+            t[0:8, 0:8]
+            assert t.layout()["checksum"] is checksum
 
 
 def test_exports_and_previews(tmp_path, store):

@@ -3,8 +3,10 @@
  * on one thread, generating the same values: the ratio is the store's own overhead); then
  * deflate level 1 (+ shuffle) with 2 threads against HDF5's own filter pipeline (H5Dwrite of the
  * same chunks into a filtered dataset); and the deflate fill again with sync = 1 (fdatasync at
- * every flush: durable against power loss), whose time over the plain one is sync_cost. Each
- * configuration runs `runs` times; medians.
+ * every flush: durable against power loss), whose time over the plain one is sync_cost; lz4 and
+ * zstd fills. Every library fill stores Fletcher-32 checksums (the default); each codec's fill
+ * also runs without them, and checksum_cost_<codec> is the time with over the time without.
+ * Each configuration runs `runs` times; medians.
  *
  * Usage: bench_store [runs] [size] [dir]   (defaults 3, 8192, $TMPDIR or /tmp) */
 #define _POSIX_C_SOURCE 200809L
@@ -30,6 +32,8 @@ static void chunk_values(int64_t cy, int64_t cx, float *out) {
             out[y * CH + x] = bench_field(cy * CH + y, cx * CH + x);
 }
 
+static int checksum = 1; /* of the library's runs: every chunk ends with Fletcher-32 */
+
 static double run_library(int threads, it_compression codec, int level, int sync, const char *path) {
     it_ctx_options co;
     it_ctx_options_init(&co);
@@ -39,6 +43,7 @@ static double run_library(int threads, it_compression codec, int level, int sync
     ho.compression = codec;
     ho.compression_level = level;
     ho.sync = sync;
+    ho.checksum = checksum;
     it_ctx *ctx;
     it_store *s;
     unlink(path);
@@ -166,7 +171,7 @@ int main(int argc, char **argv) {
     double mb = (double)SIZE * SIZE * 4 / (1 << 20);
     double ours[50], ours2[50], raw[50], ours_z[50], hdf5_z[50], synced[50], deflate_mb[50];
     static const it_compression other[2] = {IT_COMPRESSION_LZ4, IT_COMPRESSION_ZSTD};
-    double codec_ms[2][50], codec_mb[2][50];
+    double codec_ms[2][50], codec_mb[2][50], plain[4][50]; /* none, deflate, lz4, zstd */
     for (int i = 0; i < runs; i++) {
         raw[i] = run_hdf5(0, true, p2);
         ours[i] = run_library(1, IT_COMPRESSION_NONE, 0, 0, p1);
@@ -186,6 +191,16 @@ int main(int argc, char **argv) {
             if (codec_ms[c][i] < 0)
                 return fprintf(stderr, "a run failed\n"), 1;
         }
+        checksum = 0; /* the same fills without checksums */
+        plain[0][i] = run_library(1, IT_COMPRESSION_NONE, 0, 0, p1);
+        plain[1][i] = run_library(2, IT_COMPRESSION_DEFLATE, 1, 0, p1);
+        for (int c = 0; c < 2; c++)
+            plain[2 + c][i] = !it_compression_available(other[c]) ? 0
+                              : run_library(2, other[c], 0, 0, p1);
+        checksum = 1;
+        for (int k = 0; k < 4; k++)
+            if (plain[k][i] < 0)
+                return fprintf(stderr, "a run failed\n"), 1;
     }
     unlink(p1);
     unlink(p2);
@@ -212,12 +227,21 @@ int main(int argc, char **argv) {
         else
             printf("  %-12s: not in this build\n", it_compression_name(other[c]));
     }
+    double with[4] = {o, oz, cms[0], cms[1]}, cost[4];
+    for (int k = 0; k < 4; k++) {
+        double without = bench_median(plain[k], runs);
+        cost[k] = without > 0 && with[k] > 0 ? with[k] / without : 0;
+    }
+    printf("  Fletcher-32 checksums, time with / without: none %.3f  deflate %.3f  lz4 %.3f  "
+           "zstd %.3f\n", cost[0], cost[1], cost[2], cost[3]);
     if (many_chunks(p1, 320))
         return fprintf(stderr, "many-chunks run failed\n"), 1;
     printf("BENCH store: raw_ratio=%.3f deflate_speedup=%.2f mb_s=%.0f mb_s_deflate=%.0f "
            "sync_cost=%.2f mb_s_lz4=%.0f mb_s_zstd=%.0f file_mb_deflate=%.1f file_mb_lz4=%.1f "
-           "file_mb_zstd=%.1f\n", r / o, hz / oz, mb / o * 1e3, mb / oz * 1e3, sy / oz,
-           cms[0] > 0 ? mb / cms[0] * 1e3 : 0, cms[1] > 0 ? mb / cms[1] * 1e3 : 0, dmb, cmb[0],
-           cmb[1]);
+           "file_mb_zstd=%.1f checksum_cost_none=%.3f checksum_cost_deflate=%.3f "
+           "checksum_cost_lz4=%.3f checksum_cost_zstd=%.3f\n", r / o, hz / oz, mb / o * 1e3,
+           mb / oz * 1e3, sy / oz, cms[0] > 0 ? mb / cms[0] * 1e3 : 0,
+           cms[1] > 0 ? mb / cms[1] * 1e3 : 0, dmb, cmb[0], cmb[1], cost[0], cost[1], cost[2],
+           cost[3]);
     return 0;
 }
