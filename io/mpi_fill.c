@@ -250,6 +250,8 @@ typedef struct writer {
     size_t next;                 /* next unit to hand out */
     uint64_t done, total;        /* chunks stored */
     size_t unflushed, flush_every;
+    uint64_t unflushed_bytes;    /* encoded bytes received since the last flush */
+    double last_flush;           /* monotonic seconds */
     iti_engine eng;
     outcome o;
 } writer;
@@ -270,11 +272,27 @@ static void progress(writer *w) {
                             (unsigned long long)w->total));
 }
 
-/* Lock held. */
+#define FLUSH_SECONDS 1.0              /* a writer killed early keeps what it had this long */
+#define FLUSH_BYTES ((uint64_t)64 << 20) /* and never more than this much unflushed */
+
+static double seconds_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Commits what was stored since the last commit once `every` chunks, FLUSH_BYTES of them or
+ * FLUSH_SECONDS have gone by (lock held). */
 static void flush(writer *w, size_t every) {
-    if (w->unflushed >= every) {
+    if (w->unflushed == 0)
+        return;
+    double now = seconds_now();
+    if (w->unflushed >= every || w->unflushed_bytes >= FLUSH_BYTES ||
+        now - w->last_flush >= FLUSH_SECONDS) {
         failed(w, iti_tensor_flush_stores(w->t));
         w->unflushed = 0;
+        w->unflushed_bytes = 0;
+        w->last_flush = now;
     }
 }
 
@@ -329,6 +347,8 @@ static void receive_chunk(writer *w, const MPI_Status *st) {
     failed(w, rc);
     w->done++;
     w->unflushed++;
+    w->unflushed_bytes += len;
+    flush(w, w->flush_every);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -382,6 +402,7 @@ static int run_writer(MPI_Comm comm, int size, it_tensor *t, const iti_selection
     failed(&w, plan_units(t, s, ext, &w.u));
     w.total = w.u.n;
     w.flush_every = w.u.count ? 2 * (w.u.n / w.u.count) + 1 : 1;
+    w.last_flush = seconds_now();
     progress(&w);
     pthread_t helper;
     bool helping = !o->writer_idle && pthread_create(&helper, NULL, compute_units, &w) == 0;
@@ -398,6 +419,7 @@ static int run_writer(MPI_Comm comm, int size, it_tensor *t, const iti_selection
                 reported = w.done;
                 progress(&w);
             }
+            flush(&w, w.flush_every); /* by time, while the workers compute */
             pthread_mutex_unlock(&w.lock);
             nanosleep(&nap, NULL);
             continue;

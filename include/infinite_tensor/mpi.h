@@ -9,7 +9,8 @@
  * chunk rows) and hands them out on demand; a worker walks a unit like a fill with its own
  * threads (upstream tensors locally, halos shared inside the unit and computed again at its
  * edges), encodes each chunk with the store's codec and sends the bytes, which the writer stores
- * as they are and flushes as it goes. The writer computes units too, on a helper thread, while
+ * as they are and commits as it goes (every two units' worth of chunks, every 64 MiB received
+ * and at least every second, so a writer killed early keeps what it had). The writer computes units too, on a helper thread, while
  * its calling thread serves the workers (only that thread calls MPI; initialise MPI with at
  * least MPI_THREAD_FUNNELED when you mind the letter of the standard). The stored chunks are
  * byte for byte those of a single-process fill, whatever the number of ranks and threads;

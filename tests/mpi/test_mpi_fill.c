@@ -10,9 +10,15 @@
  *   test_mpi_fill DIR kill       rank 1 kills itself (SIGKILL) in the middle of the fill
  *   test_mpi_fill DIR resume     after `kill`: the fill completes, computing only what is
  *                                missing, and equals a single-process fill
+ *   test_mpi_fill DIR killwriter windows take 40 ms each; rank 0 (the writer) kills itself
+ *                                (SIGKILL) 1.3 s after it stored its first chunk
+ *   test_mpi_fill DIR resumekept as resume, and the killed writer kept chunks (it commits at
+ *                                least every second)
  * Prints "ok ..." lines on rank 0; any failure aborts the job with a message. */
 #include <mpi.h>
+#include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +57,32 @@ static int cancel_after_20(uint64_t done, uint64_t total, void *user) {
 
 static long kill_after = -1; /* windows of base this rank computes before SIGKILL */
 
+static bool slow; /* each window takes 40 ms */
+
 static int dying_fn(const it_window_batch *b, void *user) {
     if (kill_after >= 0 && atomic_load(&((golden_gen *)user)->calls) >= kill_after)
         raise(SIGKILL);
+    if (slow)
+        nanosleep(&(struct timespec){0, 40 * 1000 * 1000}, NULL);
     return golden_fn(b, user);
+}
+
+static void *kill_later(void *arg) {
+    (void)arg;
+    nanosleep(&(struct timespec){1, 300 * 1000 * 1000}, NULL);
+    raise(SIGKILL);
+    return NULL;
+}
+
+/* The writer's progress: 1.3 s after its first chunk stored, SIGKILL (fewer chunks than a
+ * flush by count waits for arrive by then). */
+static int kill_after_first(uint64_t done, uint64_t total, void *user) {
+    (void)total, (void)user;
+    static bool started;
+    pthread_t killer;
+    if (done >= 1 && !started)
+        started = pthread_create(&killer, NULL, kill_later, NULL) == 0;
+    return 0;
 }
 
 /* base and top; top (and base, on rank 0) in the HDF5 store at path when path is set. */
@@ -160,11 +188,13 @@ int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    CHECK(argc == 3, "usage: test_mpi_fill DIR identical|error|kill|resume");
+    CHECK(argc == 3, "usage: test_mpi_fill DIR identical|error|cancel|kill|resume|killwriter|"
+          "resumekept");
     const char *dir = argv[1], *mode = argv[2];
     char path[1024], ref[1024];
     snprintf(path, sizeof path, "%s/mpi-%d.h5", dir, size);
-    bool fresh = strcmp(mode, "resume") != 0;
+    bool kept = strcmp(mode, "resumekept") == 0;
+    bool fresh = strcmp(mode, "resume") != 0 && !kept;
     if (rank == 0 && fresh)
         unlink(path);
     uint64_t missing = 0;
@@ -175,15 +205,25 @@ int main(int argc, char **argv) {
     open_chain(&c, rank == 0 ? path : NULL);
     if (strcmp(mode, "kill") == 0 && rank == 1)
         kill_after = 40;
+    if (rank == 0 && kept)
+        CHECK(missing < 14 * 10 && missing > 0, "the writer killed 1.3 s after storing a chunk "
+              "kept %llu of 140 chunks (some, and not all, expected)",
+              (unsigned long long)(14 * 10 - missing));
+    slow = strcmp(mode, "killwriter") == 0;
     bool cancel = strcmp(mode, "cancel") == 0;
     if (cancel && rank == 0)
         it_ctx_set_progress(c.ctx, cancel_after_20, NULL);
+    if (slow && rank == 0)
+        it_ctx_set_progress(c.ctx, kill_after_first, NULL);
     if (strcmp(mode, "error") == 0) {
         c.gen.fail_at = 42;
         c.gen.fail_window[0] = 10, c.gen.fail_window[1] = 7;
     }
     it_region r = region();
-    int rc = it_mpi_fill(c.top, &r, MPI_COMM_WORLD, NULL);
+    it_mpi_fill_options mo; /* killwriter: one row of chunks a unit, so chunks come in steadily */
+    it_mpi_fill_options_init(&mo);
+    mo.unit[0] = 1;
+    int rc = it_mpi_fill(c.top, &r, MPI_COMM_WORLD, slow ? &mo : NULL);
     if (strcmp(mode, "error") == 0 || cancel) {
         int want = cancel ? IT_ECANCELED : IT_ECALLBACK;
         char msg[1024] = {0}, *all = rank == 0 ? calloc((size_t)size, sizeof msg) : NULL;
@@ -215,7 +255,9 @@ int main(int argc, char **argv) {
                   (unsigned long long)computed, (unsigned long long)missing);
         printf("ok %d ranks: %ld chunks byte-identical to a single-process fill, %llu computed "
                "(%llu by workers)%s\n", size, n, (unsigned long long)computed,
-               (unsigned long long)by_workers, fresh ? "" : ", the missing ones");
+               (unsigned long long)by_workers,
+               fresh ? "" : kept ? ", the missing ones (the killed writer kept the others)"
+                             : ", the missing ones");
     }
     MPI_Finalize();
     return 0;
