@@ -179,7 +179,9 @@ static int compute_batch(void *arg, size_t b, int thread) {
     };
     if (t->view.flags & IT_TENSOR_SERIAL)
         pthread_mutex_lock(&t->fn_lock);
+    iti_callback_enter();
     int frc = t->fn(&call, t->user);
+    iti_callback_leave();
     if (t->view.flags & IT_TENSOR_SERIAL)
         pthread_mutex_unlock(&t->fn_lock);
     atomic_fetch_add(&t->fn_calls, 1);
@@ -253,7 +255,9 @@ static int blend_window(const iti_coord *w, void *arg) {
             wk->wrow(bw->wacc + ao, bw->wsum + ao, src, (size_t)ext[last], scale, f,
                      t->weights.p.floor);
         } else if (t->blend == IT_BLEND_CUSTOM) {
+            iti_callback_enter();
             int brc = t->blend_fn(acc, src, cnt, (size_t)ext[last], t->user);
+            iti_callback_leave();
             if (brc != 0) {
                 char wb[256];
                 iti_format_coord(wb, sizeof wb, w->v, r);

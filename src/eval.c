@@ -93,7 +93,10 @@ static size_t block_chunks(const iti_chunk_axes *ax, const int64_t *b0, const in
 }
 
 static int report(const it_ctx *ctx, uint64_t done, uint64_t total, const char *fn) {
-    if (!ctx->progress || !ctx->progress(done, total, ctx->progress_user))
+    iti_callback_enter();
+    bool stop = ctx->progress && ctx->progress(done, total, ctx->progress_user);
+    iti_callback_leave();
+    if (!stop)
         return 0;
     if (done == 0)
         return iti_error(IT_ECANCELED, "%s: canceled by the progress callback before starting", fn);
@@ -101,8 +104,18 @@ static int report(const it_ctx *ctx, uint64_t done, uint64_t total, const char *
                     fn, (unsigned long long)done, (unsigned long long)total);
 }
 
+static _Thread_local int callback_depth;
+
+void iti_callback_enter(void) { callback_depth++; }
+void iti_callback_leave(void) { callback_depth--; }
+
 static int eval_begin(eval *ev, it_ctx *ctx, const char *fn) {
-    *ev = (eval){.ctx = ctx, .threads = iti_pool_threads(ctx->pool)};
+    *ev = (eval){.ctx = ctx};
+    if (callback_depth > 0)
+        return iti_error(IT_EINVAL, "%s: called from inside a window function, blend or progress "
+                         "callback of the library; reading a tensor there is not supported (it "
+                         "would wait on the threads running those functions)", fn);
+    ev->threads = iti_pool_threads(ctx->pool);
     ev->scratch = calloc((size_t)ev->threads, sizeof *ev->scratch);
     ev->scratch_size = calloc((size_t)ev->threads, sizeof *ev->scratch_size);
     return ev->scratch && ev->scratch_size ? 0 : iti_error(IT_ENOMEM, "%s: out of memory", fn);

@@ -41,7 +41,10 @@ typedef struct it_window_batch {
 } it_window_batch;
 
 /* Fills the windows of `b`. Return 0 on success; any other value aborts the read with
- * IT_ECALLBACK (the value is quoted in the message) and stores nothing of the failed chunks. */
+ * IT_ECALLBACK (the value is quoted in the message) and stores nothing of the failed chunks.
+ * fn must not read, fill or export a tensor (nor may a blend or progress callback): such a
+ * call returns IT_EINVAL, because it would wait on the threads busy running fn. Pass the
+ * tensors fn needs as arguments (desc.args) instead. */
 typedef int (*it_window_fn)(const it_window_batch *b, void *user);
 
 /* Custom blend over `len` consecutive elements of one chunk row: combines `incoming` into
