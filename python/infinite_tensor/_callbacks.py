@@ -88,8 +88,21 @@ def raise_failure(code):
 
 
 def _view(ptr, shape, dtype, writeable):
+    """A view of the library's memory, for this module's own use during a callback."""
     n = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     a = np.frombuffer(ffi.buffer(ptr, n), dtype=dtype).reshape(shape)
+    if not writeable:
+        a.flags.writeable = False
+    return a
+
+
+def _lend(ptr, shape, dtype, writeable):
+    """What a callback is given: a copy of the library's memory in an array Python owns, so that
+    whatever the callback keeps of it (the array, a view, a memoryview) stays valid and is never
+    changed by the library, which reuses its own memory once the callback returns."""
+    a = np.empty(shape, dtype)
+    if a.nbytes:
+        ffi.memmove(a, ptr, a.nbytes)
     if not writeable:
         a.flags.writeable = False
     return a
@@ -105,29 +118,21 @@ class Entry:
         self.dtype, self.shape = dtype, tuple(shape)
 
 
-def _refs(views):
-    """Reference counts of the arrays at the bottom of the views' base chains (the arrays over
-    the library's memory), measured the same way before and after a callback: every numpy view
-    derived from a view refers to that array (numpy collapses chains of bases), a copy does
-    not."""
-    roots = []
-    for v in views:
-        while isinstance(v.base, np.ndarray):
-            v = v.base
-        roots.append(v)
-    return [sys.getrefcount(roots[i]) for i in range(len(roots))]
+def _refs(arrays):
+    """Reference counts of the lent arrays, measured the same way before and after a callback:
+    each owns its memory, so every numpy view, memoryview or other export of it refers to it."""
+    return [sys.getrefcount(arrays[i]) for i in range(len(arrays))]
 
 
-def _check_released(entry, index, who, views, held):
-    """The views lent to a callback wrap the library's memory, which is reused once it returns:
-    a reference kept past the call (the view, or a numpy view of it, whose base it is) would
-    read freed memory later. It is refused here, while nothing has been read through it."""
-    now = _refs(views)
-    for i in range(len(views)):
+def _check_released(entry, index, who, arrays, held):
+    """The contract is that arguments are valid during the call: a reference kept past it is
+    refused (its memory, a copy, stays valid), so that a function keeps copies on purpose."""
+    now = _refs(arrays)
+    for i in range(len(arrays)):
         if now[i] > held[i]:
             raise RuntimeError(f'tensor "{entry.id}", window {index}: {who} kept a reference '
-                               f"to its argument {i} (or a view of it) after returning; the "
-                               "library reuses that memory: keep a copy (np.copy) instead")
+                               f"to its argument {i} (or a view of it) after returning; keep a "
+                               "copy (np.copy) instead")
 
 
 def _check(entry, index, out):
@@ -151,7 +156,7 @@ def window_callback(b, user):
         dtypes = [DTYPES[b.arg_dtype[i]] for i in range(n_args)]
         for k in range(b.count):
             index = tuple(b.index[k * rank + j] for j in range(rank))
-            args = [_view(b.arg[k * n_args + i], shapes[i], dtypes[i], False)
+            args = [_lend(b.arg[k * n_args + i], shapes[i], dtypes[i], False)
                     for i in range(n_args)]
             held = _refs(args)
             out = entry.f(index, *args)
@@ -168,11 +173,12 @@ def window_callback(b, user):
 def blend_callback(acc, incoming, count, n, user):
     try:
         entry = _entries[int(ffi.cast("intptr_t", user))]
-        views = [_view(acc, (n,), entry.dtype, True), _view(incoming, (n,), entry.dtype, False),
-                 _view(count, (n,), np.dtype(np.uint32), False)]
-        held = _refs(views)
-        entry.blend(*views)
-        _check_released(entry, "row", "the blend", views, held)
+        arrays = [_lend(acc, (n,), entry.dtype, True), _lend(incoming, (n,), entry.dtype, False),
+                  _lend(count, (n,), np.dtype(np.uint32), False)]
+        held = _refs(arrays)
+        entry.blend(*arrays)
+        _check_released(entry, "row", "the blend", arrays, held)
+        ffi.memmove(acc, arrays[0], arrays[0].nbytes)  # the blended row, back to the library
         return 0
     except BaseException as exc:  # noqa: B902
         return _keep(exc)

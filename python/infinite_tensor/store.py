@@ -2,6 +2,7 @@
 optional byte limit evicts least recently used chunks, which are computed again when read);
 HDF5TileStore keeps each tensor as one sparse chunked data set of an HDF5 file, so work
 survives the process. Both run on a Context (threads and memory budget of the C engine)."""
+import contextlib
 import os
 import uuid
 import weakref
@@ -11,6 +12,7 @@ import numpy as np
 from . import _callbacks
 from ._lib import IT_INF, IT_OPEN_FILL_MISSING, IT_TENSOR_SERIAL, IT_TENSOR_TRANSIENT, ffi, lib
 from ._lib import IT_WEIGHT_FLAT
+from ._lifetime import Guard
 from .errors import InvalidArgument, check
 from .tensor import InfiniteTensor
 from .window import TensorWindow
@@ -122,8 +124,17 @@ class TileStore:
     def __init__(self, handle, context):
         self._store = handle
         self._context = context
-        self._open = True
+        self._close_code = 0
+        self._guard = Guard(self._free)
         self._tensors = weakref.WeakValueDictionary()  # id -> the open InfiniteTensor
+
+    @property
+    def _open(self):
+        return not self._guard.closed
+
+    def _free(self):
+        """The library's store goes (no call uses it or its tensors any more)."""
+        self._close_code = lib.it_store_close(self._store)
 
     # ---- tensors -----------------------------------------------------------------------------
 
@@ -137,13 +148,12 @@ class TileStore:
 
         shape: one entry per dimension, None for infinite ones. f(index, *arg_slices) returns
         a numpy array of output_window's size and the tensor's dtype; arg_slices are read-only
-        views valid during the call. args/args_windows: upstream tensors and the windows through
+        arrays (copies, not to be kept past the call: that is refused). f must not read
+        tensors (InvalidArgument): pass them as args. args/args_windows: upstream tensors and the windows through
         which each is read (their map entries index this tensor's window index). blend: "sum",
         "max", "min", "replace", "mean", "weighted" (with `weight`, a kind name or a
         WeightProfile) or a callable blend(acc, incoming, count) updating acc in place row by
         row. transient: keep chunks only while a read needs them (memory stores only)."""
-        if not self._open:
-            raise ValueError("the store is closed")
         tid = new_id() if id is None else str(id)
         shape = tuple(shape)
         if not isinstance(output_window, TensorWindow):
@@ -151,6 +161,16 @@ class TileStore:
         args, args_windows = tuple(args or ()), tuple(args_windows or ())
         if len(args) != len(args_windows):
             raise InvalidArgument(f"{len(args)} args but {len(args_windows)} args_windows")
+        with contextlib.ExitStack() as using:  # the store and the arguments stay alive meanwhile
+            using.enter_context(self._guard)
+            for a in args:
+                using.enter_context(a._guard)
+            return self._get_or_create(tid, shape, f, output_window, args, args_windows,
+                                       chunk_size, dtype, blend, blend_init, weight, fn_tag,
+                                       serial, transient, batch_size)
+
+    def _get_or_create(self, tid, shape, f, output_window, args, args_windows, chunk_size, dtype,
+                       blend, blend_init, weight, fn_tag, serial, transient, batch_size):
         existing = self._tensors.get(tid)
         dt = np.dtype(dtype)
         key = existing._key if existing is not None else _callbacks.register(
@@ -189,7 +209,7 @@ class TileStore:
             raise InvalidArgument(f"output_window has rank {window.rank}, the shape {rank}")
         desc.window = window.to_c()[0]
         if args:
-            handles = ffi.new("it_tensor *[]", [a._live() for a in args])
+            handles = ffi.new("it_tensor *[]", [a._handle for a in args])
             windows = ffi.new("it_window[]", [w.to_c()[0] for w in args_windows])
             keep += [handles, windows]
             desc.n_args, desc.args, desc.arg_windows = len(args), handles, windows
@@ -218,17 +238,16 @@ class TileStore:
     def open(self, id, fill_missing=False):
         """A stored tensor without its function (HDF5 stores): reads of computed chunks work;
         chunks never computed raise NotComputed, or read as blend_init with fill_missing."""
-        if not self._open:
-            raise ValueError("the store is closed")
         tid = str(id)
-        if tid in self._tensors:
-            return self._tensors[tid]
-        p = ffi.new("it_tensor **")
-        check(lib.it_tensor_open(self._store, tid.encode(),
-                                 IT_OPEN_FILL_MISSING if fill_missing else 0, p))
-        t = InfiniteTensor(self, p[0], 0, ())
-        self._tensors[tid] = t
-        return t
+        with self._guard:
+            if tid in self._tensors:
+                return self._tensors[tid]
+            p = ffi.new("it_tensor **")
+            check(lib.it_tensor_open(self._store, tid.encode(),
+                                     IT_OPEN_FILL_MISSING if fill_missing else 0, p))
+            t = InfiniteTensor(self, p[0], 0, ())
+            self._tensors[tid] = t
+            return t
 
     def _forget(self, t):
         if self._tensors.get(t.id) is t:
@@ -243,33 +262,41 @@ class TileStore:
             ids.append(ffi.string(tid).decode())
             return 0
 
-        check(lib.it_store_list(self._store, collect, ffi.NULL))
+        with self._guard:
+            check(lib.it_store_list(self._store, collect, ffi.NULL))
         return sorted(ids)
 
     def delete(self, id):
         """Removes tensor `id` and its stored data (an open tensor of it is released)."""
         tid = str(id)
         t = self._tensors.get(tid)
-        if t is not None:
-            t.release()
-        check(lib.it_store_delete_tensor(self._store, tid.encode()))
+        with self._guard:
+            if t is not None:
+                if t._guard.busy:  # the deletion would end the handle under the running call
+                    raise ValueError(f'tensor "{tid}" is being used by a running call (another '
+                                     "thread's, or the read whose window function deletes it): "
+                                     "delete it once that returns")
+                t.release()
+            check(lib.it_store_delete_tensor(self._store, tid.encode()))
 
     # ---- the store ---------------------------------------------------------------------------
 
     def flush(self):
-        check(lib.it_store_flush(self._store))
+        with self._guard:
+            check(lib.it_store_flush(self._store))
 
     def clear_cache(self):
-        check(lib.it_store_clear_cache(self._store))
+        with self._guard:
+            check(lib.it_store_clear_cache(self._store))
 
     def close(self):
-        """Flushes and closes the store; every tensor of it is released."""
-        if not self._open:
-            return
+        """Flushes and closes the store; every tensor of it is released. Calls using it on other
+        threads (or the read whose window function closes it) finish first: the store closes
+        when the last of them returns, and later calls raise ValueError."""
         for t in list(self._tensors.values()):
-            t._handle = None
-        self._open = False
-        check(lib.it_store_close(self._store))
+            t._store_closed()
+        if self._guard.close("the store is closed"):
+            check(self._close_code)  # 0 when the close waits for a call still using the store
 
     def __enter__(self):
         return self
@@ -280,8 +307,7 @@ class TileStore:
 
     def __del__(self):
         try:
-            if self._open:
-                self.close()
+            self.close()
         except Exception:
             pass
 
@@ -301,7 +327,8 @@ class MemoryTileStore(TileStore):
 
     @property
     def memory_bytes(self):
-        return lib.it_store_memory_bytes(self._store)
+        with self._guard:
+            return lib.it_store_memory_bytes(self._store)
 
     def __repr__(self):
         return "MemoryTileStore()"

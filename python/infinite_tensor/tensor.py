@@ -6,6 +6,7 @@ import numpy as np
 
 from . import _callbacks
 from ._lib import IT_INF, ffi, lib, text
+from ._lifetime import Guard
 from .errors import check
 from .window import TensorWindow
 
@@ -38,6 +39,7 @@ class InfiniteTensor:
         self._args = tuple(args)
         self._consumers = weakref.WeakSet()
         self._cleanup = False
+        self._guard = Guard(self._free, parent=store._guard)
         for a in self._args:
             a._consumers.add(self)
         info = ffi.new("it_tensor_info *")
@@ -58,30 +60,36 @@ class InfiniteTensor:
 
     @property
     def released(self):
-        return self._handle is None
+        return self._guard.closed
 
-    def _live(self):
-        if self._handle is None:
-            raise ValueError(f'tensor "{self.id}" was released')
-        if not self._store._open:
-            raise ValueError(f'tensor "{self.id}": its store is closed')
-        return self._handle
+    def _free(self):
+        """The library's handle goes (no call uses it any more)."""
+        lib.it_tensor_release(self._handle)
+        self._forget_key()
+
+    def _forget_key(self):
+        if self._key:
+            _callbacks.unregister(self._key)
+
+    def _store_closed(self):
+        """The store closes, and frees the handle itself once no call uses the store: the
+        callbacks stay registered until the calls using this tensor return."""
+        self._guard.close(f'tensor "{self.id}": its store is closed', instead=self._forget_key)
 
     def release(self):
-        """Releases the library's handle now (a memory store drops the tensor's chunks; an
-        HDF5 store keeps them). Tensors reading this one must be released first."""
-        if self._handle is None:
+        """Releases the library's handle (a memory store drops the tensor's chunks; an HDF5 store
+        keeps them): at once, or when the calls using it from other threads (or the read whose
+        window function releases it) return; later calls raise ValueError. Tensors reading this
+        one must be released first."""
+        if self._guard.closed:
             return
         live = [c for c in self._consumers if not c.released]
         if live:
             raise ValueError(f'tensor "{self.id}" is an argument of "{live[0].id}", which is '
                              "still open: release it first")
-        if self._store._open:
-            lib.it_tensor_release(self._handle)
-        self._handle = None
+        if not self._guard.close(f'tensor "{self.id}" was released'):
+            return
         self._store._forget(self)
-        if self._key:
-            _callbacks.unregister(self._key)
         for a in self._args:
             a._consumers.discard(self)
             if a._cleanup and not any(not c.released for c in a._consumers):
@@ -90,11 +98,14 @@ class InfiniteTensor:
     def mark_for_cleanup(self):
         """This tensor is no longer needed: its cached chunks are dropped now, and its handle is
         released as soon as no open tensor reads it (at once when none does)."""
-        if self._handle is None:
+        if self._guard.closed:
             return
         self._cleanup = True
-        if self._store._open:
-            lib.it_tensor_clear_cache(self._handle)
+        try:
+            with self._guard:
+                lib.it_tensor_clear_cache(self._handle)
+        except ValueError:  # its store closed meanwhile
+            return
         if not any(not c.released for c in self._consumers):
             self.release()
 
@@ -106,12 +117,8 @@ class InfiniteTensor:
         return False
 
     def __del__(self):
-        try:
-            if self._handle is not None and self._store._open:
-                lib.it_tensor_release(self._handle)
-                self._handle = None
-            if self._key:
-                _callbacks.unregister(self._key)
+        try:  # no call can be using it: each holds a reference
+            self._guard.close("released")
         except Exception:  # interpreter shutdown: modules may be gone
             pass
 
@@ -166,7 +173,8 @@ class InfiniteTensor:
         r, shape, dropped = self._region(key)
         out = np.empty(shape, dtype=self.dtype)
         buf = ffi.from_buffer(out) if out.nbytes else ffi.NULL
-        code = lib.it_tensor_read(self._live(), r, buf, out.nbytes)
+        with self._guard:
+            code = lib.it_tensor_read(self._handle, r, buf, out.nbytes)
         if code < 0:
             _callbacks.raise_failure(code)
         if dropped:
@@ -176,7 +184,8 @@ class InfiniteTensor:
     def fill(self, key):
         """Computes and stores every chunk of the region (no copy out)."""
         r, _, _ = self._region(key, squeeze_ints=False)
-        code = lib.it_tensor_fill(self._live(), r)
+        with self._guard:
+            code = lib.it_tensor_fill(self._handle, r)
         if code < 0:
             _callbacks.raise_failure(code)
 
@@ -185,7 +194,8 @@ class InfiniteTensor:
     def stats(self):
         """{'chunks', 'stored_bytes', 'bbox'} of the stored chunks (bbox: [(start, stop)...])."""
         st = ffi.new("it_tensor_stats *")
-        check(lib.it_tensor_get_stats(self._live(), st))
+        with self._guard:
+            check(lib.it_tensor_get_stats(self._handle, st))
         bbox = [(st.bbox_start[d], st.bbox_stop[d]) for d in range(len(self.shape))]
         return {"chunks": st.chunks, "stored_bytes": st.stored_bytes, "bbox": bbox}
 
@@ -193,7 +203,8 @@ class InfiniteTensor:
         """What evaluating the tensor has cost: fn_calls, windows_computed, chunks_computed,
         chunks_loaded."""
         c = ffi.new("it_tensor_counters *")
-        check(lib.it_tensor_get_counters(self._live(), c))
+        with self._guard:
+            check(lib.it_tensor_get_counters(self._handle, c))
         return {"fn_calls": c.fn_calls, "windows_computed": c.windows_computed,
                 "chunks_computed": c.chunks_computed, "chunks_loaded": c.chunks_loaded}
 
@@ -203,7 +214,8 @@ class InfiniteTensor:
         data set index x - origin), extent, chunk, compression, level and checksum (chunks end
         with a Fletcher-32 checksum, which h5py checks when it reads them)."""
         lay = ffi.new("it_hdf5_layout *")
-        check(lib.it_hdf5_tensor_layout(self._live(), lay))
+        with self._guard:
+            check(lib.it_hdf5_tensor_layout(self._handle, lay))
         r = lay.rank
         return {"data_path": text(lay.data_path), "index_path": text(lay.index_path),
                 "origin": tuple(lay.origin[d] for d in range(r)),
@@ -213,7 +225,8 @@ class InfiniteTensor:
                 "level": lay.compression_level, "checksum": bool(lay.checksum)}
 
     def clear_cache(self):
-        check(lib.it_tensor_clear_cache(self._live()))
+        with self._guard:
+            check(lib.it_tensor_clear_cache(self._handle))
 
     # ---- exports -----------------------------------------------------------------------------
 
@@ -247,7 +260,9 @@ class InfiniteTensor:
             keep.append(u)
             o.units = u
         info = ffi.new("it_export_info *")
-        code = lib.it_export_hdf5(self._live(), r, str(path).encode(), dataset.encode(), o, info)
+        with self._guard:
+            code = lib.it_export_hdf5(self._handle, r, str(path).encode(), dataset.encode(), o,
+                                      info)
         if code < 0:
             _callbacks.raise_failure(code)
         return tuple(info.shape[d] for d in range(info.rank))
@@ -267,11 +282,12 @@ class InfiniteTensor:
             o.fixed_range, o.vmin, o.vmax = 1, vmin, vmax
         o.average = int(average)
         o.colorbar = int(colorbar)
-        code = lib.it_preview_png(self._live(), r, str(path).encode(), o)
+        with self._guard:
+            code = lib.it_preview_png(self._handle, r, str(path).encode(), o)
         if code < 0:
             _callbacks.raise_failure(code)
 
     def __repr__(self):
-        state = "released" if self._handle is None else f"in {self._store!r}"
+        state = "released" if self._guard.closed else f"in {self._store!r}"
         return (f"InfiniteTensor({self.id!r}, shape={self.shape}, dtype={self.dtype}, "
                 f"{state})")

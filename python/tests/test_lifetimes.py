@@ -1,0 +1,123 @@
+"""Handles under threads and callbacks: a tensor released or deleted, or its store closed, by
+one thread while another reads it, or by the window function of the read itself, never
+crashes the interpreter (the release takes effect when the read returns; later calls raise
+ValueError). What a callback keeps of its arguments stays valid and unchanged, and is refused
+with a clear error. A window function that reads another tensor gets an error, never a hang."""
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import infinite_tensor as it
+from infinite_tensor import HDF5TileStore, MemoryTileStore, TensorWindow
+
+W8 = TensorWindow((8, 8))
+
+
+def ramp(c):
+    y, x = np.mgrid[c[0] * 8:c[0] * 8 + 8, c[1] * 8:c[1] * 8 + 8]
+    return (y * 100 + x).astype(np.float32)
+
+
+def slow_ramp(c):
+    time.sleep(0.002)
+    return ramp(c)
+
+
+def read_while(action, t, region=(slice(0, 256), slice(0, 256))):
+    """Reads region of t on a thread; once the read has started, runs action on this one.
+    Returns what the read returned or raised."""
+    started, result = threading.Event(), {}
+
+    def reader():
+        started.set()
+        try:
+            result["value"] = t[region]
+        except BaseException as e:  # noqa: B902
+            result["error"] = e
+
+    th = threading.Thread(target=reader)
+    th.start()
+    started.wait()
+    time.sleep(0.05)  # inside the library by now
+    action()
+    th.join()
+    return result
+
+
+@pytest.mark.parametrize("kind", ["memory", "hdf5"])
+def test_release_and_close_while_another_thread_reads(tmp_path, ctx, kind):
+    for action in ("release", "close", "delete"):
+        s = MemoryTileStore(context=ctx) if kind == "memory" else \
+            HDF5TileStore(tmp_path / f"{action}.h5", mode="w", context=ctx)
+        t = s.get_or_create("slow", (None, None), slow_ramp, W8)
+        if action == "delete":
+            r = read_while(lambda: pytest.raises(ValueError, s.delete, "slow"), t)
+        else:
+            r = read_while(t.release if action == "release" else s.close, t)
+        assert "error" not in r, r.get("error")  # the running read completes
+        assert np.array_equal(r["value"][0:8, 0:8], ramp((0, 0)))
+        if action != "delete":
+            with pytest.raises(ValueError, match="released|closed"):
+                t[0:8, 0:8]
+        s.close()
+
+
+def test_window_function_closes_its_store_or_releases_its_tensor(ctx):
+    for action in ("close", "release"):
+        s = MemoryTileStore(context=ctx)
+        holder = {}
+
+        def closing(c):
+            if c == (1, 1):
+                if action == "close":
+                    s.close()
+                else:
+                    holder["t"].release()
+            return ramp(c)
+
+        t = holder["t"] = s.get_or_create("self", (None, None), closing, W8)
+        assert np.array_equal(t[0:32, 0:32][8:16, 8:16], ramp((1, 1)))
+        assert t.released
+        with pytest.raises(ValueError):
+            t[0:8, 0:8]
+        s.close()
+
+
+def test_kept_arguments_stay_valid_and_are_refused(store):
+    """The argument, a memoryview of it and a blend's incoming row: each refused, and what was
+    kept still holds the values it was given after the library reused its memory."""
+    src = store.get_or_create("src", (None, None), ramp, W8)
+    kept = []
+    cases = {"itself": lambda c, x: kept.append(x) or x * 1,
+             "memoryview": lambda c, x: kept.append(memoryview(x)) or x * 1}
+    for name, f in cases.items():
+        kept.clear()
+        t = store.get_or_create(name, (None, None), f, W8, args=(src,), args_windows=(W8,))
+        with pytest.raises(RuntimeError, match="kept a reference to its argument 0"):
+            t[0:8, 0:8]
+        store.get_or_create(name + "-other", (None, None), lambda c: ramp(c) * 0 - 5,
+                            W8)[0:64, 0:64]  # the library's memory is reused meanwhile
+        assert np.array_equal(np.asarray(kept[0]), ramp((0, 0)))
+
+    rows = []
+
+    def keeping_blend(acc, incoming, count):
+        rows.append(incoming)
+        np.maximum(acc, incoming, out=acc)
+
+    b = store.get_or_create("blend", (None, None), ramp, TensorWindow((8, 8), stride=(4, 4)),
+                            blend=keeping_blend, blend_init=-1e9)
+    with pytest.raises(RuntimeError, match="the blend kept a reference to its argument 1"):
+        b[0:16, 0:16]
+    first = rows[0].copy()
+    store.get_or_create("again", (None, None), lambda c: ramp(c) * 0 + 7, W8)[0:64, 0:64]
+    assert np.array_equal(rows[0], first)
+
+
+def test_nested_reads_raise(store):
+    other = store.get_or_create("other", (None, None), ramp, W8)
+    nested = store.get_or_create("nested", (None, None), lambda c: other[0:8, 0:8], W8)
+    with pytest.raises(it.InvalidArgument, match="inside a window function"):
+        nested[0:8, 0:8]
