@@ -281,6 +281,12 @@ int iti_journal_get(int fd, const iti_header *h, iti_extent **out, size_t *n, ch
         rc = 0; /* bytes of a later commit or of chunk data: the space was reused */
     free(b);
     im.id = NULL;
+    if (rc == 1 && (im.size > h->journal || im.old_size > h->journal)) {
+        snprintf(why, why_size, "it sizes the file at %llu bytes before and %llu after, past "
+                 "its own offset %llu", (unsigned long long)im.old_size,
+                 (unsigned long long)im.size, (unsigned long long)h->journal);
+        rc = -EBADMSG;
+    }
     if (rc == 1 && !within_bounds(&im, ITI_HEADER_SIZE, h->journal, why, why_size))
         rc = -EBADMSG;
     if (rc == 1 && im.size != h->size) {
