@@ -563,12 +563,20 @@ static void test_corrupt_metadata(void **state) {
         rc = it_tensor_open(s, "top", 0, &t);
         if (rc != IT_EFORMAT)
             fail_msg("corruption %d: %s: %s", k, it_error_name(rc), it_last_error());
+        /* failed opens leave no HDF5 object behind: a second one holds no more open than the
+         * first left (the store keeps the group it described last for the next open) */
+        ssize_t objects = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+        assert_int_equal(it_tensor_open(s, "top", 0, &t), IT_EFORMAT);
+        if (H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) != objects)
+            fail_msg("corruption %d: %zd HDF5 objects open after a failed open, %zd after another",
+                     k, objects, H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL));
         if (strchr(it_last_error(), '\n'))
             fail_msg("corruption %d: a message of several lines: %s", k, it_last_error());
         assert_null(t);
         it_tensor *base; /* the other tensors stay readable */
         assert_int_equal(it_tensor_open(s, "base", 0, &base), 0);
         it_store_close(s);
+        assert_int_equal(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
     }
 }
 
