@@ -63,8 +63,11 @@ class InfiniteTensor:
         return self._guard.closed
 
     def _free(self):
-        """The library's handle goes (no call uses it any more)."""
-        lib.it_tensor_release(self._handle)
+        """The library's handle goes (no call uses it any more), unless the store's close frees
+        it (a store closed first, also by the garbage collector, which may finalise a store
+        before its tensors without telling them)."""
+        if not self._store._guard.closed:
+            lib.it_tensor_release(self._handle)
         self._forget_key()
 
     def _forget_key(self):

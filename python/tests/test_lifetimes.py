@@ -121,3 +121,23 @@ def test_nested_reads_raise(store):
     nested = store.get_or_create("nested", (None, None), lambda c: other[0:8, 0:8], W8)
     with pytest.raises(it.InvalidArgument, match="inside a window function"):
         nested[0:8, 0:8]
+
+
+def test_interpreter_exit_with_open_stores_and_tensors():
+    """Stores and tensors left open at exit are finalised in whatever order the garbage
+    collector picks (a store may go before its tensors): the process exits cleanly."""
+    import os
+    import subprocess
+    import sys
+    code = ("import numpy as np, infinite_tensor as it\n"
+            "s = it.MemoryTileStore()\n"
+            "t = s.get_or_create('ones', (None, None), lambda c: np.ones((8, 8), np.float32),\n"
+            "                    it.TensorWindow((8, 8)))\n"
+            "u = s.get_or_create('twice', (None, None), lambda c, x: x * 2,\n"
+            "                    it.TensorWindow((8, 8)), args=(t,),\n"
+            "                    args_windows=(it.TensorWindow((8, 8)),))\n"
+            "assert u[0:8, 0:8].sum() == 128\n"
+            "s.cycle = s\n")
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
