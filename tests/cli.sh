@@ -244,8 +244,8 @@ cp "$v1" "$dir/v1.h5"
 "$it" upgrade "$dir/v1.h5" --limit-memory 1000000 >"$dir/out" 2>"$dir/err"
 got=$?
 if grep -q "memory limit is not applied" "$dir/err"; then
-    [ $got = 0 ] && pass "limits: an AddressSanitizer build converts without a memory limit" ||
-        fail "limits (ASan build): exit $got: $(cat "$dir/err")"
+    [ $got = 0 ] && pass "limits: a sanitizer build converts without a memory limit" ||
+        fail "limits (sanitizer build): exit $got: $(cat "$dir/err")"
 elif [ $got != 0 ] && cmp -s "$v1" "$dir/v1.h5" && ! ls "$dir"/v1.h5.convert-* >/dev/null 2>&1; then
     pass "limits: a conversion past its memory limit fails and leaves the store and no copy"
 else

@@ -261,7 +261,12 @@ static void test_concurrent_creation(void **state) {
                 close(go[1]);
                 if (read(go[0], &c, 1) != 0)
                     _exit(3);
-                it_ctx_create(NULL, &ctx); /* the parent's pool has no threads here */
+                /* the parent's pool has no threads here; one thread: no new one after a fork
+                 * of a threaded process (ThreadSanitizer refuses that) */
+                it_ctx_options co;
+                it_ctx_options_init(&co);
+                co.threads = 1;
+                it_ctx_create(&co, &ctx);
                 int rc = fill(store, IT_HDF5_READWRITE, ids[k]);
                 _exit(rc == 0 ? 0 : rc == IT_ELOCKED ? 1 : 2);
             }

@@ -20,11 +20,12 @@
 
 #include "cli.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ASAN_BUILD 1
+/* Address and thread sanitizers reserve terabytes of address space up front. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZER_BUILD 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ASAN_BUILD 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZER_BUILD 1
 #endif
 #endif
 
@@ -91,10 +92,9 @@ static void convert_in_child(const char *file, const limits *l) {
         if (stat(file, &sb) == 0 && (unsigned long long)sb.st_size > bytes / 64)
             bytes = (unsigned long long)sb.st_size * 64;
     }
-#ifdef ASAN_BUILD
-    (void)bytes; /* AddressSanitizer reserves terabytes of address space up front */
-    fprintf(stderr, "itensor: upgrade: the memory limit is not applied (AddressSanitizer "
-                    "build)\n");
+#ifdef SANITIZER_BUILD
+    (void)bytes;
+    fprintf(stderr, "itensor: upgrade: the memory limit is not applied (sanitizer build)\n");
 #else
     struct rlimit as = {bytes, bytes};
     setrlimit(RLIMIT_AS, &as);
