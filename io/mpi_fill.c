@@ -214,13 +214,29 @@ static int unit_member(const iti_coord *c, const void *data, void *arg) {
 
 /* Computes a unit's chunks (sorted by coordinate, as plan_units leaves them and the writer
  * sends them) by walking its box: blocks within the budget, halos shared inside the unit,
- * transient upstream chunks let go as the walk goes. */
+ * transient upstream chunks let go as the walk goes; or, when stored chunks lie in the box,
+ * its runs of chunks, so that exactly the unit's chunks are computed. */
 static int compute_unit(it_tensor *t, const iti_coord *chunks, size_t n, iti_chunk_visit then,
                         void *user) {
+    const iti_store_tensor *v = iti_tensor_view(t);
     iti_selection s;
-    unit_selection(iti_tensor_view(t), chunks, n, &s);
+    unit_selection(v, chunks, n, &s);
     unit_job j = {chunks, n, then, user};
-    return iti_eval_visit(t, &s, unit_member, &j, "it_mpi_fill");
+    size_t box = s.elems / v->chunk_elems;
+    if (box == n) /* the unit fills its box (every fresh fill): one walk */
+        return iti_eval_visit(t, &s, unit_member, &j, "it_mpi_fill");
+    /* Some chunks of the box are stored (a resumed fill): a worker's own store lacks them and
+     * would compute them again, so the unit is walked in runs along the last dimension. */
+    int rc = 0, last = v->rank - 1;
+    for (size_t i = 0, end; rc == 0 && i < n; i = end) {
+        for (end = i + 1; end < n && chunks[end].v[last] == chunks[end - 1].v[last] + 1 &&
+                          memcmp(chunks[end].v, chunks[i].v, sizeof(int64_t) * (size_t)last) == 0;
+             end++)
+            continue;
+        unit_selection(v, chunks + i, end - i, &s);
+        rc = iti_eval_visit(t, &s, unit_member, &j, "it_mpi_fill");
+    }
+    return rc;
 }
 
 static void send_unit(MPI_Comm comm, int to, const units *u, size_t k) {

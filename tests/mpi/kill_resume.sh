@@ -4,14 +4,16 @@
 # single-process fill. Then the writer itself is killed 1.3 s after storing its first chunk of
 # a slow fill, before a flush by count: it kept what it committed by time (every second), and
 # the resume computes only the rest.
-# Usage: kill_resume.sh MPIEXEC TEST_MPI_FILL DIR
+# Usage: kill_resume.sh MPIEXEC TEST_MPI_FILL DIR [RANKS]  (2 by default; the writer's kill
+# runs with 2 ranks only)
 set -uo pipefail
-mpiexec=$1 prog=$2 dir=$3
-if "$mpiexec" -n 2 --oversubscribe "$prog" "$dir" kill >"$dir/kill.log" 2>&1; then
+mpiexec=$1 prog=$2 dir=$3 ranks=${4:-2}
+if "$mpiexec" -n "$ranks" --oversubscribe "$prog" "$dir" kill >"$dir/kill.log" 2>&1; then
     echo "FAILED: the fill with a killed worker succeeded"; cat "$dir/kill.log"; exit 1
 fi
 echo "the job ended when rank 1 was killed (as MPI does)"
-"$mpiexec" -n 2 --oversubscribe "$prog" "$dir" resume || exit 1
+"$mpiexec" -n "$ranks" --oversubscribe "$prog" "$dir" resume || exit 1
+[ "$ranks" = 2 ] || exit 0
 # the writer killed 1.3 s after its first chunk: it committed at least every second
 if "$mpiexec" -n 2 --oversubscribe "$prog" "$dir" killwriter >"$dir/killwriter.log" 2>&1; then
     echo "FAILED: the fill with a killed writer succeeded"; cat "$dir/killwriter.log"; exit 1
