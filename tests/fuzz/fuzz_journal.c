@@ -20,14 +20,6 @@ static char path[64];
 static unsigned char *template_bytes;
 static size_t template_size;
 
-static int ramp(const it_window_batch *b, void *user) {
-    (void)user;
-    for (size_t k = 0; k < b->count; k++)
-        for (size_t i = 0; i < 64; i++)
-            ((float *)b->out[k])[i] = (float)(i + (size_t)b->index[k * 2]);
-    return 0;
-}
-
 static void make_template(void) {
     it_store *s;
     it_tensor *t;
@@ -38,20 +30,13 @@ static void make_template(void) {
     d.shape[0] = d.shape[1] = IT_INF;
     it_window_init(&d.window, 2, w);
     d.chunk[0] = d.chunk[1] = 8;
-    d.fn = ramp;
+    d.fn = fuzz_ramp_fn;
     it_region r;
     it_region_set(&r, 2, a, z, NULL);
     if (it_store_open_hdf5(fuzz_ctx(), path, IT_HDF5_CREATE, NULL, &s) ||
         it_tensor_create(s, &d, &t) || it_tensor_fill(t, &r) || it_store_close(s))
         abort();
-    FILE *f = fopen(path, "rb");
-    fseek(f, 0, SEEK_END);
-    template_size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    template_bytes = malloc(template_size);
-    if (fread(template_bytes, 1, template_size, f) != template_size)
-        abort();
-    fclose(f);
+    template_bytes = fuzz_read_file(path, &template_size);
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);

@@ -33,14 +33,6 @@ static char path[64];
 static unsigned char *template_bytes;
 static size_t template_size;
 
-static int ones(const it_window_batch *b, void *user) {
-    (void)user;
-    for (size_t k = 0; k < b->count; k++)
-        for (size_t i = 0; i < 64; i++)
-            ((float *)b->out[k])[i] = (float)(i + (size_t)b->index[k * 2]);
-    return 0;
-}
-
 static int copy_arg(const it_window_batch *b, void *user) {
     (void)user;
     for (size_t k = 0; k < b->count; k++)
@@ -57,7 +49,7 @@ static void make_template(void) {
     d.shape[0] = d.shape[1] = IT_INF;
     it_window_init(&d.window, 2, w);
     d.chunk[0] = d.chunk[1] = 8;
-    d.fn = ones;
+    d.fn = fuzz_ramp_fn;
     d.id = "base";
     d.blend = IT_BLEND_WEIGHTED;
     d.weight.kind = IT_WEIGHT_HANN;
@@ -77,14 +69,7 @@ static void make_template(void) {
     it_region_set(&r, 2, a, b, NULL);
     if (it_tensor_create(s, &d, &top) || it_tensor_fill(top, &r) || it_store_close(s))
         abort();
-    FILE *f = fopen(path, "rb");
-    fseek(f, 0, SEEK_END);
-    template_size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    template_bytes = malloc(template_size);
-    if (fread(template_bytes, 1, template_size, f) != template_size)
-        abort();
-    fclose(f);
+    template_bytes = fuzz_read_file(path, &template_size);
 }
 
 static void set_attr(hid_t obj, const char *name, int kind, const unsigned char *p, size_t n) {

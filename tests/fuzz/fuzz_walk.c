@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "fuzz_walk.h"
 
@@ -66,4 +67,26 @@ bool fuzz_write_file(const char *path, const unsigned char *data, size_t size) {
         return false;
     bool ok = fwrite(data, 1, size, f) == size;
     return fclose(f) == 0 && ok;
+}
+
+int fuzz_ramp_fn(const it_window_batch *b, void *user) {
+    (void)user;
+    for (size_t k = 0; k < b->count; k++)
+        for (size_t i = 0; i < 64; i++)
+            ((float *)b->out[k])[i] = (float)(i + (size_t)b->index[k * 2]);
+    return 0;
+}
+
+unsigned char *fuzz_read_file(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        abort();
+    fseek(f, 0, SEEK_END);
+    *size = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*size ? *size : 1);
+    if (!b || fread(b, 1, *size, f) != *size)
+        abort();
+    fclose(f);
+    return b;
 }
