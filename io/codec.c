@@ -9,6 +9,7 @@
 #endif
 
 #include "backend.h"
+#include "byte_order.h"
 #include "codec.h"
 
 /* Byte k of element j goes to plane k: out[k*count + j] = in[j*esize + k] (HDF5's layout;
@@ -368,8 +369,8 @@ size_t iti_codec_bound(const iti_codec *c, size_t n) {
 }
 
 /* The compressed (or plain) bytes of a chunk, without a checksum. */
-static int encode_plain(const iti_codec *c, const void *src, size_t n, size_t esize, void **out,
-                    size_t *outlen) {
+static int encode_plain(const iti_codec *c, const void *src, size_t n, size_t esize,
+                        void **out, size_t *outlen) {
     if (c->kind == IT_COMPRESSION_NONE) {
         *out = iti_buf_alloc(n + 4); /* room for the checksum */
         if (!*out)
@@ -399,9 +400,7 @@ static int encode_plain(const iti_codec *c, const void *src, size_t n, size_t es
 /* The Fletcher-32 checksum of b's first len bytes after them, as HDF5's filter stores it
  * (little-endian). */
 static void put_checksum(unsigned char *b, size_t len) {
-    uint32_t sum = iti_fletcher32(b, len);
-    for (int i = 0; i < 4; i++)
-        b[len + i] = (unsigned char)(sum >> 8 * i);
+    iti_put_le(b + len, iti_fletcher32(b, len), 4);
 }
 
 /* Appends the checksum in the buffer when it has room (engines allocate their bound), else in
@@ -446,9 +445,7 @@ int iti_codec_verify(const iti_codec *c, const void *src, size_t *len, size_t n)
         if (*len < 4)
             return iti_error(IT_EFORMAT, "a chunk of %zu bytes has no room for its checksum", *len);
         *len -= 4;
-        uint32_t stored = (uint32_t)b[*len] | (uint32_t)b[*len + 1] << 8 |
-                          (uint32_t)b[*len + 2] << 16 | (uint32_t)b[*len + 3] << 24;
-        if (iti_fletcher32(b, *len) != stored)
+        if (iti_fletcher32(b, *len) != iti_get_le(b + *len, 4))
             return iti_error(IT_EFORMAT, "a chunk's Fletcher-32 checksum does not match its bytes "
                              "(the stored chunk is damaged)");
     }

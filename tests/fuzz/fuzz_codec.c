@@ -1,5 +1,6 @@
 /* libFuzzer target: any bytes as a stored chunk of each codec. The first byte picks the codec
- * and element size, the second the chunk size; the rest is the encoded chunk, as read from a
+ * and element size (and, from 128 on, a Fletcher-32 checksum after the encoding), the second
+ * the chunk size; the rest is the encoded chunk, as read from a
  * file. Decoding returns 0 or IT_EFORMAT, never crashes or writes past the chunk; what decodes
  * encodes again and decodes to the same bytes. */
 #include <stdlib.h>
@@ -17,6 +18,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     iti_codec c;
     if (iti_codec_resolve(kinds[data[0] % 3], 0, "fuzz", &c))
         return 0; /* a codec this build lacks */
+    c.checksum = data[0] >= 128;
     size_t esize = (size_t)1 << (data[0] / 3 % 4);
     size_t n = 256 * ((size_t)data[1] + 1);
     unsigned char *out = malloc(n), *scratch = malloc(n), *again = malloc(n);
