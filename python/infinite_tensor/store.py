@@ -149,8 +149,9 @@ class TileStore:
         shape: one entry per dimension, None for infinite ones. f(index, *arg_slices) returns
         a numpy array of output_window's size and the tensor's dtype; arg_slices are read-only
         arrays (copies, not to be kept past the call: that is refused). f must not read
-        tensors (InvalidArgument): pass them as args. args/args_windows: upstream tensors and the windows through
-        which each is read (their map entries index this tensor's window index). blend: "sum",
+        tensors (InvalidArgument): pass them as args. args/args_windows: upstream tensors and
+        the windows through which each is read (their map entries index this tensor's window
+        index). blend: "sum",
         "max", "min", "replace", "mean", "weighted" (with `weight`, a kind name or a
         WeightProfile) or a callable blend(acc, incoming, count) updating acc in place row by
         row. transient: keep chunks only while a read needs them (memory stores only)."""
