@@ -13,9 +13,8 @@
 #include <linux/fs.h>
 #endif
 
-#include "file_util.h"
-#include "hdf5_guard.h"
 #include "backend.h"
+#include "file_util.h"
 
 int iti_fs_errno_code(int err) {
     return err == ENOSPC || err == EDQUOT || err == EFBIG ? IT_ENOSPC : IT_EIO;
@@ -152,26 +151,6 @@ int iti_fs_copy(const char *src, const char *dst, bool sync) {
     if (rc)
         unlink(dst);
     return rc;
-}
-
-int iti_fs_is_hdf5(const char *path) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return iti_error(errno == ENOENT ? IT_ENOTFOUND : IT_EIO, "%s: %s", path, strerror(errno));
-    struct stat sb;
-    int found = 0;
-    if (fstat(fd, &sb) != 0)
-        found = iti_error(IT_EIO, "%s: %s", path, strerror(errno));
-    for (off_t off = 0; found == 0 && off + 8 <= sb.st_size; off = off ? off * 2 : 512) {
-        unsigned char buf[8];
-        ssize_t n = pread(fd, buf, sizeof buf, off);
-        if (n < 0)
-            found = iti_error(IT_EIO, "%s: reading: %s", path, strerror(errno));
-        else if (n == 8 && memcmp(buf, ITI_H5_SIGNATURE, 8) == 0)
-            found = 1;
-    }
-    close(fd);
-    return found;
 }
 
 int iti_fs_rename_noreplace(const char *from, const char *to) {

@@ -18,10 +18,6 @@ int iti_fs_sync_dir(const char *path);
  * copy_file_range), with src's permission bits; with sync, fsyncs dst. Removes dst on failure. */
 int iti_fs_copy(const char *src, const char *dst, bool sync);
 
-/* 1 when path starts with the HDF5 signature at offset 0 or at 512, 1024, 2048, ... (a user
- * block), 0 when it does not, or a negative IT_E* code with the OS error when it cannot be read. */
-int iti_fs_is_hdf5(const char *path);
-
 /* Writes all n bytes at off (retrying short writes and EINTR); 0 or an errno (ENOSPC when
  * the file system takes no byte). */
 int iti_fs_pwrite_all(int fd, const void *buf, size_t n, uint64_t off);

@@ -5,7 +5,7 @@
 # again, open in h5ls/h5dump and in this system's h5py and xarray with every value checked (the
 # files this build writes get those reader checks from interop.sh and export_interop.sh). What
 # this build writes must keep the format every release reads: superblock version 0, the format
-# bounds the library pins (io/hdf5_compat.h).
+# bounds the library pins (io/hdf5/hdf5_compat.h).
 # Usage: hdf5_versions.sh BIN_DIR ITENSOR   (BIN_DIR: interop_write, export_write, version_resume)
 # Exit 77 (skip) only when h5py/xarray are missing, after the C checks passed.
 set -euo pipefail

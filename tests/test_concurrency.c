@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "hdf5_lock.h"
+#include "hdf5/hdf5_lock.h"
 #include "test_util.h"
 
 #define N 1024

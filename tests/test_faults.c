@@ -630,7 +630,7 @@ static void test_fault_sweep(void **state) {
 }
 
 /* Whether the store header of the file (image b, n bytes) says a commit is being applied: the
- * state of its slot of the higher generation (io/hdf5_header.h). */
+ * state of its slot of the higher generation (io/hdf5/driver/hdf5_header.h). */
 static bool header_applying(const unsigned char *b, size_t n) {
     if (n < 4096 || memcmp(b, "ITSTORE1", 8) != 0)
         return false;

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <hdf5.h>
 
-#include "hdf5_compat.h" /* the library's own, for the chunk read of every HDF5 release */
+#include "hdf5/hdf5_compat.h" /* the library's own, for the chunk read of every HDF5 release */
 #include "test_util.h"
 
 static char path[256];

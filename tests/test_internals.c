@@ -19,7 +19,7 @@
 #endif
 
 #include "backend.h"
-#include "codec.h"
+#include "codec/codec.h"
 
 /* ---- codec ---------------------------------------------------------------------------------- */
 

@@ -153,7 +153,7 @@ static void test_non_journals_at_journal_name(void **state) {
     free(v2);
 }
 
-/* Appends a format-2 journal (io/hdf5_journal.h, "ITJRNL02") to buf. */
+/* Appends a format-2 journal (io/hdf5/driver/hdf5_journal.h, "ITJRNL02") to buf. */
 static size_t legacy_journal_image(unsigned char *buf, uint64_t old_size, uint64_t size,
                                    uint64_t addr, const unsigned char *data,
                                    const unsigned char *old, uint64_t len);

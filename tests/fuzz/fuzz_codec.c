@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "backend.h"
-#include "codec.h"
+#include "codec/codec.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {

@@ -1,4 +1,4 @@
-/* libFuzzer target: the journal inside a store (io/hdf5_journal.h), as a writer would find it
+/* libFuzzer target: the journal inside a store (io/hdf5/driver/hdf5_journal.h), as a writer would find it
  * after a crash. A small valid store (made at start-up) gets the input as the body of a journal
  * past its end (old and new sizes, extent count, extents), framed as the store's own would be:
  * its magic, the store's id and the next commit's number before it, its CRC-32 and end mark
@@ -14,7 +14,7 @@
 #include <zlib.h>
 
 #include "fuzz_walk.h"
-#include "hdf5_header.h"
+#include "hdf5/driver/hdf5_header.h"
 
 static char path[64];
 static unsigned char *template_bytes;

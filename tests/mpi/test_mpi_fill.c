@@ -26,7 +26,7 @@
 
 #include <hdf5.h>
 
-#include "hdf5_compat.h" /* the library's own, for the chunk read of every HDF5 release */
+#include "hdf5/hdf5_compat.h" /* the library's own, for the chunk read of every HDF5 release */
 #include "infinite_tensor.h"
 #include "infinite_tensor/mpi.h"
 #include "test_util.h"

@@ -1,0 +1,583 @@
+/* Export of a finite region to a standard HDF5 dataset with dimension scales.
+ *
+ * The region is processed in slabs (a run of indices along one dimension, full extent along
+ * the later ones, aligned with the output chunks) of about an eighth of the context budget; each
+ * slab is read through the evaluator and written out. Chunked outputs: every chunk is cut out of
+ * the slab, compressed and written with H5Dwrite_chunk by one pool task (HDF5's own filter byte
+ * format, in parallel); contiguous outputs: the slab goes through H5Dwrite. */
+#include <errno.h>
+#include <pthread.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include "backend.h"
+#include "file_util.h"
+#include "hdf5/driver/hdf5_guard.h"
+#include "hdf5/driver/hdf5_vfd.h"
+#include "hdf5/hdf5_attr.h"
+#include "hdf5/hdf5_compat.h"
+#include "hdf5/hdf5_filters.h"
+#include "hdf5/hdf5_lock.h"
+#include "open_files.h"
+
+#define EDGE_CHUNK 256
+
+void it_export_options_init(it_export_options *opts) {
+    if (opts)
+        *opts = (it_export_options){.struct_size = sizeof *opts};
+}
+
+typedef struct exporter {
+    it_tensor *tensor;
+    const iti_store_tensor *t;   /* the tensor's view */
+    iti_engine eng;
+    iti_selection s;             /* the exported region */
+    const it_export_options *o;
+    int rank;
+    const int64_t *ext;         /* exported shape (s.count) */
+    int64_t chunk[IT_MAX_RANK]; /* output chunk shape (chunked layout) */
+    iti_codec codec;            /* of the chunks (none for contiguous exports) */
+    hid_t file, data;
+    const iti_vfd_state *vfd;    /* the output's driver: a failed write stops the export */
+    /* slab under way */
+    char *slab;
+    int64_t slab_start[IT_MAX_RANK], slab_ext[IT_MAX_RANK];
+    /* direct chunk writes of one slab */
+    size_t nchunks;
+    int64_t chunks_per[IT_MAX_RANK];
+} exporter;
+
+static void default_dim_name(int rank, int d, char *buf, size_t size) {
+    if (d == rank - 1)
+        snprintf(buf, size, "x");
+    else if (d == rank - 2)
+        snprintf(buf, size, "y");
+    else
+        snprintf(buf, size, "dim%d", d);
+}
+
+/* ---- slab writing --------------------------------------------------------------------------- */
+
+/* Cuts output chunk `i` of the slab out, compresses it and writes it: each task holds one
+ * chunk and its encoding at a time. */
+static int encode_chunk(void *arg, size_t i, int thread) {
+    (void)thread;
+    exporter *x = arg;
+    const iti_store_tensor *t = x->t;
+    int64_t cidx[IT_MAX_RANK], box[IT_MAX_RANK], sstr[IT_MAX_RANK], cstr[IT_MAX_RANK];
+    size_t rem = i, celems = 1;
+    for (int d = x->rank - 1; d >= 0; d--) {
+        cidx[d] = (int64_t)(rem % (size_t)x->chunks_per[d]);
+        rem /= (size_t)x->chunks_per[d];
+        celems *= (size_t)x->chunk[d];
+    }
+    iti_strides(x->slab_ext, x->rank, sstr);
+    iti_strides(x->chunk, x->rank, cstr);
+    int64_t so = 0;
+    bool partial = false;
+    for (int d = 0; d < x->rank; d++) {
+        int64_t lo = cidx[d] * x->chunk[d];
+        box[d] = x->slab_ext[d] - lo < x->chunk[d] ? x->slab_ext[d] - lo : x->chunk[d];
+        partial = partial || box[d] < x->chunk[d];
+        so += lo * sstr[d];
+    }
+    size_t bytes = celems * t->esize;
+    char *buf = iti_buf_alloc(bytes);
+    if (!buf)
+        return iti_error(IT_ENOMEM, "it_export_hdf5: out of memory");
+    if (partial) /* HDF5 never shows the padding of edge chunks */
+        memset(buf, 0, bytes);
+    iti_copy_nd(buf, cstr, x->slab + so * (int64_t)t->esize, sstr, box, x->rank, t->esize);
+    void *enc = buf;
+    size_t len = bytes;
+    int rc = 0;
+    if (iti_codec_encodes(&x->codec)) {
+        rc = iti_codec_encode(&x->codec, buf, bytes, t->esize, &enc, &len);
+        iti_buf_free(buf);
+        if (rc)
+            return rc;
+    }
+    hsize_t off[IT_MAX_RANK];
+    for (int d = 0; d < x->rank; d++)
+        off[d] = (hsize_t)(x->slab_start[d] + cidx[d] * x->chunk[d]);
+    iti_h5_enter();
+    if (iti_vfd_poisoned(x->vfd))
+        rc = iti_vfd_error(x->vfd, "it_export_hdf5: writing the output");
+    else if (H5Dwrite_chunk(x->data, H5P_DEFAULT, 0, off, len, enc) < 0)
+        rc = iti_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite_chunk");
+    iti_h5_leave();
+    iti_buf_free(enc);
+    return rc;
+}
+
+static int write_slab(exporter *x) {
+    const iti_store_tensor *t = x->t;
+    if (!x->o->contiguous) { /* slabs are whole chunks (see stream) */
+        x->nchunks = 1;
+        for (int d = 0; d < x->rank; d++) {
+            x->chunks_per[d] = (x->slab_ext[d] + x->chunk[d] - 1) / x->chunk[d];
+            x->nchunks *= (size_t)x->chunks_per[d];
+        }
+        return iti_pool_run(x->eng.pool, x->nchunks, encode_chunk, x);
+    }
+    hsize_t start[IT_MAX_RANK], count[IT_MAX_RANK];
+    for (int d = 0; d < x->rank; d++) {
+        start[d] = (hsize_t)x->slab_start[d];
+        count[d] = (hsize_t)x->slab_ext[d];
+    }
+    iti_h5_enter();
+    hid_t fs = H5Dget_space(x->data);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    hid_t ms = H5Screate_simple(x->rank, count, NULL);
+    int rc = 0;
+    if (H5Dwrite(x->data, iti_h5_mem_type(t->dtype), ms, fs, H5P_DEFAULT, x->slab) < 0)
+        rc = iti_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite");
+    H5Sclose(ms);
+    H5Sclose(fs);
+    iti_h5_leave();
+    return rc;
+}
+
+/* Reads and writes every slab. A slab is a box aligned with the output chunks: one chunk
+ * along dimensions before k, a multiple of the chunk along k, the full extent after k, with k
+ * the first dimension for which that fits the target size. Contiguous outputs use 1 as chunk. */
+static int stream(exporter *x) {
+    const iti_store_tensor *t = x->t;
+    const iti_engine *eng = &x->eng;
+    /* The slab's read takes blocks of the budget; the slab and the chunks being encoded take
+     * about an eighth more. */
+    size_t target = eng->budget / 8 < ((size_t)1 << 20) ? ((size_t)1 << 20) : eng->budget / 8;
+    int64_t unit[IT_MAX_RANK]; /* slab granule per dimension */
+    for (int d = 0; d < x->rank; d++)
+        unit[d] = x->o->contiguous ? 1 : x->chunk[d];
+    int k = x->rank - 1;
+    size_t base = t->esize; /* bytes of one granule along k with the slab's other extents */
+    for (int cand = 0; cand < x->rank; cand++) {
+        size_t b = t->esize;
+        for (int d = 0; d < x->rank; d++)
+            b *= (size_t)(d < cand ? unit[d] : d == cand ? unit[d] : x->ext[d]);
+        if (b <= target || cand == x->rank - 1) {
+            k = cand;
+            base = b;
+            break;
+        }
+    }
+    int64_t m = unit[k] * (int64_t)(target / base > 1 ? target / base : 1);
+    if (m > x->ext[k])
+        m = x->ext[k];
+    size_t slab_bytes = base / (size_t)unit[k] * (size_t)m;
+    x->slab = iti_buf_alloc(slab_bytes);
+    if (!x->slab)
+        return iti_error(IT_ENOMEM, "it_export_hdf5: out of memory for a %zu-byte slab", slab_bytes);
+    uint64_t total = t->esize, done = 0;
+    for (int d = 0; d < x->rank; d++)
+        total *= (uint64_t)x->ext[d];
+    if (eng->progress && eng->progress(0, total, eng->progress_user))
+        return iti_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback");
+    int64_t idx[IT_MAX_RANK] = {0}; /* slab origin along dims 0..k */
+    for (;;) {
+        for (int d = 0; d < x->rank; d++) {
+            int64_t want = d < k ? unit[d] : d == k ? m : x->ext[d];
+            int64_t first = d <= k ? idx[d] : 0;
+            x->slab_start[d] = first;
+            x->slab_ext[d] = x->ext[d] - first < want ? x->ext[d] - first : want;
+        }
+        iti_selection slab;
+        iti_selection_sub(&x->s, x->slab_start, x->slab_ext, t->esize, &slab);
+        size_t bytes = slab.bytes;
+        int rc = iti_eval_read(x->tensor, &slab, x->slab, "it_export_hdf5");
+        if (rc == 0)
+            rc = write_slab(x);
+        if (rc == 0 && iti_vfd_poisoned(x->vfd))
+            rc = iti_vfd_error(x->vfd, "it_export_hdf5: writing the output");
+        if (rc)
+            return rc;
+        done += bytes;
+        if (eng->progress && eng->progress(done, total, eng->progress_user))
+            return iti_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback after "
+                            "%llu of %llu bytes", (unsigned long long)done, (unsigned long long)total);
+        int d = k;
+        idx[k] += m;
+        while (d >= 0 && idx[d] >= x->ext[d]) {
+            idx[d] = 0;
+            if (--d >= 0)
+                idx[d] += unit[d];
+        }
+        if (d < 0)
+            return 0;
+    }
+}
+
+/* ---- file and dataset ----------------------------------------------------------------------- */
+
+static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
+    for (int d = 0; d < x->rank; d++) {
+        char name[256];
+        if (x->o->dim_names && x->o->dim_names[d])
+            snprintf(name, sizeof name, "%s", x->o->dim_names[d]);
+        else
+            default_dim_name(x->rank, d, name, sizeof name);
+        int64_t *coords = malloc((size_t)x->ext[d] * sizeof *coords);
+        if (!coords)
+            return iti_error(IT_ENOMEM, "it_export_hdf5: out of memory");
+        for (int64_t i = 0; i < x->ext[d]; i++)
+            coords[i] = x->s.start[d] + i * x->s.step[d];
+        /* Candidate names: name, name_<dataset>, name_<dataset>_2, ...: the first that is
+         * free, or a scale holding the same coordinates (then it is shared). */
+        char sname[300];
+        bool reuse = false;
+        for (int attempt = 0; attempt < 1000; attempt++) {
+            if (attempt == 0)
+                snprintf(sname, sizeof sname, "%s", name);
+            else if (attempt == 1)
+                snprintf(sname, sizeof sname, "%s_%s", name, dataset_name);
+            else
+                snprintf(sname, sizeof sname, "%s_%s_%d", name, dataset_name, attempt);
+            if (H5Lexists(parent, sname, H5P_DEFAULT) <= 0)
+                break;
+            hid_t old = H5Oopen(parent, sname, H5P_DEFAULT);
+            if (old >= 0 && iti_h5_object_type(old, ".") == H5O_TYPE_DATASET &&
+                H5DSis_scale(old) > 0) {
+                hid_t sp = H5Dget_space(old);
+                hssize_t n = H5Sget_simple_extent_npoints(sp);
+                H5Sclose(sp);
+                if (n == x->ext[d]) {
+                    int64_t *v = malloc((size_t)n * sizeof *v);
+                    reuse = v && H5Dread(old, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0 &&
+                            memcmp(v, coords, (size_t)n * sizeof *v) == 0;
+                    free(v);
+                }
+            }
+            if (reuse) {
+                herr_t a = H5DSattach_scale(x->data, old, (unsigned)d);
+                H5Oclose(old);
+                if (a < 0) {
+                    free(coords);
+                    return iti_h5_error(IT_EIO, "it_export_hdf5: attaching a dimension scale");
+                }
+                break;
+            }
+            if (old >= 0)
+                H5Oclose(old);
+        }
+        if (reuse) {
+            free(coords);
+            continue;
+        }
+        hsize_t n = (hsize_t)x->ext[d];
+        hid_t sp = H5Screate_simple(1, &n, NULL);
+        hid_t sc = H5Dcreate2(parent, sname, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        int rc = 0;
+        if (sc < 0 || H5Dwrite(sc, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, coords) < 0 ||
+            H5DSset_scale(sc, name) < 0 || H5DSattach_scale(x->data, sc, (unsigned)d) < 0)
+            rc = iti_h5_error(IT_EIO, "it_export_hdf5: writing dimension scale");
+        if (rc == 0)
+            rc = iti_h5_write_vlen_str(sc, "units", x->o->units ? x->o->units : "pixel");
+        if (rc == 0)
+            rc = iti_h5_write_vlen_str(sc, "long_name", "pixel coordinate");
+        if (sc >= 0)
+            H5Dclose(sc);
+        H5Sclose(sp);
+        free(coords);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int write_attrs(exporter *x) {
+    const iti_store_tensor *t = x->t;
+    int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK], step[IT_MAX_RANK];
+    for (int d = 0; d < x->rank; d++) {
+        step[d] = x->s.step[d];
+        start[d] = x->s.start[d];
+        stop[d] = x->s.start[d] + (x->ext[d] - 1) * step[d] + 1;
+    }
+    int rc;
+    size_t r = (size_t)x->rank;
+    if ((rc = iti_h5_write_vlen_str(x->data, "source_tensor", t->id)) ||
+        (rc = iti_h5_write_i64(x->data, "region_start", start, r)) ||
+        (rc = iti_h5_write_i64(x->data, "region_stop", stop, r)) ||
+        (rc = iti_h5_write_i64(x->data, "region_step", step, r)) ||
+        (rc = iti_h5_write_i64(x->data, "origin", start, r)) ||
+        (rc = iti_h5_write_vlen_str(x->data, "dtype", it_dtype_name(t->dtype))) ||
+        (rc = iti_h5_write_vlen_str(x->data, "created_by", "infinite-tensor " IT_VERSION_STRING)))
+        return rc;
+    /* _FillValue, of the data's own type as netCDF requires, marks missing values, and
+     * netCDF readers (xarray) mask every element equal to it. An export has no missing
+     * values: floats get NaN, which no reader takes for data; integer exports get none,
+     * because any integer may be real data. */
+    if (!iti_dtype_is_float(t->dtype))
+        return 0;
+    unsigned char fill[8];
+    iti_dtype_from_double(t->dtype, NAN, fill, "_FillValue");
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(x->data, "_FillValue", iti_h5_file_type(t->dtype), sp, H5P_DEFAULT, H5P_DEFAULT);
+    rc = a < 0 || H5Awrite(a, iti_h5_mem_type(t->dtype), fill) < 0
+             ? iti_h5_error(IT_EIO, "it_export_hdf5: writing _FillValue") : 0;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    return rc;
+}
+
+static int create_dataset(exporter *x, hid_t parent, const char *name) {
+    const iti_store_tensor *t = x->t;
+    hsize_t dims[IT_MAX_RANK];
+    for (int d = 0; d < x->rank; d++)
+        dims[d] = (hsize_t)x->ext[d];
+    hid_t sp = H5Screate_simple(x->rank, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    unsigned char fill[8];
+    memcpy(fill, t->fill, sizeof fill);
+    if (iti_dtype_is_float(t->dtype)) /* matches _FillValue */
+        iti_dtype_from_double(t->dtype, NAN, fill, "fill value");
+    H5Pset_fill_value(dcpl, iti_h5_mem_type(t->dtype), fill);
+    if (x->o->contiguous) {
+        H5Pset_layout(dcpl, H5D_CONTIGUOUS);
+        H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY); /* the offset exists from the start */
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    }
+    int rc = 0;
+    if (!x->o->contiguous) {
+        hsize_t ch[IT_MAX_RANK];
+        size_t chunk_bytes = t->esize;
+        for (int d = 0; d < x->rank; d++) {
+            ch[d] = (hsize_t)x->chunk[d];
+            chunk_bytes *= (size_t)x->chunk[d];
+        }
+        H5Pset_chunk(dcpl, x->rank, ch);
+        rc = iti_codec_set_filters(&x->codec, dcpl, t->esize, chunk_bytes);
+    }
+    if (rc == 0) {
+        x->data = H5Dcreate2(parent, name, iti_h5_file_type(t->dtype), sp, H5P_DEFAULT, dcpl,
+                             H5P_DEFAULT);
+        rc = x->data < 0 ? iti_h5_error(IT_EIO, "it_export_hdf5: creating the dataset") : 0;
+    }
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    return rc;
+}
+
+static int check_options(exporter *x) {
+    const it_export_options *o = x->o;
+    int rc = iti_codec_resolve(o->compression, o->compression_level, "it_export_hdf5", &x->codec);
+    if (rc)
+        return rc;
+    if (o->contiguous)
+        x->codec = (iti_codec){IT_COMPRESSION_NONE, 0, false};
+    size_t bytes = x->t->esize;
+    for (int d = 0; d < x->rank; d++) {
+        if (o->chunk[d] < 0)
+            return iti_error(IT_EINVAL, "it_export_hdf5: chunk[%d] must be >= 0 (got %lld)", d,
+                            (long long)o->chunk[d]);
+        int64_t def = d >= x->rank - 2 ? EDGE_CHUNK : 1;
+        if (x->rank == 1)
+            def = 65536;
+        int64_t c = o->chunk[d] ? o->chunk[d] : def;
+        x->chunk[d] = c < x->ext[d] ? c : x->ext[d];
+        bytes *= (size_t)x->chunk[d];
+        if (bytes > 0xffffffffu)
+            return iti_error(IT_EINVAL, "it_export_hdf5: chunks of more than 4 GiB");
+    }
+    return 0;
+}
+
+/* An existing output that holds the dataset without overwrite is refused before anything is
+ * written; the file is opened read-only through the library's driver (HDF5 lock held). */
+static int check_target(exporter *x, const char *path, const char *dataset, bool exists) {
+    if (!exists)
+        return 0;
+    iti_vfd_state vfd = {0};
+    hid_t fapl = iti_vfd_fapl(&vfd);
+    hid_t f = fapl < 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    int rc = 0;
+    if (f < 0)
+        rc = iti_vfd_failure(&vfd, IT_EFORMAT, "it_export_hdf5: opening the output file");
+    else if (H5Lexists(f, dataset, H5P_DEFAULT) > 0 && !x->o->overwrite) {
+        rc = iti_error(IT_EEXIST, "it_export_hdf5: %s already has a dataset \"%s\" (set overwrite "
+                       "to replace it)", path, dataset);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    if (f >= 0)
+        H5Fclose(f);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return rc;
+}
+
+/* An existing output must be an HDF5 file that this process does not have open for writing (a
+ * store being filled). Checked before the HDF5 lock is taken: the registry of open files is
+ * locked before the HDF5 lock when stores open, never after it. */
+static int check_target_file(const char *path) {
+    int is = iti_h5_file_is_hdf5(path);
+    if (is < 0)
+        return iti_error_prefix(is, "it_export_hdf5: ");
+    if (is == 0)
+        return iti_error(IT_EFORMAT, "it_export_hdf5: %s exists and is not an HDF5 file", path);
+    if (iti_open_file_is_written(path))
+        return iti_error(IT_ELOCKED, "it_export_hdf5: %s is open for writing in this process",
+                         path);
+    return 0;
+}
+
+/* Everything that can fail without touching any file: arguments, region, options, and chunks
+ * that can be neither read nor computed. */
+static int prepare(exporter *x, it_tensor *t, const it_region *region, const char *dataset) {
+    if (!dataset[0] || dataset[strlen(dataset) - 1] == '/')
+        return iti_error(IT_EINVAL, "it_export_hdf5: dataset name \"%s\" is empty", dataset);
+    int rc = iti_selection_resolve(t, region, "it_export_hdf5", &x->s);
+    if (rc)
+        return rc;
+    if (x->s.elems == 0)
+        return iti_error(IT_EINVAL, "it_export_hdf5: the region is empty");
+    if ((rc = check_options(x)))
+        return rc;
+    uint64_t missing;
+    if ((rc = iti_eval_count_uncomputable(t, &x->s, &missing)))
+        return rc;
+    if (missing)
+        return iti_error(IT_ENOTCOMPUTED,
+                        "it_export_hdf5: tensor \"%s\" has no function and %llu chunk(s) of the "
+                        "region were never computed",
+                        x->t->id, (unsigned long long)missing);
+    return 0;
+}
+
+/* The output under a temporary name (tmp): a new file, or a copy of the existing one without
+ * the dataset being replaced, so a failed export leaves path as it was (HDF5 lock held). */
+typedef struct output {
+    const char *path;
+    bool exists;
+    char tmp[4200];
+    hid_t fapl;
+    iti_vfd_state vfd;
+} output;
+
+static int open_output(exporter *x, output *out, const char *dataset) {
+    int rc;
+    if ((rc = check_target(x, out->path, dataset, out->exists)) ||
+        (rc = iti_fs_temp_name(out->path, "export", out->tmp, sizeof out->tmp)))
+        return rc;
+    if (out->exists && (rc = iti_fs_copy(out->path, out->tmp, out->vfd.sync))) {
+        out->tmp[0] = 0; /* nothing to remove */
+        return rc;
+    }
+    out->fapl = iti_vfd_fapl(&out->vfd);
+    if (out->fapl < 0)
+        return iti_h5_error(IT_EIO, "it_export_hdf5: file access properties");
+    x->file = out->exists ? H5Fopen(out->tmp, H5F_ACC_RDWR, out->fapl)
+                          : H5Fcreate(out->tmp, H5F_ACC_EXCL, H5P_DEFAULT, out->fapl);
+    if (x->file < 0)
+        return iti_vfd_failure(&out->vfd, out->exists ? IT_EFORMAT : IT_EIO,
+                              "it_export_hdf5: opening the output");
+    if (out->exists && H5Lexists(x->file, dataset, H5P_DEFAULT) > 0 &&
+        H5Ldelete(x->file, dataset, H5P_DEFAULT) < 0) /* overwrite (checked above) */
+        return iti_h5_error(IT_EIO, "it_export_hdf5: removing the old dataset");
+    return 0;
+}
+
+/* The group that will hold the dataset (intermediate groups created as needed); *leaf is the
+ * dataset's own name. */
+static int open_parent(exporter *x, const char *dataset, hid_t *parent, const char **leaf) {
+    const char *slash = strrchr(dataset, '/');
+    *leaf = slash ? slash + 1 : dataset;
+    if (!slash || slash == dataset) {
+        *parent = H5Gopen2(x->file, "/", H5P_DEFAULT);
+    } else {
+        char *group_path = strndup(dataset, (size_t)(slash - dataset));
+        if (!group_path)
+            return iti_error(IT_ENOMEM, "it_export_hdf5: out of memory");
+        if (H5Lexists(x->file, group_path, H5P_DEFAULT) > 0) {
+            *parent = H5Gopen2(x->file, group_path, H5P_DEFAULT);
+        } else {
+            hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+            H5Pset_create_intermediate_group(lcpl, 1);
+            *parent = H5Gcreate2(x->file, group_path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+            H5Pclose(lcpl);
+        }
+        free(group_path);
+    }
+    return *parent < 0 ? iti_h5_error(IT_EIO, "it_export_hdf5: creating the dataset's group") : 0;
+}
+
+/* Closes the output and, when everything succeeded, renames it over path (HDF5 lock held).
+ * After a failed write the driver keeps HDF5's closing writes in memory, so the close
+ * completes and HDF5 holds nothing broken until exit. */
+static int finish_output(exporter *x, output *out, int rc) {
+    if (x->data >= 0)
+        H5Dclose(x->data);
+    if (x->file >= 0 && H5Fclose(x->file) < 0 && rc == 0)
+        rc = iti_h5_error(IT_EIO, "it_export_hdf5: closing the output file");
+    if (out->fapl >= 0)
+        H5Pclose(out->fapl);
+    if (rc == 0 && iti_vfd_poisoned(&out->vfd))
+        rc = iti_vfd_error(&out->vfd, "it_export_hdf5: writing the output");
+    if (out->tmp[0]) {
+        if (rc == 0 && rename(out->tmp, out->path) != 0)
+            rc = iti_error(iti_fs_errno_code(errno), "it_export_hdf5: renaming %s to %s: %s",
+                          out->tmp, out->path, strerror(errno));
+        if (rc == 0 && out->vfd.sync)
+            rc = iti_fs_sync_dir(out->path);
+        if (rc)
+            unlink(out->tmp);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+}
+
+int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, const char *dataset,
+                   const it_export_options *opts, it_export_info *info) {
+    if (!t || !region || !path || !dataset)
+        return iti_error(IT_EINVAL, "it_export_hdf5: NULL %s",
+                        !t ? "tensor" : !region ? "region" : !path ? "path" : "dataset");
+    it_export_options o;
+    it_export_options_init(&o);
+    int rc = iti_options_take(&o, opts, sizeof o, "it_export_hdf5", "it_export_options_init");
+    if (rc)
+        return rc;
+    exporter x = {.tensor = t, .t = iti_tensor_view(t), .o = &o,
+                  .rank = iti_tensor_view(t)->rank, .file = -1, .data = -1};
+    x.ext = x.s.count;
+    iti_tensor_engine(t, &x.eng);
+    rc = prepare(&x, t, region, dataset);
+    if (rc)
+        return rc;
+    output out = {.path = path, .exists = access(path, F_OK) == 0, .fapl = -1,
+                  .vfd = {.sync = x.o->sync != 0}};
+    if (out.exists && (rc = check_target_file(path)))
+        return rc;
+    x.vfd = &out.vfd;
+    hid_t parent = -1;
+    const char *leaf;
+    iti_h5_enter();
+    if ((rc = open_output(&x, &out, dataset)) == 0 &&
+        (rc = open_parent(&x, dataset, &parent, &leaf)) == 0 &&
+        (rc = create_dataset(&x, parent, leaf)) == 0 && (rc = write_attrs(&x)) == 0)
+        rc = write_scales(&x, parent, leaf);
+    if (rc == 0) {
+        iti_h5_leave(); /* slabs are read through stores, which take the HDF5 lock themselves */
+        rc = stream(&x);
+        iti_h5_enter();
+    }
+    if (rc == 0 && info) {
+        memset(info, 0, sizeof *info);
+        info->rank = x.rank;
+        memcpy(info->shape, x.s.count, sizeof x.s.count);
+        haddr_t off = x.o->contiguous ? H5Dget_offset(x.data) : HADDR_UNDEF;
+        info->data_offset = off == HADDR_UNDEF ? UINT64_MAX : (uint64_t)off;
+        info->data_bytes = (uint64_t)x.s.bytes;
+    }
+    iti_buf_free(x.slab);
+    if (parent >= 0)
+        H5Gclose(parent);
+    rc = finish_output(&x, &out, rc);
+    iti_h5_leave();
+    return rc;
+}
