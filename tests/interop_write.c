@@ -1,7 +1,7 @@
 /* Writes sample stores for the interoperability check (tests/interop.sh): h5py, h5ls and
  * h5dump must read what the library writes, with their normal filters.
- * Usage: interop_write DIR   (writes DIR/compressed.h5 (deflate), DIR/raw.h5, and DIR/lz4.h5,
- * DIR/zstd.h5 when the build has those codecs) */
+ * Usage: interop_write DIR   (writes DIR/compressed.h5 (deflate), DIR/raw.h5, and DIR/<codec>.h5
+ * for each other codec the build has: lz4, zstd) */
 #include <stdio.h>
 #include <string.h>
 
@@ -103,12 +103,14 @@ int main(int argc, char **argv) {
     snprintf(p, sizeof p, "%s/raw.h5", argv[1]);
     if (write_store(p, IT_COMPRESSION_DEFLATE, -1))
         return 1;
-    static const it_compression more[2] = {IT_COMPRESSION_LZ4, IT_COMPRESSION_ZSTD};
-    for (int k = 0; k < 2; k++) {
-        snprintf(p, sizeof p, "%s/%s.h5", argv[1], it_compression_name(more[k]));
-        if (!it_compression_available(more[k]))
-            printf("this build has no %s codec: %s not written\n", it_compression_name(more[k]), p);
-        else if (write_store(p, more[k], 0))
+    for (int k = 0; k < IT_COMPRESSION_COUNT; k++) { /* every other codec: <name>.h5 */
+        it_compression more = (it_compression)k;
+        if (more == IT_COMPRESSION_DEFLATE || more == IT_COMPRESSION_NONE)
+            continue;
+        snprintf(p, sizeof p, "%s/%s.h5", argv[1], it_compression_name(more));
+        if (!it_compression_available(more))
+            printf("this build has no %s codec: %s not written\n", it_compression_name(more), p);
+        else if (write_store(p, more, 0))
             return 1;
     }
     return 0;

@@ -220,29 +220,75 @@ static void check_codec(it_compression kind, const unsigned char *src, size_t n,
     free(ref);
 }
 
-static void test_codec_lz4_and_zstd(void **state) {
+/* Every compressing codec of the table: what its library decodes (above), our decoder inverts,
+ * for each element size, on smooth data and on noise; codecs this build lacks are refused. */
+static void test_codec_every_row(void **state) {
     (void)state;
-    static const it_compression kinds[2] = {IT_COMPRESSION_LZ4, IT_COMPRESSION_ZSTD};
     const size_t n = 4096 * 8;
     unsigned char *src = malloc(n);
-    for (int k = 0; k < 2; k++) {
-        if (!it_compression_available(kinds[k])) {
+    for (int k = 0; k < IT_COMPRESSION_COUNT; k++) {
+        const iti_codec_row *r = iti_codec_table[k];
+        if (!r->compresses)
+            continue;
+        if (!r->available) {
             iti_codec c;
-            print_message("%s not in this build: checking that it is refused\n",
-                          it_compression_name(kinds[k]));
-            assert_int_equal(iti_codec_resolve(kinds[k], 0, "test", &c), IT_EINVAL);
+            print_message("%s not in this build: checking that it is refused\n", r->name);
+            assert_int_equal(iti_codec_resolve(r->id, 0, "test", &c), IT_EINVAL);
+            assert_non_null(strstr(it_last_error(), r->package));
             continue;
         }
         for (size_t es = 1; es <= 8; es *= 2) {
             fill_field(src, n, (uint32_t)es);
-            check_codec(kinds[k], src, n, es);
+            check_codec(r->id, src, n, es);
             uint32_t seed = 3; /* noise: stored as it is, still decodable */
             for (size_t i = 0; i < n; i++)
                 src[i] = (unsigned char)((seed = seed * 1664525u + 1013904223u) >> 24);
-            check_codec(kinds[k], src, n, es);
+            check_codec(r->id, src, n, es);
         }
     }
     free(src);
+}
+
+/* The codec table: one row per it_compression at its index with a unique name, what the public
+ * API says of each, an engine for every codec the build has, levels that resolve, and filter
+ * client values that give back the level they were made from where the filter records one. */
+static void test_codec_table(void **state) {
+    (void)state;
+    for (int k = 0; k < IT_COMPRESSION_COUNT; k++) {
+        const iti_codec_row *r = iti_codec_table[k];
+        assert_non_null(r);
+        assert_int_equal(r->id, k);
+        for (int j = 0; j < k; j++)
+            assert_string_not_equal(iti_codec_table[j]->name, r->name);
+        it_compression parsed;
+        assert_int_equal(it_compression_parse(r->name, &parsed), 0);
+        assert_int_equal(parsed, k);
+        it_codec_info info;
+        assert_int_equal(it_compression_info(r->id, &info), 0);
+        assert_string_equal(info.name, r->name);
+        assert_int_equal(info.available, r->available);
+        assert_int_equal(info.max_level, r->max_level);
+        assert_int_equal(info.needs_plugin, r->filter >= 256);
+        assert_true(r->available ? info.package == NULL : info.package == r->package);
+        if (!r->compresses) {
+            assert_int_equal(r->max_level, 0);
+            continue;
+        }
+        assert_true(r->default_level >= 1 && r->default_level <= r->max_level);
+        assert_true(r->filter > 0 && r->filter_values && r->filter_level && r->package);
+        assert_true(!r->available || (r->encode && r->decode && r->bound));
+        for (int level = 1; level <= r->max_level; level++) {
+            unsigned values[8];
+            size_t nv = r->filter_values(level, 4, 4096, values);
+            assert_true(nv <= 8);
+            assert_int_equal(r->filter_level(values, nv), nv == 0 ? 1 : level);
+            iti_codec c;
+            assert_int_equal(iti_codec_resolve(r->id, level, "test", &c), r->available ? 0 : IT_EINVAL);
+        }
+    }
+    it_codec_info info;
+    assert_int_equal(it_compression_info(IT_COMPRESSION_COUNT, &info), IT_EINVAL);
+    assert_int_equal(it_compression_info(IT_COMPRESSION_DEFLATE, NULL), IT_EINVAL);
 }
 
 static void test_codec_options(void **state) {
@@ -403,7 +449,8 @@ int main(void) {
         cmocka_unit_test(test_fletcher32_matches_reference),
         cmocka_unit_test(test_codec_matches_zlib_and_shuffle),
         cmocka_unit_test(test_codec_stream_kinds),
-        cmocka_unit_test(test_codec_lz4_and_zstd),
+        cmocka_unit_test(test_codec_every_row),
+        cmocka_unit_test(test_codec_table),
         cmocka_unit_test(test_codec_options),
         cmocka_unit_test(test_cache_lru_order),
         cmocka_unit_test(test_cache_pins_and_drops),

@@ -56,6 +56,23 @@ IT_API int it_compression_parse(const char *name, it_compression *out);
  * built), else 0. */
 IT_API int it_compression_available(it_compression c);
 
+/* What a codec is, for programs that list or offer codecs without naming them (the itensor
+ * tool, the Python package). */
+typedef struct it_codec_info {
+    const char *name;           /* it_compression_name */
+    int available;              /* it_compression_available */
+    int max_level;              /* compression_level takes -1 (none), 0 (default_level) and
+                                   1..max_level; 0 for none */
+    int default_level;
+    int filter;                 /* the HDF5 filter id of its chunks (0: none) */
+    int needs_plugin;           /* readers need an HDF5 filter plugin (ids from 256) */
+    const char *package;        /* when not available: the Debian package to rebuild with;
+                                   else NULL */
+} it_codec_info;
+
+/* Fills *out for c. IT_EINVAL for a value that is not an it_compression or a NULL out. */
+IT_API int it_compression_info(it_compression c, it_codec_info *out);
+
 /* Bytes per element, or 0 for a value that is not an it_dtype. */
 IT_API size_t it_dtype_size(it_dtype dtype);
 /* Short name ("f32", "i64", ...), or NULL for an invalid value. */

@@ -1,17 +1,14 @@
 /* Chunk codecs: what HDF5 stores and exports write with H5Dwrite_chunk and read back with
  * H5Dread_chunk, in the exact format of HDF5 filters (filter mask 0), so that h5py, h5dump and
- * HDF5 decode the chunks through the ordinary filter pipeline (io/hdf5/hdf5_filters.c declares and
- * recognises the pipelines):
- *  - deflate: byte shuffle + a zlib stream (H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE). With
- *    libdeflate (ITI_HAVE_LIBDEFLATE) the stream is made faster than zlib makes it: the leading
- *    byte planes of the shuffled chunk whose 16 KiB sample gains under 20% (the noisy low-order
- *    bytes of floats, random data) are written as deflate stored blocks, the rest is compressed
- *    by libdeflate, and chunks are inflated by libdeflate. Without it, zlib's compress2 and
- *    uncompress. Either way any inflater decodes what the other wrote.
- *  - lz4: byte shuffle + the LZ4 filter's framing (32004; codec_lz4.c, ITI_HAVE_LZ4).
- *  - zstd: a Blosc frame with Blosc's byte shuffle and zstd (32001; codec_zstd.c,
- *    ITI_HAVE_BLOSC).
- *  - none: the chunk's bytes.
+ * HDF5 decode the chunks through the ordinary filter pipeline (io/hdf5/hdf5_filters.c declares
+ * and recognises the pipelines from the rows below).
+ *
+ * The codecs are a table (codec_table.c), one row per it_compression, each defined in the
+ * codec's own file: deflate (codec_deflate.c), lz4 (codec_lz4.c), zstd in Blosc frames
+ * (codec_zstd.c) and none (codec.c). The store, exports, MPI fills, the CLI (through
+ * it_compression_info) and the Python package know codecs only through the table; HACKING.md
+ * lists what a new codec touches.
+ *
  * With `checksum` (every new tensor of a store), HDF5's Fletcher-32 filter follows
  * (H5Z_FILTER_FLETCHER32): the encoding ends with the 4-byte checksum of what precedes it, and
  * a chunk whose checksum does not match is IT_EFORMAT. */
@@ -24,6 +21,45 @@
 
 #include "infinite_tensor/types.h"
 
+/* One codec. Engines work on plain buffers; the generic code (codec.c) shuffles before and
+ * after them, checks sizes and adds the checksum. */
+typedef struct iti_codec_row {
+    it_compression id;
+    const char *name;
+    bool available;             /* this build has the codec's library */
+    const char *package;        /* the Debian package to rebuild with when it has not */
+    bool compresses;            /* false: a chunk's stored bytes are its own bytes (none) */
+    int max_level;              /* levels 1..max_level; 0 selects default_level */
+    int default_level;
+    /* The HDF5 pipeline: HDF5's byte shuffle first when `shuffled` (the engine then sees and
+     * returns shuffled bytes), then `filter` (0: none; ids from 256 are plugins), optional,
+     * with the client values `filter_values` writes (at most 8; returns their count). */
+    bool shuffled;
+    int filter;
+    size_t (*filter_values)(int level, size_t esize, size_t chunk_bytes, unsigned *values);
+    /* The level a stored pipeline's client values record, or -1 when they are not this
+     * codec's. */
+    int (*filter_level)(const unsigned *values, size_t count);
+    /* The engine. encode returns an iti_buf_alloc buffer of at most bound(n) bytes; esize is
+     * the element size (engines that shuffle themselves need it). decode must produce exactly
+     * n bytes, else IT_EFORMAT. */
+    int (*encode)(const unsigned char *in, size_t n, size_t esize, int level, void **out,
+                  size_t *outlen);
+    int (*decode)(const unsigned char *src, size_t len, unsigned char *dst, size_t n);
+    size_t (*bound)(size_t n);
+} iti_codec_row;
+
+/* The table, in it_compression order (codec_table.c; its initializer has exactly one row per
+ * value or the build fails), and the rows the codecs' files define. */
+extern const iti_codec_row *const iti_codec_table[IT_COMPRESSION_COUNT];
+extern const iti_codec_row iti_codec_deflate, iti_codec_lz4, iti_codec_zstd, iti_codec_none;
+
+/* The row of a codec, or NULL for a value that is not an it_compression. */
+static inline const iti_codec_row *iti_codec_row_of(it_compression id) {
+    return (unsigned)id < IT_COMPRESSION_COUNT ? iti_codec_table[id] : NULL;
+}
+
+/* A codec as a store or export uses it. */
 typedef struct iti_codec {
     it_compression kind;
     int level;                  /* resolved: never 0 for a compressing codec */
@@ -35,7 +71,9 @@ typedef struct iti_codec {
  * of its range, or a codec this build lacks. */
 int iti_codec_resolve(it_compression kind, int level, const char *fn, iti_codec *out);
 
-static inline bool iti_codec_compresses(const iti_codec *c) { return c->kind != IT_COMPRESSION_NONE; }
+static inline bool iti_codec_compresses(const iti_codec *c) {
+    return iti_codec_row_of(c->kind)->compresses;
+}
 
 /* Whether a chunk's stored bytes differ from its bytes (compressed or checksummed): otherwise
  * callers store and read the chunk as it is. */
@@ -74,16 +112,5 @@ size_t iti_codec_bound(const iti_codec *c, size_t n);
 
 /* HDF5's Fletcher-32 checksum of len bytes (codec_checksum.c). */
 uint32_t iti_fletcher32(const void *data, size_t len);
-
-/* ---- engines (codec.c, codec_lz4.c, codec_zstd.c): plain buffers, no shuffle --------------- */
-
-int iti_lz4_encode(const unsigned char *in, size_t n, int level, void **out, size_t *outlen);
-int iti_lz4_decode(const unsigned char *src, size_t len, unsigned char *dst, size_t n);
-size_t iti_lz4_bound(size_t n);
-/* Blosc shuffles esize-byte elements itself. */
-int iti_zstd_encode(const unsigned char *in, size_t n, size_t esize, int level, void **out,
-                    size_t *outlen);
-int iti_zstd_decode(const unsigned char *src, size_t len, unsigned char *dst, size_t n);
-size_t iti_zstd_bound(size_t n);
 
 #endif

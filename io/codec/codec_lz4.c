@@ -2,7 +2,8 @@
  * standard plugin decodes the chunks (codec.h): the decoded size (8 bytes, big-endian), the
  * block size (4 bytes, big-endian), then per block of that many bytes (the last may be
  * shorter) its encoded size (4 bytes, big-endian) and the LZ4 block, or the block's bytes as
- * they are when LZ4 does not make them smaller (encoded size = block size). */
+ * they are when LZ4 does not make them smaller (encoded size = block size). HDF5's byte shuffle
+ * precedes it, as in h5py's and hdf5plugin's use of the filter. */
 #include <stdint.h>
 #include <string.h>
 #ifdef ITI_HAVE_LZ4
@@ -19,7 +20,7 @@
 static size_t block_size(size_t n) { return n < BLOCK_MAX ? (n ? n : 1) : BLOCK_MAX; }
 
 /* A block never takes more than its own bytes. */
-size_t iti_lz4_bound(size_t n) {
+static size_t lz4_bound(size_t n) {
     size_t block = block_size(n);
     return 12 + 4 * ((n + block - 1) / block) + n;
 }
@@ -37,8 +38,10 @@ static uint64_t get_be(const unsigned char *p, int bytes) {
     return v;
 }
 
-int iti_lz4_encode(const unsigned char *in, size_t n, int level, void **out, size_t *outlen) {
-    size_t block = block_size(n), cap = iti_lz4_bound(n);
+static int lz4_encode(const unsigned char *in, size_t n, size_t esize, int level, void **out,
+                      size_t *outlen) {
+    (void)esize; /* shuffled before */
+    size_t block = block_size(n), cap = lz4_bound(n);
     unsigned char *dst = iti_buf_alloc(cap);
     if (!dst)
         return iti_error(IT_ENOMEM, "out of memory compressing a chunk");
@@ -64,7 +67,7 @@ int iti_lz4_encode(const unsigned char *in, size_t n, int level, void **out, siz
     return 0;
 }
 
-int iti_lz4_decode(const unsigned char *src, size_t len, unsigned char *dst, size_t n) {
+static int lz4_decode(const unsigned char *src, size_t len, unsigned char *dst, size_t n) {
     if (len < 12 || get_be(src, 8) != n)
         return iti_error(IT_EFORMAT, "LZ4 chunk does not announce %zu bytes", n);
     size_t block = (size_t)get_be(src + 8, 4), i = 12;
@@ -88,15 +91,27 @@ int iti_lz4_decode(const unsigned char *src, size_t len, unsigned char *dst, siz
         return iti_error(IT_EFORMAT, "LZ4 chunk has %zu bytes after its last block", len - i);
     return 0;
 }
-#else
-
-int iti_lz4_encode(const unsigned char *in, size_t n, int level, void **out, size_t *outlen) {
-    (void)in, (void)n, (void)level, (void)out, (void)outlen;
-    return iti_error(IT_EINVAL, "this build has no lz4 codec");
-}
-
-int iti_lz4_decode(const unsigned char *src, size_t len, unsigned char *dst, size_t n) {
-    (void)src, (void)len, (void)dst, (void)n;
-    return iti_error(IT_EFORMAT, "this build has no lz4 codec");
-}
 #endif
+
+#define FILTER_LZ4 32004 /* the registered HDF5 filter; it takes no client values */
+
+static size_t lz4_values(int level, size_t esize, size_t chunk_bytes, unsigned *values) {
+    (void)level, (void)esize, (void)chunk_bytes, (void)values;
+    return 0;
+}
+
+/* The filter records no level: chunks decode the same whatever level wrote them. */
+static int lz4_level(const unsigned *values, size_t count) {
+    (void)values, (void)count;
+    return 1;
+}
+
+const iti_codec_row iti_codec_lz4 = {
+    .id = IT_COMPRESSION_LZ4, .name = "lz4", .package = "liblz4-dev",
+    .compresses = true, .max_level = 12, .default_level = 1, /* 2..12: LZ4 HC */
+    .shuffled = true, .filter = FILTER_LZ4, .filter_values = lz4_values, .filter_level = lz4_level,
+    .bound = lz4_bound,
+#ifdef ITI_HAVE_LZ4
+    .available = true, .encode = lz4_encode, .decode = lz4_decode,
+#endif
+};

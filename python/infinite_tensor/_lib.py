@@ -12,9 +12,7 @@ from cffi import FFI
 CDEF = r"""
 typedef enum it_dtype { IT_F32 = 0, IT_F64, IT_I8, IT_I16, IT_I32, IT_I64, IT_U8, IT_U16,
                         IT_U32, IT_U64, IT_DTYPE_COUNT } it_dtype;
-typedef enum it_compression { IT_COMPRESSION_DEFLATE = 0, IT_COMPRESSION_LZ4,
-                              IT_COMPRESSION_ZSTD, IT_COMPRESSION_NONE,
-                              IT_COMPRESSION_COUNT } it_compression;
+typedef int it_compression; /* an enum in C; the package names codecs, never numbers them */
 typedef enum it_blend { IT_BLEND_SUM = 0, IT_BLEND_MAX, IT_BLEND_MIN, IT_BLEND_REPLACE,
                         IT_BLEND_MEAN, IT_BLEND_CUSTOM, IT_BLEND_WEIGHTED,
                         IT_BLEND_COUNT_ } it_blend;
@@ -201,6 +199,16 @@ size_t it_dtype_size(it_dtype dtype);
 const char *it_compression_name(it_compression c);
 int it_compression_parse(const char *name, it_compression *out);
 int it_compression_available(it_compression c);
+typedef struct it_codec_info {
+    const char *name;
+    int available;
+    int max_level;
+    int default_level;
+    int filter;
+    int needs_plugin;
+    const char *package;
+} it_codec_info;
+int it_compression_info(it_compression c, it_codec_info *out);
 
 int it_region_init(it_region *r, int rank);
 int it_region_parse(const char *text, int rank, const int64_t *shape, it_region *out);
@@ -253,7 +261,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
 STRUCTS = ("it_window", "it_region", "it_ctx_options", "it_memory_store_options",
            "it_hdf5_options", "it_hdf5_layout", "it_window_batch", "it_weight_profile",
            "it_tensor_desc", "it_tensor_info", "it_tensor_stats", "it_tensor_counters",
-           "it_export_options", "it_export_info", "it_preview_options")
+           "it_export_options", "it_export_info", "it_preview_options", "it_codec_info")
 
 # The headers' macros and the status codes the package uses (ABI mode reads no macros);
 # tests/test_abi.py checks each against the compiler, and every enum value of CDEF too.
@@ -305,6 +313,7 @@ def _load():
 
 
 lib = _load()
+
 
 
 def text(p):

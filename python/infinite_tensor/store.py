@@ -338,8 +338,8 @@ class MemoryTileStore(TileStore):
 class HDF5TileStore(TileStore):
     """Tensors in an HDF5 file, one sparse chunked data set each (h5py, HDFView and netCDF
     tools read it). mode: "a" (read and write, created when missing), "w" (create, truncating)
-    or "r" (read only). compression ("deflate", "lz4", "zstd", "none") and level apply to new
-    tensors; cache_bytes bounds the decoded-chunk cache; sync makes every flush durable against
+    or "r" (read only). compression (a name of infinite_tensor.codecs(): "deflate", "lz4",
+    "zstd", "none") and level apply to new tensors; cache_bytes bounds the decoded-chunk cache; sync makes every flush durable against
     power loss; checksum (default) ends every chunk of a new tensor with a Fletcher-32 checksum,
     so damaged chunks raise FormatError whatever the codec."""
 

@@ -277,3 +277,28 @@ def test_kept_argument_views_are_refused(store):
                                  lambda c, x: kept.append(np.copy(x)) or x * 1, W8,
                                  args=(src,), args_windows=(W8,), chunk_size=8)
     assert np.array_equal(copies[0:16, 0:16], src[0:16, 0:16]) and len(kept) == 4
+
+
+def test_every_codec_of_the_table_stores_and_reads(tmp_path):
+    codecs = it.codecs()
+    assert {"deflate", "none"} <= set(codecs) and codecs["deflate"]["available"]
+    assert codecs["none"]["levels"] is None and codecs["deflate"]["hdf5_filter"] == 1
+    first = None
+    for name, codec in codecs.items():
+        path = tmp_path / f"{name}.h5"
+        if not codec["available"]:
+            with pytest.raises(it.InvalidArgument, match=codec["package"]):
+                HDF5TileStore(path, compression=name)
+            continue
+        level = codec["levels"][1] if codec["levels"] else 0
+        with HDF5TileStore(path, compression=name, level=level) as s:
+            t = s.get_or_create("ramp", (None, None), ramp, W8, chunk_size=16)
+            values = t[-16:16, -16:16]
+            lay = t.layout()
+            assert lay["compression"] == name and lay["level"] == level
+        first = values if first is None else first
+        assert np.array_equal(values, first)
+        with HDF5TileStore(path, mode="r") as s:
+            assert np.array_equal(s.open("ramp")[-16:16, -16:16], first)
+    with pytest.raises(it.InvalidArgument, match="deflate, lz4, zstd or none"):
+        HDF5TileStore(tmp_path / "x.h5", compression="gzip")

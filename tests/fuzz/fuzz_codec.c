@@ -1,5 +1,5 @@
 /* libFuzzer target: any bytes as a stored chunk of each codec. The first byte picks the codec
- * and element size (and, from 128 on, a Fletcher-32 checksum after the encoding), the second
+ * of the table and element size (and, from 128 on, a Fletcher-32 checksum after the encoding), the second
  * the chunk size; the rest is the encoded chunk, as read from a
  * file. Decoding returns 0 or IT_EFORMAT, never crashes or writes past the chunk; what decodes
  * encodes again and decodes to the same bytes. */
@@ -11,15 +11,13 @@
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
-    static const it_compression kinds[3] = {IT_COMPRESSION_DEFLATE, IT_COMPRESSION_LZ4,
-                                            IT_COMPRESSION_ZSTD};
     if (size < 2)
         return 0;
     iti_codec c;
-    if (iti_codec_resolve(kinds[data[0] % 3], 0, "fuzz", &c))
+    if (iti_codec_resolve((it_compression)(data[0] % IT_COMPRESSION_COUNT), 0, "fuzz", &c))
         return 0; /* a codec this build lacks */
     c.checksum = data[0] >= 128;
-    size_t esize = (size_t)1 << (data[0] / 3 % 4);
+    size_t esize = (size_t)1 << (data[0] / IT_COMPRESSION_COUNT % 4);
     size_t n = 256 * ((size_t)data[1] + 1);
     unsigned char *out = malloc(n), *scratch = malloc(n), *again = malloc(n);
     if (!out || !scratch || !again)

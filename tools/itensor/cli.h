@@ -35,6 +35,9 @@ typedef int (*cli_option_fn)(int code, const char *value, void *user);
 int cli_parse(int argc, char **argv, const struct option *opts, cli_option_fn on_option,
               void *user, const char **pos, int min_pos, int max_pos, int *npos);
 
+/* Prints the help lines of --compression and --level from the library's codec table. */
+void cli_print_codec_help(void);
+
 /* The option table of commands that take none. */
 extern const struct option cli_no_options[];
 

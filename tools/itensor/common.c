@@ -222,3 +222,56 @@ void cli_format_shape(char *buf, size_t size, const int64_t *shape, int n) {
     if (used < size)
         snprintf(buf + used, size - used, ")");
 }
+
+/* Joins the codecs' names (each through `item`) as "a, b or c" into buf. */
+static void codec_list(char *buf, size_t cap, bool (*keep)(const it_codec_info *),
+                       void (*item)(char *, size_t, it_compression, const it_codec_info *)) {
+    int n = 0, total = 0;
+    it_codec_info info;
+    for (int c = 0; c < IT_COMPRESSION_COUNT; c++)
+        total += it_compression_info((it_compression)c, &info) == 0 && keep(&info);
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int c = 0; c < IT_COMPRESSION_COUNT && o < cap; c++) {
+        if (it_compression_info((it_compression)c, &info) || !keep(&info))
+            continue;
+        o += (size_t)snprintf(buf + o, cap - o, "%s", n == 0 ? "" : n + 1 == total ? " or " : ", ");
+        if (o < cap)
+            item(buf + o, cap - o, (it_compression)c, &info);
+        o += strlen(buf + o);
+        n++;
+    }
+}
+
+static bool any_codec(const it_codec_info *info) { return info->name != NULL; }
+static bool plugin_codec(const it_codec_info *info) { return info->needs_plugin; }
+static bool leveled_codec(const it_codec_info *info) { return info->max_level > 0; }
+
+static void codec_name(char *buf, size_t cap, it_compression c, const it_codec_info *info) {
+    it_export_options o;
+    it_export_options_init(&o);
+    snprintf(buf, cap, "%s%s%s", info->name, c == o.compression ? " (default)" : "",
+             info->available ? "" : " (not in this build)");
+}
+
+static void codec_plain_name(char *buf, size_t cap, it_compression c, const it_codec_info *info) {
+    (void)c;
+    snprintf(buf, cap, "%s", info->name);
+}
+
+static void codec_levels(char *buf, size_t cap, it_compression c, const it_codec_info *info) {
+    (void)c;
+    snprintf(buf, cap, "%s 1..%d", info->name, info->max_level);
+}
+
+void cli_print_codec_help(void) {
+    char names[512], plugins[256], levels[512];
+    codec_list(names, sizeof names, any_codec, codec_name);
+    codec_list(plugins, sizeof plugins, plugin_codec, codec_plain_name);
+    codec_list(levels, sizeof levels, leveled_codec, codec_levels);
+    printf("  --compression C %s;\n"
+           "                  files of %s need HDF5's filter plugins where they are read\n"
+           "  --level L       codec level: %s;\n"
+           "                  0 = the codec's default, -1 = none\n",
+           names, plugins, levels);
+}

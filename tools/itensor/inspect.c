@@ -322,11 +322,13 @@ static void info_text(const it_tensor_info *in, const it_tensor_stats *st,
     printf("\nHDF5 data   %s (chunk index %s)\n", lay->data_path, lay->index_path);
     cli_format_array(buf, sizeof buf, lay->origin, in->rank);
     printf("origin      %s: pixel x is data set index x - origin\n", buf);
-    printf("compression %s", it_compression_name(lay->compression));
-    if (lay->compression != IT_COMPRESSION_NONE)
+    it_codec_info codec;
+    if (it_compression_info(lay->compression, &codec))
+        codec = (it_codec_info){.name = "?"};
+    printf("compression %s", codec.name);
+    if (codec.max_level > 0)
         printf(" level %d", lay->compression_level);
-    printf("%s\n", lay->compression == IT_COMPRESSION_LZ4 || lay->compression == IT_COMPRESSION_ZSTD
-                       ? " (readers need HDF5's filter plugin)" : "");
+    printf("%s\n", codec.needs_plugin ? " (readers need HDF5's filter plugin)" : "");
     printf("args        %zu\n", in->n_arg_ids);
     for (size_t i = 0; i < in->n_arg_ids; i++) {
         printf("  [%zu] %s\n", i, in->arg_ids[i]);

@@ -46,12 +46,12 @@ static int on_option(int code, const char *v, void *user) {
     case OPT_COLORBAR: a->colorbar = true; break;
     case OPT_COMPRESSION:
         if (it_compression_parse(v, &a->compression))
-            return cli_usage_error("--compression takes deflate, lz4, zstd or none, not \"%s\"", v);
+            return cli_usage_error("--compression: %s", it_last_error());
         break;
     case OPT_LEVEL: {
         char *end;
         long n = strtol(v, &end, 10);
-        if (*end || end == v || n < -1 || n > 12) /* the codec's own range is checked later */
+        if (*end || end == v || n < -1 || n > 1000) /* the codec's own range is checked later */
             return cli_usage_error("--level takes -1 (none) or a codec level, not \"%s\"", v);
         a->level = (int)n;
         break;
@@ -109,11 +109,9 @@ int cmd_export(int argc, char **argv) {
              "  --region R      numpy-like region, e.g. 0:3,-512:512,0:1024:2 (':' = whole finite dim)\n"
              "  -o OUT          output HDF5 file\n"
              "  --dataset N     dataset name or path inside OUT (default: data)\n"
-             "  --contiguous    contiguous layout (uncompressed, mmap-able)\n"
-             "  --compression C deflate (default), lz4, zstd or none; lz4 and zstd files need\n"
-             "                  HDF5's filter plugins where they are read\n"
-             "  --level L       codec level: deflate and zstd 1..9, lz4 1..12; -1 = none\n"
-             "  --overwrite     replace an existing dataset N (the old one stays if the export\n"
+             "  --contiguous    contiguous layout (uncompressed, mmap-able)");
+        cli_print_codec_help();
+        puts("  --overwrite     replace an existing dataset N (the old one stays if the export\n"
              "                  fails)\n"
              "  --missing-as-fill  chunks never computed read as the tensor's fill value\n"
              "                  (blend_init) instead of failing\n\n"
