@@ -314,6 +314,12 @@ def _load():
 
 lib = _load()
 
+# Every declared function and value bound now. cffi makes a name's accessor on its first use
+# under a lock that is not re-entrant; a garbage collection that starts while cffi holds it
+# (parsing a type for ffi.new) runs __del__ methods, which close contexts, stores and tensors
+# through the library: a first use there would wait for the lock forever.
+for _name in dir(lib):
+    getattr(lib, _name)
 
 
 def text(p):

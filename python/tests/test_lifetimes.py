@@ -141,3 +141,11 @@ def test_interpreter_exit_with_open_stores_and_tensors():
     env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_finalizers_never_wait_for_cffi():
+    # __del__ methods call the library while a collection may run inside cffi's lock: every
+    # name must be bound before, never made on first use there
+    from infinite_tensor._lib import lib
+    unbound = [name for name in dir(lib) if name not in vars(lib)]
+    assert not unbound
