@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blend/blend.h"
 #include "context_impl.h"
 #include "evaluator.h"
 #include "graph.h"
@@ -99,12 +100,9 @@ static size_t batch_scratch(const it_tensor *t) {
     size_t per_window = sat_add(slices, (size_t)t->view.rank * sizeof(int64_t) +
                                             t->n_args * sizeof(void *));
     size_t batch = sat_mul(t->batch, per_window);
-    /* The weighted blend's double sums and the counts of mean and custom blends reuse the same
-     * scratch once the windows are computed. */
-    size_t per_pixel = t->blend == IT_BLEND_WEIGHTED                                ? 2 * sizeof(double)
-                       : t->blend == IT_BLEND_MEAN || t->blend == IT_BLEND_CUSTOM ? sizeof(uint32_t)
-                                                                                  : 0;
-    size_t sums = sat_mul(t->view.chunk_elems, per_pixel);
+    /* The blend's per-pixel scratch (counts, double sums) reuses the same scratch once the
+     * windows are computed. */
+    size_t sums = sat_mul(t->view.chunk_elems, iti_blend_of(t->blend)->scratch_bytes);
     return batch > sums ? batch : sums;
 }
 

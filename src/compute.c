@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blend/blend.h"
 #include "context_impl.h"
 #include "evaluator.h"
 #include "window_math.h"
@@ -65,8 +66,8 @@ typedef struct work {
     iti_htab win_index;        /* window -> data, for blending */
     iti_hnode *win_nodes;
     const void **win_data;
-    iti_row_blend_fn row;
-    iti_weighted_row_fn wrow;  /* IT_BLEND_WEIGHTED */
+    const iti_blend_kind *blend;
+    iti_blend_row_fn row;      /* the blend's kernel for the tensor's dtype */
 } work;
 
 static int gather(work *wk, size_t i, const iti_coord *w, char *dst) {
@@ -209,9 +210,7 @@ done:
 
 typedef struct blend_walk {
     work *wk;
-    char *acc;
-    uint32_t *cnt;
-    double *wacc, *wsum;      /* IT_BLEND_WEIGHTED: sums of weight * value and of weights */
+    iti_blend_span span;      /* the chunk's accumulator and scratch; the row at hand */
     int64_t cstart[IT_MAX_RANK], cstop[IT_MAX_RANK], cstr[IT_MAX_RANK], wstr[IT_MAX_RANK];
 } blend_walk;
 
@@ -243,20 +242,19 @@ static int blend_window(const iti_coord *w, void *arg) {
             ao += (x - bw->cstart[d]) * bw->cstr[d];
             io += (x - ws[d]) * bw->wstr[d];
         }
-        char *acc = bw->acc + ao * (int64_t)t->view.esize;
-        const char *src = in + io * (int64_t)t->view.esize;
-        uint32_t *cnt = bw->cnt ? bw->cnt + ao : NULL;
-        if (bw->wacc) {
+        iti_blend_span *sp = &bw->span;
+        sp->at = (size_t)ao;
+        sp->n = (size_t)ext[last];
+        sp->in = in + io * (int64_t)t->view.esize;
+        if (wk->blend->takes_weights) {
             int64_t pos[IT_MAX_RANK];
             for (int d = 0; d < r; d++)
                 pos[d] = lo[d] + (d < last ? idx[d] : 0) - ws[d];
-            double scale;
-            const double *f = iti_weights_row(&t->weights, pos, last, io, &scale);
-            wk->wrow(bw->wacc + ao, bw->wsum + ao, src, (size_t)ext[last], scale, f,
-                     t->weights.p.floor);
-        } else if (t->blend == IT_BLEND_CUSTOM) {
+            sp->f = iti_weights_row(&t->weights, pos, last, io, &sp->scale);
+        }
+        if (wk->blend->takes_fn) {
             iti_callback_enter();
-            int brc = t->blend_fn(acc, src, cnt, (size_t)ext[last], t->user);
+            int brc = wk->row(sp);
             iti_callback_leave();
             if (brc != 0) {
                 char wb[256];
@@ -264,10 +262,8 @@ static int blend_window(const iti_coord *w, void *arg) {
                 return iti_error(IT_ECALLBACK, "blend_fn of tensor \"%s\" returned %d for "
                                  "window (%s)", t->view.id, brc, wb);
             }
-            for (int64_t i = 0; i < ext[last]; i++)
-                cnt[i]++;
         } else {
-            wk->row(acc, src, cnt, (size_t)ext[last]);
+            wk->row(sp);
         }
         int d = last - 1;
         while (d >= 0 && ++idx[d] == ext[d])
@@ -281,29 +277,27 @@ static int blend_window(const iti_coord *w, void *arg) {
 static int finalize_chunk(void *arg, size_t j, int thread) {
     work *wk = arg;
     it_tensor *t = wk->t;
-    bool counted = t->blend == IT_BLEND_MEAN || t->blend == IT_BLEND_CUSTOM;
+    const iti_blend_kind *k = wk->blend;
     size_t n = t->view.chunk_elems;
     blend_walk bw = {.wk = wk};
-    bw.acc = iti_buf_alloc(t->view.chunk_bytes + t->view.chunk_tail);
-    /* The windows are computed: the thread's batch scratch holds the per-pixel counts or the
-     * weighted blend's double sums (already mapped, unlike a fresh allocation per chunk). */
-    if (counted)
-        bw.cnt = scratch_for(wk->ev, thread, n * sizeof *bw.cnt);
-    if (t->blend == IT_BLEND_WEIGHTED) {
-        bw.wacc = scratch_for(wk->ev, thread, 2 * n * sizeof(double));
-        bw.wsum = bw.wacc ? bw.wacc + n : NULL;
-    }
-    if (!bw.acc || (counted && !bw.cnt) || (t->blend == IT_BLEND_WEIGHTED && !bw.wacc)) {
-        iti_buf_free(bw.acc);
+    iti_blend_span *sp = &bw.span;
+    *sp = (iti_blend_span){.chunk_elems = n, .floor = t->weights.p.floor, .fn = t->blend_fn,
+                           .user = t->user};
+    sp->acc = iti_buf_alloc(t->view.chunk_bytes + t->view.chunk_tail);
+    /* The windows are computed: the thread's batch scratch holds the blend's per-pixel scratch
+     * (already mapped, unlike a fresh allocation per chunk). */
+    if (k->scratch_bytes)
+        sp->scratch = scratch_for(wk->ev, thread, n * k->scratch_bytes);
+    if (!sp->acc || (k->scratch_bytes && !sp->scratch)) {
+        iti_buf_free(sp->acc);
         return iti_error(IT_ENOMEM, "out of memory for a chunk of \"%s\"", t->view.id);
     }
     static const unsigned char zero[8];
-    if (bw.cnt)
-        memset(bw.cnt, 0, n * sizeof *bw.cnt);
-    if (bw.wacc)
-        memset(bw.wacc, 0, 2 * n * sizeof(double));
-    else
-        iti_fill_pattern(bw.acc, t->blend == IT_BLEND_MEAN ? zero : t->view.fill, t->view.esize, n);
+    if (k->scratch_bytes)
+        memset(sp->scratch, 0, n * k->scratch_bytes);
+    if (k->acc_start != ITI_ACC_UNSET)
+        iti_fill_pattern(sp->acc, k->acc_start == ITI_ACC_ZERO ? zero : t->view.fill,
+                         t->view.esize, n);
     const iti_coord *c = &wk->chunks[wk->todo[j]];
     iti_chunk_box(&t->view, c, bw.cstart, bw.cstop);
     iti_strides(t->view.chunk, t->view.rank, bw.cstr);
@@ -312,15 +306,13 @@ static int finalize_chunk(void *arg, size_t j, int thread) {
     int rc = 0;
     if (iti_chunk_windows(t, c, lo, hi))
         rc = iti_box_foreach(lo, hi, t->view.rank, blend_window, &bw);
-    if (rc == 0 && t->blend == IT_BLEND_MEAN)
-        iti_mean_finish(t->view.dtype, bw.acc, bw.cnt, n, t->view.fill);
-    if (rc == 0 && bw.wacc)
-        iti_weighted_finish(t->view.dtype, bw.acc, bw.wacc, bw.wsum, n, t->view.fill);
+    if (rc == 0 && k->finish)
+        k->finish(t->view.dtype, sp->acc, sp->scratch, n, t->view.fill);
     if (rc) {
-        iti_buf_free(bw.acc);
+        iti_buf_free(sp->acc);
         return rc;
     }
-    return put_chunk(wk, j, bw.acc);
+    return put_chunk(wk, j, sp->acc);
 }
 
 /* ---- computing claimed chunks, step by step ---------------------------------------------- */
@@ -487,8 +479,8 @@ static int finalise(work *wk) {
         wk->win_data[k] = iti_cache_data(wk->entries[k]);
         iti_htab_insert(&wk->win_index, &wk->win_nodes[k]);
     }
-    wk->row = iti_row_blend(t->blend, t->view.dtype);
-    wk->wrow = iti_weighted_row(t->view.dtype);
+    wk->blend = iti_blend_of(t->blend);
+    wk->row = wk->blend->row[t->view.dtype];
     return iti_pool_run(wk->ev->ctx->pool, wk->ntodo, finalize_chunk, wk);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blend/blend.h"
 #include "context_impl.h"
 #include "store_impl.h"
 #include "tensor_meta.h"
@@ -48,17 +49,18 @@ static int check_id(const char *id) {
 }
 
 static int check_blend(const it_tensor_desc *d, it_tensor *t) {
-    if ((unsigned)d->blend >= IT_BLEND_COUNT_)
+    const iti_blend_kind *k = iti_blend_of(d->blend);
+    if (!k)
         return FAIL(IT_EINVAL, "blend must be an it_blend value (got %d)", (int)d->blend);
-    if (d->blend == IT_BLEND_CUSTOM && !d->blend_fn)
-        return FAIL(IT_EINVAL, "blend IT_BLEND_CUSTOM needs blend_fn");
-    if (d->blend != IT_BLEND_CUSTOM && d->blend_fn)
-        return FAIL(IT_EINVAL, "blend_fn is set but blend is not IT_BLEND_CUSTOM");
+    if (k->takes_fn && !d->blend_fn)
+        return FAIL(IT_EINVAL, "blend \"%s\" needs blend_fn", k->name);
+    if (!k->takes_fn && d->blend_fn)
+        return FAIL(IT_EINVAL, "blend_fn is set but blend \"%s\" takes none", k->name);
     int rc = iti_dtype_from_double(d->dtype, d->blend_init, t->view.fill, "blend_init");
     if (rc)
         return iti_error_prefix(rc, "it_tensor_create: ");
-    if (d->blend != IT_BLEND_WEIGHTED && !iti_weights_unset(&d->weight))
-        return FAIL(IT_EINVAL, "weight is set but blend is not IT_BLEND_WEIGHTED");
+    if (!k->takes_weights && !iti_weights_unset(&d->weight))
+        return FAIL(IT_EINVAL, "weight is set but blend \"%s\" takes none", k->name);
     return 0;
 }
 
@@ -144,29 +146,11 @@ static void resolve_valid_windows(it_tensor *t) {
             t->no_windows = true;
 }
 
-/* One window's output is the chunk's final value when the blend of a single window over
- * blend_init returns that window unchanged. */
-static bool single_window_is_identity(const it_tensor *t) {
-    bool is_float = iti_dtype_is_float(t->view.dtype);
-    switch (t->blend) {
-    case IT_BLEND_REPLACE:
-    case IT_BLEND_MEAN:
-        return true;
-    case IT_BLEND_SUM: {
-        static const unsigned char zero[8];
-        return memcmp(t->view.fill, zero, t->view.esize) == 0;
-    }
-    case IT_BLEND_MAX:
-        return is_float && isinf(t->blend_init) && t->blend_init < 0;
-    case IT_BLEND_MIN:
-        return is_float && isinf(t->blend_init) && t->blend_init > 0;
-    default:
-        return false;
-    }
-}
-
 static bool resolve_direct(const it_tensor *t) {
-    if (!single_window_is_identity(t) || t->no_windows)
+    const iti_blend_kind *k = iti_blend_of(t->blend);
+    /* one window's output is the chunk's final value */
+    if (!k->single_window_final || !k->single_window_final(t->view.dtype, t->blend_init,
+                                                            t->view.fill) || t->no_windows)
         return false;
     for (int d = 0; d < t->view.rank; d++) {
         const it_window *w = &t->win;
@@ -284,7 +268,7 @@ static int resolve(const it_tensor_desc *d, it_tensor *t, bool stored) {
     if (!shape_bytes(t->win.size, t->view.rank, t->view.esize, &t->win_elems, &t->win_bytes))
         return FAIL(IT_EOVERFLOW, "window byte size overflows");
     /* Opened tensors never blend: their profile is the stored record's (open_stored). */
-    if (t->blend == IT_BLEND_WEIGHTED && !stored &&
+    if (iti_blend_of(t->blend)->takes_weights && !stored &&
         (rc = iti_weights_resolve(&d->weight, &t->win, t->win_elems, &t->weights)))
         return rc;
 

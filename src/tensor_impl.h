@@ -7,7 +7,7 @@
 
 #include "backend.h"
 #include "htab.h"
-#include "weights.h"
+#include "blend/weights.h"
 
 struct it_tensor {
     iti_store_tensor view;       /* what stores see: id, shape, dtype, chunking, fill value */

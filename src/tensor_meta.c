@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blend/blend.h"
 #include "tensor_meta.h"
 
 iti_tensor_meta *iti_tensor_meta_new(void) { return calloc(1, sizeof(iti_tensor_meta)); }
@@ -135,7 +136,7 @@ int iti_tensor_meta_compare(const iti_tensor_meta *stored, const iti_tensor_meta
     if ((rc = cmp_str(lead, "blend", it_blend_name(stored->blend), it_blend_name(want->blend))) ||
         (rc = cmp_reals(lead, "blend_init", &stored->blend_init, &want->blend_init, 1)))
         return rc;
-    if (want->blend == IT_BLEND_WEIGHTED) {
+    if (iti_blend_of(want->blend)->takes_weights) {
         const it_weight_profile *s = &stored->weight, *w = &want->weight;
         if ((rc = cmp_str(lead, "weight_profile", it_weight_kind_name(s->kind),
                           it_weight_kind_name(w->kind))) ||

@@ -19,6 +19,7 @@
 #endif
 
 #include "backend.h"
+#include "blend/blend.h"
 #include "codec/codec.h"
 
 /* ---- codec ---------------------------------------------------------------------------------- */
@@ -291,6 +292,30 @@ static void test_codec_table(void **state) {
     assert_int_equal(it_compression_info(IT_COMPRESSION_DEFLATE, NULL), IT_EINVAL);
 }
 
+/* The blend table: one row per it_blend at its index with a unique name that parses back, a
+ * kernel for every dtype, and a scratch for the blends that keep counts or sums. */
+static void test_blend_table(void **state) {
+    (void)state;
+    for (int b = 0; b < IT_BLEND_COUNT_; b++) {
+        const iti_blend_kind *k = iti_blend_table[b];
+        assert_non_null(k);
+        assert_int_equal(k->id, b);
+        assert_string_equal(it_blend_name(k->id), k->name);
+        it_blend parsed;
+        assert_int_equal(it_blend_parse(k->name, &parsed), 0);
+        assert_int_equal(parsed, b);
+        for (int j = 0; j < b; j++)
+            assert_string_not_equal(iti_blend_table[j]->name, k->name);
+        for (int d = 0; d < IT_DTYPE_COUNT; d++)
+            assert_non_null(k->row[d]);
+        /* what finish or a user function reads beyond the accumulator lives in the scratch */
+        assert_true(!k->takes_fn || k->scratch_bytes >= sizeof(uint32_t));
+        assert_true(k->acc_start != ITI_ACC_UNSET || k->finish);
+    }
+    assert_null(iti_blend_of(IT_BLEND_COUNT_));
+    assert_null(it_blend_name(IT_BLEND_COUNT_));
+}
+
 static void test_codec_options(void **state) {
     (void)state;
     iti_codec c;
@@ -451,6 +476,7 @@ int main(void) {
         cmocka_unit_test(test_codec_stream_kinds),
         cmocka_unit_test(test_codec_every_row),
         cmocka_unit_test(test_codec_table),
+        cmocka_unit_test(test_blend_table),
         cmocka_unit_test(test_codec_options),
         cmocka_unit_test(test_cache_lru_order),
         cmocka_unit_test(test_cache_pins_and_drops),

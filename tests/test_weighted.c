@@ -433,7 +433,7 @@ static void test_rejects_bad_profiles(void **state) {
     it_window_set(&d.window, 1, size, stride, NULL)
     FRESH(IT_WEIGHT_TENT);
     d.blend = IT_BLEND_SUM;
-    expect_einval(&d, "weight is set but blend is not IT_BLEND_WEIGHTED");
+    expect_einval(&d, "weight is set but blend \"sum\" takes none");
     FRESH(IT_WEIGHT_CONSTANT);
     d.blend = IT_BLEND_MAX;
     d.weight.floor = 0.1;

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "weights.h"
+#include "blend/weights.h"
 
 #define FAIL(code, ...) iti_error(code, "it_tensor_create: " __VA_ARGS__)
 
