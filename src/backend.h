@@ -1,11 +1,9 @@
-/* The seam between the engine (src/) and the I/O modules (io/).
- *
- * It holds the interface a tile-store backend implements (the memory store in src/, the HDF5
- * store in io/, test stores), the store-facing view of a tensor, the backend-neutral record a
- * persistent store keeps of a tensor, and the engine services that backends and exporters use
- * (errors, buffers, coordinates, the pool, the chunk cache, regions read through the
- * evaluator). io/ includes no other private header of src/: the evaluator's structures can
- * change without touching a backend. */
+/* The seam a tile-store backend implements (the memory store in src/, the HDF5 store in io/hdf5,
+ * test stores): the store interface (iti_store_ops), the store-facing view of a tensor, the
+ * backend-neutral record a persistent store keeps of a tensor, and the services a backend uses
+ * (errors, buffers, coordinates, the pool, the chunk cache). What exporters and distributed
+ * fills call is engine.h. A backend includes no other private header of src/: the evaluator's
+ * structures can change without touching one. */
 #ifndef ITI_BACKEND_H
 #define ITI_BACKEND_H
 
@@ -18,7 +16,7 @@
 #include "sha256.h"
 
 /* Version of iti_store_ops; iti_store_wrap refuses a table of another version. */
-#define ITI_STORE_BACKEND_VERSION 3
+#define ITI_STORE_BACKEND_VERSION 4
 
 /* Longest fn_tag, in bytes. */
 #define ITI_FN_TAG_MAX 4096
@@ -81,6 +79,15 @@ void iti_window_to_parts(const it_window *w, int64_t parts[ITI_WINDOW_PARTS][IT_
 void iti_tensor_meta_free(iti_tensor_meta *m);
 
 /* ---- the backend interface ------------------------------------------------------------------- */
+
+/* How a store encodes the chunks it keeps: a codec of the public list, its level, and whether a
+ * Fletcher-32 checksum follows (the byte format of io/codec/codec.h). Writers that encode
+ * chunks elsewhere (the workers of a distributed fill) encode them so. */
+typedef struct iti_chunk_encoding {
+    it_compression codec;
+    int level;
+    bool checksum;
+} iti_chunk_encoding;
 
 typedef struct iti_chunk_ref {
     const void *data;   /* chunk_bytes of the tensor, C order over the chunk shape */
@@ -158,6 +165,15 @@ typedef struct iti_store_ops {
     int (*close)(void *impl);
     /* Bytes of chunk data held in memory. */
     size_t (*memory_bytes)(const void *impl);
+
+    /* Optional, both or neither: chunks encoded elsewhere (distributed fills). `encoding` tells
+     * how t's chunks are to be encoded (IT_EINVAL when the store cannot take them now, e.g. read
+     * only); put_encoded stores chunk c of t from len bytes in that encoding, checked (its
+     * checksum, a length the encoding can have: IT_EFORMAT) but not decoded, durable at the
+     * next flush like a put. */
+    int (*encoding)(void *impl, iti_store_tensor *t, iti_chunk_encoding *out);
+    int (*put_encoded)(void *impl, iti_store_tensor *t, const iti_coord *c, const void *enc,
+                       size_t len);
 } iti_store_ops;
 
 /* Creates a store handle around a backend (ops->version must match). On failure the backend
@@ -170,69 +186,5 @@ void *iti_tensor_backend(it_tensor *t, const iti_store_ops *ops, iti_store_tenso
 /* Takes the backend out of a store that has no open tensor (for wrapping it in another
  * backend); the store handle is freed. IT_EINVAL while tensors are open. */
 int iti_store_unwrap(it_store *s, const iti_store_ops **ops, void **impl);
-
-/* ---- services for exporters ----------------------------------------------------------------- */
-
-/* The view of a tensor (its id, rank, dtype, element size, fill value, chunking). */
-const iti_store_tensor *iti_tensor_view(const it_tensor *t);
-
-/* What an exporter may use of the tensor's context. */
-typedef struct iti_engine {
-    iti_pool *pool;
-    size_t budget;              /* memory budget in bytes */
-    it_progress_fn progress;    /* NULL when none */
-    void *progress_user;
-} iti_engine;
-
-void iti_tensor_engine(const it_tensor *t, iti_engine *out);
-
-/* A region resolved against a tensor: checked once (rank, steps, finite dimensions, sizes),
- * steps resolved, counts computed. Element k along dimension d is pixel start[d] + k*step[d]. */
-typedef struct iti_selection {
-    int rank;
-    int64_t start[IT_MAX_RANK];
-    int64_t step[IT_MAX_RANK];    /* >= 1 */
-    int64_t count[IT_MAX_RANK];   /* elements selected along each dimension */
-    size_t elems;                 /* product of count (0: empty) */
-    size_t bytes;                 /* elems times the tensor's element size */
-} iti_selection;
-
-/* Resolves r for t; `fn` names the public function in messages. IT_EINVAL (rank, steps),
- * IT_ERANGE (outside a finite dimension), IT_EOVERFLOW (sizes). */
-int iti_selection_resolve(const it_tensor *t, const it_region *r, const char *fn,
-                         iti_selection *out);
-
-/* The elements [first[d], first[d] + n[d]) of s along each dimension, as a selection. */
-void iti_selection_sub(const iti_selection *s, const int64_t *first, const int64_t *n,
-                      size_t esize, iti_selection *out);
-
-/* Reads selection s of t into buf (s->bytes, C order), without progress reports (the caller
- * reports its own); `fn` names the public function in messages. */
-int iti_eval_read(it_tensor *t, const iti_selection *s, void *buf, const char *fn);
-
-/* ---- services for distributed fills --------------------------------------------------------- */
-
-/* The chunks selection s of t touches, lexicographic; *out is malloc'd (NULL when n is 0). */
-int iti_selection_chunks(const it_tensor *t, const iti_selection *s, iti_coord **out, size_t *n);
-/* 1 when chunk c of t is stored, 0 when it is not, < 0 on error. */
-int iti_tensor_has_chunk(it_tensor *t, const iti_coord *c);
-/* Called with each chunk of iti_eval_visit, final, in order (data: chunk_bytes, valid during
- * the call). Non-zero ends the walk and is returned. */
-typedef int (*iti_chunk_visit)(const iti_coord *c, const void *data, void *user);
-/* Walks selection s of t like a fill (blocks within the budget, transient chunks let go) and
- * visits every chunk it touches, final, block by block; `fn` names the caller in messages. */
-int iti_eval_visit(it_tensor *t, const iti_selection *s, iti_chunk_visit visit, void *user,
-                   const char *fn);
-/* Makes what every store of t's upstream closure holds durable. */
-int iti_tensor_flush_stores(const it_tensor *t);
-/* Drops what every store of t's upstream closure holds in memory only (persistent stores keep
- * their data; memory stores lose their chunks). */
-void iti_tensor_drop_cached(it_tensor *t);
-
-/* Number of chunks of s that are neither stored nor computable (the tensor has no function
- * and was opened without IT_OPEN_FILL_MISSING); 0 when the read can only succeed. Regions of
- * more than 65536 chunks are counted against the store's chunk listing, without a question per
- * chunk: a region of billions of chunks is refused at once. */
-int iti_eval_count_uncomputable(it_tensor *t, const iti_selection *s, uint64_t *count);
 
 #endif

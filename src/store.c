@@ -38,10 +38,24 @@ int iti_store_unwrap(it_store *s, const iti_store_ops **ops, void **impl) {
 }
 
 void *iti_tensor_backend(it_tensor *t, const iti_store_ops *ops, iti_store_tensor **view) {
-    if (t->store->ops != ops)
-        return NULL;
     *view = &t->view;
-    return t->store->impl;
+    return t->store->ops == ops ? t->store->impl : NULL;
+}
+
+int iti_tensor_chunk_encoding(it_tensor *t, iti_chunk_encoding *out) {
+    const iti_store_ops *ops = t->store->ops;
+    if (!ops->encoding || !ops->put_encoded)
+        return iti_error(IT_EINVAL, "tensor \"%s\": a %s store takes no chunks encoded elsewhere",
+                         t->view.id, ops->kind);
+    return ops->encoding(t->store->impl, &t->view, out);
+}
+
+int iti_tensor_put_encoded(it_tensor *t, const iti_coord *c, const void *enc, size_t len) {
+    const iti_store_ops *ops = t->store->ops;
+    if (!ops->put_encoded)
+        return iti_error(IT_EINVAL, "tensor \"%s\": a %s store takes no chunks encoded elsewhere",
+                         t->view.id, ops->kind);
+    return ops->put_encoded(t->store->impl, &t->view, c, enc, len);
 }
 
 const iti_store_tensor *iti_tensor_view(const it_tensor *t) { return &t->view; }

@@ -49,6 +49,26 @@ static int mem_put(void *impl, iti_store_tensor *t, const iti_coord *chunk, void
     return 0;
 }
 
+/* Chunks encoded elsewhere: the memory store keeps chunks as they are (codec none, no
+ * checksum), so an encoded chunk is the chunk's bytes. */
+static int mem_encoding(void *impl, iti_store_tensor *t, iti_chunk_encoding *out) {
+    (void)impl, (void)t;
+    *out = (iti_chunk_encoding){IT_COMPRESSION_NONE, 0, false};
+    return 0;
+}
+
+static int mem_put_encoded(void *impl, iti_store_tensor *t, const iti_coord *chunk,
+                           const void *enc, size_t len) {
+    if (len != t->chunk_bytes)
+        return iti_error(IT_EFORMAT, "tensor \"%s\": an encoded chunk of %zu bytes, expected %zu",
+                         t->id, len, t->chunk_bytes);
+    void *buf = iti_buf_alloc(t->chunk_bytes + t->chunk_tail);
+    if (!buf)
+        return iti_error(IT_ENOMEM, "out of memory storing a chunk of tensor \"%s\"", t->id);
+    memcpy(buf, enc, len);
+    return mem_put(impl, t, chunk, buf, NULL);
+}
+
 static void mem_discard(void *impl, iti_store_tensor *t, const iti_coord *chunk, bool drop) {
     iti_cache_discard(impl, t->serial, chunk, drop);
 }
@@ -129,6 +149,8 @@ static const iti_store_ops memory_ops = {
     .flush = mem_flush,
     .close = mem_close,
     .memory_bytes = mem_bytes,
+    .encoding = mem_encoding,
+    .put_encoded = mem_put_encoded,
 };
 
 void it_memory_store_options_init(it_memory_store_options *opts) {

@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "backend.h"
+#include "engine.h"
 #include "htab.h"
 #include "blend/weights.h"
 

@@ -102,6 +102,25 @@ static int fs_put(void *impl, iti_store_tensor *t, const iti_coord *c, void *buf
     return rc;
 }
 
+static int fs_encoding(void *impl, iti_store_tensor *t, iti_chunk_encoding *out) {
+    fault_store *f = impl;
+    if (!f->ops->encoding)
+        return iti_error(IT_EINVAL, "the wrapped %s store takes no encoded chunks", f->ops->kind);
+    return f->ops->encoding(f->impl, t, out);
+}
+
+/* An encoded chunk stored from elsewhere counts as a put. */
+static int fs_put_encoded(void *impl, iti_store_tensor *t, const iti_coord *c, const void *enc,
+                          size_t len) {
+    fault_store *f = impl;
+    int rc = inject(f, FAULT_PUT, "put");
+    if (rc == 0 && !f->ops->put_encoded)
+        rc = iti_error(IT_EINVAL, "the wrapped %s store takes no encoded chunks", f->ops->kind);
+    if (rc == 0 && (rc = f->ops->put_encoded(f->impl, t, c, enc, len)) == 0)
+        record_put(f, t, c);
+    return rc;
+}
+
 static int fs_prefetch(void *impl, iti_store_tensor *t, const iti_coord *chunks, size_t n,
                        iti_pool *pool) {
     fault_store *f = impl;
@@ -172,7 +191,8 @@ static size_t fs_memory_bytes(const void *impl) {
     .detach = fs_detach, .get = fs_get, .release = fs_release, .has = fs_has, .put = fs_put,    \
     .prefetch = fs_prefetch, .chunks = fs_chunks, .stored_bytes = fs_stored_bytes,              \
     .discard = fs_discard, .clear_cache = fs_clear_cache, .remove = fs_remove,                  \
-    .flush = fs_flush, .close = fs_close, .memory_bytes = fs_memory_bytes
+    .flush = fs_flush, .close = fs_close, .memory_bytes = fs_memory_bytes,                      \
+    .encoding = fs_encoding, .put_encoded = fs_put_encoded
 
 static const iti_store_ops persistent_ops = {COMMON_OPS, .describe = fs_describe, .list = fs_list};
 static const iti_store_ops volatile_ops = {COMMON_OPS};

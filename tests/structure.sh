@@ -19,8 +19,8 @@ rules=(
     "io/codec|backend.h byte_order.h codec/"
     "io/hdf5/driver|backend.h file_util.h byte_order.h hdf5/driver/ hdf5/hdf5_compat.h hdf5/hdf5_attr.h"
     "io/hdf5|backend.h file_util.h open_files.h byte_order.h codec/ hdf5/"
-    "io/export|backend.h file_util.h open_files.h codec/ hdf5/"
-    "io/mpi|backend.h codec/ hdf5/hdf5_direct.h"
+    "io/export|engine.h file_util.h open_files.h codec/ hdf5/"
+    "io/mpi|engine.h codec/"
 )
 src_headers=$(cd src && ls *.h)
 for rule in "${rules[@]}"; do

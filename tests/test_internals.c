@@ -6,8 +6,10 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cmocka.h>
@@ -18,9 +20,10 @@
 #include <blosc.h>
 #endif
 
-#include "backend.h"
+#include "engine.h"
 #include "blend/blend.h"
 #include "codec/codec.h"
+#include "test_util.h"
 
 /* ---- codec ---------------------------------------------------------------------------------- */
 
@@ -316,6 +319,83 @@ static void test_blend_table(void **state) {
     assert_null(it_blend_name(IT_BLEND_COUNT_));
 }
 
+/* Chunks encoded elsewhere (distributed fills) enter a store through its interface: its
+ * encoding, then put_encoded, which checks them (a damaged checksum, a wrong length: IT_EFORMAT,
+ * nothing stored) and stores them as they are; read-only stores refuse. */
+static void put_encoded_into(it_store *s, const char *id, bool damage_first) {
+    golden_gen gen;
+    it_tensor_desc d;
+    golden_overlap_desc(&d, &gen);
+    d.id = id;
+    it_tensor *t;
+    assert_int_equal(it_tensor_create(s, &d, &t), 0);
+    iti_chunk_encoding e;
+    assert_int_equal(iti_tensor_chunk_encoding(t, &e), 0);
+    const iti_store_tensor *v = iti_tensor_view(t);
+    size_t n = v->chunk_bytes;
+    float *data = malloc(n);
+    for (size_t i = 0; i < n / 4; i++)
+        data[i] = (float)i * 0.25f;
+    iti_codec codec = {e.codec, e.level, e.checksum};
+    void *enc = NULL;
+    size_t len = n;
+    if (iti_codec_encodes(&codec))
+        assert_int_equal(iti_codec_encode(&codec, data, n, 4, &enc, &len), 0);
+    unsigned char *bytes = malloc(len);
+    memcpy(bytes, enc ? enc : (void *)data, len);
+    iti_buf_free(enc);
+    iti_coord c = {{0}};
+    if (damage_first) { /* a flipped byte: the checksum catches it */
+        bytes[len / 2] ^= 0x10;
+        assert_int_equal(iti_tensor_put_encoded(t, &c, bytes, len), IT_EFORMAT);
+        bytes[len / 2] ^= 0x10;
+    }
+    assert_int_equal(iti_tensor_put_encoded(t, &c, bytes, len - 1), IT_EFORMAT);
+    assert_int_equal(iti_tensor_has_chunk(t, &c), 0);
+    assert_int_equal(iti_tensor_put_encoded(t, &c, bytes, len), 0);
+    assert_int_equal(iti_tensor_has_chunk(t, &c), 1);
+    int64_t lo[IT_MAX_RANK], hi[IT_MAX_RANK];
+    iti_chunk_box(v, &c, lo, hi);
+    it_region r = region2(lo[0], hi[0], lo[1], hi[1]);
+    float *back = malloc(n);
+    assert_int_equal(it_tensor_read(t, &r, back, n), 0);
+    assert_memory_equal(back, data, n);
+    it_tensor_counters k;
+    it_tensor_get_counters(t, &k);
+    assert_int_equal(k.chunks_computed, 0);
+    it_tensor_release(t);
+    free(back);
+    free(bytes);
+    free(data);
+}
+
+static void test_encoded_chunks_through_the_store(void **state) {
+    (void)state;
+    it_ctx *ctx;
+    it_store *mem, *file;
+    assert_int_equal(it_ctx_create(NULL, &ctx), 0);
+    assert_int_equal(it_store_open_memory(ctx, NULL, &mem), 0);
+    put_encoded_into(mem, "m", false);
+    char dir[] = "/tmp/it-encoded-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/s.h5", dir);
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, NULL, &file), 0);
+    put_encoded_into(file, "h", true);
+    assert_int_equal(it_store_close(file), 0);
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_READONLY, NULL, &file), 0);
+    it_tensor *t;
+    assert_int_equal(it_tensor_open(file, "h", 0, &t), 0);
+    iti_chunk_encoding e;
+    assert_int_equal(iti_tensor_chunk_encoding(t, &e), IT_EINVAL);
+    assert_non_null(strstr(it_last_error(), "read-only"));
+    it_tensor_release(t);
+    it_store_close(file);
+    it_store_close(mem);
+    it_ctx_destroy(ctx);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_codec_options(void **state) {
     (void)state;
     iti_codec c;
@@ -477,6 +557,7 @@ int main(void) {
         cmocka_unit_test(test_codec_every_row),
         cmocka_unit_test(test_codec_table),
         cmocka_unit_test(test_blend_table),
+        cmocka_unit_test(test_encoded_chunks_through_the_store),
         cmocka_unit_test(test_codec_options),
         cmocka_unit_test(test_cache_lru_order),
         cmocka_unit_test(test_cache_pins_and_drops),

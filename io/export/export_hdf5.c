@@ -16,7 +16,7 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
-#include "backend.h"
+#include "engine.h"
 #include "file_util.h"
 #include "hdf5/driver/hdf5_guard.h"
 #include "hdf5/driver/hdf5_vfd.h"

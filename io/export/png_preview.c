@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "engine.h"
 #include "file_util.h"
 
 #define MAX_PIXELS ((size_t)1 << 28)

@@ -8,7 +8,6 @@
 
 #include "codec/codec.h"
 #include "hdf5/hdf5_attr.h"
-#include "hdf5/hdf5_direct.h"
 #include "hdf5/hdf5_schema.h"
 #include "hdf5/hdf5_state.h"
 
@@ -299,6 +298,36 @@ static int write_encoded(h5_store *h, h5_tensor *ht, const iti_coord *c, const v
     return leave_op(h, rc);
 }
 
+static int h5_encoding(void *impl, iti_store_tensor *t, iti_chunk_encoding *out) {
+    const h5_store *h = impl;
+    const h5_tensor *ht = H5T(t);
+    if (h->mode == IT_HDF5_READONLY)
+        return iti_error(IT_EINVAL, "tensor \"%s\": the store is read-only", t->id);
+    *out = (iti_chunk_encoding){ht->codec.kind, ht->codec.level, ht->codec.checksum};
+    return 0;
+}
+
+/* Chunks encoded elsewhere: their checksum and length are checked, as a chunk read from the
+ * file would be, before they are written as they are. */
+static int h5_put_encoded(void *impl, iti_store_tensor *t, const iti_coord *c, const void *enc,
+                          size_t len) {
+    h5_store *h = impl;
+    h5_tensor *ht = H5T(t);
+    int rc = iti_h5t_check_range(ht, c);
+    if (rc == 0 && h->mode == IT_HDF5_READONLY)
+        rc = iti_error(IT_EINVAL, "store is read-only");
+    size_t bound = iti_codec_bound(&ht->codec, t->chunk_bytes), plain = len;
+    if (rc == 0 && len > bound)
+        rc = iti_error(IT_EFORMAT, "tensor \"%s\": an encoded chunk of %zu bytes cannot hold %zu",
+                       t->id, len, t->chunk_bytes);
+    if (rc == 0 && (rc = iti_codec_verify(&ht->codec, enc, &plain, t->chunk_bytes))) {
+        char prefix[IT_ID_MAX + 16];
+        snprintf(prefix, sizeof prefix, "tensor \"%s\": ", t->id);
+        rc = iti_error_prefix(rc, prefix);
+    }
+    return rc ? rc : write_encoded(h, ht, c, enc, len);
+}
+
 static int h5_put(void *impl, iti_store_tensor *t, const iti_coord *c, void *buf, iti_chunk_ref *ref) {
     h5_store *h = impl;
     h5_tensor *ht = H5T(t);
@@ -558,6 +587,8 @@ const iti_store_ops iti_h5_store_ops = {
     .list = h5_list,
     .close = h5_close,
     .memory_bytes = h5_memory_bytes,
+    .encoding = h5_encoding,
+    .put_encoded = h5_put_encoded,
 };
 
 int it_hdf5_check_index(it_tensor *tensor, it_hdf5_index_report *out) {
@@ -567,7 +598,7 @@ int it_hdf5_check_index(it_tensor *tensor, it_hdf5_index_report *out) {
     h5_store *h = iti_tensor_backend(tensor, &iti_h5_store_ops, &t);
     if (!h)
         return iti_error(IT_EINVAL, "it_hdf5_check_index: tensor \"%s\" is not in an HDF5 store",
-                        iti_tensor_view(tensor)->id);
+                        t->id);
     memset(out, 0, sizeof *out);
     h5_tensor *ht = H5T(t);
     int rc = enter_op(h);
@@ -594,7 +625,7 @@ int it_hdf5_tensor_layout(it_tensor *tensor, it_hdf5_layout *out) {
     iti_store_tensor *t;
     if (!iti_tensor_backend(tensor, &iti_h5_store_ops, &t))
         return iti_error(IT_EINVAL, "it_hdf5_tensor_layout: tensor \"%s\" is not in an HDF5 store",
-                        iti_tensor_view(tensor)->id);
+                        t->id);
     const h5_tensor *ht = H5T(t);
     memset(out, 0, sizeof *out);
     snprintf(out->data_path, sizeof out->data_path, "/tensors/%s/data", t->id);
@@ -607,20 +638,4 @@ int it_hdf5_tensor_layout(it_tensor *tensor, it_hdf5_layout *out) {
     out->compression_level = ht->codec.level;
     out->checksum = ht->codec.checksum;
     return 0;
-}
-
-int iti_h5_put_encoded(it_tensor *tensor, const iti_coord *c, const void *enc, size_t len) {
-    iti_store_tensor *t;
-    h5_store *h = iti_tensor_backend(tensor, &iti_h5_store_ops, &t);
-    if (!h)
-        return iti_error(IT_EINVAL, "tensor \"%s\" is not in an HDF5 store", iti_tensor_view(tensor)->id);
-    h5_tensor *ht = H5T(t);
-    int rc = iti_h5t_check_range(ht, c);
-    if (rc == 0 && h->mode == IT_HDF5_READONLY)
-        rc = iti_error(IT_EINVAL, "store is read-only");
-    size_t bound = iti_codec_bound(&ht->codec, t->chunk_bytes);
-    if (rc == 0 && (len > bound || (!iti_codec_compresses(&ht->codec) && len != bound)))
-        rc = iti_error(IT_EFORMAT, "tensor \"%s\": an encoded chunk of %zu bytes cannot hold %zu",
-                      t->id, len, t->chunk_bytes);
-    return rc ? rc : write_encoded(h, ht, c, enc, len);
 }

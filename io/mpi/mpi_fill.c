@@ -17,10 +17,8 @@
 
 #include "infinite_tensor/mpi.h"
 
-#include "backend.h"
 #include "codec/codec.h"
-#include "hdf5/hdf5_direct.h"
-#include "infinite_tensor/hdf5.h"
+#include "engine.h"
 
 enum { TAG_READY = 7301, TAG_UNIT, TAG_CHUNK };
 
@@ -77,13 +75,14 @@ static void sign(const iti_store_tensor *v, const iti_codec *c, signature *s) {
     memcpy(s->grid, v->grid, sizeof s->grid);
 }
 
-/* The writer's tensor must be in a writable HDF5 store; every rank's must match it. */
+/* The writer's tensor must be in a writable store that takes chunks encoded elsewhere (the
+ * store interface's put_encoded: HDF5 and memory stores); every rank's must match it. */
 static int check_ranks(MPI_Comm comm, int rank, it_tensor *t, iti_codec *codec) {
     outcome o = {0};
     signature mine, writer;
-    it_hdf5_layout lay;
-    if (rank == 0 && take_error(&o, it_hdf5_tensor_layout(t, &lay)) == 0)
-        *codec = (iti_codec){lay.compression, lay.compression_level, lay.checksum != 0};
+    iti_chunk_encoding enc;
+    if (rank == 0 && take_error(&o, iti_tensor_chunk_encoding(t, &enc)) == 0)
+        *codec = (iti_codec){enc.codec, enc.level, enc.checksum};
     sign(iti_tensor_view(t), rank == 0 && o.code == 0 ? codec : NULL, &mine);
     writer = mine;
     MPI_Bcast(&writer, (int)sizeof writer, MPI_BYTE, 0, comm);
@@ -357,7 +356,7 @@ static void receive_chunk(writer *w, const MPI_Status *st) {
     bool write = rc == 0 && w->o.code == 0;
     pthread_mutex_unlock(&w->lock);
     if (write) /* outside the lock: the store has its own */
-        rc = iti_h5_put_encoded(w->t, &c, msg + head, (size_t)len);
+        rc = iti_tensor_put_encoded(w->t, &c, msg + head, (size_t)len);
     free(msg);
     pthread_mutex_lock(&w->lock);
     failed(w, rc);

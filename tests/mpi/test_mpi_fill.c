@@ -175,6 +175,14 @@ static uint64_t top_chunks_computed_everywhere(chain *c, uint64_t *by_workers) {
     return all[0];
 }
 
+/* The region of top, read (rank 0: from the store it was filled into, computing nothing). */
+static void *read_top(chain *c, size_t *bytes) {
+    it_region r = region();
+    void *buf = NULL;
+    CHECK(it_tensor_read_alloc(c->top, &r, &buf, bytes) == 0, "%s", it_last_error());
+    return buf;
+}
+
 static uint64_t stored_top_chunks(const char *path) {
     chain c;
     open_chain(&c, path);
@@ -188,13 +196,14 @@ int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    CHECK(argc == 3, "usage: test_mpi_fill DIR identical|error|cancel|kill|resume|killwriter|"
-          "resumekept");
+    CHECK(argc == 3, "usage: test_mpi_fill DIR identical|memory|error|cancel|kill|resume|"
+          "killwriter|resumekept");
     const char *dir = argv[1], *mode = argv[2];
     char path[1024], ref[1024];
     snprintf(path, sizeof path, "%s/mpi-%d.h5", dir, size);
     bool kept = strcmp(mode, "resumekept") == 0;
     bool fresh = strcmp(mode, "resume") != 0 && !kept;
+    bool memory = strcmp(mode, "memory") == 0; /* the writer's top in a memory store */
     if (rank == 0 && fresh)
         unlink(path);
     uint64_t missing = 0;
@@ -202,7 +211,7 @@ int main(int argc, char **argv) {
         missing = 14 * 10 - stored_top_chunks(path); /* chunks -4..9 x -2..7 of 32 pixels */
     MPI_Barrier(MPI_COMM_WORLD);
     chain c;
-    open_chain(&c, rank == 0 ? path : NULL);
+    open_chain(&c, rank == 0 && !memory ? path : NULL);
     if (strcmp(mode, "kill") == 0 && rank == 1)
         kill_after = 40;
     if (rank == 0 && kept)
@@ -244,6 +253,31 @@ int main(int argc, char **argv) {
     uint64_t by_workers;
     uint64_t computed = top_chunks_computed_everywhere(&c, &by_workers);
     CHECK(size == 1 || !fresh || by_workers > 0, "the workers computed nothing");
+    if (memory) { /* chunks encoded by workers, stored through the memory store's interface */
+        if (rank == 0) {
+            size_t bytes, ref_bytes;
+            void *got = read_top(&c, &bytes);
+            it_tensor_counters k;
+            it_tensor_get_counters(c.top, &k);
+            CHECK(k.chunks_computed + by_workers == computed, "reading the filled region computed "
+                  "chunks again");
+            single_process_fill(dir, ref, sizeof ref);
+            chain single;
+            open_chain(&single, ref);
+            void *want = read_top(&single, &ref_bytes);
+            CHECK(bytes == ref_bytes && memcmp(got, want, bytes) == 0, "the writer's memory "
+                  "store holds other values than a single-process fill");
+            printf("ok %d ranks into a memory store: %zu bytes identical to a single-process "
+                   "fill, %llu chunks computed (%llu by workers)\n", size, bytes,
+                   (unsigned long long)computed, (unsigned long long)by_workers);
+            free(got);
+            free(want);
+            close_chain(&single);
+        }
+        close_chain(&c);
+        MPI_Finalize();
+        return 0;
+    }
     close_chain(&c);
     if (rank == 0) {
         single_process_fill(dir, ref, sizeof ref);
