@@ -52,13 +52,20 @@ int iti_eval_read(it_tensor *t, const iti_selection *s, void *buf, const char *f
 int iti_selection_chunks(const it_tensor *t, const iti_selection *s, iti_coord **out, size_t *n);
 /* 1 when chunk c of t is stored, 0 when it is not, < 0 on error. */
 int iti_tensor_has_chunk(it_tensor *t, const iti_coord *c);
-/* Called with each chunk of iti_eval_visit, final, in order (data: chunk_bytes, valid during
- * the call). Non-zero ends the walk and is returned. */
-typedef int (*iti_chunk_visit)(const iti_coord *c, const void *data, void *user);
-/* Walks selection s of t like a fill (blocks within the budget, transient chunks let go) and
- * visits every chunk it touches, final, block by block; `fn` names the caller in messages. */
-int iti_eval_visit(it_tensor *t, const iti_selection *s, iti_chunk_visit visit, void *user,
-                   const char *fn);
+/* Called with each block of iti_eval_visit: its n chunks, final, lexicographic (refs[i].data:
+ * chunk_bytes, valid during the call). Non-zero ends the walk and is returned. */
+typedef int (*iti_block_visit)(const iti_coord *coords, const iti_chunk_ref *refs, size_t n,
+                               void *user);
+/* Walks selection s of t like a fill, planned once (blocks within `budget`, 0 for the context's
+ * budget; transient chunks let go), and visits every chunk it touches, final, block by block:
+ * the sink of exports, previews and distributed fills. `fn` names the caller in messages. */
+int iti_eval_visit(it_tensor *t, const iti_selection *s, size_t budget, iti_block_visit visit,
+                   void *user, const char *fn);
+/* The part of selection s in chunk c of t: indices first[d] .. first[d] + n[d] of the selection
+ * along each dimension, the first of them at[d] pixels into the chunk (then every step[d]).
+ * False when the selection has no pixel in the chunk. */
+bool iti_selection_in_chunk(const iti_store_tensor *t, const iti_selection *s, const iti_coord *c,
+                            int64_t *first, int64_t *n, int64_t *at);
 /* Makes what every store of t's upstream closure holds durable. */
 int iti_tensor_flush_stores(const it_tensor *t);
 /* Drops what every store of t's upstream closure holds in memory only (persistent stores keep

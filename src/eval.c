@@ -14,28 +14,17 @@
 static void copy_out(const it_tensor *t, const iti_selection *s, const iti_coord *c,
                      const char *src, char *buf) {
     int rank = t->view.rank;
-    int64_t cs[IT_MAX_RANK], ce[IT_MAX_RANK], ext[IT_MAX_RANK], cstr[IT_MAX_RANK];
+    int64_t first[IT_MAX_RANK], ext[IT_MAX_RANK], at[IT_MAX_RANK], cstr[IT_MAX_RANK];
     int64_t rstr[IT_MAX_RANK], sstr[IT_MAX_RANK];
-    iti_chunk_box(&t->view, c, cs, ce);
+    if (!iti_selection_in_chunk(&t->view, s, c, first, ext, at))
+        return;
     iti_strides(t->view.chunk, rank, cstr);
     iti_strides(s->count, rank, rstr);
     int64_t so = 0, dof = 0;
     for (int d = 0; d < rank; d++) {
-        int64_t step = s->step[d];
-        /* first selected index k with start + k*step >= cs, last with < ce */
-        iti_i128 k0 = iti_ceildiv((iti_i128)cs[d] - s->start[d], step);
-        if (k0 < 0)
-            k0 = 0;
-        iti_i128 k1 = iti_floordiv((iti_i128)ce[d] - 1 - s->start[d], step);
-        if (k1 > s->count[d] - 1)
-            k1 = s->count[d] - 1;
-        if (k1 < k0)
-            return;
-        ext[d] = (int64_t)(k1 - k0 + 1);
-        int64_t x0 = s->start[d] + (int64_t)k0 * step;
-        so += (x0 - cs[d]) * cstr[d];
-        dof += (int64_t)k0 * rstr[d];
-        sstr[d] = cstr[d] * step;
+        so += at[d] * cstr[d];
+        dof += first[d] * rstr[d];
+        sstr[d] = cstr[d] * s->step[d];
     }
     iti_copy_nd(buf + dof * (int64_t)t->view.esize, rstr, src + so * (int64_t)t->view.esize, sstr,
                ext, rank, t->view.esize);
@@ -131,8 +120,9 @@ static void eval_end(eval *ev) {
 /* What a walk does with each block's final chunks besides storing them. */
 typedef struct sink {
     void *buf;                   /* a read: copied out here */
-    iti_chunk_visit visit;       /* or visited, in order */
+    iti_block_visit visit;       /* or visited, block by block */
     void *user;
+    size_t budget;               /* for the blocks; 0: the context's */
 } sink;
 
 /* Reads, visits or fills (out NULL) selection s of t; progress reported when `report`. */
@@ -148,9 +138,10 @@ static int walk(it_tensor *t, const iti_selection *s, const sink *out, const cha
     iti_coord *coords = NULL;
     iti_chunk_ref *refs = NULL;
     int64_t bext[IT_MAX_RANK];
+    size_t budget = out && out->budget ? out->budget : ctx->budget;
     int rc = eval_begin(&ev, ctx, fn);
     if (rc == 0 && (rc = iti_chunk_axes_plan(t, s, &ax)) == 0)
-        rc = iti_block_extents(t, &ax, ctx->budget, bext);
+        rc = iti_block_extents(t, &ax, budget, bext);
     size_t per_block = 1;
     uint64_t total = 1;
     for (int d = 0; rc == 0 && d < ax.rank; d++) {
@@ -158,7 +149,7 @@ static int walk(it_tensor *t, const iti_selection *s, const sink *out, const cha
         total *= (uint64_t)ax.n[d];
     }
     iti_release_plan release = {0};
-    if (rc == 0 && (rc = iti_release_plan_init(&release, t, &ax, bext, ctx->budget)) == 0)
+    if (rc == 0 && (rc = iti_release_plan_init(&release, t, &ax, bext, budget)) == 0)
         ev.release = &release;
     if (rc == 0) {
         coords = calloc(per_block, sizeof *coords);
@@ -179,8 +170,8 @@ static int walk(it_tensor *t, const iti_selection *s, const sink *out, const cha
             copy_job cj = {t, s, coords, refs, buf};
             iti_pool_run(ctx->pool, n, copy_task, &cj);
         }
-        for (size_t i = 0; out && out->visit && rc == 0 && i < n; i++)
-            rc = out->visit(&coords[i], refs[i].data, out->user);
+        if (out && out->visit)
+            rc = out->visit(coords, refs, n, out->user);
         iti_release_refs(t, refs, n);
         if (rc)
             break;
@@ -255,9 +246,9 @@ int iti_eval_read(it_tensor *t, const iti_selection *s, void *buf, const char *f
     return walk(t, s, &out, fn, false);
 }
 
-int iti_eval_visit(it_tensor *t, const iti_selection *s, iti_chunk_visit visit, void *user,
-                   const char *fn) {
-    sink out = {.visit = visit, .user = user};
+int iti_eval_visit(it_tensor *t, const iti_selection *s, size_t budget, iti_block_visit visit,
+                   void *user, const char *fn) {
+    sink out = {.visit = visit, .user = user, .budget = budget};
     return walk(t, s, &out, fn, false);
 }
 

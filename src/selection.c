@@ -47,3 +47,25 @@ void iti_selection_sub(const iti_selection *s, const int64_t *first, const int64
     }
     out->bytes = out->elems * esize;
 }
+
+bool iti_selection_in_chunk(const iti_store_tensor *t, const iti_selection *s, const iti_coord *c,
+                            int64_t *first, int64_t *n, int64_t *at) {
+    int64_t cs[IT_MAX_RANK], ce[IT_MAX_RANK];
+    iti_chunk_box(t, c, cs, ce);
+    for (int d = 0; d < t->rank; d++) {
+        int64_t step = s->step[d];
+        /* first selected index k with start + k*step >= cs, last with < ce */
+        iti_i128 k0 = iti_ceildiv((iti_i128)cs[d] - s->start[d], step);
+        if (k0 < 0)
+            k0 = 0;
+        iti_i128 k1 = iti_floordiv((iti_i128)ce[d] - 1 - s->start[d], step);
+        if (k1 > s->count[d] - 1)
+            k1 = s->count[d] - 1;
+        if (k1 < k0)
+            return false;
+        first[d] = (int64_t)k0;
+        n[d] = (int64_t)(k1 - k0 + 1);
+        at[d] = s->start[d] + (int64_t)k0 * step - cs[d];
+    }
+    return true;
+}

@@ -19,8 +19,8 @@ rules=(
     "io/codec|backend.h byte_order.h codec/"
     "io/hdf5/driver|backend.h file_util.h byte_order.h hdf5/driver/ hdf5/hdf5_compat.h hdf5/hdf5_attr.h"
     "io/hdf5|backend.h file_util.h open_files.h byte_order.h codec/ hdf5/"
-    "io/export|engine.h file_util.h open_files.h codec/ hdf5/"
-    "io/mpi|engine.h codec/"
+    "io/export|engine.h file_util.h open_files.h codec/ hdf5/ export/"
+    "io/mpi|engine.h codec/ mpi/"
 )
 src_headers=$(cd src && ls *.h)
 for rule in "${rules[@]}"; do

@@ -238,6 +238,54 @@ static void test_memory_bound(void **state) {
     close_env(e);
 }
 
+/* A pipeline whose intermediate is transient: base (overlapping windows) under a 3x3 box. */
+static it_tensor *transient_pipeline(env *e, it_tensor **base) {
+    it_tensor_desc d;
+    golden_overlap_desc(&d, &e->gen);
+    d.id = "base";
+    d.flags = IT_TENSOR_TRANSIENT;
+    assert_int_equal(it_tensor_create(e->store, &d, base), 0);
+    it_window aw;
+    box3_desc(&d, base, &aw, &e->gen);
+    d.id = "top";
+    it_tensor *top;
+    assert_int_equal(it_tensor_create(e->store, &d, &top), 0);
+    return top;
+}
+
+/* An export walks its region once, like a read: the transient intermediate's windows are each
+ * computed once, as many as a read of the same region computes, over many blocks. */
+static void test_export_walks_once(void **state) {
+    (void)state;
+    const size_t budget = (size_t)4 << 20;
+    it_region r = region2(0, 1024, -512, 512); /* 4 MiB of f32: many blocks of this budget */
+    it_tensor *base;
+    env *e = open_env(budget);
+    it_tensor *top = transient_pipeline(e, &base);
+    void *buf = malloc((size_t)1024 * 1024 * 4);
+    assert_int_equal(it_tensor_read(top, &r, buf, (size_t)1024 * 1024 * 4), 0);
+    it_tensor_counters by_read;
+    it_tensor_get_counters(base, &by_read);
+    close_env(e);
+    e = open_env(budget);
+    top = transient_pipeline(e, &base);
+    it_export_options o;
+    it_export_options_init(&o);
+    it_export_info info;
+    assert_int_equal(it_export_hdf5(top, &r, out, "data", &o, &info), 0);
+    it_tensor_counters by_export;
+    it_tensor_get_counters(base, &by_export);
+    print_message("intermediate windows computed: %llu by the export, %llu by a read\n",
+                  (unsigned long long)by_export.windows_computed,
+                  (unsigned long long)by_read.windows_computed);
+    assert_true(by_export.windows_computed <= by_read.windows_computed);
+    float *got = read_h5(out, "data", IT_F32, (size_t)1024 * 1024);
+    assert_memory_equal(got, buf, (size_t)1024 * 1024 * 4);
+    free(got);
+    free(buf);
+    close_env(e);
+}
+
 static int fail_fn(const it_window_batch *b, void *user) {
     (void)user;
     return b->index[0] > 3 ? 99 : golden_fn(b, NULL);
@@ -595,6 +643,7 @@ int main(void) {
         cmocka_unit_test(test_scales_and_attributes),
         cmocka_unit_test(test_contiguous_mmap),
         cmocka_unit_test(test_memory_bound),
+        cmocka_unit_test(test_export_walks_once),
         cmocka_unit_test(test_failures_leave_files_alone),
         cmocka_unit_test(test_readonly_missing_chunks),
         cmocka_unit_test(test_png),

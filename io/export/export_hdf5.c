@@ -1,10 +1,6 @@
-/* Export of a finite region to a standard HDF5 dataset with dimension scales.
- *
- * The region is processed in slabs (a run of indices along one dimension, full extent along
- * the later ones, aligned with the output chunks) of about an eighth of the context budget; each
- * slab is read through the evaluator and written out. Chunked outputs: every chunk is cut out of
- * the slab, compressed and written with H5Dwrite_chunk by one pool task (HDF5's own filter byte
- * format, in parallel); contiguous outputs: the slab goes through H5Dwrite. */
+/* Export of a finite region to a standard HDF5 dataset with dimension scales: the output file
+ * (written under a temporary name, renamed over the target when everything succeeded), the
+ * dataset, its scales and attributes. The values stream in through export_sink.c. */
 #include <errno.h>
 #include <pthread.h>
 #include <math.h>
@@ -17,6 +13,7 @@
 #include <hdf5_hl.h>
 
 #include "engine.h"
+#include "export/export_hdf5.h"
 #include "file_util.h"
 #include "hdf5/driver/hdf5_guard.h"
 #include "hdf5/driver/hdf5_vfd.h"
@@ -33,26 +30,6 @@ void it_export_options_init(it_export_options *opts) {
         *opts = (it_export_options){.struct_size = sizeof *opts};
 }
 
-typedef struct exporter {
-    it_tensor *tensor;
-    const iti_store_tensor *t;   /* the tensor's view */
-    iti_engine eng;
-    iti_selection s;             /* the exported region */
-    const it_export_options *o;
-    int rank;
-    const int64_t *ext;         /* exported shape (s.count) */
-    int64_t chunk[IT_MAX_RANK]; /* output chunk shape (chunked layout) */
-    iti_codec codec;            /* of the chunks (none for contiguous exports) */
-    hid_t file, data;
-    const iti_vfd_state *vfd;    /* the output's driver: a failed write stops the export */
-    /* slab under way */
-    char *slab;
-    int64_t slab_start[IT_MAX_RANK], slab_ext[IT_MAX_RANK];
-    /* direct chunk writes of one slab */
-    size_t nchunks;
-    int64_t chunks_per[IT_MAX_RANK];
-} exporter;
-
 static void default_dim_name(int rank, int d, char *buf, size_t size) {
     if (d == rank - 1)
         snprintf(buf, size, "x");
@@ -60,158 +37,6 @@ static void default_dim_name(int rank, int d, char *buf, size_t size) {
         snprintf(buf, size, "y");
     else
         snprintf(buf, size, "dim%d", d);
-}
-
-/* ---- slab writing --------------------------------------------------------------------------- */
-
-/* Cuts output chunk `i` of the slab out, compresses it and writes it: each task holds one
- * chunk and its encoding at a time. */
-static int encode_chunk(void *arg, size_t i, int thread) {
-    (void)thread;
-    exporter *x = arg;
-    const iti_store_tensor *t = x->t;
-    int64_t cidx[IT_MAX_RANK], box[IT_MAX_RANK], sstr[IT_MAX_RANK], cstr[IT_MAX_RANK];
-    size_t rem = i, celems = 1;
-    for (int d = x->rank - 1; d >= 0; d--) {
-        cidx[d] = (int64_t)(rem % (size_t)x->chunks_per[d]);
-        rem /= (size_t)x->chunks_per[d];
-        celems *= (size_t)x->chunk[d];
-    }
-    iti_strides(x->slab_ext, x->rank, sstr);
-    iti_strides(x->chunk, x->rank, cstr);
-    int64_t so = 0;
-    bool partial = false;
-    for (int d = 0; d < x->rank; d++) {
-        int64_t lo = cidx[d] * x->chunk[d];
-        box[d] = x->slab_ext[d] - lo < x->chunk[d] ? x->slab_ext[d] - lo : x->chunk[d];
-        partial = partial || box[d] < x->chunk[d];
-        so += lo * sstr[d];
-    }
-    size_t bytes = celems * t->esize;
-    char *buf = iti_buf_alloc(bytes);
-    if (!buf)
-        return iti_error(IT_ENOMEM, "it_export_hdf5: out of memory");
-    if (partial) /* HDF5 never shows the padding of edge chunks */
-        memset(buf, 0, bytes);
-    iti_copy_nd(buf, cstr, x->slab + so * (int64_t)t->esize, sstr, box, x->rank, t->esize);
-    void *enc = buf;
-    size_t len = bytes;
-    int rc = 0;
-    if (iti_codec_encodes(&x->codec)) {
-        rc = iti_codec_encode(&x->codec, buf, bytes, t->esize, &enc, &len);
-        iti_buf_free(buf);
-        if (rc)
-            return rc;
-    }
-    hsize_t off[IT_MAX_RANK];
-    for (int d = 0; d < x->rank; d++)
-        off[d] = (hsize_t)(x->slab_start[d] + cidx[d] * x->chunk[d]);
-    iti_h5_enter();
-    if (iti_vfd_poisoned(x->vfd))
-        rc = iti_vfd_error(x->vfd, "it_export_hdf5: writing the output");
-    else if (H5Dwrite_chunk(x->data, H5P_DEFAULT, 0, off, len, enc) < 0)
-        rc = iti_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite_chunk");
-    iti_h5_leave();
-    iti_buf_free(enc);
-    return rc;
-}
-
-static int write_slab(exporter *x) {
-    const iti_store_tensor *t = x->t;
-    if (!x->o->contiguous) { /* slabs are whole chunks (see stream) */
-        x->nchunks = 1;
-        for (int d = 0; d < x->rank; d++) {
-            x->chunks_per[d] = (x->slab_ext[d] + x->chunk[d] - 1) / x->chunk[d];
-            x->nchunks *= (size_t)x->chunks_per[d];
-        }
-        return iti_pool_run(x->eng.pool, x->nchunks, encode_chunk, x);
-    }
-    hsize_t start[IT_MAX_RANK], count[IT_MAX_RANK];
-    for (int d = 0; d < x->rank; d++) {
-        start[d] = (hsize_t)x->slab_start[d];
-        count[d] = (hsize_t)x->slab_ext[d];
-    }
-    iti_h5_enter();
-    hid_t fs = H5Dget_space(x->data);
-    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
-    hid_t ms = H5Screate_simple(x->rank, count, NULL);
-    int rc = 0;
-    if (H5Dwrite(x->data, iti_h5_mem_type(t->dtype), ms, fs, H5P_DEFAULT, x->slab) < 0)
-        rc = iti_h5_error(IT_EIO, "it_export_hdf5: H5Dwrite");
-    H5Sclose(ms);
-    H5Sclose(fs);
-    iti_h5_leave();
-    return rc;
-}
-
-/* Reads and writes every slab. A slab is a box aligned with the output chunks: one chunk
- * along dimensions before k, a multiple of the chunk along k, the full extent after k, with k
- * the first dimension for which that fits the target size. Contiguous outputs use 1 as chunk. */
-static int stream(exporter *x) {
-    const iti_store_tensor *t = x->t;
-    const iti_engine *eng = &x->eng;
-    /* The slab's read takes blocks of the budget; the slab and the chunks being encoded take
-     * about an eighth more. */
-    size_t target = eng->budget / 8 < ((size_t)1 << 20) ? ((size_t)1 << 20) : eng->budget / 8;
-    int64_t unit[IT_MAX_RANK]; /* slab granule per dimension */
-    for (int d = 0; d < x->rank; d++)
-        unit[d] = x->o->contiguous ? 1 : x->chunk[d];
-    int k = x->rank - 1;
-    size_t base = t->esize; /* bytes of one granule along k with the slab's other extents */
-    for (int cand = 0; cand < x->rank; cand++) {
-        size_t b = t->esize;
-        for (int d = 0; d < x->rank; d++)
-            b *= (size_t)(d < cand ? unit[d] : d == cand ? unit[d] : x->ext[d]);
-        if (b <= target || cand == x->rank - 1) {
-            k = cand;
-            base = b;
-            break;
-        }
-    }
-    int64_t m = unit[k] * (int64_t)(target / base > 1 ? target / base : 1);
-    if (m > x->ext[k])
-        m = x->ext[k];
-    size_t slab_bytes = base / (size_t)unit[k] * (size_t)m;
-    x->slab = iti_buf_alloc(slab_bytes);
-    if (!x->slab)
-        return iti_error(IT_ENOMEM, "it_export_hdf5: out of memory for a %zu-byte slab", slab_bytes);
-    uint64_t total = t->esize, done = 0;
-    for (int d = 0; d < x->rank; d++)
-        total *= (uint64_t)x->ext[d];
-    if (eng->progress && eng->progress(0, total, eng->progress_user))
-        return iti_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback");
-    int64_t idx[IT_MAX_RANK] = {0}; /* slab origin along dims 0..k */
-    for (;;) {
-        for (int d = 0; d < x->rank; d++) {
-            int64_t want = d < k ? unit[d] : d == k ? m : x->ext[d];
-            int64_t first = d <= k ? idx[d] : 0;
-            x->slab_start[d] = first;
-            x->slab_ext[d] = x->ext[d] - first < want ? x->ext[d] - first : want;
-        }
-        iti_selection slab;
-        iti_selection_sub(&x->s, x->slab_start, x->slab_ext, t->esize, &slab);
-        size_t bytes = slab.bytes;
-        int rc = iti_eval_read(x->tensor, &slab, x->slab, "it_export_hdf5");
-        if (rc == 0)
-            rc = write_slab(x);
-        if (rc == 0 && iti_vfd_poisoned(x->vfd))
-            rc = iti_vfd_error(x->vfd, "it_export_hdf5: writing the output");
-        if (rc)
-            return rc;
-        done += bytes;
-        if (eng->progress && eng->progress(done, total, eng->progress_user))
-            return iti_error(IT_ECANCELED, "it_export_hdf5: canceled by the progress callback after "
-                            "%llu of %llu bytes", (unsigned long long)done, (unsigned long long)total);
-        int d = k;
-        idx[k] += m;
-        while (d >= 0 && idx[d] >= x->ext[d]) {
-            idx[d] = 0;
-            if (--d >= 0)
-                idx[d] += unit[d];
-        }
-        if (d < 0)
-            return 0;
-    }
 }
 
 /* ---- file and dataset ----------------------------------------------------------------------- */
@@ -562,8 +387,8 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
         (rc = create_dataset(&x, parent, leaf)) == 0 && (rc = write_attrs(&x)) == 0)
         rc = write_scales(&x, parent, leaf);
     if (rc == 0) {
-        iti_h5_leave(); /* slabs are read through stores, which take the HDF5 lock themselves */
-        rc = stream(&x);
+        iti_h5_leave(); /* the region is read through stores, which take the HDF5 lock themselves */
+        rc = iti_export_stream(&x);
         iti_h5_enter();
     }
     if (rc == 0 && info) {
@@ -574,7 +399,6 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
         info->data_offset = off == HADDR_UNDEF ? UINT64_MAX : (uint64_t)off;
         info->data_bytes = (uint64_t)x.s.bytes;
     }
-    iti_buf_free(x.slab);
     if (parent >= 0)
         H5Gclose(parent);
     rc = finish_output(&x, &out, rc);

@@ -12,7 +12,7 @@
 #include "file_util.h"
 
 #define MAX_PIXELS ((size_t)1 << 28)
-#define AVERAGE_BAND_MAX ((size_t)256 << 20) /* values read at once when averaging */
+#define AVERAGE_SUMS_MAX ((size_t)1 << 30) /* the averaged preview's per-pixel sums and counts */
 
 void it_preview_options_init(it_preview_options *opts) {
     if (opts)
@@ -112,7 +112,6 @@ static int write_png(const char *path, int width, int height, int channels,
 typedef struct preview {
     it_tensor *t;
     const iti_selection *sel;
-    int row_dim;                 /* the dimension of image rows */
     void *buf;                   /* sampled: the region's values in the tensor's dtype */
     float *avg;                  /* averaged: the mean of each value's box */
 } preview;
@@ -139,28 +138,38 @@ static int read_sampled(preview *pv) {
     return rc;
 }
 
-/* Adds the values of a row of boxes (C order over ext) to their box's sum and count (NaN left
- * out). The box index is worked out once per line along the last dimension and advanced every
- * step values along it; each line is converted to double at once (into `line`, ext[last]
- * values). */
-static void accumulate(const preview *pv, const void *vals, const int64_t *ext, double *line,
-                       double *sum, uint32_t *n) {
-    const iti_selection *s = pv->sel;
-    const iti_store_tensor *v = iti_tensor_view(pv->t);
-    int r = pv->row_dim, last = s->rank - 1;
+/* The averaged preview's walk: every value of the area goes to its box's sum and count. */
+typedef struct averager {
+    const preview *pv;
+    iti_selection area;          /* every pixel the boxes cover (steps of 1) */
+    double *sum;                 /* per box (the region's values, C order) */
+    uint32_t *n;
+    double *line;                /* one row of a chunk, as double */
+} averager;
+
+/* Adds chunk c's values of the area (data: the chunk) to their boxes (NaN left out). The box
+ * index is worked out once per row along the last dimension and advanced every step values. */
+static void accumulate(averager *a, const iti_coord *c, const char *data) {
+    const iti_selection *s = a->pv->sel;
+    const iti_store_tensor *v = iti_tensor_view(a->pv->t);
+    int rank = s->rank, last = rank - 1;
+    int64_t first[IT_MAX_RANK], ext[IT_MAX_RANK], at[IT_MAX_RANK], cstr[IT_MAX_RANK];
+    if (!iti_selection_in_chunk(v, &a->area, c, first, ext, at))
+        return;
+    iti_strides(v->chunk, rank, cstr);
     int64_t idx[IT_MAX_RANK] = {0};
-    const char *src = vals;
     for (;;) {
-        size_t box = 0; /* within the row of boxes: dimension r counts one box */
-        for (int d = 0; d <= last; d++)
-            box = box * (size_t)(d == r ? 1 : s->count[d]) +
-                  (size_t)(d == r || d == last ? 0 : idx[d] / s->step[d]);
-        int64_t step = last == r ? ext[last] : s->step[last], left = step;
-        iti_dtype_to_double(v->dtype, src, (size_t)ext[last], line);
-        src += (size_t)ext[last] * v->esize;
+        size_t box = 0, so = 0;
+        for (int d = 0; d < rank; d++) {
+            int64_t k = first[d] + (d < last ? idx[d] : 0); /* index in the area */
+            box = box * (size_t)s->count[d] + (size_t)(k / s->step[d]);
+            so += (size_t)((at[d] + (d < last ? idx[d] : 0)) * cstr[d]);
+        }
+        iti_dtype_to_double(v->dtype, data + so * v->esize, (size_t)ext[last], a->line);
+        int64_t step = s->step[last], left = step - first[last] % step;
         for (int64_t x = 0; x < ext[last]; x++) {
-            if (!isnan(line[x]))
-                sum[box] += line[x], n[box]++;
+            if (!isnan(a->line[x]))
+                a->sum[box] += a->line[x], a->n[box]++;
             if (--left == 0)
                 left = step, box++;
         }
@@ -172,68 +181,52 @@ static void accumulate(const preview *pv, const void *vals, const int64_t *ext, 
     }
 }
 
+static int average_block(const iti_coord *coords, const iti_chunk_ref *refs, size_t n, void *user) {
+    for (size_t i = 0; i < n; i++)
+        accumulate(user, &coords[i], refs[i].data);
+    return 0;
+}
+
 /* Box filter: value k along dimension d stands for [start + k*step, start + (k+1)*step) (cut
- * at the end of a finite dimension). The area is read one row of boxes at a time. */
+ * at the end of a finite dimension). The area is walked once through the evaluator; every box
+ * keeps a double sum and a count until the walk ends. */
 static int read_averaged(preview *pv) {
     const iti_selection *s = pv->sel;
     const iti_store_tensor *v = iti_tensor_view(pv->t);
-    int rank = s->rank, r = pv->row_dim;
-    int64_t fine[IT_MAX_RANK]; /* fine extent of the area per dimension */
-    iti_selection area = *s;
-    size_t band = v->esize;    /* bytes of one row of boxes */
+    averager a = {.pv = pv, .area = *s};
+    int rank = s->rank;
+    if (s->elems > AVERAGE_SUMS_MAX / (sizeof *a.sum + sizeof *a.n))
+        return iti_error(IT_EINVAL, "it_preview_png: averaging keeps a sum per pixel, at most %zu "
+                         "pixels; preview a smaller image or without averaging",
+                         AVERAGE_SUMS_MAX / (sizeof *a.sum + sizeof *a.n));
+    size_t elems = 1;
     for (int d = 0; d < rank; d++) {
-        int64_t end;
-        if (__builtin_mul_overflow(s->count[d], s->step[d], &fine[d]) ||
-            __builtin_add_overflow(s->start[d], fine[d], &end))
+        int64_t fine, end;
+        if (__builtin_mul_overflow(s->count[d], s->step[d], &fine) ||
+            __builtin_add_overflow(s->start[d], fine, &end))
             return iti_error(IT_ERANGE, "it_preview_png: the boxes of dimension %d leave the int64 "
                              "range; preview without averaging", d);
         if (v->shape[d] != IT_INF && end > v->shape[d])
-            fine[d] = v->shape[d] - s->start[d];
-        area.step[d] = 1;
-        area.count[d] = fine[d];
-        int64_t rows = d == r ? s->step[d] : fine[d];
-        if (band > AVERAGE_BAND_MAX / (size_t)rows)
-            return iti_error(IT_EINVAL, "it_preview_png: averaging reads rows of boxes larger than "
-                             "%zu MiB here; use smaller steps or preview without averaging",
-                             AVERAGE_BAND_MAX >> 20);
-        band *= (size_t)rows;
+            fine = v->shape[d] - s->start[d];
+        a.area.step[d] = 1;
+        a.area.count[d] = fine;
+        if (__builtin_mul_overflow(elems, (size_t)fine, &elems))
+            return iti_error(IT_EOVERFLOW, "it_preview_png: the averaged area is too large");
     }
-    size_t per_row = s->elems / (size_t)s->count[r];
+    a.area.elems = elems;
+    a.area.bytes = elems * v->esize; /* the walk reads it chunk by chunk, never whole */
     pv->avg = malloc(s->elems * sizeof *pv->avg);
-    double *sum = calloc(per_row, sizeof *sum);
-    uint32_t *n = calloc(per_row, sizeof *n);
-    void *vals = malloc(band);
-    double *line = malloc((size_t)fine[rank - 1] * sizeof *line);
-    int rc = pv->avg && sum && n && vals && line
-                 ? 0 : iti_error(IT_ENOMEM, "it_preview_png: out of memory");
-    for (int64_t row = 0; rc == 0 && row < s->count[r]; row++) {
-        int64_t first[IT_MAX_RANK] = {0}, ext[IT_MAX_RANK];
-        memcpy(ext, fine, sizeof ext);
-        first[r] = row * s->step[r];
-        ext[r] = fine[r] - first[r] < s->step[r] ? fine[r] - first[r] : s->step[r];
-        iti_selection sub;
-        iti_selection_sub(&area, first, ext, v->esize, &sub);
-        if ((rc = iti_eval_read(pv->t, &sub, vals, "it_preview_png")))
-            break;
-        memset(sum, 0, per_row * sizeof *sum);
-        memset(n, 0, per_row * sizeof *n);
-        accumulate(pv, vals, ext, line, sum, n);
-        /* the row's boxes sit at stride per_row / (boxes before r) in the region's order */
-        size_t outer = 1, inner = per_row;
-        for (int d = 0; d < r; d++)
-            outer *= (size_t)s->count[d];
-        inner /= outer;
-        for (size_t a = 0; a < outer; a++)
-            for (size_t b = 0; b < inner; b++) {
-                size_t o = a * inner + b;
-                pv->avg[(a * (size_t)s->count[r] + (size_t)row) * inner + b] =
-                    n[o] ? (float)(sum[o] / n[o]) : NAN;
-            }
-    }
-    free(sum);
-    free(n);
-    free(vals);
-    free(line);
+    a.sum = calloc(s->elems, sizeof *a.sum);
+    a.n = calloc(s->elems, sizeof *a.n);
+    a.line = malloc((size_t)v->chunk[rank - 1] * sizeof *a.line);
+    int rc = pv->avg && a.sum && a.n && a.line
+                 ? iti_eval_visit(pv->t, &a.area, 0, average_block, &a, "it_preview_png")
+                 : iti_error(IT_ENOMEM, "it_preview_png: out of memory");
+    for (size_t i = 0; rc == 0 && i < s->elems; i++)
+        pv->avg[i] = a.n[i] ? (float)(a.sum[i] / a.n[i]) : NAN;
+    free(a.sum);
+    free(a.n);
+    free(a.line);
     if (rc) {
         free(pv->avg);
         pv->avg = NULL;
@@ -331,7 +324,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
                         "it_preview_png: the region has %d dimensions larger than 1; previews take "
                         "2-D regions or 3 channels (3, H, W) / (H, W, 3)", nd);
     }
-    preview pv = {.t = t, .sel = &sel, .row_dim = nd == 0 ? 0 : dims[planar ? 1 : 0]};
+    preview pv = {.t = t, .sel = &sel};
     rc = o.average && stepped(&sel) ? read_averaged(&pv) : read_sampled(&pv);
     if (rc)
         return rc;

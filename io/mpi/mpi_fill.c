@@ -196,26 +196,34 @@ static void unit_selection(const iti_store_tensor *v, const iti_coord *chunks, s
 
 static int cmp_coord(const void *a, const void *b) { return iti_coord_cmp(a, b, IT_MAX_RANK); }
 
+/* What is done with each final chunk of a unit (sent by workers, nothing on the writer). */
+typedef int (*chunk_fn)(const iti_coord *c, const void *data, void *user);
+
 /* A unit to compute: its chunks, sorted, so the walk of its box only handles those. */
 typedef struct unit_job {
     const iti_coord *chunks;
     size_t n;
-    iti_chunk_visit then;        /* called for the unit's chunks */
+    chunk_fn then;               /* called for the unit's chunks */
     void *user;
 } unit_job;
 
-static int unit_member(const iti_coord *c, const void *data, void *arg) {
+static int unit_members(const iti_coord *coords, const iti_chunk_ref *refs, size_t n, void *arg) {
     unit_job *j = arg;
-    if (!bsearch(c, j->chunks, j->n, sizeof *j->chunks, cmp_coord))
-        return 0; /* stored before, or outside the requested region */
-    return j->then(c, data, j->user);
+    for (size_t i = 0; i < n; i++) {
+        if (!bsearch(&coords[i], j->chunks, j->n, sizeof *j->chunks, cmp_coord))
+            continue; /* stored before, or outside the requested region */
+        int rc = j->then(&coords[i], refs[i].data, j->user);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 /* Computes a unit's chunks (sorted by coordinate, as plan_units leaves them and the writer
  * sends them) by walking its box: blocks within the budget, halos shared inside the unit,
  * transient upstream chunks let go as the walk goes; or, when stored chunks lie in the box,
  * its runs of chunks, so that exactly the unit's chunks are computed. */
-static int compute_unit(it_tensor *t, const iti_coord *chunks, size_t n, iti_chunk_visit then,
+static int compute_unit(it_tensor *t, const iti_coord *chunks, size_t n, chunk_fn then,
                         void *user) {
     const iti_store_tensor *v = iti_tensor_view(t);
     iti_selection s;
@@ -223,7 +231,7 @@ static int compute_unit(it_tensor *t, const iti_coord *chunks, size_t n, iti_chu
     unit_job j = {chunks, n, then, user};
     size_t box = s.elems / v->chunk_elems;
     if (box == n) /* the unit fills its box (every fresh fill): one walk */
-        return iti_eval_visit(t, &s, unit_member, &j, "it_mpi_fill");
+        return iti_eval_visit(t, &s, 0, unit_members, &j, "it_mpi_fill");
     /* Some chunks of the box are stored (a resumed fill): a worker's own store lacks them and
      * would compute them again, so the unit is walked in runs along the last dimension. */
     int rc = 0, last = v->rank - 1;
@@ -233,7 +241,7 @@ static int compute_unit(it_tensor *t, const iti_coord *chunks, size_t n, iti_chu
              end++)
             continue;
         unit_selection(v, chunks + i, end - i, &s);
-        rc = iti_eval_visit(t, &s, unit_member, &j, "it_mpi_fill");
+        rc = iti_eval_visit(t, &s, 0, unit_members, &j, "it_mpi_fill");
     }
     return rc;
 }
@@ -466,7 +474,7 @@ typedef struct sender {
 } sender;
 
 static int send_chunk(const iti_coord *c, const void *data, void *user) {
-    sender *s = user;
+    const sender *s = user;
     void *enc = NULL;
     size_t len = s->view->chunk_bytes;
     if (iti_codec_encodes(s->codec)) {

@@ -1,0 +1,31 @@
+/* The HDF5 export (export_hdf5.c: the file, the dataset, its scales and attributes) and its
+ * sink (export_sink.c: the values, streamed from the evaluator into the dataset). */
+#ifndef ITI_EXPORT_HDF5_H
+#define ITI_EXPORT_HDF5_H
+
+#include <hdf5.h>
+
+#include "codec/codec.h"
+#include "engine.h"
+#include "hdf5/driver/hdf5_vfd.h"
+
+typedef struct exporter {
+    it_tensor *tensor;
+    const iti_store_tensor *t;   /* the tensor's view */
+    iti_engine eng;
+    iti_selection s;             /* the exported region */
+    const it_export_options *o;
+    int rank;
+    const int64_t *ext;         /* exported shape (s.count) */
+    int64_t chunk[IT_MAX_RANK]; /* output chunk shape (chunked layout) */
+    iti_codec codec;            /* of the chunks (none for contiguous exports) */
+    hid_t file, data;
+    const iti_vfd_state *vfd;    /* the output's driver: a failed write stops the export */
+} exporter;
+
+/* Walks the exported region once through the evaluator (iti_eval_visit) and writes its values
+ * into x->data as the chunks become final, reporting progress in bytes. Called without the
+ * HDF5 lock (the stores take it themselves); takes it for its own writes. */
+int iti_export_stream(exporter *x);
+
+#endif
