@@ -93,14 +93,9 @@ static int report(const it_ctx *ctx, uint64_t done, uint64_t total, const char *
                     fn, (unsigned long long)done, (unsigned long long)total);
 }
 
-static _Thread_local int callback_depth;
-
-void iti_callback_enter(void) { callback_depth++; }
-void iti_callback_leave(void) { callback_depth--; }
-
 static int eval_begin(eval *ev, it_ctx *ctx, const char *fn) {
     *ev = (eval){.ctx = ctx};
-    if (callback_depth > 0)
+    if (iti_in_callback())
         return iti_error(IT_EINVAL, "%s: called from inside a window function, blend or progress "
                          "callback of the library; reading a tensor there is not supported (it "
                          "would wait on the threads running those functions)", fn);

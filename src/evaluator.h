@@ -60,13 +60,15 @@ void iti_pinned_free(pinned *p);
 /* Unpins refs[0..n) that hold data. */
 void iti_release_refs(it_tensor *t, iti_chunk_ref *refs, size_t n);
 
-/* ---- eval.c: calls into user code ---------------------------------------------------------------- */
+/* ---- callback_guard.c: calls into user code ------------------------------------------------------ */
 
 /* A window function, blend or progress callback runs between these on the thread that calls
  * it. A read, fill or export started from there is refused (IT_EINVAL): it would wait for
  * chunks the threads busy running such callbacks are to make, and could wait for ever. */
 void iti_callback_enter(void);
 void iti_callback_leave(void);
+/* Whether the calling thread is inside such a callback. */
+bool iti_in_callback(void);
 
 /* ---- compute.c -------------------------------------------------------------------------------- */
 

@@ -68,115 +68,12 @@ void iti_tensor_engine(const it_tensor *t, iti_engine *out) {
 
 /* ---- tensor handles ------------------------------------------------------------------------- */
 
-int iti_store_register(it_store *s, it_tensor *t, bool opened, it_tensor **existing) {
-    iti_tensor_meta *want = NULL, *found = NULL;
-    int rc = 0;
-    if (s->ops->describe && !opened) {
-        want = iti_tensor_meta_new();
-        found = iti_tensor_meta_new();
-        if (!want || !found)
-            rc = iti_error(IT_ENOMEM, "it_tensor_create: out of memory");
-    }
-    pthread_mutex_lock(&s->lock);
-    it_tensor *open = NULL;
-    for (it_tensor *o = s->tensors; rc == 0 && o && !open; o = o->next_in_store)
-        if (strcmp(o->view.id, t->view.id) == 0)
-            open = o;
-    if (open && existing) {
-        if ((rc = iti_tensor_same_config(open, t)) == 0) {
-            open->refs++;
-            *existing = open;
-        }
-        pthread_mutex_unlock(&s->lock);
-        iti_tensor_meta_free(want);
-        iti_tensor_meta_free(found);
-        return rc;
-    }
-    if (open)
-        rc = iti_error(IT_EEXIST, "it_tensor_create: id \"%s\" is already open in this store",
-                      t->view.id);
-    const iti_tensor_meta *create = NULL;
-    if (rc == 0 && want) {
-        int got = s->ops->describe(s->impl, t->view.id, found);
-        if (got < 0)
-            rc = got;
-        else if (got > 0) /* a default chunk shape takes the stored one before t's record */
-            rc = iti_tensor_adopt_stored_chunk(t, found->chunk);
-        if (rc == 0) {
-            iti_tensor_meta_from(t, want);
-            if (got > 0) {
-                char lead[IT_ID_MAX + 64];
-                snprintf(lead, sizeof lead, "it_tensor_create: tensor \"%s\" is stored with",
-                         t->view.id);
-                rc = iti_tensor_meta_compare(found, want, lead);
-            }
-            else
-                create = want;
-        }
-    }
-    if (rc == 0)
-        rc = s->ops->attach(s->impl, &t->view, create);
-    if (rc == 0) {
-        t->store = s;
-        t->next_in_store = s->tensors;
-        s->tensors = t;
-    }
-    pthread_mutex_unlock(&s->lock);
-    iti_tensor_meta_free(want);
-    iti_tensor_meta_free(found);
-    return rc;
-}
-
-static void unlink_locked(it_tensor *t) {
-    it_tensor **p = &t->store->tensors;
-    while (*p && *p != t)
-        p = &(*p)->next_in_store;
-    if (*p)
-        *p = t->next_in_store;
-}
-
-static void detach(it_tensor *t) {
-    it_store *s = t->store;
-    s->ops->detach(s->impl, &t->view);
-    iti_cache_drop(s->ctx->windows, t->view.serial, false);
-}
-
-void iti_store_unregister(it_tensor *t) {
-    pthread_mutex_lock(&t->store->lock);
-    unlink_locked(t);
-    pthread_mutex_unlock(&t->store->lock);
-    detach(t);
-}
-
-bool iti_store_drop_handle(it_tensor *t) {
-    pthread_mutex_lock(&t->store->lock);
-    bool last = --t->refs == 0;
-    if (last)
-        unlink_locked(t);
-    pthread_mutex_unlock(&t->store->lock);
-    if (last)
-        detach(t);
-    return last;
-}
-
 /* ---- store operations ------------------------------------------------------------------------ */
 
 int it_store_flush(it_store *store) {
     if (!store)
         return iti_error(IT_EINVAL, "it_store_flush: NULL store");
     return store->ops->flush(store->impl);
-}
-
-int it_store_close(it_store *store) {
-    if (!store)
-        return 0;
-    while (store->tensors)
-        iti_tensor_destroy(store->tensors);
-    int rc = store->ops->flush(store->impl);
-    int crc = store->ops->close(store->impl);
-    pthread_mutex_destroy(&store->lock);
-    free(store);
-    return rc ? rc : crc;
 }
 
 int it_store_clear_cache(it_store *store) {
@@ -192,20 +89,6 @@ int it_store_clear_cache(it_store *store) {
 
 size_t it_store_memory_bytes(const it_store *store) {
     return store ? store->ops->memory_bytes(store->impl) : 0;
-}
-
-int it_store_delete_tensor(it_store *store, const char *id) {
-    if (!store || !id)
-        return iti_error(IT_EINVAL, "it_store_delete_tensor: NULL %s", store ? "id" : "store");
-    pthread_mutex_lock(&store->lock);
-    it_tensor *t = store->tensors;
-    while (t && strcmp(t->view.id, id) != 0)
-        t = t->next_in_store;
-    pthread_mutex_unlock(&store->lock);
-    int rc = store->ops->remove(store->impl, t ? &t->view : NULL, id);
-    if (rc == 0 && t)
-        iti_tensor_destroy(t);
-    return rc;
 }
 
 int it_store_list(it_store *store, it_store_list_fn fn, void *user) {

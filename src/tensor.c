@@ -1,4 +1,5 @@
-/* Tensor descriptors: validation, defaults and registration in a store. */
+/* Tensor descriptions: validation, defaults and resolution into a tensor (tensor_handles.c
+ * registers it in its store). */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -163,7 +164,7 @@ static bool resolve_direct(const it_tensor *t) {
     return true;
 }
 
-static void tensor_free(it_tensor *t) {
+void iti_tensor_free(it_tensor *t) {
     if (!t)
         return;
     iti_buf_free(t->init_chunk);
@@ -330,10 +331,10 @@ static int resolve_closure(it_tensor *t, it_store *store) {
     return 0;
 }
 
-/* Validates desc and registers a new handle; `opened` tensors (it_tensor_open) have no fn.
- * With `share`, an open tensor of the same id and configuration is returned instead. */
-static int tensor_new(it_store *store, const it_tensor_desc *desc, bool opened, bool share,
-                      it_tensor **out) {
+/* A new tensor resolved from desc (not registered): the first handle's count, locks, the
+ * resolved description and the upstream closure in store. */
+int iti_tensor_build(it_store *store, const it_tensor_desc *desc, bool opened, it_tensor **out) {
+    *out = NULL;
     it_tensor *t = calloc(1, sizeof *t);
     if (!t)
         return FAIL(IT_ENOMEM, "out of memory");
@@ -350,117 +351,12 @@ static int tensor_new(it_store *store, const it_tensor_desc *desc, bool opened, 
                   "chunk (keep transient intermediates in a memory store)", store->ops->kind);
     if (rc == 0)
         rc = resolve_closure(t, store);
-    it_tensor *existing = NULL;
-    if (rc == 0)
-        rc = iti_store_register(store, t, opened, share ? &existing : NULL);
-    if (rc || existing) {
-        tensor_free(t);
-        *out = existing;
+    if (rc) {
+        iti_tensor_free(t);
         return rc;
     }
     *out = t;
     return 0;
-}
-
-int it_tensor_create(it_store *store, const it_tensor_desc *desc, it_tensor **out) {
-    if (!out)
-        return FAIL(IT_EINVAL, "out is NULL");
-    *out = NULL;
-    if (!store || !desc)
-        return FAIL(IT_EINVAL, "%s is NULL", store ? "desc" : "store");
-    return tensor_new(store, desc, false, false, out);
-}
-
-int it_tensor_get_or_create(it_store *store, const it_tensor_desc *desc, it_tensor **out) {
-    if (!out)
-        return iti_error(IT_EINVAL, "it_tensor_get_or_create: out is NULL");
-    *out = NULL;
-    if (!store || !desc)
-        return iti_error(IT_EINVAL, "it_tensor_get_or_create: %s is NULL", store ? "desc" : "store");
-    return tensor_new(store, desc, false, desc->id != NULL, out);
-}
-
-/* The stored arguments (ids and windows) as it_tensor_get_info reports them, owned by t. */
-static int keep_stored_args(it_tensor *t, const iti_tensor_meta *m) {
-    if (m->n_args == 0)
-        return 0;
-    t->info_arg_ids = calloc(m->n_args, sizeof *t->info_arg_ids);
-    t->info_arg_windows = calloc(m->n_args, sizeof *t->info_arg_windows);
-    t->owns_info_args = true;
-    if (!t->info_arg_ids || !t->info_arg_windows)
-        return iti_error(IT_ENOMEM, "it_tensor_open: out of memory");
-    for (size_t i = 0; i < m->n_args; i++) {
-        if (!(t->info_arg_ids[i] = strdup(m->arg_ids[i])))
-            return iti_error(IT_ENOMEM, "it_tensor_open: out of memory");
-        t->n_info_args = i + 1;
-        t->info_arg_windows[i] = m->arg_windows[i];
-    }
-    return 0;
-}
-
-/* Checks what resolving the stored description derived against the record. */
-static int check_stored_grid(const it_tensor *t, const iti_tensor_meta *m) {
-    for (int d = 0; d < t->view.rank; d++)
-        if (m->grid[d] != t->view.grid[d])
-            return iti_error(IT_EFORMAT, "it_tensor_open: tensor \"%s\" is stored with "
-                            "grid_offset[%d] = %lld, its window and chunk imply %lld",
-                            t->view.id, d, (long long)m->grid[d], (long long)t->view.grid[d]);
-    return 0;
-}
-
-static int open_stored(it_store *store, const char *id, const iti_tensor_meta *m, it_tensor **out) {
-    it_tensor_desc d;
-    int rc = iti_tensor_meta_desc(m, id, &d);
-    if (rc)
-        return rc;
-    rc = tensor_new(store, &d, true, false, out);
-    if (rc && rc != IT_EEXIST && rc != IT_ENOMEM && rc != IT_EFORMAT && rc != IT_EIO &&
-        rc != IT_ENOSPC)
-        return iti_error_prefix(IT_EFORMAT, "it_tensor_open: stored metadata are invalid: ");
-    if (rc == 0) {
-        (*out)->weights.p = m->weight;
-        memcpy((*out)->weights.sha256, m->weight_sha256, sizeof m->weight_sha256);
-    }
-    if (rc == 0 && ((rc = check_stored_grid(*out, m)) || (rc = keep_stored_args(*out, m)))) {
-        it_tensor_release(*out);
-        *out = NULL;
-    }
-    return rc;
-}
-
-int it_tensor_open(it_store *store, const char *id, unsigned flags, it_tensor **out) {
-    if (!out)
-        return iti_error(IT_EINVAL, "it_tensor_open: NULL out");
-    *out = NULL;
-    if (!store || !id)
-        return iti_error(IT_EINVAL, "it_tensor_open: NULL %s", store ? "id" : "store");
-    if (flags & ~(unsigned)IT_OPEN_FILL_MISSING)
-        return iti_error(IT_EINVAL, "it_tensor_open: unknown flags 0x%x", flags);
-    if (!store->ops->describe)
-        return iti_error(IT_ENOTFOUND,
-                        "it_tensor_open: a %s store keeps no tensors across handles (\"%s\")",
-                        store->ops->kind, id);
-    iti_tensor_meta *m = iti_tensor_meta_new();
-    if (!m)
-        return iti_error(IT_ENOMEM, "it_tensor_open: out of memory");
-    int rc = store->ops->describe(store->impl, id, m);
-    if (rc == 0)
-        rc = iti_error(IT_ENOTFOUND, "it_tensor_open: no tensor \"%s\" in the store", id);
-    else if (rc > 0)
-        rc = open_stored(store, id, m, out);
-    iti_tensor_meta_free(m);
-    if (rc == 0 && (flags & IT_OPEN_FILL_MISSING)) {
-        it_tensor *t = *out;
-        t->fill_missing = true;
-        t->init_chunk = iti_buf_alloc(t->view.chunk_bytes);
-        if (!t->init_chunk) {
-            it_tensor_release(t);
-            *out = NULL;
-            return iti_error(IT_ENOMEM, "it_tensor_open: out of memory");
-        }
-        iti_fill_pattern(t->init_chunk, t->view.fill, t->view.esize, t->view.chunk_elems);
-    }
-    return rc;
 }
 
 int iti_tensor_adopt_stored_chunk(it_tensor *t, const int64_t *stored) {
@@ -477,16 +373,6 @@ int iti_tensor_adopt_stored_chunk(it_tensor *t, const int64_t *stored) {
         return resolve_chunks(t->chunk_request, t) ? rc : 0; /* keep the default: compared */
     t->direct = resolve_direct(t);
     return 0;
-}
-
-void iti_tensor_destroy(it_tensor *t) {
-    iti_store_unregister(t);
-    tensor_free(t);
-}
-
-void it_tensor_release(it_tensor *t) {
-    if (t && iti_store_drop_handle(t))
-        tensor_free(t);
 }
 
 int it_tensor_get_info(const it_tensor *t, it_tensor_info *info) {

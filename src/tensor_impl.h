@@ -70,12 +70,11 @@ struct it_tensor {
  * comparison that follows reports the difference. 0, or the error of restoring t. */
 int iti_tensor_adopt_stored_chunk(it_tensor *t, const int64_t *stored);
 
-/* Frees t whatever its handle count (store close, tensor deletion). */
-void iti_tensor_destroy(it_tensor *t);
+/* A new tensor resolved from desc into store's upstream closure, not yet registered in the
+ * store (tensor_handles.c does that); `opened` tensors (it_tensor_open) have no fn. */
+int iti_tensor_build(it_store *store, const it_tensor_desc *desc, bool opened, it_tensor **out);
 
-/* 0 when the open tensor `open` has the configuration of the resolved, unregistered `want`
- * (the record a persistent store keeps, and fn, user, blend_fn, batch_size and flags);
- * IT_EMISMATCH naming the first difference otherwise (it_tensor_get_or_create). */
-int iti_tensor_same_config(const it_tensor *open, it_tensor *want);
+/* Frees a tensor that is in no store's list. */
+void iti_tensor_free(it_tensor *t);
 
 #endif

@@ -67,7 +67,7 @@ static int cmp_array(const char *lead, const char *field, const int64_t *stored,
     return differ_array(lead, field, stored, want, n);
 }
 
-static int cmp_count(const char *lead, const char *field, int64_t stored, int64_t want) {
+int iti_tensor_meta_cmp_count(const char *lead, const char *field, int64_t stored, int64_t want) {
     return stored == want ? 0 : differ_array(lead, field, &stored, &want, 1);
 }
 
@@ -103,7 +103,7 @@ static int cmp_window(const char *lead, const char *prefix, const it_window *sto
     char name[64];
     snprintf(name, sizeof name, "%s_size", prefix);
     if (stored->rank != want->rank)
-        return cmp_count(lead, name, stored->rank, want->rank);
+        return iti_tensor_meta_cmp_count(lead, name, stored->rank, want->rank);
     int64_t s[ITI_WINDOW_PARTS][IT_MAX_RANK], w[ITI_WINDOW_PARTS][IT_MAX_RANK];
     iti_window_to_parts(stored, s);
     iti_window_to_parts(want, w);
@@ -119,11 +119,11 @@ static int cmp_window(const char *lead, const char *prefix, const it_window *sto
 int iti_tensor_meta_compare(const iti_tensor_meta *stored, const iti_tensor_meta *want,
                            const char *lead) {
     int rc;
-    if ((rc = cmp_count(lead, "rank", stored->rank, want->rank)) ||
+    if ((rc = iti_tensor_meta_cmp_count(lead, "rank", stored->rank, want->rank)) ||
         (rc = cmp_array(lead, "shape", stored->shape, want->shape, want->rank)) ||
         (rc = cmp_str(lead, "dtype", it_dtype_name(stored->dtype), it_dtype_name(want->dtype))) ||
         (rc = cmp_window(lead, "window", &stored->window, &want->window)) ||
-        (rc = cmp_count(lead, "number of args", (int64_t)stored->n_args, (int64_t)want->n_args)))
+        (rc = iti_tensor_meta_cmp_count(lead, "number of args", (int64_t)stored->n_args, (int64_t)want->n_args)))
         return rc;
     for (size_t i = 0; i < want->n_args; i++) {
         char field[32], prefix[32];
@@ -149,54 +149,5 @@ int iti_tensor_meta_compare(const iti_tensor_meta *stored, const iti_tensor_meta
     if ((rc = cmp_array(lead, "chunk", stored->chunk, want->chunk, want->rank)) ||
         (rc = cmp_str(lead, "fn_tag", stored->fn_tag, want->fn_tag)))
         return rc;
-    return 0;
-}
-
-/* A handle's parts that no record keeps: the callbacks and how they are called. */
-static int same_callbacks(const it_tensor *open, const it_tensor *want, const char *lead) {
-    const char *what = open->fn != want->fn             ? "another fn"
-                       : open->user != want->user         ? "another user pointer"
-                       : open->blend_fn != want->blend_fn ? "another blend_fn"
-                                                          : NULL;
-    if (what)
-        return iti_error(IT_EMISMATCH, "%s %s than the description", lead, what);
-    int rc = cmp_count(lead, "batch_size", (int64_t)open->batch, (int64_t)want->batch);
-    return rc ? rc : cmp_count(lead, "flags", open->view.flags, want->view.flags);
-}
-
-int iti_tensor_same_config(const it_tensor *open, it_tensor *want) {
-    char lead[IT_ID_MAX + 64];
-    snprintf(lead, sizeof lead, "it_tensor_get_or_create: tensor \"%s\" is open with",
-             open->view.id);
-    if (!open->fn)
-        return iti_error(IT_EMISMATCH, "it_tensor_get_or_create: tensor \"%s\" is open without "
-                         "a function (it_tensor_open)", open->view.id);
-    /* a default chunk shape resolves as the open tensor's did (it may come from a store) */
-    int rc = iti_tensor_adopt_stored_chunk(want, open->view.chunk);
-    iti_tensor_meta *a = iti_tensor_meta_new(), *b = iti_tensor_meta_new();
-    if (rc == 0 && (!a || !b))
-        rc = iti_error(IT_ENOMEM, "it_tensor_get_or_create: out of memory");
-    if (rc == 0) {
-        iti_tensor_meta_from(open, a);
-        iti_tensor_meta_from(want, b);
-        rc = iti_tensor_meta_compare(a, b, lead);
-    }
-    iti_tensor_meta_free(a);
-    iti_tensor_meta_free(b);
-    return rc ? rc : same_callbacks(open, want, lead);
-}
-
-int iti_tensor_meta_desc(const iti_tensor_meta *m, const char *id, it_tensor_desc *d) {
-    if (m->rank < 1 || m->rank > IT_MAX_RANK || m->n_args > IT_MAX_ARGS)
-        return iti_error(IT_EFORMAT, "it_tensor_open: tensor \"%s\" has unreadable metadata", id);
-    it_tensor_desc_init(d, m->rank);
-    d->id = id;
-    memcpy(d->shape, m->shape, sizeof d->shape);
-    d->dtype = m->dtype;
-    d->window = m->window;
-    d->blend = m->blend;
-    d->blend_init = m->blend_init;
-    memcpy(d->chunk, m->chunk, sizeof d->chunk);
-    d->fn_tag = m->fn_tag;
     return 0;
 }

@@ -1,6 +1,6 @@
 /* Tensor records (iti_tensor_meta, backend.h): built from a tensor for a persistent store to
- * keep, compared with a stored one on reconnect, and turned back into a description when a
- * stored tensor is opened. */
+ * keep and compared with a stored one on reconnect (tensor_handles.c turns a stored record back
+ * into a description when a stored tensor is opened). */
 #ifndef ITI_TENSOR_META_H
 #define ITI_TENSOR_META_H
 
@@ -16,8 +16,8 @@ void iti_tensor_meta_from(const it_tensor *t, iti_tensor_meta *m);
 int iti_tensor_meta_compare(const iti_tensor_meta *stored, const iti_tensor_meta *want,
                            const char *lead);
 
-/* A description of a stored tensor from its record (no fn, no argument handles); d->id and
- * d->fn_tag point into m. IT_EFORMAT when the record's counts are out of range. */
-int iti_tensor_meta_desc(const iti_tensor_meta *m, const char *id, it_tensor_desc *d);
+/* 0 when a count of the record equals the description's, else IT_EMISMATCH worded as by
+ * iti_tensor_meta_compare. */
+int iti_tensor_meta_cmp_count(const char *lead, const char *field, int64_t stored, int64_t want);
 
 #endif
