@@ -191,8 +191,8 @@ static int compute_batch(void *arg, size_t b, int thread) {
     if (frc != 0) {
         char wb[256];
         iti_format_coord(wb, sizeof wb, index, t->view.rank);
-        rc = iti_error(IT_ECALLBACK, "fn of tensor \"%s\" returned %d for window (%s)%s", t->view.id,
-                      frc, wb, count > 1 ? " (first of its batch)" : "");
+        rc = iti_callback_error(frc, "fn of tensor \"%s\" returned %d for window (%s)%s",
+                                t->view.id, frc, wb, count > 1 ? " (first of its batch)" : "");
     } else if (t->direct) {
         /* Each window is its chunk's final value: store it now, so that buffers recycle
          * while the other windows are computed. */
@@ -259,7 +259,7 @@ static int blend_window(const iti_coord *w, void *arg) {
             if (brc != 0) {
                 char wb[256];
                 iti_format_coord(wb, sizeof wb, w->v, r);
-                return iti_error(IT_ECALLBACK, "blend_fn of tensor \"%s\" returned %d for "
+                return iti_callback_error(brc, "blend_fn of tensor \"%s\" returned %d for "
                                  "window (%s)", t->view.id, brc, wb);
             }
         } else {

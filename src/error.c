@@ -5,7 +5,9 @@
 #include "internal.h"
 
 /* One buffer per thread: concurrent callers never read each other's messages. */
-static _Thread_local char tls_message[1024];
+static _Thread_local char tls_message[ITI_ERROR_MAX];
+/* What a user function returned, when the last error is its IT_ECALLBACK. */
+static _Thread_local int tls_callback_status;
 
 const char *it_strerror(int code) {
     switch (code) {
@@ -33,6 +35,8 @@ const char *it_error_name(int code) {
 
 const char *it_last_error(void) { return tls_message; }
 
+int it_last_callback_status(void) { return tls_callback_status; }
+
 /* Messages are one line whatever they quote (user text, HDF5 details): control bytes are
  * written as \n, \t or \xNN. */
 static void one_line(char *msg, size_t size) {
@@ -51,6 +55,7 @@ static void one_line(char *msg, size_t size) {
 }
 
 int iti_verror(int code, const char *fmt, va_list ap) {
+    tls_callback_status = 0;
     vsnprintf(tls_message, sizeof tls_message, fmt, ap);
     one_line(tls_message, sizeof tls_message);
     return code;
@@ -64,10 +69,24 @@ int iti_error(int code, const char *fmt, ...) {
     return code;
 }
 
-void iti_error_save(char *buf, size_t size) {
-    if (size == 0)
-        return;
-    snprintf(buf, size, "%s", tls_message);
+int iti_callback_error(int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    iti_verror(IT_ECALLBACK, fmt, ap);
+    va_end(ap);
+    tls_callback_status = status;
+    return IT_ECALLBACK;
+}
+
+void iti_error_save(iti_error_state *e) {
+    snprintf(e->message, sizeof e->message, "%s", tls_message);
+    e->callback_status = tls_callback_status;
+}
+
+int iti_error_restore(int code, const iti_error_state *e) {
+    snprintf(tls_message, sizeof tls_message, "%s", e->message);
+    tls_callback_status = e->callback_status;
+    return code;
 }
 
 int iti_error_prefix(int code, const char *prefix) {

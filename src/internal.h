@@ -26,8 +26,20 @@ int iti_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3
 int iti_verror(int code, const char *fmt, va_list ap);
 /* Prepends prefix to the calling thread's message; returns code. */
 int iti_error_prefix(int code, const char *prefix);
-/* Copies the calling thread's message into buf (for handing errors across threads). */
-void iti_error_save(char *buf, size_t size);
+/* IT_ECALLBACK with a message, keeping the user function's own status for
+ * it_last_callback_status. */
+int iti_callback_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The calling thread's error (message and callback status), for handing errors across
+ * threads: saved where it happened, restored on the thread that reports it. */
+#define ITI_ERROR_MAX 1024
+typedef struct iti_error_state {
+    char message[ITI_ERROR_MAX];
+    int callback_status;
+} iti_error_state;
+void iti_error_save(iti_error_state *e);
+/* Makes e the calling thread's error; returns code. */
+int iti_error_restore(int code, const iti_error_state *e);
 
 /* Large buffers (chunks, windows, slices): 64-byte aligned, counted in it_memory_stats. */
 void *iti_buf_alloc(size_t bytes);

@@ -14,7 +14,7 @@ typedef struct job {
     atomic_size_t finished;  /* indices done or skipped */
     atomic_int status;       /* first failure */
     atomic_bool stop;
-    char message[1024];      /* message of the first failure */
+    iti_error_state error;   /* of the first failure */
     int users;               /* workers inside work_on (guarded by the pool lock) */
     struct job *qnext;
 } job;
@@ -47,7 +47,7 @@ static void work_on(iti_pool *p, job *j, int thread) {
             if (rc != 0) {
                 int expected = 0;
                 if (atomic_compare_exchange_strong(&j->status, &expected, rc))
-                    iti_error_save(j->message, sizeof j->message);
+                    iti_error_save(&j->error);
                 atomic_store(&j->stop, true);
             }
         }
@@ -191,6 +191,6 @@ int iti_pool_run(iti_pool *p, size_t n, iti_task_fn fn, void *arg) {
     pthread_mutex_unlock(&p->lock);
     int status = atomic_load(&j.status);
     if (status != 0)
-        iti_error(status, "%s", j.message);
+        iti_error_restore(status, &j.error);
     return status;
 }

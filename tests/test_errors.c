@@ -63,6 +63,10 @@ static void test_callback_failure(void **state) {
     assert_int_equal(it_tensor_read(e->t, &r, buf, sizeof buf), IT_ECALLBACK);
     assert_non_null(strstr(it_last_error(), "returned 7"));
     assert_non_null(strstr(it_last_error(), "(3, 1)"));
+    /* the value itself, carried from the pool thread that ran fn */
+    assert_int_equal(it_last_callback_status(), 7);
+    assert_int_equal(it_tensor_read(e->t, NULL, buf, sizeof buf), IT_EINVAL);
+    assert_int_equal(it_last_callback_status(), 0);
     /* Only whole chunks reached the store (chunks are 8x8 f32 = 256 bytes). */
     size_t held = it_store_memory_bytes(e->store);
     assert_true(held % 256 == 0 && held < 4 * 256);
@@ -73,6 +77,35 @@ static void test_callback_failure(void **state) {
     long computed = atomic_load(&e->gen.calls) - before;
     assert_int_equal((size_t)computed, (4 * 256 - held) / 256 * 4);
     assert_int_equal(it_store_memory_bytes(e->store), 4 * 256);
+}
+
+static int failing_blend(void *acc, const void *in, const uint32_t *count, size_t n, void *user) {
+    (void)acc, (void)in, (void)count, (void)n, (void)user;
+    return -3;
+}
+
+/* A blend_fn's failure status reaches the caller as a value too. */
+static void test_blend_callback_status(void **state) {
+    env *e = *state;
+    int64_t size[2] = {6, 6};
+    it_tensor_desc d;
+    it_tensor_desc_init(&d, 2);
+    d.id = "custom";
+    d.shape[0] = d.shape[1] = IT_INF;
+    it_window_init(&d.window, 2, size);
+    d.window.stride[0] = d.window.stride[1] = 4;
+    d.fn = golden_fn;
+    d.user = &e->gen;
+    d.blend = IT_BLEND_CUSTOM;
+    d.blend_fn = failing_blend;
+    it_tensor *t;
+    assert_int_equal(it_tensor_create(e->store, &d, &t), 0);
+    it_region r = region2(0, 8, 0, 8);
+    float buf[64];
+    assert_int_equal(it_tensor_read(t, &r, buf, sizeof buf), IT_ECALLBACK);
+    assert_int_equal(it_last_callback_status(), -3);
+    assert_non_null(strstr(it_last_error(), "blend_fn"));
+    it_tensor_release(t);
 }
 
 /* A window function that reads another tensor (a nested read): refused with IT_EINVAL, which
@@ -328,6 +361,7 @@ int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_callback_failure),
+        T(test_blend_callback_status),
         T(test_cancellation),
         T(test_nested_reads_are_refused),
         T(test_buffer_and_region_errors),

@@ -52,6 +52,12 @@ IT_API const char *it_error_name(int code);
  * same thread. Never NULL ("" when no call has failed yet). */
 IT_API const char *it_last_error(void);
 
+/* When the calling thread's last failed call failed with IT_ECALLBACK: the non-zero value the
+ * window function or blend_fn returned (which it_last_error also quotes), so that a binding can
+ * map it back to what its callback kept (the Python package raises the exception the callback
+ * raised). 0 after any other failure. Thread-safe. */
+IT_API int it_last_callback_status(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -39,7 +39,7 @@ static int check_fault(h5_store *h, int rc) {
     if (h->failed || !iti_vfd_poisoned(&h->vfd))
         return rc;
     h->failed = iti_vfd_error(&h->vfd, "HDF5 store");
-    iti_error_save(h->failed_msg, sizeof h->failed_msg);
+    snprintf(h->failed_msg, sizeof h->failed_msg, "%s", it_last_error());
     return h->failed;
 }
 

@@ -5,10 +5,9 @@ while the library blends, encodes and writes on its own threads.
 
 A Python exception inside a callback cannot cross C frames: it is kept under a token, the
 callback returns the token as its failure status, the library fails the read with
-IT_ECALLBACK quoting that value, and the reading thread raises the kept exception (with its
-traceback). Nothing of a failed window or chunk is stored."""
+IT_ECALLBACK and keeps that value (it_last_callback_status), and the reading thread raises the
+kept exception (with its traceback). Nothing of a failed window or chunk is stored."""
 import itertools
-import re
 import sys
 import threading
 
@@ -77,9 +76,9 @@ def raise_failure(code):
     if code == IT_ECANCELED and failure is not None:
         raise failure
     if code == IT_ECALLBACK:
-        m = re.search(r"returned (-?\d+)", message)
+        token = lib.it_last_callback_status()
         with _lock:
-            exc = _failures.pop(int(m.group(1)), None) if m else None
+            exc = _failures.pop(token, None) if token else None
         if exc is not None:
             if hasattr(exc, "add_note"):
                 exc.add_note(f"(infinite_tensor: {message})")

@@ -194,6 +194,7 @@ const char *it_version_string(void);
 const char *it_strerror(int code);
 const char *it_error_name(int code);
 const char *it_last_error(void);
+int it_last_callback_status(void);
 
 size_t it_dtype_size(it_dtype dtype);
 const char *it_compression_name(it_compression c);
