@@ -23,6 +23,7 @@
 #include "engine.h"
 #include "blend/blend.h"
 #include "codec/codec.h"
+#include "hdf5/hdf5_schema.h"
 #include "test_util.h"
 
 /* ---- codec ---------------------------------------------------------------------------------- */
@@ -396,6 +397,90 @@ static void test_encoded_chunks_through_the_store(void **state) {
     rmdir(dir);
 }
 
+/* io/FORMAT.md's table of tensor group attributes lists exactly what the schema writes, with
+ * the same types: the table in the code is the one source, the document is held to it. */
+typedef struct attr_list {
+    char names[64][64], types[64][32];
+    int n;
+} attr_list;
+
+static void add_listed(const iti_h5_attr_desc *a, void *user) {
+    attr_list *l = user;
+    assert_true(l->n < 64);
+    snprintf(l->names[l->n], sizeof l->names[0], "%s", a->name);
+    snprintf(l->types[l->n++], sizeof l->types[0], "%s", a->type);
+}
+
+/* The rows of the table after `heading`: each backticked name of the first cell (a/_b/_c: a,
+ * then the prefix of a up to its last '_' followed by _b, _c) with the second cell's type. */
+static void read_format_table(const char *heading, attr_list *l) {
+    FILE *f = fopen(IT_TEST_DATA "/../../io/FORMAT.md", "r");
+    assert_non_null(f);
+    char line[2048];
+    bool in = false;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "#", 1) == 0) {
+            in = strncmp(line, heading, strlen(heading)) == 0;
+            continue;
+        }
+        if (!in || line[0] != '|' || line[1] != ' ' || line[2] != '`')
+            continue;
+        char *cell = line + 2, *end = strchr(cell, '|'), *type = end + 1;
+        *end = 0;
+        char *tend = strchr(type, '|');
+        *tend = 0;
+        while (*type == ' ')
+            type++;
+        for (char *t = type + strlen(type); t > type && t[-1] == ' ';)
+            *--t = 0;
+        for (char *q = strchr(cell, '`'); q; q = strchr(q + 1, '`')) {
+            char *close = strchr(q + 1, '`');
+            *close = 0;
+            char *part = strtok(q + 1, "/"), first[64] = "";
+            while (part) {
+                assert_true(l->n < 64);
+                if (!first[0]) {
+                    snprintf(first, sizeof first, "%s", part);
+                    snprintf(l->names[l->n], sizeof l->names[0], "%s", part);
+                } else {
+                    snprintf(l->names[l->n], sizeof l->names[0], "%.*s%s",
+                             (int)(strrchr(first, '_') - first), first, part);
+                }
+                snprintf(l->types[l->n++], sizeof l->types[0], "%s", type);
+                part = strtok(NULL, "/");
+            }
+            q = close;
+        }
+    }
+    fclose(f);
+}
+
+static void test_format_md_lists_the_schema(void **state) {
+    (void)state;
+    attr_list code = {0}, doc = {0};
+    iti_h5_schema_list(add_listed, &code);
+    read_format_table("## Tensor group", &doc);
+    assert_true(code.n > 20);
+    for (int i = 0; i < code.n; i++) {
+        int j = 0;
+        while (j < doc.n && strcmp(doc.names[j], code.names[i]) != 0)
+            j++;
+        if (j == doc.n)
+            fail_msg("io/FORMAT.md does not list the attribute %s", code.names[i]);
+        if (strcmp(doc.types[j], code.types[i]) != 0)
+            fail_msg("io/FORMAT.md gives %s the type %s, the schema writes %s", code.names[i],
+                     doc.types[j], code.types[i]);
+    }
+    for (int j = 0; j < doc.n; j++) {
+        int i = 0;
+        while (i < code.n && strcmp(doc.names[j], code.names[i]) != 0)
+            i++;
+        if (i == code.n)
+            fail_msg("io/FORMAT.md lists %s, which the schema does not write", doc.names[j]);
+    }
+    print_message("io/FORMAT.md lists the %d attributes the schema writes\n", code.n);
+}
+
 static void test_codec_options(void **state) {
     (void)state;
     iti_codec c;
@@ -558,6 +643,7 @@ int main(void) {
         cmocka_unit_test(test_codec_table),
         cmocka_unit_test(test_blend_table),
         cmocka_unit_test(test_encoded_chunks_through_the_store),
+        cmocka_unit_test(test_format_md_lists_the_schema),
         cmocka_unit_test(test_codec_options),
         cmocka_unit_test(test_cache_lru_order),
         cmocka_unit_test(test_cache_pins_and_drops),

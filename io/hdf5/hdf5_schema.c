@@ -1,4 +1,6 @@
-/* Tensor metadata as group attributes, driven by one table of fields (hdf5_schema.h). */
+/* Tensor metadata as group attributes, driven by one table of fields (hdf5_schema.h): written,
+ * read and listed from it (the upgrade of old stores and the test that holds io/FORMAT.md to
+ * it take the list). */
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -47,6 +49,43 @@ static const field fields[] = {
 
 #define AT(m, f, type) ((type *)((char *)(m) + (f)->offset))
 
+/* The weighted blend's attributes (F_WEIGHT), in the order they are written. */
+enum { W_PROFILE, W_BORDER, W_SIGMA, W_FLOOR, W_SHA256, W_COUNT };
+static const iti_h5_attr_desc weight_fields[W_COUNT] = {
+    {"weight_profile", "string"}, {"weight_border", "int64[r]"}, {"weight_sigma", "f64[r]"},
+    {"weight_floor", "f64"},      {"weight_array_sha256", "string"},
+};
+
+/* What FORMAT.md writes as the type of each kind's attributes. */
+static const char *const kind_types[] = {
+    [F_INTS] = "int64[r]", [F_DTYPE] = "string", [F_WINDOW] = "int64[r]", [F_ARGS] = "string[n]",
+    [F_BLEND] = "string",  [F_REAL] = "f64",     [F_STRING] = "string",   [F_ORIGIN] = "int64[r]",
+    [F_WRITER] = "string", [F_ARG_WINDOWS] = "int64[r_i]",
+};
+
+/* A window's four attributes: prefix_size, prefix_stride, ... */
+static void list_window(const char *prefix, const char *type, iti_h5_schema_fn fn, void *user) {
+    for (int p = 0; p < ITI_WINDOW_PARTS; p++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s_%s", prefix, iti_window_part_names[p]);
+        fn(&(iti_h5_attr_desc){name, type}, user);
+    }
+}
+
+void iti_h5_schema_list(iti_h5_schema_fn fn, void *user) {
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const field *f = &fields[i];
+        if (f->kind == F_WEIGHT)
+            for (int w = 0; w < W_COUNT; w++)
+                fn(&weight_fields[w], user);
+        else if (f->kind == F_WINDOW || f->kind == F_ARG_WINDOWS)
+            list_window(f->kind == F_WINDOW ? f->name : "arg<i>_window", kind_types[f->kind], fn,
+                        user);
+        else
+            fn(&(iti_h5_attr_desc){f->name, kind_types[f->kind]}, user);
+    }
+}
+
 /* ---- writing ---------------------------------------------------------------------------------- */
 
 static int write_window(hid_t g, const char *prefix, const it_window *w) {
@@ -68,12 +107,12 @@ static int write_weight(hid_t g, const iti_tensor_meta *m) {
     int rc;
     if (m->blend != IT_BLEND_WEIGHTED)
         return 0;
-    if ((rc = iti_h5_write_str(g, "weight_profile", it_weight_kind_name(w->kind))) ||
-        (rc = iti_h5_write_i64(g, "weight_border", w->border, r)) ||
-        (rc = iti_h5_write_f64s(g, "weight_sigma", w->sigma, r)) ||
-        (rc = iti_h5_write_f64(g, "weight_floor", w->floor)))
+    if ((rc = iti_h5_write_str(g, weight_fields[W_PROFILE].name, it_weight_kind_name(w->kind))) ||
+        (rc = iti_h5_write_i64(g, weight_fields[W_BORDER].name, w->border, r)) ||
+        (rc = iti_h5_write_f64s(g, weight_fields[W_SIGMA].name, w->sigma, r)) ||
+        (rc = iti_h5_write_f64(g, weight_fields[W_FLOOR].name, w->floor)))
         return rc;
-    return iti_h5_write_str(g, "weight_array_sha256", m->weight_sha256);
+    return iti_h5_write_str(g, weight_fields[W_SHA256].name, m->weight_sha256);
 }
 
 static int write_field(hid_t g, const field *f, const iti_tensor_meta *m, const int64_t *origin) {
@@ -195,14 +234,14 @@ static int read_weight(hid_t g, iti_tensor_meta *m) {
     int rc;
     if (m->blend != IT_BLEND_WEIGHTED)
         return 0;
-    if ((rc = iti_h5_read_str(g, "weight_profile", false, s, sizeof s)))
+    if ((rc = iti_h5_read_str(g, weight_fields[W_PROFILE].name, false, s, sizeof s)))
         return rc;
     if (it_weight_kind_parse(s, &w->kind))
         return iti_error(IT_EFORMAT, "unknown weight profile \"%s\"", s);
-    if ((rc = iti_h5_read_i64(g, "weight_border", w->border, r)) ||
-        (rc = iti_h5_read_f64s(g, "weight_sigma", w->sigma, r)) ||
-        (rc = iti_h5_read_f64(g, "weight_floor", &w->floor)) ||
-        (rc = iti_h5_read_str(g, "weight_array_sha256", false, m->weight_sha256,
+    if ((rc = iti_h5_read_i64(g, weight_fields[W_BORDER].name, w->border, r)) ||
+        (rc = iti_h5_read_f64s(g, weight_fields[W_SIGMA].name, w->sigma, r)) ||
+        (rc = iti_h5_read_f64(g, weight_fields[W_FLOOR].name, &w->floor)) ||
+        (rc = iti_h5_read_str(g, weight_fields[W_SHA256].name, false, m->weight_sha256,
                               sizeof m->weight_sha256)))
         return rc;
     for (size_t d = 0; d < r; d++) {

@@ -1,3 +1,5 @@
+/* Upgrades a format-1 store to format 2 in place (hdf5_upgrade.h): strings rewritten
+ * fixed-length, the chunk index rebuilt from the chunk B-tree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -5,9 +7,8 @@
 #include "backend.h"
 #include "hdf5/hdf5_attr.h"
 #include "hdf5/hdf5_compat.h"
+#include "hdf5/hdf5_schema.h"
 #include "hdf5/hdf5_upgrade.h"
-
-static const char *const strings[] = {"dtype", "blend", "fn_tag", "created_by"};
 
 /* Reads a (variable-length) string attribute and writes it back fixed-length. */
 static int refix(hid_t obj, const char *name) {
@@ -39,6 +40,19 @@ static int refix_args(hid_t g) {
     free(ids);
     free(ptr);
     return rc;
+}
+
+/* Every string attribute of the schema that the group has, rewritten fixed-length (format 1
+ * wrote variable-length strings). */
+typedef struct refix_job {
+    hid_t g;
+    int rc;
+} refix_job;
+
+static void refix_listed(const iti_h5_attr_desc *a, void *user) {
+    refix_job *j = user;
+    if (j->rc == 0 && strcmp(a->type, "string") == 0 && H5Aexists(j->g, a->name) > 0)
+        j->rc = refix(j->g, a->name);
 }
 
 /* Rewrites the chunk index as the list of chunks HDF5's chunk B-tree holds. */
@@ -97,8 +111,9 @@ static herr_t upgrade_one(hid_t tensors, const char *id, const iti_h5_link_info 
         *rc = iti_h5_error(IT_EFORMAT, id);
         return -1;
     }
-    for (size_t i = 0; *rc == 0 && i < sizeof strings / sizeof *strings; i++)
-        *rc = refix(g, strings[i]);
+    refix_job job = {g, 0};
+    iti_h5_schema_list(refix_listed, &job);
+    *rc = job.rc;
     if (*rc == 0)
         *rc = refix_args(g);
     if (*rc == 0)
