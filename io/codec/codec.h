@@ -49,10 +49,9 @@ typedef struct iti_codec_row {
     size_t (*bound)(size_t n);
 } iti_codec_row;
 
-/* The table, in it_compression order (codec_table.c; its initializer has exactly one row per
- * value or the build fails), and the rows the codecs' files define. */
+/* The table, in it_compression order (codec_table.c, where each codec's file has its row; its
+ * initializer has exactly one row per value or the build fails). */
 extern const iti_codec_row *const iti_codec_table[IT_COMPRESSION_COUNT];
-extern const iti_codec_row iti_codec_deflate, iti_codec_lz4, iti_codec_zstd, iti_codec_none;
 
 /* The row of a codec, or NULL for a value that is not an it_compression. */
 static inline const iti_codec_row *iti_codec_row_of(it_compression id) {

@@ -6,6 +6,9 @@
 #include "backend.h"
 #include "codec/codec.h"
 
+/* The rows, each defined in its codec's file. */
+extern const iti_codec_row iti_codec_deflate, iti_codec_lz4, iti_codec_zstd, iti_codec_none;
+
 const iti_codec_row *const iti_codec_table[] = {
     &iti_codec_deflate, /* IT_COMPRESSION_DEFLATE */
     &iti_codec_lz4,     /* IT_COMPRESSION_LZ4 */

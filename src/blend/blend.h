@@ -80,11 +80,9 @@ typedef struct iti_blend_kind {
      [IT_U8] = PREFIX##_u8,   [IT_U16] = PREFIX##_u16, [IT_U32] = PREFIX##_u32,                 \
      [IT_U64] = PREFIX##_u64}
 
-/* The table, in it_blend order (blend_table.c: its initializer has one row per value or the
- * build fails), and the rows the blends' files define. */
+/* The table, in it_blend order (blend_table.c, where each blend's file has its row; its
+ * initializer has one row per value or the build fails). */
 extern const iti_blend_kind *const iti_blend_table[IT_BLEND_COUNT_];
-extern const iti_blend_kind iti_blend_sum, iti_blend_max, iti_blend_min, iti_blend_replace,
-    iti_blend_mean, iti_blend_custom, iti_blend_weighted;
 
 /* The row of a blend, or NULL for a value that is not an it_blend. */
 static inline const iti_blend_kind *iti_blend_of(it_blend b) {

@@ -4,6 +4,10 @@
 
 #include "blend/blend.h"
 
+/* The rows, each defined in its blend's file. */
+extern const iti_blend_kind iti_blend_sum, iti_blend_max, iti_blend_min, iti_blend_replace,
+    iti_blend_mean, iti_blend_custom, iti_blend_weighted;
+
 const iti_blend_kind *const iti_blend_table[] = {
     &iti_blend_sum,      /* IT_BLEND_SUM */
     &iti_blend_max,      /* IT_BLEND_MAX */
