@@ -4,6 +4,7 @@ HDF5TileStore keeps each tensor as one sparse chunked data set of an HDF5 file, 
 survives the process. Both run on a Context (threads and memory budget of the C engine)."""
 import contextlib
 import os
+import threading
 import uuid
 import weakref
 
@@ -127,6 +128,10 @@ class TileStore:
         self._close_code = 0
         self._guard = Guard(self._free)
         self._tensors = weakref.WeakValueDictionary()  # id -> the open InfiniteTensor
+        # Finding an open tensor and registering a new one happen under one lock: two threads
+        # asking for the same id would otherwise both miss it and the second be refused (its
+        # callback key differs from the first's).
+        self._handles_lock = threading.RLock()
 
     @property
     def _open(self):
@@ -170,8 +175,13 @@ class TileStore:
                                        chunk_size, dtype, blend, blend_init, weight, fn_tag,
                                        serial, transient, batch_size)
 
-    def _get_or_create(self, tid, shape, f, output_window, args, args_windows, chunk_size, dtype,
-                       blend, blend_init, weight, fn_tag, serial, transient, batch_size):
+    def _get_or_create(self, *a):
+        with self._handles_lock:
+            return self._get_or_create_locked(*a)
+
+    def _get_or_create_locked(self, tid, shape, f, output_window, args, args_windows, chunk_size,
+                              dtype, blend, blend_init, weight, fn_tag, serial, transient,
+                              batch_size):
         existing = self._tensors.get(tid)
         dt = np.dtype(dtype)
         key = existing._key if existing is not None else _callbacks.register(
@@ -240,7 +250,7 @@ class TileStore:
         """A stored tensor without its function (HDF5 stores): reads of computed chunks work;
         chunks never computed raise NotComputed, or read as blend_init with fill_missing."""
         tid = str(id)
-        with self._guard:
+        with self._guard, self._handles_lock:
             if tid in self._tensors:
                 return self._tensors[tid]
             p = ffi.new("it_tensor **")
@@ -251,8 +261,9 @@ class TileStore:
             return t
 
     def _forget(self, t):
-        if self._tensors.get(t.id) is t:
-            del self._tensors[t.id]
+        with self._handles_lock:
+            if self._tensors.get(t.id) is t:
+                del self._tensors[t.id]
 
     def list(self):
         """Ids of the tensors the store holds (HDF5: stored; memory: open)."""

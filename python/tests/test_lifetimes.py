@@ -149,3 +149,26 @@ def test_finalizers_never_wait_for_cffi():
     from infinite_tensor._lib import lib
     unbound = [name for name in dir(lib) if name not in vars(lib)]
     assert not unbound
+
+
+def test_concurrent_get_or_create_shares_one_tensor():
+    # threads asking for the same id and configuration at once all get the same tensor
+    s = MemoryTileStore()
+    w = TensorWindow((8, 8))
+    got, errors = [], []
+
+    def ask():
+        try:
+            for _ in range(50):
+                got.append(s.get_or_create("shared", (None, None), lambda c: np.ones((8, 8), np.float32), w))
+        except Exception as e:  # noqa: BLE001 - collected for the assertion
+            errors.append(e)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    assert len(got) == 400 and all(t is got[0] for t in got)
+    s.close()
