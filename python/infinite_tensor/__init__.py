@@ -13,8 +13,10 @@ sparse HDF5 data set per tensor; crash-safe stores; exports and previews).
 See python/README.md for how this maps to the original Python library."""
 from ._lib import ffi, lib, text
 from .codecs import codecs
-from .errors import (CallbackError, Canceled, Error, Exists, FormatError, InvalidArgument,
-                     Mismatch, NotComputed, NotFound, OutOfRange, StorageError)
+from .errors import (CallbackError, Canceled, DeviceMismatchError, DtypeMismatchError, Error,
+                     Exists, FormatError, InfiniteTensorError, InvalidArgument, Mismatch,
+                     NotComputed, NotFound, OutOfRange, ShapeMismatchError, StorageError,
+                     ValidationError)
 from .store import (Context, HDF5TileStore, MemoryTileStore, TileStore, WeightProfile,
                     default_context, new_id)
 from .tensor import InfiniteTensor
@@ -25,4 +27,6 @@ __version__ = text(lib.it_version_string())
 __all__ = ["TensorWindow", "MemoryTileStore", "HDF5TileStore", "TileStore", "InfiniteTensor",
            "Context", "default_context", "WeightProfile", "new_id", "Error", "InvalidArgument",
            "OutOfRange", "Mismatch", "NotComputed", "NotFound", "Exists", "FormatError",
-           "StorageError", "Canceled", "CallbackError", "codecs", "ffi", "lib"]
+           "StorageError", "Canceled", "CallbackError", "InfiniteTensorError", "ValidationError",
+           "ShapeMismatchError", "DtypeMismatchError", "DeviceMismatchError", "codecs", "ffi",
+           "lib"]

@@ -14,7 +14,8 @@ import threading
 import numpy as np
 
 from ._lib import IT_ECALLBACK, IT_ECANCELED, ffi, lib, text
-from .errors import error_for
+from .errors import (DeviceMismatchError, DtypeMismatchError, ShapeMismatchError, ValidationError,
+                     error_for)
 
 DTYPES = {lib.IT_F32: np.dtype(np.float32), lib.IT_F64: np.dtype(np.float64),
           lib.IT_I8: np.dtype(np.int8), lib.IT_I16: np.dtype(np.int16),
@@ -25,11 +26,14 @@ CODES = {dt: code for code, dt in DTYPES.items()}
 
 
 def dtype_code(dtype):
-    """The it_dtype of a numpy dtype (ValueError for one the library does not have)."""
-    dt = np.dtype(dtype)
+    """The it_dtype of a numpy dtype (ValidationError for one the library does not have)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as e:
+        raise ValidationError(f"dtype {dtype!r} is not a numpy dtype ({e})") from None
     if dt not in CODES or not dt.isnative:
-        raise ValueError(f"dtype {dt.str} is not one of the library's (in native byte order): "
-                         + ", ".join(str(d) for d in CODES))
+        raise ValidationError(f"dtype {dt.str} is not one of the library's (in native byte "
+                              "order): " + ", ".join(str(d) for d in CODES))
     return CODES[dt]
 
 
@@ -134,16 +138,40 @@ def _check_released(entry, index, who, arrays, held):
                                "copy (np.copy) instead")
 
 
+def _as_array(entry, index, out):
+    """A window function's result as a numpy array: numpy arrays as they are; anything with
+    DLPack, __array__ or the buffer protocol (a torch CPU tensor, a memoryview, ...) without a
+    copy where it allows. Lists are refused: their element type is a guess."""
+    if isinstance(out, np.ndarray):
+        return out
+    where = f'tensor "{entry.id}", window {index}'
+    device = getattr(out, "device", None)
+    if device is not None and str(getattr(device, "type", device)) not in ("cpu", "CPU"):
+        raise DeviceMismatchError(f"{where}: the function returned an array on {device}; "
+                                  "tensors take arrays in host memory (move it with .cpu())")
+    try:
+        if hasattr(out, "__dlpack__"):
+            return np.from_dlpack(out)
+        if hasattr(out, "__array__") or hasattr(out, "__array_interface__"):
+            return np.asarray(out)
+        if isinstance(out, memoryview) or hasattr(out, "__buffer__"):
+            return np.asarray(memoryview(out))
+    except (TypeError, ValueError, RuntimeError, BufferError) as e:
+        raise DeviceMismatchError(f"{where}: the function's {type(out).__name__} cannot be read "
+                                  f"as an array in host memory ({e})") from e
+    raise DtypeMismatchError(f"{where}: the function returned {type(out).__name__}, not an "
+                             "array (numpy, or anything with __dlpack__, __array__ or a buffer)")
+
+
 def _check(entry, index, out):
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f'tensor "{entry.id}", window {index}: the function returned '
-                        f"{type(out).__name__}, not a numpy array")
+    out = _as_array(entry, index, out)
     if out.shape != entry.shape:
-        raise ValueError(f'tensor "{entry.id}", window {index}: the function returned shape '
-                         f"{out.shape}, the window has {entry.shape}")
+        raise ShapeMismatchError(f'tensor "{entry.id}", window {index}: the function returned '
+                                 f"shape {out.shape}, the window has {entry.shape}")
     if out.dtype != entry.dtype:
-        raise TypeError(f'tensor "{entry.id}", window {index}: the function returned dtype '
-                        f"{out.dtype}, the tensor has {entry.dtype}")
+        raise DtypeMismatchError(f'tensor "{entry.id}", window {index}: the function returned '
+                                 f"dtype {out.dtype}, the tensor has {entry.dtype}")
+    return out
 
 
 @ffi.callback("int(const it_window_batch *, void *)", error=-1)
@@ -158,8 +186,7 @@ def window_callback(b, user):
             args = [_lend(b.arg[k * n_args + i], shapes[i], dtypes[i], False)
                     for i in range(n_args)]
             held = _refs(args)
-            out = entry.f(index, *args)
-            _check(entry, index, out)
+            out = _check(entry, index, entry.f(index, *args))
             _view(b.out[k], entry.shape, entry.dtype, True)[...] = out
             del out
             _check_released(entry, index, "the function", args, held)

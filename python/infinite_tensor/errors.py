@@ -1,5 +1,10 @@
 """The library's status codes as Python exceptions. Every exception carries the library's
-one-line message, its status code (`code`, negative) and the code's name (`name`)."""
+one-line message, its status code (`code`, negative) and the code's name (`name`).
+
+The original library's exception names are here too, as subclasses of these, so code written
+for it catches what it expects: InfiniteTensorError (the base of all), ValidationError (every
+invalid argument, and a reconnect with another configuration), ShapeMismatchError,
+DtypeMismatchError and DeviceMismatchError (what a window function returned)."""
 from ._lib import lib, text
 
 
@@ -20,8 +25,28 @@ class OutOfRange(Error, IndexError):
     """IT_ERANGE: coordinates outside a finite dimension or the int64 range."""
 
 
-class Mismatch(Error):
+class ValidationError(InvalidArgument):
+    """An argument is not valid; the message names it (IT_EINVAL, and the original's
+    ValidationError)."""
+
+
+class Mismatch(ValidationError):
     """IT_EMISMATCH: a tensor of that id exists with another configuration (field named)."""
+
+
+class ShapeMismatchError(ValidationError):
+    """A window function returned an array of another shape than its output window."""
+
+
+class DtypeMismatchError(ValidationError, TypeError):
+    """A window function returned an array of another dtype than its tensor's."""
+
+
+class DeviceMismatchError(ValidationError, TypeError):
+    """A window function returned an array that is not in host memory (a GPU tensor)."""
+
+
+InfiniteTensorError = Error
 
 
 class NotComputed(Error):
@@ -54,7 +79,7 @@ class CallbackError(Error):
 
 
 _BY_NAME = {
-    "IT_EINVAL": InvalidArgument, "IT_ERANGE": OutOfRange, "IT_EMISMATCH": Mismatch,
+    "IT_EINVAL": ValidationError, "IT_ERANGE": OutOfRange, "IT_EMISMATCH": Mismatch,
     "IT_ENOTCOMPUTED": NotComputed, "IT_ENOTFOUND": NotFound, "IT_EEXIST": Exists,
     "IT_EFORMAT": FormatError, "IT_EIO": StorageError, "IT_ENOSPC": StorageError,
     "IT_ELOCKED": StorageError, "IT_ECANCELED": Canceled, "IT_ECALLBACK": CallbackError,

@@ -10,11 +10,11 @@ import weakref
 
 import numpy as np
 
-from . import _callbacks
+from . import _callbacks, _validate
 from ._lib import IT_INF, IT_OPEN_FILL_MISSING, IT_TENSOR_SERIAL, IT_TENSOR_TRANSIENT, ffi, lib
 from ._lib import IT_WEIGHT_FLAT
 from ._lifetime import Guard
-from .errors import InvalidArgument, check
+from .errors import InvalidArgument, ValidationError, check
 from .tensor import InfiniteTensor
 from .window import TensorWindow
 
@@ -108,15 +108,8 @@ def _fill_weight(desc, weight, keep):
 
 
 def _chunk(desc, chunk_size, shape):
-    if chunk_size is None:
-        return
-    if isinstance(chunk_size, (int, np.integer)):  # the original's: one size for infinite dims
-        chunk_size = tuple(None if n is not None else int(chunk_size) for n in shape)
-    if len(chunk_size) != len(shape):
-        raise InvalidArgument(f"chunk_size has {len(chunk_size)} entries, the shape "
-                              f"{len(shape)}")
-    for d, c in enumerate(chunk_size):
-        desc.chunk[d] = 0 if c is None else int(c)
+    for d, c in enumerate(_validate.chunk_size(chunk_size, shape) or ()):
+        desc.chunk[d] = 0 if c is None else c
 
 
 class TileStore:
@@ -161,12 +154,23 @@ class TileStore:
         WeightProfile) or a callable blend(acc, incoming, count) updating acc in place row by
         row. transient: keep chunks only while a read needs them (memory stores only)."""
         tid = new_id() if id is None else str(id)
-        shape = tuple(shape)
+        shape = _validate.shape(shape)
+        _validate.function("f", f)
         if not isinstance(output_window, TensorWindow):
-            raise TypeError("output_window must be a TensorWindow")
+            raise ValidationError("output_window must be a TensorWindow, got "
+                                  f"{type(output_window).__name__}")
         args, args_windows = tuple(args or ()), tuple(args_windows or ())
         if len(args) != len(args_windows):
-            raise InvalidArgument(f"{len(args)} args but {len(args_windows)} args_windows")
+            raise ValidationError(f"{len(args)} args but {len(args_windows)} args_windows")
+        for i, a in enumerate(args):
+            if not isinstance(a, InfiniteTensor):
+                raise ValidationError(f"args[{i}] must be an InfiniteTensor, got "
+                                      f"{type(a).__name__}")
+            if not isinstance(args_windows[i], TensorWindow):
+                raise ValidationError(f"args_windows[{i}] must be a TensorWindow, got "
+                                      f"{type(args_windows[i]).__name__}")
+        blend_init = _validate.real("blend_init", blend_init)
+        batch_size = _validate.integer("batch_size", batch_size, 1)
         with contextlib.ExitStack() as using:  # the store and the arguments stay alive meanwhile
             using.enter_context(self._guard)
             for a in args:
@@ -183,7 +187,7 @@ class TileStore:
                               dtype, blend, blend_init, weight, fn_tag, serial, transient,
                               batch_size):
         existing = self._tensors.get(tid)
-        dt = np.dtype(dtype)
+        dt = _callbacks.DTYPES[_callbacks.dtype_code(dtype)]
         key = existing._key if existing is not None else _callbacks.register(
             _callbacks.Entry(f, blend if callable(blend) else None, tid, dt, output_window.size))
         keep = []
@@ -238,7 +242,7 @@ class TileStore:
                 _fill_weight(desc, weight, keep)
             elif weight is not None:
                 raise InvalidArgument("weight is given but blend is not \"weighted\"")
-        desc.blend_init = float(blend_init)
+        desc.blend_init = blend_init
         _chunk(desc, chunk_size, shape)
         if fn_tag is not None:
             keep.append(ffi.new("char[]", str(fn_tag).encode()))

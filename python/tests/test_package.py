@@ -43,15 +43,44 @@ def test_exceptions_propagate_with_traceback(store):
 def test_wrong_results_are_clear_errors(store):
     shapes = store.get_or_create("shapes", (None, None), lambda ctx: np.zeros((8, 9), np.float32),
                                  W8)
-    with pytest.raises(ValueError, match=r'tensor "shapes", window \(0, 0\).*shape \(8, 9\)'):
+    with pytest.raises(it.ShapeMismatchError, match=r'tensor "shapes", window \(0, 0\).*shape \(8, 9\)'):
         shapes[0:8, 0:8]
     types = store.get_or_create("types", (None, None), lambda ctx: np.zeros((8, 8)), W8)
-    with pytest.raises(TypeError, match="dtype float64, the tensor has float32"):
+    with pytest.raises(it.DtypeMismatchError, match="dtype float64, the tensor has float32"):
         types[0:8, 0:8]
     lists = store.get_or_create("lists", (None, None), lambda ctx: [[0] * 8] * 8, W8)
-    with pytest.raises(TypeError, match="not a numpy array"):
+    with pytest.raises(it.DtypeMismatchError, match="returned list, not an array"):
         lists[0:8, 0:8]
     assert shapes.stats()["chunks"] == types.stats()["chunks"] == 0
+    # the original's names are subclasses of the package's own
+    assert issubclass(it.ShapeMismatchError, it.InvalidArgument)
+    assert issubclass(it.ValidationError, it.InvalidArgument) and it.InfiniteTensorError is it.Error
+
+
+class HostArray:
+    """An array-like that is not a numpy array (as a torch CPU tensor is): __array__ only."""
+
+    def __init__(self, a):
+        self.a = a
+
+    def __array__(self, dtype=None, copy=None):
+        return self.a
+
+
+class DeviceArray:
+    """An array-like on a device numpy cannot read."""
+
+    device = "cuda:0"
+
+
+def test_window_functions_return_array_likes(store):
+    like = store.get_or_create("like", (None, None), lambda ctx: HostArray(ramp(ctx)), W8)
+    assert np.array_equal(like[0:8, 8:16], ramp((0, 1)))
+    buffer = store.get_or_create("buffer", (None, None), lambda ctx: memoryview(ramp(ctx)), W8)
+    assert np.array_equal(buffer[0:8, 0:8], ramp((0, 0)))  # the buffer protocol
+    gpu = store.get_or_create("gpu", (None, None), lambda ctx: DeviceArray(), W8)
+    with pytest.raises(it.DeviceMismatchError, match="cuda:0"):
+        gpu[0:8, 0:8]
 
 
 def test_library_errors(store):
@@ -302,3 +331,26 @@ def test_every_codec_of_the_table_stores_and_reads(tmp_path):
             assert np.array_equal(s.open("ramp")[-16:16, -16:16], first)
     with pytest.raises(it.InvalidArgument, match="deflate, lz4, zstd or none"):
         HDF5TileStore(tmp_path / "x.h5", compression="gzip")
+
+
+@pytest.mark.parametrize("kwargs, names", [
+    ({"blend_init": True}, "blend_init must be a real number"),
+    ({"blend_init": "zero"}, "blend_init must be a real number"),
+    ({"batch_size": 0}, "batch_size must be >= 1"),
+    ({"batch_size": 2.5}, "batch_size must be an integer"),
+    ({"shape": (None, -4)}, r"shape\[1\] must be >= 1"),
+    ({"shape": ()}, "shape must have at least one dimension"),
+    ({"chunk_size": 0}, "chunk_size must be >= 1"),
+    ({"chunk_size": (16,)}, "chunk_size has 1 entries, the shape 2"),
+    ({"f": None}, "f must be callable"),
+    ({"dtype": "complex64"}, "dtype <c8 is not one of the library's"),
+    ({"dtype": object()}, "is not a numpy dtype"),
+    ({"args": (np.zeros(3),), "args_windows": (W8,)}, r"args\[0\] must be an InfiniteTensor"),
+    ({"output_window": (8, 8)}, "output_window must be a TensorWindow"),
+])
+def test_arguments_are_validated_by_name(store, kwargs, names):
+    call = {"id": "v", "shape": (None, None), "f": ramp, "output_window": W8}
+    call.update(kwargs)
+    with pytest.raises(it.ValidationError, match=names):
+        store.get_or_create(**call)
+    assert store.list() == []
