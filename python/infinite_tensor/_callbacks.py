@@ -116,9 +116,10 @@ class Entry:
     an optional blend(acc, incoming, count) updating acc in place, and what checking f's
     results needs."""
 
-    def __init__(self, f, blend, tensor_id, dtype, shape):
+    def __init__(self, f, blend, tensor_id, dtype, shape, batched=False):
         self.f, self.blend, self.id = f, blend, tensor_id
         self.dtype, self.shape = dtype, tuple(shape)
+        self.batched = batched  # batch_size > 1: f(indices, *slice_lists) -> list
 
 
 def _refs(arrays):
@@ -174,6 +175,26 @@ def _check(entry, index, out):
     return out
 
 
+def _call_batched(entry, b, rank, n_args, shapes, dtypes):
+    """The original's batch convention: f(indices, *slice_lists) with a list of window indices
+    and, per argument, a list of slices, returning a list of as many results."""
+    indices = [tuple(b.index[k * rank + j] for j in range(rank)) for k in range(b.count)]
+    lists = [[_lend(b.arg[k * n_args + i], shapes[i], dtypes[i], False) for k in range(b.count)]
+             for i in range(n_args)]
+    flat = [a for one in lists for a in one]
+    held = _refs(flat)
+    outs = entry.f(indices, *lists)
+    if not isinstance(outs, (list, tuple)) or len(outs) != len(indices):
+        raise ShapeMismatchError(f'tensor "{entry.id}", windows {indices[0]}..: the batched '
+                                 f"function returned {type(outs).__name__}"
+                                 f"{f' of {len(outs)}' if isinstance(outs, (list, tuple)) else ''}"
+                                 f", not a list of {len(indices)} arrays")
+    for k, out in enumerate(outs):
+        _view(b.out[k], entry.shape, entry.dtype, True)[...] = _check(entry, indices[k], out)
+    del outs, out
+    _check_released(entry, indices[0], "the batched function", flat, held)
+
+
 @ffi.callback("int(const it_window_batch *, void *)", error=-1)
 def window_callback(b, user):
     try:
@@ -181,6 +202,9 @@ def window_callback(b, user):
         rank, n_args = b.rank, b.n_args
         shapes = [tuple(b.arg_shape[i][j] for j in range(b.arg_rank[i])) for i in range(n_args)]
         dtypes = [DTYPES[b.arg_dtype[i]] for i in range(n_args)]
+        if entry.batched:
+            _call_batched(entry, b, rank, n_args, shapes, dtypes)
+            return 0
         for k in range(b.count):
             index = tuple(b.index[k * rank + j] for j in range(rank))
             args = [_lend(b.arg[k * n_args + i], shapes[i], dtypes[i], False)

@@ -3,9 +3,11 @@ optional byte limit evicts least recently used chunks, which are computed again 
 HDF5TileStore keeps each tensor as one sparse chunked data set of an HDF5 file, so work
 survives the process. Both run on a Context (threads and memory budget of the C engine)."""
 import contextlib
+import inspect
 import os
 import threading
 import uuid
+import warnings
 import weakref
 
 import numpy as np
@@ -14,7 +16,7 @@ from . import _callbacks, _validate
 from ._lib import IT_INF, IT_OPEN_FILL_MISSING, IT_TENSOR_SERIAL, IT_TENSOR_TRANSIENT, ffi, lib
 from ._lib import IT_WEIGHT_FLAT
 from ._lifetime import Guard
-from .errors import InvalidArgument, ValidationError, check
+from .errors import InvalidArgument, NotFound, ValidationError, check
 from .tensor import InfiniteTensor
 from .window import TensorWindow
 
@@ -112,8 +114,61 @@ def _chunk(desc, chunk_size, shape):
         desc.chunk[d] = 0 if c is None else c
 
 
+def _legacy_keywords(legacy):
+    """The original get_or_create's legacy keywords: cache_method has no meaning (dropped, as
+    in the original); cache_limit is not applied (a store's limit is set when it opens)."""
+    legacy.pop("cache_method", None)
+    if legacy.pop("cache_limit", None) is not None:
+        warnings.warn("cache_limit is not applied: give cache_size_bytes when the store opens",
+                      RuntimeWarning, stacklevel=3)
+    if legacy:
+        raise TypeError(f"unexpected keyword arguments: {sorted(legacy)}")
+
+
+def _tile_chunks(tile_size, shape):
+    """An HDF5 store's tile_size as a chunk_size for a tensor of `shape`: an int for every
+    infinite dimension, or a tuple with one entry per infinite dimension."""
+    if tile_size is None:
+        return None
+    infinite = [d for d, n in enumerate(shape) if n is None]
+    if isinstance(tile_size, int):
+        sizes = [tile_size] * len(infinite)
+    else:
+        sizes = list(tile_size)
+        if len(sizes) != len(infinite):
+            raise ValidationError(f"tile_size has {len(sizes)} entries, the tensor "
+                                  f"{len(infinite)} infinite dimensions")
+    chunk = [None] * len(shape)
+    for d, c in zip(infinite, sizes):
+        chunk[d] = c
+    return tuple(chunk)
+
+
+def _blend_in_place(blend):
+    """A callable blend as the library calls it: blend(acc, incoming, count) updating acc in
+    place. The original's blend(existing, incoming) -> combined (two parameters, or a numpy
+    ufunc such as np.maximum) is wrapped to assign its result."""
+    nin = getattr(blend, "nin", None)
+    if nin is None:
+        try:
+            params = [p for p in inspect.signature(blend).parameters.values()
+                      if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
+                                                               p.POSITIONAL_OR_KEYWORD)]
+            nin = len(params)
+        except (TypeError, ValueError):
+            nin = 2
+    if nin >= 3:
+        return blend
+
+    def combine(acc, incoming, count):
+        acc[...] = blend(acc, incoming)
+    return combine
+
+
 class TileStore:
     """What both stores offer; see MemoryTileStore and HDF5TileStore."""
+
+    tile_size = None  # HDF5 stores: the default chunking of new tensors' infinite dimensions
 
     def __init__(self, handle, context):
         self._store = handle
@@ -138,7 +193,26 @@ class TileStore:
 
     def get_or_create(self, id, shape, f, output_window, args=(), args_windows=(),
                       chunk_size=None, dtype=np.float32, blend="sum", blend_init=0.0,
-                      weight=None, fn_tag=None, serial=False, transient=False, batch_size=1):
+                      weight=None, fn_tag=None, serial=False, transient=False, batch_size=1,
+                      **legacy):
+        """Deprecated, as in the original 0.3: construct `InfiniteTensor(..., tile_store=store,
+        tensor_id=id)` instead. The same tensor either way. The original's legacy keywords:
+        `tile_size` becomes an HDF5 store's tile_size (ignored by memory stores, as there);
+        `cache_method` is dropped; `cache_limit` is not applied (a warning says so: a store's
+        limit is set when it opens)."""
+        warnings.warn("TileStore.get_or_create is deprecated; construct InfiniteTensor directly "
+                      "with tile_store=store, tensor_id=...", DeprecationWarning, stacklevel=2)
+        tile_size = legacy.pop("tile_size", None)
+        if tile_size is not None and isinstance(self, HDF5TileStore):  # as the original does
+            self.tile_size = tile_size
+        _legacy_keywords(legacy)
+        return self._construct(id, shape, f, output_window, args, args_windows, chunk_size,
+                               dtype, blend, blend_init, weight, fn_tag, serial, transient,
+                               batch_size)
+
+    def _construct(self, id, shape, f, output_window, args=(), args_windows=(),
+                   chunk_size=None, dtype=np.float32, blend="sum", blend_init=0.0,
+                   weight=None, fn_tag=None, serial=False, transient=False, batch_size=1):
         """The tensor `id` of this store: the open one when it is open here with the same
         configuration (its function stays the first one given), else a new one (an HDF5 store
         reconnects to what it has stored of `id`, after checking every recorded field). `id`
@@ -156,6 +230,12 @@ class TileStore:
         tid = new_id() if id is None else str(id)
         shape = _validate.shape(shape)
         _validate.function("f", f)
+        if chunk_size is None:
+            chunk_size = _tile_chunks(self.tile_size, shape)
+        if blend is None:
+            blend = "sum"
+        if callable(blend):
+            blend = _blend_in_place(blend)
         if not isinstance(output_window, TensorWindow):
             raise ValidationError("output_window must be a TensorWindow, got "
                                   f"{type(output_window).__name__}")
@@ -189,7 +269,8 @@ class TileStore:
         existing = self._tensors.get(tid)
         dt = _callbacks.DTYPES[_callbacks.dtype_code(dtype)]
         key = existing._key if existing is not None else _callbacks.register(
-            _callbacks.Entry(f, blend if callable(blend) else None, tid, dt, output_window.size))
+            _callbacks.Entry(f, blend if callable(blend) else None, tid, dt, output_window.size,
+                             batched=batch_size > 1))
         keep = []
         try:
             desc = self._desc(tid, shape, dt, output_window, args, args_windows, chunk_size,
@@ -206,7 +287,7 @@ class TileStore:
         if existing is not None:
             lib.it_tensor_release(p[0])  # the open Python tensor holds the library's handle
             return existing
-        t = InfiniteTensor(self, p[0], key, args)
+        t = InfiniteTensor._wrap(self, p[0], key, args)
         self._tensors[tid] = t
         return t
 
@@ -260,7 +341,7 @@ class TileStore:
             p = ffi.new("it_tensor **")
             check(lib.it_tensor_open(self._store, tid.encode(),
                                      IT_OPEN_FILL_MISSING if fill_missing else 0, p))
-            t = InfiniteTensor(self, p[0], 0, ())
+            t = InfiniteTensor._wrap(self, p[0], 0, ())
             self._tensors[tid] = t
             return t
 
@@ -301,9 +382,24 @@ class TileStore:
         with self._guard:
             check(lib.it_store_flush(self._store))
 
-    def clear_cache(self):
+    def clear_cache(self, tensor_id=None):
+        """Drops what is held in memory only (every tensor's, or `tensor_id`'s): a memory store
+        computes those chunks again when read; an HDF5 store keeps its stored data."""
+        if tensor_id is not None:
+            t = self._tensors.get(str(tensor_id))
+            if t is not None:
+                t.clear_cache()
+            return
         with self._guard:
             check(lib.it_store_clear_cache(self._store))
+
+    def clear_tensor(self, tensor_id):
+        """Deletes everything of the tensor (the original's name for delete; no error when
+        there is nothing to delete)."""
+        try:
+            self.delete(tensor_id)
+        except NotFound:
+            pass
 
     def close(self):
         """Flushes and closes the store; every tensor of it is released. Calls using it on other
@@ -329,10 +425,17 @@ class TileStore:
 
 
 class MemoryTileStore(TileStore):
-    """Chunks in memory; `cache_bytes` (0 = unlimited) bounds them, evicting the least recently
-    used (they are computed again when read)."""
+    """Chunks in memory; `cache_bytes` (0 = unlimited; the original's `cache_size_bytes`, None
+    = unlimited) bounds them, evicting the least recently used (they are computed again when
+    read). The original's `cache_size_windows` is accepted but not applied: this store bounds
+    bytes, whatever the windows' size (a warning says so)."""
 
-    def __init__(self, cache_bytes=0, context=None):
+    def __init__(self, cache_bytes=0, context=None, cache_size_bytes=None,
+                 cache_size_windows=None, **legacy):
+        cache_bytes = _cache_bytes(cache_bytes, cache_size_bytes, legacy)
+        if cache_size_windows is not None:
+            warnings.warn("MemoryTileStore: cache_size_windows is not applied; the store bounds "
+                          "bytes (cache_size_bytes)", RuntimeWarning, stacklevel=2)
         context = context or default_context()
         o = ffi.new("it_memory_store_options *")
         lib.it_memory_store_options_init(o)
@@ -361,7 +464,17 @@ class HDF5TileStore(TileStore):
     _MODES = {"w": lib.IT_HDF5_CREATE, "a": lib.IT_HDF5_READWRITE, "r": lib.IT_HDF5_READONLY}
 
     def __init__(self, path, mode="a", compression=None, level=0, cache_bytes=0, sync=False,
-                 checksum=True, context=None):
+                 checksum=True, context=None, tile_size=None, cache_size_bytes=None,
+                 cache_size_tiles=None, **legacy):
+        cache_bytes = _cache_bytes(cache_bytes, cache_size_bytes, legacy)
+        if cache_size_tiles is not None:
+            warnings.warn("HDF5TileStore: cache_size_tiles is not applied; the decoded-chunk "
+                          "cache bounds bytes (cache_size_bytes)", RuntimeWarning, stacklevel=2)
+        if tile_size is not None:
+            sizes = (tile_size,) if isinstance(tile_size, int) else tuple(tile_size)
+            tile_size = type(tile_size)(_validate.integer("tile_size", c, 1) for c in sizes) \
+                if not isinstance(tile_size, int) else _validate.integer("tile_size", tile_size, 1)
+        self.tile_size = tile_size
         if mode not in self._MODES:
             raise InvalidArgument(f'mode must be "a", "w" or "r" (got {mode!r})')
         context = context or default_context()
@@ -382,6 +495,20 @@ class HDF5TileStore(TileStore):
 
     def __repr__(self):
         return f"HDF5TileStore({self.path!r})"
+
+
+def _cache_bytes(cache_bytes, cache_size_bytes, legacy):
+    """The byte limit of a store's cache from its own name (0: unlimited), the original's
+    (None: unlimited) or the original's older `tile_cache_size` (with a warning)."""
+    if "tile_cache_size" in legacy:
+        warnings.warn("tile_cache_size is deprecated; use cache_size_bytes", DeprecationWarning,
+                      stacklevel=3)
+        cache_size_bytes = legacy.pop("tile_cache_size")
+    if legacy:
+        raise TypeError(f"unexpected keyword arguments: {sorted(legacy)}")
+    if cache_size_bytes is not None:
+        return _validate.integer("cache_size_bytes", cache_size_bytes, 1)
+    return _validate.integer("cache_bytes", cache_bytes, 0)
 
 
 def new_id():

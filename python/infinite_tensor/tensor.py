@@ -7,7 +7,7 @@ import numpy as np
 from . import _callbacks
 from ._lib import IT_INF, ffi, lib, text
 from ._lifetime import Guard
-from .errors import check
+from .errors import ValidationError, check
 from .window import TensorWindow
 
 _COLORMAPS = {"gray": lib.IT_COLORMAP_GRAY, "grey": lib.IT_COLORMAP_GRAY,
@@ -23,16 +23,60 @@ def _window_from_c(w):
                                             for d in range(rank)))
 
 
+_WRAP = object()  # marks the package's own construction of a tensor around a handle
+
+
 class InfiniteTensor:
-    """A tensor of a tile store. Made by `TileStore.get_or_create` (with a window function) or
-    `TileStore.open` (stored data only); not constructed directly.
+    """A tensor of a tile store, made as in the original 0.3:
+
+        InfiniteTensor(shape, f, output_window, args=None, args_windows=None, chunk_size=None,
+                       dtype=np.float32, tile_store=None, tensor_id=None, blend=None,
+                       blend_init=None, batch_size=None, device=None)
+
+    Without tile_store, a fresh MemoryTileStore holds it. A tensor_id open in the store with
+    the same configuration gives that tensor (the same object); a stored one (HDF5) is
+    reconnected after every recorded field is compared (ValidationError otherwise). blend: None
+    (sum), a name ("max", "mean", ...), or a callable: the original's blend(existing, incoming)
+    -> combined, or blend(acc, incoming, count) updating acc in place. blend_init: None (0) or
+    a real number. batch_size: None or 1 calls f(index, *slices) per window; N > 1 calls
+    f(indices, *slice_lists) with lists of up to N and takes back a list. device: None or
+    "cpu" (arrays live in host memory here). Also: weight, fn_tag, serial, transient
+    (TileStore.get_or_create, deprecated, makes the same tensor). `TileStore.open` gives a
+    stored tensor without its function.
 
     `t[0:1024, -512:512]` computes what the region needs and returns a numpy array: infinite
     dimensions take any coordinates (negative ones are coordinates, not counted from an end)
     and need both start and stop; finite dimensions follow Python's rules (`:`, negative
     indices from the end); steps must be positive; an integer index drops its dimension."""
 
-    def __init__(self, store, handle, key, args):
+    def __new__(cls, shape=None, f=None, output_window=None, args=None, args_windows=None,
+                chunk_size=None, dtype=np.float32, tile_store=None, tensor_id=None, blend=None,
+                blend_init=None, batch_size=None, device=None, **more):
+        if shape is _WRAP:
+            return super().__new__(cls)
+        if device is not None and str(getattr(device, "type", device)) != "cpu":
+            raise ValidationError(f"device must be None or \"cpu\" (arrays live in host memory "
+                                  f"here), got {device!r}")
+        from .store import MemoryTileStore, TileStore  # the stores import this module
+        store = MemoryTileStore() if tile_store is None else tile_store
+        if not isinstance(store, TileStore):
+            raise ValidationError(f"tile_store must be a TileStore, got {type(store).__name__}")
+        return store._construct(tensor_id, shape, f, output_window, args=args or (),
+                                args_windows=args_windows or (), chunk_size=chunk_size,
+                                dtype=dtype, blend=blend,
+                                blend_init=0.0 if blend_init is None else blend_init,
+                                batch_size=1 if batch_size is None else batch_size, **more)
+
+    def __init__(self, *args, **kwargs):
+        """Nothing: __new__ made the tensor, or found the open one."""
+
+    @classmethod
+    def _wrap(cls, store, handle, key, args):
+        t = cls.__new__(cls, _WRAP)
+        t._setup(store, handle, key, args)
+        return t
+
+    def _setup(self, store, handle, key, args):
         self._store = store
         self._handle = handle
         self._key = key
@@ -97,6 +141,12 @@ class InfiniteTensor:
             a._consumers.discard(self)
             if a._cleanup and not any(not c.released for c in a._consumers):
                 a.release()
+
+    def clear_cache(self):
+        """Drops what of this tensor is held in memory only: a memory store computes its chunks
+        again when read; an HDF5 store keeps what it stored (the original's clear_cache)."""
+        with self._guard:
+            check(lib.it_tensor_clear_cache(self._handle))
 
     def mark_for_cleanup(self):
         """This tensor is no longer needed: its cached chunks are dropped now, and its handle is

@@ -10,6 +10,12 @@ import pytest  # noqa: E402
 from infinite_tensor import Context, MemoryTileStore  # noqa: E402
 
 
+def pytest_configure(config):
+    # the suite's tests of the seed's API call get_or_create, deprecated as in the original 0.3
+    config.addinivalue_line(
+        "filterwarnings", "ignore:TileStore.get_or_create is deprecated:DeprecationWarning")
+
+
 @pytest.fixture(scope="session")
 def ctx():
     """A 2-thread context: callbacks really run on the library's worker threads."""
