@@ -94,6 +94,7 @@ class InfiniteTensor:
         self.dtype = _callbacks.DTYPES[info.dtype]
         self.window = _window_from_c(info.window)
         self.chunk_size = tuple(info.chunk[d] for d in range(info.rank))
+        self.grid_offset = tuple(info.grid_offset[d] for d in range(info.rank))
         self.blend = text(lib.it_blend_name(info.blend))
         self.blend_init = info.blend_init
         self.fn_tag = text(info.fn_tag)
@@ -141,12 +142,6 @@ class InfiniteTensor:
             a._consumers.discard(self)
             if a._cleanup and not any(not c.released for c in a._consumers):
                 a.release()
-
-    def clear_cache(self):
-        """Drops what of this tensor is held in memory only: a memory store computes its chunks
-        again when read; an HDF5 store keeps what it stored (the original's clear_cache)."""
-        with self._guard:
-            check(lib.it_tensor_clear_cache(self._handle))
 
     def mark_for_cleanup(self):
         """This tensor is no longer needed: its cached chunks are dropped now, and its handle is
@@ -232,7 +227,45 @@ class InfiniteTensor:
             _callbacks.raise_failure(code)
         if dropped:
             out = out.reshape(tuple(s for d, s in enumerate(shape) if d not in dropped))
-        return out
+        return out[()] if out.ndim == 0 else out  # every index an integer: a scalar
+
+    # ---- array protocols ---------------------------------------------------------------------
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __len__(self):
+        if self.shape[0] is None:
+            raise TypeError(f'tensor "{self.id}": its first dimension is infinite, it has no '
+                            "length (slice a region, or take t.view(region))")
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        if None in self.shape:
+            raise ValueError(f'tensor "{self.id}" has infinite dimensions '
+                             f"{[d for d, n in enumerate(self.shape) if n is None]}: take an "
+                             "array of a region (np.asarray(t.view(region)) or t[region])")
+        a = self[(slice(None),) * self.ndim]
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def view(self, key):
+        """A lazy view of a finite region (an index as for slicing; integer indices keep a
+        dimension of 1): its shape, dtype, ndim and len, sliced within it (indices relative to
+        the region), read only when sliced or converted (np.asarray)."""
+        from .view import TensorView
+        return TensorView(self, key)
+
+    def to_dask(self, key):
+        """The region as a dask array (python3-dask): one block per stored chunk it meets, each
+        read through the library when computed (any dask scheduler; the threaded one reads
+        blocks in parallel)."""
+        return self.view(key).to_dask()
+
+    def to_xarray(self, key, dims=None):
+        """The region as an xarray.DataArray (python3-xarray), lazy through dask when it is
+        installed: pixel coordinates as coordinates, the tensor's description as attributes."""
+        return self.view(key).to_xarray(dims)
 
     def fill(self, key):
         """Computes and stores every chunk of the region (no copy out)."""
@@ -278,6 +311,8 @@ class InfiniteTensor:
                 "level": lay.compression_level, "checksum": bool(lay.checksum)}
 
     def clear_cache(self):
+        """Drops what of this tensor is held in memory only: a memory store computes its chunks
+        again when read; an HDF5 store keeps what it stored (the original's clear_cache)."""
         with self._guard:
             check(lib.it_tensor_clear_cache(self._handle))
 
