@@ -68,6 +68,7 @@ typedef struct work {
     const void **win_data;
     const iti_blend_kind *blend;
     iti_blend_row_fn row;      /* the blend's kernel for the tensor's dtype */
+    iti_frame *frame;          /* the ensure this work is for (evaluator.h) */
 } work;
 
 static int gather(work *wk, size_t i, const iti_coord *w, char *dst) {
@@ -180,9 +181,11 @@ static int compute_batch(void *arg, size_t b, int thread) {
     };
     if (t->view.flags & IT_TENSOR_SERIAL)
         pthread_mutex_lock(&t->fn_lock);
+    iti_frame *outer = iti_frame_swap(wk->frame); /* reads nested in fn are part of this work */
     iti_callback_enter();
     int frc = t->fn(&call, t->user);
     iti_callback_leave();
+    iti_frame_swap(outer);
     if (t->view.flags & IT_TENSOR_SERIAL)
         pthread_mutex_unlock(&t->fn_lock);
     atomic_fetch_add(&t->fn_calls, 1);
@@ -191,8 +194,17 @@ static int compute_batch(void *arg, size_t b, int thread) {
     if (frc != 0) {
         char wb[256];
         iti_format_coord(wb, sizeof wb, index, t->view.rank);
-        rc = iti_callback_error(frc, "fn of tensor \"%s\" returned %d for window (%s)%s",
-                                t->view.id, frc, wb, count > 1 ? " (first of its batch)" : "");
+        if (frc == IT_ECYCLE) { /* a nested read's cycle, passed on: the read fails with it */
+            char prefix[IT_ID_MAX + 320];
+            snprintf(prefix, sizeof prefix, "fn of tensor \"%s\", window (%s): ", t->view.id, wb);
+            /* named once, by the innermost window (outer ones would push its words out) */
+            rc = strncmp(it_last_error(), "fn of tensor", 12) == 0
+                     ? IT_ECYCLE : iti_error_prefix(IT_ECYCLE, prefix);
+        } else {
+            rc = iti_callback_error(frc, "fn of tensor \"%s\" returned %d for window (%s)%s",
+                                    t->view.id, frc, wb,
+                                    count > 1 ? " (first of its batch)" : "");
+        }
     } else if (t->direct) {
         /* Each window is its chunk's final value: store it now, so that buffers recycle
          * while the other windows are computed. */
@@ -253,9 +265,11 @@ static int blend_window(const iti_coord *w, void *arg) {
             sp->f = iti_weights_row(&t->weights, pos, last, io, &sp->scale);
         }
         if (wk->blend->takes_fn) {
+            iti_frame *outer = iti_frame_swap(wk->frame);
             iti_callback_enter();
             int brc = wk->row(sp);
             iti_callback_leave();
+            iti_frame_swap(outer);
             if (brc != 0) {
                 char wb[256];
                 iti_format_coord(wb, sizeof wb, w->v, r);
@@ -507,7 +521,7 @@ int iti_compute_chunks(eval *ev, it_tensor *t, const iti_coord *chunks, const si
     if (!t->fn)
         return no_function(t, chunks, todo, ntodo, refs, keep);
     work wk = {.ev = ev, .t = t, .chunks = chunks, .todo = todo, .ntodo = ntodo, .refs = refs,
-               .keep = keep};
+               .keep = keep, .frame = iti_frame_current()};
     int rc = list_windows(&wk);
     if (rc == 0)
         rc = pin_arguments(&wk);

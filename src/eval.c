@@ -95,10 +95,12 @@ static int report(const it_ctx *ctx, uint64_t done, uint64_t total, const char *
 
 static int eval_begin(eval *ev, it_ctx *ctx, const char *fn) {
     *ev = (eval){.ctx = ctx};
-    if (iti_in_callback())
-        return iti_error(IT_EINVAL, "%s: called from inside a window function, blend or progress "
-                         "callback of the library; reading a tensor there is not supported (it "
-                         "would wait on the threads running those functions)", fn);
+    if (iti_in_callback()) { /* a read from inside a window function: nested, on this thread */
+        int rc = iti_nested_enter(fn);
+        if (rc)
+            return rc;
+        ev->nested = true;
+    }
     ev->threads = iti_pool_threads(ctx->pool);
     ev->scratch = calloc((size_t)ev->threads, sizeof *ev->scratch);
     ev->scratch_size = calloc((size_t)ev->threads, sizeof *ev->scratch_size);
@@ -110,6 +112,8 @@ static void eval_end(eval *ev) {
         iti_buf_free(ev->scratch[i]);
     free(ev->scratch);
     free(ev->scratch_size);
+    if (ev->nested)
+        iti_nested_leave();
 }
 
 /* What a walk does with each block's final chunks besides storing them. */
@@ -135,6 +139,7 @@ static int walk(it_tensor *t, const iti_selection *s, const sink *out, const cha
     int64_t bext[IT_MAX_RANK];
     size_t budget = out && out->budget ? out->budget : ctx->budget;
     int rc = eval_begin(&ev, ctx, fn);
+    progress = progress && !ev.nested; /* a nested read reports nothing: its caller's read does */
     if (rc == 0 && (rc = iti_chunk_axes_plan(t, s, &ax)) == 0)
         rc = iti_block_extents(t, &ax, budget, bext);
     size_t per_block = 1;

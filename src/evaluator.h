@@ -34,6 +34,7 @@ typedef struct eval {
     void **scratch;          /* per pool thread: argument slices, indices and pointers of one
                                 batch (reused, never allocated per window) */
     size_t *scratch_size;
+    bool nested;             /* started inside a callback: runs on its thread alone */
 } eval;
 
 /* Chunks of one tensor pinned for the duration of a step, with a lookup by coordinate. */
@@ -60,15 +61,31 @@ void iti_pinned_free(pinned *p);
 /* Unpins refs[0..n) that hold data. */
 void iti_release_refs(it_tensor *t, iti_chunk_ref *refs, size_t n);
 
+/* ---- ensure.c: the wait graph ---------------------------------------------------------------- */
+
+/* The frame (an iti_ensure call) a thread works for: pool tasks that call user code set it to
+ * their computation's frame, so reads nested there count as part of it (ensure.c). */
+typedef struct iti_frame iti_frame;
+iti_frame *iti_frame_current(void);
+/* Makes f the calling thread's frame; returns the previous one (to restore). */
+iti_frame *iti_frame_swap(iti_frame *f);
+
 /* ---- callback_guard.c: calls into user code ------------------------------------------------------ */
 
 /* A window function, blend or progress callback runs between these on the thread that calls
- * it. A read, fill or export started from there is refused (IT_EINVAL): it would wait for
- * chunks the threads busy running such callbacks are to make, and could wait for ever. */
+ * it. A read, fill or export started from there is a nested evaluation: it runs on the
+ * calling thread alone (its pool runs inline), so it never waits for workers that may all be
+ * running callbacks; a chunk its thread or a thread waiting for it is computing is a cycle
+ * (IT_ECYCLE, from ensure.c). */
 void iti_callback_enter(void);
 void iti_callback_leave(void);
 /* Whether the calling thread is inside such a callback. */
 bool iti_in_callback(void);
+/* Enters and leaves a nested evaluation (`fn` names the public call); IT_ECYCLE beyond
+ * ITI_MAX_NESTED_READS levels. */
+#define ITI_MAX_NESTED_READS 64
+int iti_nested_enter(const char *fn);
+void iti_nested_leave(void);
 
 /* ---- compute.c -------------------------------------------------------------------------------- */
 

@@ -35,6 +35,10 @@ typedef struct worker_arg {
     int id;
 } worker_arg;
 
+/* Nested evaluations run on their thread, one index after the other, under the id of the task
+ * the thread is running (0 outside any): ids stay unique among threads running tasks. */
+static _Thread_local int inline_depth, current_id;
+
 /* Runs indices of j until none is left. */
 static void work_on(iti_pool *p, job *j, int thread) {
     size_t done = 0;
@@ -43,7 +47,10 @@ static void work_on(iti_pool *p, job *j, int thread) {
         if (i >= j->n)
             break;
         if (!atomic_load(&j->stop)) {
+            int outer = current_id;
+            current_id = thread;
             int rc = j->fn(j->arg, i, thread);
+            current_id = outer;
             if (rc != 0) {
                 int expected = 0;
                 if (atomic_compare_exchange_strong(&j->status, &expected, rc))
@@ -142,9 +149,24 @@ void iti_pool_destroy(iti_pool *p) {
 
 int iti_pool_threads(const iti_pool *p) { return p->threads; }
 
+
+void iti_pool_inline_begin(void) { inline_depth++; }
+void iti_pool_inline_end(void) { inline_depth--; }
+
+static int run_inline(size_t n, iti_task_fn fn, void *arg) {
+    for (size_t i = 0; i < n; i++) {
+        int rc = fn(arg, i, current_id);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int iti_pool_run(iti_pool *p, size_t n, iti_task_fn fn, void *arg) {
     if (n == 0)
         return 0;
+    if (inline_depth > 0)
+        return run_inline(n, fn, arg);
     job j;
     memset(&j, 0, sizeof j);
     j.fn = fn;

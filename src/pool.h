@@ -18,4 +18,11 @@ int iti_pool_threads(const iti_pool *p);
  * code; the failing task's message is copied to the calling thread's error message. */
 int iti_pool_run(iti_pool *p, size_t n, iti_task_fn fn, void *arg);
 
+/* Between these, the calling thread's iti_pool_run calls run every index themselves, in order,
+ * under the id of the task the thread is running (0 outside one): a read nested in a callback
+ * runs on the thread that called it, never waiting for workers that may all be running the
+ * callbacks that wait for it. Nestable. */
+void iti_pool_inline_begin(void);
+void iti_pool_inline_end(void);
+
 #endif

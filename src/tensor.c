@@ -340,7 +340,11 @@ int iti_tensor_build(it_store *store, const it_tensor_desc *desc, bool opened, i
         return FAIL(IT_ENOMEM, "out of memory");
     t->refs = 1;
     t->view.serial = iti_next_serial();
-    pthread_mutex_init(&t->fn_lock, NULL);
+    pthread_mutexattr_t recursive; /* a read nested in a serial fn may call it again, inline */
+    pthread_mutexattr_init(&recursive);
+    pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&t->fn_lock, &recursive);
+    pthread_mutexattr_destroy(&recursive);
     pthread_mutex_init(&t->claim_lock, NULL);
     pthread_cond_init(&t->claim_cv, NULL);
     int rc = iti_htab_init(&t->claims, 16);

@@ -108,64 +108,6 @@ static void test_blend_callback_status(void **state) {
     it_tensor_release(t);
 }
 
-/* A window function that reads another tensor (a nested read): refused with IT_EINVAL, which
- * it returns, so the outer read fails with IT_ECALLBACK. Before, the nested read waited on the
- * threads busy running the outer one's windows and never returned (alarm: a hang fails). */
-typedef struct nested {
-    it_tensor *other;
-    int got;
-    char msg[256];
-} nested;
-
-static int reading_fn(const it_window_batch *b, void *user) {
-    nested *n = user;
-    it_region r = region2(0, 4, 0, 4);
-    float buf[16];
-    n->got = it_tensor_read(n->other, &r, buf, sizeof buf);
-    snprintf(n->msg, sizeof n->msg, "%s", it_last_error());
-    for (size_t k = 0; k < b->count; k++)
-        memset(b->out[k], 0, 16 * sizeof(float));
-    return n->got ? n->got : 0;
-}
-
-static int reading_progress(uint64_t done, uint64_t total, void *user) {
-    (void)done, (void)total;
-    nested *n = user;
-    it_region r = region2(0, 4, 0, 4);
-    n->got = it_tensor_fill(n->other, &r);
-    snprintf(n->msg, sizeof n->msg, "%s", it_last_error());
-    return 0;
-}
-
-static void test_nested_reads_are_refused(void **state) {
-    env *e = *state;
-    nested n = {e->t, 0, ""};
-    int64_t size[2] = {4, 4};
-    it_tensor_desc d;
-    it_tensor_desc_init(&d, 2);
-    d.id = "reader";
-    d.shape[0] = d.shape[1] = IT_INF;
-    it_window_init(&d.window, 2, size);
-    d.chunk[0] = d.chunk[1] = 8;
-    d.fn = reading_fn;
-    d.user = &n;
-    it_tensor *reader;
-    assert_int_equal(it_tensor_create(e->store, &d, &reader), 0);
-    it_region r = region2(0, 16, 0, 16);
-    float buf[256];
-    alarm(60);
-    assert_int_equal(it_tensor_read(reader, &r, buf, sizeof buf), IT_ECALLBACK);
-    assert_int_equal(n.got, IT_EINVAL);
-    assert_non_null(strstr(n.msg, "inside a window function"));
-    n.got = 0; /* from a progress callback too */
-    it_ctx_set_progress(e->ctx, reading_progress, &n);
-    assert_int_equal(it_tensor_fill(e->t, &r), 0);
-    it_ctx_set_progress(e->ctx, NULL, NULL);
-    assert_int_equal(n.got, IT_EINVAL);
-    alarm(0);
-    it_tensor_release(reader);
-}
-
 static int cancel_after(uint64_t done, uint64_t total, void *user) {
     (void)total;
     return done >= *(uint64_t *)user;
@@ -363,7 +305,6 @@ int main(void) {
         T(test_callback_failure),
         T(test_blend_callback_status),
         T(test_cancellation),
-        T(test_nested_reads_are_refused),
         T(test_buffer_and_region_errors),
         T(test_finite_range_errors),
         cmocka_unit_test(test_codes_and_names),

@@ -27,7 +27,8 @@
     X(IT_EBUFSIZE, -13, "buffer too small")                                               \
     X(IT_EINTERNAL, -14, "internal error")                                               \
     X(IT_ENOSPC, -15, "no space left on the device (or quota exceeded)")                 \
-    X(IT_ELOCKED, -16, "the file is in use by another writer")
+    X(IT_ELOCKED, -16, "the file is in use by another writer")                            \
+    X(IT_ECYCLE, -17, "a computation needs its own result (a cycle of reads)")
 
 enum it_status {
 #define IT_ERROR_ENUM_(name, value, text) name = value,

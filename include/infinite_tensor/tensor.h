@@ -37,14 +37,22 @@ typedef struct it_window_batch {
     const int64_t *const *arg_shape; /* arg_shape[i]: shape of argument i's slice */
     const it_dtype *arg_dtype;    /* arg_dtype[i] */
     const void *const *arg;       /* arg[k * n_args + i]: slice of argument i for window k */
-    int thread;                   /* 0 .. it_ctx_threads()-1: the calling worker, for scratch */
+    int thread;                   /* 0 .. it_ctx_threads()-1: the calling worker, for scratch;
+                                     unique among the threads running fn at once (a read
+                                     nested in fn calls fn again on the same thread, with the
+                                     same id, while the outer call waits for it) */
 } it_window_batch;
 
 /* Fills the windows of `b`. Return 0 on success; any other value aborts the read with
  * IT_ECALLBACK (the value is quoted in the message) and stores nothing of the failed chunks.
- * fn must not read, fill or export a tensor (nor may a blend or progress callback): such a
- * call returns IT_EINVAL, because it would wait on the threads busy running fn. Pass the
- * tensors fn needs as arguments (desc.args) instead. */
+ *
+ * fn (and a blend or progress callback) may read, fill or export tensors of any store: such a
+ * nested read runs on the calling thread alone (never waiting for the pool's workers, which
+ * may all be running fn), for data-dependent reads that args cannot express. A nested read
+ * that needs a chunk being computed by the read it is nested in, or by a read waiting for it
+ * (a cycle), returns IT_ECYCLE naming the chunks instead of waiting; returned by fn, IT_ECYCLE
+ * ends the outer read with IT_ECYCLE too. Reads nest at most 64 deep. Arguments (desc.args)
+ * remain the fast way to read upstream tensors: they are planned and shared across windows. */
 typedef int (*it_window_fn)(const it_window_batch *b, void *user);
 
 /* Custom blend over `len` consecutive elements of one chunk row: combines `incoming` into

@@ -13,7 +13,7 @@ sparse HDF5 data set per tensor; crash-safe stores; exports and previews).
 See python/README.md for how this maps to the original Python library."""
 from ._lib import ffi, lib, text
 from .codecs import codecs
-from .errors import (CallbackError, Canceled, DeviceMismatchError, DtypeMismatchError, Error,
+from .errors import (CallbackError, Canceled, Cycle, DeviceMismatchError, DtypeMismatchError, Error,
                      Exists, FormatError, InfiniteTensorError, InvalidArgument, Mismatch,
                      NotComputed, NotFound, OutOfRange, ShapeMismatchError, StorageError,
                      ValidationError)
@@ -27,6 +27,6 @@ __version__ = text(lib.it_version_string())
 __all__ = ["TensorWindow", "MemoryTileStore", "HDF5TileStore", "TileStore", "InfiniteTensor",
            "Context", "default_context", "WeightProfile", "new_id", "Error", "InvalidArgument",
            "OutOfRange", "Mismatch", "NotComputed", "NotFound", "Exists", "FormatError",
-           "StorageError", "Canceled", "CallbackError", "InfiniteTensorError", "ValidationError",
+           "StorageError", "Canceled", "CallbackError", "Cycle", "InfiniteTensorError", "ValidationError",
            "ShapeMismatchError", "DtypeMismatchError", "DeviceMismatchError", "codecs", "ffi",
            "lib"]

@@ -73,6 +73,11 @@ class Canceled(Error):
     """IT_ECANCELED."""
 
 
+class Cycle(Error):
+    """IT_ECYCLE: a read nested in a window function needs what its own computation is making
+    (the chunks are named)."""
+
+
 class CallbackError(Error):
     """IT_ECALLBACK from a callback that is not Python's (Python exceptions propagate as
     themselves)."""
@@ -82,7 +87,7 @@ _BY_NAME = {
     "IT_EINVAL": ValidationError, "IT_ERANGE": OutOfRange, "IT_EMISMATCH": Mismatch,
     "IT_ENOTCOMPUTED": NotComputed, "IT_ENOTFOUND": NotFound, "IT_EEXIST": Exists,
     "IT_EFORMAT": FormatError, "IT_EIO": StorageError, "IT_ENOSPC": StorageError,
-    "IT_ELOCKED": StorageError, "IT_ECANCELED": Canceled, "IT_ECALLBACK": CallbackError,
+    "IT_ELOCKED": StorageError, "IT_ECANCELED": Canceled, "IT_ECALLBACK": CallbackError, "IT_ECYCLE": Cycle,
 }
 
 

@@ -220,8 +220,9 @@ class TileStore:
 
         shape: one entry per dimension, None for infinite ones. f(index, *arg_slices) returns
         a numpy array of output_window's size and the tensor's dtype; arg_slices are read-only
-        arrays (copies, not to be kept past the call: that is refused). f must not read
-        tensors (InvalidArgument): pass them as args. args/args_windows: upstream tensors and
+        arrays (copies, not to be kept past the call: that is refused). f may read tensors
+        (data-dependent reads; one that needs what its own computation makes raises Cycle),
+        but args are the fast way to read upstream tensors. args/args_windows: upstream tensors and
         the windows through which each is read (their map entries index this tensor's window
         index). blend: "sum",
         "max", "min", "replace", "mean", "weighted" (with `weight`, a kind name or a
