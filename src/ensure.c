@@ -190,19 +190,22 @@ static void unclaim(it_tensor *t, const iti_coord *coords, const size_t *idx, si
 
 /* Whether chunk c's claim belongs to the caller's frame or one it is part of (a read nested in
  * the computation that claimed it needs it: a cycle), 0 when another frame holds it, -1 when
- * nobody holds it any more. */
-static int claim_is_ours(it_tensor *t, const iti_coord *c, iti_frame **owner) {
+ * nobody holds it any more. *inline_work: whether the holder is a nested read's frame, read
+ * while the claim keeps that frame alive. */
+static int claim_is_ours(it_tensor *t, const iti_coord *c, iti_frame **owner, bool *inline_work) {
     pthread_mutex_lock(&t->claim_lock);
     claim_node *node = claimed(t, c);
     int ours = node ? 0 : -1;
     *owner = node ? node->owner : NULL;
+    *inline_work = node && node->owner->inline_work;
     for (const iti_frame *f = current; node && f && !ours; f = f->parent)
         ours = f == node->owner;
     pthread_mutex_unlock(&t->claim_lock);
     return ours;
 }
 
-/* IT_ECYCLE naming the chunk wanted and the claims its computation waits for. */
+/* IT_ECYCLE naming the chunk wanted and the claims its computation waits for (wait_graph
+ * held). */
 static int cycle_error(const it_tensor *t, const iti_coord *c, const iti_frame *owner) {
     char msg[768], coord[128];
     iti_format_coord(coord, sizeof coord, c->v, t->view.rank);
@@ -308,11 +311,16 @@ static int take_over(it_tensor *t, const iti_coord *coords, size_t *mine, size_t
                      size_t *ndup, size_t *theirs, size_t *nt) {
     size_t keep = 0;
     for (size_t q = 0; q < *nt; q++) {
-        iti_frame *owner;
-        int ours = claim_is_ours(t, &coords[theirs[q]], &owner);
-        if (ours > 0)
-            return cycle_error(t, &coords[theirs[q]], owner);
-        if (ours == 0 && !owner->inline_work)
+        iti_frame *owner; /* alive when ours > 0: a frame of this thread's own chain */
+        bool inline_work;
+        int ours = claim_is_ours(t, &coords[theirs[q]], &owner, &inline_work);
+        if (ours > 0) {
+            pthread_mutex_lock(&wait_graph); /* cycle_error reads other frames' waits */
+            int rc = cycle_error(t, &coords[theirs[q]], owner);
+            pthread_mutex_unlock(&wait_graph);
+            return rc;
+        }
+        if (ours == 0 && !inline_work)
             mine[nm + (*ndup)++] = theirs[q];
         else /* released meanwhile, or held by a nested read, which always progresses: waited */
             theirs[keep++] = theirs[q];

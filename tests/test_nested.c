@@ -120,6 +120,7 @@ static void test_data_dependent_reads(void **state) {
 
 typedef struct cyc {
     it_tensor *read;            /* what fn reads: the region of its own window */
+    pthread_mutex_t lock;       /* windows fail on several threads at once */
     int got;
     char msg[512];
 } cyc;
@@ -129,16 +130,18 @@ static int reading_back(const it_window_batch *b, void *user) {
     int64_t i = b->index[0], j = b->index[1];
     it_region r = region2(8 * i, 8 * i + 8, 8 * j, 8 * j + 8);
     int rc = it_tensor_read(c->read, &r, b->out[0], 64 * sizeof(float));
+    pthread_mutex_lock(&c->lock);
     if (rc && !c->got) {
         c->got = rc;
         snprintf(c->msg, sizeof c->msg, "%s", it_last_error());
     }
+    pthread_mutex_unlock(&c->lock);
     return rc;
 }
 
 static void test_reading_its_own_chunk_is_a_cycle(void **state) {
     env *e = *state;
-    cyc c = {0};
+    cyc c = {.lock = PTHREAD_MUTEX_INITIALIZER};
     it_tensor *t = make(e, "self", reading_back, &c, 8, 8);
     c.read = t;
     it_region r = region2(0, 16, 0, 16);
@@ -173,7 +176,7 @@ static void *read_in_thread(void *p) {
 static void test_cycle_across_threads(void **state) {
     env *e = *state;
     for (int round = 0; round < 40; round++) {
-        cyc pc = {0}, qc = {0};
+        cyc pc = {.lock = PTHREAD_MUTEX_INITIALIZER}, qc = {.lock = PTHREAD_MUTEX_INITIALIZER};
         char pid[16], qid[16];
         snprintf(pid, sizeof pid, "p%d", round);
         snprintf(qid, sizeof qid, "q%d", round);
