@@ -197,9 +197,9 @@ static int compute_batch(void *arg, size_t b, int thread) {
         if (frc == IT_ECYCLE) { /* a nested read's cycle, passed on: the read fails with it */
             char prefix[IT_ID_MAX + 320];
             snprintf(prefix, sizeof prefix, "fn of tensor \"%s\", window (%s): ", t->view.id, wb);
-            /* named once, by the innermost window (outer ones would push its words out) */
-            rc = strncmp(it_last_error(), "fn of tensor", 12) == 0
-                     ? IT_ECYCLE : iti_error_prefix(IT_ECYCLE, prefix);
+            /* named once, by the window of the read the caller started: each nested level
+             * prefixing its own would push the cycle's words out of the message */
+            rc = wk->ev->nested ? IT_ECYCLE : iti_error_prefix(IT_ECYCLE, prefix);
         } else {
             rc = iti_callback_error(frc, "fn of tensor \"%s\" returned %d for window (%s)%s",
                                     t->view.id, frc, wb,
