@@ -23,6 +23,19 @@ def _window_from_c(w):
                                             for d in range(rank)))
 
 
+def full_index(key, ndim, what):
+    """A numpy-style index as a tuple of one entry per dimension: `...` expanded, missing
+    trailing dimensions whole; IndexError naming `what` for too many entries."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    if any(k is Ellipsis for k in key):
+        i = key.index(Ellipsis)
+        key = key[:i] + (slice(None),) * (ndim - len(key) + 1) + key[i + 1:]
+    if len(key) > ndim:
+        raise IndexError(f"{what} has {ndim} dimensions, the index has {len(key)}")
+    return key + (slice(None),) * (ndim - len(key))
+
+
 _WRAP = object()  # marks the package's own construction of a tensor around a handle
 
 
@@ -175,15 +188,7 @@ class InfiniteTensor:
     def _region(self, key, squeeze_ints=True):
         """The it_region of a numpy-style index, the output shape and the dimensions that an
         integer index drops."""
-        if not isinstance(key, tuple):
-            key = (key,)
-        if any(k is Ellipsis for k in key):
-            i = key.index(Ellipsis)
-            key = key[:i] + (slice(None),) * (len(self.shape) - len(key) + 1) + key[i + 1:]
-        if len(key) > len(self.shape):
-            raise IndexError(f'tensor "{self.id}" has {len(self.shape)} dimensions, the index '
-                             f"has {len(key)}")
-        key = key + (slice(None),) * (len(self.shape) - len(key))
+        key = full_index(key, len(self.shape), f'tensor "{self.id}"')
         r = ffi.new("it_region *")
         lib.it_region_init(r, len(self.shape))
         shape, dropped = [], []

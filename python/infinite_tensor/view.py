@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 
+from .tensor import full_index
+
 
 class TensorView:
     """Region `key` of `tensor` (an index as for slicing; integer indices keep a dimension of
@@ -35,14 +37,7 @@ class TensorView:
 
     def _absolute(self, key):
         """The tensor index of an index relative to the view."""
-        if not isinstance(key, tuple):
-            key = (key,)
-        if any(k is Ellipsis for k in key):
-            i = key.index(Ellipsis)
-            key = key[:i] + (slice(None),) * (self.ndim - len(key) + 1) + key[i + 1:]
-        if len(key) > self.ndim:
-            raise IndexError(f"the view has {self.ndim} dimensions, the index {len(key)}")
-        key = key + (slice(None),) * (self.ndim - len(key))
+        key = full_index(key, self.ndim, "the view")
         out = []
         for d, k in enumerate(key):
             n, s0, st = self.shape[d], self.start[d], self.step[d]
