@@ -17,6 +17,7 @@ from ._lib import IT_INF, IT_OPEN_FILL_MISSING, IT_TENSOR_SERIAL, IT_TENSOR_TRAN
 from ._lib import IT_WEIGHT_FLAT
 from ._lifetime import Guard
 from .errors import InvalidArgument, NotFound, ValidationError, check
+from . import tensor as _tensor
 from .tensor import InfiniteTensor
 from .window import TensorWindow
 
@@ -519,3 +520,5 @@ def new_id():
 
 __all__ = ["Context", "default_context", "WeightProfile", "TileStore", "MemoryTileStore",
            "HDF5TileStore", "new_id"]
+
+_tensor._STORES.update(base=TileStore, memory=MemoryTileStore)  # InfiniteTensor(...) makes them

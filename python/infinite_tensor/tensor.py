@@ -8,6 +8,7 @@ from . import _callbacks
 from ._lib import IT_INF, ffi, lib, text
 from ._lifetime import Guard
 from .errors import ValidationError, check
+from ._index import full_index
 from .window import TensorWindow
 
 _COLORMAPS = {"gray": lib.IT_COLORMAP_GRAY, "grey": lib.IT_COLORMAP_GRAY,
@@ -23,20 +24,8 @@ def _window_from_c(w):
                                             for d in range(rank)))
 
 
-def full_index(key, ndim, what):
-    """A numpy-style index as a tuple of one entry per dimension: `...` expanded, missing
-    trailing dimensions whole; IndexError naming `what` for too many entries."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    if any(k is Ellipsis for k in key):
-        i = key.index(Ellipsis)
-        key = key[:i] + (slice(None),) * (ndim - len(key) + 1) + key[i + 1:]
-    if len(key) > ndim:
-        raise IndexError(f"{what} has {ndim} dimensions, the index has {len(key)}")
-    return key + (slice(None),) * (ndim - len(key))
-
-
 _WRAP = object()  # marks the package's own construction of a tensor around a handle
+_STORES = {}  # "base": TileStore, "memory": MemoryTileStore (store.py, which imports this module)
 
 
 class InfiniteTensor:
@@ -70,9 +59,8 @@ class InfiniteTensor:
         if device is not None and str(getattr(device, "type", device)) != "cpu":
             raise ValidationError(f"device must be None or \"cpu\" (arrays live in host memory "
                                   f"here), got {device!r}")
-        from .store import MemoryTileStore, TileStore  # the stores import this module
-        store = MemoryTileStore() if tile_store is None else tile_store
-        if not isinstance(store, TileStore):
+        store = _STORES["memory"]() if tile_store is None else tile_store
+        if not isinstance(store, _STORES["base"]):
             raise ValidationError(f"tile_store must be a TileStore, got {type(store).__name__}")
         return store._construct(tensor_id, shape, f, output_window, args=args or (),
                                 args_windows=args_windows or (), chunk_size=chunk_size,
@@ -259,7 +247,9 @@ class InfiniteTensor:
         dimension of 1): its shape, dtype, ndim and len, sliced within it (indices relative to
         the region), read only when sliced or converted (np.asarray)."""
         from .view import TensorView
-        return TensorView(self, key)
+        r, shape, _ = self._region(key, squeeze_ints=False)
+        return TensorView(self, tuple(r.start[d] for d in range(self.ndim)),
+                          tuple(r.step[d] for d in range(self.ndim)), shape)
 
     def to_dask(self, key):
         """The region as a dask array (python3-dask): one block per stored chunk it meets, each

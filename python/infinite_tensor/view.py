@@ -4,20 +4,17 @@ import math
 
 import numpy as np
 
-from .tensor import full_index
+from ._index import full_index
 
 
 class TensorView:
-    """Region `key` of `tensor` (an index as for slicing; integer indices keep a dimension of
-    1), with the region's shape; indices are relative to the region (0 is its first element),
-    as in numpy."""
+    """The region of `tensor` whose element k along dimension d is pixel start[d] + k*step[d]
+    (made by InfiniteTensor.view from an index), with the region's shape; indices are relative
+    to the region (0 is its first element), as in numpy."""
 
-    def __init__(self, tensor, key):
-        r, shape, _ = tensor._region(key, squeeze_ints=False)
+    def __init__(self, tensor, start, step, shape):
         self.tensor = tensor
-        self.start = tuple(r.start[d] for d in range(len(shape)))
-        self.step = tuple(r.step[d] for d in range(len(shape)))
-        self.shape = shape
+        self.start, self.step, self.shape = tuple(start), tuple(step), tuple(shape)
         self.dtype = tensor.dtype
 
     @property
