@@ -226,14 +226,19 @@ static int cycle_error(const it_tensor *t, const iti_coord *c, const iti_frame *
 }
 
 /* Waits until no frame holds a claim on coords[idx[0..n)], unless the wait would close a
- * cycle (IT_ECYCLE). */
-static int wait_for_others(it_tensor *t, const iti_coord *coords, const size_t *idx, size_t n) {
+ * cycle (IT_ECYCLE). A nested evaluation waits only while a nested read holds the claim: one
+ * that is not nested may have claimed the chunk since take_over looked (a wait for it could
+ * hold the pool workers its job needs); the next round takes that chunk over. */
+static int wait_for_others(it_tensor *t, const iti_coord *coords, const size_t *idx, size_t n,
+                           bool nested) {
     int rc = 0;
     iti_frame *me = current;
     pthread_mutex_lock(&t->claim_lock);
     for (size_t q = 0; rc == 0 && q < n; q++) {
         claim_node *node;
         while (rc == 0 && (node = claimed(t, &coords[idx[q]])) != NULL) {
+            if (nested && !node->owner->inline_work)
+                break;
             pthread_mutex_lock(&wait_graph);
             if (waits_for_frame(node->owner, me)) {
                 rc = cycle_error(t, &coords[idx[q]], node->owner);
@@ -354,7 +359,7 @@ int iti_ensure(eval *ev, it_tensor *t, const iti_coord *coords, size_t n, iti_ch
             rc = iti_compute_chunks(ev, t, coords, mine, nm + ndup, refs, keep);
         unclaim(t, coords, mine, nm); /* computed or failed: either way no longer ours */
         if (rc == 0)
-            rc = wait_for_others(t, coords, theirs, nt);
+            rc = wait_for_others(t, coords, theirs, nt, ev->nested);
         /* Chunks computed by others are normally stored now; if their computation failed (or
          * the chunk was evicted already) the next round claims them here. */
         memcpy(todo, theirs, nt * sizeof *todo);

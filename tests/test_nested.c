@@ -175,7 +175,7 @@ static void *read_in_thread(void *p) {
  * 16 windows per chunk, every worker runs a window of P or Q that reads the other. */
 static void test_cycle_across_threads(void **state) {
     env *e = *state;
-    for (int round = 0; round < 40; round++) {
+    for (int round = 0; round < 200; round++) {
         cyc pc = {.lock = PTHREAD_MUTEX_INITIALIZER}, qc = {.lock = PTHREAD_MUTEX_INITIALIZER};
         char pid[16], qid[16];
         snprintf(pid, sizeof pid, "p%d", round);
