@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -282,10 +283,58 @@ static void test_default_chunk_bounds_windows(void **state) {
     assert_int_equal(atomic_load(&gen.calls), 1024);
 }
 
+/* Bounded dimensions are chunked like infinite ones, up to their extent: reading one 64x64
+ * window of a 512x512 tensor computes the 4 windows of its 128 x 128 (64 KiB) chunk, not the
+ * whole tensor's 64; partial chunks at the edges hold the same values as whole-tensor chunks. */
+static void test_default_chunk_of_bounded_dimensions(void **state) {
+    FX;
+    int64_t w64[2] = {64, 64};
+    it_window_init(&f->d.window, 2, w64);
+    f->d.shape[0] = 500;
+    f->d.shape[1] = 300;
+    golden_gen gen = {0}, whole_gen = {0};
+    f->d.user = &gen;
+    it_tensor *t, *whole;
+    assert_int_equal(it_tensor_create(f->store, &f->d, &t), 0);
+    it_tensor_info info;
+    it_tensor_get_info(t, &info);
+    assert_int_equal(info.chunk[0], 128);
+    assert_int_equal(info.chunk[1], 128);
+    it_region one = region2(192, 256, 64, 128);
+    float *v = malloc(500 * 300 * sizeof *v), *want = malloc(500 * 300 * sizeof *want);
+    assert_int_equal(it_tensor_read(t, &one, v, 64 * 64 * sizeof *v), 0);
+    assert_int_equal(atomic_load(&gen.calls), 4);
+
+    f->d.id = "whole";
+    f->d.user = &whole_gen;
+    f->d.chunk[0] = 500;
+    f->d.chunk[1] = 300;
+    assert_int_equal(it_tensor_create(f->store, &f->d, &whole), 0);
+    it_region all = region2(0, 500, 0, 300);
+    assert_int_equal(it_tensor_read(t, &all, v, 500 * 300 * sizeof *v), 0);
+    assert_int_equal(it_tensor_read(whole, &all, want, 500 * 300 * sizeof *want), 0);
+    assert_memory_equal(v, want, 500 * 300 * sizeof *v);
+    assert_int_equal(atomic_load(&gen.calls), 7 * 4); /* each window inside the shape once */
+
+    /* smaller than 64 KiB in all: one chunk, the whole tensor */
+    int64_t w8[2] = {8, 8};
+    it_window_init(&f->d.window, 2, w8);
+    f->d.id = "small";
+    f->d.shape[0] = f->d.shape[1] = 40;
+    f->d.chunk[0] = f->d.chunk[1] = 0;
+    it_tensor *small;
+    assert_int_equal(it_tensor_create(f->store, &f->d, &small), 0);
+    it_tensor_get_info(small, &info);
+    assert_int_equal(info.chunk[0], 40);
+    assert_int_equal(info.chunk[1], 40);
+    free(v);
+    free(want);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_default_chunk_bounds_windows),
+        T(test_default_chunk_bounds_windows), T(test_default_chunk_of_bounded_dimensions),
         T(test_valid_descriptor), T(test_null_arguments),  T(test_bad_rank),
         T(test_bad_shape),        T(test_bad_dtype),       T(test_window_rank_mismatch),
         T(test_window_size_and_stride), T(test_window_map), T(test_missing_fn),

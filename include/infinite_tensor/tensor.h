@@ -168,11 +168,14 @@ typedef struct it_tensor_desc {
     double blend_init;            /* value where no window covers a pixel; finite and
                                      integral, in range, for integer dtypes */
     it_weight_profile weight;     /* with IT_BLEND_WEIGHTED; must stay zeroed otherwise */
-    int64_t chunk[IT_MAX_RANK];   /* chunk shape; 0 entries = default: the whole finite
-                                     dimension; on infinite ones the stride (1 on fixed ones)
-                                     doubled along the smallest until the chunk holds 128 KiB
-                                     or 1024 windows. Reconnecting to a stored tensor, default
-                                     entries take the stored shape. */
+    int64_t chunk[IT_MAX_RANK];   /* chunk shape; 0 entries = default. A read computes
+                                     whole chunks, so default chunks hold few windows: along
+                                     windowed dimensions the stride (capped at a finite
+                                     extent) doubled along the smallest until the chunk holds
+                                     64 KiB or 1024 windows; the whole extent of finite
+                                     dimensions no window moves along, 1 on infinite ones.
+                                     Reconnecting to a stored tensor, default entries take
+                                     the stored shape. */
     const char *fn_tag;           /* optional version string of fn (stored, compared on
                                      reopen by persistent stores); NULL = "" */
     unsigned flags;               /* IT_TENSOR_* */

@@ -133,3 +133,24 @@ def test_device_and_store_arguments_checked():
     assert InfiniteTensor((None, None), ones, W16, device="cpu")[0, 0] == 1
     with pytest.raises(it.ValidationError, match="tile_store must be a TileStore"):
         InfiniteTensor((None, None), ones, W16, tile_store="memory")
+
+
+@pytest.mark.parametrize("kind", ["memory", "hdf5"])
+def test_small_read_of_a_bounded_tensor_computes_few_windows(tmp_path, kind):
+    """The original computes only the windows a read needs; here a read computes whole chunks,
+    so bounded dimensions are chunked near the windows: one 64x64 window of a 512x512 image
+    computes its 64 KiB chunk's 4 windows, not the image's 64."""
+    calls = []
+
+    def f(ctx):
+        calls.append(ctx)
+        return np.full((64, 64), ctx[0] * 8 + ctx[1], np.float32)
+
+    store = MemoryTileStore() if kind == "memory" else HDF5TileStore(tmp_path / "b.h5")
+    t = InfiniteTensor((512, 512), f, TensorWindow((64, 64)), tile_store=store)
+    assert np.all(t[192:256, 64:128] == 3 * 8 + 1)
+    assert len(calls) == 4 and t.chunk_size == (128, 128)
+    whole = t[:, :]
+    assert len(calls) == 64 and whole.shape == (512, 512)
+    iy, ix = np.indices((512, 512)) // 64
+    assert np.array_equal(whole, (iy * 8 + ix).astype(np.float32))
