@@ -90,25 +90,49 @@ def raise_failure(code):
     raise error_for(code)
 
 
-def _view(ptr, shape, dtype, writeable):
-    """A view of the library's memory, for this module's own use during a callback."""
-    n = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    a = np.frombuffer(ffi.buffer(ptr, n), dtype=dtype).reshape(shape)
-    if not writeable:
-        a.flags.writeable = False
-    return a
+_spares = threading.local()  # .arrays: {(shape, dtype): [lent arrays nobody kept]}
+_SPARE_KINDS, _SPARES_PER_KIND = 8, 2
 
 
-def _lend(ptr, shape, dtype, writeable):
+def _lend(ptr, shape, dtype, nbytes, writeable):
     """What a callback is given: a copy of the library's memory in an array Python owns, so that
     whatever the callback keeps of it (the array, a view, a memoryview) stays valid and is never
-    changed by the library, which reuses its own memory once the callback returns."""
-    a = np.empty(shape, dtype)
-    if a.nbytes:
-        ffi.memmove(a, ptr, a.nbytes)
+    changed by the library, which reuses its own memory once the callback returns. The array is
+    one that an earlier call on this thread lent and nobody kept, where there is one: fresh
+    memory costs page faults, more than the copy."""
+    spare = getattr(_spares, "arrays", None)
+    kind = spare.get((shape, dtype)) if spare else None
+    if kind:
+        a = kind.pop()
+        a.flags.writeable = True
+    else:
+        a = np.empty(shape, dtype)
+    if nbytes:
+        ffi.memmove(a, ptr, nbytes)
     if not writeable:
         a.flags.writeable = False
     return a
+
+
+def _take_back(arrays):
+    """Lent arrays that nobody kept (checked), for the next calls on this thread."""
+    spare = _spares.__dict__.setdefault("arrays", {})
+    for a in arrays:
+        kind = spare.get((a.shape, a.dtype))
+        if kind is None:
+            if len(spare) >= _SPARE_KINDS:
+                spare.pop(next(iter(spare)))
+            kind = spare[(a.shape, a.dtype)] = []
+        if len(kind) < _SPARES_PER_KIND:
+            kind.append(a)
+
+
+def _give(entry, out, dest):
+    """A checked result to the library's output memory."""
+    if not out.flags.c_contiguous:
+        out = np.ascontiguousarray(out)
+    if entry.nbytes:
+        ffi.memmove(dest, out, entry.nbytes)
 
 
 class Entry:
@@ -116,10 +140,24 @@ class Entry:
     an optional blend(acc, incoming, count) updating acc in place, and what checking f's
     results needs."""
 
-    def __init__(self, f, blend, tensor_id, dtype, shape, batched=False):
+    def __init__(self, f, blend, tensor_id, dtype, shape, batched=False, stacked=False):
         self.f, self.blend, self.id = f, blend, tensor_id
         self.dtype, self.shape = dtype, tuple(shape)
+        self.nbytes = int(np.prod(self.shape, dtype=np.int64)) * dtype.itemsize
         self.batched = batched  # batch_size > 1: f(indices, *slice_lists) -> list
+        self.stacked = stacked  # f(indices array, *stacked slices) -> stacked array
+        self.args = None        # [(shape, dtype, nbytes)] per argument, from the first call
+
+    def arg_layout(self, b):
+        """Each argument slice's (shape, dtype, nbytes): the same in every call of a tensor."""
+        if self.args is None:
+            layout = []
+            for i in range(b.n_args):
+                shape = tuple(b.arg_shape[i][j] for j in range(b.arg_rank[i]))
+                dtype = DTYPES[b.arg_dtype[i]]
+                layout.append((shape, dtype, int(np.prod(shape, dtype=np.int64)) * dtype.itemsize))
+            self.args = layout
+        return self.args
 
 
 def _refs(arrays):
@@ -175,11 +213,16 @@ def _check(entry, index, out):
     return out
 
 
-def _call_batched(entry, b, rank, n_args, shapes, dtypes):
+def _indices(b, rank):
+    flat = ffi.unpack(b.index, rank * b.count)
+    return [tuple(flat[k * rank:(k + 1) * rank]) for k in range(b.count)]
+
+
+def _call_batched(entry, b, layout):
     """The original's batch convention: f(indices, *slice_lists) with a list of window indices
     and, per argument, a list of slices, returning a list of as many results."""
-    indices = [tuple(b.index[k * rank + j] for j in range(rank)) for k in range(b.count)]
-    lists = [[_lend(b.arg[k * n_args + i], shapes[i], dtypes[i], False) for k in range(b.count)]
+    indices, n_args = _indices(b, b.rank), len(layout)
+    lists = [[_lend(b.arg[k * n_args + i], *layout[i], False) for k in range(b.count)]
              for i in range(n_args)]
     flat = [a for one in lists for a in one]
     held = _refs(flat)
@@ -190,30 +233,67 @@ def _call_batched(entry, b, rank, n_args, shapes, dtypes):
                                  f"{f' of {len(outs)}' if isinstance(outs, (list, tuple)) else ''}"
                                  f", not a list of {len(indices)} arrays")
     for k, out in enumerate(outs):
-        _view(b.out[k], entry.shape, entry.dtype, True)[...] = _check(entry, indices[k], out)
+        _give(entry, _check(entry, indices[k], out), b.out[k])
     del outs, out
     _check_released(entry, indices[0], "the batched function", flat, held)
+    _take_back(flat)
+
+
+def _call_stacked(entry, b, layout):
+    """One call for the batch: f(indices, *stacked) with indices an (n, rank) int64 array and
+    each argument's n slices stacked along a new first axis; f returns the n windows stacked."""
+    n, rank, n_args = b.count, b.rank, len(layout)
+    indices = np.frombuffer(ffi.buffer(b.index, n * rank * 8), np.int64).reshape(n, rank).copy()
+    indices.flags.writeable = False
+    stacked = []
+    for i, (shape, dtype, nbytes) in enumerate(layout):
+        a = np.empty((n,) + shape, dtype)
+        for k in range(n):
+            ffi.memmove(a[k], b.arg[k * n_args + i], nbytes)
+        a.flags.writeable = False
+        stacked.append(a)
+    held = _refs(stacked)
+    out = _as_array(entry, tuple(indices[0]), entry.f(indices, *stacked))
+    want = (n,) + entry.shape
+    if out.shape != want:
+        raise ShapeMismatchError(f'tensor "{entry.id}", windows {tuple(indices[0])}..: the '
+                                 f"stacked function returned shape {out.shape}, the batch has "
+                                 f"{want}")
+    if out.dtype != entry.dtype:
+        raise DtypeMismatchError(f'tensor "{entry.id}", windows {tuple(indices[0])}..: the '
+                                 f"stacked function returned dtype {out.dtype}, the tensor has "
+                                 f"{entry.dtype}")
+    if not out.flags.c_contiguous:
+        out = np.ascontiguousarray(out)
+    for k in range(n):
+        if entry.nbytes:
+            ffi.memmove(b.out[k], out[k], entry.nbytes)
+    del out
+    _check_released(entry, tuple(indices[0]), "the stacked function", stacked, held)
 
 
 @ffi.callback("int(const it_window_batch *, void *)", error=-1)
 def window_callback(b, user):
     try:
         entry = _entries[int(ffi.cast("intptr_t", user))]
-        rank, n_args = b.rank, b.n_args
-        shapes = [tuple(b.arg_shape[i][j] for j in range(b.arg_rank[i])) for i in range(n_args)]
-        dtypes = [DTYPES[b.arg_dtype[i]] for i in range(n_args)]
-        if entry.batched:
-            _call_batched(entry, b, rank, n_args, shapes, dtypes)
+        layout = entry.args if entry.args is not None else entry.arg_layout(b)
+        if entry.stacked:
+            _call_stacked(entry, b, layout)
             return 0
+        if entry.batched:
+            _call_batched(entry, b, layout)
+            return 0
+        rank, n_args = b.rank, len(layout)
+        f, index = entry.f, ffi.unpack(b.index, rank * b.count)
         for k in range(b.count):
-            index = tuple(b.index[k * rank + j] for j in range(rank))
-            args = [_lend(b.arg[k * n_args + i], shapes[i], dtypes[i], False)
-                    for i in range(n_args)]
+            where = tuple(index[k * rank:(k + 1) * rank])
+            args = [_lend(b.arg[k * n_args + i], *layout[i], False) for i in range(n_args)]
             held = _refs(args)
-            out = _check(entry, index, entry.f(index, *args))
-            _view(b.out[k], entry.shape, entry.dtype, True)[...] = out
+            out = _check(entry, where, f(where, *args))
+            _give(entry, out, b.out[k])
             del out
-            _check_released(entry, index, "the function", args, held)
+            _check_released(entry, where, "the function", args, held)
+            _take_back(args)
         return 0
     except BaseException as exc:  # noqa: B902 (KeyboardInterrupt too: raised by the read)
         return _keep(exc)
@@ -223,8 +303,10 @@ def window_callback(b, user):
 def blend_callback(acc, incoming, count, n, user):
     try:
         entry = _entries[int(ffi.cast("intptr_t", user))]
-        arrays = [_lend(acc, (n,), entry.dtype, True), _lend(incoming, (n,), entry.dtype, False),
-                  _lend(count, (n,), np.dtype(np.uint32), False)]
+        size = n * entry.dtype.itemsize
+        arrays = [_lend(acc, (n,), entry.dtype, size, True),
+                  _lend(incoming, (n,), entry.dtype, size, False),
+                  _lend(count, (n,), np.dtype(np.uint32), n * 4, False)]
         held = _refs(arrays)
         entry.blend(*arrays)
         _check_released(entry, "row", "the blend", arrays, held)

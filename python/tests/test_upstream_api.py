@@ -112,6 +112,42 @@ def test_batched_functions_take_lists():
         wrong[0:32, 0:32]
 
 
+def test_stacked_batches_are_one_call_on_stacked_arrays():
+    """stacked=True (this package's own): one call per batch with an (n, rank) index array and
+    each argument stacked along a new first axis; the same values as one call per window."""
+    seen = []
+
+    def stacked(indices, slices):
+        assert indices.dtype == np.int64 and indices.shape == (len(slices), 2)
+        assert slices.shape[1:] == (18, 18) and not slices.flags.writeable
+        seen.append(len(indices))
+        return slices[:, 1:17, 1:17] * 2 + indices[:, :1, None].astype(np.float32)
+
+    store = MemoryTileStore()
+    base = InfiniteTensor((None, None), index_value, W16, tile_store=store, tensor_id="base")
+    pad = TensorWindow((18, 18), stride=(16, 16), offset=(-1, -1))
+    one = InfiniteTensor((None, None), lambda c, s: s[1:17, 1:17] * 2 + np.float32(c[0]), W16,
+                         args=(base,), args_windows=(pad,), tile_store=store)
+    many = InfiniteTensor((None, None), stacked, W16, args=(base,), args_windows=(pad,),
+                          tile_store=store, batch_size=32, stacked=True)
+    assert np.array_equal(many[-40:64, 0:96], one[-40:64, 0:96])
+    assert max(seen) == 32 and sum(seen) == many.counters()["windows_computed"]
+
+    kept = []
+    keeper = InfiniteTensor((None, None), lambda ix, s: kept.append(s) or s[:, 1:17, 1:17],
+                            W16, args=(base,), args_windows=(pad,), tile_store=store,
+                            batch_size=4, stacked=True)
+    with pytest.raises(RuntimeError, match="kept a reference to its argument 0"):
+        keeper[0:16, 0:16]
+    assert kept[0][0, 1, 1] == base[0, 0]  # what was kept keeps its values
+    wrong = InfiniteTensor((None, None), lambda ix: np.ones((16, 16), np.float32), W16,
+                           tile_store=store, batch_size=4, stacked=True)
+    with pytest.raises(it.ShapeMismatchError, match=r"the batch has \(4, 16, 16\)"):
+        wrong[0:32, 0:32]
+    with pytest.raises(it.ValidationError, match="stacked must be True or False"):
+        InfiniteTensor((None, None), ones, W16, tile_store=store, stacked="yes")
+
+
 def test_blends_returning_their_result():
     store = MemoryTileStore()
     w = TensorWindow((16, 16), stride=(8, 8))
