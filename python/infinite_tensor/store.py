@@ -256,6 +256,10 @@ class TileStore:
             blend = "sum"
         if callable(blend):
             blend = _blend_in_place(blend)
+        elif not isinstance(blend, str):
+            raise ValidationError(f"blend must be callable, None or a blend name (\"sum\", "
+                                  f"\"max\", \"mean\", ...), got {blend!r} "
+                                  f"({type(blend).__name__})")
         if not isinstance(output_window, TensorWindow):
             raise ValidationError("output_window must be a TensorWindow, got "
                                   f"{type(output_window).__name__}")
@@ -270,7 +274,7 @@ class TileStore:
                 raise ValidationError(f"args_windows[{i}] must be a TensorWindow, got "
                                       f"{type(args_windows[i]).__name__}")
         blend_init = _validate.real("blend_init", blend_init)
-        batch_size = _validate.integer("batch_size", batch_size, 1)
+        batch_size = _validate.integer("batch_size", 1 if batch_size is None else batch_size, 1)
         if not isinstance(stacked, bool):
             raise ValidationError(f"stacked must be True or False, got {stacked!r}")
         with contextlib.ExitStack() as using:  # the store and the arguments stay alive meanwhile
@@ -416,6 +420,13 @@ class TileStore:
         with self._guard:
             check(lib.it_store_clear_cache(self._store))
 
+    def clear_direct_caches(self):
+        """Deprecated, as in the original: clear_cache() of every tensor of the store."""
+        warnings.warn("TileStore.clear_direct_caches is deprecated; call "
+                      "InfiniteTensor.clear_cache() or store.clear_cache(tensor_id) instead",
+                      DeprecationWarning, stacklevel=2)
+        self.clear_cache()
+
     def clear_tensor(self, tensor_id):
         """Deletes everything of the tensor (the original's name for delete; no error when
         there is nothing to delete)."""
@@ -489,6 +500,10 @@ class HDF5TileStore(TileStore):
     def __init__(self, path, mode="a", compression=None, level=0, cache_bytes=0, sync=False,
                  checksum=True, context=None, tile_size=None, cache_size_bytes=None,
                  cache_size_tiles=None, **legacy):
+        if "tile_cache_size" in legacy:  # the original's older name of cache_size_tiles
+            warnings.warn("tile_cache_size is deprecated; use cache_size_tiles",
+                          DeprecationWarning, stacklevel=2)
+            cache_size_tiles = legacy.pop("tile_cache_size")
         cache_bytes = _cache_bytes(cache_bytes, cache_size_bytes, legacy)
         if cache_size_tiles is not None:
             warnings.warn("HDF5TileStore: cache_size_tiles is not applied; the decoded-chunk "

@@ -8,6 +8,8 @@ from ._lib import IT_MAP_FIXED, ffi
 def _tuple(v, n, what, default):
     if v is None:
         return tuple(default)
+    if isinstance(v, int):  # as the original: one value for every dimension
+        return (v,) * n
     v = tuple(v)
     if len(v) != n:
         raise ValueError(f"TensorWindow: {what} has {len(v)} entries, size has {n}")
@@ -44,15 +46,23 @@ class TensorWindow:
             w.map[d] = IT_MAP_FIXED if m is None else m
         return w
 
-    def get_bounds(self, index):
-        """Pixel box [(start, stop), ...] of window `index` (a tuple of window coordinates)."""
+    def get_bounds(self, window, map_slices=True):
+        """The pixel region of window index `window` (one int or slice per window-index
+        dimension; a slice covers those windows) as a tuple of slices, one per dimension, as the
+        original: `t[w.get_bounds(index)]` reads a window's region. map_slices=False takes
+        `window` already in this window's dimension order (one entry per dimension)."""
+        window = tuple(window)
         out = []
         for d in range(self.rank):
-            m = self.dimension_map[d]
-            w = 0 if m is None else index[m]
-            start = w * self.stride[d] + self.offset[d]
-            out.append((start, start + self.size[d]))
-        return out
+            m = self.dimension_map[d] if map_slices else d
+            w = slice(0, 1) if m is None else window[m]
+            if not isinstance(w, slice):
+                w = slice(int(w), int(w) + 1)
+            start = None if w.start is None else w.start * self.stride[d] + self.offset[d]
+            stop = None if w.stop is None else \
+                (w.stop - 1) * self.stride[d] + self.size[d] + self.offset[d]
+            out.append(slice(start, stop))
+        return tuple(out)
 
     def __eq__(self, other):
         return isinstance(other, TensorWindow) and (
