@@ -253,23 +253,22 @@ def _call_stacked(entry, b, layout):
         a.flags.writeable = False
         stacked.append(a)
     held = _refs(stacked)
-    out = _as_array(entry, tuple(indices[0]), entry.f(indices, *stacked))
+    first = tuple(int(v) for v in indices[0])
+    out = _as_array(entry, first, entry.f(indices, *stacked))
     want = (n,) + entry.shape
     if out.shape != want:
-        raise ShapeMismatchError(f'tensor "{entry.id}", windows {tuple(indices[0])}..: the '
-                                 f"stacked function returned shape {out.shape}, the batch has "
-                                 f"{want}")
+        raise ShapeMismatchError(f'tensor "{entry.id}", windows {first}..: the stacked function '
+                                 f"returned shape {out.shape}, the batch has {want}")
     if out.dtype != entry.dtype:
-        raise DtypeMismatchError(f'tensor "{entry.id}", windows {tuple(indices[0])}..: the '
-                                 f"stacked function returned dtype {out.dtype}, the tensor has "
-                                 f"{entry.dtype}")
+        raise DtypeMismatchError(f'tensor "{entry.id}", windows {first}..: the stacked function '
+                                 f"returned dtype {out.dtype}, the tensor has {entry.dtype}")
     if not out.flags.c_contiguous:
         out = np.ascontiguousarray(out)
     for k in range(n):
         if entry.nbytes:
             ffi.memmove(b.out[k], out[k], entry.nbytes)
     del out
-    _check_released(entry, tuple(indices[0]), "the stacked function", stacked, held)
+    _check_released(entry, first, "the stacked function", stacked, held)
 
 
 @ffi.callback("int(const it_window_batch *, void *)", error=-1)
