@@ -92,6 +92,7 @@ def raise_failure(code):
 
 _spares = threading.local()  # .arrays: {(shape, dtype): [lent arrays nobody kept]}
 _SPARE_KINDS, _SPARES_PER_KIND = 8, 2
+_SPARE_BYTES = 32 << 20       # bytes kept per thread at most
 
 
 def _lend(ptr, shape, dtype, nbytes, writeable):
@@ -115,16 +116,18 @@ def _lend(ptr, shape, dtype, nbytes, writeable):
 
 
 def _take_back(arrays):
-    """Lent arrays that nobody kept (checked), for the next calls on this thread."""
+    """Lent arrays that nobody kept (checked), for the next calls on this thread, within
+    _SPARE_BYTES per thread."""
     spare = _spares.__dict__.setdefault("arrays", {})
+    held = sum(a.nbytes for kind in spare.values() for a in kind)
     for a in arrays:
-        kind = spare.get((a.shape, a.dtype))
-        if kind is None:
-            if len(spare) >= _SPARE_KINDS:
-                spare.pop(next(iter(spare)))
-            kind = spare[(a.shape, a.dtype)] = []
-        if len(kind) < _SPARES_PER_KIND:
+        key = (a.shape, a.dtype)
+        if key not in spare and len(spare) >= _SPARE_KINDS:
+            held -= sum(x.nbytes for x in spare.pop(next(iter(spare))))
+        kind = spare.setdefault(key, [])
+        if len(kind) < _SPARES_PER_KIND and held + a.nbytes <= _SPARE_BYTES:
             kind.append(a)
+            held += a.nbytes
 
 
 def _give(entry, out, dest):
