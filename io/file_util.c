@@ -171,10 +171,31 @@ int iti_fs_lock_name(int fd, const char *path, bool exclusive) {
     if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0 && errno != ENOSYS &&
         errno != ENOTSUP)
         return errno;
+    return iti_fs_same_file(fd, path);
+}
+
+int iti_fs_same_file(int fd, const char *path) {
     struct stat held, now;
     if (fstat(fd, &held) != 0 || stat(path, &now) != 0)
         return errno == ENOENT ? ESTALE : errno;
     return held.st_dev == now.st_dev && held.st_ino == now.st_ino ? 0 : ESTALE;
+}
+
+/* Far past any file's data (locks may lie beyond the end), and the same in every version. */
+#define COMMIT_LOCK_BYTE ((off_t)1 << 62)
+
+int iti_fs_commit_lock(int fd, short type) {
+#ifdef F_OFD_SETLKW
+    struct flock l = {.l_type = type, .l_whence = SEEK_SET, .l_start = COMMIT_LOCK_BYTE,
+                      .l_len = 1};
+    while (fcntl(fd, F_OFD_SETLKW, &l) != 0)
+        if (errno != EINTR)
+            return errno == EINVAL ? ENOTSUP : errno;
+    return 0;
+#else
+    (void)fd, (void)type;
+    return ENOTSUP;
+#endif
 }
 
 int iti_fs_replace_locked(const char *from, const char *to) {

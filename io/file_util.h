@@ -35,6 +35,15 @@ int iti_fs_rename_noreplace(const char *from, const char *to);
  * replaced (by a process creating or converting a store there) or removed since fd was opened;
  * another errno. A file system without locks counts as locked. */
 int iti_fs_lock_name(int fd, const char *path, bool exclusive);
+/* Whether path still names the file open as fd: 0, ESTALE (replaced or removed), an errno. */
+int iti_fs_same_file(int fd, const char *path);
+
+/* The commit lock of a store file: a byte-range lock of the open file description (Linux OFD
+ * locks, so threads and other handles of this process do not share it) on a byte far past any
+ * data. A writer holds it exclusively while it applies a commit; live readers hold it shared
+ * around each operation (io/FORMAT.md, "Readers while a writer works"). `type` is F_RDLCK,
+ * F_WRLCK (both wait) or F_UNLCK. 0, ENOTSUP where the system has no such locks, or an errno. */
+int iti_fs_commit_lock(int fd, short type);
 
 /* Renames from over `to` while holding an exclusive lock on the file at `to`, so no process
  * has it open through the library (EWOULDBLOCK when one has, or when `to` was replaced

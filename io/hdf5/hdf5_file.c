@@ -16,6 +16,7 @@
 #include "hdf5/driver/hdf5_header.h"
 #include "hdf5/hdf5_attr.h"
 #include "hdf5/hdf5_compat.h"
+#include "hdf5/hdf5_live.h"
 #include "hdf5/hdf5_state.h"
 #include "hdf5/hdf5_upgrade.h"
 
@@ -246,8 +247,29 @@ static int convert(h5_store *h, const char *path) {
     return rc;
 }
 
+int iti_h5f_reopen(h5_store *h) {
+    for (h5_tensor *ht = h->attached; ht; ht = ht->next)
+        iti_h5t_close(ht);
+    iti_h5s_forget_described(h);
+    close_file(h);
+    forget_vfd_errors(h);
+    int rc = open_store_file(h, h->path, H5F_ACC_RDONLY);
+    for (h5_tensor *ht = h->attached; rc == 0 && ht; ht = ht->next) {
+        iti_h5_index_free(&ht->index);
+        if ((rc = iti_h5_index_init(&ht->index, ht->t->rank, ht->t->id)) == 0 &&
+            (rc = iti_h5t_open(h, ht)) != 0)
+            iti_h5t_close(ht);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+}
+
 static int open_existing(h5_store *h, const char *path) {
     bool writable = h->mode != IT_HDF5_READONLY;
+    if (!writable) { /* a live reader (hdf5_live.h): the open sees one commit */
+        int rc = iti_h5_live_prepare(h, path);
+        return iti_h5_live_opened(h, rc ? rc : open_store_file(h, path, H5F_ACC_RDONLY));
+    }
     int rc = open_store_file(h, path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY);
     if (rc && writable && h->vfd.legacy) { /* the driver writes only files with a header */
         close_file(h);
@@ -339,13 +361,14 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     if (!h)
         return iti_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");
     pthread_mutex_init(&h->lock, NULL);
-    h->file = h->tensors = h->described = -1;
+    h->file = h->tensors = h->described = h->live_fd = -1;
     h->mode = mode;
     h->codec = codec;
     h->codec.checksum = o.checksum == 1; /* new tensors' chunks carry Fletcher-32 (codec.h) */
     h->vfd.sync = o.sync == 1;
     h->trusted = o.trusted != 0;
-    rc = legacy_journals(h, path);
+    rc = (h->path = strdup(path)) ? legacy_journals(h, path)
+                                  : iti_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");
     if (rc == 0)
         rc = iti_cache_create(o.cache_bytes ? o.cache_bytes : DEFAULT_CACHE, &h->decoded);
     if (rc == 0) {

@@ -56,6 +56,10 @@ typedef struct h5_store {
     int failed;                   /* the first write failure; every later call returns it */
     char failed_msg[512];
     iti_open_file *claim;          /* this process's claim on the file */
+    char *path;                   /* as given to it_store_open_hdf5 */
+    int live_fd;                  /* a live reader's descriptor of the commit lock, or -1
+                                     (hdf5_live.h) */
+    uint64_t live_seq;            /* the commit its HDF5 handles were opened at */
 } h5_store;
 
 static inline void iti_h5s_enter(h5_store *h) {
@@ -82,6 +86,10 @@ void iti_h5t_close(h5_tensor *ht);
 int iti_h5t_check_range(const h5_tensor *ht, const iti_coord *c);
 /* The data set index of chunk c's first element. */
 void iti_h5t_chunk_offset(const h5_tensor *ht, const iti_coord *c, hsize_t *off);
+
+/* Closes the file and every attached tensor's objects and opens them again read-only, at the
+ * commit now in the file (a live reader's refresh, hdf5_live.h; lock held). */
+int iti_h5f_reopen(h5_store *h);
 
 /* ---- the store's operations and opening (hdf5_store.c) ------------------------------------- */
 

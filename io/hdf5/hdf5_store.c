@@ -9,6 +9,7 @@
 #include "codec/codec.h"
 #include "hdf5/hdf5_attr.h"
 #include "hdf5/hdf5_schema.h"
+#include "hdf5/hdf5_live.h"
 #include "hdf5/hdf5_state.h"
 
 #define H5T(t) ((h5_tensor *)(t)->backend)
@@ -27,10 +28,9 @@ static int stopped(h5_store *h) {
 /* Takes the lock for an operation; fails (lock released) when the store has stopped. */
 static int enter_op(h5_store *h) {
     iti_h5s_enter(h);
-    if (!h->failed)
-        return 0;
-    int rc = stopped(h);
-    iti_h5s_leave(h);
+    int rc = h->failed ? stopped(h) : iti_h5_live_begin(h);
+    if (rc)
+        iti_h5s_leave(h);
     return rc;
 }
 
@@ -46,6 +46,7 @@ static int check_fault(h5_store *h, int rc) {
 /* Ends an operation: reports a fault, releases the lock. */
 static int leave_op(h5_store *h, int rc) {
     rc = check_fault(h, rc);
+    iti_h5_live_end(h);
     iti_h5s_leave(h);
     return rc;
 }
@@ -127,6 +128,7 @@ static int h5_attach(void *impl, iti_store_tensor *t, const iti_tensor_meta *cre
     } else {
         iti_h5t_close(ht);
     }
+    iti_h5_live_end(h);
     iti_h5s_leave(h);
     if (rc) {
         free_tensor_state(ht);
@@ -538,6 +540,8 @@ static int h5_list(void *impl, it_store_list_fn fn, void *user) {
 }
 
 void iti_h5s_free(h5_store *h) {
+    iti_h5_live_close(h);
+    free(h->path);
     iti_open_file_release(h->claim);
     iti_cache_destroy(h->decoded);
     pthread_mutex_destroy(&h->lock);

@@ -3,6 +3,7 @@
  * journal past the end of the file, names it in the store header, applies it, and cuts it off.
  * Opening a file finishes or drops what a writer left. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,22 @@ static size_t drop_unchanged(iti_extent *x, size_t n) {
     return k;
 }
 
+/* Takes the commit lock (file_util.h) for changes live readers must not see half made: the
+ * header naming a journal, the journal's writes, the header back to committed, the new size.
+ * Readers finish their operation first; a system without such locks has no live readers. */
+static int lock_for_readers(vfd_file *f, bool *locked) {
+    if (*locked)
+        return 0;
+    int err = iti_fs_commit_lock(f->fd, F_WRLCK);
+    *locked = err == 0;
+    return err == ENOTSUP ? 0 : err;
+}
+
+static void unlock_for_readers(vfd_file *f, bool locked) {
+    if (locked)
+        iti_fs_commit_lock(f->fd, F_UNLCK);
+}
+
 /* Makes the held writes and the size HDF5 asked for durable atomically: the journal written
  * past the end of the file (with sync, durable together with the chunk data written since the
  * last commit), the header set to name it, the writes applied, the header set back to
@@ -125,6 +142,7 @@ void iti_vfdf_commit(vfd_file *f) {
     iti_extent *x = NULL;
     size_t n = 0;
     struct stat sb;
+    bool locked = false;
     const char *op = "writing the journal";
     int err = f->header_pending ? write_new_header(f) : 0;
     if (err == 0 && fstat(f->fd, &sb) != 0)
@@ -139,6 +157,8 @@ void iti_vfdf_commit(vfd_file *f) {
                               n, &len);
         if (err == 0 && sync && iti_fs_sync_data(f->fd) != 0)
             err = errno;
+        if (err == 0)
+            op = "locking the commit", err = lock_for_readers(f, &locked);
         if (err == 0) { /* from here on the commit happens, now or at the next open */
             f->hdr.seq++;
             f->hdr.state = ITI_HEADER_APPLYING;
@@ -154,6 +174,8 @@ void iti_vfdf_commit(vfd_file *f) {
             op = "fdatasync", err = errno;
     }
     iti_extents_free(x, n);
+    if (err == 0 && (n || f->hdr.size != size))
+        op = "locking the commit", err = lock_for_readers(f, &locked);
     if (err == 0 && (n || f->hdr.size != size)) {
         f->hdr.state = ITI_HEADER_COMMITTED;
         f->hdr.size = size;
@@ -163,6 +185,7 @@ void iti_vfdf_commit(vfd_file *f) {
     }
     if (err == 0)
         op = "truncate", err = set_size(f->fd, size);
+    unlock_for_readers(f, locked);
     if (err) {
         iti_vfdf_poison(f, op, err); /* a journal the header names finishes it on the next open */
         return;
@@ -208,7 +231,10 @@ static int recover(vfd_file *f) {
     if (found < 0)
         return -found;
     int err = 0;
-    if (f->writable) {
+    bool locked = false;
+    if (f->writable && (found == 1 || f->hdr.state != ITI_HEADER_COMMITTED))
+        err = lock_for_readers(f, &locked);
+    if (err == 0 && f->writable) {
         if (found == 1) {
             err = apply(f->fd, x, n);
             if (err == 0 && f->state->sync && iti_fs_sync_data(f->fd) != 0)
@@ -223,9 +249,10 @@ static int recover(vfd_file *f) {
             err = set_size(f->fd, f->hdr.size);
         if (err == 0)
             f->eof = f->hdr.size;
-    } else if (found == 1) {
+    } else if (err == 0 && found == 1) {
         err = hold_all(f, x, n, f->hdr.size);
     }
+    unlock_for_readers(f, locked);
     iti_extents_free(x, n);
     return err;
 }

@@ -72,6 +72,7 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
     if (flags & H5F_ACC_EXCL)
         o |= O_EXCL;
     int fd = -1, err = 0;
+    bool live = false;
     struct stat sb;
     /* The lock is taken before the header is looked at, so only the writer finishes a commit.
      * A file system without locks is used without (as HDF5 with locking disabled). A file
@@ -86,6 +87,11 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
             return NULL;
         }
         err = iti_fs_lock_name(fd, name, writable);
+        /* A store read while a writer holds it: a live reader (io/FORMAT.md), if the file
+         * has a store header (checked below); its store takes the commit lock around reads. */
+        live = !writable && st->journaled && err == EWOULDBLOCK;
+        if (live && (err = iti_fs_same_file(fd, name)) == 0)
+            st->live = true;
         if (err == 0 && fstat(fd, &sb) != 0)
             err = errno;
         if (err != ESTALE)
@@ -104,7 +110,12 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
                     .ino = sb.st_ino, .writable = writable, .truncate_to = HADDR_UNDEF,
                     .sizes = {8, 8, 0}};
     bool created = (flags & (H5F_ACC_TRUNC | H5F_ACC_CREAT)) != 0;
-    if (st->journaled && (err = iti_vfdf_open_store(f, created)) != 0) {
+    if (st->journaled && (err = iti_vfdf_open_store(f, created)) == 0 && !writable &&
+        !st->legacy && !live)
+        flock(fd, LOCK_UN); /* a reader of a store with a header lets writers come */
+    if (live && err == 0 && st->legacy)
+        err = EWOULDBLOCK; /* a store of format 1 or 2 has no commit lock: not while written */
+    if (err) {
         st->open_errno = err;
         close(fd);
         free_file(f);

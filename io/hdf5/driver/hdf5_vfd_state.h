@@ -21,6 +21,7 @@ typedef struct iti_vfd_state {
     int read_errno;           /* last failed read (EIO) */
     int open_errno;           /* failed open(2) or lock (EWOULDBLOCK: locked elsewhere) */
     bool legacy;              /* the file has no store header (format 1 or 2, or not a store) */
+    bool live;                /* opened read-only while a writer holds the file */
     bool refused;             /* the header or a journal is not one commits write: */
     char refused_detail[512]; /* what (IT_EFORMAT; the file is left as it is) */
     bool discard;             /* set by the library: nothing more is committed (iti_vfd_discard) */
