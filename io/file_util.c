@@ -198,6 +198,30 @@ int iti_fs_commit_lock(int fd, short type) {
 #endif
 }
 
+int iti_fs_writer_mark(int fd) {
+#ifdef F_OFD_SETLK
+    struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = COMMIT_LOCK_BYTE + 1,
+                      .l_len = 1};
+    return fcntl(fd, F_OFD_SETLK, &l) == 0 ? 0 : errno == EINVAL ? ENOTSUP : errno;
+#else
+    (void)fd;
+    return ENOTSUP;
+#endif
+}
+
+int iti_fs_writer_present(int fd) {
+#ifdef F_OFD_GETLK
+    struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = COMMIT_LOCK_BYTE + 1,
+                      .l_len = 1};
+    if (fcntl(fd, F_OFD_GETLK, &l) != 0)
+        return errno == EINVAL ? -ENOTSUP : -errno;
+    return l.l_type != F_UNLCK;
+#else
+    (void)fd;
+    return -ENOTSUP;
+#endif
+}
+
 int iti_fs_replace_locked(const char *from, const char *to) {
     int fd = open(to, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)

@@ -44,6 +44,11 @@ int iti_fs_same_file(int fd, const char *path);
  * around each operation (io/FORMAT.md, "Readers while a writer works"). `type` is F_RDLCK,
  * F_WRLCK (both wait) or F_UNLCK. 0, ENOTSUP where the system has no such locks, or an errno. */
 int iti_fs_commit_lock(int fd, short type);
+/* A writer marks the file as written (a lock on the next byte, held while fd is open), so other
+ * processes can tell without taking any lock: iti_fs_writer_present is 1 while some process's
+ * mark stands, 0 when none, -errno (-ENOTSUP without such locks). */
+int iti_fs_writer_mark(int fd);
+int iti_fs_writer_present(int fd);
 
 /* Renames from over `to` while holding an exclusive lock on the file at `to`, so no process
  * has it open through the library (EWOULDBLOCK when one has, or when `to` was replaced

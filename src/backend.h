@@ -16,7 +16,7 @@
 #include "sha256.h"
 
 /* Version of iti_store_ops; iti_store_wrap refuses a table of another version. */
-#define ITI_STORE_BACKEND_VERSION 4
+#define ITI_STORE_BACKEND_VERSION 5
 
 /* Longest fn_tag, in bytes. */
 #define ITI_FN_TAG_MAX 4096
@@ -174,6 +174,11 @@ typedef struct iti_store_ops {
     int (*encoding)(void *impl, iti_store_tensor *t, iti_chunk_encoding *out);
     int (*put_encoded)(void *impl, iti_store_tensor *t, const iti_coord *c, const void *enc,
                        size_t len);
+
+    /* Optional: a read or fill of t (not nested in a window function) has made `done` of its
+     * `total` chunks final; `ended` at its end, successful or not. Persistent stores record it
+     * for other processes (itensor info of a running fill); never fails the read. */
+    void (*progress)(void *impl, iti_store_tensor *t, uint64_t done, uint64_t total, bool ended);
 } iti_store_ops;
 
 /* Creates a store handle around a backend (ops->version must match). On failure the backend

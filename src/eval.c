@@ -124,6 +124,13 @@ typedef struct sink {
     size_t budget;               /* for the blocks; 0: the context's */
 } sink;
 
+/* Tells t's store how far a read or fill has come (backend.h: progress). */
+static void note_progress(it_tensor *t, uint64_t done, uint64_t total, bool ended) {
+    const iti_store_ops *ops = t->store->ops;
+    if (ops->progress)
+        ops->progress(t->store->impl, &t->view, done, total, ended);
+}
+
 /* Reads, visits or fills (out NULL) selection s of t; progress reported when `report`. */
 static int walk(it_tensor *t, const iti_selection *s, const sink *out, const char *fn,
                 bool progress) {
@@ -157,8 +164,10 @@ static int walk(it_tensor *t, const iti_selection *s, const sink *out, const cha
         if (!coords || !refs)
             rc = iti_error(IT_ENOMEM, "%s: out of memory", fn);
     }
-    if (rc == 0 && progress)
+    if (rc == 0 && progress) {
+        note_progress(t, 0, total, false);
         rc = report(ctx, 0, total, fn);
+    }
     int64_t b0[IT_MAX_RANK] = {0};
     uint64_t done = 0;
     for (bool more = rc == 0; more; more = iti_next_block(&ax, bext, b0)) {
@@ -179,9 +188,13 @@ static int walk(it_tensor *t, const iti_selection *s, const sink *out, const cha
         if ((rc = iti_tensor_flush_stores(t)) || (rc = iti_release_block_done(&release)))
             break;
         done += n;
+        if (progress)
+            note_progress(t, done, total, false);
         if (progress && (rc = report(ctx, done, total, fn)))
             break;
     }
+    if (progress)
+        note_progress(t, done, total, true);
     iti_release_plan_finish(&release);
     iti_chunk_axes_free(&ax);
     free(coords);

@@ -47,6 +47,7 @@ static float ref(int64_t y, int64_t x) { return (float)(y * 1000 + x + 1); }
 
 static int ref_fn(const it_window_batch *b, void *user) {
     (void)user;
+    pause_us(2000); /* a fill lasts long enough to be seen running */
     for (size_t k = 0; k < b->count; k++) {
         float *out = b->out[k];
         int64_t y0 = b->index[2 * k] * C, x0 = b->index[2 * k + 1] * C;
@@ -172,7 +173,7 @@ static void test_readers_while_a_writer_works(void **state) {
     assert_int_equal(it_ctx_create(NULL, &ctx), 0);
     reader kept;
     reader_open(ctx, &kept);
-    int snapshots = 0, last = -1, changes = 0, st = 0;
+    int snapshots = 0, last = -1, changes = 0, st = 0, running = 0, tools = 0;
     while (waitpid(pid, &st, WNOHANG) == 0) {
         int n = check_snapshot(&kept);
         changes += n != last;
@@ -182,12 +183,32 @@ static void test_readers_while_a_writer_works(void **state) {
         check_snapshot(&fresh);
         reader_close(&fresh);
         snapshots += 2;
+        it_hdf5_progress pg;
+        int p = it_hdf5_writer_progress(path, &pg);
+        assert_true(p == 0 || p == 1);
+        if (p == 1) { /* a fill of one row of chunks, seen from this process */
+            assert_string_equal(pg.id, "live");
+            assert_true(pg.done <= pg.total && pg.total == N / C && pg.pid == pid);
+            running++;
+        }
+#ifdef ITENSOR
+        if (snapshots % 16 != 2)
+            continue;
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "'%s' ls '%s' >/dev/null && '%s' info --json '%s' live "
+                 ">/dev/null", ITENSOR, path, ITENSOR, path);
+        assert_int_equal(system(cmd), 0); /* the tool reads while the writer works */
+        tools++;
+#endif
     }
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     assert_int_equal(check_snapshot(&kept), BANDS * (N / C)); /* the last commit */
-    print_message("%d snapshots while the writer worked, %d commits seen by one handle\n",
-                  snapshots, changes);
-    assert_true(changes > 1);
+    print_message("%d snapshots while the writer worked, %d commits seen by one handle, a fill "
+                  "seen running %d times, itensor ls and info %d times\n", snapshots, changes,
+                  running, tools);
+    assert_true(changes > 1 && running > 0);
+    it_hdf5_progress none;
+    assert_int_equal(it_hdf5_writer_progress(path, &none), 0); /* no writer any more */
     reader_close(&kept);
     it_ctx_destroy(ctx);
 }

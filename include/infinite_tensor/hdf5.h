@@ -117,6 +117,23 @@ typedef struct it_hdf5_layout {
 /* Fills out for tensor t of an HDF5 store (IT_EINVAL for other stores). */
 IT_API int it_hdf5_tensor_layout(it_tensor *t, it_hdf5_layout *out);
 
+/* What the writer of a store computes now, as another process sees it. */
+typedef struct it_hdf5_progress {
+    int running;                    /* 1: a writer has the store and a read or fill running */
+    char id[IT_ID_MAX + 1];         /* the tensor it computes */
+    uint64_t done, total;           /* chunks made final of the read or fill, and in all */
+    int64_t pid;                    /* the writer's process id (on its host) */
+    uint64_t started_ns, updated_ns;/* when it started and last reported (ns since the Unix
+                                       epoch; reported at most every 100 ms) */
+} it_hdf5_progress;
+
+/* Reads the progress record of the store at path without opening the store (any process, any
+ * time: it takes no lock a writer or reader waits for). Returns 1 with *out filled while a
+ * writer has the store and a read or fill running; 0 when none does (no writer, a writer between
+ * reads, or a system without open-file-description locks); IT_ENOTFOUND, IT_EIO, IT_EFORMAT (no
+ * store header: not a store of format 3). */
+IT_API int it_hdf5_writer_progress(const char *path, it_hdf5_progress *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -300,6 +300,8 @@ static int open_file(void *arg) {
         rc = open_existing(h, j->path);
     if (rc == 0 && raced) /* another process created the store first: that one is opened */
         rc = open_existing(h, j->path);
+    if (rc == 0 && h->mode != IT_HDF5_READONLY)
+        iti_h5_live_writer(h);
     if (rc)
         close_file(h);
     H5Eclear2(H5E_DEFAULT);
@@ -361,7 +363,7 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     if (!h)
         return iti_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");
     pthread_mutex_init(&h->lock, NULL);
-    h->file = h->tensors = h->described = h->live_fd = -1;
+    h->file = h->tensors = h->described = h->live_fd = h->writer_fd = -1;
     h->mode = mode;
     h->codec = codec;
     h->codec.checksum = o.checksum == 1; /* new tensors' chunks carry Fletcher-32 (codec.h) */

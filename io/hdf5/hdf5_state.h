@@ -12,6 +12,7 @@
 
 #include "backend.h"
 #include "codec/codec.h"
+#include "hdf5/driver/hdf5_header.h"
 #include "hdf5/driver/hdf5_vfd.h"
 #include "hdf5/hdf5_index.h"
 #include "hdf5/hdf5_lock.h"
@@ -60,6 +61,9 @@ typedef struct h5_store {
     int live_fd;                  /* a live reader's descriptor of the commit lock, or -1
                                      (hdf5_live.h) */
     uint64_t live_seq;            /* the commit its HDF5 handles were opened at */
+    uint64_t live_since;          /* when it took the commit lock (CLOCK_MONOTONIC, ns) */
+    int writer_fd;                /* a writer's descriptor of its mark and progress, or -1 */
+    iti_progress progress;        /* the last progress record written */
 } h5_store;
 
 static inline void iti_h5s_enter(h5_store *h) {

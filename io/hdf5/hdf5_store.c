@@ -397,7 +397,9 @@ static int read_uncached(prefetch_job *j, const iti_coord *chunks, size_t n, siz
             continue;
         }
         j->coords[*m] = chunks[i];
-        int p = read_raw(j->h, ht, &chunks[i], &j->raw[*m], &j->len[*m]);
+        int p = i ? iti_h5_live_yield(j->h) : 0; /* a writer waits one chunk at most */
+        if (p == 0)
+            p = read_raw(j->h, ht, &chunks[i], &j->raw[*m], &j->len[*m]);
         if (p < 0)
             return p;
         *m += (size_t)p;
@@ -592,6 +594,7 @@ const iti_store_ops iti_h5_store_ops = {
     .close = h5_close,
     .memory_bytes = h5_memory_bytes,
     .encoding = h5_encoding,
+    .progress = iti_h5_live_progress,
     .put_encoded = h5_put_encoded,
 };
 

@@ -270,10 +270,22 @@ static void info_weight(const it_tensor_info *in) {
     printf(", floor %g%s\n", w->floor, flat ? " (-1: flat along that dimension)" : "");
 }
 
+/* A read or fill of the tensor running in the store's writer (another process), or NULL. */
+static const it_hdf5_progress *computing(const char *path, const char *id, it_hdf5_progress *p) {
+    return it_hdf5_writer_progress(path, p) == 1 && strcmp(p->id, id) == 0 ? p : NULL;
+}
+
 static void info_json(const it_tensor_info *in, const it_tensor_stats *st,
-                      const it_hdf5_layout *lay) {
+                      const it_hdf5_layout *lay, const it_hdf5_progress *pg) {
     printf("{");
     json_common(in, st, lay);
+    if (pg)
+        printf(", \"computing\": {\"done\": %llu, \"total\": %llu, \"pid\": %lld, "
+               "\"started_ns\": %llu, \"updated_ns\": %llu}", (unsigned long long)pg->done,
+               (unsigned long long)pg->total, (long long)pg->pid,
+               (unsigned long long)pg->started_ns, (unsigned long long)pg->updated_ns);
+    else
+        printf(", \"computing\": null");
     printf(", \"window\": ");
     json_window(&in->window);
     printf(", \"blend\": \"%s\", \"blend_init\": %.17g, \"weight\": ", blend_name(in->blend),
@@ -299,7 +311,7 @@ static void info_json(const it_tensor_info *in, const it_tensor_stats *st,
 }
 
 static void info_text(const it_tensor_info *in, const it_tensor_stats *st,
-                      const it_hdf5_layout *lay, bool exact) {
+                      const it_hdf5_layout *lay, const it_hdf5_progress *pg, bool exact) {
     char buf[512];
     printf("tensor      %s\n", in->id);
     cli_format_shape(buf, sizeof buf, in->shape, in->rank);
@@ -319,6 +331,9 @@ static void info_text(const it_tensor_info *in, const it_tensor_stats *st,
         cli_format_box(buf, sizeof buf, st->bbox_start, st->bbox_stop, in->rank);
         printf(", bounding box %s", buf);
     }
+    if (pg)
+        printf("\ncomputing   %llu of %llu chunks of a read or fill in process %lld",
+               (unsigned long long)pg->done, (unsigned long long)pg->total, (long long)pg->pid);
     printf("\nHDF5 data   %s (chunk index %s)\n", lay->data_path, lay->index_path);
     cli_format_array(buf, sizeof buf, lay->origin, in->rank);
     printf("origin      %s: pixel x is data set index x - origin\n", buf);
@@ -341,7 +356,8 @@ int cmd_info(int argc, char **argv) {
         puts("usage: itensor info [--json] [-b] FILE ID\n\nPrints every stored field of a tensor:"
              " shape, dtype, window, blend (with the\nweighted blend's profile), chunk grid, "
              "function tag, stored data, where the data\nlie in the file (HDF5 path, origin, "
-             "compression), and its arguments with their\nwindows (recursively).\n\n"
+             "compression), and its arguments with their\nwindows (recursively). While the "
+             "store's writer (another process) computes\nthe tensor, how far it has come.\n\n"
              "  --json      machine-readable output (stable keys)\n"
              "  -b, --bytes exact byte counts");
         return 0;
@@ -366,10 +382,12 @@ int cmd_info(int argc, char **argv) {
     it_hdf5_layout lay;
     it_tensor_get_info(t, &in);
     if ((rc = it_tensor_get_stats(t, &st)) == 0 && (rc = it_hdf5_tensor_layout(t, &lay)) == 0) {
+        it_hdf5_progress progress;
+        const it_hdf5_progress *pg = computing(pos[0], in.id, &progress);
         if (v.json)
-            info_json(&in, &st, &lay);
+            info_json(&in, &st, &lay, pg);
         else
-            info_text(&in, &st, &lay, v.exact);
+            info_text(&in, &st, &lay, pg, v.exact);
     }
     if (rc == 0 && !v.json && in.n_arg_ids) {
         printf("graph\n");

@@ -86,3 +86,35 @@ int iti_header_write(int fd, iti_header *h) {
     encode(h, b);
     return iti_fs_pwrite_all(fd, b, sizeof b, h->gen % 2 * SLOT);
 }
+
+int iti_progress_write(int fd, const iti_progress *p) {
+    unsigned char b[ITI_PROGRESS_SIZE] = {0};
+    memcpy(b, "ITPROG01", 8);
+    unsigned char *q = iti_put_le(b + 8, p->pid, 4);
+    q = iti_put_le(q, p->state, 4);
+    q = iti_put_le(q, p->done, 8);
+    q = iti_put_le(q, p->total, 8);
+    q = iti_put_le(q, p->started, 8);
+    q = iti_put_le(q, p->updated, 8);
+    memcpy(q, p->id, strnlen(p->id, sizeof p->id - 1));
+    iti_put_le(b + ITI_PROGRESS_SIZE - 4, (uint32_t)crc32(0L, b, ITI_PROGRESS_SIZE - 4), 4);
+    return iti_fs_pwrite_all(fd, b, sizeof b, ITI_PROGRESS_AT);
+}
+
+int iti_progress_read(int fd, iti_progress *p) {
+    unsigned char b[ITI_PROGRESS_SIZE];
+    int err = iti_fs_pread_full(fd, b, sizeof b, ITI_PROGRESS_AT);
+    if (err)
+        return -err;
+    if (memcmp(b, "ITPROG01", 8) != 0)
+        return 0;
+    if (iti_get_le(b + ITI_PROGRESS_SIZE - 4, 4) != (uint32_t)crc32(0L, b, ITI_PROGRESS_SIZE - 4))
+        return -EBADMSG;
+    *p = (iti_progress){.pid = (uint32_t)iti_get_le(b + 8, 4),
+                        .state = (uint32_t)iti_get_le(b + 12, 4), .done = iti_get_le(b + 16, 8),
+                        .total = iti_get_le(b + 24, 8), .started = iti_get_le(b + 32, 8),
+                        .updated = iti_get_le(b + 40, 8)};
+    memcpy(p->id, b + 48, sizeof p->id - 1);
+    p->id[sizeof p->id - 1] = 0;
+    return 1;
+}

@@ -14,8 +14,8 @@
  *  56  journal offset (u64), 64 journal length (u64): state 1 only, 0 otherwise
  *  72  CRC-32 of bytes 0..71 (u32)
  * The valid record of the higher generation is the header: a write torn by a kill or a power
- * cut leaves the previous one, which describes the state before that write. The rest of the
- * 4096 bytes are zero. */
+ * cut leaves the previous one, which describes the state before that write. Bytes 1024..1331
+ * hold the writer's progress record (below); the rest of the 4096 bytes are zero. */
 #ifndef ITI_HDF5_HEADER_H
 #define ITI_HDF5_HEADER_H
 
@@ -51,5 +51,26 @@ int iti_header_write(int fd, iti_header *h);
 
 /* The whole user block of a new store: h's record, then zeros. */
 void iti_header_encode(const iti_header *h, unsigned char block[ITI_HEADER_SIZE]);
+
+/* The progress record at offset 1024 of the header block: what the store's writer is
+ * computing, for other processes (itensor info). The writer rewrites it as a read or fill makes
+ * blocks final; it is not part of any commit (zeros: none was ever written). Little-endian:
+ *   0 "ITPROG01", 8 writer's pid (u32), 12 state (u32: 1 running, 2 ended), 16 chunks done
+ *   (u64), 24 chunks in all (u64), 32 started, 40 updated (u64, ns since the Unix epoch),
+ *   48 the tensor id (256 bytes, NUL-padded), 304 CRC-32 of bytes 0..303 (u32). */
+#define ITI_PROGRESS_AT 1024
+#define ITI_PROGRESS_SIZE 308
+enum { ITI_PROGRESS_RUNNING = 1, ITI_PROGRESS_ENDED = 2 };
+
+typedef struct iti_progress {
+    uint32_t pid, state;
+    uint64_t done, total, started, updated;
+    char id[256];
+} iti_progress;
+
+/* Writes p into the file open as fd. 0 or an errno. */
+int iti_progress_write(int fd, const iti_progress *p);
+/* Reads the record: 1 (*p), 0 none, -EBADMSG damaged (a write torn by a kill), -errno. */
+int iti_progress_read(int fd, iti_progress *p);
 
 #endif
