@@ -184,14 +184,36 @@ int iti_fs_same_file(int fd, const char *path) {
 /* Far past any file's data (locks may lie beyond the end), and the same in every version. */
 #define COMMIT_LOCK_BYTE ((off_t)1 << 62)
 
-int iti_fs_commit_lock(int fd, short type) {
 #ifdef F_OFD_SETLKW
-    struct flock l = {.l_type = type, .l_whence = SEEK_SET, .l_start = COMMIT_LOCK_BYTE,
-                      .l_len = 1};
+static int byte_lock(int fd, short type, off_t at) {
+    struct flock l = {.l_type = type, .l_whence = SEEK_SET, .l_start = at, .l_len = 1};
     while (fcntl(fd, F_OFD_SETLKW, &l) != 0)
         if (errno != EINTR)
             return errno == EINVAL ? ENOTSUP : errno;
     return 0;
+}
+#endif
+
+/* POSIX locks let new shared holders in while an exclusive request waits, so readers coming
+ * one after the other could keep a writer waiting for ever. A turnstile byte gives the writer
+ * its turn: a writer holds it (exclusively) from before it waits for the commit byte until it
+ * is done; a reader passes it (shared, released once it holds the commit byte), so no reader
+ * starts while a writer waits, and the writer waits for the operations running at most. */
+#define TURNSTILE_BYTE (COMMIT_LOCK_BYTE + 2)
+
+int iti_fs_commit_lock(int fd, short type) {
+#ifdef F_OFD_SETLKW
+    if (type == F_UNLCK) {
+        int err = byte_lock(fd, F_UNLCK, COMMIT_LOCK_BYTE);
+        int err2 = byte_lock(fd, F_UNLCK, TURNSTILE_BYTE);
+        return err ? err : err2;
+    }
+    int err = byte_lock(fd, type, TURNSTILE_BYTE);
+    if (err == 0 && (err = byte_lock(fd, type, COMMIT_LOCK_BYTE)) != 0)
+        byte_lock(fd, F_UNLCK, TURNSTILE_BYTE);
+    if (err == 0 && type == F_RDLCK)
+        byte_lock(fd, F_UNLCK, TURNSTILE_BYTE);
+    return err;
 #else
     (void)fd, (void)type;
     return ENOTSUP;

@@ -15,7 +15,7 @@
 /* How long a long operation holds the commit lock before it lets a waiting writer in: the
  * writer's wait is this and one chunk read at most, and the reader's cost (two lock calls and a
  * header read) stays small against the reads between. */
-#define YIELD_NS 2000000u
+#define YIELD_NS 500000u
 
 static uint64_t now_ns(void) {
     struct timespec ts;
