@@ -4,13 +4,16 @@
  * the writer, not the CPU they take) hammering it: each reader opens the store read-only once and reads 512x512 regions
  * at places that move from read to read, 5 ms apart (every read follows the newest commit),
  * checking every value against the reference (each chunk whole or missing, never mixed, never
- * gone once seen), and every 8th read opens a second handle for one read. Reports the writer's
- * time with readers over its time alone (medians of the runs), the snapshots and mismatches.
+ * gone once seen), and every 8th read opens a second handle for one read. Then the writer is
+ * killed (SIGKILL) in the middle, the readers read on, and the next writer completes the
+ * store. Reports the writer's time with readers over its time alone (medians of the runs), the
+ * snapshots and the mismatches.
  *
- * Usage: bench_live [runs] [dir]   (defaults 3, $TMPDIR or /tmp) */
+ * Usage: bench_live [runs] [dir]   (defaults 5, $TMPDIR or /tmp) */
 #define _GNU_SOURCE /* sched_setaffinity */
 #include <sched.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,13 +171,88 @@ static int reader(int stop, int out) {
     return 0;
 }
 
+/* A store with the tensor and no chunk, made before readers start. */
+static int make_empty_store(void) {
+    unlink(path);
+    it_ctx *ctx;
+    it_store *s;
+    it_tensor *t;
+    it_tensor_desc d;
+    int64_t w[2] = {C, C};
+    it_tensor_desc_init(&d, 2);
+    d.id = "live";
+    d.shape[0] = d.shape[1] = IT_INF;
+    it_window_init(&d.window, 2, w);
+    d.chunk[0] = d.chunk[1] = C;
+    d.fn = ref_fn;
+    int rc = it_ctx_create(NULL, &ctx);
+    if (rc == 0 && (rc = it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, NULL, &s)) == 0) {
+        rc = it_tensor_create(s, &d, &t);
+        rc = it_store_close(s) ? -1 : rc;
+    }
+    if (rc)
+        fprintf(stderr, "%s\n", it_last_error());
+    it_ctx_destroy(ctx);
+    return rc;
+}
+
+typedef struct readers {
+    pid_t pids[READERS];
+    int stop, out;              /* closing stop ends them; each writes its counts to out */
+} readers;
+
+static int start_readers(readers *rd) {
+    int stop[2], out[2];
+    if (pipe(stop) || pipe(out))
+        return -1;
+    for (int r = 0; r < READERS; r++) {
+        fflush(NULL);
+        if ((rd->pids[r] = fork()) == 0) {
+            char a[16], b[16];
+            snprintf(a, sizeof a, "%d", stop[0]);
+            snprintf(b, sizeof b, "%d", out[1]);
+            close(stop[1]);
+            execl("/proc/self/exe", "bench_live", "--reader", a, b, path, (char *)NULL);
+            _exit(5);
+        }
+    }
+    close(stop[0]);
+    close(out[1]);
+    rd->stop = stop[1];
+    rd->out = out[0];
+    struct timespec settle = {0, 200000000}; /* the readers are reading */
+    nanosleep(&settle, NULL);
+    return 0;
+}
+
+/* Ends the readers; adds their snapshots and mismatches. -1 when one failed. */
+static int stop_readers(readers *rd, long *snapshots, long *bad) {
+    close(rd->stop);
+    int rc = 0;
+    for (int r = 0; r < READERS; r++) {
+        int st;
+        waitpid(rd->pids[r], &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            rc = -1;
+    }
+    FILE *f = fdopen(rd->out, "r");
+    long sn, bd;
+    while (f && fscanf(f, "%ld %ld", &sn, &bd) == 2)
+        *snapshots += sn, *bad += bd;
+    if (f)
+        fclose(f);
+    if (rc)
+        fprintf(stderr, "a reader failed\n");
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "--reader") == 0) {
         pin(0, false);
         snprintf(path, sizeof path, "%s", argv[4]);
         return reader(atoi(argv[2]), atoi(argv[3]));
     }
-    int runs = argc > 1 ? atoi(argv[1]) : 3;
+    int runs = argc > 1 ? atoi(argv[1]) : 5;
     const char *dir = argc > 2 ? argv[2] : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     if (runs < 1 || runs > 50)
         return fprintf(stderr, "usage: bench_live [runs 1..50] [dir]\n"), 2;
@@ -184,63 +262,39 @@ int main(int argc, char **argv) {
     long snapshots = 0, bad = 0;
     for (int i = 0; i < runs; i++) {
         unlink(path);
-        if ((alone[i] = write_all()) < 0)
+        if ((alone[i] = write_all()) < 0 || make_empty_store())
             return 1;
-        unlink(path);
-        it_ctx *ctx; /* the store exists (empty) before the readers start */
-        it_store *s;
-        if (it_ctx_create(NULL, &ctx) || it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, NULL, &s))
-            return fprintf(stderr, "%s\n", it_last_error()), 1;
-        it_tensor_desc d;
-        int64_t w[2] = {C, C};
-        it_tensor_desc_init(&d, 2);
-        d.id = "live";
-        d.shape[0] = d.shape[1] = IT_INF;
-        it_window_init(&d.window, 2, w);
-        d.chunk[0] = d.chunk[1] = C;
-        d.fn = ref_fn;
-        it_tensor *t;
-        if (it_tensor_create(s, &d, &t) || it_store_close(s))
-            return fprintf(stderr, "%s\n", it_last_error()), 1;
-        it_ctx_destroy(ctx);
-        int stop[2], out[2];
-        if (pipe(stop) || pipe(out))
+        readers rd;
+        if (start_readers(&rd))
             return 1;
-        pid_t pids[READERS];
-        for (int r = 0; r < READERS; r++) {
-            fflush(NULL);
-            if ((pids[r] = fork()) == 0) {
-                char a[16], b[16];
-                snprintf(a, sizeof a, "%d", stop[0]);
-                snprintf(b, sizeof b, "%d", out[1]);
-                close(stop[1]);
-                execl("/proc/self/exe", "bench_live", "--reader", a, b, path, (char *)NULL);
-                _exit(5);
-            }
-        }
-        close(stop[0]); /* readers read until stop[1] closes */
-        close(out[1]);
-        struct timespec settle = {0, 200000000}; /* the readers are reading */
-        nanosleep(&settle, NULL);
         with[i] = write_all();
-        close(stop[1]);
-        FILE *f = fdopen(out[0], "r");
-        long sn, bd;
-        for (int r = 0; r < READERS; r++) {
-            int st;
-            waitpid(pids[r], &st, 0);
-            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-                return fprintf(stderr, "a reader failed\n"), 1;
-        }
-        while (f && fscanf(f, "%ld %ld", &sn, &bd) == 2)
-            snapshots += sn, bad += bd;
-        if (f)
-            fclose(f);
-        if (with[i] < 0)
+        if (stop_readers(&rd, &snapshots, &bad) || with[i] < 0)
             return 1;
         printf("run %d: writer alone %.0f ms, with %d readers %.0f ms\n", i + 1, alone[i],
                READERS, with[i]);
     }
+    /* The writer killed in the middle of the hammer: readers read on; the next writer
+     * completes the store under their eyes. */
+    readers rd;
+    if (make_empty_store() || start_readers(&rd))
+        return 1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(write_all() < 0);
+    struct timespec part = {0, 150000000};
+    nanosleep(&part, NULL);
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    nanosleep(&part, NULL);
+    double resumed = write_all();
+    long killed_snapshots = 0;
+    if (stop_readers(&rd, &killed_snapshots, &bad) || resumed < 0)
+        return 1;
+    snapshots += killed_snapshots;
+    printf("writer killed after 150 ms: the readers went on (%ld snapshots), the next writer "
+           "finished in %.0f ms\n", killed_snapshots, resumed);
     unlink(path);
     double a = bench_median(alone, runs), w = bench_median(with, runs);
     printf("writer: %d rows of %d chunks (%dx%d f32, chunks %d), a commit each; %d readers "
