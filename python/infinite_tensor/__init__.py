@@ -18,7 +18,7 @@ from .errors import (CallbackError, Canceled, Cycle, DeviceMismatchError, DtypeM
                      NotComputed, NotFound, OutOfRange, ShapeMismatchError, StorageError,
                      ValidationError)
 from .store import (Context, HDF5TileStore, MemoryTileStore, TileStore, WeightProfile,
-                    default_context, new_id)
+                    default_context, new_id, writer_progress)
 from .tensor import InfiniteTensor
 from .window import TensorWindow
 
@@ -28,5 +28,5 @@ __all__ = ["TensorWindow", "MemoryTileStore", "HDF5TileStore", "TileStore", "Inf
            "Context", "default_context", "WeightProfile", "new_id", "Error", "InvalidArgument",
            "OutOfRange", "Mismatch", "NotComputed", "NotFound", "Exists", "FormatError",
            "StorageError", "Canceled", "CallbackError", "Cycle", "InfiniteTensorError", "ValidationError",
-           "ShapeMismatchError", "DtypeMismatchError", "DeviceMismatchError", "codecs", "ffi",
-           "lib"]
+           "ShapeMismatchError", "DtypeMismatchError", "DeviceMismatchError", "codecs", "writer_progress",
+           "ffi", "lib"]

@@ -75,6 +75,14 @@ typedef struct it_hdf5_layout {
     int checksum;
 } it_hdf5_layout;
 
+typedef struct it_hdf5_progress {
+    int running;
+    char id[256];
+    uint64_t done, total;
+    int64_t pid;
+    uint64_t started_ns, updated_ns;
+} it_hdf5_progress;
+
 typedef struct it_window_batch {
     size_t count;
     int rank;
@@ -227,6 +235,7 @@ void it_hdf5_options_init(it_hdf5_options *opts);
 int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
                        const it_hdf5_options *opts, it_store **out);
 int it_hdf5_tensor_layout(it_tensor *t, it_hdf5_layout *out);
+int it_hdf5_writer_progress(const char *path, it_hdf5_progress *out);
 int it_store_flush(it_store *store);
 int it_store_close(it_store *store);
 int it_store_clear_cache(it_store *store);
@@ -260,7 +269,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
 
 # The structs tests/test_abi.py checks against the C compiler's layout.
 STRUCTS = ("it_window", "it_region", "it_ctx_options", "it_memory_store_options",
-           "it_hdf5_options", "it_hdf5_layout", "it_window_batch", "it_weight_profile",
+           "it_hdf5_options", "it_hdf5_layout", "it_hdf5_progress", "it_window_batch", "it_weight_profile",
            "it_tensor_desc", "it_tensor_info", "it_tensor_stats", "it_tensor_counters",
            "it_export_options", "it_export_info", "it_preview_options", "it_codec_info")
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _callbacks, _validate
 from ._lib import IT_INF, IT_OPEN_FILL_MISSING, IT_TENSOR_SERIAL, IT_TENSOR_TRANSIENT, ffi, lib
-from ._lib import IT_WEIGHT_FLAT
+from ._lib import IT_WEIGHT_FLAT, text
 from ._lifetime import Guard
 from .errors import InvalidArgument, NotFound, ValidationError, check
 from . import tensor as _tensor
@@ -549,12 +549,23 @@ def _cache_bytes(cache_bytes, cache_size_bytes, legacy):
     return _validate.integer("cache_bytes", cache_bytes, 0)
 
 
+def writer_progress(path):
+    """What the writer of the HDF5 store at `path` (another process) computes now, read without
+    opening the store: None when no writer has a read or fill running, else {"id", "done",
+    "total" (chunks), "pid", "started", "updated" (seconds since the epoch)}."""
+    p = ffi.new("it_hdf5_progress *")
+    if check(lib.it_hdf5_writer_progress(os.fsencode(path), p)) != 1:
+        return None
+    return {"id": text(p.id), "done": p.done, "total": p.total, "pid": p.pid,
+            "started": p.started_ns / 1e9, "updated": p.updated_ns / 1e9}
+
+
 def new_id():
     """A fresh tensor id (the original's uuid.uuid4(), as a string)."""
     return str(uuid.uuid4())
 
 
 __all__ = ["Context", "default_context", "WeightProfile", "TileStore", "MemoryTileStore",
-           "HDF5TileStore", "new_id"]
+           "HDF5TileStore", "new_id", "writer_progress"]
 
 _tensor._STORES.update(base=TileStore, memory=MemoryTileStore)  # InfiniteTensor(...) makes them
