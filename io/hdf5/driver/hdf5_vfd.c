@@ -89,7 +89,7 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
         err = iti_fs_lock_name(fd, name, writable);
         /* A store read while a writer holds it: a live reader (io/FORMAT.md), if the file
          * has a store header (checked below); its store takes the commit lock around reads. */
-        live = !writable && st->journaled && err == EWOULDBLOCK;
+        live = !writable && st->journaled && err == EWOULDBLOCK && iti_fs_writer_present(fd) >= 0;
         if (live && (err = iti_fs_same_file(fd, name)) == 0)
             st->live = true;
         if (err == 0 && fstat(fd, &sb) != 0)
@@ -111,8 +111,9 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
                     .sizes = {8, 8, 0}};
     bool created = (flags & (H5F_ACC_TRUNC | H5F_ACC_CREAT)) != 0;
     if (st->journaled && (err = iti_vfdf_open_store(f, created)) == 0 && !writable &&
-        !st->legacy && !live)
-        flock(fd, LOCK_UN); /* a reader of a store with a header lets writers come */
+        !st->legacy && !live && iti_fs_writer_present(fd) >= 0)
+        flock(fd, LOCK_UN); /* a reader of a store with a header lets writers come: commits
+                               wait for its reads through the commit lock (file_util.h) */
     if (live && err == 0 && st->legacy)
         err = EWOULDBLOCK; /* a store of format 1 or 2 has no commit lock: not while written */
     if (err) {
