@@ -11,6 +11,7 @@
 #include "infinite_tensor/context.h"
 #include "infinite_tensor/store.h"
 #include "infinite_tensor/tensor.h"
+#include "infinite_tensor/views.h"
 #include "infinite_tensor/hdf5.h"
 #include "infinite_tensor/export.h"
 
