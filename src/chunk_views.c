@@ -176,3 +176,50 @@ void it_chunk_views_close(it_chunk_views *it) {
     free(it->views);
     free(it);
 }
+
+/* ---- pins ------------------------------------------------------------------------------------ */
+
+struct it_chunk_pin {
+    it_tensor *t;
+    iti_chunk_ref ref;            /* data NULL: the tensor's blend_init chunk, owned by it */
+};
+
+int it_chunk_pin_take(it_tensor *t, const it_chunk_view *v, it_chunk_pin **out) {
+    if (!out)
+        return iti_error(IT_EINVAL, "it_chunk_pin_take: NULL out");
+    *out = NULL;
+    if (!t || !v || v->rank != t->view.rank)
+        return iti_error(IT_EINVAL, "it_chunk_pin_take: %s", !t ? "NULL tensor" : !v ?
+                         "NULL view" : "the view is not of this tensor (rank)");
+    it_chunk_pin *p = calloc(1, sizeof *p);
+    if (!p)
+        return iti_error(IT_ENOMEM, "it_chunk_pin_take: out of memory");
+    p->t = t;
+    if (v->data != t->init_chunk) {
+        iti_coord c;
+        memset(&c, 0, sizeof c);
+        memcpy(c.v, v->chunk, sizeof(int64_t) * (size_t)t->view.rank);
+        it_store *s = t->store;
+        int got = s->ops->get(s->impl, &t->view, &c, &p->ref);
+        if (got == 1 && p->ref.data != v->data) { /* not the view's memory: not pinned by it */
+            s->ops->release(s->impl, &t->view, &p->ref);
+            got = iti_error(IT_EINVAL, "it_chunk_pin_take: the view's block was let go already");
+        } else if (got == 0) {
+            got = iti_error(IT_EINVAL, "it_chunk_pin_take: the view's chunk is not stored");
+        }
+        if (got < 0) {
+            free(p);
+            return got;
+        }
+    }
+    *out = p;
+    return 0;
+}
+
+void it_chunk_pin_release(it_chunk_pin *p) {
+    if (!p)
+        return;
+    if (p->ref.data)
+        p->t->store->ops->release(p->t->store->impl, &p->t->view, &p->ref);
+    free(p);
+}

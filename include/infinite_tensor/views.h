@@ -50,6 +50,13 @@ IT_API int it_chunk_views_next(it_chunk_views *it, const it_chunk_view **views, 
 /* Ends the iteration (also before its end) and frees it; NULL is ignored. */
 IT_API void it_chunk_views_close(it_chunk_views *it);
 
+/* Keeps one view's chunk in memory past its block: v->data stays valid until the pin is
+ * released (a language binding ties it to the arrays it makes of the view). The tensor must
+ * stay open until then. IT_EINVAL, IT_ENOMEM, or a store's error. */
+typedef struct it_chunk_pin it_chunk_pin;
+IT_API int it_chunk_pin_take(it_tensor *t, const it_chunk_view *v, it_chunk_pin **out);
+IT_API void it_chunk_pin_release(it_chunk_pin *pin);
+
 #ifdef __cplusplus
 }
 #endif
