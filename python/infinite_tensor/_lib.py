@@ -75,6 +75,21 @@ typedef struct it_hdf5_layout {
     int checksum;
 } it_hdf5_layout;
 
+typedef struct it_chunk_view {
+    int rank;
+    int64_t chunk[8];
+    int64_t start[8];
+    int64_t shape[8];
+    int64_t strides[8];
+    int64_t first[8];
+    int64_t last[8];
+    const void *data;
+    int computed;
+} it_chunk_view;
+
+typedef struct it_chunk_views it_chunk_views;
+typedef struct it_chunk_pin it_chunk_pin;
+
 typedef struct it_hdf5_progress {
     int running;
     char id[256];
@@ -253,6 +268,12 @@ int it_tensor_get_or_create(it_store *store, const it_tensor_desc *desc, it_tens
 int it_tensor_open(it_store *store, const char *id, unsigned flags, it_tensor **out);
 int it_tensor_read(it_tensor *t, const it_region *region, void *buf, size_t bufsize);
 int it_tensor_fill(it_tensor *t, const it_region *region);
+int it_chunk_views_open(it_tensor *t, const it_region *region, size_t budget,
+                        it_chunk_views **out);
+int it_chunk_views_next(it_chunk_views *it, const it_chunk_view **views, size_t *n);
+void it_chunk_views_close(it_chunk_views *it);
+int it_chunk_pin_take(it_tensor *t, const it_chunk_view *v, it_chunk_pin **out);
+void it_chunk_pin_release(it_chunk_pin *pin);
 int it_tensor_get_info(const it_tensor *t, it_tensor_info *info);
 int it_tensor_get_stats(it_tensor *t, it_tensor_stats *stats);
 int it_tensor_get_counters(const it_tensor *t, it_tensor_counters *counters);
@@ -269,7 +290,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
 
 # The structs tests/test_abi.py checks against the C compiler's layout.
 STRUCTS = ("it_window", "it_region", "it_ctx_options", "it_memory_store_options",
-           "it_hdf5_options", "it_hdf5_layout", "it_hdf5_progress", "it_window_batch", "it_weight_profile",
+           "it_hdf5_options", "it_hdf5_layout", "it_hdf5_progress", "it_chunk_view", "it_window_batch", "it_weight_profile",
            "it_tensor_desc", "it_tensor_info", "it_tensor_stats", "it_tensor_counters",
            "it_export_options", "it_export_info", "it_preview_options", "it_codec_info")
 

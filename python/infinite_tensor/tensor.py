@@ -262,6 +262,62 @@ class InfiniteTensor:
         installed: pixel coordinates as coordinates, the tensor's description as attributes."""
         return self.view(key).to_xarray(dims)
 
+    def blocks(self, key, budget=0):
+        """Yields (start, view) for every chunk the region meets, block by block (within the
+        context's memory budget, or `budget` bytes): `view` is a read-only numpy array of the
+        region's part of the chunk, in the store's own memory (no copy; memory-store chunks in
+        place, HDF5 chunks decoded once), and `start` the pixel coordinates of its first
+        element. Missing chunks are computed first. A view, and every array made from it, keeps
+        its chunk in memory for as long as it is referenced. Steps must be 1."""
+        r, _, _ = self._region(key, squeeze_ints=False)
+        p = ffi.new("it_chunk_views **")
+        self._guard.enter()  # the tensor stays open while the iteration or a view uses it
+        try:
+            code = lib.it_chunk_views_open(self._handle, r, budget, p)
+            if code < 0:
+                _callbacks.raise_failure(code)
+        except BaseException:
+            self._guard.leave()
+            raise
+        it = p[0]
+        try:
+            views, n = ffi.new("const it_chunk_view **"), ffi.new("size_t *")
+            while True:
+                code = lib.it_chunk_views_next(it, views, n)
+                if code < 0:
+                    _callbacks.raise_failure(code)
+                if code == 0:
+                    return
+                for i in range(n[0]):
+                    yield self._view(views[0] + i)
+        finally:
+            lib.it_chunk_views_close(it)
+            self._guard.leave()
+
+    def _view(self, v):
+        """A view's chunk as a numpy array that keeps it pinned (see blocks)."""
+        pin = ffi.new("it_chunk_pin **")
+        self._guard.enter()
+        code = lib.it_chunk_pin_take(self._handle, v, pin)
+        if code < 0:
+            self._guard.leave()
+            _callbacks.raise_failure(code)
+        guard, held = self._guard, pin[0]
+
+        def unpin(_):
+            lib.it_chunk_pin_release(held)
+            guard.leave()
+
+        rank = v.rank
+        shape = tuple(v.shape[d] for d in range(rank))
+        nbytes = int(np.prod(shape, dtype=np.int64)) * self.dtype.itemsize
+        data = ffi.gc(ffi.cast("char *", v.data), unpin)
+        whole = np.frombuffer(ffi.buffer(data, nbytes), self.dtype).reshape(shape)
+        whole.flags.writeable = False
+        part = whole[tuple(slice(v.first[d] - v.start[d], v.last[d] - v.start[d])
+                           for d in range(rank))]
+        return tuple(v.first[d] for d in range(rank)), part
+
     def fill(self, key):
         """Computes and stores every chunk of the region (no copy out)."""
         r, _, _ = self._region(key, squeeze_ints=False)
