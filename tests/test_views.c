@@ -241,6 +241,78 @@ static void test_pins_keep_a_chunk(void **state) {
     it_ctx_destroy(ctx);
 }
 
+/* A read-only store opened with map: uncompressed chunks straight from the file's mapping,
+ * the same values as a copying read; a damaged chunk is refused (its checksum); writers wait
+ * while it is open. */
+static void test_mapped_chunks(void **state) {
+    (void)state;
+    it_ctx *ctx;
+    it_store *s, *mapped, *other;
+    it_tensor *t;
+    golden_gen gen = {0};
+    it_tensor_desc d;
+    golden_overlap_desc(&d, &gen);
+    d.id = "overlap";
+    it_hdf5_options o;
+    it_hdf5_options_init(&o);
+    o.compression = IT_COMPRESSION_NONE;
+    assert_int_equal(it_ctx_create(NULL, &ctx), 0);
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &o, &s), 0);
+    assert_int_equal(it_tensor_create(s, &d, &t), 0);
+    it_region r = region2(0, 96, 0, 96);
+    float want[96 * 96], got[96 * 96];
+    assert_int_equal(it_tensor_read(t, &r, want, sizeof want), 0);
+    assert_int_equal(it_store_close(s), 0);
+    it_hdf5_options m;
+    it_hdf5_options_init(&m);
+    m.map = 1;
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_READWRITE, &m, &other), IT_EINVAL);
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_READONLY, &m, &mapped), 0);
+    assert_int_equal(it_tensor_open(mapped, "overlap", 0, &t), 0);
+    check_region(t, 0, 0, 96, 96, 0);
+    assert_int_equal(it_tensor_read(t, &r, got, sizeof got), 0);
+    assert_memory_equal(got, want, sizeof got);
+    it_chunk_views *it;
+    const it_chunk_view *v;
+    size_t n;
+    assert_int_equal(it_chunk_views_open(t, &r, 0, &it), 0);
+    assert_int_equal(it_chunk_views_next(it, &v, &n), 1);
+    it_chunk_views_close(it);
+    it_tensor_release(t);
+    assert_int_equal(it_store_close(mapped), 0);
+    /* one byte of a chunk flipped in the file: the mapped view is refused, as a read is */
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    long at = 0;
+    /* a chunk's bytes, found by value: pixels (40, 40..43) lie in one row of one chunk */
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    unsigned char *file = malloc((size_t)size);
+    fseek(f, 0, SEEK_SET);
+    assert_int_equal(fread(file, 1, (size_t)size, f), (size_t)size);
+    for (long i = 0; i + (long)sizeof want[0] * 4 <= size && !at; i++)
+        if (memcmp(file + i, &want[40 * 96 + 40], sizeof want[0] * 4) == 0)
+            at = i;
+    assert_true(at > 0);
+    fseek(f, at, SEEK_SET);
+    fputc(file[at] ^ 0x55, f);
+    fclose(f);
+    free(file);
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_READONLY, &m, &mapped), 0);
+    assert_int_equal(it_tensor_open(mapped, "overlap", 0, &t), 0);
+    assert_int_equal(it_chunk_views_open(t, &r, 0, &it), 0);
+    int rc;
+    while ((rc = it_chunk_views_next(it, &v, &n)) == 1) {
+    }
+    assert_int_equal(rc, IT_EFORMAT);
+    assert_non_null(strstr(it_last_error(), "checksum"));
+    it_chunk_views_close(it);
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_READWRITE, NULL, &other), IT_ELOCKED);
+    it_tensor_release(t);
+    it_store_close(mapped);
+    it_ctx_destroy(ctx);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
@@ -248,6 +320,7 @@ int main(void) {
         T(test_views_of_a_large_stored_region),
         T(test_closing_early_and_errors),
         T(test_pins_keep_a_chunk),
+        T(test_mapped_chunks),
     };
     return cmocka_run_group_tests_name("chunk views", tests, NULL, NULL);
 }

@@ -52,6 +52,13 @@ typedef struct it_hdf5_options {
                                IT_EFORMAT, whatever the codec. 0: no checksum (the format of
                                0.2; lz4, zstd and none then cannot tell damage). A stored tensor
                                keeps what it was created with. */
+    int map;                /* 1 (read-only opens only): uncompressed chunks go to chunk views
+                               (views.h) and reads straight from a read-only mapping of the
+                               file, without a copy (their checksum checked once). The store
+                               then keeps the file's shared lock while open, as readers of
+                               0.2 did: no writer opens it meanwhile, so the file cannot shrink
+                               under the mapping. 0 (default): chunks are read into the
+                               decoded-chunk cache, and writers may come (live reading). */
 } it_hdf5_options;
 
 #ifdef __cplusplus

@@ -17,6 +17,7 @@
 #include "hdf5/hdf5_attr.h"
 #include "hdf5/hdf5_compat.h"
 #include "hdf5/hdf5_live.h"
+#include "hdf5/hdf5_map.h"
 #include "hdf5/hdf5_state.h"
 #include "hdf5/hdf5_upgrade.h"
 
@@ -51,7 +52,7 @@ static hid_t open_through_driver(h5_store *h, const char *name, unsigned flags, 
 }
 
 static void forget_vfd_errors(h5_store *h) {
-    iti_vfd_state fresh = {.sync = h->vfd.sync, .journaled = true,
+    iti_vfd_state fresh = {.sync = h->vfd.sync, .journaled = true, .keep_lock = h->vfd.keep_lock,
                            .legacy_journal = {h->legacy_journal[0], h->legacy_journal[1]}};
     h->vfd = fresh;
 }
@@ -266,6 +267,10 @@ int iti_h5f_reopen(h5_store *h) {
 
 static int open_existing(h5_store *h, const char *path) {
     bool writable = h->mode != IT_HDF5_READONLY;
+    if (!writable && h->vfd.keep_lock) { /* mapped (hdf5_map.h): no writer while open */
+        int rc = open_store_file(h, path, H5F_ACC_RDONLY);
+        return rc ? rc : iti_h5_map_open(h);
+    }
     if (!writable) { /* a live reader (hdf5_live.h): the open sees one commit */
         int rc = iti_h5_live_prepare(h, path);
         return iti_h5_live_opened(h, rc ? rc : open_store_file(h, path, H5F_ACC_RDONLY));
@@ -320,6 +325,9 @@ static int check_options(it_hdf5_mode mode, const it_hdf5_options *o, iti_codec 
     if (o->checksum != 0 && o->checksum != 1)
         return iti_error(IT_EINVAL, "it_store_open_hdf5: checksum must be 0 or 1 (got %d)",
                         o->checksum);
+    if (o->map != 0 && (o->map != 1 || mode != IT_HDF5_READONLY))
+        return iti_error(IT_EINVAL, "it_store_open_hdf5: map must be 0 or 1, and 1 only for "
+                        "read-only opens (got %d)", o->map);
     return 0;
 }
 
@@ -368,6 +376,7 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     h->codec = codec;
     h->codec.checksum = o.checksum == 1; /* new tensors' chunks carry Fletcher-32 (codec.h) */
     h->vfd.sync = o.sync == 1;
+    h->vfd.keep_lock = o.map == 1;
     h->trusted = o.trusted != 0;
     rc = (h->path = strdup(path)) ? legacy_journals(h, path)
                                   : iti_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");

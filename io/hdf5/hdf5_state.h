@@ -36,6 +36,7 @@ typedef struct h5_tensor {
     int64_t extent[IT_MAX_RANK];  /* dataset dims */
     int64_t cmin[IT_MAX_RANK], cmax[IT_MAX_RANK]; /* storable chunk indices [cmin, cmax) */
     iti_h5_index index;
+    iti_coordset *mapped_ok;      /* mapped chunks whose checksum was checked (hdf5_map.h) */
 } h5_tensor;
 
 typedef struct h5_store {
@@ -64,6 +65,10 @@ typedef struct h5_store {
     uint64_t live_since;          /* when it took the commit lock (CLOCK_MONOTONIC, ns) */
     int writer_fd;                /* a writer's descriptor of its mark and progress, or -1 */
     iti_progress progress;        /* the last progress record written */
+    void *map_base;               /* it_hdf5_options.map: the file, mapped (hdf5_map.h) */
+    size_t map_size;
+    void *scratch;                /* handed to HDF5's chunk lookups, never written */
+    size_t scratch_size;
 } h5_store;
 
 static inline void iti_h5s_enter(h5_store *h) {

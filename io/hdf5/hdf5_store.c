@@ -10,6 +10,7 @@
 #include "hdf5/hdf5_attr.h"
 #include "hdf5/hdf5_schema.h"
 #include "hdf5/hdf5_live.h"
+#include "hdf5/hdf5_map.h"
 #include "hdf5/hdf5_state.h"
 
 #define H5T(t) ((h5_tensor *)(t)->backend)
@@ -91,6 +92,7 @@ static int h5_describe(void *impl, const char *id, iti_tensor_meta *out) {
 /* Frees a tensor's state; its HDF5 objects were closed under the lock (iti_h5t_close). */
 static void free_tensor_state(h5_tensor *ht) {
     iti_h5_index_free(&ht->index);
+    iti_h5_map_forget(ht);
     free(ht);
 }
 
@@ -240,8 +242,8 @@ static int h5_get(void *impl, iti_store_tensor *t, const iti_coord *c, iti_chunk
     h5_store *h = impl;
     h5_tensor *ht = H5T(t);
     int rc = iti_h5t_check_range(ht, c);
-    if (rc)
-        return rc;
+    if (rc || iti_h5_mapped(h, ht))
+        return rc ? rc : iti_h5_map_get(h, ht, c, ref);
     iti_cache_entry *e = iti_cache_get(h->decoded, t->serial, c);
     if (!e) {
         void *raw = NULL, *buf = NULL;
@@ -278,7 +280,8 @@ static int h5_has(void *impl, iti_store_tensor *t, const iti_coord *c) {
 
 static void h5_release(void *impl, iti_store_tensor *t, iti_chunk_ref *ref) {
     (void)t;
-    iti_cache_release(((h5_store *)impl)->decoded, ref->handle);
+    if (ref->handle != &iti_h5_map_ref) /* a mapped chunk holds nothing */
+        iti_cache_release(((h5_store *)impl)->decoded, ref->handle);
     ref->handle = NULL;
     ref->data = NULL;
 }
@@ -410,6 +413,8 @@ static int read_uncached(prefetch_job *j, const iti_coord *chunks, size_t n, siz
 static int h5_prefetch(void *impl, iti_store_tensor *t, const iti_coord *chunks, size_t n,
                        iti_pool *pool) {
     h5_store *h = impl;
+    if (iti_h5_mapped(h, H5T(t)))
+        return 0; /* nothing to decode: get hands out the mapping */
     prefetch_job j = {.ht = H5T(t), .h = h};
     size_t m = 0;
     j.coords = malloc((n ? n : 1) * sizeof *j.coords);
@@ -543,6 +548,7 @@ static int h5_list(void *impl, it_store_list_fn fn, void *user) {
 
 void iti_h5s_free(h5_store *h) {
     iti_h5_live_close(h);
+    iti_h5_map_close(h);
     free(h->path);
     iti_open_file_release(h->claim);
     iti_cache_destroy(h->decoded);
@@ -624,25 +630,4 @@ int it_hdf5_check_index(it_tensor *tensor, it_hdf5_index_report *out) {
         out->unindexed = n > ht->index.present.count ? n - ht->index.present.count : 0;
     }
     return leave_op(h, rc);
-}
-
-int it_hdf5_tensor_layout(it_tensor *tensor, it_hdf5_layout *out) {
-    if (!tensor || !out)
-        return iti_error(IT_EINVAL, "it_hdf5_tensor_layout: NULL %s", tensor ? "out" : "tensor");
-    iti_store_tensor *t;
-    if (!iti_tensor_backend(tensor, &iti_h5_store_ops, &t))
-        return iti_error(IT_EINVAL, "it_hdf5_tensor_layout: tensor \"%s\" is not in an HDF5 store",
-                        t->id);
-    const h5_tensor *ht = H5T(t);
-    memset(out, 0, sizeof *out);
-    snprintf(out->data_path, sizeof out->data_path, "/tensors/%s/data", t->id);
-    snprintf(out->index_path, sizeof out->index_path, "/tensors/%s/chunks", t->id);
-    out->rank = t->rank;
-    memcpy(out->origin, ht->origin, sizeof out->origin);
-    memcpy(out->extent, ht->extent, sizeof out->extent);
-    memcpy(out->chunk, t->chunk, sizeof out->chunk);
-    out->compression = ht->codec.kind;
-    out->compression_level = ht->codec.level;
-    out->checksum = ht->codec.checksum;
-    return 0;
 }

@@ -289,3 +289,24 @@ void iti_h5t_close(h5_tensor *ht) {
         H5Gclose(ht->group);
     ht->data = ht->group = -1;
 }
+
+int it_hdf5_tensor_layout(it_tensor *tensor, it_hdf5_layout *out) {
+    if (!tensor || !out)
+        return iti_error(IT_EINVAL, "it_hdf5_tensor_layout: NULL %s", tensor ? "out" : "tensor");
+    iti_store_tensor *t;
+    if (!iti_tensor_backend(tensor, &iti_h5_store_ops, &t))
+        return iti_error(IT_EINVAL, "it_hdf5_tensor_layout: tensor \"%s\" is not in an HDF5 store",
+                        t->id);
+    const h5_tensor *ht = t->backend;
+    memset(out, 0, sizeof *out);
+    snprintf(out->data_path, sizeof out->data_path, "/tensors/%s/data", t->id);
+    snprintf(out->index_path, sizeof out->index_path, "/tensors/%s/chunks", t->id);
+    out->rank = t->rank;
+    memcpy(out->origin, ht->origin, sizeof out->origin);
+    memcpy(out->extent, ht->extent, sizeof out->extent);
+    memcpy(out->chunk, t->chunk, sizeof out->chunk);
+    out->compression = ht->codec.kind;
+    out->compression_level = ht->codec.level;
+    out->checksum = ht->codec.checksum;
+    return 0;
+}

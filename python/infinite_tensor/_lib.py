@@ -61,6 +61,7 @@ typedef struct it_hdf5_options {
     int trusted;
     it_compression compression;
     int checksum;
+    int map;
 } it_hdf5_options;
 
 typedef struct it_hdf5_layout {

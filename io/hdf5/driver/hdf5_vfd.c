@@ -89,7 +89,8 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
         err = iti_fs_lock_name(fd, name, writable);
         /* A store read while a writer holds it: a live reader (io/FORMAT.md), if the file
          * has a store header (checked below); its store takes the commit lock around reads. */
-        live = !writable && st->journaled && err == EWOULDBLOCK && iti_fs_writer_present(fd) >= 0;
+        live = !writable && st->journaled && err == EWOULDBLOCK && !st->keep_lock &&
+               iti_fs_writer_present(fd) >= 0;
         if (live && (err = iti_fs_same_file(fd, name)) == 0)
             st->live = true;
         if (err == 0 && fstat(fd, &sb) != 0)
@@ -111,7 +112,7 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
                     .sizes = {8, 8, 0}};
     bool created = (flags & (H5F_ACC_TRUNC | H5F_ACC_CREAT)) != 0;
     if (st->journaled && (err = iti_vfdf_open_store(f, created)) == 0 && !writable &&
-        !st->legacy && !live && iti_fs_writer_present(fd) >= 0)
+        !st->legacy && !live && !st->keep_lock && iti_fs_writer_present(fd) >= 0)
         flock(fd, LOCK_UN); /* a reader of a store with a header lets writers come: commits
                                wait for its reads through the commit lock (file_util.h) */
     if (live && err == 0 && st->legacy)
@@ -308,6 +309,13 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
                  "%s", f->state->format_detail);
         return -1;
     }
+    if (type == H5FD_MEM_DRAW && f->state->raw_capture) { /* a lookup: where, not what */
+        bool held = addr + size > f->eof;
+        for (size_t i = 0; i < f->nheld && !held; i++)
+            held = f->held[i].addr < addr + size && addr < f->held[i].addr + f->held[i].size;
+        *f->state->raw_capture = held ? UINT64_MAX : (uint64_t)addr;
+        return 0;
+    }
     int err = iti_fs_pread_full(f->fd, p, size, addr); /* past the end: zeros, as sec2 */
     if (err)
         return fail_read(f, err);
@@ -501,5 +509,23 @@ int iti_vfd_read_chunk(iti_vfd_state *s, hid_t dset, const hsize_t *off, void *b
     if (mask != 0) /* the library writes every chunk through all its filters (mask 0) */
         return iti_error(IT_EFORMAT, "%s: a chunk was stored with filters skipped (mask 0x%x)",
                         what, mask);
+    return 0;
+}
+
+int iti_vfd_locate_chunk(iti_vfd_state *s, hid_t dset, const hsize_t *off, size_t size,
+                        void *scratch, uint64_t *at) {
+    uint32_t mask = 0;
+    size_t stored = size;
+    *at = UINT64_MAX;
+    s->raw_capture = at;
+    s->raw_read_limit = size;
+    herr_t got = iti_h5_read_chunk(dset, off, &mask, scratch, &stored);
+    s->raw_read_limit = 0;
+    s->raw_capture = NULL;
+    if (got < 0)
+        return iti_vfd_failure(s, IT_EIO, "locating a stored chunk");
+    if (stored != size || mask != 0)
+        return iti_error(IT_EFORMAT, "locating a stored chunk: its record claims %zu bytes "
+                         "(mask 0x%x), its listing %zu", stored, mask, size);
     return 0;
 }

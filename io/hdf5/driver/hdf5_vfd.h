@@ -68,4 +68,11 @@ int iti_vfd_error(const iti_vfd_state *state, const char *what);
 int iti_vfd_read_chunk(iti_vfd_state *state, hid_t dset, const hsize_t *off, void *buf,
                       size_t size, const char *what);
 
+/* Where stored chunk `off` of dset (size bytes, from its listing) lies in the file: *at, its
+ * file offset, found by HDF5's chunk lookup without reading the chunk (the driver reads
+ * nothing into scratch, of size bytes: HDF5 is handed it as the read's buffer); UINT64_MAX
+ * when the bytes there are not what HDF5 believes (a commit replayed in memory covers them). */
+int iti_vfd_locate_chunk(iti_vfd_state *s, hid_t dset, const hsize_t *off, size_t size,
+                        void *scratch, uint64_t *at);
+
 #endif

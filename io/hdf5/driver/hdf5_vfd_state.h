@@ -25,6 +25,11 @@ typedef struct iti_vfd_state {
     bool refused;             /* the header or a journal is not one commits write: */
     char refused_detail[512]; /* what (IT_EFORMAT; the file is left as it is) */
     bool discard;             /* set by the library: nothing more is committed (iti_vfd_discard) */
+    bool keep_lock;           /* set by the library: a reader keeps the file's shared lock
+                                 (no writer opens it meanwhile: its mapping stays valid) */
+    uint64_t *raw_capture;    /* set by the library around a chunk lookup (iti_vfd_locate_chunk):
+                                 a raw-data read records its file offset here instead of reading
+                                 (UINT64_MAX when held writes cover it) */
     size_t raw_read_limit;    /* set by the library around a read into a buffer of this size:
                                  a raw-data read request beyond it is refused (0: no limit) */
     bool format_error;        /* a metadata read failed validation */
