@@ -493,13 +493,15 @@ class HDF5TileStore(TileStore):
     or "r" (read only). compression (a name of infinite_tensor.codecs(): "deflate", "lz4",
     "zstd", "none") and level apply to new tensors; cache_bytes bounds the decoded-chunk cache; sync makes every flush durable against
     power loss; checksum (default) ends every chunk of a new tensor with a Fletcher-32 checksum,
-    so damaged chunks raise FormatError whatever the codec."""
+    so damaged chunks raise FormatError whatever the codec. map (read-only opens): uncompressed
+    chunks come straight from a mapping of the file (t.blocks hands them out without a copy);
+    the store then keeps writers out while open."""
 
     _MODES = {"w": lib.IT_HDF5_CREATE, "a": lib.IT_HDF5_READWRITE, "r": lib.IT_HDF5_READONLY}
 
     def __init__(self, path, mode="a", compression=None, level=0, cache_bytes=0, sync=False,
                  checksum=True, context=None, tile_size=None, cache_size_bytes=None,
-                 cache_size_tiles=None, **legacy):
+                 cache_size_tiles=None, map=False, **legacy):
         if "tile_cache_size" in legacy:  # the original's older name of cache_size_tiles
             warnings.warn("tile_cache_size is deprecated; use cache_size_tiles",
                           DeprecationWarning, stacklevel=2)
@@ -526,6 +528,7 @@ class HDF5TileStore(TileStore):
         o.cache_bytes = cache_bytes
         o.sync = int(sync)
         o.checksum = int(bool(checksum))
+        o.map = int(bool(map))
         p = ffi.new("it_store **")
         check(lib.it_store_open_hdf5(context._ctx, os.fsencode(path), self._MODES[mode], o, p))
         self.path = os.fspath(path)

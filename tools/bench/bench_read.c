@@ -1,12 +1,14 @@
 /* bench_read: the sum of a stored (3, inf, inf) f32 tensor over [:, 0:S, 0:S] (S = 8192: 768 MiB)
  * read back from an HDF5 store, page cache warm, by chunk views (views.h: the chunks in place,
  * block by block, no output buffer) and by it_tensor_read into a buffer of the region's size
- * (the copying read), for an uncompressed and a deflate store. Each measurement runs in a fresh
+ * (the copying read), for an uncompressed and a deflate store. The views' store is opened with
+ * it_hdf5_options.map: uncompressed chunks come straight from the file's mapping. Each measurement runs in a fresh
  * process (opening the store read-only, summing, checking the sum); medians and peak RSS. The
  * Python part (tools/bench/bench_read.py) sums the same stores with h5py and t.blocks.
  *
  * Usage: bench_read [runs] [size] [dir]   (defaults 3, 8192, $TMPDIR or /tmp) */
 #define _POSIX_C_SOURCE 200809L
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +67,11 @@ static int make_store(const char *path, it_compression codec) {
     return 0;
 }
 
-static int open_image(const char *path, it_ctx **ctx, it_store **s, it_tensor **t) {
-    if (it_ctx_create(NULL, ctx) || it_store_open_hdf5(*ctx, path, IT_HDF5_READONLY, NULL, s) ||
+static int open_image(const char *path, bool map, it_ctx **ctx, it_store **s, it_tensor **t) {
+    it_hdf5_options o;
+    it_hdf5_options_init(&o);
+    o.map = map;
+    if (it_ctx_create(NULL, ctx) || it_store_open_hdf5(*ctx, path, IT_HDF5_READONLY, &o, s) ||
         it_tensor_open(*s, "image", 0, t))
         return fprintf(stderr, "bench_read: %s\n", it_last_error()), 1;
     return 0;
@@ -78,7 +83,7 @@ static int sum_views(void *arg, double *ms) {
     it_store *s;
     it_tensor *t;
     double t0 = bench_now_ms(), sum = 0;
-    if (open_image(arg, &ctx, &s, &t))
+    if (open_image(arg, true, &ctx, &s, &t)) /* uncompressed chunks: from the file's mapping */
         return 1;
     it_region r = square();
     it_chunk_views *it;
@@ -109,7 +114,7 @@ static int sum_read(void *arg, double *ms) {
     it_store *s;
     it_tensor *t;
     double t0 = bench_now_ms(), sum = 0;
-    if (open_image(arg, &ctx, &s, &t))
+    if (open_image(arg, false, &ctx, &s, &t))
         return 1;
     it_region r = square();
     size_t bytes = (size_t)CH * (size_t)SIZE * (size_t)SIZE * sizeof(float);
