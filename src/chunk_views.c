@@ -120,11 +120,13 @@ int it_chunk_views_open(it_tensor *t, const it_region *region, size_t budget,
         return rc;
     }
     it->t = t;
+    atomic_fetch_add(&t->views_held, 1);
     it->budget = budget;
     it->finished = it->s.elems == 0;
     pthread_mutex_init(&it->lock, NULL);
     pthread_cond_init(&it->cv, NULL);
     if (!it->finished && pthread_create(&it->walker, NULL, walker_main, it) != 0) {
+        atomic_fetch_sub(&t->views_held, 1);
         pthread_mutex_destroy(&it->lock);
         pthread_cond_destroy(&it->cv);
         free(it);
@@ -171,6 +173,7 @@ void it_chunk_views_close(it_chunk_views *it) {
     pthread_mutex_unlock(&it->lock);
     if (started)
         pthread_join(it->walker, NULL);
+    atomic_fetch_sub(&it->t->views_held, 1);
     pthread_mutex_destroy(&it->lock);
     pthread_cond_destroy(&it->cv);
     free(it->views);
@@ -212,6 +215,7 @@ int it_chunk_pin_take(it_tensor *t, const it_chunk_view *v, it_chunk_pin **out) 
             return got;
         }
     }
+    atomic_fetch_add(&t->views_held, 1);
     *out = p;
     return 0;
 }
@@ -221,5 +225,6 @@ void it_chunk_pin_release(it_chunk_pin *p) {
         return;
     if (p->ref.data)
         p->t->store->ops->release(p->t->store->impl, &p->t->view, &p->ref);
+    atomic_fetch_sub(&p->t->views_held, 1);
     free(p);
 }

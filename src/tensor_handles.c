@@ -300,9 +300,26 @@ void it_tensor_release(it_tensor *t) {
         iti_tensor_free(t);
 }
 
+/* IT_EINVAL naming a tensor of the store with chunk views or pins open (views.h): closing
+ * the store, or deleting the tensor, would take their memory away under them. */
+static int views_open(it_store *store, const it_tensor *only, const char *fn) {
+    pthread_mutex_lock(&store->lock);
+    const it_tensor *t = store->tensors;
+    while (t && (atomic_load(&t->views_held) == 0 || (only && t != only)))
+        t = t->next_in_store;
+    int rc = t ? iti_error(IT_EINVAL, "%s: tensor \"%s\" has %d chunk iterator(s) or pin(s) "
+                           "open; close and release them first (nothing was changed)", fn,
+                           t->view.id, atomic_load(&t->views_held)) : 0;
+    pthread_mutex_unlock(&store->lock);
+    return rc;
+}
+
 int it_store_close(it_store *store) {
     if (!store)
         return 0;
+    int busy = views_open(store, NULL, "it_store_close");
+    if (busy)
+        return busy;
     while (store->tensors)
         destroy(store->tensors);
     int rc = store->ops->flush(store->impl);
@@ -320,7 +337,10 @@ int it_store_delete_tensor(it_store *store, const char *id) {
     while (t && strcmp(t->view.id, id) != 0)
         t = t->next_in_store;
     pthread_mutex_unlock(&store->lock);
-    int rc = store->ops->remove(store->impl, t ? &t->view : NULL, id);
+    int rc = t ? views_open(store, t, "it_store_delete_tensor") : 0;
+    if (rc)
+        return rc;
+    rc = store->ops->remove(store->impl, t ? &t->view : NULL, id);
     if (rc == 0 && t)
         destroy(t);
     return rc;

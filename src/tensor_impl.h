@@ -62,6 +62,7 @@ struct it_tensor {
 
     /* it_tensor_counters */
     atomic_uint_fast64_t fn_calls, windows_computed, chunks_computed, chunks_loaded;
+    atomic_int views_held;       /* chunk iterators and pins open on it (views.h) */
 };
 
 /* A tensor reconnecting to a stored one whose chunk shape differs from t's only where t took

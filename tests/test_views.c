@@ -232,7 +232,10 @@ static void test_pins_keep_a_chunk(void **state) {
     assert_int_equal(it_chunk_pin_take(t, &kept, &pin), 0);
     while (it_chunk_views_next(it, &v, &n) == 1) {
     }
+    assert_int_equal(it_store_close(s), IT_EINVAL); /* an iterator and a pin are open */
+    assert_non_null(strstr(it_last_error(), "close and release them first"));
     it_chunk_views_close(it);
+    assert_int_equal(it_store_delete_tensor(s, "overlap"), IT_EINVAL); /* the pin */
     assert_memory_equal(kept.data, copy, bytes);
     it_chunk_pin_release(pin);
     assert_int_equal(it_chunk_pin_take(NULL, &kept, &pin), IT_EINVAL);

@@ -36,7 +36,8 @@ IT_API int it_store_flush(it_store *store);
 
 /* Closes the store and releases every tensor handle created on it (those handles become
  * invalid). Tensors of other stores must not use this store's tensors as arguments any more.
- * NULL is a no-op. Returns the status of the final flush. */
+ * NULL is a no-op. Returns the status of the final flush; IT_EINVAL, closing nothing, while a
+ * chunk iterator or pin (views.h) of one of its tensors is open. */
 IT_API int it_store_close(it_store *store);
 
 /* Drops every stored chunk of every tensor of the store that lives only in memory. */

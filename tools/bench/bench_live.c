@@ -62,6 +62,17 @@ static void pin(int cpu, bool only) {
     sched_setaffinity(0, sizeof set, &set);
 }
 
+/* The stored tensor: (inf, inf) f32 of ref_fn in C x C windows = chunks. */
+static void live_desc(it_tensor_desc *d) {
+    int64_t w[2] = {C, C};
+    it_tensor_desc_init(d, 2);
+    d->id = "live";
+    d->shape[0] = d->shape[1] = IT_INF;
+    it_window_init(&d->window, 2, w);
+    d->chunk[0] = d->chunk[1] = C;
+    d->fn = ref_fn;
+}
+
 /* The writer: ms to fill every row, each its own fill and commit; -1 on failure. */
 static double write_all(void) {
     it_ctx_options co;
@@ -71,13 +82,7 @@ static double write_all(void) {
     it_store *s;
     it_tensor *t;
     it_tensor_desc d;
-    int64_t w[2] = {C, C};
-    it_tensor_desc_init(&d, 2);
-    d.id = "live";
-    d.shape[0] = d.shape[1] = IT_INF;
-    it_window_init(&d.window, 2, w);
-    d.chunk[0] = d.chunk[1] = C;
-    d.fn = ref_fn;
+    live_desc(&d);
     if (it_ctx_create(&co, &ctx) || it_store_open_hdf5(ctx, path, IT_HDF5_READWRITE, NULL, &s) ||
         it_tensor_create(s, &d, &t) || it_store_flush(s))
         return fprintf(stderr, "writer: %s\n", it_last_error()), -1;
@@ -178,13 +183,7 @@ static int make_empty_store(void) {
     it_store *s;
     it_tensor *t;
     it_tensor_desc d;
-    int64_t w[2] = {C, C};
-    it_tensor_desc_init(&d, 2);
-    d.id = "live";
-    d.shape[0] = d.shape[1] = IT_INF;
-    it_window_init(&d.window, 2, w);
-    d.chunk[0] = d.chunk[1] = C;
-    d.fn = ref_fn;
+    live_desc(&d);
     int rc = it_ctx_create(NULL, &ctx);
     if (rc == 0 && (rc = it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, NULL, &s)) == 0) {
         rc = it_tensor_create(s, &d, &t);
