@@ -64,12 +64,41 @@ static int locate(h5_store *h, h5_tensor *ht, const iti_coord *c, uint64_t *at, 
     return 1;
 }
 
+/* A chunk whose checksum was checked, and where it lies in the mapping. */
+typedef struct checked_chunk {
+    iti_hnode node;             /* first: the table's entry */
+    uint64_t at;
+} checked_chunk;
+
+/* Where chunk c lies, once checked (store lock held): 0 when not checked yet. */
+static uint64_t checked_at(const h5_tensor *ht, const iti_coord *c) {
+    iti_hnode *n = ht->mapped ? iti_htab_find(ht->mapped, 0, c) : NULL;
+    return n ? ((checked_chunk *)n)->at : 0;
+}
+
+/* Remembers that chunk c at `at` was checked (store lock held); out of memory: it is looked
+ * up and checked again next time. */
+static void remember(h5_tensor *ht, const iti_coord *c, uint64_t at) {
+    if (!ht->mapped && (ht->mapped = calloc(1, sizeof *ht->mapped)) &&
+        iti_htab_init(ht->mapped, 64)) {
+        free(ht->mapped);
+        ht->mapped = NULL;
+    }
+    checked_chunk *k = ht->mapped ? calloc(1, sizeof *k) : NULL;
+    if (!k)
+        return;
+    k->node.key = *c;
+    k->at = at;
+    iti_htab_insert(ht->mapped, &k->node); /* out of memory to grow: inserted all the same */
+}
+
 int iti_h5_map_get(h5_store *h, h5_tensor *ht, const iti_coord *c, iti_chunk_ref *ref) {
-    uint64_t at = 0;
-    size_t len = 0;
+    size_t len = iti_codec_bound(&ht->codec, ht->t->chunk_bytes);
     iti_h5s_enter(h);
-    int p = h->failed ? iti_error(h->failed, "%s", h->failed_msg) : locate(h, ht, c, &at, &len);
-    bool checked = p == 1 && ht->mapped_ok && iti_coordset_has(ht->mapped_ok, c);
+    uint64_t at = checked_at(ht, c); /* a chunk seen before: no HDF5 lookup, no check */
+    bool checked = at != 0;            /* chunks lie past the header: never at offset 0 */
+    int p = checked ? 1 : h->failed ? iti_error(h->failed, "%s", h->failed_msg)
+                                    : locate(h, ht, c, &at, &len);
     iti_h5s_leave(h);
     if (p <= 0)
         return p;
@@ -79,13 +108,8 @@ int iti_h5_map_get(h5_store *h, h5_tensor *ht, const iti_coord *c, iti_chunk_ref
         if (rc)
             return iti_error_prefix(rc, "reading a stored chunk: ");
         iti_h5s_enter(h);
-        if (!ht->mapped_ok && (ht->mapped_ok = calloc(1, sizeof *ht->mapped_ok)) &&
-            iti_coordset_init(ht->mapped_ok)) {
-            free(ht->mapped_ok);
-            ht->mapped_ok = NULL;
-        }
-        if (ht->mapped_ok)
-            iti_coordset_add(ht->mapped_ok, c); /* out of memory: checked again next time */
+        if (!checked_at(ht, c))
+            remember(ht, c, at);
         iti_h5s_leave(h);
     }
     ref->data = (void *)data;
@@ -94,10 +118,16 @@ int iti_h5_map_get(h5_store *h, h5_tensor *ht, const iti_coord *c, iti_chunk_ref
 }
 
 void iti_h5_map_forget(h5_tensor *ht) {
-    if (ht->mapped_ok)
-        iti_coordset_free(ht->mapped_ok);
-    free(ht->mapped_ok);
-    ht->mapped_ok = NULL;
+    if (!ht->mapped)
+        return;
+    for (size_t b = 0; b < ht->mapped->nbuckets; b++)
+        for (iti_hnode *n = ht->mapped->buckets[b], *next; n; n = next) {
+            next = n->next;
+            free(n);
+        }
+    iti_htab_free(ht->mapped);
+    free(ht->mapped);
+    ht->mapped = NULL;
 }
 
 void iti_h5_map_close(h5_store *h) {

@@ -1,7 +1,8 @@
 /* Mapped chunks of an HDF5 store opened read-only with it_hdf5_options.map: uncompressed
  * chunks are handed out straight from a read-only mapping of the file, without a copy. HDF5
  * finds each chunk (its chunk lookup, with the driver capturing the read's file offset instead
- * of reading, hdf5_vfd.h); the chunk's checksum is checked once, from the mapping. The store
+ * of reading, hdf5_vfd.h) once; the chunk's checksum is checked then, from the mapping, and
+ * its offset kept, so later gets make no HDF5 call and no check. The store
  * keeps the file's shared lock while open (no writer of this library, and no HDF5 program
  * honouring file locks, opens it meanwhile), so the file does not shrink under the mapping;
  * the mapping covers the file's size at open, and a chunk past it is refused. */

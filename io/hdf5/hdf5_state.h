@@ -36,7 +36,7 @@ typedef struct h5_tensor {
     int64_t extent[IT_MAX_RANK];  /* dataset dims */
     int64_t cmin[IT_MAX_RANK], cmax[IT_MAX_RANK]; /* storable chunk indices [cmin, cmax) */
     iti_h5_index index;
-    iti_coordset *mapped_ok;      /* mapped chunks whose checksum was checked (hdf5_map.h) */
+    iti_htab *mapped;             /* checked mapped chunks and their offsets (hdf5_map.h) */
 } h5_tensor;
 
 typedef struct h5_store {
