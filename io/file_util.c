@@ -181,16 +181,27 @@ int iti_fs_same_file(int fd, const char *path) {
     return held.st_dev == now.st_dev && held.st_ino == now.st_ino ? 0 : ESTALE;
 }
 
-/* Far past any file's data (locks may lie beyond the end), and the same in every version. */
+/* Far past any file's data (locks may lie beyond the end), and the same in every version: the
+ * commit byte, the writer's mark after it, the turnstile after that. */
 #define COMMIT_LOCK_BYTE ((off_t)1 << 62)
+#define WRITER_MARK_BYTE (COMMIT_LOCK_BYTE + 1)
+#define TURNSTILE_BYTE (COMMIT_LOCK_BYTE + 2)
 
 #ifdef F_OFD_SETLKW
-static int byte_lock(int fd, short type, off_t at) {
-    struct flock l = {.l_type = type, .l_whence = SEEK_SET, .l_start = at, .l_len = 1};
-    while (fcntl(fd, F_OFD_SETLKW, &l) != 0)
-        if (errno != EINTR)
+/* One open-file-description lock call (F_OFD_SETLKW, _SETLK or _GETLK) on the byte at `at`:
+ * 0 or an errno (ENOTSUP where the file system has no such locks). *type is the lock asked for
+ * and, for F_OFD_GETLK, the one found (F_UNLCK: none). */
+static int byte_fcntl(int fd, int cmd, short *type, off_t at) {
+    struct flock l = {.l_type = *type, .l_whence = SEEK_SET, .l_start = at, .l_len = 1};
+    while (fcntl(fd, cmd, &l) != 0)
+        if (errno != EINTR || cmd != F_OFD_SETLKW)
             return errno == EINVAL ? ENOTSUP : errno;
+    *type = l.l_type;
     return 0;
+}
+
+static int byte_lock(int fd, short type, off_t at) {
+    return byte_fcntl(fd, F_OFD_SETLKW, &type, at);
 }
 #endif
 
@@ -199,8 +210,6 @@ static int byte_lock(int fd, short type, off_t at) {
  * its turn: a writer holds it (exclusively) from before it waits for the commit byte until it
  * is done; a reader passes it (shared, released once it holds the commit byte), so no reader
  * starts while a writer waits, and the writer waits for the operations running at most. */
-#define TURNSTILE_BYTE (COMMIT_LOCK_BYTE + 2)
-
 int iti_fs_commit_lock(int fd, short type) {
 #ifdef F_OFD_SETLKW
     if (type == F_UNLCK) {
@@ -221,10 +230,9 @@ int iti_fs_commit_lock(int fd, short type) {
 }
 
 int iti_fs_writer_mark(int fd) {
-#ifdef F_OFD_SETLK
-    struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = COMMIT_LOCK_BYTE + 1,
-                      .l_len = 1};
-    return fcntl(fd, F_OFD_SETLK, &l) == 0 ? 0 : errno == EINVAL ? ENOTSUP : errno;
+#ifdef F_OFD_SETLKW
+    short type = F_WRLCK;
+    return byte_fcntl(fd, F_OFD_SETLK, &type, WRITER_MARK_BYTE);
 #else
     (void)fd;
     return ENOTSUP;
@@ -232,12 +240,10 @@ int iti_fs_writer_mark(int fd) {
 }
 
 int iti_fs_writer_present(int fd) {
-#ifdef F_OFD_GETLK
-    struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = COMMIT_LOCK_BYTE + 1,
-                      .l_len = 1};
-    if (fcntl(fd, F_OFD_GETLK, &l) != 0)
-        return errno == EINVAL ? -ENOTSUP : -errno;
-    return l.l_type != F_UNLCK;
+#ifdef F_OFD_SETLKW
+    short type = F_WRLCK;
+    int err = byte_fcntl(fd, F_OFD_GETLK, &type, WRITER_MARK_BYTE);
+    return err ? -err : type != F_UNLCK;
 #else
     (void)fd;
     return -ENOTSUP;
