@@ -278,7 +278,7 @@ def _call_stacked(entry, b, layout):
 def window_callback(b, user):
     try:
         entry = _entries[int(ffi.cast("intptr_t", user))]
-        layout = entry.args if entry.args is not None else entry.arg_layout(b)
+        layout = entry.arg_layout(b)
         if entry.stacked:
             _call_stacked(entry, b, layout)
             return 0
