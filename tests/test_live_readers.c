@@ -26,8 +26,7 @@ static char path[256];
 
 static int setup(void **state) {
     (void)state;
-    snprintf(path, sizeof path, "%s/it-live-%d.h5", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-             (int)getpid());
+    temp_store_path(path, sizeof path, "live", (long)getpid());
     unlink(path);
     return 0;
 }
@@ -71,8 +70,7 @@ static void live_desc(it_tensor_desc *d) {
 /* The writer: fills the square one row of chunks at a time, each a commit; `pause` us between
  * rows. Signals on `ready` once the tensor exists. Exits 0 when done. */
 static void writer(int ready, long pause, it_hdf5_mode mode) {
-    char *dir = getenv("TMPDIR");
-    snprintf(path, sizeof path, "%s/it-live-%d.h5", dir ? dir : "/tmp", (int)getppid());
+    temp_store_path(path, sizeof path, "live", (long)getppid());
     it_ctx *ctx;
     it_store *s;
     it_tensor *t;

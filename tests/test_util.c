@@ -1,3 +1,5 @@
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "test_util.h"
@@ -145,4 +147,9 @@ it_region region2(int64_t a0, int64_t b0, int64_t a1, int64_t b1) {
     int64_t s[2] = {a0, a1}, e[2] = {b0, b1};
     it_region_set(&r, 2, s, e, NULL);
     return r;
+}
+
+void temp_store_path(char *buf, size_t size, const char *stem, long pid) {
+    const char *dir = getenv("TMPDIR");
+    snprintf(buf, size, "%s/it-%s-%ld.h5", dir ? dir : "/tmp", stem, pid);
 }

@@ -44,6 +44,9 @@ void test_env_close(test_env *e);
 /* Writes value v as element i of a buffer of dtype t. */
 void test_store_value(it_dtype t, void *buf, size_t i, double v);
 
+/* "$TMPDIR/it-<stem>-<pid>.h5" (/tmp without TMPDIR) into buf: a store of one test process. */
+void temp_store_path(char *buf, size_t size, const char *stem, long pid);
+
 /* Region [a0, b0) x [a1, b1). */
 it_region region2(int64_t a0, int64_t b0, int64_t a1, int64_t b1);
 

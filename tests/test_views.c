@@ -18,8 +18,7 @@ static char path[256];
 
 static int setup(void **state) {
     (void)state;
-    snprintf(path, sizeof path, "%s/it-views-%d.h5", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-             (int)getpid());
+    temp_store_path(path, sizeof path, "views", (long)getpid());
     unlink(path);
     return 0;
 }
@@ -76,17 +75,28 @@ static void check_region(it_tensor *t, int64_t y0, int64_t x0, int64_t h, int64_
     free(got);
 }
 
+/* Context, store (HDF5 at path with ho, or memory when ho is NULL) and tensor "overlap", the
+ * tests' overlapping golden tensor counting its windows in gen. */
+static it_tensor *open_overlap(const it_ctx_options *co, const it_hdf5_options *ho,
+                               golden_gen *gen, it_ctx **ctx, it_store **s) {
+    it_tensor_desc d;
+    golden_overlap_desc(&d, gen);
+    d.id = "overlap";
+    it_tensor *t;
+    assert_int_equal(it_ctx_create(co, ctx), 0);
+    assert_int_equal(ho ? it_store_open_hdf5(*ctx, path, IT_HDF5_CREATE, ho, s)
+                        : it_store_open_memory(*ctx, NULL, s), 0);
+    assert_int_equal(it_tensor_create(*s, &d, &t), 0);
+    return t;
+}
+
 static void test_views_match_reads(void **state) {
     (void)state;
     it_ctx *ctx;
     it_store *s;
     it_tensor *t;
     golden_gen gen = {0};
-    it_tensor_desc d;
-    golden_overlap_desc(&d, &gen);
-    assert_int_equal(it_ctx_create(NULL, &ctx), 0);
-    assert_int_equal(it_store_open_memory(ctx, NULL, &s), 0);
-    assert_int_equal(it_tensor_create(s, &d, &t), 0);
+    t = open_overlap(NULL, NULL, &gen, &ctx, &s);
     check_region(t, -37, 11, 130, 77, 0);            /* partial chunks at every edge */
     check_region(t, -37, 11, 130, 77, 16 << 10);     /* small blocks */
     long calls = atomic_load(&gen.calls);
@@ -104,17 +114,13 @@ static void test_views_of_a_large_stored_region(void **state) {
     it_store *s;
     it_tensor *t;
     golden_gen gen = {0};
-    it_tensor_desc d;
-    golden_overlap_desc(&d, &gen);
     it_hdf5_options o;
     it_hdf5_options_init(&o);
     o.cache_bytes = 1 << 20;
     it_ctx_options co;
     it_ctx_options_init(&co);
     co.memory_budget = 2 << 20;
-    assert_int_equal(it_ctx_create(&co, &ctx), 0);
-    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &o, &s), 0);
-    assert_int_equal(it_tensor_create(s, &d, &t), 0);
+    t = open_overlap(&co, &o, &gen, &ctx, &s);
     enum { H = 2048, W = 2048 };
     it_region r = region2(0, H, 0, W);
     assert_int_equal(it_tensor_fill(t, &r), 0);
@@ -156,12 +162,9 @@ static void test_closing_early_and_errors(void **state) {
     it_store *s;
     it_tensor *t, *opened;
     golden_gen gen = {0};
-    it_tensor_desc d;
-    golden_overlap_desc(&d, &gen);
-    d.id = "overlap";
-    assert_int_equal(it_ctx_create(NULL, &ctx), 0);
-    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, NULL, &s), 0);
-    assert_int_equal(it_tensor_create(s, &d, &t), 0);
+    it_hdf5_options o;
+    it_hdf5_options_init(&o);
+    t = open_overlap(NULL, &o, &gen, &ctx, &s);
     it_region r = region2(0, 256, 0, 256);
     it_chunk_views *it;
     const it_chunk_view *v;
@@ -184,14 +187,14 @@ static void test_closing_early_and_errors(void **state) {
     it_chunk_views_close(it);
     it_tensor_release(t);
     /* a stored tensor without its function: missing chunks reported, or views of blend_init */
-    if (it_tensor_open(s, d.id, 0, &opened))
+    if (it_tensor_open(s, "overlap", 0, &opened))
         fail_msg("%s", it_last_error());
     it_region far = region2(4096, 4160, 0, 64);
     assert_int_equal(it_chunk_views_open(opened, &far, 0, &it), 0);
     assert_int_equal(it_chunk_views_next(it, &v, &n), IT_ENOTCOMPUTED);
     it_chunk_views_close(it);
     it_tensor_release(opened);
-    assert_int_equal(it_tensor_open(s, d.id, IT_OPEN_FILL_MISSING, &opened), 0);
+    assert_int_equal(it_tensor_open(s, "overlap", IT_OPEN_FILL_MISSING, &opened), 0);
     assert_int_equal(it_chunk_views_open(opened, &far, 0, &it), 0);
     assert_int_equal(it_chunk_views_next(it, &v, &n), 1);
     assert_int_equal(v[0].computed, 0);
@@ -209,15 +212,10 @@ static void test_pins_keep_a_chunk(void **state) {
     it_store *s;
     it_tensor *t;
     golden_gen gen = {0};
-    it_tensor_desc d;
-    golden_overlap_desc(&d, &gen);
-    d.id = "overlap";
     it_hdf5_options o;
     it_hdf5_options_init(&o);
     o.cache_bytes = 64 << 10; /* a few chunks: the rest of the walk evicts what is not pinned */
-    assert_int_equal(it_ctx_create(NULL, &ctx), 0);
-    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &o, &s), 0);
-    assert_int_equal(it_tensor_create(s, &d, &t), 0);
+    t = open_overlap(NULL, &o, &gen, &ctx, &s);
     it_region r = region2(0, 512, 0, 512);
     it_chunk_views *it;
     const it_chunk_view *v;
@@ -253,15 +251,10 @@ static void test_mapped_chunks(void **state) {
     it_store *s, *mapped, *other;
     it_tensor *t;
     golden_gen gen = {0};
-    it_tensor_desc d;
-    golden_overlap_desc(&d, &gen);
-    d.id = "overlap";
     it_hdf5_options o;
     it_hdf5_options_init(&o);
     o.compression = IT_COMPRESSION_NONE;
-    assert_int_equal(it_ctx_create(NULL, &ctx), 0);
-    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &o, &s), 0);
-    assert_int_equal(it_tensor_create(s, &d, &t), 0);
+    t = open_overlap(NULL, &o, &gen, &ctx, &s);
     it_region r = region2(0, 96, 0, 96);
     float want[96 * 96], got[96 * 96];
     assert_int_equal(it_tensor_read(t, &r, want, sizeof want), 0);
