@@ -18,6 +18,7 @@
 #include "hdf5/hdf5_compat.h"
 #include "hdf5/hdf5_live.h"
 #include "hdf5/hdf5_map.h"
+#include "hdf5/hdf5_progress.h"
 #include "hdf5/hdf5_state.h"
 #include "hdf5/hdf5_upgrade.h"
 
@@ -28,42 +29,8 @@ void it_hdf5_options_init(it_hdf5_options *opts) {
         *opts = (it_hdf5_options){.struct_size = sizeof *opts, .checksum = 1};
 }
 
-/* Opens (create: creates, failing if it exists) name through the library's driver; with
- * clear_status, clears the status flag a dead writer leaves on newer-format files. */
-static hid_t open_through_driver(h5_store *h, const char *name, unsigned flags, bool create,
-                                 bool clear_status) {
-    hid_t fapl = iti_vfd_fapl(&h->vfd);
-    if (fapl < 0)
-        return -1;
-    if (clear_status && H5Pexist(fapl, "clear_status_flags") > 0) {
-        hbool_t yes = 1;
-        H5Pset(fapl, "clear_status_flags", &yes);
-    }
-    hid_t fcpl = create ? H5Pcreate(H5P_FILE_CREATE) : H5P_DEFAULT;
-    hid_t f = -1;
-    if (!create)
-        f = H5Fopen(name, flags, fapl);
-    else if (fcpl >= 0 && H5Pset_userblock(fcpl, ITI_HEADER_SIZE) >= 0)
-        f = H5Fcreate(name, flags, fcpl, fapl);
-    if (create && fcpl >= 0)
-        H5Pclose(fcpl);
-    H5Pclose(fapl);
-    return f;
-}
 
-static void forget_vfd_errors(h5_store *h) {
-    iti_vfd_state fresh = {.sync = h->vfd.sync, .journaled = true, .keep_lock = h->vfd.keep_lock,
-                           .legacy_journal = {h->legacy_journal[0], h->legacy_journal[1]}};
-    h->vfd = fresh;
-}
 
-static void close_file(h5_store *h) {
-    if (h->tensors >= 0)
-        H5Gclose(h->tensors);
-    if (h->file >= 0 && H5Fclose(h->file) < 0)
-        H5Eclear2(H5E_DEFAULT);
-    h->tensors = h->file = -1;
-}
 
 /* A new store is built under a temporary name and renamed into place once its skeleton is
  * flushed: a failure (a full disk) leaves no half-made file behind. The rename never replaces a
@@ -78,7 +45,7 @@ static int init_new_file(h5_store *h, const char *path, bool *raced) {
     int rc = iti_fs_temp_name(target, "new", tmp, sizeof tmp);
     if (rc)
         return rc;
-    h->file = open_through_driver(h, tmp, H5F_ACC_EXCL, true, false);
+    h->file = iti_h5f_open_driver(h, tmp, H5F_ACC_EXCL, true, false);
     if (h->file < 0) {
         rc = iti_vfd_failure(&h->vfd, IT_EIO, "it_store_open_hdf5: cannot create the file");
         unlink(tmp);
@@ -112,42 +79,12 @@ static int init_new_file(h5_store *h, const char *path, bool *raced) {
         rc = iti_fs_sync_dir(target);
 out:
     if (rc || *raced) {
-        close_file(h);
+        iti_h5f_close(h);
         unlink(tmp);
     }
     return rc;
 }
 
-/* The format attributes of the root group: version first (a number), since it says whether
- * strings may be variable-length, which are read only from trusted files (HDF5 1.10 copies
- * global-heap objects by sizes and indices it takes from the file without checking them). */
-static int check_format(h5_store *h, const char *path) {
-    char name[64];
-    int64_t version = 0;
-    if (iti_h5_read_i64(h->file, "format_version", &version, 1))
-        return iti_error(IT_EFORMAT,
-                        "it_store_open_hdf5: %s is an HDF5 file but not an infinite-tensor store",
-                        path);
-    if (version == 1 && !h->trusted)
-        return iti_error(IT_EFORMAT,
-                        "it_store_open_hdf5: %s is a format-1 store (infinite-tensor 0.1), whose "
-                        "variable-length strings HDF5 cannot read safely from an untrusted file; "
-                        "if you trust it, open it with trusted = 1 (itensor upgrade FILE converts "
-                        "it to format %d)", path, ITI_H5_FORMAT_VERSION);
-    if (iti_h5_read_str(h->file, "format", version == 1, name, sizeof name) ||
-        strcmp(name, ITI_H5_FORMAT_NAME) != 0)
-        return iti_error(IT_EFORMAT,
-                        "it_store_open_hdf5: %s is an HDF5 file but not an infinite-tensor store",
-                        path);
-    if (version < 1 || version > ITI_H5_FORMAT_VERSION || (version >= 3 && h->vfd.legacy))
-        return iti_error(IT_EFORMAT,
-                        "it_store_open_hdf5: store format version %lld %s (this library reads "
-                        "versions 1 to %d; from 3 on, a store begins with a store header)",
-                        (long long)version, h->vfd.legacy && version == 3 ?
-                        "without a store header" : "is not supported", ITI_H5_FORMAT_VERSION);
-    h->version = (int)version;
-    return 0;
-}
 
 /* Brings a converted copy (opened for writing) to the current format, all or nothing: a
  * (trusted) format-1 store's content upgraded, format_version set, one flush. */
@@ -168,47 +105,14 @@ static int upgrade(h5_store *h) {
     return 0;
 }
 
-/* Opens the HDF5 file at path through the driver and checks that it is a store. */
-static int open_store_file(h5_store *h, const char *path, unsigned flags) {
-    int is = iti_h5_file_is_hdf5(path);
-    if (is < 0)
-        return iti_error_prefix(is, "it_store_open_hdf5: ");
-    if (is == 0)
-        return iti_error(IT_EFORMAT, "it_store_open_hdf5: %s is not an HDF5 file (no HDF5 "
-                        "signature: foreign or truncated)", path);
-    h->file = open_through_driver(h, path, flags, false, false);
-    if (h->file < 0 && flags == H5F_ACC_RDWR && !h->vfd.open_errno && !h->vfd.read_errno) {
-        /* A writer that died leaves a status flag on newer-format files: clear it. */
-        H5Eclear2(H5E_DEFAULT);
-        forget_vfd_errors(h);
-        h->file = open_through_driver(h, path, flags, false, true);
-    }
-    if (h->file < 0)
-        return iti_vfd_failure(&h->vfd, IT_EFORMAT, "it_store_open_hdf5: cannot open the HDF5 file");
-    /* A writer killed in the middle of H5Fflush can leave chunk-index nodes on disk that point
-     * past the end-of-allocation recorded in the superblock, which was not written yet. The
-     * chunk bytes they point to are on disk (direct chunk data is written before its index
-     * record), so extending the EOA to the physical end of the file makes every indexed chunk
-     * readable again. A no-op for files closed cleanly; in memory only for read-only opens. */
-    H5Fincrement_filesize(h->file, 0);
-    H5Eclear2(H5E_DEFAULT);
-    int rc = check_format(h, path);
-    if (rc)
-        return rc;
-    if (H5Lexists(h->file, "tensors", H5P_DEFAULT) <= 0 ||
-        iti_h5_object_type(h->file, "tensors") != H5O_TYPE_GROUP ||
-        (h->tensors = H5Gopen2(h->file, "tensors", H5P_DEFAULT)) < 0)
-        return iti_error(IT_EFORMAT, "it_store_open_hdf5: the store has no /tensors group");
-    return 0;
-}
 
 /* Converts a store of format 1 or 2, opened for writing, to format 3 (hdf5_convert.h): a copy
  * with a store header replaces it, made while the original is locked; after a failure the
  * original is as it was. */
 static int convert(h5_store *h, const char *path) {
-    int rc = open_store_file(h, path, H5F_ACC_RDONLY); /* a store this library reads? */
-    close_file(h);
-    forget_vfd_errors(h);
+    int rc = iti_h5f_open(h, path, H5F_ACC_RDONLY); /* a store this library reads? */
+    iti_h5f_close(h);
+    iti_h5f_forget_errors(h);
     if (rc)
         return rc;
     char target[PATH_MAX], tmp[PATH_MAX + 64];
@@ -227,7 +131,7 @@ static int convert(h5_store *h, const char *path) {
         rc = iti_fs_temp_name(target, "convert", tmp, sizeof tmp);
     const char **journals = h->vfd.legacy_journal;
     if (rc == 0 && (rc = iti_h5_convert_copy(path, fd, journals, tmp, h->vfd.sync)) == 0) {
-        if ((rc = open_store_file(h, tmp, H5F_ACC_RDWR)) == 0)
+        if ((rc = iti_h5f_open(h, tmp, H5F_ACC_RDWR)) == 0)
             rc = upgrade(h);
         if (rc == 0 && rename(tmp, target) != 0)
             rc = iti_error(iti_fs_errno_code(errno), "it_store_open_hdf5: renaming %s to %s: %s",
@@ -235,7 +139,7 @@ static int convert(h5_store *h, const char *path) {
         if (rc == 0 && h->vfd.sync)
             rc = iti_fs_sync_dir(target);
         if (rc) {
-            close_file(h);
+            iti_h5f_close(h);
             unlink(tmp);
         }
     }
@@ -248,37 +152,21 @@ static int convert(h5_store *h, const char *path) {
     return rc;
 }
 
-int iti_h5f_reopen(h5_store *h) {
-    for (h5_tensor *ht = h->attached; ht; ht = ht->next)
-        iti_h5t_close(ht);
-    iti_h5s_forget_described(h);
-    close_file(h);
-    forget_vfd_errors(h);
-    int rc = open_store_file(h, h->path, H5F_ACC_RDONLY);
-    for (h5_tensor *ht = h->attached; rc == 0 && ht; ht = ht->next) {
-        iti_h5_index_free(&ht->index);
-        if ((rc = iti_h5_index_init(&ht->index, ht->t->rank, ht->t->id)) == 0 &&
-            (rc = iti_h5t_open(h, ht)) != 0)
-            iti_h5t_close(ht);
-    }
-    H5Eclear2(H5E_DEFAULT);
-    return rc;
-}
 
 static int open_existing(h5_store *h, const char *path) {
     bool writable = h->mode != IT_HDF5_READONLY;
     if (!writable && h->vfd.keep_lock) { /* mapped (hdf5_map.h): no writer while open */
-        int rc = open_store_file(h, path, H5F_ACC_RDONLY);
+        int rc = iti_h5f_open(h, path, H5F_ACC_RDONLY);
         return rc ? rc : iti_h5_map_open(h);
     }
     if (!writable) { /* a live reader (hdf5_live.h): the open sees one commit */
         int rc = iti_h5_live_prepare(h, path);
-        return iti_h5_live_opened(h, rc ? rc : open_store_file(h, path, H5F_ACC_RDONLY));
+        return iti_h5_live_opened(h, rc ? rc : iti_h5f_open(h, path, H5F_ACC_RDONLY));
     }
-    int rc = open_store_file(h, path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY);
+    int rc = iti_h5f_open(h, path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY);
     if (rc && writable && h->vfd.legacy) { /* the driver writes only files with a header */
-        close_file(h);
-        forget_vfd_errors(h);
+        iti_h5f_close(h);
+        iti_h5f_forget_errors(h);
         rc = convert(h, path);
     }
     return rc;
@@ -306,9 +194,9 @@ static int open_file(void *arg) {
     if (rc == 0 && raced) /* another process created the store first: that one is opened */
         rc = open_existing(h, j->path);
     if (rc == 0 && h->mode != IT_HDF5_READONLY)
-        iti_h5_live_writer(h);
+        iti_h5_progress_writer(h);
     if (rc)
-        close_file(h);
+        iti_h5f_close(h);
     H5Eclear2(H5E_DEFAULT);
     iti_h5s_leave(h);
     return rc;
@@ -390,7 +278,7 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     }
     if (rc == 0 && (rc = iti_store_wrap(ctx, &iti_h5_store_ops, h, out))) {
         iti_h5s_enter(h);
-        close_file(h);
+        iti_h5f_close(h);
         iti_h5s_leave(h);
     }
     if (rc)

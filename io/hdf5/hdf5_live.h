@@ -27,15 +27,7 @@ void iti_h5_live_end(h5_store *h);
  * then continues at the newest commit (the handles reopened if needed). */
 int iti_h5_live_yield(h5_store *h);
 
-/* Closes the lock's descriptor (and a writer's, below). */
+/* Closes the lock's descriptor. */
 void iti_h5_live_close(h5_store *h);
-
-/* A writer, once its file is open: marks the file as written and opens the descriptor its
- * progress records go through (file_util.h, hdf5_header.h). Never fails the open: without
- * it, other processes see no progress. */
-void iti_h5_live_writer(h5_store *h);
-/* The store's progress op (backend.h): the record, at most every 100 ms and at the end. */
-void iti_h5_live_progress(void *impl, iti_store_tensor *t, uint64_t done, uint64_t total,
-                          bool ended);
 
 #endif

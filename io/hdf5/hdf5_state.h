@@ -81,8 +81,6 @@ static inline void iti_h5s_leave(h5_store *h) {
     pthread_mutex_unlock(&h->lock);
 }
 
-/* Closes the group kept open by describe (lock held). */
-void iti_h5s_forget_described(h5_store *h);
 
 /* ---- a tensor's objects (hdf5_tensor.c; lock held) ---------------------------------------- */
 
@@ -96,9 +94,22 @@ int iti_h5t_check_range(const h5_tensor *ht, const iti_coord *c);
 /* The data set index of chunk c's first element. */
 void iti_h5t_chunk_offset(const h5_tensor *ht, const iti_coord *c, hsize_t *off);
 
+/* ---- the HDF5 file (hdf5_open.c; lock held) ------------------------------------------------- */
+
+/* Opens (create: creates, failing if it exists) name through the library's driver; with
+ * clear_status, clears the status flag a dead writer leaves on newer-format files. */
+hid_t iti_h5f_open_driver(h5_store *h, const char *name, unsigned flags, bool create,
+                          bool clear_status);
+/* Forgets what the driver reported (errors of an attempt given up). */
+void iti_h5f_forget_errors(h5_store *h);
+/* Opens an existing store's file (h->file, h->tensors), checking its format. */
+int iti_h5f_open(h5_store *h, const char *path, unsigned flags);
+void iti_h5f_close(h5_store *h);
 /* Closes the file and every attached tensor's objects and opens them again read-only, at the
- * commit now in the file (a live reader's refresh, hdf5_live.h; lock held). */
+ * commit now in the file (a live reader's refresh, hdf5_live.h). */
 int iti_h5f_reopen(h5_store *h);
+/* Closes the group kept open by describe. */
+void iti_h5s_forget_described(h5_store *h);
 
 /* ---- the store's operations and opening (hdf5_store.c) ------------------------------------- */
 

@@ -11,6 +11,7 @@
 #include "hdf5/hdf5_schema.h"
 #include "hdf5/hdf5_live.h"
 #include "hdf5/hdf5_map.h"
+#include "hdf5/hdf5_progress.h"
 #include "hdf5/hdf5_state.h"
 
 #define H5T(t) ((h5_tensor *)(t)->backend)
@@ -50,12 +51,6 @@ static int leave_op(h5_store *h, int rc) {
     iti_h5_live_end(h);
     iti_h5s_leave(h);
     return rc;
-}
-
-void iti_h5s_forget_described(h5_store *h) {
-    if (h->described >= 0)
-        H5Gclose(h->described);
-    h->described = -1;
 }
 
 /* ---- tensors ---------------------------------------------------------------------------------- */
@@ -548,6 +543,7 @@ static int h5_list(void *impl, it_store_list_fn fn, void *user) {
 
 void iti_h5s_free(h5_store *h) {
     iti_h5_live_close(h);
+    iti_h5_progress_close(h);
     iti_h5_map_close(h);
     free(h->path);
     iti_open_file_release(h->claim);
@@ -600,7 +596,7 @@ const iti_store_ops iti_h5_store_ops = {
     .close = h5_close,
     .memory_bytes = h5_memory_bytes,
     .encoding = h5_encoding,
-    .progress = iti_h5_live_progress,
+    .progress = iti_h5_progress_note,
     .put_encoded = h5_put_encoded,
 };
 
