@@ -10,6 +10,8 @@ if ! /usr/bin/python3 -c "import cffi, numpy, pytest" 2>/dev/null; then
     exit 77
 fi
 export INFINITE_TENSOR_LIBRARY=$1 INFINITE_TENSOR_GENERATED_INCLUDE=$2
-export PYTHONDONTWRITEBYTECODE=1
+export PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 cd "$here/python"
-exec /usr/bin/python3 -m pytest -q -p no:cacheprovider tests
+# A test still running after 240 s prints every thread's stack before ctest's timeout (300 s)
+# kills the run silently.
+exec /usr/bin/python3 -m pytest -q -p no:cacheprovider -o faulthandler_timeout=240 tests

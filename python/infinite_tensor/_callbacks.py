@@ -37,7 +37,9 @@ def dtype_code(dtype):
     return CODES[dt]
 
 
-_lock = threading.Lock()
+# Re-entrant: the garbage collector may run a tensor's finaliser (which unregisters its entry)
+# on a thread at any point, also inside a `with _lock` block of that thread.
+_lock = threading.RLock()
 _entries = {}                 # key -> Entry
 _keys = itertools.count(1)
 _failures = {}                # token -> exception raised by a callback

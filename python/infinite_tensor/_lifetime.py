@@ -11,7 +11,9 @@ import threading
 
 class Guard:
     def __init__(self, free, parent=None):
-        self._lock = threading.Lock()
+        # Re-entrant: a finaliser run by the garbage collector inside one of these blocks may
+        # close a handle on the same thread.
+        self._lock = threading.RLock()
         self._users = 0
         self._closed = None      # the reason later calls are refused
         self._free = free        # frees the handle; called once, with no call using it
