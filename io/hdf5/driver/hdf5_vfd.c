@@ -207,6 +207,16 @@ static void note_address(void *arg, uint64_t addr, int kind) {
     iti_h5_notes_put(kind >= IT_H5_BTREE_CHUNK ? &f->btrees : &f->continuations, addr, kind);
 }
 
+/* A superblock read or written: where HDF5 finds or puts its signature is its base address.
+ * HDF5 writes a new file's superblock without ever reading it, so the write must tell: the
+ * checks of a created file's structures, read again once HDF5's cache evicted them, otherwise
+ * took a base of 0 and followed their addresses into the user block (the store header). */
+static void note_base(vfd_file *f, H5FD_mem_t type, haddr_t addr, const unsigned char *p,
+                      size_t size) {
+    if (type == H5FD_MEM_SUPER && size >= 8 && memcmp(p, ITI_H5_SIGNATURE, 8) == 0)
+        f->base = addr;
+}
+
 /* The address HDF5 knows (and files record) of a read at file offset addr: relative to the
  * base address, where the superblock is (past a user block such as the store header). */
 static haddr_t relative(const vfd_file *f, haddr_t addr) {
@@ -329,9 +339,8 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
     }
     char why[128];
     bool ok = true;
-    if (type == H5FD_MEM_SUPER && addr < f->eof && size >= 8 &&
-        memcmp(p, ITI_H5_SIGNATURE, 8) == 0)
-        f->base = addr; /* where HDF5 finds its signature: its base address */
+    if (addr < f->eof)
+        note_base(f, type, addr, p, size);
     f->sizes.eof = f->eof > f->base ? f->eof - f->base : 0;
     if (type == H5FD_MEM_SUPER || type == H5FD_MEM_GHEAP || type == H5FD_MEM_OHDR)
         ok = check_structure(f, type, addr, p, size, why, sizeof why);
@@ -354,11 +363,11 @@ static herr_t vfd_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, 
  * fault from iti_vfd_state. */
 static herr_t vfd_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size,
                         const void *buf) {
-    (void)type;
     (void)dxpl;
     vfd_file *f = (vfd_file *)file;
     if (addr > (haddr_t)INT64_MAX || size > (size_t)INT64_MAX - addr)
         return -1;
+    note_base(f, type, addr, buf, size);
     if (iti_vfdf_stopped(f) || (f->state->journaled && addr < f->committed))
         return iti_vfdf_hold(f, addr, size, buf) ? 0 : -1;
     int err = iti_fs_pwrite_all(f->fd, buf, size, addr);
