@@ -19,14 +19,28 @@ int iti_h5_error(int code, const char *what) {
     return iti_error(code, "%s%s%s", what, detail[0] ? ": HDF5: " : "", detail);
 }
 
-static int write_attr(hid_t obj, const char *name, hid_t type, hid_t space, const void *buf) {
+/* Replaces attribute name with one of file_type over space, written from buf of mem_type. */
+static int write_typed(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, hid_t space,
+                       const void *buf) {
     if (H5Aexists(obj, name) > 0 && H5Adelete(obj, name) < 0)
         return iti_h5_error(IT_EIO, name);
-    hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, type, buf);
+    hid_t a = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, mem_type, buf);
     if (a >= 0)
         H5Aclose(a);
     return rc < 0 ? iti_h5_error(IT_EIO, name) : 0;
+}
+
+static int write_attr(hid_t obj, const char *name, hid_t type, hid_t space, const void *buf) {
+    return write_typed(obj, name, type, type, space, buf);
+}
+
+int iti_h5_write_value(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
+                       const void *v) {
+    hid_t sp = H5Screate(H5S_SCALAR);
+    int rc = write_typed(obj, name, file_type, mem_type, sp, v);
+    H5Sclose(sp);
+    return rc;
 }
 
 static int write_array(hid_t obj, const char *name, hid_t type, const void *v, size_t n) {
@@ -42,10 +56,7 @@ int iti_h5_write_i64(hid_t obj, const char *name, const int64_t *v, size_t n) {
 }
 
 int iti_h5_write_f64(hid_t obj, const char *name, double v) {
-    hid_t sp = H5Screate(H5S_SCALAR);
-    int rc = write_attr(obj, name, H5T_NATIVE_DOUBLE, sp, &v);
-    H5Sclose(sp);
-    return rc;
+    return iti_h5_write_value(obj, name, H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, &v);
 }
 
 int iti_h5_write_f64s(hid_t obj, const char *name, const double *v, size_t n) {

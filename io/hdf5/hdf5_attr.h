@@ -12,6 +12,9 @@
 int iti_h5_write_i64(hid_t obj, const char *name, const int64_t *v, size_t n);
 int iti_h5_write_f64(hid_t obj, const char *name, double v);   /* scalar */
 int iti_h5_write_f64s(hid_t obj, const char *name, const double *v, size_t n); /* 1-D */
+/* A scalar of file_type from *v of mem_type (a value in the data's own type: _FillValue). */
+int iti_h5_write_value(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
+                       const void *v);
 int iti_h5_write_str(hid_t obj, const char *name, const char *s);
 /* A variable-length UTF-8 string, as h5py writes str (exports: friendlier to Python readers;
  * stores use fixed-length strings, which need no global heap to read back). */

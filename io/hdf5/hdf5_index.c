@@ -33,6 +33,26 @@ int iti_h5_index_create(iti_h5_index *ix, hid_t g) {
     return ix->dset < 0 ? iti_h5_error(IT_EIO, "creating the chunk index") : 0;
 }
 
+/* Widens the members' bounding box to hold c (first: the box of c alone). */
+static void include_in_box(iti_h5_index *ix, const iti_coord *c, bool first) {
+    for (int d = 0; d < ix->rank; d++) {
+        if (first || c->v[d] < ix->lo[d])
+            ix->lo[d] = c->v[d];
+        if (first || c->v[d] > ix->hi[d])
+            ix->hi[d] = c->v[d];
+    }
+}
+
+/* Adds c to the members; 1 when it is new, 0 when known, IT_ENOMEM. */
+static int add_member(iti_h5_index *ix, iti_coordset *set, const iti_coord *c) {
+    int added = iti_coordset_add(set, c);
+    if (added < 0)
+        return iti_error(IT_ENOMEM, "out of memory indexing the chunks of \"%s\"", ix->id);
+    if (added > 0 && set == &ix->present)
+        include_in_box(ix, c, set->count == 1);
+    return added;
+}
+
 /* Whether the dataset is stored as iti_h5_index_create stores it: little-endian int64 in
  * unfiltered chunks of rows no larger than the file; *rows_per_chunk set. */
 static bool layout_ok(const iti_h5_index *ix, uint64_t fsize, hsize_t *rows_per_chunk) {
@@ -64,8 +84,8 @@ static int add_rows(iti_h5_index *ix, const int64_t *rows, hsize_t n, const int6
             inside = inside && c.v[d] >= cmin[d] && c.v[d] < cmax[d];
         if (!inside)
             ix->stale++;
-        else if (iti_coordset_add(&ix->present, &c) < 0)
-            return iti_error(IT_ENOMEM, "out of memory loading the chunk index of \"%s\"", ix->id);
+        else if (add_member(ix, &ix->present, &c) < 0)
+            return IT_ENOMEM;
     }
     return 0;
 }
@@ -125,9 +145,9 @@ bool iti_h5_index_has(const iti_h5_index *ix, const iti_coord *c) {
 }
 
 int iti_h5_index_add(iti_h5_index *ix, const iti_coord *c) {
-    int added = iti_coordset_add(&ix->present, c);
+    int added = add_member(ix, &ix->present, c);
     if (added <= 0)
-        return added < 0 ? iti_error(IT_ENOMEM, "out of memory") : 0;
+        return added;
     if (ix->npending == ix->cap) {
         size_t cap = ix->cap ? ix->cap * 2 : 64;
         iti_coord *p = realloc(ix->pending, cap * sizeof *p);
@@ -184,19 +204,25 @@ int iti_h5_index_check(iti_h5_index *ix, hsize_t (*stored_size)(const iti_coord 
         free(all);
     if (rc)
         return rc;
+    size_t nkept = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (stored_size(&all[i], user) == 0)
             ix->stale++;
-        else if (iti_coordset_add(&kept, &all[i]) < 0)
-            rc = iti_error(IT_ENOMEM, "out of memory checking the chunk index");
+        else if (add_member(ix, &kept, &all[i]) < 0)
+            rc = IT_ENOMEM;
+        else
+            all[nkept++] = all[i];
     }
-    free(all);
     if (rc) {
+        free(all);
         iti_coordset_free(&kept);
         return rc;
     }
     iti_coordset_free(&ix->present);
     ix->present = kept;
+    for (size_t i = 0; i < nkept; i++) /* the box of what is left */
+        include_in_box(ix, &all[i], i == 0);
+    free(all);
     ix->checked = true;
     return 0;
 }

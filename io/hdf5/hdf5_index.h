@@ -22,6 +22,8 @@ typedef struct iti_h5_index {
     iti_coord *pending;            /* stored since the dataset was last appended */
     size_t npending, cap;
     hsize_t rows;                 /* rows of the dataset */
+    int64_t lo[IT_MAX_RANK], hi[IT_MAX_RANK]; /* the members' bounding box, inclusive (valid
+                                     while present.count > 0) */
 } iti_h5_index;
 
 /* Initialises an index without a dataset (dset -1). */

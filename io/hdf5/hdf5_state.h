@@ -16,6 +16,7 @@
 #include "hdf5/driver/hdf5_vfd.h"
 #include "hdf5/hdf5_index.h"
 #include "hdf5/hdf5_lock.h"
+#include "hdf5/hdf5_view.h"
 #include "open_files.h"
 
 #define ITI_H5_FORMAT_NAME "infinite-tensor"
@@ -36,6 +37,8 @@ typedef struct h5_tensor {
     int64_t extent[IT_MAX_RANK];  /* dataset dims */
     int64_t cmin[IT_MAX_RANK], cmax[IT_MAX_RANK]; /* storable chunk indices [cmin, cmax) */
     iti_h5_index index;
+    iti_h5_view view;             /* the view for viewers in the file (writers only) */
+    bool removed;                 /* deleted from the store (it_store_delete_tensor) */
     iti_htab *mapped;             /* checked mapped chunks and their offsets (hdf5_map.h) */
 } h5_tensor;
 

@@ -136,6 +136,17 @@ static int h5_attach(void *impl, iti_store_tensor *t, const iti_tensor_meta *cre
     return 0;
 }
 
+/* What a commit writes of a tensor besides its chunks: the index rows of new chunks and, when
+ * the commit writes anything, the view over them. */
+static int settle(h5_store *h, h5_tensor *ht) {
+    if (ht->removed)
+        return 0;
+    int rc = 0;
+    if (ht->index.npending)
+        rc = iti_h5_index_append(&ht->index), h->dirty = true;
+    return rc == 0 && h->dirty ? iti_h5_view_refresh(ht) : rc;
+}
+
 static void h5_detach(void *impl, iti_store_tensor *t) {
     h5_store *h = impl;
     h5_tensor *ht = H5T(t);
@@ -143,7 +154,7 @@ static void h5_detach(void *impl, iti_store_tensor *t) {
         return;
     iti_h5s_enter(h);
     if (!h->failed)
-        check_fault(h, iti_h5_index_append(&ht->index));
+        check_fault(h, settle(h, ht));
     h5_tensor **p = &h->attached;
     while (*p && *p != ht)
         p = &(*p)->next;
@@ -481,7 +492,7 @@ static int h5_remove(void *impl, iti_store_tensor *t, const char *id) {
     else
         h->dirty = true;
     if (rc == 0 && t)
-        iti_h5_index_forget_pending(&H5T(t)->index); /* nothing left to index */
+        H5T(t)->removed = true; /* nothing left to index or view */
     rc = leave_op(h, rc);
     if (rc == 0 && t)
         iti_cache_drop(h->decoded, t->serial, false);
@@ -496,8 +507,7 @@ static int h5_flush(void *impl) {
     if (rc)
         return rc;
     for (h5_tensor *ht = h->attached; ht && rc == 0; ht = ht->next)
-        if (ht->index.npending)
-            rc = iti_h5_index_append(&ht->index), h->dirty = true;
+        rc = settle(h, ht);
     if (rc == 0 && h->dirty) {
         /* The driver commits the flush atomically (hdf5_vfd.h). */
         if (H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0)

@@ -275,8 +275,10 @@ int iti_h5t_open(h5_store *h, h5_tensor *ht) {
     if ((rc = iti_h5_read_i64(ht->group, "origin", ht->origin, (size_t)t->rank)) ||
         (rc = read_extent(ht)) || (rc = check_data_layout(ht)) || (rc = derive_chunk_range(ht)))
         return rc;
-    return iti_h5_index_open(&ht->index, ht->group, &h->vfd, file_size(h), ht->cmin,
-                            ht->cmax);
+    rc = iti_h5_index_open(&ht->index, ht->group, &h->vfd, file_size(h), ht->cmin, ht->cmax);
+    if (rc == 0 && h->mode != IT_HDF5_READONLY)
+        iti_h5_view_open(ht);
+    return rc;
 }
 
 void iti_h5t_close(h5_tensor *ht) {
