@@ -37,6 +37,20 @@ typedef struct it_export_info {
     uint64_t data_bytes;         /* size of the data in bytes (uncompressed) */
 } it_export_info;
 
+/* A contiguous dataset mapped read-only (it_export_map): the file's bytes in place, C order,
+ * valid until it_export_unmap. The same bytes as numpy's
+ * np.memmap(path, dtype, "r", offset=offset, shape=shape). */
+typedef struct it_mapped_array {
+    const void *data;            /* the first element (NULL when the dataset is empty) */
+    int rank;
+    int64_t shape[IT_MAX_RANK];
+    it_dtype dtype;              /* stored little-endian: the host's order on x86-64/arm64 */
+    int64_t origin[IT_MAX_RANK]; /* pixel coordinate of index 0 (an export's `origin`; 0 for
+                                    datasets without one) */
+    uint64_t offset;             /* byte offset of the data in the file */
+    uint64_t bytes;              /* size of the data */
+} it_mapped_array;
+
 typedef enum it_colormap {
     IT_COLORMAP_GRAY = 0,        /* 2-D: grayscale */
     IT_COLORMAP_VIRIDIS,         /* 2-D scalar field through a perceptual colour map */
@@ -87,6 +101,21 @@ IT_API void it_export_options_init(it_export_options *opts);
 IT_API int it_export_hdf5(it_tensor *t, const it_region *region, const char *path,
                           const char *dataset, const it_export_options *opts,
                           it_export_info *info);
+
+/* Maps dataset `dataset` of the HDF5 file at path read-only, without reading it: the data of a
+ * contiguous export (it_export_options.contiguous), or of any contiguous, unfiltered dataset of
+ * a little-endian integer or float type of the library's, rank 1..8. The file is opened
+ * through the library's checking file driver, and the data must lie wholly inside it. While
+ * mapped, the file keeps a shared lock (flock) that HDF5's writers and the library's take
+ * exclusively, so none of them can shrink it under the mapping (an export over the same path
+ * writes a new file and renames it: the mapping keeps the old one); a program that truncates
+ * the file in place without locking it would make reads past the new end raise SIGBUS.
+ * Errors: IT_EINVAL (arguments; a chunked, compressed or non-numeric dataset), IT_ENOTFOUND
+ * (no such file or dataset), IT_EFORMAT (not an HDF5 file, or a dataset its file cannot hold),
+ * IT_ELOCKED (a writer holds the file, also a store this process writes), IT_EIO, IT_ENOMEM. */
+IT_API int it_export_map(const char *path, const char *dataset, it_mapped_array **out);
+/* Unmaps and frees what it_export_map returned (NULL is ignored). */
+IT_API void it_export_unmap(it_mapped_array *array);
 
 IT_API void it_preview_options_init(it_preview_options *opts);
 

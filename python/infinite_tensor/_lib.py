@@ -202,6 +202,16 @@ typedef struct it_export_info {
     uint64_t data_bytes;
 } it_export_info;
 
+typedef struct it_mapped_array {
+    const void *data;
+    int rank;
+    int64_t shape[8];
+    it_dtype dtype;
+    int64_t origin[8];
+    uint64_t offset;
+    uint64_t bytes;
+} it_mapped_array;
+
 typedef struct it_preview_options {
     size_t struct_size;
     it_colormap colormap;
@@ -284,6 +294,8 @@ void it_tensor_release(it_tensor *t);
 void it_export_options_init(it_export_options *opts);
 int it_export_hdf5(it_tensor *t, const it_region *region, const char *path,
                    const char *dataset, const it_export_options *opts, it_export_info *info);
+int it_export_map(const char *path, const char *dataset, it_mapped_array **out);
+void it_export_unmap(it_mapped_array *array);
 void it_preview_options_init(it_preview_options *opts);
 int it_preview_png(it_tensor *t, const it_region *region, const char *path,
                    const it_preview_options *opts);
@@ -293,7 +305,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
 STRUCTS = ("it_window", "it_region", "it_ctx_options", "it_memory_store_options",
            "it_hdf5_options", "it_hdf5_layout", "it_hdf5_progress", "it_chunk_view", "it_window_batch", "it_weight_profile",
            "it_tensor_desc", "it_tensor_info", "it_tensor_stats", "it_tensor_counters",
-           "it_export_options", "it_export_info", "it_preview_options", "it_codec_info")
+           "it_export_options", "it_export_info", "it_mapped_array", "it_preview_options", "it_codec_info")
 
 # The headers' macros and the status codes the package uses (ABI mode reads no macros);
 # tests/test_abi.py checks each against the compiler, and every enum value of CDEF too.
