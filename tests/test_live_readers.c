@@ -1,8 +1,9 @@
 /* Live readers: while a writer in another process fills a store with frequent commits, other
  * processes open it read-only and read it over and over. Every read sees one completed commit:
  * each chunk all there (the reference values) or all missing (blend_init), never a mix, and a
- * handle that saw a chunk keeps seeing it. Readers keep working when the writer is killed
+ * handle that saw a chunk keeps seeing it; four reader processes at once. Readers keep working when the writer is killed
  * (SIGKILL) in the middle, and the next writer finishes the store. */
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -163,10 +164,79 @@ static int check_snapshot(reader *r) {
     return present;
 }
 
-/* Readers reading while the writer commits row after row: a long-lived one and fresh opens. */
+/* A reader in its own process (started with --reader): snapshots through a long-lived handle
+ * and fresh opens until `stop` reads end of file, then checks the last commit and writes its
+ * snapshot count to `result`. A failed check exits non-zero. */
+static void reader_process(int stop, int result) {
+    temp_store_path(path, sizeof path, "live", (long)getppid());
+    it_ctx *ctx;
+    if (it_ctx_create(NULL, &ctx))
+        _exit(5);
+    reader kept;
+    reader_open(ctx, &kept);
+    int snapshots = 0;
+    struct pollfd p = {.fd = stop, .events = POLLIN};
+    while (poll(&p, 1, 0) == 0) {
+        check_snapshot(&kept);
+        reader fresh;
+        reader_open(ctx, &fresh);
+        check_snapshot(&fresh);
+        reader_close(&fresh);
+        snapshots += 2;
+    }
+    if (check_snapshot(&kept) != BANDS * (N / C))
+        _exit(6);
+    reader_close(&kept);
+    it_ctx_destroy(ctx);
+    _exit(write(result, &snapshots, sizeof snapshots) == sizeof snapshots ? 0 : 7);
+}
+
+enum { OTHER_READERS = 3 }; /* besides this process */
+
+/* Starts the other reader processes; stop[1] and result[0] stay with the caller. */
+static void start_readers(pid_t *pids, int *stop, int *result) {
+    assert_int_equal(pipe(stop), 0);
+    assert_int_equal(pipe(result), 0);
+    fflush(NULL);
+    for (int i = 0; i < OTHER_READERS; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            char s[16], r[16];
+            snprintf(s, sizeof s, "%d", stop[0]);
+            snprintf(r, sizeof r, "%d", result[1]);
+            close(stop[1]);
+            close(result[0]);
+            execl("/proc/self/exe", "test_live_readers", "--reader", s, r, (char *)NULL);
+            _exit(5);
+        }
+    }
+    close(stop[0]);
+    close(result[1]);
+}
+
+/* Ends the other readers once the writer is done; the sum of their snapshots. */
+static int finish_readers(const pid_t *pids, int stop, int result) {
+    close(stop);
+    int total = 0;
+    for (int i = 0; i < OTHER_READERS; i++) {
+        int st, n = 0;
+        waitpid(pids[i], &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            fail_msg("reader process %d failed (status %d)", i, st);
+        assert_int_equal(read(result, &n, sizeof n), (ssize_t)sizeof n);
+        total += n;
+    }
+    close(result);
+    return total;
+}
+
+/* Readers reading while the writer commits row after row: a long-lived one and fresh opens
+ * here and in three other processes. */
 static void test_readers_while_a_writer_works(void **state) {
     (void)state;
-    pid_t pid = start_writer(20000, IT_HDF5_CREATE);
+    pid_t pid = start_writer(50000, IT_HDF5_CREATE), readers[OTHER_READERS];
+    int stop[2], result[2];
+    start_readers(readers, stop, result);
     it_ctx *ctx;
     assert_int_equal(it_ctx_create(NULL, &ctx), 0);
     reader kept;
@@ -200,10 +270,12 @@ static void test_readers_while_a_writer_works(void **state) {
 #endif
     }
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    int others = finish_readers(readers, stop[1], result[0]);
     assert_int_equal(check_snapshot(&kept), BANDS * (N / C)); /* the last commit */
-    print_message("%d snapshots while the writer worked, %d commits seen by one handle, a fill "
-                  "seen running %d times, itensor ls and info %d times\n", snapshots, changes,
-                  running, tools);
+    print_message("%d snapshots here and %d in %d other reader processes while the writer "
+                  "worked, %d commits seen by one handle, a fill seen running %d times, itensor "
+                  "ls and info %d times\n", snapshots, others, OTHER_READERS, changes, running,
+                  tools);
     assert_true(changes > 1 && running > 0);
     it_hdf5_progress none;
     assert_int_equal(it_hdf5_writer_progress(path, &none), 0); /* no writer any more */
@@ -238,6 +310,8 @@ static void test_readers_survive_a_killed_writer(void **state) {
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "--writer") == 0)
         writer(atoi(argv[2]), atol(argv[3]), (it_hdf5_mode)atoi(argv[4]));
+    if (argc == 4 && strcmp(argv[1], "--reader") == 0)
+        reader_process(atoi(argv[2]), atoi(argv[3]));
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_readers_while_a_writer_works),
