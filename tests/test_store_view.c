@@ -176,6 +176,20 @@ static void check_view(it_tensor *t, const int64_t *s, const int64_t *n) {
     H5Fclose(f);
 }
 
+/* Reads region r of the stored tensor "t" through a read-only open (it_tensor_open flags). */
+static void read_stored(const it_region *r, unsigned flags, void *buf, size_t size) {
+    it_ctx *ctx;
+    it_store *s;
+    it_tensor *t;
+    assert_int_equal(it_ctx_create(NULL, &ctx), 0);
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_READONLY, NULL, &s), 0);
+    assert_int_equal(it_tensor_open(s, "t", flags, &t), 0);
+    assert_int_equal(it_tensor_read(t, r, buf, size), 0);
+    it_tensor_release(t);
+    assert_int_equal(it_store_close(s), 0);
+    it_ctx_destroy(ctx);
+}
+
 static bool has_view(void) {
     hid_t f = open_as_viewer();
     htri_t yes = 0;
@@ -254,20 +268,11 @@ static void test_view_clips_finite_dimensions(void **state) {
     H5Dclose(ds);
     H5Fclose(f);
     /* the same values through the library, reading what is stored */
-    it_ctx *ctx;
-    it_store *s;
-    it_tensor *t;
-    assert_int_equal(it_ctx_create(NULL, &ctx), 0);
-    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_READONLY, NULL, &s), 0);
-    assert_int_equal(it_tensor_open(s, "t", IT_OPEN_FILL_MISSING, &t), 0);
     int16_t want[30 * 32];
     it_region r = region2(20, 50, 0, 32);
-    assert_int_equal(it_tensor_read(t, &r, want, sizeof want), 0);
+    read_stored(&r, IT_OPEN_FILL_MISSING, want, sizeof want);
     assert_memory_equal(got, want, sizeof want);
     assert_int_equal(want[10 * 32], -7); /* row 30 lies in a gap between windows */
-    it_tensor_release(t);
-    assert_int_equal(it_store_close(s), 0);
-    it_ctx_destroy(ctx);
 }
 
 /* A "view" this library did not write is replaced by the next commit; a deleted tensor takes
@@ -287,18 +292,9 @@ static void test_foreign_view_is_replaced(void **state) {
     H5Dclose(ds);
     H5Sclose(sp);
     H5Fclose(f);
-    it_ctx *ctx;
-    it_store *s;
-    it_tensor *t;
-    assert_int_equal(it_ctx_create(NULL, &ctx), 0);
-    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_READONLY, NULL, &s), 0);
-    assert_int_equal(it_tensor_open(s, "t", 0, &t), 0);
     float v;
     it_region r = region2(0, 1, 0, 1);
-    assert_int_equal(it_tensor_read(t, &r, &v, sizeof v), 0);
-    it_tensor_release(t);
-    assert_int_equal(it_store_close(s), 0);
-    it_ctx_destroy(ctx);
+    read_stored(&r, 0, &v, sizeof v);
     open_writer(&w, false, NULL);
     fill2(&w, 40, 41, 0, 1);
     check_view(w.t, (int64_t[]){0, 0}, (int64_t[]){64, 32});

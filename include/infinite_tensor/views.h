@@ -9,6 +9,12 @@
  * budget or `budget`); a tensor from it_tensor_open reports them (IT_ENOTCOMPUTED), or with
  * IT_OPEN_FILL_MISSING gives views of a chunk of blend_init (`computed` 0).
  *
+ * Uncompressed chunks of an HDF5 store opened read-only with it_hdf5_options.map come straight
+ * from a mapping of the file. Other opens read each chunk once into the cache: a live reader
+ * lets writers in, and a writer's commits may shrink the file (HDF5 returns space freed at its
+ * end, a deleted tensor's chunks among it), so a mapping there could end in SIGBUS; the store
+ * maps only where its lock keeps every writer out.
+ *
  * Views are valid until the next it_chunk_views_next or it_chunk_views_close. The tensor (and
  * its store) must stay open until the iterator is closed. Not from inside window functions
  * (IT_EINVAL: read there with it_tensor_read). */
