@@ -141,7 +141,8 @@ static int measure(const char *self, const char *dir, int ranks, const char *kin
     for (int i = 0; i < runs; i++) {
         char cmd[4400];
         snprintf(cmd, sizeof cmd,
-                 "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpiexec -n %d "
+                 "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 HWLOC_COMPONENTS=-opencl "
+                 "mpiexec -n %d "
                  "--oversubscribe --bind-to none '%s' --run %s %d '%s'", ranks, self, kind,
                  threads, dir);
         FILE *p = popen(cmd, "r");
