@@ -282,6 +282,7 @@ int iti_h5t_open(h5_store *h, h5_tensor *ht) {
 }
 
 void iti_h5t_close(h5_tensor *ht) {
+    iti_h5_view_close(ht);
     if (ht->index.dset >= 0)
         H5Dclose(ht->index.dset);
     ht->index.dset = -1;

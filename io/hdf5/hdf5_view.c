@@ -118,44 +118,34 @@ static int write_coordinates(hid_t s, int64_t start, int64_t from, int64_t n) {
     return rc;
 }
 
-/* Opens (keep) or creates the scale of dimension d, sized n, with coordinates from start;
- * with keep, a scale that began at start already holds its first old_n. */
-static hid_t make_scale(hid_t g, int d, bool keep, int64_t old_start, int64_t old_n,
-                        int64_t start, int64_t n, int *rc) {
+/* Creates the scale of dimension d in g, empty. */
+static hid_t create_scale(hid_t g, int d) {
     char name[16], text[64];
     scale_name(d, name, sizeof name);
-    hid_t s;
-    if (keep) {
-        s = H5Dopen2(g, name, H5P_DEFAULT);
-    } else {
-        hsize_t dims = (hsize_t)n, max = H5S_UNLIMITED, chunk = SCALE_CHUNK;
-        hid_t sp = H5Screate_simple(1, &dims, &max), dcpl = H5Pcreate(H5P_DATASET_CREATE);
-        H5Pset_chunk(dcpl, 1, &chunk);
-        H5Pset_shuffle(dcpl);
-        H5Pset_deflate(dcpl, 1);
-        s = H5Dcreate2(g, name, H5T_STD_I64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-        H5Pclose(dcpl);
-        H5Sclose(sp);
-        snprintf(text, sizeof text, "pixel coordinate along dimension %d", d);
-        if (s >= 0 && (H5DSset_scale(s, name) < 0 || iti_h5_write_str(s, "long_name", text))) {
-            H5Dclose(s);
-            s = -1;
-        }
-    }
-    hsize_t dims = (hsize_t)n;
-    if (s < 0 || H5Dset_extent(s, &dims) < 0) {
-        *rc = iti_h5_error(IT_EIO, "making a view's dimension scale");
-        if (s >= 0)
-            H5Dclose(s);
-        return -1;
-    }
-    int64_t from = keep && old_start == start ? (old_n < n ? old_n : n) : 0;
-    *rc = write_coordinates(s, start, from, n);
-    if (*rc) {
+    hsize_t dims = 0, max = H5S_UNLIMITED, chunk = SCALE_CHUNK;
+    hid_t sp = H5Screate_simple(1, &dims, &max), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 1, &chunk);
+    H5Pset_shuffle(dcpl);
+    H5Pset_deflate(dcpl, 1);
+    hid_t s = H5Dcreate2(g, name, H5T_STD_I64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    snprintf(text, sizeof text, "pixel coordinate along dimension %d", d);
+    if (s >= 0 && (H5DSset_scale(s, name) < 0 || iti_h5_write_str(s, "long_name", text))) {
         H5Dclose(s);
-        return -1;
+        s = -1;
     }
     return s;
+}
+
+/* Sizes scale s to n coordinates from start; one that began at start already holds its first
+ * old_n (0: none). */
+static int size_scale(hid_t s, int64_t old_start, int64_t old_n, int64_t start, int64_t n) {
+    hsize_t dims = (hsize_t)n;
+    if (H5Dset_extent(s, &dims) < 0)
+        return iti_h5_error(IT_EIO, "sizing a view's dimension scale");
+    int64_t from = old_start == start ? (old_n < n ? old_n : n) : 0;
+    return write_coordinates(s, start, from, n);
 }
 
 /* Creates the virtual dataset "data" of g over the box of ht's data set. */
@@ -208,71 +198,81 @@ static int describe(const h5_tensor *ht, hid_t ds, const int64_t *start) {
     return rc;
 }
 
-/* Detaches the scales from the old virtual dataset and deletes it; false when the old view is
- * not as read (the caller starts afresh). */
-static bool drop_virtual(const h5_tensor *ht, hid_t g) {
-    hid_t ds = H5Dopen2(g, "data", H5P_DEFAULT);
-    bool ok = ds >= 0;
+void iti_h5_view_close(h5_tensor *ht) {
+    iti_h5_view *v = &ht->view;
+    if (v->data > 0)
+        H5Dclose(v->data);
+    for (int d = 0; d < IT_MAX_RANK; d++)
+        if (v->scale[d] > 0)
+            H5Dclose(v->scale[d]);
+    if (v->group > 0)
+        H5Gclose(v->group);
+    v->group = v->data = 0;
+    memset(v->scale, 0, sizeof v->scale);
+}
+
+/* Opens the view read at open, keeping its handles (they stay open while the writer keeps
+ * the tensor, so a commit that moves the box reopens nothing); false when it is not there. */
+static bool open_handles(h5_tensor *ht) {
+    iti_h5_view *v = &ht->view;
+    if (v->group > 0)
+        return true;
+    bool ok = (v->group = H5Gopen2(ht->group, "view", H5P_DEFAULT)) > 0 &&
+              (v->data = H5Dopen2(v->group, "data", H5P_DEFAULT)) > 0;
     for (int d = 0; ok && d < ht->t->rank; d++) {
         char name[16];
         scale_name(d, name, sizeof name);
-        hid_t s = H5Dopen2(g, name, H5P_DEFAULT);
-        ok = s >= 0 && H5DSdetach_scale(ds, s, (unsigned)d) >= 0;
-        if (s >= 0)
-            H5Dclose(s);
+        ok = (v->scale[d] = H5Dopen2(v->group, name, H5P_DEFAULT)) > 0;
     }
-    if (ds >= 0)
-        H5Dclose(ds);
-    return ok && H5Ldelete(g, "data", H5P_DEFAULT) >= 0;
+    if (!ok)
+        iti_h5_view_close(ht);
+    return ok;
 }
 
-/* Opens group "view" ready for a new virtual dataset (*keep: its scales are reusable). */
-static hid_t open_group(h5_tensor *ht, bool *keep) {
-    hid_t g = -1;
-    *keep = false;
-    if (ht->view.known && ht->view.count[0] > 0) {
-        g = H5Gopen2(ht->group, "view", H5P_DEFAULT);
-        *keep = g >= 0 && drop_virtual(ht, g);
-        if (!*keep && g >= 0)
-            H5Gclose(g);
+/* Readies the view's group for a new virtual dataset: the old one detached from the scales
+ * and deleted, the scales kept (*keep), or everything made afresh. */
+static int prepare(h5_tensor *ht, bool *keep) {
+    iti_h5_view *v = &ht->view;
+    *keep = v->known && v->count[0] > 0 && open_handles(ht);
+    for (int d = 0; *keep && d < ht->t->rank; d++)
+        *keep = H5DSdetach_scale(v->data, v->scale[d], (unsigned)d) >= 0;
+    if (*keep) {
+        H5Dclose(v->data);
+        v->data = 0;
+        *keep = H5Ldelete(v->group, "data", H5P_DEFAULT) >= 0;
     }
     if (*keep)
-        return g;
+        return 0;
+    iti_h5_view_close(ht); /* what is there is not as read: made afresh */
     H5Eclear2(H5E_DEFAULT);
     if (H5Lexists(ht->group, "view", H5P_DEFAULT) > 0 && H5Ldelete(ht->group, "view", H5P_DEFAULT) < 0)
-        return -1;
-    return H5Gcreate2(ht->group, "view", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        return iti_h5_error(IT_EIO, "replacing a tensor's view");
+    v->group = H5Gcreate2(ht->group, "view", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    for (int d = 0; v->group > 0 && d < ht->t->rank; d++)
+        if ((v->scale[d] = create_scale(v->group, d)) < 0)
+            return iti_h5_error(IT_EIO, "making a view's dimension scale");
+    return v->group > 0 ? 0 : iti_h5_error(IT_EIO, "making a tensor's view group");
 }
 
 static int rebuild(h5_tensor *ht, const int64_t *start, const int64_t *count) {
-    const int r = ht->t->rank;
+    iti_h5_view *v = &ht->view;
     bool keep;
-    hid_t g = open_group(ht, &keep), scales[IT_MAX_RANK];
-    if (g < 0)
-        return iti_h5_error(IT_EIO, "making a tensor's view group");
-    int rc = 0, made = 0;
-    while (rc == 0 && made < r) {
-        scales[made] = make_scale(g, made, keep, ht->view.start[made], ht->view.count[made],
-                                  start[made], count[made], &rc);
-        made += rc == 0;
-    }
-    hid_t ds = rc ? -1 : make_virtual(ht, g, start, count);
-    if (rc == 0 && ds < 0)
+    int rc = prepare(ht, &keep);
+    for (int d = 0; rc == 0 && d < ht->t->rank; d++)
+        rc = size_scale(v->scale[d], v->start[d], keep ? v->count[d] : 0, start[d], count[d]);
+    if (rc == 0 && (v->data = make_virtual(ht, v->group, start, count)) < 0)
         rc = iti_h5_error(IT_EIO, "making a tensor's view");
-    for (int d = 0; rc == 0 && d < r; d++) {
+    for (int d = 0; rc == 0 && d < ht->t->rank; d++) {
         char label[16];
         scale_name(d, label, sizeof label);
-        if (H5DSattach_scale(ds, scales[d], (unsigned)d) < 0 ||
-            H5DSset_label(ds, (unsigned)d, label) < 0)
+        if (H5DSattach_scale(v->data, v->scale[d], (unsigned)d) < 0 ||
+            H5DSset_label(v->data, (unsigned)d, label) < 0)
             rc = iti_h5_error(IT_EIO, "attaching a view's dimension scale");
     }
     if (rc == 0)
-        rc = describe(ht, ds, start);
-    if (ds >= 0)
-        H5Dclose(ds);
-    for (int d = 0; d < made; d++)
-        H5Dclose(scales[d]);
-    H5Gclose(g);
+        rc = describe(ht, v->data, start);
+    if (rc)
+        iti_h5_view_close(ht);
     return rc;
 }
 
@@ -280,6 +280,7 @@ static int rebuild(h5_tensor *ht, const int64_t *start, const int64_t *count) {
 static int remove_view(h5_tensor *ht) {
     if (ht->view.known && ht->view.count[0] == 0)
         return 0;
+    iti_h5_view_close(ht);
     if (H5Lexists(ht->group, "view", H5P_DEFAULT) > 0 && H5Ldelete(ht->group, "view", H5P_DEFAULT) < 0)
         return iti_h5_error(IT_EIO, "removing a tensor's view");
     H5Eclear2(H5E_DEFAULT);

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <hdf5.h>
+
 #include "infinite_tensor/types.h"
 
 struct h5_tensor;
@@ -24,6 +26,7 @@ typedef struct iti_h5_view {
     bool known;                   /* start and count describe the file's view */
     int64_t start[IT_MAX_RANK];   /* pixel of view index 0 */
     int64_t count[IT_MAX_RANK];   /* the view's dims (all 0: no view) */
+    hid_t group, data, scale[IT_MAX_RANK]; /* kept open once written (0: closed) */
 } iti_h5_view;
 
 /* Reads the box of the tensor's view from the file; a view that is missing or not as written
@@ -34,5 +37,8 @@ void iti_h5_view_open(struct h5_tensor *ht);
  * a tensor without chunks; a box too wide removes it). Runs inside a flush, before the
  * commit. */
 int iti_h5_view_refresh(struct h5_tensor *ht);
+
+/* Closes the handles the view keeps (with the tensor's other objects). */
+void iti_h5_view_close(struct h5_tensor *ht);
 
 #endif
