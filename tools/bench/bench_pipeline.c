@@ -34,20 +34,7 @@ typedef struct config {
 
 static int image_fn(const it_window_batch *b, void *user) {
     const bool *smooth = user;
-    for (size_t k = 0; k < b->count; k++) {
-        int64_t wy = b->index[k * 3 + 1], wx = b->index[k * 3 + 2];
-        float *out = b->out[k];
-        if (!*smooth) {
-            bench_noise(wy, wx, out);
-            continue;
-        }
-        for (int c = 0; c < CH; c++)
-            for (int y = 0; y < BW; y++)
-                for (int x = 0; x < BW; x++)
-                    out[((size_t)c * BW + y) * BW + x] =
-                        bench_field(wy * BW + y + 97 * c, wx * BW + x);
-    }
-    return 0;
+    return *smooth ? bench_smooth_fn(b, NULL) : bench_noise_fn(b, NULL);
 }
 
 static int open_store(it_ctx *ctx, const config *c, it_store **s) {

@@ -26,20 +26,6 @@ typedef struct result {
     double computed, needed; /* windows of the three tensors */
 } result;
 
-static int smooth_fn(const it_window_batch *b, void *user) {
-    (void)user;
-    for (size_t k = 0; k < b->count; k++) {
-        int64_t wy = b->index[k * 3 + 1], wx = b->index[k * 3 + 2];
-        float *out = b->out[k];
-        for (int c = 0; c < CH; c++)
-            for (int y = 0; y < BW; y++)
-                for (int x = 0; x < BW; x++)
-                    out[((size_t)c * BW + y) * BW + x] =
-                        bench_field(wy * BW + y + 97 * c, wx * BW + x);
-    }
-    return 0;
-}
-
 /* Windows a tensor `hops` padded reads (PAD < BW) upstream of blur2 needs for blur2's [0, n)^2:
  * each hop widens the window range by one on either side. */
 static double windows_needed(int64_t n, int hops) {
@@ -58,7 +44,7 @@ static void run(int64_t n, const char *path, result *r) {
     bench_blur_pipeline bp;
     if (it_ctx_create(&co, &ctx) || it_store_open_memory(ctx, NULL, &mem) ||
         it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, NULL, &store) ||
-        bench_blur_pipeline_create(mem, store, smooth_fn, NULL, IT_TENSOR_TRANSIENT, 2, &bp)) {
+        bench_blur_pipeline_create(mem, store, bench_smooth_fn, NULL, IT_TENSOR_TRANSIENT, 2, &bp)) {
         fprintf(stderr, "setup: %s\n", it_last_error());
         return;
     }

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "blur_kernels.h"
 
 static inline uint32_t mix32(uint32_t x) {
@@ -51,6 +52,20 @@ int bench_noise_fn(const it_window_batch *b, void *user) {
     (void)user;
     for (size_t k = 0; k < b->count; k++)
         bench_noise(b->index[k * 3 + 1], b->index[k * 3 + 2], b->out[k]);
+    return 0;
+}
+
+int bench_smooth_fn(const it_window_batch *b, void *user) {
+    (void)user;
+    for (size_t k = 0; k < b->count; k++) {
+        int64_t wy = b->index[k * 3 + 1], wx = b->index[k * 3 + 2];
+        float *out = b->out[k];
+        for (int c = 0; c < CH; c++)
+            for (int y = 0; y < BW; y++)
+                for (int x = 0; x < BW; x++)
+                    out[((size_t)c * BW + y) * BW + x] =
+                        bench_field(wy * BW + y + 97 * c, wx * BW + x);
+    }
     return 0;
 }
 

@@ -22,6 +22,8 @@ void bench_blur(const float *in, float *out, float *tmp);
 
 /* it_window_fn of bench_noise over (CH, inf, inf) windows of BW. */
 int bench_noise_fn(const it_window_batch *b, void *user);
+/* it_window_fn of a smooth field (bench_field, shifted per channel) over the same windows. */
+int bench_smooth_fn(const it_window_batch *b, void *user);
 
 /* The blur-of-blur pipeline as the library benchmarks build it: "image" (CH, inf, inf) f32 in
  * BW windows by image_fn, then "blur1" and "blur2", each the 5x5 gaussian of the tensor before
