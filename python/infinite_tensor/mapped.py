@@ -9,8 +9,8 @@ from .errors import check
 
 
 def map_export(path, dataset="data"):
-    """Dataset `dataset` of the HDF5 file `path` as a read-only `numpy.memmap` of the file's
-    bytes, without reading them: a contiguous export (`export_hdf5(..., contiguous=True)`), or
+    """Dataset `dataset` of the HDF5 file `path` as a read-only `numpy.memmap` over the
+    library's mapping of the file's bytes, without reading them: a contiguous export (`export_hdf5(..., contiguous=True)`), or
     any contiguous, unfiltered dataset of a little-endian integer or float type. The library
     checks the file first (through its own checking driver: the data must lie inside the file)
     and keeps a shared lock on it while the array or any view of it lives, so HDF5's writers
@@ -21,12 +21,13 @@ def map_export(path, dataset="data"):
     handle = ffi.gc(out[0], lib.it_export_unmap)
     m = handle[0]
     shape = tuple(m.shape[d] for d in range(m.rank))
-    if m.bytes == 0:  # nothing to map (mmap refuses empty lengths)
-        array = np.memmap.__new__(np.memmap, shape, DTYPES[m.dtype])
-    else:
-        array = np.memmap(path, dtype=DTYPES[m.dtype].newbyteorder("<"), mode="r",
-                          offset=m.offset, shape=shape)
+    dtype = DTYPES[m.dtype].newbyteorder("<")
+    # The library's own mapping (read-only pages: so is the buffer, or a write would fault), of
+    # the file it checked and locked: np.memmap(path) would open the path again, and could map
+    # another file renamed there since.
+    data = memoryview(ffi.buffer(m.data, m.bytes)).toreadonly() if m.bytes else b""
+    array = np.frombuffer(data, dtype).reshape(shape).view(np.memmap)
     array.origin = tuple(m.origin[d] for d in range(m.rank))
     array.offset = m.offset
-    array._lock = handle  # the library's lock lives as long as the array and its views
+    array._lock = handle  # the mapping and its lock live as long as the array and its views
     return array
