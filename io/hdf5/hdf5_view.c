@@ -51,47 +51,57 @@ static int64_t length_1d(hid_t ds) {
     return nd == 1 && n <= (hsize_t)INT64_MAX ? (int64_t)n : -1;
 }
 
-/* Whether the view in the file is one this file made: a virtual "data" of the tensor's rank
- * with its "start", and a scale per dimension as long as that dimension. */
-static bool read_box(h5_tensor *ht, hid_t g, iti_h5_view *v) {
+void iti_h5_view_close(h5_tensor *ht) {
+    iti_h5_view *v = &ht->view;
+    if (v->data > 0)
+        H5Dclose(v->data);
+    for (int d = 0; d < IT_MAX_RANK; d++)
+        if (v->scale[d] > 0)
+            H5Dclose(v->scale[d]);
+    if (v->group > 0)
+        H5Gclose(v->group);
+    v->group = v->data = 0;
+    memset(v->scale, 0, sizeof v->scale);
+}
+
+/* Opens the view in the file and reads its box, keeping the handles (they stay open while the
+ * writer keeps the tensor, so a commit that moves the box reopens nothing); false when it is
+ * not one this library made: a virtual "data" of the tensor's rank with its "start", and a
+ * scale per dimension as long as that dimension. */
+static bool open_view(h5_tensor *ht) {
+    iti_h5_view *v = &ht->view;
     const int r = ht->t->rank;
-    if (iti_h5_object_type(g, "data") != H5O_TYPE_DATASET)
-        return false;
-    hid_t ds = H5Dopen2(g, "data", H5P_DEFAULT), dcpl = ds < 0 ? -1 : H5Dget_create_plist(ds);
-    hid_t sp = ds < 0 ? -1 : H5Dget_space(ds);
     hsize_t dims[IT_MAX_RANK];
-    bool ok = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_VIRTUAL && sp >= 0 &&
-              H5Sget_simple_extent_ndims(sp) == r && H5Sget_simple_extent_dims(sp, dims, NULL) == r &&
-              iti_h5_read_i64(ds, "start", v->start, (size_t)r) == 0;
+    bool ok = iti_h5_object_type(ht->group, "view") == H5O_TYPE_GROUP &&
+              (v->group = H5Gopen2(ht->group, "view", H5P_DEFAULT)) > 0 &&
+              iti_h5_object_type(v->group, "data") == H5O_TYPE_DATASET &&
+              (v->data = H5Dopen2(v->group, "data", H5P_DEFAULT)) > 0;
+    hid_t dcpl = ok ? H5Dget_create_plist(v->data) : -1, sp = ok ? H5Dget_space(v->data) : -1;
+    ok = ok && dcpl >= 0 && H5Pget_layout(dcpl) == H5D_VIRTUAL && sp >= 0 &&
+         H5Sget_simple_extent_ndims(sp) == r && H5Sget_simple_extent_dims(sp, dims, NULL) == r &&
+         iti_h5_read_i64(v->data, "start", v->start, (size_t)r) == 0;
     for (int d = 0; ok && d < r; d++) {
         char name[16];
         scale_name(d, name, sizeof name);
         v->count[d] = (int64_t)dims[d];
-        hid_t s = iti_h5_object_type(g, name) == H5O_TYPE_DATASET ? H5Dopen2(g, name, H5P_DEFAULT) : -1;
-        ok = s >= 0 && v->count[d] > 0 && length_1d(s) == v->count[d];
-        if (s >= 0)
-            H5Dclose(s);
+        ok = v->count[d] > 0 && iti_h5_object_type(v->group, name) == H5O_TYPE_DATASET &&
+             (v->scale[d] = H5Dopen2(v->group, name, H5P_DEFAULT)) > 0 &&
+             length_1d(v->scale[d]) == v->count[d];
     }
     if (sp >= 0)
         H5Sclose(sp);
     if (dcpl >= 0)
         H5Pclose(dcpl);
-    if (ds >= 0)
-        H5Dclose(ds);
+    if (!ok)
+        iti_h5_view_close(ht);
     return ok;
 }
 
 void iti_h5_view_open(h5_tensor *ht) {
     iti_h5_view *v = &ht->view;
     memset(v, 0, sizeof *v);
-    if (H5Lexists(ht->group, "view", H5P_DEFAULT) <= 0) {
-        v->known = true; /* no view */
-    } else if (iti_h5_object_type(ht->group, "view") == H5O_TYPE_GROUP) {
-        hid_t g = H5Gopen2(ht->group, "view", H5P_DEFAULT);
-        v->known = g >= 0 && read_box(ht, g, v);
-        if (g >= 0)
-            H5Gclose(g);
-    }
+    /* none: known (made at the first commit); one not as made here: unknown (replaced then) */
+    v->known = H5Lexists(ht->group, "view", H5P_DEFAULT) <= 0 || open_view(ht);
     H5Eclear2(H5E_DEFAULT);
 }
 
@@ -198,42 +208,11 @@ static int describe(const h5_tensor *ht, hid_t ds, const int64_t *start) {
     return rc;
 }
 
-void iti_h5_view_close(h5_tensor *ht) {
-    iti_h5_view *v = &ht->view;
-    if (v->data > 0)
-        H5Dclose(v->data);
-    for (int d = 0; d < IT_MAX_RANK; d++)
-        if (v->scale[d] > 0)
-            H5Dclose(v->scale[d]);
-    if (v->group > 0)
-        H5Gclose(v->group);
-    v->group = v->data = 0;
-    memset(v->scale, 0, sizeof v->scale);
-}
-
-/* Opens the view read at open, keeping its handles (they stay open while the writer keeps
- * the tensor, so a commit that moves the box reopens nothing); false when it is not there. */
-static bool open_handles(h5_tensor *ht) {
-    iti_h5_view *v = &ht->view;
-    if (v->group > 0)
-        return true;
-    bool ok = (v->group = H5Gopen2(ht->group, "view", H5P_DEFAULT)) > 0 &&
-              (v->data = H5Dopen2(v->group, "data", H5P_DEFAULT)) > 0;
-    for (int d = 0; ok && d < ht->t->rank; d++) {
-        char name[16];
-        scale_name(d, name, sizeof name);
-        ok = (v->scale[d] = H5Dopen2(v->group, name, H5P_DEFAULT)) > 0;
-    }
-    if (!ok)
-        iti_h5_view_close(ht);
-    return ok;
-}
-
 /* Readies the view's group for a new virtual dataset: the old one detached from the scales
  * and deleted, the scales kept (*keep), or everything made afresh. */
 static int prepare(h5_tensor *ht, bool *keep) {
     iti_h5_view *v = &ht->view;
-    *keep = v->known && v->count[0] > 0 && open_handles(ht);
+    *keep = v->known && v->count[0] > 0 && v->data > 0;
     for (int d = 0; *keep && d < ht->t->rank; d++)
         *keep = H5DSdetach_scale(v->data, v->scale[d], (unsigned)d) >= 0;
     if (*keep) {
