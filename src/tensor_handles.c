@@ -300,24 +300,23 @@ void it_tensor_release(it_tensor *t) {
         iti_tensor_free(t);
 }
 
-/* IT_EINVAL naming a tensor of the store with chunk views or pins open (views.h): closing
- * the store, or deleting the tensor, would take their memory away under them. */
-static int views_open(it_store *store, const it_tensor *only, const char *fn) {
-    pthread_mutex_lock(&store->lock);
-    const it_tensor *t = store->tensors;
-    while (t && (atomic_load(&t->views_held) == 0 || (only && t != only)))
-        t = t->next_in_store;
-    int rc = t ? iti_error(IT_EINVAL, "%s: tensor \"%s\" has %d chunk iterator(s) or pin(s) "
-                           "open; close and release them first (nothing was changed)", fn,
-                           t->view.id, atomic_load(&t->views_held)) : 0;
-    pthread_mutex_unlock(&store->lock);
-    return rc;
+/* IT_EINVAL when t has chunk views or pins open (views.h): closing its store, or deleting it,
+ * would take their memory away under them. */
+static int refuse_if_viewed(const it_tensor *t, const char *fn) {
+    int held = atomic_load(&t->views_held);
+    return held ? iti_error(IT_EINVAL, "%s: tensor \"%s\" has %d chunk iterator(s) or pin(s) "
+                            "open; close and release them first (nothing was changed)", fn,
+                            t->view.id, held) : 0;
 }
 
 int it_store_close(it_store *store) {
     if (!store)
         return 0;
-    int busy = views_open(store, NULL, "it_store_close");
+    pthread_mutex_lock(&store->lock);
+    int busy = 0;
+    for (const it_tensor *t = store->tensors; t && !busy; t = t->next_in_store)
+        busy = refuse_if_viewed(t, "it_store_close");
+    pthread_mutex_unlock(&store->lock);
     if (busy)
         return busy;
     while (store->tensors)
@@ -336,8 +335,8 @@ int it_store_delete_tensor(it_store *store, const char *id) {
     it_tensor *t = store->tensors;
     while (t && strcmp(t->view.id, id) != 0)
         t = t->next_in_store;
+    int rc = t ? refuse_if_viewed(t, "it_store_delete_tensor") : 0;
     pthread_mutex_unlock(&store->lock);
-    int rc = t ? views_open(store, t, "it_store_delete_tensor") : 0;
     if (rc)
         return rc;
     rc = store->ops->remove(store->impl, t ? &t->view : NULL, id);

@@ -29,9 +29,6 @@ void it_hdf5_options_init(it_hdf5_options *opts) {
         *opts = (it_hdf5_options){.struct_size = sizeof *opts, .checksum = 1};
 }
 
-
-
-
 /* A new store is built under a temporary name and renamed into place once its skeleton is
  * flushed: a failure (a full disk) leaves no half-made file behind. The rename never replaces a
  * store another process created meanwhile: IT_HDF5_READWRITE then opens that one (*raced set),
@@ -85,7 +82,6 @@ out:
     return rc;
 }
 
-
 /* Brings a converted copy (opened for writing) to the current format, all or nothing: a
  * (trusted) format-1 store's content upgraded, format_version set, one flush. */
 static int upgrade(h5_store *h) {
@@ -104,7 +100,6 @@ static int upgrade(h5_store *h) {
     h->version = ITI_H5_FORMAT_VERSION;
     return 0;
 }
-
 
 /* Converts a store of format 1 or 2, opened for writing, to format 3 (hdf5_convert.h): a copy
  * with a store header replaces it, made while the original is locked; after a failure the
@@ -151,7 +146,6 @@ static int convert(h5_store *h, const char *path) {
     close(fd);
     return rc;
 }
-
 
 static int open_existing(h5_store *h, const char *path) {
     bool writable = h->mode != IT_HDF5_READONLY;

@@ -43,13 +43,13 @@ static void include_in_box(iti_h5_index *ix, const iti_coord *c, bool first) {
     }
 }
 
-/* Adds c to the members; 1 when it is new, 0 when known, IT_ENOMEM. */
-static int add_member(iti_h5_index *ix, iti_coordset *set, const iti_coord *c) {
-    int added = iti_coordset_add(set, c);
+/* Adds c to the members, widening their box: 1 when it is new, 0 when known, IT_ENOMEM. */
+static int add_member(iti_h5_index *ix, const iti_coord *c) {
+    int added = iti_coordset_add(&ix->present, c);
     if (added < 0)
         return iti_error(IT_ENOMEM, "out of memory indexing the chunks of \"%s\"", ix->id);
-    if (added > 0 && set == &ix->present)
-        include_in_box(ix, c, set->count == 1);
+    if (added > 0)
+        include_in_box(ix, c, ix->present.count == 1);
     return added;
 }
 
@@ -84,7 +84,7 @@ static int add_rows(iti_h5_index *ix, const int64_t *rows, hsize_t n, const int6
             inside = inside && c.v[d] >= cmin[d] && c.v[d] < cmax[d];
         if (!inside)
             ix->stale++;
-        else if (add_member(ix, &ix->present, &c) < 0)
+        else if (add_member(ix, &c) < 0)
             return IT_ENOMEM;
     }
     return 0;
@@ -145,7 +145,7 @@ bool iti_h5_index_has(const iti_h5_index *ix, const iti_coord *c) {
 }
 
 int iti_h5_index_add(iti_h5_index *ix, const iti_coord *c) {
-    int added = add_member(ix, &ix->present, c);
+    int added = add_member(ix, c);
     if (added <= 0)
         return added;
     if (ix->npending == ix->cap) {
@@ -190,8 +190,6 @@ int iti_h5_index_append(iti_h5_index *ix) {
     return rc;
 }
 
-void iti_h5_index_forget_pending(iti_h5_index *ix) { ix->npending = 0; }
-
 int iti_h5_index_check(iti_h5_index *ix, hsize_t (*stored_size)(const iti_coord *c, void *user),
                       void *user) {
     if (ix->checked)
@@ -208,8 +206,8 @@ int iti_h5_index_check(iti_h5_index *ix, hsize_t (*stored_size)(const iti_coord 
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (stored_size(&all[i], user) == 0)
             ix->stale++;
-        else if (add_member(ix, &kept, &all[i]) < 0)
-            rc = IT_ENOMEM;
+        else if (iti_coordset_add(&kept, &all[i]) < 0)
+            rc = iti_error(IT_ENOMEM, "out of memory checking the chunk index");
         else
             all[nkept++] = all[i];
     }

@@ -47,8 +47,6 @@ bool iti_h5_index_has(const iti_h5_index *ix, const iti_coord *c);
 int iti_h5_index_add(iti_h5_index *ix, const iti_coord *c);
 /* Appends the due rows to the dataset. */
 int iti_h5_index_append(iti_h5_index *ix);
-/* Forgets the due rows (the tensor was deleted). */
-void iti_h5_index_forget_pending(iti_h5_index *ix);
 
 /* Drops every member whose chunk stored_size reports as 0 (format-1 stores, whose flushes a
  * crash could tear, before anything lists from the index); done once. */

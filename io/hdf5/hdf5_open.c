@@ -14,7 +14,7 @@
 /* Opens (create: creates, failing if it exists) name through the library's driver; with
  * clear_status, clears the status flag a dead writer leaves on newer-format files. */
 hid_t iti_h5f_open_driver(h5_store *h, const char *name, unsigned flags, bool create,
-                                 bool clear_status) {
+                          bool clear_status) {
     hid_t fapl = iti_vfd_fapl(&h->vfd);
     if (fapl < 0)
         return -1;

@@ -84,7 +84,6 @@ static inline void iti_h5s_leave(h5_store *h) {
     pthread_mutex_unlock(&h->lock);
 }
 
-
 /* ---- a tensor's objects (hdf5_tensor.c; lock held) ---------------------------------------- */
 
 /* Creates group /tensors/<id> with the record m, the data set and the chunk index. */
