@@ -220,8 +220,7 @@ static int check_target(exporter *x, const char *path, const char *dataset, bool
     if (!exists)
         return 0;
     iti_vfd_state vfd = {0};
-    hid_t fapl = iti_vfd_fapl(&vfd);
-    hid_t f = fapl < 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    hid_t f = iti_vfd_open_readonly(path, &vfd);
     int rc = 0;
     if (f < 0)
         rc = iti_vfd_failure(&vfd, IT_EFORMAT, "it_export_hdf5: opening the output file");
@@ -232,23 +231,19 @@ static int check_target(exporter *x, const char *path, const char *dataset, bool
     H5Eclear2(H5E_DEFAULT);
     if (f >= 0)
         H5Fclose(f);
-    if (fapl >= 0)
-        H5Pclose(fapl);
     return rc;
 }
 
-/* An existing output must be an HDF5 file that this process does not have open for writing (a
- * store being filled). Checked before the HDF5 lock is taken: the registry of open files is
- * locked before the HDF5 lock when stores open, never after it. */
-static int check_target_file(const char *path) {
+int iti_export_check_file(const char *path, const char *fn) {
     int is = iti_h5_file_is_hdf5(path);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s: ", fn);
     if (is < 0)
-        return iti_error_prefix(is, "it_export_hdf5: ");
+        return iti_error_prefix(is, prefix);
     if (is == 0)
-        return iti_error(IT_EFORMAT, "it_export_hdf5: %s exists and is not an HDF5 file", path);
+        return iti_error(IT_EFORMAT, "%s: %s exists and is not an HDF5 file", fn, path);
     if (iti_open_file_is_written(path))
-        return iti_error(IT_ELOCKED, "it_export_hdf5: %s is open for writing in this process",
-                         path);
+        return iti_error(IT_ELOCKED, "%s: %s is open for writing in this process", fn, path);
     return 0;
 }
 
@@ -376,7 +371,7 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
         return rc;
     output out = {.path = path, .exists = access(path, F_OK) == 0, .fapl = -1,
                   .vfd = {.sync = x.o->sync != 0}};
-    if (out.exists && (rc = check_target_file(path)))
+    if (out.exists && (rc = iti_export_check_file(path, "it_export_hdf5")))
         return rc;
     x.vfd = &out.vfd;
     hid_t parent = -1;

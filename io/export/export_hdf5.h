@@ -23,6 +23,12 @@ typedef struct exporter {
     const iti_vfd_state *vfd;    /* the output's driver: a failed write stops the export */
 } exporter;
 
+/* An existing file exports write into or map (export_map.c) must be an HDF5 file that this
+ * process does not have open for writing (a store being filled); messages begin with fn.
+ * Called before the HDF5 lock is taken: the registry of open files is locked before the HDF5
+ * lock when stores open, never after it. */
+int iti_export_check_file(const char *path, const char *fn);
+
 /* Walks the exported region once through the evaluator (iti_eval_visit) and writes its values
  * into x->data as the chunks become final, reporting progress in bytes. Called without the
  * HDF5 lock (the stores take it themselves); takes it for its own writes. */

@@ -15,14 +15,13 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "export/export_hdf5.h"
 #include "file_util.h"
-#include "hdf5/driver/hdf5_guard.h"
 #include "hdf5/driver/hdf5_vfd.h"
 #include "hdf5/hdf5_attr.h"
 #include "hdf5/hdf5_compat.h"
 #include "hdf5/hdf5_lock.h"
 #include "infinite_tensor/export.h"
-#include "open_files.h"
 
 typedef struct mapped {
     it_mapped_array pub;
@@ -91,8 +90,7 @@ static int describe(hid_t ds, const char *dataset, uint64_t fsize, it_mapped_arr
 static int find(const char *path, const char *dataset, uint64_t fsize, it_mapped_array *m) {
     iti_h5_enter();
     iti_vfd_state vfd = {0};
-    hid_t fapl = iti_vfd_fapl(&vfd);
-    hid_t f = fapl < 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    hid_t f = iti_vfd_open_readonly(path, &vfd);
     int rc = 0;
     if (f < 0) {
         rc = iti_vfd_failure(&vfd, IT_EFORMAT, "it_export_map: opening the file");
@@ -108,8 +106,6 @@ static int find(const char *path, const char *dataset, uint64_t fsize, it_mapped
     H5Eclear2(H5E_DEFAULT);
     if (f >= 0)
         H5Fclose(f);
-    if (fapl >= 0)
-        H5Pclose(fapl);
     iti_h5_leave();
     return rc;
 }
@@ -141,18 +137,15 @@ int it_export_map(const char *path, const char *dataset, it_mapped_array **out) 
     *out = NULL;
     if (!path || !dataset || !dataset[0])
         return iti_error(IT_EINVAL, "it_export_map: %s", !path ? "NULL path" : "no dataset name");
-    int is = iti_h5_file_is_hdf5(path);
-    if (is <= 0)
-        return is < 0 ? iti_error_prefix(is, "it_export_map: ")
-                      : iti_error(IT_EFORMAT, "it_export_map: %s is not an HDF5 file", path);
-    if (iti_open_file_is_written(path))
-        return iti_error(IT_ELOCKED, "it_export_map: %s is open for writing in this process", path);
+    int rc = iti_export_check_file(path, "it_export_map");
+    if (rc)
+        return rc;
     mapped *m = calloc(1, sizeof *m);
     if (!m)
         return iti_error(IT_ENOMEM, "out of memory mapping %s", path);
     uint64_t fsize = 0;
     m->fd = open_locked(path, &fsize);
-    int rc = m->fd < 0 ? m->fd : find(path, dataset, fsize, &m->pub);
+    rc = m->fd < 0 ? m->fd : find(path, dataset, fsize, &m->pub);
     if (rc == 0 && m->pub.bytes) {
         long page = sysconf(_SC_PAGESIZE);
         uint64_t from = m->pub.offset - m->pub.offset % (uint64_t)(page > 0 ? page : 4096);

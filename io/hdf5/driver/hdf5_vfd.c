@@ -469,6 +469,14 @@ hid_t iti_vfd_fapl(iti_vfd_state *state) {
     return fapl;
 }
 
+hid_t iti_vfd_open_readonly(const char *path, iti_vfd_state *state) {
+    hid_t fapl = iti_vfd_fapl(state);
+    hid_t f = fapl < 0 ? -1 : H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return f;
+}
+
 int iti_vfd_failure(iti_vfd_state *s, int code, const char *what) {
     int rc = iti_vfd_error(s, what);
     if (rc == 0 && s->format_error)

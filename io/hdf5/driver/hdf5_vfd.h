@@ -44,6 +44,10 @@ extern const int iti_hdf5_exit_taken_over;
 /* A file-access property list using the driver with `state` (which must outlive every file
  * opened with it), strong close degree. Returns a negative hid on failure. */
 hid_t iti_vfd_fapl(iti_vfd_state *state);
+/* Opens an HDF5 file that is not a store (an export, any file) read-only through the driver
+ * and its checks, with `state` (zeroed by the caller, outliving the file): the file's hid, or
+ * a negative one (iti_vfd_failure tells why). */
+hid_t iti_vfd_open_readonly(const char *path, iti_vfd_state *state);
 
 /* Abandons every change since the last flush: the file keeps its committed state, and the
  * handle writes nothing more (as after a fault, without an error). For changes that must be
