@@ -197,7 +197,11 @@ static size_t estimate(const iti_graph *g, int threads, int64_t (*box)[2][IT_MAX
     return sat_add(bytes, sat_mul((size_t)threads, scratch));
 }
 
-int iti_block_extents(it_tensor *t, const iti_chunk_axes *ax, size_t budget, int64_t *bext) {
+/* The blocks' extents: the longest (outer of those as long) halved until one block's estimate
+ * fits half the budget. Halving outer first keeps blocks whole across strips, so consecutive
+ * blocks share their halos as soon as possible. */
+static int block_extents(it_tensor *t, const iti_chunk_axes *ax, size_t budget, int outer,
+                         int64_t *bext) {
     iti_graph g;
     int rc = iti_graph_build(t, &g);
     if (rc)
@@ -211,12 +215,13 @@ int iti_block_extents(it_tensor *t, const iti_chunk_axes *ax, size_t budget, int
         bext[d] = ax->n[d];
     while (rc == 0) {
         int64_t lo[IT_MAX_RANK], hi[IT_MAX_RANK];
-        int longest = 0;
-        static const int64_t first[IT_MAX_RANK];
-        iti_block_bounds(ax, first, bext, lo, hi);
-        for (int d = 0; d < ax->rank; d++)
+        int longest = outer;
+        for (int d = 0; d < ax->rank; d++) {
+            lo[d] = ax->chunks[d][0];
+            hi[d] = ax->chunks[d][bext[d] - 1];
             if (bext[d] > bext[longest])
                 longest = d;
+        }
         if (bext[longest] == 1 || estimate(&g, threads, box, wanted, lo, hi) <= budget / 2)
             break;
         bext[longest] = (bext[longest] + 1) / 2;
@@ -227,18 +232,115 @@ int iti_block_extents(it_tensor *t, const iti_chunk_axes *ax, size_t budget, int
     return rc;
 }
 
-void iti_block_bounds(const iti_chunk_axes *ax, const int64_t *b0, const int64_t *bext,
-                      int64_t *lo, int64_t *hi) {
+static int64_t blocks_in(int64_t chunks, int64_t bext) { return (chunks + bext - 1) / bext; }
+
+/* Blocks in one row of a strip (along every dimension but outer). */
+static size_t strip_row_blocks(const iti_block_walk *w) {
+    size_t n = 1;
+    for (int d = 0; d < w->ax->rank; d++)
+        if (d != w->outer)
+            n = sat_mul(n, (size_t)blocks_in(w->sext[d], w->bext[d]));
+    return n;
+}
+
+/* The transient chunks a strip may hold: half the budget, three quarters when no tensor of the
+ * graph has windows other than its chunks (the context's window cache, a quarter, then stays
+ * empty). */
+static int halo_share(it_tensor *t, size_t budget, size_t *share) {
+    iti_graph g;
+    int rc = iti_graph_build(t, &g);
+    if (rc)
+        return rc;
+    bool cached = false;
+    for (size_t k = 0; k < g.n; k++)
+        cached = cached || (g.order[k]->fn && !g.order[k]->direct);
+    iti_graph_free(&g);
+    *share = cached ? budget / 2 : budget / 4 * 3;
+    return 0;
+}
+
+/* Whether a strip of w fits `share` (probing its first rows, where halos of every depth start);
+ * strips of more blocks a row than a probe replays never do: no budget keeps the halos of
+ * thousands of blocks. */
+static int strip_fits(it_tensor *t, const iti_block_walk *w, size_t share, bool *fits) {
+    const size_t rows = 4, most_probed = 4096;
+    size_t blocks = strip_row_blocks(w), bytes = 0;
+    *fits = false;
+    if (blocks > most_probed)
+        return 0;
+    int rc = iti_release_probe(t, w, rows * blocks, &bytes);
+    *fits = rc == 0 && bytes <= share;
+    return rc;
+}
+
+int iti_block_walk_plan(it_tensor *t, const iti_chunk_axes *ax, size_t budget, iti_block_walk *w) {
+    memset(w, 0, sizeof *w);
+    w->ax = ax;
     for (int d = 0; d < ax->rank; d++) {
-        int64_t end = b0[d] + bext[d] <= ax->n[d] ? b0[d] + bext[d] : ax->n[d];
-        lo[d] = ax->chunks[d][b0[d]];
-        hi[d] = ax->chunks[d][end - 1];
+        w->sext[d] = ax->n[d];
+        if (ax->n[d] > ax->n[w->outer])
+            w->outer = d;
+    }
+    size_t share;
+    int rc = block_extents(t, ax, budget, w->outer, w->bext);
+    if (rc == 0)
+        rc = halo_share(t, budget, &share);
+    /* Halves the widest dimension until a strip fits, then widens it again as far as fits. */
+    int last = -1;
+    int64_t over = 0; /* blocks along `last` that did not fit */
+    bool fits = false;
+    while (rc == 0) {
+        int widest = -1;
+        for (int d = 0; d < ax->rank; d++)
+            if (d != w->outer && w->sext[d] > w->bext[d] &&
+                (widest < 0 || blocks_in(w->sext[d], w->bext[d]) >
+                                   blocks_in(w->sext[widest], w->bext[widest])))
+                widest = d;
+        if (widest < 0 || (rc = strip_fits(t, w, share, &fits)) || fits)
+            break;
+        last = widest;
+        over = blocks_in(w->sext[widest], w->bext[widest]);
+        w->sext[widest] = (over + 1) / 2 * w->bext[widest];
+    }
+    for (int64_t lo = last < 0 ? 0 : w->sext[last] / w->bext[last]; rc == 0 && over - lo > 1;) {
+        int64_t mid = lo + (over - lo) / 2;
+        w->sext[last] = mid * w->bext[last];
+        if ((rc = strip_fits(t, w, share, &fits)) == 0 && fits)
+            lo = mid;
+        else
+            over = mid;
+        w->sext[last] = lo * w->bext[last];
+    }
+    return rc;
+}
+
+void iti_block_bounds(const iti_block_walk *w, const int64_t *b0, int64_t *lo, int64_t *hi) {
+    for (int d = 0; d < w->ax->rank; d++) {
+        int64_t end = b0[d] + w->bext[d] <= w->ax->n[d] ? b0[d] + w->bext[d] : w->ax->n[d];
+        lo[d] = w->ax->chunks[d][b0[d]];
+        hi[d] = w->ax->chunks[d][end - 1];
     }
 }
 
-bool iti_next_block(const iti_chunk_axes *ax, const int64_t *bext, int64_t *b0) {
-    int d = ax->rank - 1;
-    while (d >= 0 && (b0[d] += bext[d]) >= ax->n[d])
-        b0[d--] = 0;
-    return d >= 0;
+int iti_next_block(const iti_block_walk *w, int64_t *b0) {
+    const iti_chunk_axes *ax = w->ax;
+    /* Inside the strip: the dimensions but outer from the last, then outer. */
+    for (int i = ax->rank - 1; i >= -1; i--) {
+        int d = i < 0 ? w->outer : i;
+        if (i >= 0 && d == w->outer)
+            continue;
+        int64_t start = b0[d] - b0[d] % w->sext[d];
+        int64_t end = start + w->sext[d] < ax->n[d] ? start + w->sext[d] : ax->n[d];
+        if ((b0[d] += w->bext[d]) < end)
+            return ITI_WALK_NEXT;
+        b0[d] = start;
+    }
+    for (int d = ax->rank - 1; d >= 0; d--) {
+        if (d == w->outer)
+            continue;
+        if ((b0[d] += w->sext[d]) < ax->n[d])
+            return ITI_WALK_NEXT_STRIP;
+        b0[d] = 0;
+    }
+    return ITI_WALK_END;
 }

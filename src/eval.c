@@ -61,13 +61,13 @@ void iti_tensor_drop_cached(it_tensor *t) {
     iti_cache_drop(t->store->ctx->windows, 0, true);
 }
 
-/* The chunks of block b0 (first planned index per dimension) of extents bext, lexicographic. */
-static size_t block_chunks(const iti_chunk_axes *ax, const int64_t *b0, const int64_t *bext,
-                           iti_coord *coords) {
+/* The chunks of the block at b0 (first planned index per dimension), lexicographic. */
+static size_t block_chunks(const iti_block_walk *w, const int64_t *b0, iti_coord *coords) {
+    const iti_chunk_axes *ax = w->ax;
     int64_t bn[IT_MAX_RANK], idx[IT_MAX_RANK] = {0};
     size_t n = 0;
     for (int d = 0; d < ax->rank; d++)
-        bn[d] = b0[d] + bext[d] <= ax->n[d] ? bext[d] : ax->n[d] - b0[d];
+        bn[d] = b0[d] + w->bext[d] <= ax->n[d] ? w->bext[d] : ax->n[d] - b0[d];
     for (;;) {
         memset(&coords[n], 0, sizeof coords[n]);
         for (int d = 0; d < ax->rank; d++)
@@ -143,20 +143,20 @@ static int walk(it_tensor *t, const iti_selection *s, const sink *out, const cha
     iti_chunk_axes ax = {0};
     iti_coord *coords = NULL;
     iti_chunk_ref *refs = NULL;
-    int64_t bext[IT_MAX_RANK];
+    iti_block_walk walk;
     size_t budget = out && out->budget ? out->budget : ctx->budget;
     int rc = eval_begin(&ev, ctx, fn);
     progress = progress && !ev.nested; /* a nested read reports nothing: its caller's read does */
     if (rc == 0 && (rc = iti_chunk_axes_plan(t, s, &ax)) == 0)
-        rc = iti_block_extents(t, &ax, budget, bext);
+        rc = iti_block_walk_plan(t, &ax, budget, &walk);
     size_t per_block = 1;
     uint64_t total = 1;
     for (int d = 0; rc == 0 && d < ax.rank; d++) {
-        per_block *= (size_t)bext[d];
+        per_block *= (size_t)walk.bext[d];
         total *= (uint64_t)ax.n[d];
     }
     iti_release_plan release = {0};
-    if (rc == 0 && (rc = iti_release_plan_init(&release, t, &ax, bext, budget)) == 0)
+    if (rc == 0 && (rc = iti_release_plan_init(&release, t, &walk, budget)) == 0)
         ev.release = &release;
     if (rc == 0) {
         coords = calloc(per_block, sizeof *coords);
@@ -170,8 +170,8 @@ static int walk(it_tensor *t, const iti_selection *s, const sink *out, const cha
     }
     int64_t b0[IT_MAX_RANK] = {0};
     uint64_t done = 0;
-    for (bool more = rc == 0; more; more = iti_next_block(&ax, bext, b0)) {
-        size_t n = block_chunks(&ax, b0, bext, coords);
+    for (bool more = rc == 0; more; more = iti_next_block(&walk, b0) != ITI_WALK_END) {
+        size_t n = block_chunks(&walk, b0, coords);
         memset(refs, 0, n * sizeof *refs);
         if ((rc = iti_ensure(&ev, t, coords, n, refs, keep)))
             break;

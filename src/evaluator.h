@@ -7,8 +7,9 @@
  *               argument chunks those windows read final (recursively, one batch per tensor),
  *               gather argument slices and call fn in batches on the pool, then blend each
  *               chunk from its windows in lexicographic window order and hand it to the store.
- *  - blocks.c:  planning a read or fill: the chunks a selection touches, and blocks of them
- *               whose working set fits half the context budget.
+ *  - blocks.c:  planning a read or fill: the chunks a selection touches, blocks of them
+ *               whose working set fits half the budget, strips of blocks that bound the
+ *               transient chunks kept between blocks.
  *  - release.c: letting go of chunks a read no longer needs (transient tensors are dropped,
  *               others offered for eviction first), planned from the blocks' footprints.
  *  - eval.c:    reads and fills: walking the blocks, copying chunks out, flushing stores and
@@ -111,17 +112,34 @@ int iti_chunk_axis_span(const it_tensor *t, const iti_selection *s, int d, int64
                        int64_t *last, int64_t *n);
 void iti_chunk_axes_free(iti_chunk_axes *ax);
 
-/* Extents (in chunks of ax per dimension) of the blocks of a read or fill: the longest is
- * halved until one block's estimated working set (its chunks, the windows computing them and
- * every upstream chunk they read, each tensor of the graph once) fits half the budget. */
-int iti_block_extents(it_tensor *t, const iti_chunk_axes *ax, size_t budget, int64_t *bext);
+/* The order a read or fill walks its chunks in: blocks of bext chunks, grouped in strips.
+ * A walk in one sweep (rows of blocks across the whole region) keeps the halos between rows,
+ * the transient chunks the next row reads, for the region's whole width; strips bound them.
+ * Strips tile the region across every dimension but `outer` and run its whole length along it;
+ * inside a strip blocks go in lexicographic order with `outer` slowest. Chunks a later strip
+ * reads again are let go when their strip ends and computed again there (release.c): strips
+ * are as wide as the budget lets their halos be, so a region that fits is one strip. */
+typedef struct iti_block_walk {
+    const iti_chunk_axes *ax;
+    int64_t bext[IT_MAX_RANK];   /* a block's extents, in chunks of ax */
+    int64_t sext[IT_MAX_RANK];   /* a strip's: multiples of bext, or ax->n (along outer) */
+    int outer;                   /* the dimension of the most blocks */
+} iti_block_walk;
 
-/* Blocks are walked in lexicographic order of their first planned index b0 (rows of blocks:
- * consecutive blocks share their halos). Advances b0 to the next block; false after the last. */
-bool iti_next_block(const iti_chunk_axes *ax, const int64_t *bext, int64_t *b0);
+/* Plans the walk of ax for t: outer is the dimension of the most chunks; blocks whose
+ * estimated working set (their chunks, the windows computing them and every upstream chunk
+ * they read, each tensor of the graph once) fits half the budget, halving the longest
+ * dimension; then strips as wide as keep the transient chunks alive at once in one
+ * (iti_release_probe) within half the budget, three quarters when no window is cached. */
+int iti_block_walk_plan(it_tensor *t, const iti_chunk_axes *ax, size_t budget, iti_block_walk *w);
+
+enum { ITI_WALK_END, ITI_WALK_NEXT, ITI_WALK_NEXT_STRIP };
+/* Advances b0 (first planned index per dimension of a block; all 0 for the first) to the next
+ * block: ITI_WALK_NEXT in the same strip, ITI_WALK_NEXT_STRIP the first of the next strip,
+ * ITI_WALK_END after the last. */
+int iti_next_block(const iti_block_walk *w, int64_t *b0);
 /* First and last chunk coordinate (per dimension) of the block at b0. */
-void iti_block_bounds(const iti_chunk_axes *ax, const int64_t *b0, const int64_t *bext,
-                      int64_t *lo, int64_t *hi);
+void iti_block_bounds(const iti_block_walk *w, const int64_t *b0, int64_t *lo, int64_t *hi);
 
 
 /* ---- release.c -------------------------------------------------------------------------------- */
@@ -133,26 +151,30 @@ typedef struct iti_release_plan {
     iti_graph graph;
     unsigned char *mode;          /* per graph node: how its chunks are let go */
     iti_chunk_list *fresh;        /* per graph node: chunks to replay in the block replayed */
-    const iti_chunk_axes *ax;     /* the read's blocks */
-    const int64_t *bext;
+    const iti_block_walk *walk;   /* the read's blocks */
     iti_htab last;                /* (graph index, chunk) -> last replayed block reading it */
     size_t cap;                   /* most entries planned ahead */
     int64_t cursor[IT_MAX_RANK];  /* b0 of the first block not replayed */
     bool unplanned;               /* blocks remain to replay */
+    bool strip_replayed;          /* the cursor is at the next strip: replay waits for it */
+    bool probe;                   /* replayed to measure (iti_release_probe): lets nothing go */
     size_t planned, done;         /* blocks replayed; blocks finished (= the current block) */
 } iti_release_plan;
 
-/* Plans the read of root walked in blocks bext of ax. */
-int iti_release_plan_init(iti_release_plan *p, it_tensor *root, const iti_chunk_axes *ax,
-                          const int64_t *bext, size_t budget);
+/* Plans the read of root walked by w. */
+int iti_release_plan_init(iti_release_plan *p, it_tensor *root, const iti_block_walk *w,
+                          size_t budget);
 /* The consumer of t's chunks[0..n) has computed its batch of the current block: those of
  * them no later block needs go now (tensors reached by one path only). p may be NULL. */
 void iti_release_consumed(iti_release_plan *p, const it_tensor *t, const iti_coord *chunks,
                           size_t n);
-/* The current block is final: chunks no later block needs go. */
+/* The current block is final: chunks no later block of its strip needs go. */
 int iti_release_block_done(iti_release_plan *p);
 /* Lets go of every chunk still planned (the read is over) and frees the plan. */
 void iti_release_plan_finish(iti_release_plan *p);
+/* The most bytes of transient chunks the walk w of root holds at once over the first `blocks`
+ * blocks of its first strip, replayed as the plan would: *bytes. Lets nothing go. */
+int iti_release_probe(it_tensor *root, const iti_block_walk *w, size_t blocks, size_t *bytes);
 
 /* ---- shared helpers --------------------------------------------------------------------------- */
 

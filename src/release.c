@@ -13,8 +13,11 @@
  *
  * The replay assumes nothing is stored before the read (a stored chunk only makes a planned
  * chunk live longer than needed). It runs as far ahead as its share of the budget holds (many
- * rows of blocks in practice); a chunk needed again only beyond that horizon after it was
- * dropped is computed again. */
+ * rows of blocks in practice) and never past the end of the walk's strip: what a later strip
+ * reads again goes when its strip ends and is computed again there, which bounds the halos
+ * kept by a strip's width, not the region's (blocks.c sizes strips with a probe: this replay
+ * over a strip's first rows, letting nothing go, counting the bytes alive). A chunk needed
+ * again only beyond the horizon after it was dropped is computed again. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +27,7 @@
 /* The last block of the plan that reads one chunk; node.tag is the tensor's graph index. */
 typedef struct last_use {
     iti_hnode node;
-    size_t block;
+    size_t first, block;         /* the first block reading it (a probe's), the last */
 } last_use;
 
 /* Chunks of one tensor to replay in the current block. */
@@ -84,7 +87,7 @@ static int classify(iti_release_plan *p) {
 
 static void discard(iti_release_plan *p, last_use *u) {
     it_tensor *t = p->graph.order[u->node.tag];
-    if (t->store->ops->discard)
+    if (!p->probe && t->store->ops->discard)
         t->store->ops->discard(t->store->impl, &t->view, &u->node.key,
                                p->mode[u->node.tag] & DROP);
     iti_htab_remove(&p->last, &u->node);
@@ -102,6 +105,7 @@ static int need(iti_release_plan *p, size_t k, const iti_coord *c, size_t b) {
         }
         u->node.tag = k;
         u->node.key = *c;
+        u->first = b;
         iti_htab_insert(&p->last, &u->node); /* a failed grow only lengthens chains */
     }
     u->block = b;
@@ -144,7 +148,7 @@ static int replay_chunk(iti_release_plan *p, size_t k, const iti_coord *c, size_
 /* Replays the next block. */
 static int replay_block(iti_release_plan *p) {
     int64_t lo[IT_MAX_RANK], hi[IT_MAX_RANK];
-    iti_block_bounds(p->ax, p->cursor, p->bext, lo, hi);
+    iti_block_bounds(p->walk, p->cursor, lo, hi);
     replay root = {p, 0, p->planned};
     int rc = iti_box_foreach(lo, hi, p->graph.order[0]->view.rank,
                              p->mode[0] & DROP ? need_chunk : add_root_chunk, &root);
@@ -156,33 +160,49 @@ static int replay_block(iti_release_plan *p) {
     return rc;
 }
 
-/* Replays blocks ahead while the plan has room, and at least the current one. */
+static int replay_next(iti_release_plan *p) {
+    int rc = replay_block(p);
+    if (rc)
+        return rc;
+    p->planned++;
+    int next = iti_next_block(p->walk, p->cursor);
+    p->unplanned = next != ITI_WALK_END;
+    p->strip_replayed = next == ITI_WALK_NEXT_STRIP;
+    return 0;
+}
+
+/* Replays blocks ahead while the plan has room, and at least the current one; never past the
+ * current strip: the next strip's reads do not keep a chunk. */
 static int plan_ahead(iti_release_plan *p) {
-    while (p->unplanned && (p->planned <= p->done || p->last.count < p->cap)) {
-        int rc = replay_block(p);
+    while (p->unplanned && !p->strip_replayed &&
+           (p->planned <= p->done || p->last.count < p->cap)) {
+        int rc = replay_next(p);
         if (rc)
             return rc;
-        p->planned++;
-        p->unplanned = iti_next_block(p->ax, p->bext, p->cursor);
     }
     return 0;
 }
 
-int iti_release_plan_init(iti_release_plan *p, it_tensor *root, const iti_chunk_axes *ax,
-                          const int64_t *bext, size_t budget) {
+static int plan_init(iti_release_plan *p, it_tensor *root, const iti_block_walk *w,
+                     size_t cap) {
     memset(p, 0, sizeof *p);
     int rc = iti_graph_build(root, &p->graph);
     if (rc == 0)
         rc = classify(p);
     if (rc || !p->active)
         return rc;
-    p->ax = ax;
-    p->bext = bext;
-    p->cap = plan_capacity(budget);
+    p->walk = w;
+    p->cap = cap;
     p->unplanned = true;
     if (iti_htab_init(&p->last, 256))
         return iti_error(IT_ENOMEM, "out of memory planning a read");
-    return plan_ahead(p);
+    return 0;
+}
+
+int iti_release_plan_init(iti_release_plan *p, it_tensor *root, const iti_block_walk *w,
+                          size_t budget) {
+    int rc = plan_init(p, root, w, plan_capacity(budget));
+    return rc || !p->active ? rc : plan_ahead(p);
 }
 
 void iti_release_consumed(iti_release_plan *p, const it_tensor *t, const iti_coord *chunks,
@@ -216,6 +236,10 @@ int iti_release_block_done(iti_release_plan *p) {
     if (!p->active)
         return 0;
     p->done++;
+    if (p->strip_replayed && p->done == p->planned) { /* its strip is over */
+        sweep(p, SIZE_MAX);
+        p->strip_replayed = false;
+    }
     int rc = plan_ahead(p); /* first: a chunk the next blocks read gets their index */
     sweep(p, p->done);
     return rc;
@@ -232,4 +256,34 @@ void iti_release_plan_finish(iti_release_plan *p) {
     free(p->mode);
     iti_graph_free(&p->graph);
     memset(p, 0, sizeof *p);
+}
+
+int iti_release_probe(it_tensor *root, const iti_block_walk *w, size_t blocks, size_t *bytes) {
+    *bytes = 0;
+    iti_release_plan p;
+    int rc = plan_init(&p, root, w, SIZE_MAX);
+    p.probe = true;
+    while (rc == 0 && p.active && p.unplanned && !p.strip_replayed && p.planned < blocks)
+        rc = replay_next(&p);
+    /* Chunk bytes alive per block: from the first block reading a chunk to the last. */
+    int64_t *delta = rc == 0 && p.active ? calloc(p.planned + 1, sizeof *delta) : NULL;
+    if (rc == 0 && p.active && !delta)
+        rc = iti_error(IT_ENOMEM, "out of memory planning a read");
+    for (size_t b = 0; delta && b < p.last.nbuckets; b++)
+        for (iti_hnode *n = p.last.buckets[b]; n; n = n->next) {
+            const last_use *u = (const last_use *)n;
+            if (!(p.mode[n->tag] & DROP))
+                continue;
+            int64_t size = (int64_t)p.graph.order[n->tag]->view.chunk_bytes;
+            delta[u->first] += size;
+            delta[u->block + 1] -= size;
+        }
+    int64_t alive = 0;
+    for (size_t b = 0; delta && b < p.planned; b++) {
+        alive += delta[b];
+        *bytes = (size_t)alive > *bytes ? (size_t)alive : *bytes;
+    }
+    free(delta);
+    iti_release_plan_finish(&p);
+    return rc;
 }

@@ -1,6 +1,7 @@
 /* Letting go of intermediates: transient tensors keep chunks only while a read needs them
- * (same values, no window computed twice in a read, nothing left after it, less memory on
- * the way), diamonds included; non-transient intermediates of a size-limited memory store are
+ * (same values, no window computed twice in a read whose halos fit the budget, nothing left
+ * after it, less memory on the way), diamonds included; any region within the budget (strips
+ * computing their halos again); non-transient intermediates of a size-limited memory store are
  * evicted before the results; transient tensors are refused by persistent stores but feed
  * them. */
 #include <setjmp.h>
@@ -87,13 +88,13 @@ static void test_transient_chain_same_values_once_each(void **state) {
     (void)state;
     float *want = malloc(BYTES), *got = malloc(BYTES);
     chain keep;
-    open_chain(&keep, 256 << 10, 0, 0, 0, 1);
+    open_chain(&keep, 1 << 20, 0, 0, 0, 1);
     size_t peak_keep = read_top(&keep, want);
     long calls_keep = windows(&keep);
     close_chain(&keep);
 
     chain c;
-    open_chain(&c, 256 << 10, 0, IT_TENSOR_TRANSIENT, 0, 1);
+    open_chain(&c, 1 << 20, 0, IT_TENSOR_TRANSIENT, 0, 1);
     size_t peak = read_top(&c, got);
     assert_memory_equal(got, want, BYTES);
     /* every window once, as without the flag */
@@ -144,6 +145,80 @@ static void test_transient_root_and_threads(void **state) {
     free(got);
 }
 
+/* ---- any region within the budget: strips ---------------------------------------------------- */
+
+/* Reads top over [0, n)^2 into buf; returns the peak of library allocations during it. */
+static size_t read_square(chain *c, int64_t n, float *buf) {
+    it_region r = region2(0, n, 0, n);
+    size_t before, peak;
+    it_memory_stats(&before, NULL);
+    it_memory_reset_peak();
+    assert_int_equal(it_tensor_read(c->top, &r, buf, (size_t)(n * n) * 4), 0);
+    it_memory_stats(NULL, &peak);
+    return peak - before;
+}
+
+static void test_transient_memory_bounded_for_any_region(void **state) {
+    (void)state;
+    const size_t budget = 1 << 20;
+    const int64_t small = 512, large = 2048; /* 16 and 64 chunks wide */
+    float *want = malloc((size_t)(large * large) * 4), *got = malloc((size_t)(large * large) * 4);
+    chain keep;
+    open_chain(&keep, 64 << 20, 0, 0, 0, 2);
+    read_square(&keep, large, want);
+    long calls_keep = windows(&keep);
+    close_chain(&keep);
+
+    chain c;
+    open_chain(&c, budget, 0, IT_TENSOR_TRANSIENT, IT_TENSOR_TRANSIENT, 2);
+    size_t peak_small = read_square(&c, small, got);
+    close_chain(&c);
+    open_chain(&c, budget, 0, IT_TENSOR_TRANSIENT, IT_TENSOR_TRANSIENT, 2);
+    size_t peak_large = read_square(&c, large, got);
+    long calls = windows(&c);
+    assert_memory_equal(got, want, (size_t)(large * large) * 4);
+    print_message("peak library allocation %zu KiB at %lld^2, %zu KiB at %lld^2 (budget %zu KiB); "
+                  "windows %ld, %ld without strips\n", peak_small >> 10, (long long)small,
+                  peak_large >> 10, (long long)large, budget >> 10, calls, calls_keep);
+    /* 16 times the chunks, the same memory: halos kept across the region's width would take
+     * ~4 chunks per column of it (64 KiB a row of chunks here, 4 MiB in all) */
+    assert_true(peak_large <= budget);
+    assert_true(peak_large < peak_small * 3 / 2);
+    /* strips compute their halos again, and only those */
+    assert_true(calls > calls_keep);
+    assert_true(calls < calls_keep * 3 / 2);
+    close_chain(&c);
+    free(want);
+    free(got);
+}
+
+static void test_transient_long_region_walks_along_its_length(void **state) {
+    (void)state;
+    /* 16 chunks high, 256 long: walked along its length, halos span its height: no strips,
+     * no window twice, whichever dimension is the long one */
+    const int64_t len = 8192, high = 512;
+    float *want = malloc((size_t)(len * high) * 4), *got = malloc((size_t)(len * high) * 4);
+    for (int long_dim = 0; long_dim < 2; long_dim++) {
+        it_region r = long_dim ? region2(0, high, 0, len) : region2(0, len, 0, high);
+        chain keep, c;
+        open_chain(&keep, 64 << 20, 0, 0, 0, 2);
+        assert_int_equal(it_tensor_read(keep.top, &r, want, (size_t)(len * high) * 4), 0);
+        open_chain(&c, 8 << 20, 0, IT_TENSOR_TRANSIENT, IT_TENSOR_TRANSIENT, 2);
+        size_t before, peak;
+        it_memory_stats(&before, NULL);
+        it_memory_reset_peak();
+        assert_int_equal(it_tensor_read(c.top, &r, got, (size_t)(len * high) * 4), 0);
+        it_memory_stats(NULL, &peak);
+        assert_memory_equal(got, want, (size_t)(len * high) * 4);
+        assert_int_equal(windows(&c), windows(&keep));
+        assert_true(peak - before <= (8 << 20));
+        close_chain(&keep);
+        close_chain(&c);
+    }
+    free(want);
+    free(got);
+}
+
 /* ---- a diamond: base feeds left and right, top adds them ---------------------------------- */
 
 static int add2_fn(const it_window_batch *b, void *user) {
@@ -174,7 +249,7 @@ static long read_diamond(unsigned flags, float *buf) {
     it_ctx_options co;
     it_ctx_options_init(&co);
     co.threads = 2;
-    co.memory_budget = 128 << 10;
+    co.memory_budget = 2 << 20;
     it_ctx *ctx;
     it_store *store;
     assert_int_equal(it_ctx_create(&co, &ctx), 0);
@@ -297,6 +372,8 @@ int main(void) {
         cmocka_unit_test(test_transient_chain_same_values_once_each),
         cmocka_unit_test(test_transient_root_and_threads),
         cmocka_unit_test(test_transient_diamond),
+        cmocka_unit_test(test_transient_memory_bounded_for_any_region),
+        cmocka_unit_test(test_transient_long_region_walks_along_its_length),
         cmocka_unit_test(test_limited_store_evicts_intermediates_first),
         cmocka_unit_test(test_transient_with_hdf5),
     };

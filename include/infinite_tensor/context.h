@@ -23,12 +23,20 @@ typedef struct it_ctx_options {
                                it_ctx_options_init; the library refuses other sizes (IT_EINVAL), so a
                                newer library never reads fields an older caller lacks */
     int threads;            /* worker threads including the caller; 0 = online CPUs */
-    size_t memory_budget;   /* bytes for evaluation working memory (blocks + window cache);
-                               0 = 512 MiB. Any size is accepted: blocks shrink to one chunk,
-                               so a budget below one chunk's working set (the chunk, the
-                               windows computing it, the upstream chunks they read) is
-                               exceeded by that much, and the window cache (a quarter) then
-                               keeps fewer windows, which are computed again */
+    size_t memory_budget;   /* bytes for evaluation working memory; 0 = 512 MiB. It bounds a
+                               read or fill of any region: a block's working set (its chunks,
+                               the windows computing them, the upstream chunks they read) is
+                               at most half; the transient chunks alive at once (a block's and
+                               the halos kept for the next blocks) at most half, or three
+                               quarters when every window is a chunk; the window cache, used
+                               by other windows, a quarter. A region whose halos would not fit
+                               is walked in strips that compute their halos again (README
+                               "Memory and scale"). Store caches are the stores' own options
+                               (it_hdf5_options.cache_bytes, 64 MiB by default).
+                               Any size is accepted: blocks shrink to one chunk, so a budget
+                               below one chunk's working set is exceeded by that much, and
+                               the window cache then keeps fewer windows, which are computed
+                               again */
 } it_ctx_options;
 
 #ifdef __cplusplus
