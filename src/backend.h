@@ -184,6 +184,8 @@ typedef struct iti_store_ops {
 /* Creates a store handle around a backend (ops->version must match). On failure the backend
  * is not closed: the caller still owns impl. */
 int iti_store_wrap(it_ctx *ctx, const iti_store_ops *ops, void *impl, it_store **out);
+/* A context's memory budget in bytes: a store sizes its default cache from it. */
+size_t iti_ctx_budget(const it_ctx *ctx);
 
 /* The backend state of t's store when that store runs `ops` (NULL otherwise), and t's view. */
 void *iti_tensor_backend(it_tensor *t, const iti_store_ops *ops, iti_store_tensor **view);

@@ -66,6 +66,8 @@ void iti_tensor_engine(const it_tensor *t, iti_engine *out) {
                        .progress_user = ctx->progress_user};
 }
 
+size_t iti_ctx_budget(const it_ctx *ctx) { return ctx->budget; }
+
 /* ---- tensor handles ------------------------------------------------------------------------- */
 
 /* ---- store operations ------------------------------------------------------------------------ */

@@ -1,6 +1,7 @@
 /* The memory store and memory bounds: LRU eviction (evicted chunks are recomputed, values
- * unchanged), clear-cache, and a read 8x larger than the budget whose peak library
- * allocation stays within the store limit plus the context budget. */
+ * unchanged), clear-cache, a read 8x larger than the budget whose peak library allocation
+ * stays within the store limit plus the context budget, and an HDF5 store's default cache
+ * sized from the budget. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -173,12 +175,56 @@ static void test_release_and_close_free_everything(void **state) {
     free(buf);
 }
 
+/* An HDF5 store's decoded-chunk cache defaults to an eighth of the context's budget (at most
+ * 64 MiB), so the job's store cache is inside the budget; an explicit size is kept. */
+static size_t hdf5_cache_after_reads(size_t budget, size_t cache_bytes) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/it-memory-%d.h5", (int)getpid());
+    unlink(path);
+    it_ctx_options co;
+    it_ctx_options_init(&co);
+    co.memory_budget = budget;
+    it_ctx *ctx;
+    assert_int_equal(it_ctx_create(&co, &ctx), 0);
+    it_hdf5_options ho;
+    it_hdf5_options_init(&ho);
+    ho.cache_bytes = cache_bytes;
+    it_store *store;
+    assert_int_equal(it_store_open_hdf5(ctx, path, IT_HDF5_CREATE, &ho, &store), 0);
+    it_tensor_desc d;
+    golden_overlap_desc(&d, NULL);
+    it_tensor *t;
+    assert_int_equal(it_tensor_create(store, &d, &t), 0);
+    it_region r = region2(0, 1024, 0, 1024); /* 1024 chunks of 4 KiB */
+    float *buf = malloc(1024 * 1024 * 4);
+    assert_int_equal(it_tensor_fill(t, &r), 0);
+    assert_int_equal(it_store_clear_cache(store), 0);
+    assert_int_equal(it_tensor_read(t, &r, buf, 1024 * 1024 * 4), 0); /* decodes every chunk */
+    size_t held = it_store_memory_bytes(store);
+    assert_int_equal(it_store_close(store), 0);
+    it_ctx_destroy(ctx);
+    unlink(path);
+    free(buf);
+    return held;
+}
+
+static void test_hdf5_cache_within_budget(void **state) {
+    (void)state;
+    size_t held = hdf5_cache_after_reads(2 << 20, 0);
+    print_message("HDF5 decoded-chunk cache: %zu KiB after reading 4 MiB (budget 2 MiB)\n",
+                  held >> 10);
+    assert_true(held > 0 && held <= (2 << 20) / 8);
+    held = hdf5_cache_after_reads(2 << 20, 1 << 20);
+    assert_true(held > (2 << 20) / 8 && held <= 1 << 20);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_8x_budget_stays_bounded),
         cmocka_unit_test(test_weighted_read_stays_bounded),
         cmocka_unit_test(test_lru_and_clear_cache),
         cmocka_unit_test(test_release_and_close_free_everything),
+        cmocka_unit_test(test_hdf5_cache_within_budget),
     };
     return cmocka_run_group_tests_name("memory", tests, NULL, NULL);
 }

@@ -31,8 +31,10 @@ typedef struct it_ctx_options {
                                quarters when every window is a chunk; the window cache, used
                                by other windows, a quarter. A region whose halos would not fit
                                is walked in strips that compute their halos again (README
-                               "Memory and scale"). Store caches are the stores' own options
-                               (it_hdf5_options.cache_bytes, 64 MiB by default).
+                               "Memory and scale"). An HDF5 store's decoded-chunk cache
+                               takes an eighth by default (at most 64 MiB); a memory store
+                               keeps the chunks of tensors that are not transient up to its
+                               own cache_bytes (unlimited by default).
                                Any size is accepted: blocks shrink to one chunk, so a budget
                                below one chunk's working set is exceeded by that much, and
                                the window cache then keeps fewer windows, which are computed

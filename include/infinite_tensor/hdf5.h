@@ -31,7 +31,8 @@ typedef struct it_hdf5_options {
                                newer library never reads fields an older caller lacks */
     int compression_level;  /* level of `compression` for new tensors (see it_compression);
                                0 = the codec's default; -1 = no compression */
-    size_t cache_bytes;     /* decoded-chunk cache limit; 0 = 64 MiB */
+    size_t cache_bytes;     /* decoded-chunk cache limit; 0 = 64 MiB or an eighth of the
+                               context's memory_budget, whichever is less */
     int sync;               /* 1: every flush ends with fdatasync (chunk data first, then the
                                metadata pointing at them), and a new file's directory entry is
                                synced: what a flush made durable survives power loss, not only

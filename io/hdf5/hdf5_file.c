@@ -22,7 +22,12 @@
 #include "hdf5/hdf5_state.h"
 #include "hdf5/hdf5_upgrade.h"
 
-#define DEFAULT_CACHE ((size_t)64 << 20)
+/* The decoded-chunk cache by default: 64 MiB, or an eighth of the context's budget when that is
+ * less, so a job's store caches stay within what the budget leaves beside evaluation. */
+static size_t default_cache(const it_ctx *ctx) {
+    size_t eighth = iti_ctx_budget(ctx) / 8, most = (size_t)64 << 20;
+    return eighth < most ? eighth : most;
+}
 
 void it_hdf5_options_init(it_hdf5_options *opts) {
     if (opts)
@@ -263,7 +268,7 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
     rc = (h->path = strdup(path)) ? legacy_journals(h, path)
                                   : iti_error(IT_ENOMEM, "it_store_open_hdf5: out of memory");
     if (rc == 0)
-        rc = iti_cache_create(o.cache_bytes ? o.cache_bytes : DEFAULT_CACHE, &h->decoded);
+        rc = iti_cache_create(o.cache_bytes ? o.cache_bytes : default_cache(ctx), &h->decoded);
     if (rc == 0) {
         open_job j = {h, path};
         rc = iti_open_file_claim(path, mode != IT_HDF5_READONLY, open_file, &j, &h->claim);
