@@ -262,13 +262,14 @@ static int halo_share(it_tensor *t, size_t budget, size_t *share) {
 /* Whether a strip of w fits `share` (probing its first rows, where halos of every depth start);
  * strips of more blocks a row than a probe replays never do: no budget keeps the halos of
  * thousands of blocks. */
-static int strip_fits(it_tensor *t, const iti_block_walk *w, size_t share, bool *fits) {
+static int strip_fits(it_tensor *t, const iti_block_walk *w, size_t budget, size_t share,
+                      bool *fits) {
     const size_t rows = 4, most_probed = 4096;
     size_t blocks = strip_row_blocks(w), bytes = 0;
     *fits = false;
     if (blocks > most_probed)
         return 0;
-    int rc = iti_release_probe(t, w, rows * blocks, &bytes);
+    int rc = iti_release_probe(t, w, rows * blocks, budget, &bytes);
     *fits = rc == 0 && bytes <= share;
     return rc;
 }
@@ -296,7 +297,7 @@ int iti_block_walk_plan(it_tensor *t, const iti_chunk_axes *ax, size_t budget, i
                 (widest < 0 || blocks_in(w->sext[d], w->bext[d]) >
                                    blocks_in(w->sext[widest], w->bext[widest])))
                 widest = d;
-        if (widest < 0 || (rc = strip_fits(t, w, share, &fits)) || fits)
+        if (widest < 0 || (rc = strip_fits(t, w, budget, share, &fits)) || fits)
             break;
         last = widest;
         over = blocks_in(w->sext[widest], w->bext[widest]);
@@ -305,7 +306,7 @@ int iti_block_walk_plan(it_tensor *t, const iti_chunk_axes *ax, size_t budget, i
     for (int64_t lo = last < 0 ? 0 : w->sext[last] / w->bext[last]; rc == 0 && over - lo > 1;) {
         int64_t mid = lo + (over - lo) / 2;
         w->sext[last] = mid * w->bext[last];
-        if ((rc = strip_fits(t, w, share, &fits)) == 0 && fits)
+        if ((rc = strip_fits(t, w, budget, share, &fits)) == 0 && fits)
             lo = mid;
         else
             over = mid;

@@ -173,8 +173,10 @@ int iti_release_block_done(iti_release_plan *p);
 /* Lets go of every chunk still planned (the read is over) and frees the plan. */
 void iti_release_plan_finish(iti_release_plan *p);
 /* The most bytes of transient chunks the walk w of root holds at once over the first `blocks`
- * blocks of its first strip, replayed as the plan would: *bytes. Lets nothing go. */
-int iti_release_probe(it_tensor *root, const iti_block_walk *w, size_t blocks, size_t *bytes);
+ * blocks of its first strip, replayed as the plan would: *bytes; SIZE_MAX when those blocks
+ * read more chunks than a plan of `budget` looks ahead. Lets nothing go. */
+int iti_release_probe(it_tensor *root, const iti_block_walk *w, size_t blocks, size_t budget,
+                      size_t *bytes);
 
 /* ---- shared helpers --------------------------------------------------------------------------- */
 

@@ -258,13 +258,20 @@ void iti_release_plan_finish(iti_release_plan *p) {
     memset(p, 0, sizeof *p);
 }
 
-int iti_release_probe(it_tensor *root, const iti_block_walk *w, size_t blocks, size_t *bytes) {
+int iti_release_probe(it_tensor *root, const iti_block_walk *w, size_t blocks, size_t budget,
+                      size_t *bytes) {
     *bytes = 0;
     iti_release_plan p;
-    int rc = plan_init(&p, root, w, SIZE_MAX);
+    int rc = plan_init(&p, root, w, plan_capacity(budget));
     p.probe = true;
-    while (rc == 0 && p.active && p.unplanned && !p.strip_replayed && p.planned < blocks)
+    while (rc == 0 && p.active && p.unplanned && !p.strip_replayed && p.planned < blocks) {
+        if (p.last.count >= p.cap) { /* more chunks than a plan looks ahead: too wide */
+            *bytes = SIZE_MAX;
+            iti_release_plan_finish(&p);
+            return 0;
+        }
         rc = replay_next(&p);
+    }
     /* Chunk bytes alive per block: from the first block reading a chunk to the last. */
     int64_t *delta = rc == 0 && p.active ? calloc(p.planned + 1, sizeof *delta) : NULL;
     if (rc == 0 && p.active && !delta)
