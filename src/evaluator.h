@@ -168,13 +168,19 @@ int iti_release_plan_init(iti_release_plan *p, it_tensor *root, const iti_block_
  * them no later block needs go now (tensors reached by one path only). p may be NULL. */
 void iti_release_consumed(iti_release_plan *p, const it_tensor *t, const iti_coord *chunks,
                           size_t n);
+/* The consumer of t's chunks[0..n) is done with its pins refs[0..n): the plan keeps those a
+ * later block of the strip reads (each such ref is taken and zeroed) until their last block.
+ * p may be NULL. */
+void iti_release_hold(iti_release_plan *p, const it_tensor *t, const iti_coord *chunks,
+                      iti_chunk_ref *refs, size_t n);
 /* The current block is final: chunks no later block of its strip needs go. */
 int iti_release_block_done(iti_release_plan *p);
 /* Lets go of every chunk still planned (the read is over) and frees the plan. */
 void iti_release_plan_finish(iti_release_plan *p);
-/* The most bytes of transient chunks the walk w of root holds at once over the first `blocks`
- * blocks of its first strip, replayed as the plan would: *bytes; SIZE_MAX when those blocks
- * read more chunks than a plan of `budget` looks ahead. Lets nothing go. */
+/* The most bytes of chunks below the root (and of a transient root) the walk w of root holds
+ * at once over the first `blocks` blocks of its first strip, replayed as the plan would:
+ * *bytes; SIZE_MAX when those blocks read more chunks than a plan of `budget` looks ahead.
+ * Lets nothing go. */
 int iti_release_probe(it_tensor *root, const iti_block_walk *w, size_t blocks, size_t budget,
                       size_t *bytes);
 

@@ -9,13 +9,15 @@
  * caches by recency would keep them longer than any chunk still to be read). A tensor reached
  * from the root by one path only is made final once per block, so its chunks go earlier still:
  * as soon as their consumer's batch in their last block is computed, before the rest of the
- * block takes memory.
+ * block takes memory. Until then the plan keeps its own pin on a chunk a later block reads
+ * (iti_release_hold), so a store's cache cannot evict it in between: a stored intermediate is
+ * not read back from its file and decoded again, nor recomputed, within a strip.
  *
  * The replay assumes nothing is stored before the read (a stored chunk only makes a planned
  * chunk live longer than needed). It runs as far ahead as its share of the budget holds (many
  * rows of blocks in practice) and never past the end of the walk's strip: what a later strip
- * reads again goes when its strip ends and is computed again there, which bounds the halos
- * kept by a strip's width, not the region's (blocks.c sizes strips with a probe: this replay
+ * reads again goes when its strip ends and is computed (or read) again there, which bounds the
+ * halos kept by a strip's width, not the region's (blocks.c sizes strips with a probe: this replay
  * over a strip's first rows, letting nothing go, counting the bytes alive). A chunk needed
  * again only beyond the horizon after it was dropped is computed again. */
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 typedef struct last_use {
     iti_hnode node;
     size_t first, block;         /* the first block reading it (a probe's), the last */
+    iti_chunk_ref held;          /* the plan's pin while later blocks read it (iti_release_hold) */
 } last_use;
 
 /* Chunks of one tensor to replay in the current block. */
@@ -87,6 +90,8 @@ static int classify(iti_release_plan *p) {
 
 static void discard(iti_release_plan *p, last_use *u) {
     it_tensor *t = p->graph.order[u->node.tag];
+    if (u->held.data)
+        t->store->ops->release(t->store->impl, &t->view, &u->held);
     if (!p->probe && t->store->ops->discard)
         t->store->ops->discard(t->store->impl, &t->view, &u->node.key,
                                p->mode[u->node.tag] & DROP);
@@ -219,6 +224,20 @@ void iti_release_consumed(iti_release_plan *p, const it_tensor *t, const iti_coo
     }
 }
 
+void iti_release_hold(iti_release_plan *p, const it_tensor *t, const iti_coord *chunks,
+                      iti_chunk_ref *refs, size_t n) {
+    if (!p || !p->active)
+        return;
+    size_t k = iti_graph_index(&p->graph, t);
+    for (size_t i = 0; i < n; i++) {
+        last_use *u = refs[i].data ? (last_use *)iti_htab_find(&p->last, k, &chunks[i]) : NULL;
+        if (u && u->block > p->done && !u->held.data) {
+            u->held = refs[i];
+            refs[i] = (iti_chunk_ref){0};
+        }
+    }
+}
+
 /* Discards every planned chunk whose last block is before `block`. */
 static void sweep(iti_release_plan *p, size_t block) {
     for (size_t b = 0; b < p->last.nbuckets; b++) {
@@ -279,8 +298,6 @@ int iti_release_probe(it_tensor *root, const iti_block_walk *w, size_t blocks, s
     for (size_t b = 0; delta && b < p.last.nbuckets; b++)
         for (iti_hnode *n = p.last.buckets[b]; n; n = n->next) {
             const last_use *u = (const last_use *)n;
-            if (!(p.mode[n->tag] & DROP))
-                continue;
             int64_t size = (int64_t)p.graph.order[n->tag]->view.chunk_bytes;
             delta[u->first] += size;
             delta[u->block + 1] -= size;

@@ -315,6 +315,28 @@ static void test_limited_store_evicts_intermediates_first(void **state) {
     free(buf);
 }
 
+static void test_limited_store_keeps_what_later_blocks_read(void **state) {
+    (void)state;
+    float *want = malloc(BYTES), *got = malloc(BYTES);
+    chain roomy;
+    open_chain(&roomy, 1 << 20, 0, 0, 0, 2);
+    read_top(&roomy, want);
+    long calls_roomy = windows(&roomy);
+    close_chain(&roomy);
+    /* room for 16 chunks: far fewer than the intermediates' halos between rows of blocks (~4
+     * chunks a column, 17 columns). The plan pins what later blocks read, so none is evicted
+     * and computed again; the limit holds again once the read is over. */
+    chain c;
+    open_chain(&c, 1 << 20, 16 * 32 * 32 * 4, 0, 0, 2);
+    read_top(&c, got);
+    assert_memory_equal(got, want, BYTES);
+    assert_int_equal(windows(&c), calls_roomy);
+    assert_true(it_store_memory_bytes(c.store) <= 16 * 32 * 32 * 4);
+    close_chain(&c);
+    free(want);
+    free(got);
+}
+
 /* ---- persistent stores ------------------------------------------------------------------- */
 
 static int count_ids(const char *id, void *user) {
@@ -375,6 +397,7 @@ int main(void) {
         cmocka_unit_test(test_transient_memory_bounded_for_any_region),
         cmocka_unit_test(test_transient_long_region_walks_along_its_length),
         cmocka_unit_test(test_limited_store_evicts_intermediates_first),
+        cmocka_unit_test(test_limited_store_keeps_what_later_blocks_read),
         cmocka_unit_test(test_transient_with_hdf5),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
