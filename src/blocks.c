@@ -243,9 +243,9 @@ static size_t strip_row_blocks(const iti_block_walk *w) {
     return n;
 }
 
-/* The transient chunks a strip may hold: half the budget, three quarters when no tensor of the
- * graph has windows other than its chunks (the context's window cache, a quarter, then stays
- * empty). */
+/* The intermediate chunks a strip may hold: half the budget, three quarters when no tensor of
+ * the graph has windows other than its chunks (the context's window cache, a quarter, then
+ * stays empty). */
 static int halo_share(it_tensor *t, size_t budget, size_t *share) {
     iti_graph g;
     int rc = iti_graph_build(t, &g);

@@ -9,7 +9,7 @@
  *               chunk from its windows in lexicographic window order and hand it to the store.
  *  - blocks.c:  planning a read or fill: the chunks a selection touches, blocks of them
  *               whose working set fits half the budget, strips of blocks that bound the
- *               transient chunks kept between blocks.
+ *               intermediate chunks kept between blocks.
  *  - release.c: letting go of chunks a read no longer needs (transient tensors are dropped,
  *               others offered for eviction first), planned from the blocks' footprints.
  *  - eval.c:    reads and fills: walking the blocks, copying chunks out, flushing stores and
@@ -114,7 +114,7 @@ void iti_chunk_axes_free(iti_chunk_axes *ax);
 
 /* The order a read or fill walks its chunks in: blocks of bext chunks, grouped in strips.
  * A walk in one sweep (rows of blocks across the whole region) keeps the halos between rows,
- * the transient chunks the next row reads, for the region's whole width; strips bound them.
+ * the intermediate chunks the next row reads, for the region's whole width; strips bound them.
  * Strips tile the region across every dimension but `outer` and run its whole length along it;
  * inside a strip blocks go in lexicographic order with `outer` slowest. Chunks a later strip
  * reads again are let go when their strip ends and computed again there (release.c): strips
@@ -129,7 +129,7 @@ typedef struct iti_block_walk {
 /* Plans the walk of ax for t: outer is the dimension of the most chunks; blocks whose
  * estimated working set (their chunks, the windows computing them and every upstream chunk
  * they read, each tensor of the graph once) fits half the budget, halving the longest
- * dimension; then strips as wide as keep the transient chunks alive at once in one
+ * dimension; then strips as wide as keep the intermediate chunks alive at once in one
  * (iti_release_probe) within half the budget, three quarters when no window is cached. */
 int iti_block_walk_plan(it_tensor *t, const iti_chunk_axes *ax, size_t budget, iti_block_walk *w);
 

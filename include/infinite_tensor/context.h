@@ -26,9 +26,10 @@ typedef struct it_ctx_options {
     size_t memory_budget;   /* bytes for evaluation working memory; 0 = 512 MiB. It bounds a
                                read or fill of any region: a block's working set (its chunks,
                                the windows computing them, the upstream chunks they read) is
-                               at most half; the transient chunks alive at once (a block's and
-                               the halos kept for the next blocks) at most half, or three
-                               quarters when every window is a chunk; the window cache, used
+                               at most half; the intermediate chunks alive at once (a block's
+                               and the halos kept for the next blocks, transient or pinned in
+                               a store's cache) at most half, or three quarters when every
+                               window is a chunk; the window cache, used
                                by other windows, a quarter. A region whose halos would not fit
                                is walked in strips that compute their halos again (README
                                "Memory and scale"). An HDF5 store's decoded-chunk cache
