@@ -84,6 +84,17 @@ static size_t read_top(chain *c, float *buf) {
     return peak - before;
 }
 
+/* Reads the standard region of top with nothing transient and no store limit, two threads:
+ * the values and the windows every other read is compared with. */
+static long read_top_kept(float *want) {
+    chain keep;
+    open_chain(&keep, 1 << 20, 0, 0, 0, 2);
+    read_top(&keep, want);
+    long calls = windows(&keep);
+    close_chain(&keep);
+    return calls;
+}
+
 static void test_transient_chain_same_values_once_each(void **state) {
     (void)state;
     float *want = malloc(BYTES), *got = malloc(BYTES);
@@ -124,11 +135,7 @@ static void test_transient_chain_same_values_once_each(void **state) {
 static void test_transient_root_and_threads(void **state) {
     (void)state;
     float *want = malloc(BYTES), *got = malloc(BYTES);
-    chain keep;
-    open_chain(&keep, 1 << 20, 0, 0, 0, 2);
-    read_top(&keep, want);
-    long calls_keep = windows(&keep);
-    close_chain(&keep);
+    long calls_keep = read_top_kept(want);
     /* the whole pipeline transient, two threads, a larger budget (bigger blocks) */
     chain c;
     open_chain(&c, 1 << 20, 0, IT_TENSOR_TRANSIENT, IT_TENSOR_TRANSIENT, 2);
@@ -318,11 +325,7 @@ static void test_limited_store_evicts_intermediates_first(void **state) {
 static void test_limited_store_keeps_what_later_blocks_read(void **state) {
     (void)state;
     float *want = malloc(BYTES), *got = malloc(BYTES);
-    chain roomy;
-    open_chain(&roomy, 1 << 20, 0, 0, 0, 2);
-    read_top(&roomy, want);
-    long calls_roomy = windows(&roomy);
-    close_chain(&roomy);
+    long calls_roomy = read_top_kept(want);
     /* room for 16 chunks: far fewer than the intermediates' halos between rows of blocks (~4
      * chunks a column, 17 columns). The plan pins what later blocks read, so none is evicted
      * and computed again; the limit holds again once the read is over. */
