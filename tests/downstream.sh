@@ -2,8 +2,9 @@
 # Downstream projects, as a new user builds them: installs the library from BUILD_DIR to a
 # temporary prefix (with a space in its path), then builds and runs consumers with CMake (a C
 # and a C++ project, each with the shared and the static library) and with pkg-config from a
-# copy of the prefix elsewhere (shared, and static from a prefix that holds only the static
-# library). Usage: downstream.sh BUILD_DIR SOURCE_DIR/tests/downstream
+# copy of the prefix elsewhere (shared through LD_LIBRARY_PATH and through an rpath; static by
+# the infinite_tensor_static module beside the shared library, and by --static from a prefix
+# that holds only the static library). Usage: downstream.sh BUILD_DIR SOURCE_DIR/tests/downstream
 set -euo pipefail
 build=$1 src=$2
 dir=$(mktemp -d)
@@ -30,7 +31,21 @@ export PKG_CONFIG_PATH="$moved/lib/pkgconfig"
 # shellcheck disable=SC2046
 cc -std=c11 "$src/consumer.c" -o pc-shared $(pkg-config --cflags --libs infinite_tensor)
 LD_LIBRARY_PATH="$moved/lib" ./pc-shared "$dir/pc-shared.h5"
-echo "  pkg-config, shared: passed"
+# or with the library's directory recorded in the program (README: a prefix the loader does
+# not search)
+# shellcheck disable=SC2046
+cc -std=c11 "$src/consumer.c" -o pc-rpath $(pkg-config --cflags --libs infinite_tensor) \
+    -Wl,-rpath,"$moved/lib"
+./pc-rpath "$dir/pc-rpath.h5"
+echo "  pkg-config, shared: passed (LD_LIBRARY_PATH, rpath)"
+# the static module links the static library even where the shared one lies beside it
+# shellcheck disable=SC2046
+cc -std=c11 "$src/consumer.c" -o pc-static-module $(pkg-config --cflags --libs infinite_tensor_static)
+if ldd ./pc-static-module | grep -q libinfinite_tensor; then
+    echo "FAILED: infinite_tensor_static links the shared library"; exit 1
+fi
+./pc-static-module "$dir/pc-static-module.h5"
+echo "  pkg-config, infinite_tensor_static beside the shared library: passed"
 static="$dir/static-only"
 cp -r "$prefix" "$static"
 rm -f "$static"/lib/libinfinite_tensor.so*
