@@ -104,11 +104,6 @@ static int measure(int64_t n, size_t budget, const char *path, result *r) {
     return r->ok ? 0 : 1;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Medians of RUNS fresh processes at size n. */
 #define RUNS 3
 static int measure_median(int64_t n, size_t budget, const char *path, result *med) {
@@ -120,11 +115,9 @@ static int measure_median(int64_t n, size_t budget, const char *path, result *me
         ms[i] = r.ms;
         rss[i] = r.rss_mb;
     }
-    qsort(ms, RUNS, sizeof *ms, cmp_double);
-    qsort(rss, RUNS, sizeof *rss, cmp_double);
     *med = r; /* windows and file size are the same every run */
-    med->ms = ms[RUNS / 2];
-    med->rss_mb = rss[RUNS / 2];
+    med->ms = bench_median(ms, RUNS);
+    med->rss_mb = bench_median(rss, RUNS);
     return 0;
 }
 
