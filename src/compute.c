@@ -450,10 +450,8 @@ static void unpin_arguments(work *wk) {
         return;
     for (size_t i = 0; i < wk->t->n_args; i++) {
         pinned *a = &wk->args[i];
-        if (a->refs) { /* pinned: their consumer's windows are computed (or failed) */
-            iti_release_hold(wk->ev->release, a->t, a->coords, a->refs, a->n);
-            iti_release_consumed(wk->ev->release, a->t, a->coords, a->n);
-        }
+        if (a->refs) /* pinned: their consumer's windows are computed (or failed) */
+            iti_release_consumed(wk->ev->release, a->t, a->coords, a->refs, a->n);
         iti_pinned_free(a);
     }
     free(wk->args);

@@ -164,15 +164,12 @@ typedef struct iti_release_plan {
 /* Plans the read of root walked by w. */
 int iti_release_plan_init(iti_release_plan *p, it_tensor *root, const iti_block_walk *w,
                           size_t budget);
-/* The consumer of t's chunks[0..n) has computed its batch of the current block: those of
- * them no later block needs go now (tensors reached by one path only). p may be NULL. */
+/* The consumer of t's chunks[0..n) has computed its batch of the current block and is done
+ * with its pins refs[0..n): the plan takes (and zeroes) the pin of each chunk a later block of
+ * the strip reads, keeping it until that block; those no later block reads go now (tensors
+ * reached by one path only). p may be NULL. */
 void iti_release_consumed(iti_release_plan *p, const it_tensor *t, const iti_coord *chunks,
-                          size_t n);
-/* The consumer of t's chunks[0..n) is done with its pins refs[0..n): the plan keeps those a
- * later block of the strip reads (each such ref is taken and zeroed) until their last block.
- * p may be NULL. */
-void iti_release_hold(iti_release_plan *p, const it_tensor *t, const iti_coord *chunks,
-                      iti_chunk_ref *refs, size_t n);
+                          iti_chunk_ref *refs, size_t n);
 /* The current block is final: chunks no later block of its strip needs go. */
 int iti_release_block_done(iti_release_plan *p);
 /* Lets go of every chunk still planned (the read is over) and frees the plan. */

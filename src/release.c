@@ -10,7 +10,7 @@
  * from the root by one path only is made final once per block, so its chunks go earlier still:
  * as soon as their consumer's batch in their last block is computed, before the rest of the
  * block takes memory. Until then the plan keeps its own pin on a chunk a later block reads
- * (iti_release_hold), so a store's cache cannot evict it in between: a stored intermediate is
+ * (iti_release_consumed), so a store's cache cannot evict it in between: a stored intermediate is
  * not read back from its file and decoded again, nor recomputed, within a strip.
  *
  * The replay assumes nothing is stored before the read (a stored chunk only makes a planned
@@ -30,7 +30,7 @@
 typedef struct last_use {
     iti_hnode node;
     size_t first, block;         /* the first block reading it (a probe's), the last */
-    iti_chunk_ref held;          /* the plan's pin while later blocks read it (iti_release_hold) */
+    iti_chunk_ref held;          /* the plan's pin while later blocks read it (iti_release_consumed) */
 } last_use;
 
 /* Chunks of one tensor to replay in the current block. */
@@ -211,29 +211,22 @@ int iti_release_plan_init(iti_release_plan *p, it_tensor *root, const iti_block_
 }
 
 void iti_release_consumed(iti_release_plan *p, const it_tensor *t, const iti_coord *chunks,
-                          size_t n) {
+                          iti_chunk_ref *refs, size_t n) {
     if (!p || !p->active)
         return;
     size_t k = iti_graph_index(&p->graph, t);
-    if (!(p->mode[k] & EARLY))
-        return;
+    bool early = p->mode[k] & EARLY;
     for (size_t i = 0; i < n; i++) {
         last_use *u = (last_use *)iti_htab_find(&p->last, k, &chunks[i]);
-        if (u && u->block <= p->done)
+        if (!u)
+            continue;
+        if (u->block > p->done) { /* a later block reads it: the plan keeps a pin */
+            if (refs[i].data && !u->held.data) {
+                u->held = refs[i];
+                refs[i] = (iti_chunk_ref){0};
+            }
+        } else if (early) {
             discard(p, u);
-    }
-}
-
-void iti_release_hold(iti_release_plan *p, const it_tensor *t, const iti_coord *chunks,
-                      iti_chunk_ref *refs, size_t n) {
-    if (!p || !p->active)
-        return;
-    size_t k = iti_graph_index(&p->graph, t);
-    for (size_t i = 0; i < n; i++) {
-        last_use *u = refs[i].data ? (last_use *)iti_htab_find(&p->last, k, &chunks[i]) : NULL;
-        if (u && u->block > p->done && !u->held.data) {
-            u->held = refs[i];
-            refs[i] = (iti_chunk_ref){0};
         }
     }
 }
