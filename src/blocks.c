@@ -200,14 +200,11 @@ static size_t estimate(const iti_graph *g, int threads, int64_t (*box)[2][IT_MAX
 /* The blocks' extents: the longest (outer of those as long) halved until one block's estimate
  * fits half the budget. Halving outer first keeps blocks whole across strips, so consecutive
  * blocks share their halos as soon as possible. */
-static int block_extents(it_tensor *t, const iti_chunk_axes *ax, size_t budget, int outer,
-                         int64_t *bext) {
-    iti_graph g;
-    int rc = iti_graph_build(t, &g);
-    if (rc)
-        return rc;
-    int64_t (*box)[2][IT_MAX_RANK] = malloc(g.n * sizeof *box);
-    bool *wanted = malloc(g.n * sizeof *wanted);
+static int block_extents(it_tensor *t, const iti_graph *g, const iti_chunk_axes *ax,
+                         size_t budget, int outer, int64_t *bext) {
+    int rc = 0;
+    int64_t (*box)[2][IT_MAX_RANK] = malloc(g->n * sizeof *box);
+    bool *wanted = malloc(g->n * sizeof *wanted);
     if (!box || !wanted)
         rc = iti_error(IT_ENOMEM, "out of memory planning a read");
     int threads = iti_pool_threads(t->store->ctx->pool);
@@ -222,13 +219,12 @@ static int block_extents(it_tensor *t, const iti_chunk_axes *ax, size_t budget, 
             if (bext[d] > bext[longest])
                 longest = d;
         }
-        if (bext[longest] == 1 || estimate(&g, threads, box, wanted, lo, hi) <= budget / 2)
+        if (bext[longest] == 1 || estimate(g, threads, box, wanted, lo, hi) <= budget / 2)
             break;
         bext[longest] = (bext[longest] + 1) / 2;
     }
     free(box);
     free(wanted);
-    iti_graph_free(&g);
     return rc;
 }
 
@@ -246,17 +242,11 @@ static size_t strip_row_blocks(const iti_block_walk *w) {
 /* The intermediate chunks a strip may hold: half the budget, three quarters when no tensor of
  * the graph has windows other than its chunks (the context's window cache, a quarter, then
  * stays empty). */
-static int halo_share(it_tensor *t, size_t budget, size_t *share) {
-    iti_graph g;
-    int rc = iti_graph_build(t, &g);
-    if (rc)
-        return rc;
-    bool cached = false;
-    for (size_t k = 0; k < g.n; k++)
-        cached = cached || (g.order[k]->fn && !g.order[k]->direct);
-    iti_graph_free(&g);
-    *share = cached ? budget / 2 : budget / 4 * 3;
-    return 0;
+static size_t halo_share(const iti_graph *g, size_t budget) {
+    for (size_t k = 0; k < g->n; k++)
+        if (g->order[k]->fn && !g->order[k]->direct)
+            return budget / 2;
+    return budget / 4 * 3;
 }
 
 /* Whether a strip of w fits `share` (probing its first rows, where halos of every depth start);
@@ -282,10 +272,13 @@ int iti_block_walk_plan(it_tensor *t, const iti_chunk_axes *ax, size_t budget, i
         if (ax->n[d] > ax->n[w->outer])
             w->outer = d;
     }
-    size_t share;
-    int rc = block_extents(t, ax, budget, w->outer, w->bext);
-    if (rc == 0)
-        rc = halo_share(t, budget, &share);
+    iti_graph g;
+    int rc = iti_graph_build(t, &g);
+    if (rc)
+        return rc;
+    size_t share = halo_share(&g, budget);
+    rc = block_extents(t, &g, ax, budget, w->outer, w->bext);
+    iti_graph_free(&g);
     /* Halves the widest dimension until a strip fits, then widens it again as far as fits. */
     int last = -1;
     int64_t over = 0; /* blocks along `last` that did not fit */
