@@ -228,42 +228,6 @@ static int block_extents(it_tensor *t, const iti_graph *g, const iti_chunk_axes 
     return rc;
 }
 
-static int64_t blocks_in(int64_t chunks, int64_t bext) { return (chunks + bext - 1) / bext; }
-
-/* Blocks in one row of a strip (along every dimension but outer). */
-static size_t strip_row_blocks(const iti_block_walk *w) {
-    size_t n = 1;
-    for (int d = 0; d < w->ax->rank; d++)
-        if (d != w->outer)
-            n = sat_mul(n, (size_t)blocks_in(w->sext[d], w->bext[d]));
-    return n;
-}
-
-/* The intermediate chunks a strip may hold: half the budget, three quarters when no tensor of
- * the graph has windows other than its chunks (the context's window cache, a quarter, then
- * stays empty). */
-static size_t halo_share(const iti_graph *g, size_t budget) {
-    for (size_t k = 0; k < g->n; k++)
-        if (g->order[k]->fn && !g->order[k]->direct)
-            return budget / 2;
-    return budget / 4 * 3;
-}
-
-/* Whether a strip of w fits `share` (probing its first rows, where halos of every depth start);
- * strips of more blocks a row than a probe replays never do: no budget keeps the halos of
- * thousands of blocks. */
-static int strip_fits(it_tensor *t, const iti_block_walk *w, size_t budget, size_t share,
-                      bool *fits) {
-    const size_t rows = 4, most_probed = 4096;
-    size_t blocks = strip_row_blocks(w), bytes = 0;
-    *fits = false;
-    if (blocks > most_probed)
-        return 0;
-    int rc = iti_release_probe(t, w, rows * blocks, budget, &bytes);
-    *fits = rc == 0 && bytes <= share;
-    return rc;
-}
-
 int iti_block_walk_plan(it_tensor *t, const iti_chunk_axes *ax, size_t budget, iti_block_walk *w) {
     memset(w, 0, sizeof *w);
     w->ax = ax;
@@ -276,35 +240,8 @@ int iti_block_walk_plan(it_tensor *t, const iti_chunk_axes *ax, size_t budget, i
     int rc = iti_graph_build(t, &g);
     if (rc)
         return rc;
-    size_t share = halo_share(&g, budget);
     rc = block_extents(t, &g, ax, budget, w->outer, w->bext);
     iti_graph_free(&g);
-    /* Halves the widest dimension until a strip fits, then widens it again as far as fits. */
-    int last = -1;
-    int64_t over = 0; /* blocks along `last` that did not fit */
-    bool fits = false;
-    while (rc == 0) {
-        int widest = -1;
-        for (int d = 0; d < ax->rank; d++)
-            if (d != w->outer && w->sext[d] > w->bext[d] &&
-                (widest < 0 || blocks_in(w->sext[d], w->bext[d]) >
-                                   blocks_in(w->sext[widest], w->bext[widest])))
-                widest = d;
-        if (widest < 0 || (rc = strip_fits(t, w, budget, share, &fits)) || fits)
-            break;
-        last = widest;
-        over = blocks_in(w->sext[widest], w->bext[widest]);
-        w->sext[widest] = (over + 1) / 2 * w->bext[widest];
-    }
-    for (int64_t lo = last < 0 ? 0 : w->sext[last] / w->bext[last]; rc == 0 && over - lo > 1;) {
-        int64_t mid = lo + (over - lo) / 2;
-        w->sext[last] = mid * w->bext[last];
-        if ((rc = strip_fits(t, w, budget, share, &fits)) == 0 && fits)
-            lo = mid;
-        else
-            over = mid;
-        w->sext[last] = lo * w->bext[last];
-    }
     return rc;
 }
 

@@ -149,6 +149,8 @@ static int walk(it_tensor *t, const iti_selection *s, const sink *out, const cha
     progress = progress && !ev.nested; /* a nested read reports nothing: its caller's read does */
     if (rc == 0 && (rc = iti_chunk_axes_plan(t, s, &ax)) == 0)
         rc = iti_block_walk_plan(t, &ax, budget, &walk);
+    if (rc == 0)
+        rc = iti_release_fit_strips(t, &walk, budget);
     size_t per_block = 1;
     uint64_t total = 1;
     for (int d = 0; rc == 0 && d < ax.rank; d++) {

@@ -8,10 +8,10 @@
  *               gather argument slices and call fn in batches on the pool, then blend each
  *               chunk from its windows in lexicographic window order and hand it to the store.
  *  - blocks.c:  planning a read or fill: the chunks a selection touches, blocks of them
- *               whose working set fits half the budget, strips of blocks that bound the
- *               intermediate chunks kept between blocks.
+ *               whose working set fits half the budget, walked in strips.
  *  - release.c: letting go of chunks a read no longer needs (transient tensors are dropped,
- *               others offered for eviction first), planned from the blocks' footprints.
+ *               others offered for eviction first), planned from the blocks' footprints; the
+ *               strips' widths, from what that plan keeps between blocks.
  *  - eval.c:    reads and fills: walking the blocks, copying chunks out, flushing stores and
  *               reporting progress after each block.
  *
@@ -129,9 +129,12 @@ typedef struct iti_block_walk {
 /* Plans the walk of ax for t: outer is the dimension of the most chunks; blocks whose
  * estimated working set (their chunks, the windows computing them and every upstream chunk
  * they read, each tensor of the graph once) fits half the budget, halving the longest
- * dimension; then strips as wide as keep the intermediate chunks alive at once in one
- * (iti_release_probe) within half the budget, three quarters when no window is cached. */
+ * dimension; one strip (iti_release_fit_strips narrows it). */
 int iti_block_walk_plan(it_tensor *t, const iti_chunk_axes *ax, size_t budget, iti_block_walk *w);
+
+static inline int64_t iti_blocks_in(int64_t chunks, int64_t bext) {
+    return (chunks + bext - 1) / bext;
+}
 
 enum { ITI_WALK_END, ITI_WALK_NEXT, ITI_WALK_NEXT_STRIP };
 /* Advances b0 (first planned index per dimension of a block; all 0 for the first) to the next
@@ -174,12 +177,10 @@ void iti_release_consumed(iti_release_plan *p, const it_tensor *t, const iti_coo
 int iti_release_block_done(iti_release_plan *p);
 /* Lets go of every chunk still planned (the read is over) and frees the plan. */
 void iti_release_plan_finish(iti_release_plan *p);
-/* The most bytes of chunks below the root (and of a transient root) the walk w of root holds
- * at once over the first `blocks` blocks of its first strip, replayed as the plan would:
- * *bytes; SIZE_MAX when those blocks read more chunks than a plan of `budget` looks ahead.
- * Lets nothing go. */
-int iti_release_probe(it_tensor *root, const iti_block_walk *w, size_t blocks, size_t budget,
-                      size_t *bytes);
+/* Narrows the strips of w (planned by iti_block_walk_plan) until the chunks below root alive
+ * at once in one, replayed over its first rows as the plan would run them (a probe), fit half
+ * the budget, three quarters when no window is cached; then widens them as far as that holds. */
+int iti_release_fit_strips(it_tensor *root, iti_block_walk *w, size_t budget);
 
 /* ---- shared helpers --------------------------------------------------------------------------- */
 

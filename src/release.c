@@ -17,7 +17,7 @@
  * chunk live longer than needed). It runs as far ahead as its share of the budget holds (many
  * rows of blocks in practice) and never past the end of the walk's strip: what a later strip
  * reads again goes when its strip ends and is computed (or read) again there, which bounds the
- * halos kept by a strip's width, not the region's (blocks.c sizes strips with a probe: this replay
+ * halos kept by a strip's width, not the region's (strips are sized here with a probe: this replay
  * over a strip's first rows, letting nothing go, counting the bytes alive). A chunk needed
  * again only beyond the horizon after it was dropped is computed again. */
 #include <stdlib.h>
@@ -270,8 +270,12 @@ void iti_release_plan_finish(iti_release_plan *p) {
     memset(p, 0, sizeof *p);
 }
 
-int iti_release_probe(it_tensor *root, const iti_block_walk *w, size_t blocks, size_t budget,
-                      size_t *bytes) {
+/* The most bytes of chunks below the root (and of a transient root) the walk w of root holds
+ * at once over the first `blocks` blocks of its first strip, replayed as the plan would:
+ * *bytes; SIZE_MAX when those blocks read more chunks than a plan of `budget` looks ahead.
+ * Lets nothing go. */
+static int probe(it_tensor *root, const iti_block_walk *w, size_t blocks, size_t budget,
+                 size_t *bytes) {
     *bytes = 0;
     iti_release_plan p;
     int rc = plan_init(&p, root, w, plan_capacity(budget));
@@ -302,5 +306,81 @@ int iti_release_probe(it_tensor *root, const iti_block_walk *w, size_t blocks, s
     }
     free(delta);
     iti_release_plan_finish(&p);
+    return rc;
+}
+
+/* ---- strips sized by the probe ---------------------------------------------------------------- */
+
+/* Blocks in one row of a strip (along every dimension but outer); saturates. */
+static size_t strip_row_blocks(const iti_block_walk *w) {
+    size_t n = 1;
+    for (int d = 0; d < w->ax->rank; d++)
+        if (d != w->outer && !iti_mul_size(n, (size_t)iti_blocks_in(w->sext[d], w->bext[d]), &n))
+            return SIZE_MAX;
+    return n;
+}
+
+/* The intermediate chunks a strip may hold: half the budget, three quarters when no tensor of
+ * the graph has windows other than its chunks (the context's window cache, a quarter, then
+ * stays empty). */
+static int halo_share(it_tensor *t, size_t budget, size_t *share) {
+    iti_graph g;
+    int rc = iti_graph_build(t, &g);
+    if (rc)
+        return rc;
+    *share = budget / 4 * 3;
+    for (size_t k = 0; k < g.n; k++)
+        if (g.order[k]->fn && !g.order[k]->direct)
+            *share = budget / 2;
+    iti_graph_free(&g);
+    return 0;
+}
+
+/* Whether a strip of w fits `share` (probing its first rows, where halos of every depth start);
+ * strips of more blocks a row than a probe replays never do: no budget keeps the halos of
+ * thousands of blocks. */
+static int strip_fits(it_tensor *t, const iti_block_walk *w, size_t budget, size_t share,
+                      bool *fits) {
+    const size_t rows = 4, most_probed = 4096;
+    size_t blocks = strip_row_blocks(w), bytes = 0;
+    *fits = false;
+    if (blocks > most_probed)
+        return 0;
+    int rc = probe(t, w, rows * blocks, budget, &bytes);
+    *fits = rc == 0 && bytes <= share;
+    return rc;
+}
+
+int iti_release_fit_strips(it_tensor *root, iti_block_walk *w, size_t budget) {
+    const iti_chunk_axes *ax = w->ax;
+    size_t share = 0; /* found when a strip is first probed */
+    int rc = 0;
+    /* Halves the widest dimension until a strip fits, then widens it again as far as fits. */
+    int last = -1;
+    int64_t over = 0; /* blocks along `last` that did not fit */
+    bool fits = false;
+    while (rc == 0) {
+        int widest = -1;
+        for (int d = 0; d < ax->rank; d++)
+            if (d != w->outer && w->sext[d] > w->bext[d] &&
+                (widest < 0 || iti_blocks_in(w->sext[d], w->bext[d]) >
+                                   iti_blocks_in(w->sext[widest], w->bext[widest])))
+                widest = d;
+        if (widest < 0 || (!share && (rc = halo_share(root, budget, &share))) ||
+            (rc = strip_fits(root, w, budget, share, &fits)) || fits)
+            break;
+        last = widest;
+        over = iti_blocks_in(w->sext[widest], w->bext[widest]);
+        w->sext[widest] = (over + 1) / 2 * w->bext[widest];
+    }
+    for (int64_t lo = last < 0 ? 0 : w->sext[last] / w->bext[last]; rc == 0 && over - lo > 1;) {
+        int64_t mid = lo + (over - lo) / 2;
+        w->sext[last] = mid * w->bext[last];
+        if ((rc = strip_fits(root, w, budget, share, &fits)) == 0 && fits)
+            lo = mid;
+        else
+            over = mid;
+        w->sext[last] = lo * w->bext[last];
+    }
     return rc;
 }
