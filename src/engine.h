@@ -77,6 +77,12 @@ void iti_tensor_drop_cached(it_tensor *t);
  * more than 65536 chunks are counted against the store's chunk listing, without a question per
  * chunk: a region of billions of chunks is refused at once. */
 int iti_eval_count_uncomputable(it_tensor *t, const iti_selection *s, uint64_t *count);
+/* Number of chunks of s that a tensor without function never stored, whether or not it was
+ * opened with IT_OPEN_FILL_MISSING (0 for tensors with a function). */
+int iti_eval_count_never_computed(it_tensor *t, const iti_selection *s, uint64_t *count);
+/* With IT_OPEN_FILL_MISSING, the chunk of blend_init that never-computed chunks read as (the
+ * refs iti_eval_visit passes for them point to it); NULL otherwise. */
+const void *iti_tensor_never_computed_chunk(const it_tensor *t);
 
 /* How chunks of t's store are encoded for iti_tensor_put_encoded; IT_EINVAL naming the store's
  * kind when it takes no encoded chunks (or not now: read only). */

@@ -267,6 +267,10 @@ int iti_eval_visit(it_tensor *t, const iti_selection *s, size_t budget, iti_bloc
     return walk(t, s, &out, fn, false);
 }
 
+const void *iti_tensor_never_computed_chunk(const it_tensor *t) {
+    return t->fill_missing ? t->init_chunk : NULL;
+}
+
 int iti_tensor_has_chunk(it_tensor *t, const iti_coord *c) {
     return t->store->ops->has(t->store->impl, &t->view, c);
 }
@@ -304,7 +308,12 @@ static int count_by_listing(it_tensor *t, const iti_selection *s, const int64_t 
 
 int iti_eval_count_uncomputable(it_tensor *t, const iti_selection *s, uint64_t *count) {
     *count = 0;
-    if (t->fn || t->fill_missing || s->elems == 0)
+    return t->fill_missing ? 0 : iti_eval_count_never_computed(t, s, count);
+}
+
+int iti_eval_count_never_computed(it_tensor *t, const iti_selection *s, uint64_t *count) {
+    *count = 0;
+    if (t->fn || s->elems == 0)
         return 0;
     int64_t first[IT_MAX_RANK], last[IT_MAX_RANK], n;
     iti_i128 total = 1;

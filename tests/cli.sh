@@ -141,6 +141,21 @@ unchanged "$dir/e.h5" "missing chunks without --missing-as-fill" -- "$it" export
 unchanged "$dir/e.h5" "existing dataset" -- "$it" export "$store" smooth --region 0:4,0:4 -o "$dir/e.h5" --dataset c
 grep -q -- "--overwrite" "$dir/err" && pass "an existing dataset points at --overwrite" ||
     fail "no --overwrite hint: $(cat "$dir/err")"
+# reruns: --if-identical succeeds over the same export without writing, refuses another
+expect 0 "export before a rerun" -- "$it" export "$store" smooth --region 0:40,0:40 -o "$dir/rerun.h5"
+stamp=$(stat -c '%i %Y %s' "$dir/rerun.h5")
+expect 0 "the same export again with --if-identical" -- "$it" export "$store" smooth --region 0:40,0:40 -o "$dir/rerun.h5" --if-identical
+[ "$(stat -c '%i %Y %s' "$dir/rerun.h5")" = "$stamp" ] && pass "--if-identical wrote nothing" || fail "--if-identical rewrote the file"
+unchanged "$dir/rerun.h5" "--if-identical over another region" -- "$it" export "$store" smooth --region 1:41,0:40 -o "$dir/rerun.h5" --if-identical
+grep -q "of another region" "$dir/err" && pass "--if-identical names the difference" || fail "--if-identical: $(cat "$dir/err")"
+# CF labels
+expect 0 "export with CF labels" -- "$it" export "$store" smooth --region 0:8,0:8 -o "$dir/cf.h5" --units m --long-name "smoothed height" --dim-names northing,easting --coord-units m
+h5dump -A "$dir/cf.h5" >"$dir/cf.txt"
+for want in '"CF-1.8"' '"smoothed height"' 'DATASET "northing"' 'DATASET "easting"'; do
+    grep -qF "$want" "$dir/cf.txt" && pass "the CF export has $want" || fail "no $want in: $(head -c 600 "$dir/cf.txt")"
+done
+expect 2 "--dim-names of another rank" -- "$it" export "$store" smooth --region 0:8,0:8 -o "$dir/cf2.h5" --dim-names a,b,c
+expect 2 "--fill-value that is not a number" -- "$it" export "$store" smooth --region 0:8,0:8 -o "$dir/cf2.h5" --fill-value x
 unchanged "$dir/e.h5" "a region outside a finite dimension" -- "$it" export "$store" relief --region 0:4,0:4,0:4 -o "$dir/e.h5"
 grep -q "it_[a-z_]*:" "$dir/err" && fail "a message names a library function: $(cat "$dir/err")" ||
     pass "messages name no library function"

@@ -70,6 +70,35 @@ def main(path, codecs=None):
     assert g["rgb"].dims == ("band", "row", "col"), g["rgb"].dims
     assert (g["row"].values == np.arange(-8, 8)).all()
     print(f"xarray: group images: rgb{g['rgb'].dims}")
+    with h5py.File(path, "r") as f:
+        partial = "partial" in f  # files of 0.2 (tests/data/hdf5) have none
+    if partial:
+        check_partial(path)
+
+
+def check_partial(path):
+    """Never-computed chunks are missing values to CF readers; CF labels are read."""
+    ys = np.arange(-8, 24)
+    computed = (ys[:, None] >= 0) & (ys[:, None] < 16) & (ys[None, :] >= 0) & (ys[None, :] < 16)
+    want = golden(ys[:, None], ys[None, :])
+    ds = xr.open_dataset(path, engine="netcdf4")
+    assert ds.attrs["Conventions"] == "CF-1.8", ds.attrs
+    for name in ("partial", "partial_i16"):
+        v = ds[name]
+        assert v.dims == ("lat", "lon"), v.dims
+        assert v.attrs["units"] == "m" and v.attrs["long_name"] == "height above sea level"
+        assert ds["lat"].attrs["axis"] == "Y" and ds["lon"].attrs["axis"] == "X"
+        assert ds["lon"].attrs["units"] == "1", ds["lon"].attrs
+        missing = int(v.isnull().sum())
+        assert missing == int((~computed).sum()) == 768, (name, missing)
+        assert (v.values[computed] == want[computed]).all(), name
+        assert v.attrs["never_computed_pixels"] == 768, v.attrs
+        print(f"xarray: {name}: {missing} of {v.size} values missing where never computed, "
+              f"units {v.attrs['units']}, axes Y/X")
+    with h5py.File(path, "r") as f:
+        d = f["partial_i16"]
+        assert d.attrs["_FillValue"] == -32768 and d.dtype == np.int16
+        assert (d[:][~computed] == -32768).all()
 
 
 if __name__ == "__main__":

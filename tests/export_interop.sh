@@ -15,6 +15,10 @@ echo "$header" | head -20
 for var in "int64 y(y)" "int64 x(x)" "float elevation(y, x)"; do
     grep -q "$var" <<<"$header" || { echo "ncdump -h does not list: $var"; exit 1; }
 done
+for attr in ':Conventions = "CF-1.8"' 'lon:axis = "X"' 'lat:axis = "Y"' 'partial:units = "m"' \
+    'partial:_FillValue = NaNf' 'partial_i16:_FillValue = -32768s' 'x:units = "1"'; do
+    grep -qF "$attr" <<<"$header" || { echo "ncdump -h does not show: $attr"; exit 1; }
+done
 ncdump "$f" >/dev/null   # the full data too
 /usr/bin/python3 -c "import h5py, numpy, xarray, netCDF4" 2>/dev/null || {
     echo "SKIPPED: /usr/bin/python3 lacks h5py/xarray/netCDF4 (python3-h5py python3-xarray python3-netcdf4)"

@@ -6,6 +6,52 @@
 
 #include "test_util.h"
 
+/* A store of which 2x2 chunks (0:16, 0:16) were computed, exported over (-8:24, -8:24) with
+ * IT_OPEN_FILL_MISSING: "partial" (f32: NaN where never computed) and "partial_i16" (fill
+ * value -32768), with CF labels. */
+static int write_partial(const char *path, const char *store_path) {
+    it_ctx *ctx;
+    it_store *s;
+    if (it_ctx_create(NULL, &ctx) || it_store_open_hdf5(ctx, store_path, IT_HDF5_CREATE, NULL, &s))
+        return 1;
+    int64_t w8[2] = {8, 8};
+    const char *ids[2] = {"partial", "partial_i16"};
+    it_region done = region2(0, 16, 0, 16), all = region2(-8, 24, -8, 24);
+    for (int k = 0; k < 2; k++) {
+        it_tensor_desc d;
+        it_tensor_desc_init(&d, 2);
+        d.id = ids[k];
+        d.shape[0] = d.shape[1] = IT_INF;
+        d.dtype = k ? IT_I16 : IT_F32;
+        it_window_init(&d.window, 2, w8);
+        d.chunk[0] = d.chunk[1] = 8;
+        d.fn = golden_fn;
+        d.fn_tag = "golden";
+        it_tensor *t;
+        if (it_tensor_create(s, &d, &t) || it_tensor_fill(t, &done))
+            return 1;
+    }
+    if (it_store_close(s) || it_store_open_hdf5(ctx, store_path, IT_HDF5_READONLY, NULL, &s))
+        return 1;
+    const char *names[2] = {"lat", "lon"};
+    for (int k = 0; k < 2; k++) {
+        it_tensor *t;
+        it_export_options o;
+        it_export_options_init(&o);
+        o.dim_names = names;
+        o.value_units = "m";
+        o.long_name = "height above sea level";
+        o.fill_value_set = k;
+        o.fill_value = -32768;
+        if (it_tensor_open(s, ids[k], IT_OPEN_FILL_MISSING, &t) ||
+            it_export_hdf5(t, &all, path, ids[k], &o, NULL))
+            return 1;
+    }
+    it_store_close(s);
+    it_ctx_destroy(ctx);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2 && argc != 3) {
         fprintf(stderr, "usage: export_write FILE [CODECS_FILE]\n");
@@ -81,5 +127,9 @@ int main(int argc, char **argv) {
     }
     it_store_close(s);
     it_ctx_destroy(ctx);
+    char store_path[4200];
+    snprintf(store_path, sizeof store_path, "%s.store.h5", argv[1]);
+    if (write_partial(argv[1], store_path))
+        return fprintf(stderr, "%s\n", it_last_error()), 1;
     return 0;
 }

@@ -10,6 +10,19 @@
 
 #include "infinite_tensor/tensor.h"
 
+/* What it_export_hdf5 does when the output already has the dataset (it_export_options.overwrite;
+ * the CLI's --overwrite / --if-identical, Python's overwrite=True / "if-identical"). */
+enum {
+    IT_EXPORT_REFUSE = 0,        /* fail with IT_EEXIST, the file untouched (the default) */
+    IT_EXPORT_REPLACE = 1,       /* replace the dataset (the old one stays if the export fails) */
+    IT_EXPORT_IF_IDENTICAL = 2   /* succeed without writing when the dataset already holds this
+                                    export: the same shape, dtype, source tensor, region and
+                                    values, bit for bit (NaNs included), read back and compared
+                                    as the region is computed; else IT_EEXIST, the file untouched.
+                                    Layout, compression and labels (units, names) are not
+                                    compared. Reruns of a script then succeed. */
+};
+
 typedef struct it_export_options {
     size_t struct_size;     /* sizeof the struct as the caller's header declares it: set by
                                it_export_options_init; the library refuses other sizes (IT_EINVAL), so a
@@ -20,13 +33,22 @@ typedef struct it_export_options {
                                     region if small, else up to 256 along the last two dims) */
     int compression_level;       /* chunked: level of `compression` (see it_compression); 0 =
                                     the codec's default; -1 = no compression */
-    int overwrite;               /* replace an existing dataset of that name (else IT_EEXIST) */
-    const char *const *dim_names;/* one name per dimension for the coordinate scales; NULL =
+    int overwrite;               /* an existing dataset of that name: IT_EXPORT_REFUSE (0),
+                                    IT_EXPORT_REPLACE (1) or IT_EXPORT_IF_IDENTICAL (2) */
+    const char *const *dim_names;/* one name per dimension (the coordinate variables); NULL =
                                     "y", "x" for the last two, "dim<k>" before */
-    const char *units;           /* `units` of the coordinate scales; NULL = "pixel" */
+    const char *units;           /* `units` of the coordinates (CLI --coord-units); NULL = "1"
+                                    (UDUNITS' dimensionless: pixel indices) */
     int sync;                    /* 1: fsync the output (and its directory) before and after
                                     the final rename, so a finished export survives power loss */
     it_compression compression;  /* chunked: the codec (0 = deflate, readable everywhere) */
+    /* Since 0.3: */
+    const char *value_units;     /* `units` of the values, a UDUNITS string such as "m" (CLI
+                                    --units, Python units=); NULL = none written */
+    const char *long_name;       /* `long_name` of the values; NULL = "<tensor id>" */
+    int fill_value_set;          /* 1: fill_value is the dataset's _FillValue (CLI --fill-value) */
+    double fill_value;           /* must fit the dtype; written where the tensor (opened with
+                                    IT_OPEN_FILL_MISSING) was never computed */
 } it_export_options;
 
 typedef struct it_export_info {
@@ -84,9 +106,18 @@ IT_API void it_export_options_init(it_export_options *opts);
  * it does not exist. The dataset holds the values in C order with the region's shape; its
  * attributes record the source tensor id, the region (int64[r][3]), the dtype and `origin`
  * (the pixel coordinate of index 0 per dimension); each dimension has an HDF5 dimension scale of
- * int64 pixel coordinates with `units`. Float exports carry `_FillValue` = NaN (netCDF readers
- * mask values equal to _FillValue, and an export has no missing values); integer exports carry
- * none, since any integer may be real data.
+ * int64 pixel coordinates. The file follows the CF conventions netCDF tools and xarray read: a
+ * root attribute `Conventions` = "CF-1.8"; coordinate variables with `units`, `long_name` and
+ * `axis` (X, Y, Z, T for dimensions named x/lon/longitude, y/lat/latitude, z/depth/height/
+ * level, t/time; x and y by default); the values with `long_name`, `units` (value_units) and
+ * `_FillValue`.
+ * _FillValue and never-computed chunks: float exports declare _FillValue = NaN (or fill_value),
+ * which no reader takes for data; integer exports declare fill_value when set, else none, since
+ * any integer may be real data. A tensor opened with IT_OPEN_FILL_MISSING exports its
+ * never-computed chunks as that declared _FillValue, so readers see them as missing (xarray
+ * masks them), and the dataset's attribute `never_computed_pixels` counts them; an integer
+ * export meeting such chunks without fill_value is refused (IT_EINVAL), since they could not be
+ * told from data.
  * Progress goes to the context's callback as (bytes written, total bytes).
  * Errors: IT_EINVAL (arguments, empty region, bad options), IT_ERANGE (region outside finite
  * dimensions), IT_EEXIST (dataset exists without overwrite), IT_ENOTCOMPUTED (a tensor without

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <hdf5.h>
@@ -37,6 +38,21 @@ static void default_dim_name(int rank, int d, char *buf, size_t size) {
         snprintf(buf, size, "y");
     else
         snprintf(buf, size, "dim%d", d);
+}
+
+/* CF's `axis` of a coordinate, from its name (none for the names it does not know). */
+static const char *cf_axis(const char *name) {
+    static const struct {
+        const char *axis, *names[5];
+    } known[] = {{"X", {"x", "lon", "longitude"}},
+                 {"Y", {"y", "lat", "latitude"}},
+                 {"Z", {"z", "depth", "height", "level", "altitude"}},
+                 {"T", {"t", "time"}}};
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        for (size_t j = 0; j < 5 && known[i].names[j]; j++)
+            if (strcasecmp(name, known[i].names[j]) == 0)
+                return known[i].axis;
+    return NULL;
 }
 
 /* ---- file and dataset ----------------------------------------------------------------------- */
@@ -103,9 +119,12 @@ static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
             H5DSset_scale(sc, name) < 0 || H5DSattach_scale(x->data, sc, (unsigned)d) < 0)
             rc = iti_h5_error(IT_EIO, "it_export_hdf5: writing dimension scale");
         if (rc == 0)
-            rc = iti_h5_write_vlen_str(sc, "units", x->o->units ? x->o->units : "pixel");
+            rc = iti_h5_write_vlen_str(sc, "units", x->o->units ? x->o->units : "1");
         if (rc == 0)
             rc = iti_h5_write_vlen_str(sc, "long_name", "pixel coordinate");
+        const char *axis = cf_axis(name);
+        if (rc == 0 && axis)
+            rc = iti_h5_write_vlen_str(sc, "axis", axis);
         if (sc >= 0)
             H5Dclose(sc);
         H5Sclose(sp);
@@ -114,6 +133,13 @@ static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
             return rc;
     }
     return 0;
+}
+
+/* The root's `Conventions`, replaced when the file has one (CF applies to the whole file). */
+static int write_conventions(exporter *x) {
+    if (H5Aexists(x->file, "Conventions") > 0 && H5Adelete(x->file, "Conventions") < 0)
+        return iti_h5_error(IT_EIO, "it_export_hdf5: replacing the attribute Conventions");
+    return iti_h5_write_vlen_str(x->file, "Conventions", "CF-1.8");
 }
 
 static int write_attrs(exporter *x) {
@@ -132,24 +158,19 @@ static int write_attrs(exporter *x) {
         (rc = iti_h5_write_i64(x->data, "region_step", step, r)) ||
         (rc = iti_h5_write_i64(x->data, "origin", start, r)) ||
         (rc = iti_h5_write_vlen_str(x->data, "dtype", it_dtype_name(t->dtype))) ||
-        (rc = iti_h5_write_vlen_str(x->data, "created_by", "infinite-tensor " IT_VERSION_STRING)))
+        (rc = iti_h5_write_vlen_str(x->data, "created_by", "infinite-tensor " IT_VERSION_STRING)) ||
+        (rc = iti_h5_write_vlen_str(x->data, "long_name", x->o->long_name ? x->o->long_name : t->id)))
         return rc;
-    /* _FillValue, of the data's own type as netCDF requires, marks missing values, and
-     * netCDF readers (xarray) mask every element equal to it. An export has no missing
-     * values: floats get NaN, which no reader takes for data; integer exports get none,
-     * because any integer may be real data. */
-    if (!iti_dtype_is_float(t->dtype))
+    if (x->o->value_units && (rc = iti_h5_write_vlen_str(x->data, "units", x->o->value_units)))
+        return rc;
+    if ((rc = write_conventions(x)))
+        return rc;
+    /* _FillValue, of the data's own type as netCDF requires, marks missing values: netCDF
+     * readers (xarray) mask every element equal to it (resolve_fill chose it). */
+    if (!x->has_fill)
         return 0;
-    unsigned char fill[8];
-    iti_dtype_from_double(t->dtype, NAN, fill, "_FillValue");
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(x->data, "_FillValue", iti_h5_file_type(t->dtype), sp, H5P_DEFAULT, H5P_DEFAULT);
-    rc = a < 0 || H5Awrite(a, iti_h5_mem_type(t->dtype), fill) < 0
-             ? iti_h5_error(IT_EIO, "it_export_hdf5: writing _FillValue") : 0;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    return rc;
+    return iti_h5_write_value(x->data, "_FillValue", iti_h5_file_type(t->dtype),
+                              iti_h5_mem_type(t->dtype), x->fill);
 }
 
 static int create_dataset(exporter *x, hid_t parent, const char *name) {
@@ -159,11 +180,7 @@ static int create_dataset(exporter *x, hid_t parent, const char *name) {
         dims[d] = (hsize_t)x->ext[d];
     hid_t sp = H5Screate_simple(x->rank, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    unsigned char fill[8];
-    memcpy(fill, t->fill, sizeof fill);
-    if (iti_dtype_is_float(t->dtype)) /* matches _FillValue */
-        iti_dtype_from_double(t->dtype, NAN, fill, "fill value");
-    H5Pset_fill_value(dcpl, iti_h5_mem_type(t->dtype), fill);
+    H5Pset_fill_value(dcpl, iti_h5_mem_type(t->dtype), x->has_fill ? x->fill : t->fill);
     if (x->o->contiguous) {
         H5Pset_layout(dcpl, H5D_CONTIGUOUS);
         H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY); /* the offset exists from the start */
@@ -197,6 +214,9 @@ static int check_options(exporter *x) {
         return rc;
     if (o->contiguous)
         x->codec = (iti_codec){IT_COMPRESSION_NONE, 0, false};
+    if (o->overwrite < IT_EXPORT_REFUSE || o->overwrite > IT_EXPORT_IF_IDENTICAL)
+        return iti_error(IT_EINVAL, "it_export_hdf5: overwrite must be IT_EXPORT_REFUSE, "
+                         "IT_EXPORT_REPLACE or IT_EXPORT_IF_IDENTICAL (got %d)", o->overwrite);
     size_t bytes = x->t->esize;
     for (int d = 0; d < x->rank; d++) {
         if (o->chunk[d] < 0)
@@ -224,14 +244,19 @@ static int check_target(exporter *x, const char *path, const char *dataset, bool
     int rc = 0;
     if (f < 0)
         rc = iti_vfd_failure(&vfd, IT_EFORMAT, "it_export_hdf5: opening the output file");
-    else if (H5Lexists(f, dataset, H5P_DEFAULT) > 0 && !x->o->overwrite) {
-        rc = iti_error(IT_EEXIST, "it_export_hdf5: %s already has a dataset \"%s\" (set overwrite "
-                       "to replace it)", path, dataset);
-    }
+    else if (H5Lexists(f, dataset, H5P_DEFAULT) > 0 && x->o->overwrite != IT_EXPORT_REPLACE)
+        rc = iti_export_exists_error(path, dataset, "");
     H5Eclear2(H5E_DEFAULT);
     if (f >= 0)
         H5Fclose(f);
     return rc;
+}
+
+int iti_export_exists_error(const char *path, const char *dataset, const char *why) {
+    return iti_error(IT_EEXIST, "it_export_hdf5: %s already has a dataset \"%s\"%s: replace it with "
+                     "overwrite = IT_EXPORT_REPLACE (CLI --overwrite, Python overwrite=True), or "
+                     "accept an identical one with IT_EXPORT_IF_IDENTICAL (--if-identical, "
+                     "overwrite=\"if-identical\")", path, dataset, why);
 }
 
 int iti_export_check_file(const char *path, const char *fn) {
@@ -247,6 +272,44 @@ int iti_export_check_file(const char *path, const char *fn) {
     return 0;
 }
 
+/* The declared _FillValue, and the chunk written where the tensor was never computed. */
+static int resolve_fill(exporter *x, it_tensor *t) {
+    const iti_store_tensor *v = x->t;
+    if (x->o->fill_value_set) {
+        int rc = iti_dtype_from_double(v->dtype, x->o->fill_value, x->fill,
+                                       "it_export_hdf5: fill_value");
+        if (rc)
+            return rc;
+        x->has_fill = true;
+    } else if (iti_dtype_is_float(v->dtype)) {
+        iti_dtype_from_double(v->dtype, NAN, x->fill, "_FillValue");
+        x->has_fill = true;
+    }
+    x->never_computed = iti_tensor_never_computed_chunk(t);
+    if (!x->never_computed)
+        return 0;
+    uint64_t n;
+    int rc = iti_eval_count_never_computed(t, &x->s, &n);
+    if (rc || n == 0)
+        return rc;
+    if (!x->has_fill)
+        return iti_error(IT_EINVAL, "it_export_hdf5: %llu chunk(s) of the region of tensor \"%s\" "
+                         "were never computed and %s values cannot mark them: set fill_value "
+                         "(CLI --fill-value, Python fill_value=) to a value the data never take",
+                         (unsigned long long)n, v->id, it_dtype_name(v->dtype));
+    if (!(x->fill_chunk = iti_buf_alloc(v->chunk_bytes)))
+        return iti_error(IT_ENOMEM, "it_export_hdf5: out of memory");
+    iti_fill_pattern(x->fill_chunk, x->fill, v->esize, v->chunk_elems);
+    return 0;
+}
+
+const void *iti_export_source(exporter *x, const void *data, size_t pixels) {
+    if (!x->never_computed || data != x->never_computed)
+        return data;
+    x->never_computed_pixels += pixels;
+    return x->fill_chunk;
+}
+
 /* Everything that can fail without touching any file: arguments, region, options, and chunks
  * that can be neither read nor computed. */
 static int prepare(exporter *x, it_tensor *t, const it_region *region, const char *dataset) {
@@ -257,7 +320,7 @@ static int prepare(exporter *x, it_tensor *t, const it_region *region, const cha
         return rc;
     if (x->s.elems == 0)
         return iti_error(IT_EINVAL, "it_export_hdf5: the region is empty");
-    if ((rc = check_options(x)))
+    if ((rc = check_options(x)) || (rc = resolve_fill(x, t)))
         return rc;
     uint64_t missing;
     if ((rc = iti_eval_count_uncomputable(t, &x->s, &missing)))
@@ -352,6 +415,8 @@ static int finish_output(exporter *x, output *out, int rc) {
     return rc;
 }
 
+static int export_to(exporter *x, const char *path, const char *dataset, it_export_info *info);
+
 int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, const char *dataset,
                    const it_export_options *opts, it_export_info *info) {
     if (!t || !region || !path || !dataset)
@@ -367,36 +432,60 @@ int it_export_hdf5(it_tensor *t, const it_region *region, const char *path, cons
     x.ext = x.s.count;
     iti_tensor_engine(t, &x.eng);
     rc = prepare(&x, t, region, dataset);
+    if (rc == 0)
+        rc = export_to(&x, path, dataset, info);
+    iti_buf_free(x.fill_chunk);
+    return rc;
+}
+
+/* The export after its checks: compared with what path holds (IT_EXPORT_IF_IDENTICAL), or
+ * written. */
+static int export_to(exporter *x, const char *path, const char *dataset, it_export_info *info) {
+    bool exists = access(path, F_OK) == 0;
+    int rc = exists ? iti_export_check_file(path, "it_export_hdf5") : 0;
+    if (rc == 0 && exists && x->o->overwrite == IT_EXPORT_IF_IDENTICAL)
+        rc = iti_export_compare(x, path, dataset, info);
     if (rc)
-        return rc;
-    output out = {.path = path, .exists = access(path, F_OK) == 0, .fapl = -1,
-                  .vfd = {.sync = x.o->sync != 0}};
-    if (out.exists && (rc = iti_export_check_file(path, "it_export_hdf5")))
-        return rc;
-    x.vfd = &out.vfd;
+        return rc > 0 ? 0 : rc; /* identical: nothing to write */
+    output out = {.path = path, .exists = exists, .fapl = -1, .vfd = {.sync = x->o->sync != 0}};
+    x->vfd = &out.vfd;
     hid_t parent = -1;
     const char *leaf;
     iti_h5_enter();
-    if ((rc = open_output(&x, &out, dataset)) == 0 &&
-        (rc = open_parent(&x, dataset, &parent, &leaf)) == 0 &&
-        (rc = create_dataset(&x, parent, leaf)) == 0 && (rc = write_attrs(&x)) == 0)
-        rc = write_scales(&x, parent, leaf);
+    if ((rc = open_output(x, &out, dataset)) == 0 &&
+        (rc = open_parent(x, dataset, &parent, &leaf)) == 0 &&
+        (rc = create_dataset(x, parent, leaf)) == 0 && (rc = write_attrs(x)) == 0)
+        rc = write_scales(x, parent, leaf);
     if (rc == 0) {
         iti_h5_leave(); /* the region is read through stores, which take the HDF5 lock themselves */
-        rc = iti_export_stream(&x);
+        rc = iti_export_stream(x);
         iti_h5_enter();
     }
-    if (rc == 0 && info) {
-        memset(info, 0, sizeof *info);
-        info->rank = x.rank;
-        memcpy(info->shape, x.s.count, sizeof x.s.count);
-        haddr_t off = x.o->contiguous ? H5Dget_offset(x.data) : HADDR_UNDEF;
-        info->data_offset = off == HADDR_UNDEF ? UINT64_MAX : (uint64_t)off;
-        info->data_bytes = (uint64_t)x.s.bytes;
+    if (rc == 0 && x->never_computed) {
+        int64_t n = (int64_t)x->never_computed_pixels;
+        rc = iti_h5_write_i64(x->data, "never_computed_pixels", &n, 1);
     }
+    if (rc == 0)
+        iti_export_fill_info(x, x->data, info);
     if (parent >= 0)
         H5Gclose(parent);
-    rc = finish_output(&x, &out, rc);
+    rc = finish_output(x, &out, rc);
     iti_h5_leave();
     return rc;
+}
+
+void iti_export_fill_info(const exporter *x, hid_t data, it_export_info *info) {
+    if (!info)
+        return;
+    memset(info, 0, sizeof *info);
+    info->rank = x->rank;
+    memcpy(info->shape, x->s.count, sizeof x->s.count);
+    haddr_t off = HADDR_UNDEF;
+    hid_t dcpl = H5Dget_create_plist(data);
+    if (dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CONTIGUOUS)
+        off = H5Dget_offset(data);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    info->data_offset = off == HADDR_UNDEF ? UINT64_MAX : (uint64_t)off;
+    info->data_bytes = (uint64_t)x->s.bytes;
 }

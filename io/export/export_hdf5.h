@@ -21,7 +21,27 @@ typedef struct exporter {
     iti_codec codec;            /* of the chunks (none for contiguous exports) */
     hid_t file, data;
     const iti_vfd_state *vfd;    /* the output's driver: a failed write stops the export */
+    bool has_fill;               /* the dataset declares _FillValue = fill */
+    unsigned char fill[8];
+    const void *never_computed;  /* the chunk the tensor reads never-computed chunks as, or NULL */
+    void *fill_chunk;            /* a chunk of `fill` written in their place */
+    uint64_t never_computed_pixels;
 } exporter;
+
+/* The chunk exporters write for chunk data `data` of a visit: fill_chunk in place of a chunk
+ * never computed (counting its selected pixels, `pixels`, in never_computed_pixels). */
+const void *iti_export_source(exporter *x, const void *data, size_t pixels);
+
+/* IT_EEXIST: path has the dataset; `why` (may be empty) says more, after the dataset's name. */
+int iti_export_exists_error(const char *path, const char *dataset, const char *why);
+/* Fills info (when not NULL) for exported dataset `data` (HDF5 lock held). */
+void iti_export_fill_info(const exporter *x, hid_t data, it_export_info *info);
+
+/* With IT_EXPORT_IF_IDENTICAL, when the output holds the dataset: 1 when it holds this export
+ * (info filled when not NULL), 0 when it has no such dataset, else IT_EEXIST naming the difference, or an error. Reads the
+ * region through the evaluator like an export and the dataset back, writes nothing. Called
+ * without the HDF5 lock. */
+int iti_export_compare(exporter *x, const char *path, const char *dataset, it_export_info *info);
 
 /* An existing file exports write into or map (export_map.c) must be an HDF5 file that this
  * process does not have open for writing (a store being filled); messages begin with fn.

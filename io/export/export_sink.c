@@ -116,6 +116,7 @@ static int cut_pieces(sink *k, const iti_coord *c, const char *data) {
         elems *= (size_t)n[d];
     }
     k->bytes_done += elems * t->esize;
+    data = iti_export_source(x, data, elems);
     for (;;) {
         int rc = grow((void **)&k->pieces, &k->cap, k->npieces + 1, sizeof *k->pieces);
         if (rc)
@@ -219,6 +220,7 @@ static int write_strided(exporter *x, const iti_coord *c, const char *data, uint
         elems *= (size_t)n[d];
     }
     *bytes += elems * t->esize;
+    data = iti_export_source(x, data, elems);
     iti_h5_enter();
     hid_t ms = H5Screate_simple(t->rank, mdims, NULL), fs = H5Dget_space(x->data);
     int rc = 0;

@@ -193,6 +193,10 @@ typedef struct it_export_options {
     const char *units;
     int sync;
     it_compression compression;
+    const char *value_units;
+    const char *long_name;
+    int fill_value_set;
+    double fill_value;
 } it_export_options;
 
 typedef struct it_export_info {

@@ -371,10 +371,17 @@ class InfiniteTensor:
 
     def export_hdf5(self, path, key, dataset="data", contiguous=False, chunk=None,
                     compression=None, level=0, overwrite=False, dim_names=None, units=None,
-                    sync=False):
+                    sync=False, coord_units=None, long_name=None, fill_value=None):
         """Writes the region `key` (an index as for slicing; integer indices keep a dimension of
-        1) into dataset `dataset` of the HDF5 file `path`, with coordinate scales. Returns the
-        exported shape."""
+        1) into dataset `dataset` of the HDF5 file `path`, with coordinate variables and CF
+        attributes. Returns the exported shape.
+
+        overwrite: False refuses an existing dataset (errors.Exists), True replaces it,
+        "if-identical" succeeds without writing when it already holds this export (a rerun) and
+        refuses when it differs. units: of the values (UDUNITS, e.g. "m"); coord_units: of the
+        coordinates (default "1"); long_name: of the values (default: the tensor id);
+        fill_value: the _FillValue, also written where a tensor opened with fill_missing was
+        never computed (floats default to NaN; integers meeting such chunks need one)."""
         r, _, _ = self._region(key, squeeze_ints=False)
         o = ffi.new("it_export_options *")
         lib.it_export_options_init(o)
@@ -386,7 +393,9 @@ class InfiniteTensor:
             check(lib.it_compression_parse(compression.encode(), code))
             o.compression = code[0]
         o.compression_level = level
-        o.overwrite = int(overwrite)
+        if overwrite not in (False, True, "if-identical"):
+            raise ValueError(f'overwrite must be False, True or "if-identical" (got {overwrite!r})')
+        o.overwrite = 2 if overwrite == "if-identical" else int(overwrite)
         o.sync = int(sync)
         keep = []
         if dim_names is not None:
@@ -394,10 +403,14 @@ class InfiniteTensor:
             names = ffi.new("const char *[]", keep)
             keep.append(names)
             o.dim_names = names
-        if units is not None:
-            u = ffi.new("char[]", units.encode())
-            keep.append(u)
-            o.units = u
+        for field, text_value in (("value_units", units), ("units", coord_units),
+                                  ("long_name", long_name)):
+            if text_value is not None:
+                keep.append(ffi.new("char[]", text_value.encode()))
+                setattr(o, field, keep[-1])
+        if fill_value is not None:
+            o.fill_value_set = 1
+            o.fill_value = float(fill_value)
         info = ffi.new("it_export_info *")
         with self._guard:
             code = lib.it_export_hdf5(self._handle, r, str(path).encode(), dataset.encode(), o,

@@ -113,5 +113,5 @@ class TensorView:
                  "blend_init": t.blend_init, "fn_tag": t.fn_tag,
                  "chunk_size": list(t.chunk_size), "region_start": list(self.start),
                  "region_step": list(self.step)}
-        coords = {name: (name, self.coords(d), {"units": "pixel"}) for d, name in enumerate(dims)}
+        coords = {name: (name, self.coords(d), {"units": "1", "long_name": "pixel coordinate"}) for d, name in enumerate(dims)}
         return xr.DataArray(data, dims=dims, coords=coords, attrs=attrs, name=t.id)

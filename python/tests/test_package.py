@@ -195,8 +195,26 @@ def test_exports_and_previews(tmp_path, store):
     with h5py.File(tmp_path / "out.h5", "r") as f:
         assert np.array_equal(f["r"][...], t[-8:24, 0:16:2])
         assert list(f["row"][...][:2]) == [-8, -7]
-    with pytest.raises(it.Exists):
+        assert f["r"].attrs["units"] == "m" and f["row"].attrs["units"] == "1"
+        assert f.attrs["Conventions"] == "CF-1.8"
+    with pytest.raises(it.Exists, match="overwrite=True"):
         t.export_hdf5(tmp_path / "out.h5", (slice(0, 8), slice(0, 8)), dataset="r")
+    # a rerun: the same export succeeds without writing; another is refused
+    stamp = (tmp_path / "out.h5").stat().st_mtime_ns
+    assert t.export_hdf5(tmp_path / "out.h5", (slice(-8, 24), slice(0, 16, 2)), dataset="r",
+                         overwrite="if-identical") == (32, 8)
+    assert (tmp_path / "out.h5").stat().st_mtime_ns == stamp
+    with pytest.raises(it.Exists, match="another region"):
+        t.export_hdf5(tmp_path / "out.h5", (slice(-7, 25), slice(0, 16, 2)), dataset="r",
+                      overwrite="if-identical")
+    with pytest.raises(ValueError, match="overwrite"):
+        t.export_hdf5(tmp_path / "out.h5", (slice(0, 8), slice(0, 8)), overwrite="always")
+    t.export_hdf5(tmp_path / "out.h5", (slice(0, 8), slice(0, 8)), dataset="labelled",
+                  coord_units="km", long_name="a ramp", fill_value=-1)
+    with h5py.File(tmp_path / "out.h5", "r") as f:
+        d = f["labelled"]
+        assert d.attrs["long_name"] == "a ramp" and d.attrs["_FillValue"] == -1
+        assert f[d.dims[0][0].name].attrs["units"] == "km"
     t.preview_png(tmp_path / "p.png", (slice(0, 64), slice(0, 64)), colormap="viridis",
                   colorbar=True)
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

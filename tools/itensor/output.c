@@ -7,12 +7,16 @@
 
 typedef struct out_args {
     const char *file, *id, *region, *out, *dataset, *colormap, *range;
-    bool contiguous, missing_as_fill, overwrite, sample, colorbar;
-    int level;
+    const char *units, *coord_units, *long_name, *fill_value;
+    char dim_names[1024];       /* a copy of --dim-names, cut at its commas */
+    const char *names[IT_MAX_RANK + 1];
+    bool contiguous, missing_as_fill, sample, colorbar;
+    int overwrite, level;
     it_compression compression;
 } out_args;
 
 enum { OPT_DATASET = 256, OPT_CONTIGUOUS, OPT_COMPRESSION, OPT_LEVEL, OPT_MISSING, OPT_OVERWRITE,
+       OPT_IDENTICAL, OPT_UNITS, OPT_COORD_UNITS, OPT_DIM_NAMES, OPT_LONG_NAME, OPT_FILL_VALUE,
        OPT_COLORMAP, OPT_RANGE, OPT_SAMPLE, OPT_COLORBAR };
 
 static const struct option export_options[] = {
@@ -22,7 +26,13 @@ static const struct option export_options[] = {
     {"compression", required_argument, NULL, OPT_COMPRESSION},
     {"level", required_argument, NULL, OPT_LEVEL},
     {"missing-as-fill", no_argument, NULL, OPT_MISSING},
-    {"overwrite", no_argument, NULL, OPT_OVERWRITE}, {NULL, 0, NULL, 0}};
+    {"overwrite", no_argument, NULL, OPT_OVERWRITE},
+    {"if-identical", no_argument, NULL, OPT_IDENTICAL},
+    {"units", required_argument, NULL, OPT_UNITS},
+    {"coord-units", required_argument, NULL, OPT_COORD_UNITS},
+    {"dim-names", required_argument, NULL, OPT_DIM_NAMES},
+    {"long-name", required_argument, NULL, OPT_LONG_NAME},
+    {"fill-value", required_argument, NULL, OPT_FILL_VALUE}, {NULL, 0, NULL, 0}};
 
 static const struct option preview_options[] = {
     {"region", required_argument, NULL, 'r'},   {"output", required_argument, NULL, 'o'},
@@ -38,7 +48,28 @@ static int on_option(int code, const char *v, void *user) {
     case 'o': a->out = v; break;
     case OPT_DATASET: a->dataset = v; break;
     case OPT_CONTIGUOUS: a->contiguous = true; break;
-    case OPT_OVERWRITE: a->overwrite = true; break;
+    case OPT_OVERWRITE: a->overwrite = IT_EXPORT_REPLACE; break;
+    case OPT_IDENTICAL: a->overwrite = IT_EXPORT_IF_IDENTICAL; break;
+    case OPT_UNITS: a->units = v; break;
+    case OPT_COORD_UNITS: a->coord_units = v; break;
+    case OPT_LONG_NAME: a->long_name = v; break;
+    case OPT_FILL_VALUE: a->fill_value = v; break;
+    case OPT_DIM_NAMES: {
+        if (strlen(v) >= sizeof a->dim_names)
+            return cli_usage_error("--dim-names is too long");
+        strcpy(a->dim_names, v);
+        int n = 0;
+        for (char *p = a->dim_names, *save = NULL; n <= IT_MAX_RANK; p = NULL) {
+            char *name = strtok_r(p, ",", &save);
+            if (!name)
+                break;
+            a->names[n++] = name;
+        }
+        if (n > IT_MAX_RANK)
+            return cli_usage_error("--dim-names takes at most %d names", IT_MAX_RANK);
+        a->names[n] = NULL;
+        break;
+    }
     case OPT_MISSING: a->missing_as_fill = true; break;
     case OPT_COLORMAP: a->colormap = v; break;
     case OPT_RANGE: a->range = v; break;
@@ -105,7 +136,8 @@ int cmd_export(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         puts("usage: itensor export FILE ID --region R -o OUT [options]\n\n"
              "Writes region R of tensor ID to dataset N of the HDF5 file OUT (created if\n"
-             "missing) with dimension scales, so ncdump, xarray and h5py open it directly.\n\n"
+             "missing) with dimension scales and CF attributes (Conventions, units, axis,\n"
+             "_FillValue), so ncdump, xarray and h5py open it directly.\n\n"
              "  --region R      numpy-like region, e.g. 0:3,-512:512,0:1024:2 (':' = whole finite dim)\n"
              "  -o OUT          output HDF5 file\n"
              "  --dataset N     dataset name or path inside OUT (default: data)\n"
@@ -113,8 +145,18 @@ int cmd_export(int argc, char **argv) {
         cli_print_codec_help();
         puts("  --overwrite     replace an existing dataset N (the old one stays if the export\n"
              "                  fails)\n"
-             "  --missing-as-fill  chunks never computed read as the tensor's fill value\n"
-             "                  (blend_init) instead of failing\n\n"
+             "  --if-identical  succeed without writing when dataset N already holds this export\n"
+             "                  (same source, region and values); refuse when it differs\n"
+             "  --units U       units of the values, a UDUNITS string (e.g. m, K, 1)\n"
+             "  --long-name S   long_name of the values (default: the tensor id)\n"
+             "  --dim-names A,B,...  names of the coordinate variables (default: ..., y, x);\n"
+             "                  x/lon, y/lat, z/depth/height/level and t/time get a CF axis\n"
+             "  --coord-units U units of the coordinates (default: 1, pixel indices)\n"
+             "  --fill-value V  the dataset's _FillValue (default: NaN for floats, none for\n"
+             "                  integers)\n"
+             "  --missing-as-fill  chunks never computed are written as the _FillValue (readers\n"
+             "                  see them as missing) instead of failing; integer tensors need\n"
+             "                  --fill-value. The attribute never_computed_pixels counts them\n\n"
              "Options also take the --name=value form, before or after FILE ID.\n"
              "Stores are opened read-only: export never computes. A failed export leaves OUT as "
              "it was.");
@@ -136,17 +178,38 @@ int cmd_export(int argc, char **argv) {
     o.compression = a.compression;
     o.compression_level = a.level;
     o.overwrite = a.overwrite;
+    o.value_units = a.units;
+    o.units = a.coord_units;
+    o.long_name = a.long_name;
+    if (a.names[0]) {
+        int n = 0;
+        while (a.names[n])
+            n++;
+        it_tensor_info in;
+        it_tensor_get_info(t, &in);
+        if (n != in.rank) {
+            it_store_close(s);
+            it_ctx_destroy(ctx);
+            return cli_usage_error("--dim-names names %d dimensions; %s has %d", n, a.id, in.rank);
+        }
+        o.dim_names = a.names;
+    }
+    if (a.fill_value) {
+        char *end;
+        o.fill_value = strtod(a.fill_value, &end);
+        o.fill_value_set = 1;
+        if (*end || end == a.fill_value) {
+            it_store_close(s);
+            it_ctx_destroy(ctx);
+            return cli_usage_error("--fill-value takes a number (or nan), not \"%s\"", a.fill_value);
+        }
+    }
     it_export_info info;
     cli_progress_in_bytes();
     rc = it_export_hdf5(t, &r, a.out, a.dataset, &o, &info);
     cli_progress_done();
     it_store_close(s);
     it_ctx_destroy(ctx);
-    if (rc == IT_EEXIST) {
-        fprintf(stderr, "itensor: export: %s already has a dataset \"%s\": pass --overwrite to "
-                "replace it (the old one stays if the export fails)\n", a.out, a.dataset);
-        return 1;
-    }
     if (rc)
         return cli_fail("export", rc);
     char shape[128];
