@@ -96,6 +96,7 @@ static void evict(iti_cache *c) {
         lru_unlink(c, e);
         iti_htab_remove(&c->index, &e->node);
         free_entry(c, e);
+        iti_log("cache", "evicted a chunk: %zu of %zu bytes held", c->bytes, c->limit);
     }
 }
 

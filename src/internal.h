@@ -41,6 +41,11 @@ void iti_error_save(iti_error_state *e);
 /* Makes e the calling thread's error; returns code. */
 int iti_error_restore(int code, const iti_error_state *e);
 
+/* IT_LOG=debug in the environment (read once): iti_log writes "infinite-tensor[pid] area:
+ * message" as one line to stderr; otherwise nothing. */
+bool iti_log_on(void);
+void iti_log(const char *area, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Large buffers (chunks, windows, slices): 64-byte aligned, counted in it_memory_stats. */
 void *iti_buf_alloc(size_t bytes);
 void iti_buf_free(void *p);

@@ -141,6 +141,13 @@ unchanged "$dir/e.h5" "missing chunks without --missing-as-fill" -- "$it" export
 unchanged "$dir/e.h5" "existing dataset" -- "$it" export "$store" smooth --region 0:4,0:4 -o "$dir/e.h5" --dataset c
 grep -q -- "--overwrite" "$dir/err" && pass "an existing dataset points at --overwrite" ||
     fail "no --overwrite hint: $(cat "$dir/err")"
+# IT_LOG=debug tells what the library decides, on stderr; nothing without it
+IT_LOG=debug "$it" export "$store" smooth --region 0:8,0:8 -o "$dir/log.h5" >/dev/null 2>"$dir/log"
+grep -q '^infinite-tensor\[[0-9]*\] plan: it_export_hdf5 of "smooth": ' "$dir/log" &&
+    grep -q "hdf5: opened .* read-only" "$dir/log" && pass "IT_LOG=debug logs the plan and the store" ||
+    fail "IT_LOG=debug: $(cat "$dir/log")"
+"$it" export "$store" smooth --region 0:8,0:8 -o "$dir/log.h5" --overwrite >/dev/null 2>"$dir/log"
+[ ! -s "$dir/log" ] && pass "no log without IT_LOG" || fail "stderr without IT_LOG: $(cat "$dir/log")"
 # reruns: --if-identical succeeds over the same export without writing, refuses another
 expect 0 "export before a rerun" -- "$it" export "$store" smooth --region 0:40,0:40 -o "$dir/rerun.h5"
 stamp=$(stat -c '%i %Y %s' "$dir/rerun.h5")

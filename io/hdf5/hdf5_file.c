@@ -280,6 +280,10 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
         iti_h5f_close(h);
         iti_h5s_leave(h);
     }
+    if (rc == 0)
+        iti_log("hdf5", "opened %s %s, decoded-chunk cache %zu MiB", path,
+                mode == IT_HDF5_READONLY ? "read-only" : "for writing",
+                (o.cache_bytes ? o.cache_bytes : default_cache(ctx)) >> 20);
     if (rc)
         iti_h5s_free(h);
     return rc;

@@ -514,6 +514,7 @@ static int h5_flush(void *impl) {
             rc = iti_h5_error(IT_EIO, "flushing the store file");
         else
             h->dirty = false;
+        iti_log("hdf5", "%s %s", rc ? "failed to commit" : "committed", h->path);
     }
     return leave_op(h, rc);
 }

@@ -19,6 +19,8 @@ int cmd_rm(int argc, char **argv);
 int cmd_upgrade(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
+/* The calling thread's library message without the library function it starts with. */
+const char *cli_message(void);
 /* Prints "itensor: <what>: <library message>" (one line) and returns 1. */
 int cli_fail(const char *what, int code);
 /* Prints "itensor: <message>" and returns 2 (usage errors). */

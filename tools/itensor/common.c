@@ -8,12 +8,17 @@
 
 #include "cli.h"
 
-int cli_fail(const char *what, int code) {
+const char *cli_message(void) {
     const char *msg = it_last_error();
     /* the library names its own function first ("it_export_hdf5: ..."): not the tool's word */
     size_t n = strspn(msg, "abcdefghijklmnopqrstuvwxyz0123456789_");
     if (strncmp(msg, "it_", 3) == 0 && strncmp(msg + n, ": ", 2) == 0)
         msg += n + 2;
+    return msg;
+}
+
+int cli_fail(const char *what, int code) {
+    const char *msg = cli_message();
     fprintf(stderr, "itensor: %s: %s\n", what, msg[0] ? msg : it_strerror(code));
     return 1;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -188,7 +189,7 @@ int cmd_demo(int argc, char **argv) {
         return 1;
     int rc = it_store_open_hdf5(ctx, store_path, IT_HDF5_READWRITE, NULL, &s);
     if (rc == IT_EFORMAT) { /* the demo's own store, unreadable (an older version's): rebuilt */
-        printf("%s cannot be read (%s): rebuilding it\n", store_path, it_last_error());
+        printf("%s cannot be read (%s): rebuilding it\n", store_path, cli_message());
         rc = it_store_open_hdf5(ctx, store_path, IT_HDF5_CREATE, NULL, &s);
     }
     if (rc) {
@@ -224,6 +225,7 @@ int cmd_demo(int argc, char **argv) {
     it_export_options_init(&eo);
     eo.overwrite = 1;
     eo.units = "8 m"; /* UDUNITS: one pixel step is 8 metres */
+    eo.long_name = "smoothed height";
     cli_progress_in_bytes();
     rc = it_export_hdf5(smooth, &r2, export_path, "height", &eo, NULL);
     cli_progress_done();
@@ -238,13 +240,16 @@ int cmd_demo(int argc, char **argv) {
         goto out;
     }
     printf("  rendered the shaded relief to %s (2048 x 1280 RGB)\n", png_path);
+    /* Debian's python3-h5py and -xarray belong to /usr/bin/python3, which another python3
+     * (a venv, conda) may come before on PATH */
+    const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
     printf("\nopen it:\n"
            "  itensor ls %s\n"
            "  ncdump -h %s\n"
-           "  python3 -c \"import xarray; print(xarray.open_dataset('%s'))\"\n"
-           "  python3 -c \"import h5py; f = h5py.File('%s'); g = f['tensors/smooth']; "
+           "  %s -c \"import xarray; print(xarray.open_dataset('%s'))\"\n"
+           "  %s -c \"import h5py; f = h5py.File('%s'); g = f['tensors/smooth']; "
            "o = g.attrs['origin']; print(g['data'][0 - o[0], 0 - o[1]])\"\n",
-           store_path, export_path, export_path, store_path);
+           store_path, export_path, py, export_path, py, store_path);
 out:
     it_store_close(s);
     it_ctx_destroy(ctx);

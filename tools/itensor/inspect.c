@@ -21,13 +21,13 @@ static void ls_broken(ls_ctx *l, const char *id, const char *what) {
         printf("%s\n    {\"id\": ", l->tensors > 1 ? "," : "");
         cli_json_string(stdout, id);
         printf(", \"error\": ");
-        cli_json_string(stdout, it_last_error());
+        cli_json_string(stdout, cli_message());
         printf("}");
     } else {
-        printf("%-24s  (%s: %s)\n", id, what, it_last_error());
+        printf("%-24s  (%s: %s)\n", id, what, cli_message());
     }
     if (!l->failures++)
-        snprintf(l->first_bad, sizeof l->first_bad, "%s: %s", id, it_last_error());
+        snprintf(l->first_bad, sizeof l->first_bad, "%s: %s", id, cli_message());
 }
 
 /* "shape": [3, null, null]: infinite dimensions are null. */

@@ -44,7 +44,7 @@ static int verify_chunk(const int64_t *start, const int64_t *stop, void *user) {
         printf("  BAD chunk at");
         for (int d = 0; d < v->rank; d++)
             printf("%s%lld:%lld", d ? "," : " ", (long long)r.start[d], (long long)r.stop[d]);
-        printf(": %s\n", it_last_error());
+        printf(": %s\n", cli_message());
     }
     return 0;
 }
@@ -54,7 +54,7 @@ static int verify_tensor(const char *id, void *user) {
     v->tensors++;
     int rc = it_tensor_open(v->store, id, 0, &v->t);
     if (rc) {
-        printf("%s: BAD metadata: %s\n", id, it_last_error());
+        printf("%s: BAD metadata: %s\n", id, cli_message());
         v->broken++;
         return 0;
     }
@@ -72,7 +72,7 @@ static int verify_tensor(const char *id, void *user) {
     it_store_clear_cache(v->store); /* verification should not hold memory */
     if (rc || irc) {
         printf("%s: BAD: %s failed: %s\n", id, rc ? "listing its chunks" : "checking its index",
-               it_last_error());
+               cli_message());
         v->broken++;
         return 0;
     }

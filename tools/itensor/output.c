@@ -77,7 +77,7 @@ static int on_option(int code, const char *v, void *user) {
     case OPT_COLORBAR: a->colorbar = true; break;
     case OPT_COMPRESSION:
         if (it_compression_parse(v, &a->compression))
-            return cli_usage_error("--compression: %s", it_last_error());
+            return cli_usage_error("--compression: %s", cli_message());
         break;
     case OPT_LEVEL: {
         char *end;
