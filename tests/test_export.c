@@ -451,9 +451,9 @@ static void test_png_colours_and_nan(void **state) {
         assert_int_equal(px[5 + x], x == 1 ? 0 : gray[x]);
     }
     free(px);
-    /* viridis: 0, 1, 2, 3, 4 fall on its five stops */
+    /* viridis: 0, 1, 2, 3, 4 take entries 0, 64, 128, 192 and 255 of matplotlib's table */
     static const unsigned char viridis[5][3] = {
-        {68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
+        {68, 1, 84}, {58, 82, 139}, {32, 144, 140}, {94, 201, 97}, {253, 231, 36}};
     it_preview_options o;
     it_preview_options_init(&o);
     o.colormap = IT_COLORMAP_VIRIDIS;
@@ -502,7 +502,7 @@ static void test_png_average_bar_and_text(void **state) {
     int w, h, c;
     unsigned char *px = read_png(png, &w, &h, &c);
     assert_int_equal(w, 10);
-    assert_int_equal(h, 10 + 8); /* the bar: 2 white rows and the ramp */
+    assert_int_equal(h, 10 + 23); /* the bar: 2 white rows, the ramp (8), ticks (3), labels */
     assert_int_equal(c, 1);
     for (int i = 0; i < 100; i++)
         assert_int_equal(px[i], (int)lround(((double)mean[i] - lo) / ((double)hi - lo) * 255));
@@ -546,6 +546,73 @@ static void test_png_average_bar_and_text(void **state) {
     px = read_png(png, &w, &h, &c);
     assert_int_equal(h, 10);
     free(px);
+    unlink(png);
+    close_env(e);
+}
+
+/* 0 and 1 of the 5x7 font, top rows first (bit 4 the leftmost pixel). */
+static const unsigned char digit_0[7] = {0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e};
+static const unsigned char digit_1[7] = {0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e};
+
+/* Whether the 5x7 glyph stands with its top-left corner at (x, y) of a gray image. */
+static bool glyph_at(const unsigned char *px, int w, int x, int y, const unsigned char *rows) {
+    for (int r = 0; r < 7; r++)
+        for (int c = 0; c < 5; c++)
+            if ((px[(y + r) * w + x + c] == 0) != ((rows[r] >> (4 - c)) & 1))
+                return false;
+    return true;
+}
+
+/* The colour bar's ticks: at the range's ends and round values between, marked under the ramp
+ * and labelled, recorded in the text chunk "infinite-tensor:ticks". */
+static void test_png_colorbar_ticks(void **state) {
+    (void)state;
+    env *e = open_env(0);
+    it_tensor *x = make(e, IT_F32, "img");
+    char png[300];
+    snprintf(png, sizeof png, "%s.png", out);
+    it_region r = region2(0, 40, 0, 200);
+    it_preview_options o;
+    it_preview_options_init(&o);
+    o.colorbar = 1;
+    o.fixed_range = 1;
+    o.vmin = 0, o.vmax = 100;
+    assert_int_equal(it_preview_png(x, &r, png, &o), 0);
+    int w, h, c;
+    unsigned char *px = read_png(png, &w, &h, &c);
+    assert_int_equal(w, 200);
+    assert_int_equal(h, 40 + 23);
+    int ticks_row = 40 + 2 + 8, label_row = ticks_row + 3 + 1;
+    for (int v = 0; v <= 100; v += 20) {
+        int at = (int)lround(v / 100.0 * 199);
+        for (int y = ticks_row; y < ticks_row + 3; y++)
+            assert_int_equal(px[y * w + at], 0);
+        assert_int_equal(px[ticks_row * w + at + 2], 255); /* a mark, not a line */
+    }
+    assert_true(glyph_at(px, w, 0, label_row, digit_0));                  /* "0" at the left */
+    assert_true(glyph_at(px, w, 200 - 17, label_row, digit_1));          /* "100" at the right */
+    assert_true(glyph_at(px, w, 200 - 5, label_row, digit_0));
+    assert_true(glyph_at(px, w, (int)lround(0.2 * 199) - 5, label_row + 0, (const unsigned char[7]){
+        0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f}));                      /* the 2 of "20" */
+    free(px);
+    FILE *f = fopen(png, "rb");
+    png_structp rd = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(rd);
+    if (setjmp(png_jmpbuf(rd)))
+        fail_msg("libpng could not read %s", png);
+    png_init_io(rd, f);
+    png_read_info(rd, info);
+    png_textp text;
+    int ntext = 0, found = 0;
+    png_get_text(rd, info, &text, &ntext);
+    for (int i = 0; i < ntext; i++)
+        if (strcmp(text[i].key, "infinite-tensor:ticks") == 0) {
+            assert_string_equal(text[i].text, "0,20,40,60,80,100");
+            found = 1;
+        }
+    assert_true(found);
+    png_destroy_read_struct(&rd, &info, NULL);
+    fclose(f);
     unlink(png);
     close_env(e);
 }
@@ -648,6 +715,7 @@ int main(void) {
         cmocka_unit_test(test_readonly_missing_chunks),
         cmocka_unit_test(test_png),
         cmocka_unit_test(test_png_average_bar_and_text),
+        cmocka_unit_test(test_png_colorbar_ticks),
         cmocka_unit_test(test_png_colours_and_nan),
     };
     return cmocka_run_group_tests_name("export", tests, setup, teardown);

@@ -75,7 +75,8 @@ typedef struct it_mapped_array {
 
 typedef enum it_colormap {
     IT_COLORMAP_GRAY = 0,        /* 2-D: grayscale */
-    IT_COLORMAP_VIRIDIS,         /* 2-D scalar field through a perceptual colour map */
+    IT_COLORMAP_VIRIDIS,         /* 2-D scalar field through matplotlib's viridis (its
+                                    256-entry table, the colours matplotlib renders) */
     IT_COLORMAP_TERRAIN          /* 2-D elevation-like field: water, lowland, rock, snow */
 } it_colormap;
 
@@ -91,8 +92,11 @@ typedef struct it_preview_options {
                                     aliasing; every value of the area is read, so missing
                                     chunks are computed or must be stored); 0: the value at
                                     the step (reads only the chunks holding those) */
-    int colorbar;                /* 1: a 2-D colour-mapped region gets a bar under the image
-                                    running from the range's low (left) to high end (right) */
+    int colorbar;                /* 1: a 2-D region gets a bar under the image running from
+                                    the range's low (left) to high end (right), with ticks at
+                                    both ends and at round values between, labelled (%.4g)
+                                    where the labels fit; the text chunk
+                                    "infinite-tensor:ticks" lists the labelled values */
 } it_preview_options;
 
 #ifdef __cplusplus

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "export/colormap.h"
 #include "file_util.h"
 
 #define MAX_PIXELS ((size_t)1 << 28)
@@ -19,35 +20,11 @@ void it_preview_options_init(it_preview_options *opts) {
         *opts = (it_preview_options){.struct_size = sizeof *opts};
 }
 
-/* Piecewise-linear colour maps: (position, r, g, b) stops. */
-typedef struct stop {
-    double at;
-    unsigned char r, g, b;
-} stop;
-
-static const stop viridis[] = {{0.0, 68, 1, 84},    {0.25, 59, 82, 139}, {0.5, 33, 145, 140},
-                               {0.75, 94, 201, 98}, {1.0, 253, 231, 37}};
-static const stop terrain[] = {{0.0, 20, 40, 110},   {0.35, 40, 110, 190}, {0.40, 220, 210, 150},
-                               {0.50, 70, 150, 60},  {0.70, 40, 100, 40},  {0.85, 120, 100, 80},
-                               {0.95, 220, 220, 220}, {1.0, 255, 255, 255}};
-
-static void colour(it_colormap m, double v, unsigned char *rgb) {
-    const stop *s = m == IT_COLORMAP_TERRAIN ? terrain : viridis;
-    size_t n = m == IT_COLORMAP_TERRAIN ? sizeof terrain / sizeof *terrain : sizeof viridis / sizeof *viridis;
-    size_t i = 1;
-    while (i < n - 1 && v > s[i].at)
-        i++;
-    double f = (v - s[i - 1].at) / (s[i].at - s[i - 1].at);
-    f = f < 0 ? 0 : f > 1 ? 1 : f;
-    rgb[0] = (unsigned char)lround(s[i - 1].r + f * (s[i].r - s[i - 1].r));
-    rgb[1] = (unsigned char)lround(s[i - 1].g + f * (s[i].g - s[i - 1].g));
-    rgb[2] = (unsigned char)lround(s[i - 1].b + f * (s[i].b - s[i - 1].b));
-}
-
 /* Written under a temporary name beside path and renamed over it: a failure leaves path as it
  * was (an existing image included). */
 typedef struct png_note {
     char tensor[IT_ID_MAX + 1], region[IT_MAX_RANK * 64], range[64], colormap[16];
+    char ticks[12 * 32];         /* the colour bar's labelled values, "" without a bar */
 } png_note;
 
 static int write_png(const char *path, int width, int height, int channels,
@@ -78,7 +55,7 @@ static int write_png(const char *path, int width, int height, int channels,
     png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8,
                  channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_text text[5] = {
+    png_text text[6] = {
         {.compression = PNG_TEXT_COMPRESSION_NONE, .key = "Software", .text = "infinite-tensor"},
         {.compression = PNG_TEXT_COMPRESSION_NONE, .key = "infinite-tensor:tensor",
          .text = (char *)note->tensor},
@@ -88,8 +65,10 @@ static int write_png(const char *path, int width, int height, int channels,
          .text = (char *)note->range},
         {.compression = PNG_TEXT_COMPRESSION_NONE, .key = "infinite-tensor:colormap",
          .text = (char *)note->colormap},
+        {.compression = PNG_TEXT_COMPRESSION_NONE, .key = "infinite-tensor:ticks",
+         .text = (char *)note->ticks},
     };
-    png_set_text(png, info, text, 5);
+    png_set_text(png, info, text, note->ticks[0] ? 6 : 5);
     png_write_info(png, info);
     for (int y = 0; y < height; y++)
         png_write_row(png, pixels + (size_t)y * (size_t)width * (size_t)channels);
@@ -248,21 +227,6 @@ static void value_range(const preview *pv, size_t count, double *lo, double *hi)
         *hi = *lo + 1;
 }
 
-/* `rows` rows of `width` pixels: two white rows, then the colour map from 0 (left) to 1. */
-static void draw_colorbar(unsigned char *px, int width, int rows, int channels, it_colormap m) {
-    for (int y = 0; y < rows; y++)
-        for (int x = 0; x < width; x++) {
-            unsigned char *q = px + ((size_t)y * (size_t)width + (size_t)x) * (size_t)channels;
-            double n = width > 1 ? (double)x / (width - 1) : 0;
-            if (y < 2)
-                memset(q, 255, (size_t)channels);
-            else if (channels == 3)
-                colour(m, n, q);
-            else
-                q[0] = (unsigned char)lround(n * 255);
-        }
-}
-
 static const char *colormap_name(it_colormap m) {
     return m == IT_COLORMAP_VIRIDIS ? "viridis" : m == IT_COLORMAP_TERRAIN ? "terrain" : "gray";
 }
@@ -280,6 +244,7 @@ static void describe(it_tensor *t, const iti_selection *s, double lo, double hi,
                                  (long long)s->step[d]);
     snprintf(note->range, sizeof note->range, "%.9g:%.9g", lo, hi);
     snprintf(note->colormap, sizeof note->colormap, "%s", map);
+    note->ticks[0] = 0;
 }
 
 int it_preview_png(it_tensor *t, const it_region *region, const char *path,
@@ -333,7 +298,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
         value_range(&pv, count, &lo, &hi);
     int out_channels = channels == 3 || o.colormap != IT_COLORMAP_GRAY ? 3 : 1;
     bool bar = o.colorbar && channels == 1;
-    int bar_rows = bar ? (height / 16 > 8 ? height / 16 : 8) : 0;
+    int bar_rows = bar ? iti_colorbar_rows(width, height) : 0;
     size_t plane = (size_t)width * (size_t)height;
     unsigned char *px = malloc((size_t)width * (size_t)(height + bar_rows) * (size_t)out_channels);
     if (!px) {
@@ -351,14 +316,22 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
                 if (isnan(v)) /* black in every colour map */
                     memset(px + p * 3, 0, 3);
                 else
-                    colour(o.colormap, n, px + p * 3);
+                    iti_colormap_rgb(o.colormap, n, px + p * 3);
             } else {
                 px[p * (size_t)out_channels + (size_t)c] = isnan(v) ? 0 : (unsigned char)lround(n * 255);
             }
         }
-    draw_colorbar(px + plane * (size_t)out_channels, width, bar_rows, out_channels, o.colormap);
     png_note note;
     describe(t, &sel, lo, hi, channels == 3 ? "rgb" : colormap_name(o.colormap), &note);
+    if (bar) {
+        double ticks[12];
+        int nt = iti_colorbar_draw(px + plane * (size_t)out_channels, width, bar_rows,
+                                   out_channels, o.colormap, lo, hi, ticks, 12);
+        size_t used = 0;
+        for (int i = 0; i < nt && used < sizeof note.ticks; i++)
+            used += (size_t)snprintf(note.ticks + used, sizeof note.ticks - used, "%s%.9g",
+                                     i ? "," : "", ticks[i]);
+    }
     rc = write_png(path, width, height + bar_rows, out_channels, px, &note);
     free(pv.buf);
     free(pv.avg);

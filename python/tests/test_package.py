@@ -374,3 +374,14 @@ def test_arguments_are_validated_by_name(store, kwargs, names):
     with pytest.raises(it.ValidationError, match=names):
         store.get_or_create(**call)
     assert store.list() == []
+
+
+def test_viridis_is_matplotlibs(tmp_path, store):
+    """Previews through viridis show the colours matplotlib renders, entry for entry."""
+    mpl = pytest.importorskip("matplotlib")
+    image = pytest.importorskip("PIL.Image")
+    t = store.get_or_create("ramp", (None, None), ramp, W8)
+    t.preview_png(tmp_path / "v.png", (slice(0, 1), slice(0, 256)), colormap="viridis")
+    got = np.asarray(image.open(tmp_path / "v.png").convert("RGB"))[0]
+    want = mpl.colormaps["viridis"](np.arange(256), bytes=True)[:, :3]
+    assert np.array_equal(got, want)

@@ -233,7 +233,8 @@ int cmd_preview(int argc, char **argv) {
              "  -o OUT.png        output image\n"
              "  --colormap NAME   gray (default), viridis or terrain, for 2-D regions\n"
              "  --range LO:HI     value range mapped to 0..255 (default: the data's min:max)\n"
-             "  --colorbar        a bar under the image from the low to the high end of the range\n"
+             "  --colorbar        a bar under the image from the low to the high end of the range,\n"
+             "                    with labelled ticks at both ends and round values between\n"
              "  --sample          with steps, take the value at each step instead of the mean of\n"
              "                    the box it stands for (reads less; aliases)\n"
              "  --missing-as-fill chunks never computed read as the fill value (blend_init)");
