@@ -189,6 +189,8 @@ size_t iti_ctx_budget(const it_ctx *ctx);
 
 /* The backend state of t's store when that store runs `ops` (NULL otherwise), and t's view. */
 void *iti_tensor_backend(it_tensor *t, const iti_store_ops *ops, iti_store_tensor **view);
+/* The backend state of store s when its ops are `ops`, else NULL. */
+void *iti_store_backend(it_store *s, const iti_store_ops *ops);
 
 /* Takes the backend out of a store that has no open tensor (for wrapping it in another
  * backend); the store handle is freed. IT_EINVAL while tensors are open. */

@@ -37,6 +37,10 @@ int iti_store_unwrap(it_store *s, const iti_store_ops **ops, void **impl) {
     return 0;
 }
 
+void *iti_store_backend(it_store *s, const iti_store_ops *ops) {
+    return s->ops == ops ? s->impl : NULL;
+}
+
 void *iti_tensor_backend(it_tensor *t, const iti_store_ops *ops, iti_store_tensor **view) {
     *view = &t->view;
     return t->store->ops == ops ? t->store->impl : NULL;

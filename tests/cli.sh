@@ -50,9 +50,9 @@ unchanged() {
 expect 0 "--help" -- "$it" --help
 expect 2 "no command" -- "$it"
 expect 2 "unknown command" -- "$it" frobnicate
-for c in ls info export preview verify rm upgrade demo; do
+for c in ls info export preview verify rm compact upgrade demo; do
     expect 0 "$c --help" -- "$it" "$c" --help
-    grep -q "usage: itensor $c" "$dir/out" || fail "$c --help prints no usage"
+    grep -q "Usage: itensor $c" "$dir/out" || fail "$c --help prints no usage"
 done
 
 # --- the demo builds a store, an export and a preview; a second run computes nothing
@@ -305,6 +305,54 @@ expect 0 "rm --force (before the arguments) of a tensor others read" -- "$it" rm
 expect 0 "ls after rm" -- "$it" ls "$store"
 grep -q "^relief " "$dir/out" && fail "relief still listed" || pass "rm removed relief"
 expect 0 "verify after rm" -- "$it" verify "$store"
+grep -q "itensor compact" <<<"$(cd "$dir" && "$it" rm "$dir/force.h5" smooth --force)" &&
+    pass "rm says how to reclaim the space" || fail "rm gives no compact hint"
+
+# --- --json on every command: one JSON document on stdout
+json_ok() { /usr/bin/python3 -c 'import json,sys; d = json.load(sys.stdin); '"$1" <"$dir/out"; }
+if /usr/bin/python3 -c 'import json' 2>/dev/null; then
+    expect 0 "verify --json" -- "$it" verify --json "$store"
+    json_ok 'assert d["tensors_with_problems"] == 0 and {t["id"] for t in d["tensors"]} == {"height", "smooth"} and all(t["ok"] and t["index"]["chunks_stored"] == t["chunks"] for t in d["tensors"])' &&
+        pass "verify --json lists every tensor" || fail "verify --json: $(head -c 300 "$dir/out")"
+    expect 0 "export --json" -- "$it" export "$store" smooth --region 0:8,0:8 -o "$dir/j.h5" --json --contiguous
+    json_ok 'assert d["shape"] == [8, 8] and d["data_bytes"] == 256 and d["data_offset"] > 0' &&
+        pass "export --json" || fail "export --json: $(cat "$dir/out")"
+    expect 0 "preview --json" -- "$it" preview "$store" smooth --region 0:8,0:8 -o "$dir/j.png" --json
+    json_ok 'assert d["file"].endswith("j.png") and d["tensor"] == "smooth"' && pass "preview --json" ||
+        fail "preview --json: $(cat "$dir/out")"
+    expect 0 "upgrade --json" -- "$it" upgrade --json "$store"
+    json_ok 'assert d["upgraded"] is False' && pass "upgrade --json" || fail "upgrade --json: $(cat "$dir/out")"
+    cp "$store" "$dir/rm.h5"
+    expect 0 "rm --json" -- "$it" rm --json "$dir/rm.h5" smooth
+    json_ok 'assert d["removed"] == "smooth" and d["file_bytes"] > 0' && pass "rm --json" ||
+        fail "rm --json: $(cat "$dir/out")"
+    expect 0 "compact --json" -- "$it" compact --json "$dir/rm.h5"
+    json_ok 'assert d["tensors"] == 1 and d["bytes_after"] < d["bytes_before"]' &&
+        pass "compact --json: the space of smooth is reclaimed" || fail "compact --json: $(cat "$dir/out")"
+    expect 0 "demo --json" -- "$it" demo --json "$dir/demo"
+    json_ok 'assert d["windows_computed"] >= 0 and d["preview"].endswith("preview.png")' && pass "demo --json" || fail "demo --json: $(cat "$dir/out")"
+fi
+
+# --- compact: the store keeps its tensors and values, a failure leaves it as it was
+"$it" export "$store" smooth --region -300:300,-300:300 -o "$dir/before.h5" >/dev/null
+expect 0 "compact" -- "$it" compact "$store"
+grep -q "compacted" "$dir/out" && pass "compact reports the sizes" || fail "compact: $(cat "$dir/out")"
+expect 0 "verify after compact" -- "$it" verify "$store"
+expect 0 "the same values after compact" -- "$it" export "$store" smooth --region -300:300,-300:300 -o "$dir/before.h5" --if-identical
+ls "$dir"/store.h5.compact-* >/dev/null 2>&1 && fail "compact left a temporary file" || pass "compact left nothing beside the store"
+unchanged "$dir/j.png" "compact of a file that is not a store" -- "$it" compact "$dir/j.png"
+grep -q "it_[a-z_]*:" "$dir/err" && fail "compact's message names a library function: $(cat "$dir/err")" ||
+    pass "compact's message names no library function"
+if [ "$(id -u)" = 0 ] && mkdir -p "$dir/small" && cp "$store" "$dir/small.h5" &&
+    mount -t tmpfs -o size=$(( $(stat -c %s "$store") * 3 / 2 ))  tmpfs "$dir/small" 2>/dev/null; then
+    cp "$store" "$dir/small/store.h5"
+    dd if=/dev/zero of="$dir/small/fill" bs=4096 count=$(( $(stat -c %s "$store") / 4096 / 2 )) 2>/dev/null
+    unchanged "$dir/small/store.h5" "compact on a disk without room for the copy" -- "$it" compact "$dir/small/store.h5"
+    [ "$(ls "$dir/small")" = "$(printf 'fill\nstore.h5')" ] && pass "a failed compact leaves no temporary file" ||
+        fail "left after a failed compact: $(ls "$dir/small")"
+    expect 0 "the store still verifies" -- "$it" verify "$dir/small/store.h5"
+    umount "$dir/small"
+fi
 
 echo "$fails failure(s)"
 [ "$fails" = 0 ]

@@ -142,6 +142,26 @@ typedef struct it_hdf5_progress {
  * store header: not a store of format 3). */
 IT_API int it_hdf5_writer_progress(const char *path, it_hdf5_progress *out);
 
+/* What it_hdf5_compact did. */
+typedef struct it_hdf5_compact_info {
+    uint64_t bytes_before;       /* the store file's size before */
+    uint64_t bytes_after;        /* and after */
+    int tensors;                 /* tensors copied */
+} it_hdf5_compact_info;
+
+/* Rewrites the store at path without the space HDF5 leaves behind (deleted tensors, rewritten
+ * metadata: HDF5 never shrinks a file): every tensor's group is copied as stored (chunks are
+ * not decoded) into a new store beside it, which is committed, synced and renamed over path
+ * while the old store's writer lock is held, so no writer changes it meanwhile. A failure or
+ * a kill leaves the store as it was (at most a temporary file "<path>.compact-*" beside it).
+ * Opens the store for writing, so a store of format 1 or 2 is converted as any writer's open
+ * converts it. Readers that have the old file open keep reading it; live readers must reopen
+ * the store to see what writers commit after the compaction. info may be NULL.
+ * Errors: IT_EINVAL, IT_ENOTFOUND (no such file), IT_ELOCKED (a writer has the store open, this
+ * process included), IT_EFORMAT, IT_ENOSPC (the copy needs room for the store's live data),
+ * IT_EIO, IT_ENOMEM. */
+IT_API int it_hdf5_compact(it_ctx *ctx, const char *path, it_hdf5_compact_info *info);
+
 #ifdef __cplusplus
 }
 #endif

@@ -286,3 +286,34 @@ int iti_h5_view_refresh(h5_tensor *ht) {
     memcpy(v->count, count, bytes);
     return rc;
 }
+
+int iti_h5_view_reattach(hid_t tensor_group) {
+    if (H5Lexists(tensor_group, "view", H5P_DEFAULT) <= 0)
+        return 0;
+    hid_t g = H5Gopen2(tensor_group, "view", H5P_DEFAULT);
+    hid_t data = g >= 0 ? H5Dopen2(g, "data", H5P_DEFAULT) : -1;
+    hid_t sp = data >= 0 ? H5Dget_space(data) : -1;
+    int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1, rc = 0;
+    if (rank < 1 || rank > IT_MAX_RANK)
+        rc = iti_h5_error(IT_EFORMAT, "reading a tensor's view");
+    if (rc == 0 && H5Aexists(data, "DIMENSION_LIST") > 0 && H5Adelete(data, "DIMENSION_LIST") < 0)
+        rc = iti_h5_error(IT_EIO, "detaching a view's dimension scales");
+    for (int d = 0; rc == 0 && d < rank; d++) {
+        char name[16];
+        scale_name(d, name, sizeof name);
+        hid_t scale = H5Dopen2(g, name, H5P_DEFAULT);
+        if (scale < 0 ||
+            (H5Aexists(scale, "REFERENCE_LIST") > 0 && H5Adelete(scale, "REFERENCE_LIST") < 0) ||
+            H5DSattach_scale(data, scale, (unsigned)d) < 0)
+            rc = iti_h5_error(IT_EIO, "attaching a view's dimension scale");
+        if (scale >= 0)
+            H5Dclose(scale);
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (data >= 0)
+        H5Dclose(data);
+    if (g >= 0)
+        H5Gclose(g);
+    return rc;
+}

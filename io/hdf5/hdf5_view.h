@@ -41,4 +41,9 @@ int iti_h5_view_refresh(struct h5_tensor *ht);
 /* Closes the handles the view keeps (with the tensor's other objects). */
 void iti_h5_view_close(struct h5_tensor *ht);
 
+/* After H5Ocopy of a tensor's group into another file (compaction): HDF5 does not carry over
+ * the object references of variable-length attributes, so the view's dimension scales
+ * (DIMENSION_LIST, REFERENCE_LIST) are attached again. Nothing to do without a view. */
+int iti_h5_view_reattach(hid_t tensor_group);
+
 #endif

@@ -16,6 +16,7 @@ int cmd_export(int argc, char **argv);
 int cmd_preview(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_compact(int argc, char **argv);
 int cmd_upgrade(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
@@ -40,8 +41,11 @@ int cli_parse(int argc, char **argv, const struct option *opts, cli_option_fn on
 /* Prints the help lines of --compression and --level from the library's codec table. */
 void cli_print_codec_help(void);
 
-/* The option table of commands that take none. */
+/* The option table of commands that take none, and of those that take only --json. */
 extern const struct option cli_no_options[];
+extern const struct option cli_json_option[];
+/* A cli_option_fn that sets the bool `user` points to (commands whose only option is a flag). */
+int cli_set_flag(int code, const char *value, void *user);
 
 /* A byte count: "12.3 MiB" (1024-based), or the exact number with `exact`. */
 void cli_format_bytes(char *buf, size_t size, uint64_t bytes, bool exact);

@@ -11,10 +11,12 @@
 const char *cli_message(void) {
     const char *msg = it_last_error();
     /* the library names its own function first ("it_export_hdf5: ..."): not the tool's word */
-    size_t n = strspn(msg, "abcdefghijklmnopqrstuvwxyz0123456789_");
-    if (strncmp(msg, "it_", 3) == 0 && strncmp(msg + n, ": ", 2) == 0)
+    for (;;) { /* also "it_a: it_b: ..." when a call reports what another one said */
+        size_t n = strspn(msg, "abcdefghijklmnopqrstuvwxyz0123456789_");
+        if (strncmp(msg, "it_", 3) != 0 || strncmp(msg + n, ": ", 2) != 0)
+            return msg;
         msg += n + 2;
-    return msg;
+    }
 }
 
 int cli_fail(const char *what, int code) {
@@ -41,6 +43,13 @@ bool cli_wants_help(int argc, char **argv) {
 }
 
 const struct option cli_no_options[] = {{NULL, 0, NULL, 0}};
+
+int cli_set_flag(int code, const char *value, void *user) {
+    (void)code, (void)value;
+    *(bool *)user = true;
+    return 0;
+}
+const struct option cli_json_option[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
 
 int cli_parse(int argc, char **argv, const struct option *opts, cli_option_fn on_option,
               void *user, const char **pos, int min_pos, int max_pos, int *npos) {

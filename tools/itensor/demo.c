@@ -8,6 +8,7 @@
  * Stored in DIR/store.h5 (a second run is served from it), a region exported to
  * DIR/export.h5 and rendered to DIR/preview.png. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,17 +164,30 @@ static int build(it_store *s, it_tensor **height, it_tensor **smooth, it_tensor 
     return it_tensor_create(s, &d, relief);
 }
 
+static bool json; /* --json: the narration is left out, one document printed at the end */
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+    if (json)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+}
+
 int cmd_demo(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
-        puts("usage: itensor demo [DIR]\n\nBuilds a procedural terrain of unbounded size into "
+        puts("Usage: itensor demo [--json] [DIR]\n\nBuilds a procedural terrain of unbounded size into "
              "DIR (default demo-out):\n  DIR/store.h5    the tile store (height, smooth, relief)\n"
              "  DIR/export.h5   a region of the smoothed heights, with pixel coordinates\n"
              "  DIR/preview.png the shaded relief of that region\n"
-             "Run it twice: the second run is served from the store.");
+             "Run it twice: the second run is served from the store.\n\n"
+             "  --json   one JSON document: store, export, preview, windows_computed, seconds");
         return 0;
     }
     const char *pos[1];
-    int npos, prc = cli_parse(argc, argv, cli_no_options, NULL, NULL, pos, 0, 1, &npos);
+    int npos, prc = cli_parse(argc, argv, cli_json_option, cli_set_flag, &json, pos, 0, 1, &npos);
     if (prc)
         return prc;
     const char *dir = npos ? pos[0] : "demo-out";
@@ -189,7 +203,7 @@ int cmd_demo(int argc, char **argv) {
         return 1;
     int rc = it_store_open_hdf5(ctx, store_path, IT_HDF5_READWRITE, NULL, &s);
     if (rc == IT_EFORMAT) { /* the demo's own store, unreadable (an older version's): rebuilt */
-        printf("%s cannot be read (%s): rebuilding it\n", store_path, cli_message());
+        say("%s cannot be read (%s): rebuilding it\n", store_path, cli_message());
         rc = it_store_open_hdf5(ctx, store_path, IT_HDF5_CREATE, NULL, &s);
     }
     if (rc) {
@@ -207,7 +221,7 @@ int cmd_demo(int argc, char **argv) {
     it_region_set(&r2, 2, s3 + 1, e3 + 1, NULL);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    printf("relief[:, -640:640, -1024:1024] (computes height, smooth and relief windows)...\n");
+    say("relief[:, -640:640, -1024:1024] (computes height, smooth and relief windows)...\n");
     rc = it_tensor_fill(relief, &r3);
     cli_progress_done();
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -218,9 +232,9 @@ int cmd_demo(int argc, char **argv) {
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     long n = atomic_load(&calls);
     if (n)
-        printf("  computed %ld windows in %.2f s, stored in %s\n", n, secs, store_path);
+        say("  computed %ld windows in %.2f s, stored in %s\n", n, secs, store_path);
     else
-        printf("  computed 0 windows: everything was already in %s (%.2f s)\n", store_path, secs);
+        say("  computed 0 windows: everything was already in %s (%.2f s)\n", store_path, secs);
     it_export_options eo;
     it_export_options_init(&eo);
     eo.overwrite = 1;
@@ -233,16 +247,26 @@ int cmd_demo(int argc, char **argv) {
         cli_fail("export", rc);
         goto out;
     }
-    printf("  exported smooth[-640:640, -1024:1024] to %s:height (1280 x 2048 f32, y/x "
+    say("  exported smooth[-640:640, -1024:1024] to %s:height (1280 x 2048 f32, y/x "
            "coordinates)\n", export_path);
     if ((rc = it_preview_png(relief, &r3, png_path, NULL))) {
         cli_fail("preview", rc);
         goto out;
     }
-    printf("  rendered the shaded relief to %s (2048 x 1280 RGB)\n", png_path);
+    say("  rendered the shaded relief to %s (2048 x 1280 RGB)\n", png_path);
     /* Debian's python3-h5py and -xarray belong to /usr/bin/python3, which another python3
      * (a venv, conda) may come before on PATH */
     const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+    if (json) {
+        fputs("{\"store\": ", stdout);
+        cli_json_string(stdout, store_path);
+        fputs(", \"export\": ", stdout);
+        cli_json_string(stdout, export_path);
+        fputs(", \"preview\": ", stdout);
+        cli_json_string(stdout, png_path);
+        printf(", \"windows_computed\": %ld, \"seconds\": %.3f}\n", n, secs);
+        goto out;
+    }
     printf("\nopen it:\n"
            "  itensor ls %s\n"
            "  ncdump -h %s\n"

@@ -131,7 +131,7 @@ static int on_view_option(int code, const char *value, void *user) {
 
 int cmd_ls(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
-        puts("usage: itensor ls [--json] [-b] FILE\n\nLists the tensors of a store: id, shape "
+        puts("Usage: itensor ls [--json] [-b] FILE\n\nLists the tensors of a store: id, shape "
              "(inf = infinite), dtype, chunk shape,\ncompression, stored chunks, stored bytes and"
              " the bounding box of stored data in\npixels, in the region syntax --region accepts."
              "\n\n  --json      machine-readable output (stable keys; infinite dimensions null)\n"
@@ -353,7 +353,7 @@ static void info_text(const it_tensor_info *in, const it_tensor_stats *st,
 
 int cmd_info(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
-        puts("usage: itensor info [--json] [-b] FILE ID\n\nPrints every stored field of a tensor:"
+        puts("Usage: itensor info [--json] [-b] FILE ID\n\nPrints every stored field of a tensor:"
              " shape, dtype, window, blend (with the\nweighted blend's profile), chunk grid, "
              "function tag, stored data, where the data\nlie in the file (HDF5 path, origin, "
              "compression), and its arguments with their\nwindows (recursively). While the "

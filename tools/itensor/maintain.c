@@ -1,6 +1,7 @@
-/* itensor verify and rm. */
+/* itensor verify, rm and compact. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -15,6 +16,10 @@ typedef struct verify_ctx {
     size_t bufsize;
     uint64_t chunks, bad;
     int tensors, broken;
+    bool json;
+    FILE *bad_list;             /* --json: the tensor's bad chunks, as JSON objects */
+    char *bad_text;
+    size_t bad_len;
 } verify_ctx;
 
 /* Reads (so decodes and checks) one stored chunk, clipped to the finite dimensions. */
@@ -40,13 +45,44 @@ static int verify_chunk(const int64_t *start, const int64_t *stop, void *user) {
     v->chunks++;
     int rc = it_tensor_read(v->t, &r, v->buf, n);
     if (rc) {
-        v->bad++;
-        printf("  BAD chunk at");
-        for (int d = 0; d < v->rank; d++)
-            printf("%s%lld:%lld", d ? "," : " ", (long long)r.start[d], (long long)r.stop[d]);
-        printf(": %s\n", cli_message());
+        char box[IT_MAX_RANK * 48];
+        cli_format_box(box, sizeof box, r.start, r.stop, v->rank);
+        if (v->json) {
+            fprintf(v->bad_list, "%s{\"region\": ", v->bad++ ? ", " : "");
+            cli_json_string(v->bad_list, box);
+            fputs(", \"error\": ", v->bad_list);
+            cli_json_string(v->bad_list, cli_message());
+            fputc('}', v->bad_list);
+        } else {
+            v->bad++;
+            printf("  BAD chunk at %s: %s\n", box, cli_message());
+        }
     }
     return 0;
+}
+
+/* --json: one tensor's object (error: what kept it from being checked, or NULL). */
+static void json_tensor(verify_ctx *v, const char *id, uint64_t n, bool bad, const char *error,
+                        const it_hdf5_index_report *ir) {
+    printf("%s{\"id\": ", v->tensors > 1 ? ", " : "");
+    cli_json_string(stdout, id);
+    printf(", \"ok\": %s, \"chunks\": %llu, \"error\": ", bad ? "false" : "true",
+           (unsigned long long)n);
+    if (error)
+        cli_json_string(stdout, error);
+    else
+        fputs("null", stdout);
+    fflush(v->bad_list);
+    printf(", \"bad_chunks\": [%s]", v->bad_text ? v->bad_text : "");
+    if (ir)
+        printf(", \"index\": {\"rows_without_chunk\": %llu, \"chunks_not_indexed\": %llu, "
+               "\"chunks_stored\": %llu}", (unsigned long long)ir->stale,
+               (unsigned long long)ir->unindexed, (unsigned long long)ir->stored);
+    putchar('}');
+    rewind(v->bad_list); /* the next tensor's list starts empty */
+    fflush(v->bad_list);
+    if (v->bad_text)
+        v->bad_text[0] = 0;
 }
 
 static int verify_tensor(const char *id, void *user) {
@@ -54,7 +90,10 @@ static int verify_tensor(const char *id, void *user) {
     v->tensors++;
     int rc = it_tensor_open(v->store, id, 0, &v->t);
     if (rc) {
-        printf("%s: BAD metadata: %s\n", id, cli_message());
+        if (v->json)
+            json_tensor(v, id, 0, true, cli_message(), NULL);
+        else
+            printf("%s: BAD metadata: %s\n", id, cli_message());
         v->broken++;
         return 0;
     }
@@ -71,13 +110,23 @@ static int verify_tensor(const char *id, void *user) {
     it_tensor_release(v->t);
     it_store_clear_cache(v->store); /* verification should not hold memory */
     if (rc || irc) {
-        printf("%s: BAD: %s failed: %s\n", id, rc ? "listing its chunks" : "checking its index",
-               cli_message());
+        char why[1200];
+        snprintf(why, sizeof why, "%s failed: %s", rc ? "listing its chunks" : "checking its index",
+                 cli_message());
+        if (v->json)
+            json_tensor(v, id, v->chunks - before, true, why, NULL);
+        else
+            printf("%s: BAD: %s\n", id, why);
         v->broken++;
         return 0;
     }
     uint64_t n = v->chunks - before, bad = v->bad - bad_before;
     bool differs = ir.stale || ir.unindexed;
+    if (v->json) {
+        json_tensor(v, id, n, bad || differs, NULL, &ir);
+        v->broken += bad || differs;
+        return 0;
+    }
     printf("%s: %llu chunks, %s\n", id, (unsigned long long)n, bad || differs ? "BAD" : "ok");
     if (differs)
         printf("  chunk index differs from HDF5's chunk B-tree: %llu index rows without a chunk, "
@@ -91,34 +140,51 @@ static int verify_tensor(const char *id, void *user) {
 
 int cmd_verify(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
-        puts("usage: itensor verify FILE\n\nOpens every tensor of the store (checking its "
+        puts("Usage: itensor verify [--json] FILE\n\nOpens every tensor of the store (checking its "
              "metadata), reads and decodes every\nstored chunk, and compares the chunk index with "
              "HDF5's own chunk B-tree. Prints one\nline per tensor; exit status 1 if anything is "
-             "wrong.");
+             "wrong.\n\n  --json   one JSON document: file, tensors [{id, ok, chunks, error, "
+             "bad_chunks\n           [{region, error}], index {rows_without_chunk, "
+             "chunks_not_indexed,\n           chunks_stored}}], chunks_read, "
+             "tensors_with_problems");
         return 0;
     }
     const char *pos[1];
-    int npos, prc = cli_parse(argc, argv, cli_no_options, NULL, NULL, pos, 1, 1, &npos);
+    verify_ctx v = {0};
+    int npos, prc = cli_parse(argc, argv, cli_json_option, cli_set_flag, &v.json, pos, 1, 1, &npos);
     if (prc)
         return prc;
     const char *file = pos[0];
-    it_ctx *ctx;
-    verify_ctx v = {0};
-    if (cli_context(&ctx, "verify"))
+    it_ctx *ctx = NULL;
+    if (v.json && !(v.bad_list = open_memstream(&v.bad_text, &v.bad_len))) {
+        fprintf(stderr, "itensor: verify: out of memory\n");
         return 1;
-    int rc = cli_open(ctx, file, false, NULL, 0, &v.store, NULL);
-    if (rc) {
-        it_ctx_destroy(ctx);
-        return rc;
     }
-    rc = it_store_list(v.store, verify_tensor, &v);
-    it_store_close(v.store);
-    it_ctx_destroy(ctx);
+    int rc = cli_context(&ctx, "verify") ? 1 : cli_open(ctx, file, false, NULL, 0, &v.store, NULL);
+    if (rc == 0) {
+        if (v.json) {
+            fputs("{\"file\": ", stdout);
+            cli_json_string(stdout, file);
+            fputs(", \"tensors\": [", stdout);
+        }
+        rc = it_store_list(v.store, verify_tensor, &v);
+        it_store_close(v.store);
+        rc = rc ? cli_fail("verify", rc) : 0;
+    }
+    if (ctx)
+        it_ctx_destroy(ctx);
     free(v.buf);
+    if (v.bad_list)
+        fclose(v.bad_list);
+    free(v.bad_text);
     if (rc)
-        return cli_fail("verify", rc);
-    printf("%d tensors, %llu chunks read, %d with problems\n", v.tensors,
-           (unsigned long long)v.chunks, v.broken);
+        return rc;
+    if (v.json)
+        printf("], \"chunks_read\": %llu, \"tensors_with_problems\": %d}\n",
+               (unsigned long long)v.chunks, v.broken);
+    else
+        printf("%d tensors, %llu chunks read, %d with problems\n", v.tensors,
+               (unsigned long long)v.chunks, v.broken);
     if (v.broken)
         fprintf(stderr, "itensor: verify: %s: %d of %d tensors have problems (%llu bad chunks)\n",
                 file, v.broken, v.tensors, (unsigned long long)v.bad);
@@ -152,24 +218,40 @@ static int find_dependant(const char *other, void *user) {
     return 0;
 }
 
-static int set_flag(int code, const char *value, void *user) {
-    (void)code, (void)value;
-    *(bool *)user = true;
+typedef struct rm_flags {
+    bool force, json;
+} rm_flags;
+
+static int rm_option(int code, const char *value, void *user) {
+    (void)value;
+    rm_flags *f = user;
+    if (code == 'f')
+        f->force = true;
+    else
+        f->json = true;
     return 0;
+}
+
+static uint64_t file_bytes(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
 int cmd_rm(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
-        puts("usage: itensor rm FILE ID [--force]\n\nDeletes tensor ID (its group, metadata and "
-             "data) from the store. Refuses when other\ntensors of the store read ID as an "
-             "argument (it names them), unless --force.\nHDF5 does not shrink the file; h5repack "
-             "reclaims the space.");
+        puts("Usage: itensor rm [--json] FILE ID [--force]\n\nDeletes tensor ID (its group, "
+             "metadata and data) from the store. Refuses when other\ntensors of the store read "
+             "ID as an argument (it names them), unless --force.\nHDF5 does not shrink the "
+             "file: 'itensor compact FILE' reclaims the space.\n\n"
+             "  --force  delete even when other tensors read ID\n"
+             "  --json   one JSON document: file, removed, file_bytes");
         return 0;
     }
-    static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
-    bool force = false;
+    static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
+                                         {"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    rm_flags fl = {0};
     const char *pos[2];
-    int npos, prc = cli_parse(argc, argv, opts, set_flag, &force, pos, 2, 2, &npos);
+    int npos, prc = cli_parse(argc, argv, opts, rm_option, &fl, pos, 2, 2, &npos);
     if (prc)
         return prc;
     const char *file = pos[0], *id = pos[1];
@@ -187,7 +269,7 @@ int cmd_rm(int argc, char **argv) {
         it_store_close(s);
         if (lrc)
             rc = cli_fail("rm", lrc);
-        else if (d.count && !force) {
+        else if (d.count && !fl.force) {
             fprintf(stderr, "itensor: rm: %s is an argument of %s; deleting it leaves %s unable "
                     "to recompute (--force deletes it anyway)\n", id, d.names,
                     d.count > 1 ? "them" : "it");
@@ -200,9 +282,60 @@ int cmd_rm(int argc, char **argv) {
         int drc = it_store_delete_tensor(s, id);
         int crc = it_store_close(s);
         rc = drc ? cli_fail("rm", drc) : crc ? cli_fail("rm", crc) : 0;
-        if (rc == 0)
-            printf("removed %s from %s\n", id, file);
     }
     it_ctx_destroy(ctx);
-    return rc;
+    if (rc)
+        return rc;
+    char size[32];
+    cli_format_bytes(size, sizeof size, file_bytes(file), false);
+    if (fl.json) {
+        fputs("{\"file\": ", stdout);
+        cli_json_string(stdout, file);
+        fputs(", \"removed\": ", stdout);
+        cli_json_string(stdout, id);
+        printf(", \"file_bytes\": %llu}\n", (unsigned long long)file_bytes(file));
+    } else {
+        printf("removed %s from %s; the file keeps its size (%s): 'itensor compact %s' "
+               "reclaims the space\n", id, file, size, file);
+    }
+    return 0;
+}
+
+int cmd_compact(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        puts("Usage: itensor compact [--json] FILE\n\nRewrites the store without the space "
+             "deleted tensors and rewritten metadata left\n(HDF5 never shrinks a file): every "
+             "tensor is copied as stored (chunks are not\ndecoded) into a new store beside "
+             "FILE, which is synced and renamed over FILE\nwhile FILE's writer lock is held. A "
+             "failure or a kill leaves FILE as it was.\nNeeds room for the store's live data; "
+             "fails while a writer has FILE open.\n\n"
+             "  --json   one JSON document: file, tensors, bytes_before, bytes_after");
+        return 0;
+    }
+    bool json = false;
+    const char *pos[1];
+    int npos, prc = cli_parse(argc, argv, cli_json_option, cli_set_flag, &json, pos, 1, 1, &npos);
+    if (prc)
+        return prc;
+    it_ctx *ctx;
+    if (cli_context(&ctx, "compact"))
+        return 1;
+    it_hdf5_compact_info info;
+    int rc = it_hdf5_compact(ctx, pos[0], &info);
+    it_ctx_destroy(ctx);
+    if (rc)
+        return cli_fail(pos[0], rc);
+    if (json) {
+        fputs("{\"file\": ", stdout);
+        cli_json_string(stdout, pos[0]);
+        printf(", \"tensors\": %d, \"bytes_before\": %llu, \"bytes_after\": %llu}\n",
+               info.tensors, (unsigned long long)info.bytes_before,
+               (unsigned long long)info.bytes_after);
+    } else {
+        char a[32], b[32];
+        cli_format_bytes(a, sizeof a, info.bytes_before, false);
+        cli_format_bytes(b, sizeof b, info.bytes_after, false);
+        printf("compacted %s: %d tensors, %s -> %s\n", pos[0], info.tensors, a, b);
+    }
+    return 0;
 }

@@ -10,14 +10,14 @@ typedef struct out_args {
     const char *units, *coord_units, *long_name, *fill_value;
     char dim_names[1024];       /* a copy of --dim-names, cut at its commas */
     const char *names[IT_MAX_RANK + 1];
-    bool contiguous, missing_as_fill, sample, colorbar;
+    bool contiguous, missing_as_fill, sample, colorbar, json;
     int overwrite, level;
     it_compression compression;
 } out_args;
 
 enum { OPT_DATASET = 256, OPT_CONTIGUOUS, OPT_COMPRESSION, OPT_LEVEL, OPT_MISSING, OPT_OVERWRITE,
        OPT_IDENTICAL, OPT_UNITS, OPT_COORD_UNITS, OPT_DIM_NAMES, OPT_LONG_NAME, OPT_FILL_VALUE,
-       OPT_COLORMAP, OPT_RANGE, OPT_SAMPLE, OPT_COLORBAR };
+       OPT_COLORMAP, OPT_RANGE, OPT_SAMPLE, OPT_COLORBAR, OPT_JSON };
 
 static const struct option export_options[] = {
     {"region", required_argument, NULL, 'r'},   {"output", required_argument, NULL, 'o'},
@@ -32,14 +32,16 @@ static const struct option export_options[] = {
     {"coord-units", required_argument, NULL, OPT_COORD_UNITS},
     {"dim-names", required_argument, NULL, OPT_DIM_NAMES},
     {"long-name", required_argument, NULL, OPT_LONG_NAME},
-    {"fill-value", required_argument, NULL, OPT_FILL_VALUE}, {NULL, 0, NULL, 0}};
+    {"fill-value", required_argument, NULL, OPT_FILL_VALUE},
+    {"json", no_argument, NULL, OPT_JSON}, {NULL, 0, NULL, 0}};
 
 static const struct option preview_options[] = {
     {"region", required_argument, NULL, 'r'},   {"output", required_argument, NULL, 'o'},
     {"colormap", required_argument, NULL, OPT_COLORMAP},
     {"range", required_argument, NULL, OPT_RANGE},
     {"sample", no_argument, NULL, OPT_SAMPLE},  {"colorbar", no_argument, NULL, OPT_COLORBAR},
-    {"missing-as-fill", no_argument, NULL, OPT_MISSING}, {NULL, 0, NULL, 0}};
+    {"missing-as-fill", no_argument, NULL, OPT_MISSING},
+    {"json", no_argument, NULL, OPT_JSON}, {NULL, 0, NULL, 0}};
 
 static int on_option(int code, const char *v, void *user) {
     out_args *a = user;
@@ -75,6 +77,7 @@ static int on_option(int code, const char *v, void *user) {
     case OPT_RANGE: a->range = v; break;
     case OPT_SAMPLE: a->sample = true; break;
     case OPT_COLORBAR: a->colorbar = true; break;
+    case OPT_JSON: a->json = true; break;
     case OPT_COMPRESSION:
         if (it_compression_parse(v, &a->compression))
             return cli_usage_error("--compression: %s", cli_message());
@@ -134,7 +137,7 @@ static int prepare(const out_args *a, it_ctx **ctx, it_store **s, it_tensor **t,
 
 int cmd_export(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
-        puts("usage: itensor export FILE ID --region R -o OUT [options]\n\n"
+        puts("Usage: itensor export FILE ID --region R -o OUT [options]\n\n"
              "Writes region R of tensor ID to dataset N of the HDF5 file OUT (created if\n"
              "missing) with dimension scales and CF attributes (Conventions, units, axis,\n"
              "_FillValue), so ncdump, xarray and h5py open it directly.\n\n"
@@ -156,7 +159,9 @@ int cmd_export(int argc, char **argv) {
              "                  integers)\n"
              "  --missing-as-fill  chunks never computed are written as the _FillValue (readers\n"
              "                  see them as missing) instead of failing; integer tensors need\n"
-             "                  --fill-value. The attribute never_computed_pixels counts them\n\n"
+             "                  --fill-value. The attribute never_computed_pixels counts them\n"
+             "  --json          print one JSON document: file, dataset, shape, data_bytes,\n"
+             "                  data_offset (null for chunked outputs)\n\n"
              "Options also take the --name=value form, before or after FILE ID.\n"
              "Stores are opened read-only: export never computes. A failed export leaves OUT as "
              "it was.");
@@ -212,6 +217,20 @@ int cmd_export(int argc, char **argv) {
     it_ctx_destroy(ctx);
     if (rc)
         return cli_fail("export", rc);
+    if (a.json) {
+        fputs("{\"file\": ", stdout);
+        cli_json_string(stdout, a.out);
+        fputs(", \"dataset\": ", stdout);
+        cli_json_string(stdout, a.dataset);
+        fputs(", \"shape\": ", stdout);
+        cli_json_array(stdout, info.shape, info.rank);
+        printf(", \"data_bytes\": %llu, \"data_offset\": ", (unsigned long long)info.data_bytes);
+        if (info.data_offset == UINT64_MAX)
+            puts("null}");
+        else
+            printf("%llu}\n", (unsigned long long)info.data_offset);
+        return 0;
+    }
     char shape[128];
     cli_format_shape(shape, sizeof shape, info.shape, info.rank);
     printf("wrote %s:%s %s, %llu bytes of data", a.out, a.dataset, shape,
@@ -224,7 +243,7 @@ int cmd_export(int argc, char **argv) {
 
 int cmd_preview(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
-        puts("usage: itensor preview FILE ID --region R -o OUT.png [options]\n\n"
+        puts("Usage: itensor preview FILE ID --region R -o OUT.png [options]\n\n"
              "Renders a 2-D region (grayscale or colour map) or a 3-channel region ((3, H, W)\n"
              "or (H, W, 3)) as RGB into an 8-bit PNG. With steps, each pixel is the mean of the\n"
              "box of values it stands for. The PNG's text chunks record the tensor, region,\n"
@@ -237,7 +256,8 @@ int cmd_preview(int argc, char **argv) {
              "                    with labelled ticks at both ends and round values between\n"
              "  --sample          with steps, take the value at each step instead of the mean of\n"
              "                    the box it stands for (reads less; aliases)\n"
-             "  --missing-as-fill chunks never computed read as the fill value (blend_init)");
+             "  --missing-as-fill chunks never computed read as the fill value (blend_init)\n"
+             "  --json            print one JSON document: file, tensor, region");
         return 0;
     }
     out_args a;
@@ -288,6 +308,16 @@ int cmd_preview(int argc, char **argv) {
         fprintf(stderr, "itensor: preview: cannot write %s\n", a.out);
         return 1;
     }
-    printf("wrote %s\n", a.out);
+    if (a.json) {
+        fputs("{\"file\": ", stdout);
+        cli_json_string(stdout, a.out);
+        fputs(", \"tensor\": ", stdout);
+        cli_json_string(stdout, a.id);
+        fputs(", \"region\": ", stdout);
+        cli_json_string(stdout, a.region);
+        puts("}");
+    } else {
+        printf("wrote %s\n", a.out);
+    }
     return 0;
 }

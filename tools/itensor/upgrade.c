@@ -32,10 +32,15 @@
 typedef struct limits {
     unsigned long seconds;      /* CPU time of the child */
     unsigned long long bytes;   /* its address space (0: 64 times the file, at least 4 GiB) */
+    bool json;
 } limits;
 
 static int on_option(int code, const char *value, void *user) {
     limits *l = user;
+    if (code == 'j') {
+        l->json = true;
+        return 0;
+    }
     char *end;
     errno = 0;
     unsigned long long v = strtoull(value, &end, 10);
@@ -51,6 +56,7 @@ static int on_option(int code, const char *value, void *user) {
 
 static const struct option options[] = {{"limit-seconds", required_argument, NULL, 's'},
                                         {"limit-memory", required_argument, NULL, 'm'},
+                                        {"json", no_argument, NULL, 'j'},
                                         {NULL, 0, NULL, 0}};
 
 /* Whether the file begins with a store header (format 3): -1 when it cannot be read. */
@@ -142,7 +148,7 @@ static int convert_isolated(const char *file, const limits *l) {
 
 int cmd_upgrade(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
-        puts("usage: itensor upgrade FILE [--limit-seconds S] [--limit-memory BYTES]\n\n"
+        puts("Usage: itensor upgrade [--json] FILE [--limit-seconds S] [--limit-memory BYTES]\n\n"
              "Converts a store written by infinite-tensor 0.1 or 0.2 (format 1 or 2) to the\n"
              "current format 3 (a store header in front of the HDF5 file; format 1's strings\n"
              "become fixed-length and each chunk index is rebuilt from HDF5's chunk B-tree).\n"
@@ -151,10 +157,11 @@ int cmd_upgrade(int argc, char **argv) {
              "seconds of CPU time (default 600) and BYTES of memory (default 64 times the file,\n"
              "at least 4 GiB); a file that crashes or stalls it leaves the store unchanged.\n"
              "Upgrade only files you trust. All or nothing; a current store is left as it is\n"
-             "(a commit its writer left unfinished is completed).");
+             "(a commit its writer left unfinished is completed).\n\n"
+             "  --json   one JSON document: file, upgraded (false when already current)");
         return 0;
     }
-    limits l = {600, 0};
+    limits l = {600, 0, false};
     const char *pos[1];
     int npos, prc = cli_parse(argc, argv, options, on_option, &l, pos, 1, 1, &npos);
     if (prc)
@@ -166,8 +173,13 @@ int cmd_upgrade(int argc, char **argv) {
         return 1;
     }
     int rc = current ? open_for_writing(file, false) : convert_isolated(file, &l);
-    if (rc == 0)
+    if (rc == 0 && l.json) {
+        fputs("{\"file\": ", stdout);
+        cli_json_string(stdout, file);
+        printf(", \"upgraded\": %s}\n", current ? "false" : "true");
+    } else if (rc == 0) {
         printf(current ? "%s is already in the current format\n"
                        : "upgraded %s to the current format\n", file);
+    }
     return rc;
 }
