@@ -71,3 +71,26 @@ assert it.__file__.startswith("'"$root"'"), it.__file__
     done
     echo "  Python, installed and moved: passed"
 fi
+# The documentation a user finds after installing: man pages (man finds them under the
+# prefix's share/man), bash completion, the API reference (each when its tool was found)
+man1="$prefix/share/man/man1"
+if [ -d "$man1" ]; then
+    for page in itensor itensor-export itensor-compact; do
+        [ -s "$man1/$page.1" ] || { echo "FAILED: $page.1 not installed"; exit 1; }
+    done
+    if command -v man >/dev/null; then
+        MANPATH="$prefix/share/man" man -w itensor-export | grep -q "prefix with space/share/man/man1/itensor-export.1" ||
+            { echo "FAILED: man does not find itensor-export under the prefix"; exit 1; }
+    fi
+    echo "  man pages: installed"
+fi
+completion="$prefix/share/bash-completion/completions/itensor"
+[ -s "$completion" ] || { echo "FAILED: no bash completion installed"; exit 1; }
+PATH="$prefix/bin:$PATH" bash -c 'source "$1"; COMP_WORDS=(itensor comp); COMP_CWORD=1; _itensor; [ "${COMPREPLY[*]}" = compact ]' _ "$completion" ||
+    { echo "FAILED: the installed completion does not complete"; exit 1; }
+echo "  bash completion: installed, completes"
+api=$(find "$prefix/share/doc" -path "*/api/index.html" | head -1)
+if [ -n "$api" ]; then
+    grep -q "infinite-tensor" "$api" || { echo "FAILED: the API reference's index"; exit 1; }
+    echo "  API reference: installed"
+fi

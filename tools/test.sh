@@ -18,7 +18,7 @@ packages=(cmake make gcc g++ libc6-dev pkg-config libhdf5-dev libpng-dev libdefl
     libcmocka-dev hdf5-tools hdf5-filter-plugin hdf5-filter-plugin-blosc-serial netcdf-bin
     libopenmpi-dev openmpi-bin
     python3-h5py python3-numpy python3-xarray python3-dask python3-netcdf4 python3-cffi python3-pytest
-    python3-venv python3-silx python3-h5netcdf h5utils)
+    python3-venv python3-silx python3-h5netcdf h5utils help2man man-db doxygen)
 while [ $# -gt 0 ]; do
     case "$1" in
     --sanitize) build=build-asan; flags+=(-DIT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug) ;;

@@ -176,6 +176,17 @@ static void say(const char *fmt, ...) {
     va_end(ap);
 }
 
+static void print_json(const char *store, const char *exported, const char *png, long windows,
+                       double secs) {
+    fputs("{\"store\": ", stdout);
+    cli_json_string(stdout, store);
+    fputs(", \"export\": ", stdout);
+    cli_json_string(stdout, exported);
+    fputs(", \"preview\": ", stdout);
+    cli_json_string(stdout, png);
+    printf(", \"windows_computed\": %ld, \"seconds\": %.3f}\n", windows, secs);
+}
+
 int cmd_demo(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         puts("Usage: itensor demo [--json] [DIR]\n\nBuilds a procedural terrain of unbounded size into "
@@ -258,13 +269,7 @@ int cmd_demo(int argc, char **argv) {
      * (a venv, conda) may come before on PATH */
     const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
     if (json) {
-        fputs("{\"store\": ", stdout);
-        cli_json_string(stdout, store_path);
-        fputs(", \"export\": ", stdout);
-        cli_json_string(stdout, export_path);
-        fputs(", \"preview\": ", stdout);
-        cli_json_string(stdout, png_path);
-        printf(", \"windows_computed\": %ld, \"seconds\": %.3f}\n", n, secs);
+        print_json(store_path, export_path, png_path, n, secs);
         goto out;
     }
     printf("\nopen it:\n"

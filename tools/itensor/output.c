@@ -135,6 +135,60 @@ static int prepare(const out_args *a, it_ctx **ctx, it_store **s, it_tensor **t,
     return 0;
 }
 
+/* The export options of the command line; a usage error's exit status, or 0. */
+static int export_options_of(const out_args *a, it_tensor *t, it_export_options *o) {
+    it_export_options_init(o);
+    o->contiguous = a->contiguous;
+    o->compression = a->compression;
+    o->compression_level = a->level;
+    o->overwrite = a->overwrite;
+    o->value_units = a->units;
+    o->units = a->coord_units;
+    o->long_name = a->long_name;
+    if (a->names[0]) {
+        int n = 0;
+        while (a->names[n])
+            n++;
+        it_tensor_info in;
+        it_tensor_get_info(t, &in);
+        if (n != in.rank)
+            return cli_usage_error("--dim-names names %d dimensions; %s has %d", n, a->id, in.rank);
+        o->dim_names = a->names;
+    }
+    if (a->fill_value) {
+        char *end;
+        o->fill_value = strtod(a->fill_value, &end);
+        o->fill_value_set = 1;
+        if (*end || end == a->fill_value)
+            return cli_usage_error("--fill-value takes a number (or nan), not \"%s\"", a->fill_value);
+    }
+    return 0;
+}
+
+static void print_export(const out_args *a, const it_export_info *info) {
+    if (a->json) {
+        fputs("{\"file\": ", stdout);
+        cli_json_string(stdout, a->out);
+        fputs(", \"dataset\": ", stdout);
+        cli_json_string(stdout, a->dataset);
+        fputs(", \"shape\": ", stdout);
+        cli_json_array(stdout, info->shape, info->rank);
+        printf(", \"data_bytes\": %llu, \"data_offset\": ", (unsigned long long)info->data_bytes);
+        if (info->data_offset == UINT64_MAX)
+            puts("null}");
+        else
+            printf("%llu}\n", (unsigned long long)info->data_offset);
+        return;
+    }
+    char shape[128];
+    cli_format_shape(shape, sizeof shape, info->shape, info->rank);
+    printf("wrote %s:%s %s, %llu bytes of data", a->out, a->dataset, shape,
+           (unsigned long long)info->data_bytes);
+    if (info->data_offset != UINT64_MAX)
+        printf(", contiguous at byte offset %llu", (unsigned long long)info->data_offset);
+    printf("\n");
+}
+
 int cmd_export(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         puts("Usage: itensor export FILE ID --region R -o OUT [options]\n\n"
@@ -178,36 +232,10 @@ int cmd_export(int argc, char **argv) {
     if ((rc = prepare(&a, &ctx, &s, &t, &r, "export")))
         return rc;
     it_export_options o;
-    it_export_options_init(&o);
-    o.contiguous = a.contiguous;
-    o.compression = a.compression;
-    o.compression_level = a.level;
-    o.overwrite = a.overwrite;
-    o.value_units = a.units;
-    o.units = a.coord_units;
-    o.long_name = a.long_name;
-    if (a.names[0]) {
-        int n = 0;
-        while (a.names[n])
-            n++;
-        it_tensor_info in;
-        it_tensor_get_info(t, &in);
-        if (n != in.rank) {
-            it_store_close(s);
-            it_ctx_destroy(ctx);
-            return cli_usage_error("--dim-names names %d dimensions; %s has %d", n, a.id, in.rank);
-        }
-        o.dim_names = a.names;
-    }
-    if (a.fill_value) {
-        char *end;
-        o.fill_value = strtod(a.fill_value, &end);
-        o.fill_value_set = 1;
-        if (*end || end == a.fill_value) {
-            it_store_close(s);
-            it_ctx_destroy(ctx);
-            return cli_usage_error("--fill-value takes a number (or nan), not \"%s\"", a.fill_value);
-        }
+    if ((rc = export_options_of(&a, t, &o))) {
+        it_store_close(s);
+        it_ctx_destroy(ctx);
+        return rc;
     }
     it_export_info info;
     cli_progress_in_bytes();
@@ -217,27 +245,7 @@ int cmd_export(int argc, char **argv) {
     it_ctx_destroy(ctx);
     if (rc)
         return cli_fail("export", rc);
-    if (a.json) {
-        fputs("{\"file\": ", stdout);
-        cli_json_string(stdout, a.out);
-        fputs(", \"dataset\": ", stdout);
-        cli_json_string(stdout, a.dataset);
-        fputs(", \"shape\": ", stdout);
-        cli_json_array(stdout, info.shape, info.rank);
-        printf(", \"data_bytes\": %llu, \"data_offset\": ", (unsigned long long)info.data_bytes);
-        if (info.data_offset == UINT64_MAX)
-            puts("null}");
-        else
-            printf("%llu}\n", (unsigned long long)info.data_offset);
-        return 0;
-    }
-    char shape[128];
-    cli_format_shape(shape, sizeof shape, info.shape, info.rank);
-    printf("wrote %s:%s %s, %llu bytes of data", a.out, a.dataset, shape,
-           (unsigned long long)info.data_bytes);
-    if (info.data_offset != UINT64_MAX)
-        printf(", contiguous at byte offset %llu", (unsigned long long)info.data_offset);
-    printf("\n");
+    print_export(&a, &info);
     return 0;
 }
 
