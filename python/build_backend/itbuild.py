@@ -94,9 +94,12 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
             # the library beside the package, as the package looks for it first
             with open(library, "rb") as f:
                 lib = f.read()
-            add(f"{NAME}/libinfinite_tensor.so.0", lib)
-            add(f"{NAME}/_location.py", b'"""Written by the wheel build: the library is beside '
-                b'the package."""\nLIBRARY = "libinfinite_tensor.so.0"\n')
+            # under its soname (libinfinite_tensor.so.<ABI>, tools/release/ABI.md)
+            soname = re.match(r"libinfinite_tensor\.so\.\d+",
+                              os.path.basename(os.path.realpath(library))).group(0)
+            add(f"{NAME}/{soname}", lib)
+            add(f"{NAME}/_location.py", (f'"""Written by the wheel build: the library is beside '
+                                         f'the package."""\nLIBRARY = "{soname}"\n').encode())
             add(f"{dist_info}/METADATA", _metadata(version).encode())
             add(f"{dist_info}/WHEEL", (f"Wheel-Version: 1.0\nGenerator: itbuild\n"
                                        f"Root-Is-Purelib: false\nTag: {_tag()}\n").encode())
