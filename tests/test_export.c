@@ -414,6 +414,28 @@ static unsigned char *read_png(const char *path, int *w, int *h, int *channels) 
     return px;
 }
 
+/* The text of the PNG's text chunk `key` (malloc'd), or NULL. */
+static char *png_text_of(const char *path, const char *key) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    png_structp rd = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(rd);
+    if (setjmp(png_jmpbuf(rd)))
+        fail_msg("libpng could not read %s", path);
+    png_init_io(rd, f);
+    png_read_info(rd, info);
+    png_textp text;
+    int ntext = 0;
+    char *found = NULL;
+    png_get_text(rd, info, &text, &ntext);
+    for (int i = 0; i < ntext && !found; i++)
+        if (strcmp(text[i].key, key) == 0)
+            found = strdup(text[i].text);
+    png_destroy_read_struct(&rd, &info, NULL);
+    fclose(f);
+    return found;
+}
+
 /* Row 0: 0 1 2 3 4; row 1: 0 NaN 2 3 4 (a (2, 5) tensor, one window). */
 static int ramp_with_nan(const it_window_batch *b, void *user) {
     (void)user;
@@ -511,34 +533,19 @@ static void test_png_average_bar_and_text(void **state) {
     assert_int_equal(px[12 * 10 + 9], 255);
     free(px);
     /* the text chunks */
-    FILE *f = fopen(png, "rb");
-    png_structp rd = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(rd);
-    if (setjmp(png_jmpbuf(rd)))
-        fail_msg("libpng could not read %s", png);
-    png_init_io(rd, f);
-    png_read_info(rd, info);
-    png_textp text;
-    int ntext = 0;
-    png_get_text(rd, info, &text, &ntext);
     const char *want[4][2] = {{"infinite-tensor:tensor", "img"},
                               {"infinite-tensor:region", "-10:20:3,5:45:4"},
                               {"infinite-tensor:colormap", "gray"},
                               {"infinite-tensor:range", NULL}};
     for (int k = 0; k < 4; k++) {
-        bool found = false;
-        for (int i = 0; i < ntext; i++)
-            if (strcmp(text[i].key, want[k][0]) == 0) {
-                found = true;
-                if (want[k][1])
-                    assert_string_equal(text[i].text, want[k][1]);
-                else
-                    assert_non_null(strchr(text[i].text, ':'));
-            }
-        assert_true(found);
+        char *text = png_text_of(png, want[k][0]);
+        assert_non_null(text);
+        if (want[k][1])
+            assert_string_equal(text, want[k][1]);
+        else
+            assert_non_null(strchr(text, ':'));
+        free(text);
     }
-    png_destroy_read_struct(&rd, &info, NULL);
-    fclose(f);
     /* without averaging the same region samples one value per box */
     o.average = 0;
     o.colorbar = 0;
@@ -595,24 +602,10 @@ static void test_png_colorbar_ticks(void **state) {
     assert_true(glyph_at(px, w, (int)lround(0.2 * 199) - 5, label_row + 0, (const unsigned char[7]){
         0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f}));                      /* the 2 of "20" */
     free(px);
-    FILE *f = fopen(png, "rb");
-    png_structp rd = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(rd);
-    if (setjmp(png_jmpbuf(rd)))
-        fail_msg("libpng could not read %s", png);
-    png_init_io(rd, f);
-    png_read_info(rd, info);
-    png_textp text;
-    int ntext = 0, found = 0;
-    png_get_text(rd, info, &text, &ntext);
-    for (int i = 0; i < ntext; i++)
-        if (strcmp(text[i].key, "infinite-tensor:ticks") == 0) {
-            assert_string_equal(text[i].text, "0,20,40,60,80,100");
-            found = 1;
-        }
-    assert_true(found);
-    png_destroy_read_struct(&rd, &info, NULL);
-    fclose(f);
+    char *ticks = png_text_of(png, "infinite-tensor:ticks");
+    assert_non_null(ticks);
+    assert_string_equal(ticks, "0,20,40,60,80,100");
+    free(ticks);
     unlink(png);
     close_env(e);
 }
