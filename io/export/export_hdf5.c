@@ -166,7 +166,7 @@ static int write_attrs(exporter *x) {
     if ((rc = write_conventions(x)))
         return rc;
     /* _FillValue, of the data's own type as netCDF requires, marks missing values: netCDF
-     * readers (xarray) mask every element equal to it (resolve_fill chose it). */
+     * readers (xarray) mask every element equal to it (iti_export_resolve_fill chose it). */
     if (!x->has_fill)
         return 0;
     return iti_h5_write_value(x->data, "_FillValue", iti_h5_file_type(t->dtype),
@@ -252,13 +252,6 @@ static int check_target(exporter *x, const char *path, const char *dataset, bool
     return rc;
 }
 
-int iti_export_exists_error(const char *path, const char *dataset, const char *why) {
-    return iti_error(IT_EEXIST, "it_export_hdf5: %s already has a dataset \"%s\"%s: replace it with "
-                     "overwrite = IT_EXPORT_REPLACE (CLI --overwrite, Python overwrite=True), or "
-                     "accept an identical one with IT_EXPORT_IF_IDENTICAL (--if-identical, "
-                     "overwrite=\"if-identical\")", path, dataset, why);
-}
-
 int iti_export_check_file(const char *path, const char *fn) {
     int is = iti_h5_file_is_hdf5(path);
     char prefix[64];
@@ -272,44 +265,6 @@ int iti_export_check_file(const char *path, const char *fn) {
     return 0;
 }
 
-/* The declared _FillValue, and the chunk written where the tensor was never computed. */
-static int resolve_fill(exporter *x, it_tensor *t) {
-    const iti_store_tensor *v = x->t;
-    if (x->o->fill_value_set) {
-        int rc = iti_dtype_from_double(v->dtype, x->o->fill_value, x->fill,
-                                       "it_export_hdf5: fill_value");
-        if (rc)
-            return rc;
-        x->has_fill = true;
-    } else if (iti_dtype_is_float(v->dtype)) {
-        iti_dtype_from_double(v->dtype, NAN, x->fill, "_FillValue");
-        x->has_fill = true;
-    }
-    x->never_computed = iti_tensor_never_computed_chunk(t);
-    if (!x->never_computed)
-        return 0;
-    uint64_t n;
-    int rc = iti_eval_count_never_computed(t, &x->s, &n);
-    if (rc || n == 0)
-        return rc;
-    if (!x->has_fill)
-        return iti_error(IT_EINVAL, "it_export_hdf5: %llu chunk(s) of the region of tensor \"%s\" "
-                         "were never computed and %s values cannot mark them: set fill_value "
-                         "(CLI --fill-value, Python fill_value=) to a value the data never take",
-                         (unsigned long long)n, v->id, it_dtype_name(v->dtype));
-    if (!(x->fill_chunk = iti_buf_alloc(v->chunk_bytes)))
-        return iti_error(IT_ENOMEM, "it_export_hdf5: out of memory");
-    iti_fill_pattern(x->fill_chunk, x->fill, v->esize, v->chunk_elems);
-    return 0;
-}
-
-const void *iti_export_source(exporter *x, const void *data, size_t pixels) {
-    if (!x->never_computed || data != x->never_computed)
-        return data;
-    x->never_computed_pixels += pixels;
-    return x->fill_chunk;
-}
-
 /* Everything that can fail without touching any file: arguments, region, options, and chunks
  * that can be neither read nor computed. */
 static int prepare(exporter *x, it_tensor *t, const it_region *region, const char *dataset) {
@@ -320,7 +275,7 @@ static int prepare(exporter *x, it_tensor *t, const it_region *region, const cha
         return rc;
     if (x->s.elems == 0)
         return iti_error(IT_EINVAL, "it_export_hdf5: the region is empty");
-    if ((rc = check_options(x)) || (rc = resolve_fill(x, t)))
+    if ((rc = check_options(x)) || (rc = iti_export_resolve_fill(x, t)))
         return rc;
     uint64_t missing;
     if ((rc = iti_eval_count_uncomputable(t, &x->s, &missing)))
@@ -472,20 +427,4 @@ static int export_to(exporter *x, const char *path, const char *dataset, it_expo
     rc = finish_output(x, &out, rc);
     iti_h5_leave();
     return rc;
-}
-
-void iti_export_fill_info(const exporter *x, hid_t data, it_export_info *info) {
-    if (!info)
-        return;
-    memset(info, 0, sizeof *info);
-    info->rank = x->rank;
-    memcpy(info->shape, x->s.count, sizeof x->s.count);
-    haddr_t off = HADDR_UNDEF;
-    hid_t dcpl = H5Dget_create_plist(data);
-    if (dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CONTIGUOUS)
-        off = H5Dget_offset(data);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    info->data_offset = off == HADDR_UNDEF ? UINT64_MAX : (uint64_t)off;
-    info->data_bytes = (uint64_t)x->s.bytes;
 }

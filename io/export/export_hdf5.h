@@ -1,5 +1,6 @@
-/* The HDF5 export (export_hdf5.c: the file, the dataset, its scales and attributes) and its
- * sink (export_sink.c: the values, streamed from the evaluator into the dataset). */
+/* The HDF5 export (export_hdf5.c: the file, the dataset, its scales and attributes), its sink
+ * (export_sink.c: the values, streamed from the evaluator into the dataset), its missing values
+ * (export_fill.c) and what it does over an existing dataset (export_existing.c). */
 #ifndef ITI_EXPORT_HDF5_H
 #define ITI_EXPORT_HDF5_H
 
@@ -28,6 +29,10 @@ typedef struct exporter {
     uint64_t never_computed_pixels;
 } exporter;
 
+/* Resolves x's declared _FillValue (has_fill, fill) and, for a tensor opened with
+ * IT_OPEN_FILL_MISSING whose region has never-computed chunks, the chunk written in their
+ * place (IT_EINVAL for integers without fill_value) (export_fill.c). */
+int iti_export_resolve_fill(exporter *x, it_tensor *t);
 /* The chunk exporters write for chunk data `data` of a visit: fill_chunk in place of a chunk
  * never computed (counting its selected pixels, `pixels`, in never_computed_pixels). */
 const void *iti_export_source(exporter *x, const void *data, size_t pixels);

@@ -1,5 +1,6 @@
-/* IT_EXPORT_IF_IDENTICAL: an export over a dataset that already holds it succeeds without
- * writing, so a script that exports can run twice. The dataset's description (dtype, shape,
+/* An export over an existing dataset: refused (IT_EEXIST, naming the options), or, with
+ * IT_EXPORT_IF_IDENTICAL, a success without writing when the dataset already holds it, so a
+ * script that exports can run twice. The dataset's description (dtype, shape,
  * source tensor, region) is checked first; then the region is walked through the evaluator as
  * an export would walk it and each chunk's selected pixels are compared, bytes for bytes, with
  * the same box read back from the dataset. The first difference ends the walk. */
@@ -20,6 +21,29 @@ typedef struct comparer {
     bool differs;
     int64_t where[IT_MAX_RANK];    /* the first differing element's index in the export */
 } comparer;
+
+int iti_export_exists_error(const char *path, const char *dataset, const char *why) {
+    return iti_error(IT_EEXIST, "it_export_hdf5: %s already has a dataset \"%s\"%s: replace it with "
+                     "overwrite = IT_EXPORT_REPLACE (CLI --overwrite, Python overwrite=True), or "
+                     "accept an identical one with IT_EXPORT_IF_IDENTICAL (--if-identical, "
+                     "overwrite=\"if-identical\")", path, dataset, why);
+}
+
+void iti_export_fill_info(const exporter *x, hid_t data, it_export_info *info) {
+    if (!info)
+        return;
+    memset(info, 0, sizeof *info);
+    info->rank = x->rank;
+    memcpy(info->shape, x->s.count, sizeof x->s.count);
+    haddr_t off = HADDR_UNDEF;
+    hid_t dcpl = H5Dget_create_plist(data);
+    if (dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CONTIGUOUS)
+        off = H5Dget_offset(data);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    info->data_offset = off == HADDR_UNDEF ? UINT64_MAX : (uint64_t)off;
+    info->data_bytes = (uint64_t)x->s.bytes;
+}
 
 static int grow(comparer *c, size_t bytes) {
     if (bytes <= c->cap)
