@@ -1,7 +1,9 @@
 /* bench_export: export [0:16384, 0:16384] f32 (1 GiB) of a stored tensor (HDF5 store,
  * compressed) to a chunked, compressed HDF5 file with a 256 MiB budget, against a raw H5Dwrite
  * of the same data from memory into the same layout (HDF5's own filter pipeline), in the same
- * run. Each measurement runs in a fresh process (peak RSS is that process's); medians of `runs`.
+ * run; then the same export again with IT_EXPORT_IF_IDENTICAL (a script's rerun: the region
+ * read and compared with the dataset, nothing written). Each measurement runs in a fresh
+ * process (peak RSS is that process's); medians of `runs`.
  *
  * Usage: bench_export [runs] [size] [dir]   (defaults 3, 16384, $TMPDIR or /tmp) */
 #define _POSIX_C_SOURCE 200809L
@@ -34,7 +36,7 @@ static int make_store(void) {
     return 0;
 }
 
-static int run_library(double *ms) {
+static int run_library(double *ms, int overwrite) {
     it_ctx_options co;
     it_ctx_options_init(&co);
     co.memory_budget = BUDGET;
@@ -42,13 +44,17 @@ static int run_library(double *ms) {
     it_store *s;
     it_tensor *t;
     it_region r = bench_square(SIZE);
-    unlink(out_path);
+    if (overwrite != IT_EXPORT_IF_IDENTICAL)
+        unlink(out_path);
+    it_export_options eo;
+    it_export_options_init(&eo);
+    eo.overwrite = overwrite;
     double t0 = bench_now_ms();
     it_hdf5_options ho;
     it_hdf5_options_init(&ho);
     ho.cache_bytes = BUDGET / 4;
     if (it_ctx_create(&co, &ctx) || it_store_open_hdf5(ctx, store_path, IT_HDF5_READONLY, &ho, &s) ||
-        it_tensor_open(s, "field", 0, &t) || it_export_hdf5(t, &r, out_path, "field", NULL, NULL))
+        it_tensor_open(s, "field", 0, &t) || it_export_hdf5(t, &r, out_path, "field", &eo, NULL))
         return fprintf(stderr, "%s\n", it_last_error()), 1;
     it_store_close(s);
     *ms = bench_now_ms() - t0;
@@ -86,8 +92,7 @@ static int run_raw(double *ms) {
 }
 
 static int library_child(void *arg, double *ms) {
-    (void)arg;
-    return run_library(ms);
+    return run_library(ms, *(const int *)arg);
 }
 
 static int raw_child(void *arg, double *ms) {
@@ -108,21 +113,27 @@ int main(int argc, char **argv) {
            (long long)SIZE, (long long)SIZE, mb, BUDGET >> 20, OUT_CHUNK);
     if (make_store())
         return 1;
-    double ours[50], raw[50], rss[50], raw_rss[50];
+    double ours[50], raw[50], rss[50], raw_rss[50], rerun[50], rerun_rss[50];
+    int write = IT_EXPORT_REFUSE, identical = IT_EXPORT_IF_IDENTICAL;
     for (int i = 0; i < runs; i++) {
         if (bench_in_child(raw_child, NULL, &raw[i], &raw_rss[i]) ||
-            bench_in_child(library_child, NULL, &ours[i], &rss[i]))
+            bench_in_child(library_child, &write, &ours[i], &rss[i]) ||
+            bench_in_child(library_child, &identical, &rerun[i], &rerun_rss[i]))
             return fprintf(stderr, "a run failed\n"), 1;
     }
     if (!getenv("BENCH_KEEP"))
         unlink(store_path);
     unlink(out_path);
     double o = bench_median(ours, runs), r = bench_median(raw, runs),
-           orss = bench_median(rss, runs), rrss = bench_median(raw_rss, runs);
+           orss = bench_median(rss, runs), rrss = bench_median(raw_rss, runs),
+           re = bench_median(rerun, runs), rerss = bench_median(rerun_rss, runs);
     printf("  library export (2 threads):     %8.1f ms = %6.0f MB/s, peak RSS %6.0f MB\n", o,
            mb / o * 1e3, orss);
     printf("  raw H5Dwrite from memory:       %8.1f ms = %6.0f MB/s, peak RSS %6.0f MB (data in memory)\n",
            r, mb / r * 1e3, rrss);
-    printf("BENCH export: ratio=%.3f peak_rss_mb=%.0f mb_s=%.0f\n", r / o, orss, mb / o * 1e3);
+    printf("  the same export, --if-identical: %8.1f ms = %6.0f MB/s, peak RSS %6.0f MB (read and "
+           "compared, nothing written)\n", re, mb / re * 1e3, rerss);
+    printf("BENCH export: ratio=%.3f peak_rss_mb=%.0f mb_s=%.0f rerun_vs_export=%.3f\n", r / o,
+           orss, mb / o * 1e3, re / o);
     return 0;
 }
