@@ -16,10 +16,11 @@ enum {
     IT_EXPORT_REFUSE = 0,        /* fail with IT_EEXIST, the file untouched (the default) */
     IT_EXPORT_REPLACE = 1,       /* replace the dataset (the old one stays if the export fails) */
     IT_EXPORT_IF_IDENTICAL = 2   /* succeed without writing when the dataset already holds this
-                                    export: the same shape, dtype, source tensor, region and
-                                    values, bit for bit (NaNs included), read back and compared
-                                    as the region is computed; else IT_EEXIST, the file untouched.
-                                    Layout, compression and labels (units, names) are not
+                                    export: the same shape, dtype, region (its region_start and
+                                    region_step attributes) and values, bit for bit (NaNs
+                                    included), read back and compared as the region is computed;
+                                    else IT_EEXIST, the file untouched. The source tensor's name,
+                                    layout, compression and labels (units, names) are not
                                     compared. Reruns of a script then succeed. */
 };
 

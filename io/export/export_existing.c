@@ -1,7 +1,7 @@
 /* An export over an existing dataset: refused (IT_EEXIST, naming the options), or, with
  * IT_EXPORT_IF_IDENTICAL, a success without writing when the dataset already holds it, so a
- * script that exports can run twice. The dataset's description (dtype, shape,
- * source tensor, region) is checked first; then the region is walked through the evaluator as
+ * script that exports can run twice. The dataset's description (dtype, shape, region) is
+ * checked first; then the region is walked through the evaluator as
  * an export would walk it and each chunk's selected pixels are compared, bytes for bytes, with
  * the same box read back from the dataset. The first difference ends the walk. */
 #include <stdlib.h>
@@ -118,7 +118,10 @@ static int compare_block(const iti_coord *coords, const iti_chunk_ref *refs, siz
     return rc;
 }
 
-/* Whether the dataset describes this export: "" when it does, else what differs. */
+/* Whether the dataset describes this export: "" when it does, else what differs. Only
+ * fixed-size attributes are read (source_tensor, a variable-length string, would go through
+ * HDF5's global heap, whose reader trusts the file): a dataset of the same values from another
+ * tensor is as good as this one. */
 static void check_description(const exporter *x, hid_t data, char *why, size_t size) {
     why[0] = 0;
     hid_t type = H5Dget_type(data), sp = H5Dget_space(data);
@@ -132,15 +135,11 @@ static void check_description(const exporter *x, hid_t data, char *why, size_t s
         H5Tclose(type);
     if (sp >= 0)
         H5Sclose(sp);
-    char source[ITI_H5_STR_MAX];
     int64_t start[IT_MAX_RANK], step[IT_MAX_RANK];
     if (!same_type)
         snprintf(why, size, " of another dtype than %s", it_dtype_name(x->t->dtype));
     else if (!same_shape)
         snprintf(why, size, " of another shape");
-    else if (iti_h5_read_str(data, "source_tensor", true, source, sizeof source) ||
-             strcmp(source, x->t->id) != 0)
-        snprintf(why, size, " not exported from tensor \"%s\"", x->t->id);
     else if (iti_h5_read_i64(data, "region_start", start, (size_t)x->rank) ||
              iti_h5_read_i64(data, "region_step", step, (size_t)x->rank) ||
              memcmp(start, x->s.start, (size_t)x->rank * sizeof *start) != 0 ||

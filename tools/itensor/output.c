@@ -203,7 +203,7 @@ int cmd_export(int argc, char **argv) {
         puts("  --overwrite     replace an existing dataset N (the old one stays if the export\n"
              "                  fails)\n"
              "  --if-identical  succeed without writing when dataset N already holds this export\n"
-             "                  (same source, region and values); refuse when it differs\n"
+             "                  (same shape, region and values); refuse when it differs\n"
              "  --units U       units of the values, a UDUNITS string (e.g. m, K, 1)\n"
              "  --long-name S   long_name of the values (default: the tensor id)\n"
              "  --dim-names A,B,...  names of the coordinate variables (default: ..., y, x);\n"
