@@ -117,7 +117,20 @@ static void test_compact_reclaims_and_keeps(void **state) {
     assert_int_equal(it_tensor_fill(keep, &more), 0);
     assert_int_equal(it_store_close(s), 0);
     assert_view_scales("keep");
-    /* bad arguments, a missing file, a file that is not a store */
+    /* through a symbolic link: the link stays, the store keeps its permission bits */
+    char link[300];
+    snprintf(link, sizeof link, "%s.link", path);
+    unlink(link);
+    assert_int_equal(symlink(path, link), 0);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(it_hdf5_compact(ctx, link, NULL), 0);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    unlink(link);
+        /* bad arguments, a missing file, a file that is not a store */
     assert_int_equal(it_hdf5_compact(NULL, path, NULL), IT_EINVAL);
     assert_int_equal(it_hdf5_compact(ctx, NULL, NULL), IT_EINVAL);
     char none[300];

@@ -5,6 +5,7 @@
  * old one's writer lock is held: no writer can change the store meanwhile, and a failure or a
  * kill at any point leaves the old store as it was (and at most the temporary file). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,15 @@ static int copy_tensors(h5_store *src, h5_store *dst, int *count) {
     return rc;
 }
 
+/* Renames the copy over the store, with the store's permission bits. The old store's lock is
+ * held: no writer can have changed it since it was copied. */
+static int replace(const char *tmp, const char *target, mode_t mode) {
+    if (chmod(tmp, mode) != 0 || rename(tmp, target) != 0)
+        return iti_error(iti_fs_errno_code(errno), "it_hdf5_compact: replacing %s: %s", target,
+                         strerror(errno));
+    return iti_fs_sync_dir(target);
+}
+
 static uint64_t file_size(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
@@ -88,26 +98,23 @@ int it_hdf5_compact(it_ctx *ctx, const char *path, it_hdf5_compact_info *info) {
     int rc = it_store_open_hdf5(ctx, path, IT_HDF5_READWRITE, NULL, &src);
     if (rc)
         return rc; /* its message names the store's open */
-    char tmp[4200] = "";
-    uint64_t before = file_size(path);
+    char tmp[PATH_MAX + 64] = "", target[PATH_MAX];
+    if (!realpath(path, target)) /* a link keeps pointing at the compacted store */
+        snprintf(target, sizeof target, "%s", path);
+    struct stat st;
+    uint64_t before = stat(target, &st) == 0 ? (uint64_t)st.st_size : 0;
     int count = 0;
-    if ((rc = iti_fs_temp_name(path, "compact", tmp, sizeof tmp)) == 0 &&
-        (rc = build_copy(ctx, src, tmp, &count)) == 0) {
-        /* the old store's lock is held: no writer can have changed it since it was copied */
-        if (rename(tmp, path) != 0)
-            rc = iti_error(iti_fs_errno_code(errno), "it_hdf5_compact: renaming %s to %s: %s",
-                           tmp, path, strerror(errno));
-        else
-            rc = iti_fs_sync_dir(path);
-    }
+    if ((rc = iti_fs_temp_name(target, "compact", tmp, sizeof tmp)) == 0 &&
+        (rc = build_copy(ctx, src, tmp, &count)) == 0)
+        rc = replace(tmp, target, st.st_mode & 07777);
     if (rc && tmp[0])
         unlink(tmp);
-    iti_log("hdf5", "compacted %s: %d tensors, %llu -> %llu bytes%s", path, count,
-            (unsigned long long)before, (unsigned long long)file_size(path), rc ? " (failed)" : "");
+    iti_log("hdf5", "compacted %s: %d tensors, %llu -> %llu bytes%s", target, count,
+            (unsigned long long)before, (unsigned long long)file_size(target), rc ? " (failed)" : "");
     int crc = it_store_close(src); /* the old file's handle: nothing to commit */
     if (rc == 0 && info) {
         info->bytes_before = before;
-        info->bytes_after = file_size(path);
+        info->bytes_after = file_size(target);
         info->tensors = count;
     }
     return rc ? rc : crc;
