@@ -606,6 +606,14 @@ static void test_png_colorbar_ticks(void **state) {
     assert_non_null(ticks);
     assert_string_equal(ticks, "0,20,40,60,80,100");
     free(ticks);
+    /* a range narrow for its magnitude: the ends only (round values between would not be told
+     * apart in doubles) */
+    o.vmin = 1e20, o.vmax = 1e20 + 65536;
+    assert_int_equal(it_preview_png(x, &r, png, &o), 0);
+    ticks = png_text_of(png, "infinite-tensor:ticks");
+    assert_non_null(ticks);
+    assert_string_equal(ticks, "1e+20,1e+20"); /* %.9g, as the range chunk */
+    free(ticks);
     unlink(png);
     close_env(e);
 }

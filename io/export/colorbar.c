@@ -67,7 +67,7 @@ static int text_width(const char *text, int s) {
  * step giving 2 to 5 of them. */
 static int round_ticks(double lo, double hi, double *v, int max) {
     double span = hi - lo;
-    if (!(span > 0) || !isfinite(span))
+    if (!(span > 0) || !isfinite(span) || !isfinite(lo))
         return 0;
     double raw = span / 5, p = pow(10, floor(log10(raw))), step = p;
     static const double mult[] = {1, 2, 5, 10};
@@ -76,6 +76,8 @@ static int round_ticks(double lo, double hi, double *v, int max) {
             step = mult[i] * p;
             break;
         }
+    if (!(fabs(lo) / step < 1e15 && fabs(hi) / step < 1e15))
+        return 0; /* the multiples would not be told apart in doubles (and k++ would stall) */
     int n = 0;
     for (double k = floor(lo / step) + 1; n < max && k * step < hi; k++) {
         double t = k * step;
