@@ -38,5 +38,6 @@ check "smooth" itensor export --region 0:1,0:1 "$dir/d/store.h5" s
 check "$dir/d/store.h5" itensor verify "$dir/d/st"
 check "" itensor verify "$dir/d/store.h5" ""
 check "" itensor export "$dir/d/store.h5" smooth --region ""
+check "" itensor no-such-command --j
 echo "$fails failure(s)"
 [ "$fails" = 0 ]

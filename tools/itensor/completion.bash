@@ -4,6 +4,7 @@
 
 # The options of command $1, as its --help lists them (cached per shell).
 _itensor_options() {
+    case $1 in ls | info | export | preview | verify | rm | compact | upgrade | demo) ;; *) return ;; esac
     local var="_itensor_opts_$1"
     if [[ -z ${!var-} ]]; then
         printf -v "$var" '%s' "$(itensor "$1" --help 2>/dev/null |
