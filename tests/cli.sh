@@ -214,13 +214,17 @@ if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
     /usr/bin/python3 - "$dir/bad.h5" <<'PY'
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:
-    info = f["tensors/smooth/data"].id.get_chunk_info(3)
+    infos = [f[f"tensors/{t}/data"].id.get_chunk_info(k) for t in ("smooth", "height") for k in (3, 5)]
 with open(sys.argv[1], "r+b") as raw:
-    raw.seek(info.byte_offset + info.size // 2)
-    raw.write(b"\x00" * 64)
+    for info in infos:
+        raw.seek(info.byte_offset + info.size // 2)
+        raw.write(b"\x00" * 64)
 PY
     expect 1 "verify detects a corrupted chunk" -- "$it" verify "$dir/bad.h5"
     grep -q "BAD" "$dir/out" && pass "verify names the bad chunk" || fail "verify output: $(cat "$dir/out")"
+    "$it" verify --json "$dir/bad.h5" >"$dir/out" 2>/dev/null
+    /usr/bin/python3 -c 'import json,sys; d = json.load(sys.stdin); bad = {t["id"]: len(t["bad_chunks"]) for t in d["tensors"]}; assert bad == {"height": 2, "smooth": 2, "relief": 0}, bad; assert d["tensors_with_problems"] == 2' <"$dir/out" &&
+        pass "verify --json lists each tensor's bad chunks" || fail "verify --json of bad chunks: $(head -c 600 "$dir/out")"
     # one tensor's metadata damaged: ls lists the others and names it on stderr
     cp "$store" "$dir/broken.h5"
     /usr/bin/python3 -c "import sys, h5py; del h5py.File(sys.argv[1], 'r+')['tensors/smooth'].attrs['window_size']" "$dir/broken.h5"

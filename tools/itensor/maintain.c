@@ -17,9 +17,10 @@ typedef struct verify_ctx {
     uint64_t chunks, bad;
     int tensors, broken;
     bool json;
-    FILE *bad_list;             /* --json: the tensor's bad chunks, as JSON objects */
+    FILE *bad_list;             /* --json: bad chunks as JSON objects, from bad_from the tensor's */
     char *bad_text;
     size_t bad_len;
+    long bad_from;
 } verify_ctx;
 
 /* Reads (so decodes and checks) one stored chunk, clipped to the finite dimensions. */
@@ -48,7 +49,8 @@ static int verify_chunk(const int64_t *start, const int64_t *stop, void *user) {
         char box[IT_MAX_RANK * 48];
         cli_format_box(box, sizeof box, r.start, r.stop, v->rank);
         if (v->json) {
-            fprintf(v->bad_list, "%s{\"region\": ", v->bad++ ? ", " : "");
+            fprintf(v->bad_list, "%s{\"region\": ", ftell(v->bad_list) > v->bad_from ? ", " : "");
+            v->bad++;
             cli_json_string(v->bad_list, box);
             fputs(", \"error\": ", v->bad_list);
             cli_json_string(v->bad_list, cli_message());
@@ -72,17 +74,14 @@ static void json_tensor(verify_ctx *v, const char *id, uint64_t n, bool bad, con
         cli_json_string(stdout, error);
     else
         fputs("null", stdout);
-    fflush(v->bad_list);
-    printf(", \"bad_chunks\": [%s]", v->bad_text ? v->bad_text : "");
+    fflush(v->bad_list); /* bad_text holds what was written */
+    printf(", \"bad_chunks\": [%s]", v->bad_text ? v->bad_text + v->bad_from : "");
     if (ir)
         printf(", \"index\": {\"rows_without_chunk\": %llu, \"chunks_not_indexed\": %llu, "
                "\"chunks_stored\": %llu}", (unsigned long long)ir->stale,
                (unsigned long long)ir->unindexed, (unsigned long long)ir->stored);
     putchar('}');
-    rewind(v->bad_list); /* the next tensor's list starts empty */
-    fflush(v->bad_list);
-    if (v->bad_text)
-        v->bad_text[0] = 0;
+    v->bad_from = ftell(v->bad_list); /* the next tensor's list starts here */
 }
 
 static int verify_tensor(const char *id, void *user) {
