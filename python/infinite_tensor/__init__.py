@@ -18,7 +18,7 @@ from .errors import (CallbackError, Canceled, Cycle, DeviceMismatchError, DtypeM
                      NotComputed, NotFound, OutOfRange, ShapeMismatchError, StorageError,
                      ValidationError)
 from .store import (Context, HDF5TileStore, MemoryTileStore, TileStore, WeightProfile,
-                    default_context, new_id, writer_progress)
+                    compact, default_context, new_id, writer_progress)
 from .mapped import map_export
 from .tensor import InfiniteTensor
 from .window import TensorWindow
@@ -29,5 +29,5 @@ __all__ = ["TensorWindow", "MemoryTileStore", "HDF5TileStore", "TileStore", "Inf
            "Context", "default_context", "WeightProfile", "new_id", "Error", "InvalidArgument",
            "OutOfRange", "Mismatch", "NotComputed", "NotFound", "Exists", "FormatError",
            "StorageError", "Canceled", "CallbackError", "Cycle", "InfiniteTensorError", "ValidationError",
-           "ShapeMismatchError", "DtypeMismatchError", "DeviceMismatchError", "codecs", "writer_progress", "map_export",
+           "ShapeMismatchError", "DtypeMismatchError", "DeviceMismatchError", "codecs", "writer_progress", "compact", "map_export",
            "ffi", "lib"]

@@ -99,6 +99,11 @@ typedef struct it_hdf5_progress {
     uint64_t started_ns, updated_ns;
 } it_hdf5_progress;
 
+typedef struct it_hdf5_compact_info {
+    uint64_t bytes_before, bytes_after;
+    int tensors;
+} it_hdf5_compact_info;
+
 typedef struct it_window_batch {
     size_t count;
     int rank;
@@ -266,6 +271,7 @@ int it_store_open_hdf5(it_ctx *ctx, const char *path, it_hdf5_mode mode,
                        const it_hdf5_options *opts, it_store **out);
 int it_hdf5_tensor_layout(it_tensor *t, it_hdf5_layout *out);
 int it_hdf5_writer_progress(const char *path, it_hdf5_progress *out);
+int it_hdf5_compact(it_ctx *ctx, const char *path, it_hdf5_compact_info *info);
 int it_store_flush(it_store *store);
 int it_store_close(it_store *store);
 int it_store_clear_cache(it_store *store);
@@ -307,7 +313,7 @@ int it_preview_png(it_tensor *t, const it_region *region, const char *path,
 
 # The structs tests/test_abi.py checks against the C compiler's layout.
 STRUCTS = ("it_window", "it_region", "it_ctx_options", "it_memory_store_options",
-           "it_hdf5_options", "it_hdf5_layout", "it_hdf5_progress", "it_chunk_view", "it_window_batch", "it_weight_profile",
+           "it_hdf5_options", "it_hdf5_layout", "it_hdf5_progress", "it_hdf5_compact_info", "it_chunk_view", "it_window_batch", "it_weight_profile",
            "it_tensor_desc", "it_tensor_info", "it_tensor_stats", "it_tensor_counters",
            "it_export_options", "it_export_info", "it_mapped_array", "it_preview_options", "it_codec_info")
 

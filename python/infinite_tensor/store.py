@@ -563,12 +563,22 @@ def writer_progress(path):
             "started": p.started_ns / 1e9, "updated": p.updated_ns / 1e9}
 
 
+def compact(path, context=None):
+    """Rewrites the HDF5 store at `path` without the space deleted tensors left (HDF5 never
+    shrinks a file): the C library's it_hdf5_compact, all or nothing, while no writer has the
+    store open. Returns {"bytes_before", "bytes_after", "tensors"}."""
+    info = ffi.new("it_hdf5_compact_info *")
+    check(lib.it_hdf5_compact((context or default_context())._ctx, os.fsencode(path), info))
+    return {"bytes_before": info.bytes_before, "bytes_after": info.bytes_after,
+            "tensors": info.tensors}
+
+
 def new_id():
     """A fresh tensor id (the original's uuid.uuid4(), as a string)."""
     return str(uuid.uuid4())
 
 
 __all__ = ["Context", "default_context", "WeightProfile", "TileStore", "MemoryTileStore",
-           "HDF5TileStore", "new_id", "writer_progress"]
+           "HDF5TileStore", "new_id", "writer_progress", "compact"]
 
 _tensor._STORES.update(base=TileStore, memory=MemoryTileStore)  # InfiniteTensor(...) makes them

@@ -385,3 +385,22 @@ def test_viridis_is_matplotlibs(tmp_path, store):
     got = np.asarray(image.open(tmp_path / "v.png").convert("RGB"))[0]
     want = mpl.colormaps["viridis"](np.arange(256), bytes=True)[:, :3]
     assert np.array_equal(got, want)
+
+
+def test_compact(tmp_path, ctx):
+    """compact() gives back the space of a deleted tensor; the rest reads the same."""
+    path = tmp_path / "tiles.h5"
+    with HDF5TileStore(path, mode="w", context=ctx, compression="none") as s:
+        s.get_or_create("gone", (None, None), ramp, W8)[0:256, 0:256]
+        kept = s.get_or_create("kept", (None, None), ramp, W8)[0:64, 0:64]
+        s.delete("gone")
+    got = it.compact(path, context=ctx)
+    assert got["tensors"] == 1 and got["bytes_after"] + 200_000 < got["bytes_before"]
+    assert path.stat().st_size == got["bytes_after"]
+    with HDF5TileStore(path, mode="r", context=ctx) as s:
+        assert np.array_equal(s.open("kept")[0:64, 0:64], kept)
+    with HDF5TileStore(path, context=ctx):
+        with pytest.raises(it.StorageError):  # a writer has it: refused, nothing changed
+            it.compact(path, context=ctx)
+    with pytest.raises(it.NotFound):
+        it.compact(tmp_path / "none.h5")
