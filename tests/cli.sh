@@ -347,6 +347,19 @@ ls "$dir"/store.h5.compact-* >/dev/null 2>&1 && fail "compact left a temporary f
 unchanged "$dir/j.png" "compact of a file that is not a store" -- "$it" compact "$dir/j.png"
 grep -q "it_[a-z_]*:" "$dir/err" && fail "compact's message names a library function: $(cat "$dir/err")" ||
     pass "compact's message names no library function"
+# killed at any moment, compaction leaves the store whole: the old one or the compacted one
+for delay in 0.005 0.02 0.05; do
+    cp "$store" "$dir/killed.h5"
+    "$it" compact "$dir/killed.h5" >/dev/null 2>&1 &
+    sleep $delay
+    kill -9 $! 2>/dev/null
+    wait $! 2>/dev/null
+    "$it" verify "$dir/killed.h5" >/dev/null 2>&1 &&
+        "$it" export "$dir/killed.h5" smooth --region -300:300,-300:300 -o "$dir/before.h5" --if-identical >/dev/null 2>&1 &&
+        pass "compact killed after ${delay}s: the store verifies, the same values" ||
+        fail "compact killed after ${delay}s: $("$it" verify "$dir/killed.h5" 2>&1 | tail -2)"
+    rm -f "$dir"/killed.h5.compact-*
+done
 if [ "$(id -u)" = 0 ] && mkdir -p "$dir/small" && cp "$store" "$dir/small.h5" &&
     mount -t tmpfs -o size=$(( $(stat -c %s "$store") * 3 / 2 ))  tmpfs "$dir/small" 2>/dev/null; then
     cp "$store" "$dir/small/store.h5"
