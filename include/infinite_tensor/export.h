@@ -124,8 +124,10 @@ IT_API void it_export_options_init(it_export_options *opts);
  * export meeting such chunks without fill_value is refused (IT_EINVAL), since they could not be
  * told from data.
  * Progress goes to the context's callback as (bytes written, total bytes).
- * Errors: IT_EINVAL (arguments, empty region, bad options), IT_ERANGE (region outside finite
- * dimensions), IT_EEXIST (dataset exists without overwrite), IT_ENOTCOMPUTED (a tensor without
+ * Errors: IT_EINVAL (arguments, empty region, bad options, a fill_value the dtype cannot hold,
+ * never-computed chunks of an integer tensor without fill_value), IT_ERANGE (region outside
+ * finite dimensions), IT_EEXIST (the dataset exists and overwrite is IT_EXPORT_REFUSE, or it
+ * differs with IT_EXPORT_IF_IDENTICAL; the message names the options and the difference), IT_ENOTCOMPUTED (a tensor without
  * function and chunks never computed: checked before the file is touched), IT_EFORMAT (path is
  * not an HDF5 file), IT_ELOCKED (path is a store this process has open for writing, or another
  * process holds its lock), IT_ENOSPC (the disk filled), IT_EIO, IT_ECALLBACK, IT_ECANCELED,

@@ -152,8 +152,10 @@ typedef struct it_hdf5_compact_info {
 /* Rewrites the store at path without the space HDF5 leaves behind (deleted tensors, rewritten
  * metadata: HDF5 never shrinks a file): every tensor's group is copied as stored (chunks are
  * not decoded) into a new store beside it, which is committed, synced and renamed over path
- * while the old store's writer lock is held, so no writer changes it meanwhile. A failure or
- * a kill leaves the store as it was (at most a temporary file "<path>.compact-*" beside it).
+ * while the old store's writer lock is held, so no writer changes it meanwhile. A failure
+ * leaves the store as it was; a kill leaves it whole, as it was or compacted (and at most a
+ * temporary file "<path>.compact-*" beside it). A symbolic link at path is followed: the store
+ * it names is compacted, keeping its permission bits.
  * Opens the store for writing, so a store of format 1 or 2 is converted as any writer's open
  * converts it. Readers that have the old file open keep reading it; live readers must reopen
  * the store to see what writers commit after the compaction. info may be NULL.
