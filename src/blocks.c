@@ -200,14 +200,14 @@ static size_t estimate(const iti_graph *g, int threads, int64_t (*box)[2][IT_MAX
 /* The blocks' extents: the longest (outer of those as long) halved until one block's estimate
  * fits half the budget. Halving outer first keeps blocks whole across strips, so consecutive
  * blocks share their halos as soon as possible. */
-static int block_extents(it_tensor *t, const iti_graph *g, const iti_chunk_axes *ax,
-                         size_t budget, int outer, int64_t *bext) {
+static int block_extents(const iti_graph *g, const iti_chunk_axes *ax, size_t budget, int outer,
+                         int64_t *bext) {
     int rc = 0;
     int64_t (*box)[2][IT_MAX_RANK] = malloc(g->n * sizeof *box);
     bool *wanted = malloc(g->n * sizeof *wanted);
     if (!box || !wanted)
         rc = iti_error(IT_ENOMEM, "out of memory planning a read");
-    int threads = iti_pool_threads(t->store->ctx->pool);
+    int threads = iti_pool_threads(g->order[0]->store->ctx->pool);
     for (int d = 0; d < ax->rank; d++)
         bext[d] = ax->n[d];
     while (rc == 0) {
@@ -228,21 +228,17 @@ static int block_extents(it_tensor *t, const iti_graph *g, const iti_chunk_axes 
     return rc;
 }
 
-int iti_block_walk_plan(it_tensor *t, const iti_chunk_axes *ax, size_t budget, iti_block_walk *w) {
+int iti_block_walk_plan(const iti_graph *g, const iti_chunk_axes *ax, size_t budget,
+                        iti_block_walk *w) {
     memset(w, 0, sizeof *w);
+    w->graph = g;
     w->ax = ax;
     for (int d = 0; d < ax->rank; d++) {
         w->sext[d] = ax->n[d];
         if (ax->n[d] > ax->n[w->outer])
             w->outer = d;
     }
-    iti_graph g;
-    int rc = iti_graph_build(t, &g);
-    if (rc)
-        return rc;
-    rc = block_extents(t, &g, ax, budget, w->outer, w->bext);
-    iti_graph_free(&g);
-    return rc;
+    return block_extents(g, ax, budget, w->outer, w->bext);
 }
 
 void iti_block_bounds(const iti_block_walk *w, const int64_t *b0, int64_t *lo, int64_t *hi) {

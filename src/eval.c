@@ -160,13 +160,15 @@ static int walk(it_tensor *t, const iti_selection *s, const sink *out, const cha
     iti_coord *coords = NULL;
     iti_chunk_ref *refs = NULL;
     iti_block_walk walk;
+    iti_graph graph = {0};       /* built once: blocks, strips and the release plan read it */
     size_t budget = out && out->budget ? out->budget : ctx->budget;
     int rc = eval_begin(&ev, ctx, fn);
     progress = progress && !ev.nested; /* a nested read reports nothing: its caller's read does */
-    if (rc == 0 && (rc = iti_chunk_axes_plan(t, s, &ax)) == 0)
-        rc = iti_block_walk_plan(t, &ax, budget, &walk);
+    if (rc == 0 && (rc = iti_chunk_axes_plan(t, s, &ax)) == 0 &&
+        (rc = iti_graph_build(t, &graph)) == 0)
+        rc = iti_block_walk_plan(&graph, &ax, budget, &walk);
     if (rc == 0)
-        rc = iti_release_fit_strips(t, &walk, budget);
+        rc = iti_release_fit_strips(&walk, budget);
     size_t per_block = 1;
     uint64_t total = 1;
     for (int d = 0; rc == 0 && d < ax.rank; d++) {
@@ -176,7 +178,7 @@ static int walk(it_tensor *t, const iti_selection *s, const sink *out, const cha
     if (rc == 0 && !ev.nested && iti_log_on())
         log_plan(t, &ax, &walk, budget, fn);
     iti_release_plan release = {0};
-    if (rc == 0 && (rc = iti_release_plan_init(&release, t, &walk, budget)) == 0)
+    if (rc == 0 && (rc = iti_release_plan_init(&release, &walk, budget)) == 0)
         ev.release = &release;
     if (rc == 0) {
         coords = calloc(per_block, sizeof *coords);
@@ -216,6 +218,7 @@ static int walk(it_tensor *t, const iti_selection *s, const sink *out, const cha
     if (progress)
         note_progress(t, done, total, true);
     iti_release_plan_finish(&release);
+    iti_graph_free(&graph);
     iti_chunk_axes_free(&ax);
     free(coords);
     free(refs);

@@ -120,17 +120,20 @@ void iti_chunk_axes_free(iti_chunk_axes *ax);
  * reads again are let go when their strip ends and computed again there (release.c): strips
  * are as wide as the budget lets their halos be, so a region that fits is one strip. */
 typedef struct iti_block_walk {
+    const iti_graph *graph;      /* the tensors read, graph->order[0] the root (the caller's) */
     const iti_chunk_axes *ax;
     int64_t bext[IT_MAX_RANK];   /* a block's extents, in chunks of ax */
     int64_t sext[IT_MAX_RANK];   /* a strip's: multiples of bext, or ax->n (along outer) */
     int outer;                   /* the dimension of the most blocks */
 } iti_block_walk;
 
-/* Plans the walk of ax for t: outer is the dimension of the most chunks; blocks whose
- * estimated working set (their chunks, the windows computing them and every upstream chunk
- * they read, each tensor of the graph once) fits half the budget, halving the longest
- * dimension; one strip (iti_release_fit_strips narrows it). */
-int iti_block_walk_plan(it_tensor *t, const iti_chunk_axes *ax, size_t budget, iti_block_walk *w);
+/* Plans the walk of ax for the root of graph g (built once by the read, which keeps it for the
+ * walk's life): outer is the dimension of the most chunks; blocks whose estimated working set
+ * (their chunks, the windows computing them and every upstream chunk they read, each tensor of
+ * the graph once) fits half the budget, halving the longest dimension; one strip
+ * (iti_release_fit_strips narrows it). */
+int iti_block_walk_plan(const iti_graph *g, const iti_chunk_axes *ax, size_t budget,
+                        iti_block_walk *w);
 
 static inline int64_t iti_blocks_in(int64_t chunks, int64_t bext) {
     return (chunks + bext - 1) / bext;
@@ -151,7 +154,7 @@ typedef struct iti_chunk_list iti_chunk_list;
 
 typedef struct iti_release_plan {
     bool active;                  /* the graph has chunks to let go */
-    iti_graph graph;
+    const iti_graph *graph;       /* the walk's */
     unsigned char *mode;          /* per graph node: how its chunks are let go */
     iti_chunk_list *fresh;        /* per graph node: chunks to replay in the block replayed */
     const iti_block_walk *walk;   /* the read's blocks */
@@ -164,9 +167,8 @@ typedef struct iti_release_plan {
     size_t planned, done;         /* blocks replayed; blocks finished (= the current block) */
 } iti_release_plan;
 
-/* Plans the read of root walked by w. */
-int iti_release_plan_init(iti_release_plan *p, it_tensor *root, const iti_block_walk *w,
-                          size_t budget);
+/* Plans the read walked by w (of the root of w->graph). */
+int iti_release_plan_init(iti_release_plan *p, const iti_block_walk *w, size_t budget);
 /* The consumer of t's chunks[0..n) has computed its batch of the current block and is done
  * with its pins refs[0..n): the plan takes (and zeroes) the pin of each chunk a later block of
  * the strip reads, keeping it until that block; those no later block reads go now (tensors
@@ -180,7 +182,7 @@ void iti_release_plan_finish(iti_release_plan *p);
 /* Narrows the strips of w (planned by iti_block_walk_plan) until the chunks below root alive
  * at once in one, replayed over its first rows as the plan would run them (a probe), fit half
  * the budget, three quarters when no window is cached; then widens them as far as that holds. */
-int iti_release_fit_strips(it_tensor *root, iti_block_walk *w, size_t budget);
+int iti_release_fit_strips(iti_block_walk *w, size_t budget);
 
 /* ---- shared helpers --------------------------------------------------------------------------- */
 

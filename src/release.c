@@ -63,7 +63,7 @@ static size_t plan_capacity(size_t budget) {
 /* How each tensor's chunks are let go. The root's are final results: only a transient root's
  * go (after being copied out). */
 static int classify(iti_release_plan *p) {
-    iti_graph *g = &p->graph;
+    const iti_graph *g = p->graph;
     size_t *paths = calloc(g->n, sizeof *paths);
     p->mode = calloc(g->n, sizeof *p->mode);
     p->fresh = calloc(g->n, sizeof *p->fresh);
@@ -89,7 +89,7 @@ static int classify(iti_release_plan *p) {
 }
 
 static void discard(iti_release_plan *p, last_use *u) {
-    it_tensor *t = p->graph.order[u->node.tag];
+    it_tensor *t = p->graph->order[u->node.tag];
     if (u->held.data)
         t->store->ops->release(t->store->impl, &t->view, &u->held);
     if (!p->probe && t->store->ops->discard)
@@ -133,7 +133,7 @@ static int add_root_chunk(const iti_coord *c, void *arg) {
 
 /* Chunk c of tensor k is computed in block b: what its windows read is needed there. */
 static int replay_chunk(iti_release_plan *p, size_t k, const iti_coord *c, size_t b) {
-    it_tensor *t = p->graph.order[k];
+    it_tensor *t = p->graph->order[k];
     int64_t wlo[IT_MAX_RANK], whi[IT_MAX_RANK];
     if (!t->fn || !iti_chunk_windows(t, c, wlo, whi))
         return 0;
@@ -142,7 +142,7 @@ static int replay_chunk(iti_release_plan *p, size_t k, const iti_coord *c, size_
         bool any = false;
         if (!iti_widen_argument_box(t, i, wlo, whi, box, &any))
             continue; /* the computation itself reports the overflow */
-        replay r = {p, iti_graph_index(&p->graph, t->args[i]), b};
+        replay r = {p, iti_graph_index(p->graph, t->args[i]), b};
         int rc = iti_box_foreach(box[0], box[1], t->args[i]->view.rank, need_chunk, &r);
         if (rc)
             return rc;
@@ -155,9 +155,9 @@ static int replay_block(iti_release_plan *p) {
     int64_t lo[IT_MAX_RANK], hi[IT_MAX_RANK];
     iti_block_bounds(p->walk, p->cursor, lo, hi);
     replay root = {p, 0, p->planned};
-    int rc = iti_box_foreach(lo, hi, p->graph.order[0]->view.rank,
+    int rc = iti_box_foreach(lo, hi, p->graph->order[0]->view.rank,
                              p->mode[0] & DROP ? need_chunk : add_root_chunk, &root);
-    for (size_t k = 0; rc == 0 && k < p->graph.n; k++) {
+    for (size_t k = 0; rc == 0 && k < p->graph->n; k++) {
         for (size_t j = 0; rc == 0 && j < p->fresh[k].n; j++)
             rc = replay_chunk(p, k, &p->fresh[k].v[j], p->planned);
         p->fresh[k].n = 0;
@@ -188,12 +188,10 @@ static int plan_ahead(iti_release_plan *p) {
     return 0;
 }
 
-static int plan_init(iti_release_plan *p, it_tensor *root, const iti_block_walk *w,
-                     size_t cap) {
+static int plan_init(iti_release_plan *p, const iti_block_walk *w, size_t cap) {
     memset(p, 0, sizeof *p);
-    int rc = iti_graph_build(root, &p->graph);
-    if (rc == 0)
-        rc = classify(p);
+    p->graph = w->graph;
+    int rc = classify(p);
     if (rc || !p->active)
         return rc;
     p->walk = w;
@@ -204,9 +202,8 @@ static int plan_init(iti_release_plan *p, it_tensor *root, const iti_block_walk 
     return 0;
 }
 
-int iti_release_plan_init(iti_release_plan *p, it_tensor *root, const iti_block_walk *w,
-                          size_t budget) {
-    int rc = plan_init(p, root, w, plan_capacity(budget));
+int iti_release_plan_init(iti_release_plan *p, const iti_block_walk *w, size_t budget) {
+    int rc = plan_init(p, w, plan_capacity(budget));
     return rc || !p->active ? rc : plan_ahead(p);
 }
 
@@ -214,7 +211,7 @@ void iti_release_consumed(iti_release_plan *p, const it_tensor *t, const iti_coo
                           iti_chunk_ref *refs, size_t n) {
     if (!p || !p->active)
         return;
-    size_t k = iti_graph_index(&p->graph, t);
+    size_t k = iti_graph_index(p->graph, t);
     bool early = p->mode[k] & EARLY;
     for (size_t i = 0; i < n; i++) {
         last_use *u = (last_use *)iti_htab_find(&p->last, k, &chunks[i]);
@@ -262,11 +259,10 @@ void iti_release_plan_finish(iti_release_plan *p) {
         sweep(p, SIZE_MAX);
         iti_htab_free(&p->last);
     }
-    for (size_t k = 0; p->fresh && k < p->graph.n; k++)
+    for (size_t k = 0; p->fresh && k < p->graph->n; k++)
         free(p->fresh[k].v);
     free(p->fresh);
     free(p->mode);
-    iti_graph_free(&p->graph);
     memset(p, 0, sizeof *p);
 }
 
@@ -274,11 +270,10 @@ void iti_release_plan_finish(iti_release_plan *p) {
  * at once over the first `blocks` blocks of its first strip, replayed as the plan would:
  * *bytes; SIZE_MAX when those blocks read more chunks than a plan of `budget` looks ahead.
  * Lets nothing go. */
-static int probe(it_tensor *root, const iti_block_walk *w, size_t blocks, size_t budget,
-                 size_t *bytes) {
+static int probe(const iti_block_walk *w, size_t blocks, size_t budget, size_t *bytes) {
     *bytes = 0;
     iti_release_plan p;
-    int rc = plan_init(&p, root, w, plan_capacity(budget));
+    int rc = plan_init(&p, w, plan_capacity(budget));
     p.probe = true;
     while (rc == 0 && p.active && p.unplanned && !p.strip_replayed && p.planned < blocks) {
         if (p.last.count >= p.cap) { /* more chunks than a plan looks ahead: too wide */
@@ -295,7 +290,7 @@ static int probe(it_tensor *root, const iti_block_walk *w, size_t blocks, size_t
     for (size_t b = 0; delta && b < p.last.nbuckets; b++)
         for (iti_hnode *n = p.last.buckets[b]; n; n = n->next) {
             const last_use *u = (const last_use *)n;
-            int64_t size = (int64_t)p.graph.order[n->tag]->view.chunk_bytes;
+            int64_t size = (int64_t)p.graph->order[n->tag]->view.chunk_bytes;
             delta[u->first] += size;
             delta[u->block + 1] -= size;
         }
@@ -323,37 +318,30 @@ static size_t strip_row_blocks(const iti_block_walk *w) {
 /* The intermediate chunks a strip may hold: half the budget, three quarters when no tensor of
  * the graph has windows other than its chunks (the context's window cache, a quarter, then
  * stays empty). */
-static int halo_share(it_tensor *t, size_t budget, size_t *share) {
-    iti_graph g;
-    int rc = iti_graph_build(t, &g);
-    if (rc)
-        return rc;
-    *share = budget / 4 * 3;
-    for (size_t k = 0; k < g.n; k++)
-        if (g.order[k]->fn && !g.order[k]->direct)
-            *share = budget / 2;
-    iti_graph_free(&g);
-    return 0;
+static size_t halo_share(const iti_graph *g, size_t budget) {
+    for (size_t k = 0; k < g->n; k++)
+        if (g->order[k]->fn && !g->order[k]->direct)
+            return budget / 2;
+    return budget / 4 * 3;
 }
 
 /* Whether a strip of w fits `share` (probing its first rows, where halos of every depth start);
  * strips of more blocks a row than a probe replays never do: no budget keeps the halos of
  * thousands of blocks. */
-static int strip_fits(it_tensor *t, const iti_block_walk *w, size_t budget, size_t share,
-                      bool *fits) {
+static int strip_fits(const iti_block_walk *w, size_t budget, size_t share, bool *fits) {
     const size_t rows = 4, most_probed = 4096;
     size_t blocks = strip_row_blocks(w), bytes = 0;
     *fits = false;
     if (blocks > most_probed)
         return 0;
-    int rc = probe(t, w, rows * blocks, budget, &bytes);
+    int rc = probe(w, rows * blocks, budget, &bytes);
     *fits = rc == 0 && bytes <= share;
     return rc;
 }
 
-int iti_release_fit_strips(it_tensor *root, iti_block_walk *w, size_t budget) {
+int iti_release_fit_strips(iti_block_walk *w, size_t budget) {
     const iti_chunk_axes *ax = w->ax;
-    size_t share = 0; /* found when a strip is first probed */
+    size_t share = halo_share(w->graph, budget);
     int rc = 0;
     /* Halves the widest dimension until a strip fits, then widens it again as far as fits. */
     int last = -1;
@@ -366,8 +354,7 @@ int iti_release_fit_strips(it_tensor *root, iti_block_walk *w, size_t budget) {
                 (widest < 0 || iti_blocks_in(w->sext[d], w->bext[d]) >
                                    iti_blocks_in(w->sext[widest], w->bext[widest])))
                 widest = d;
-        if (widest < 0 || (!share && (rc = halo_share(root, budget, &share))) ||
-            (rc = strip_fits(root, w, budget, share, &fits)) || fits)
+        if (widest < 0 || (rc = strip_fits(w, budget, share, &fits)) || fits)
             break;
         last = widest;
         over = iti_blocks_in(w->sext[widest], w->bext[widest]);
@@ -376,7 +363,7 @@ int iti_release_fit_strips(it_tensor *root, iti_block_walk *w, size_t budget) {
     for (int64_t lo = last < 0 ? 0 : w->sext[last] / w->bext[last]; rc == 0 && over - lo > 1;) {
         int64_t mid = lo + (over - lo) / 2;
         w->sext[last] = mid * w->bext[last];
-        if ((rc = strip_fits(root, w, budget, share, &fits)) == 0 && fits)
+        if ((rc = strip_fits(w, budget, share, &fits)) == 0 && fits)
             lo = mid;
         else
             over = mid;
