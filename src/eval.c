@@ -131,20 +131,15 @@ static void note_progress(it_tensor *t, uint64_t done, uint64_t total, bool ende
         ops->progress(t->store->impl, &t->view, done, total, ended);
 }
 
-/* IT_LOG=debug: the walk's plan, as chunk counts per dimension ("AxB"). */
+/* IT_LOG=debug: the walk's plan, in chunks per dimension. */
 static void log_plan(const it_tensor *t, const iti_chunk_axes *ax, const iti_block_walk *w,
                      size_t budget, const char *fn) {
     char n[3][160];
     const int64_t *v[3] = {ax->n, w->bext, w->sext};
-    for (int k = 0; k < 3; k++) {
-        size_t used = 0;
-        n[k][0] = 0;
-        for (int d = 0; d < ax->rank && used < sizeof n[k]; d++)
-            used += (size_t)snprintf(n[k] + used, sizeof n[k] - used, "%s%lld", d ? "x" : "",
-                                     (long long)v[k][d]);
-    }
-    iti_log("plan", "%s of \"%s\": %s chunks in blocks of %s, strips of %s along dimension %d, "
-            "budget %zu MiB", fn, t->view.id, n[0], n[1], n[2], w->outer, budget >> 20);
+    for (int k = 0; k < 3; k++)
+        iti_format_coord(n[k], sizeof n[k], v[k], ax->rank);
+    iti_log("plan", "%s of \"%s\": chunks (%s) in blocks of (%s), strips of (%s) along dimension "
+            "%d, budget %zu MiB", fn, t->view.id, n[0], n[1], n[2], w->outer, budget >> 20);
 }
 
 /* Reads, visits or fills (out NULL) selection s of t; progress reported when `report`. */
