@@ -66,6 +66,10 @@ int iti_eval_visit(it_tensor *t, const iti_selection *s, size_t budget, iti_bloc
  * False when the selection has no pixel in the chunk. */
 bool iti_selection_in_chunk(const iti_store_tensor *t, const iti_selection *s, const iti_coord *c,
                             int64_t *first, int64_t *n, int64_t *at);
+/* Copies that part (n and at from iti_selection_in_chunk) out of the chunk's pixels `chunk`
+ * into dst, with element strides dstr per dimension (dst: the part's first element). */
+void iti_selection_gather(const iti_store_tensor *t, const iti_selection *s, const int64_t *n,
+                          const int64_t *at, const void *chunk, void *dst, const int64_t *dstr);
 /* Makes what every store of t's upstream closure holds durable. */
 int iti_tensor_flush_stores(const it_tensor *t);
 /* Drops what every store of t's upstream closure holds in memory only (persistent stores keep

@@ -13,21 +13,13 @@
 /* Copies the selection's part of pinned chunk c into buf. */
 static void copy_out(const it_tensor *t, const iti_selection *s, const iti_coord *c,
                      const char *src, char *buf) {
-    int rank = t->view.rank;
-    int64_t first[IT_MAX_RANK], ext[IT_MAX_RANK], at[IT_MAX_RANK], cstr[IT_MAX_RANK];
-    int64_t rstr[IT_MAX_RANK], sstr[IT_MAX_RANK];
+    int64_t first[IT_MAX_RANK], ext[IT_MAX_RANK], at[IT_MAX_RANK], rstr[IT_MAX_RANK], dof = 0;
     if (!iti_selection_in_chunk(&t->view, s, c, first, ext, at))
         return;
-    iti_strides(t->view.chunk, rank, cstr);
-    iti_strides(s->count, rank, rstr);
-    int64_t so = 0, dof = 0;
-    for (int d = 0; d < rank; d++) {
-        so += at[d] * cstr[d];
+    iti_strides(s->count, t->view.rank, rstr);
+    for (int d = 0; d < t->view.rank; d++)
         dof += first[d] * rstr[d];
-        sstr[d] = cstr[d] * s->step[d];
-    }
-    iti_copy_nd(buf + dof * (int64_t)t->view.esize, rstr, src + so * (int64_t)t->view.esize, sstr,
-               ext, rank, t->view.esize);
+    iti_selection_gather(&t->view, s, ext, at, src, buf + dof * (int64_t)t->view.esize, rstr);
 }
 
 typedef struct copy_job {

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernels.h"
 #include "tensor_impl.h"
 
 int iti_selection_resolve(const it_tensor *t, const it_region *r, const char *fn,
@@ -68,4 +69,16 @@ bool iti_selection_in_chunk(const iti_store_tensor *t, const iti_selection *s, c
         at[d] = s->start[d] + (int64_t)k0 * step - cs[d];
     }
     return true;
+}
+
+void iti_selection_gather(const iti_store_tensor *t, const iti_selection *s, const int64_t *n,
+                          const int64_t *at, const void *chunk, void *dst, const int64_t *dstr) {
+    int64_t cstr[IT_MAX_RANK], sstr[IT_MAX_RANK], so = 0;
+    iti_strides(t->chunk, t->rank, cstr);
+    for (int d = 0; d < t->rank; d++) {
+        so += at[d] * cstr[d];
+        sstr[d] = cstr[d] * s->step[d];
+    }
+    iti_copy_nd(dst, dstr, (const char *)chunk + so * (int64_t)t->esize, sstr, n, t->rank,
+                t->esize);
 }

@@ -82,20 +82,15 @@ static int compare_chunk(comparer *c, const iti_coord *coord, const char *data) 
     int64_t first[IT_MAX_RANK], n[IT_MAX_RANK], at[IT_MAX_RANK];
     if (!iti_selection_in_chunk(t, &x->s, coord, first, n, at))
         return 0;
-    int64_t cstr[IT_MAX_RANK], sstr[IT_MAX_RANK], dstr[IT_MAX_RANK], so = 0;
+    int64_t dstr[IT_MAX_RANK];
     size_t elems = 1;
-    iti_strides(t->chunk, t->rank, cstr);
     iti_strides(n, t->rank, dstr);
-    for (int d = 0; d < t->rank; d++) {
-        sstr[d] = cstr[d] * x->s.step[d];
-        so += at[d] * cstr[d];
+    for (int d = 0; d < t->rank; d++)
         elems *= (size_t)n[d];
-    }
     int rc = grow(c, elems * t->esize);
     if (rc)
         return rc;
-    data = iti_export_source(x, data, elems);
-    iti_copy_nd(c->fresh, dstr, data + so * (int64_t)t->esize, sstr, n, t->rank, t->esize);
+    iti_selection_gather(t, &x->s, n, at, iti_export_source(x, data, elems), c->fresh, dstr);
     if ((rc = read_box(c, first, n)))
         return rc;
     if (memcmp(c->fresh, c->stored, elems * t->esize) == 0)
