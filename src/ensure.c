@@ -7,13 +7,6 @@
 #include "context_impl.h"
 #include "evaluator.h"
 
-void iti_format_coord(char *buf, size_t size, const int64_t *v, int rank) {
-    size_t used = 0;
-    buf[0] = 0;
-    for (int d = 0; d < rank && used < size; d++)
-        used += (size_t)snprintf(buf + used, size - used, d ? ", %lld" : "%lld", (long long)v[d]);
-}
-
 void iti_release_refs(it_tensor *t, iti_chunk_ref *refs, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (refs[i].data)

@@ -96,3 +96,10 @@ int iti_error_prefix(int code, const char *prefix) {
     one_line(tls_message, sizeof tls_message);
     return code;
 }
+
+void iti_format_coord(char *buf, size_t size, const int64_t *v, int rank) {
+    size_t used = 0;
+    buf[0] = 0;
+    for (int d = 0; d < rank && used < size; d++)
+        used += (size_t)snprintf(buf + used, size - used, d ? ", %lld" : "%lld", (long long)v[d]);
+}

@@ -198,7 +198,5 @@ int iti_chunk_windows(const it_tensor *t, const iti_coord *c, int64_t *lo, int64
 bool iti_widen_argument_box(const it_tensor *t, size_t i, const int64_t *wlo,
                             const int64_t *whi, int64_t (*box)[IT_MAX_RANK], bool *wanted);
 
-/* "v0, v1, ..." of rank values, for messages. */
-void iti_format_coord(char *buf, size_t size, const int64_t *v, int rank);
 
 #endif

@@ -41,6 +41,9 @@ void iti_error_save(iti_error_state *e);
 /* Makes e the calling thread's error; returns code. */
 int iti_error_restore(int code, const iti_error_state *e);
 
+/* "v0, v1, ..." of rank values, for messages. */
+void iti_format_coord(char *buf, size_t size, const int64_t *v, int rank);
+
 /* IT_LOG=debug in the environment (read once): iti_log writes "infinite-tensor[pid] area:
  * message" as one line to stderr; otherwise nothing. */
 bool iti_log_on(void);

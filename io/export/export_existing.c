@@ -15,7 +15,7 @@
 
 typedef struct comparer {
     exporter *x;
-    hid_t data;
+    hid_t data, space;             /* the dataset, its file space (boxes selected in turn) */
     char *fresh, *stored;          /* a chunk's selected pixels: computed, read back */
     size_t cap;
     bool differs;
@@ -63,15 +63,13 @@ static int read_box(comparer *c, const int64_t *first, const int64_t *n) {
     for (int d = 0; d < x->rank; d++)
         start[d] = (hsize_t)first[d], count[d] = (hsize_t)n[d];
     iti_h5_enter();
-    hid_t ms = H5Screate_simple(x->rank, count, NULL), fs = H5Dget_space(c->data);
+    hid_t ms = H5Screate_simple(x->rank, count, NULL);
     int rc = 0;
-    if (ms < 0 || fs < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-        H5Dread(c->data, iti_h5_mem_type(x->t->dtype), ms, fs, H5P_DEFAULT, c->stored) < 0)
+    if (ms < 0 || H5Sselect_hyperslab(c->space, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dread(c->data, iti_h5_mem_type(x->t->dtype), ms, c->space, H5P_DEFAULT, c->stored) < 0)
         rc = iti_h5_error(IT_EIO, "it_export_hdf5: reading the existing dataset back");
     if (ms >= 0)
         H5Sclose(ms);
-    if (fs >= 0)
-        H5Sclose(fs);
     iti_h5_leave();
     return rc;
 }
@@ -158,7 +156,7 @@ static hid_t open_dataset(const exporter *x, hid_t file, const char *dataset) {
 
 int iti_export_compare(exporter *x, const char *path, const char *dataset, it_export_info *info) {
     iti_vfd_state vfd = {0};
-    comparer c = {.x = x, .data = -1};
+    comparer c = {.x = x, .data = -1, .space = -1};
     char why[300] = "";
     iti_h5_enter();
     hid_t f = iti_vfd_open_readonly(path, &vfd);
@@ -171,17 +169,17 @@ int iti_export_compare(exporter *x, const char *path, const char *dataset, it_ex
         rc = iti_h5_error(IT_EFORMAT, "it_export_hdf5: opening the existing dataset");
     else
         check_description(x, c.data, why, sizeof why);
-    if (rc == 0 && c.data >= 0 && !why[0]) {
+    if (rc == 0 && c.data >= 0 && !why[0] && (c.space = H5Dget_space(c.data)) < 0)
+        rc = iti_h5_error(IT_EFORMAT, "it_export_hdf5: the existing dataset's space");
+    if (rc == 0 && c.space >= 0) {
         iti_h5_leave(); /* the region is read through stores, which take the HDF5 lock */
         rc = iti_eval_visit(x->tensor, &x->s, x->eng.budget / 4, compare_block, &c,
                             "it_export_hdf5");
         iti_h5_enter();
         if (rc == 1 && c.differs) {
-            size_t used = (size_t)snprintf(why, sizeof why, " that differs at index [");
-            for (int d = 0; d < x->rank && used < sizeof why; d++)
-                used += (size_t)snprintf(why + used, sizeof why - used, "%s%lld", d ? ", " : "",
-                                         (long long)c.where[d]);
-            snprintf(why + used, used < sizeof why ? sizeof why - used : 0, "]");
+            char at[IT_MAX_RANK * 24];
+            iti_format_coord(at, sizeof at, c.where, x->rank);
+            snprintf(why, sizeof why, " that differs at index [%s]", at);
             rc = 0;
         }
         if (rc == 0 && !why[0]) {
@@ -191,6 +189,8 @@ int iti_export_compare(exporter *x, const char *path, const char *dataset, it_ex
     }
     if (rc == 0 && why[0])
         rc = iti_export_exists_error(path, dataset, why);
+    if (c.space >= 0)
+        H5Sclose(c.space);
     if (c.data >= 0)
         H5Dclose(c.data);
     H5Eclear2(H5E_DEFAULT);
