@@ -1,4 +1,4 @@
-/* Status codes and the per-thread detailed message. */
+/* Status codes, the per-thread detailed message, and coordinates written for messages. */
 #include <stdio.h>
 #include <string.h>
 

@@ -54,6 +54,8 @@ void cli_format_box(char *buf, size_t size, const int64_t *start, const int64_t 
 /* JSON output: a quoted, escaped string; an array of integers. */
 void cli_json_string(FILE *f, const char *s);
 void cli_json_array(FILE *f, const int64_t *v, int n);
+/* Opens a command's JSON document on stdout with its first key: {"key": "value" */
+void cli_json_begin(const char *key, const char *value);
 
 /* A context whose progress callback draws a bar on stderr when it is a terminal. */
 int cli_context(it_ctx **ctx, const char *label);

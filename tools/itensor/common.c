@@ -123,6 +123,11 @@ void cli_json_string(FILE *f, const char *s) {
     fputc('"', f);
 }
 
+void cli_json_begin(const char *key, const char *value) {
+    printf("{\"%s\": ", key);
+    cli_json_string(stdout, value);
+}
+
 void cli_json_array(FILE *f, const int64_t *v, int n) {
     fputc('[', f);
     for (int i = 0; i < n; i++)

@@ -178,8 +178,7 @@ static void say(const char *fmt, ...) {
 
 static void print_json(const char *store, const char *exported, const char *png, long windows,
                        double secs) {
-    fputs("{\"store\": ", stdout);
-    cli_json_string(stdout, store);
+    cli_json_begin("store", store);
     fputs(", \"export\": ", stdout);
     cli_json_string(stdout, exported);
     fputs(", \"preview\": ", stdout);

@@ -162,8 +162,7 @@ int cmd_verify(int argc, char **argv) {
     int rc = cli_context(&ctx, "verify") ? 1 : cli_open(ctx, file, false, NULL, 0, &v.store, NULL);
     if (rc == 0) {
         if (v.json) {
-            fputs("{\"file\": ", stdout);
-            cli_json_string(stdout, file);
+            cli_json_begin("file", file);
             fputs(", \"tensors\": [", stdout);
         }
         rc = it_store_list(v.store, verify_tensor, &v);
@@ -285,14 +284,14 @@ int cmd_rm(int argc, char **argv) {
     it_ctx_destroy(ctx);
     if (rc)
         return rc;
+    uint64_t bytes = file_bytes(file);
     char size[32];
-    cli_format_bytes(size, sizeof size, file_bytes(file), false);
+    cli_format_bytes(size, sizeof size, bytes, false);
     if (fl.json) {
-        fputs("{\"file\": ", stdout);
-        cli_json_string(stdout, file);
+        cli_json_begin("file", file);
         fputs(", \"removed\": ", stdout);
         cli_json_string(stdout, id);
-        printf(", \"file_bytes\": %llu}\n", (unsigned long long)file_bytes(file));
+        printf(", \"file_bytes\": %llu}\n", (unsigned long long)bytes);
     } else {
         printf("removed %s from %s; the file keeps its size (%s): 'itensor compact %s' "
                "reclaims the space\n", id, file, size, file);
@@ -325,8 +324,7 @@ int cmd_compact(int argc, char **argv) {
     if (rc)
         return cli_fail(pos[0], rc);
     if (json) {
-        fputs("{\"file\": ", stdout);
-        cli_json_string(stdout, pos[0]);
+        cli_json_begin("file", pos[0]);
         printf(", \"tensors\": %d, \"bytes_before\": %llu, \"bytes_after\": %llu}\n",
                info.tensors, (unsigned long long)info.bytes_before,
                (unsigned long long)info.bytes_after);

@@ -167,8 +167,7 @@ static int export_options_of(const out_args *a, it_tensor *t, it_export_options 
 
 static void print_export(const out_args *a, const it_export_info *info) {
     if (a->json) {
-        fputs("{\"file\": ", stdout);
-        cli_json_string(stdout, a->out);
+        cli_json_begin("file", a->out);
         fputs(", \"dataset\": ", stdout);
         cli_json_string(stdout, a->dataset);
         fputs(", \"shape\": ", stdout);
@@ -317,8 +316,7 @@ int cmd_preview(int argc, char **argv) {
         return 1;
     }
     if (a.json) {
-        fputs("{\"file\": ", stdout);
-        cli_json_string(stdout, a.out);
+        cli_json_begin("file", a.out);
         fputs(", \"tensor\": ", stdout);
         cli_json_string(stdout, a.id);
         fputs(", \"region\": ", stdout);

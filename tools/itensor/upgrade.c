@@ -174,8 +174,7 @@ int cmd_upgrade(int argc, char **argv) {
     }
     int rc = current ? open_for_writing(file, false) : convert_isolated(file, &l);
     if (rc == 0 && l.json) {
-        fputs("{\"file\": ", stdout);
-        cli_json_string(stdout, file);
+        cli_json_begin("file", file);
         printf(", \"upgraded\": %s}\n", current ? "false" : "true");
     } else if (rc == 0) {
         printf(current ? "%s is already in the current format\n"
