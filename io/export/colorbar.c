@@ -92,15 +92,16 @@ int iti_colorbar_draw(unsigned char *px, int width, int rows, int channels, it_c
     int s = scale_for(width), label_rows = (GLYPH_H + 3) * s, tick_rows = 3 * s;
     int ramp_end = rows - label_rows - tick_rows;
     memset(px, 255, (size_t)width * (size_t)rows * (size_t)channels);
-    for (int y = 2; y < ramp_end; y++)
-        for (int x = 0; x < width; x++) {
-            double n = width > 1 ? (double)x / (width - 1) : 0;
-            unsigned char rgb[3];
-            iti_colormap_rgb(m, n, rgb);
-            memcpy(px + ((size_t)y * (size_t)width + (size_t)x) * (size_t)channels,
-                   channels == 3 ? rgb : (unsigned char[3]){(unsigned char)lround(n * 255)},
-                   (size_t)channels);
-        }
+    /* the ramp: one row (gray images are single-channel: the map is gray), then copies */
+    size_t row = (size_t)width * (size_t)channels;
+    unsigned char *ramp = px + 2 * row;
+    for (int x = 0; x < width; x++) {
+        unsigned char rgb[3];
+        iti_colormap_rgb(m, width > 1 ? (double)x / (width - 1) : 0, rgb);
+        memcpy(ramp + (size_t)x * (size_t)channels, rgb, (size_t)channels);
+    }
+    for (int y = 3; y < ramp_end; y++)
+        memcpy(px + (size_t)y * row, ramp, row);
     double between[8];
     int nb = round_ticks(lo, hi, between, 8), n = 0;
     double all[10];
