@@ -2,8 +2,10 @@
  * rewritten over time) stays in it. it_hdf5_compact copies every tensor's group (metadata,
  * chunks as stored, without decoding them, the chunk index, the view) with H5Ocopy into a new
  * store beside the old one, commits and syncs it, and renames it over the old one while the
- * old one's writer lock is held: no writer can change the store meanwhile, and a failure or a
- * kill at any point leaves the old store as it was (and at most the temporary file). */
+ * old one's writer lock is held: no writer can change the store meanwhile. A failure leaves the
+ * old store as it was; a kill at any point leaves it whole, old or compacted (and at most the
+ * temporary file). H5Ocopy does not carry the references of variable-length attributes, so
+ * each copied view's dimension scales are attached again (hdf5_view.h). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -102,9 +104,11 @@ int it_hdf5_compact(it_ctx *ctx, const char *path, it_hdf5_compact_info *info) {
     if (!realpath(path, target)) /* a link keeps pointing at the compacted store */
         snprintf(target, sizeof target, "%s", path);
     struct stat st;
-    uint64_t before = stat(target, &st) == 0 ? (uint64_t)st.st_size : 0;
+    if (stat(target, &st) != 0)
+        rc = iti_error(iti_fs_errno_code(errno), "it_hdf5_compact: %s: %s", target, strerror(errno));
+    uint64_t before = rc ? 0 : (uint64_t)st.st_size;
     int count = 0;
-    if ((rc = iti_fs_temp_name(target, "compact", tmp, sizeof tmp)) == 0 &&
+    if (rc == 0 && (rc = iti_fs_temp_name(target, "compact", tmp, sizeof tmp)) == 0 &&
         (rc = build_copy(ctx, src, tmp, &count)) == 0)
         rc = replace(tmp, target, st.st_mode & 07777);
     if (rc && tmp[0])
