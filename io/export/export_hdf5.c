@@ -135,13 +135,6 @@ static int write_scales(exporter *x, hid_t parent, const char *dataset_name) {
     return 0;
 }
 
-/* The root's `Conventions`, replaced when the file has one (CF applies to the whole file). */
-static int write_conventions(exporter *x) {
-    if (H5Aexists(x->file, "Conventions") > 0 && H5Adelete(x->file, "Conventions") < 0)
-        return iti_h5_error(IT_EIO, "it_export_hdf5: replacing the attribute Conventions");
-    return iti_h5_write_vlen_str(x->file, "Conventions", "CF-1.8");
-}
-
 static int write_attrs(exporter *x) {
     const iti_store_tensor *t = x->t;
     int64_t start[IT_MAX_RANK], stop[IT_MAX_RANK], step[IT_MAX_RANK];
@@ -163,7 +156,8 @@ static int write_attrs(exporter *x) {
         return rc;
     if (x->o->value_units && (rc = iti_h5_write_vlen_str(x->data, "units", x->o->value_units)))
         return rc;
-    if ((rc = write_conventions(x)))
+    /* CF applies to the whole file: the root's Conventions (replaced when the file has one) */
+    if ((rc = iti_h5_write_vlen_str(x->file, "Conventions", "CF-1.8")))
         return rc;
     /* _FillValue, of the data's own type as netCDF requires, marks missing values: netCDF
      * readers (xarray) mask every element equal to it (iti_export_resolve_fill chose it). */
