@@ -1,7 +1,8 @@
 /* IT_LOG=debug: what the library decides (walk plans, strips, cache evictions, commits), one
- * line each on stderr. Off by default; the level is read once, so a disabled log costs one
- * load per call site. A line is formatted whole and written with one write(2), so lines of
- * threads and processes sharing stderr do not interleave. */
+ * line each on stderr. Off by default; the level is read once (pthread_once), so a disabled
+ * log costs that check per call, and callers that format a line first ask iti_log_on. A
+ * line is formatted whole and written with one write(2), so lines of threads and processes
+ * sharing stderr do not interleave. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
