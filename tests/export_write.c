@@ -14,19 +14,13 @@ static int write_partial(const char *path, const char *store_path) {
     it_store *s;
     if (it_ctx_create(NULL, &ctx) || it_store_open_hdf5(ctx, store_path, IT_HDF5_CREATE, NULL, &s))
         return 1;
-    int64_t w8[2] = {8, 8};
     const char *ids[2] = {"partial", "partial_i16"};
     it_region done = region2(0, 16, 0, 16), all = region2(-8, 24, -8, 24);
     for (int k = 0; k < 2; k++) {
         it_tensor_desc d;
-        it_tensor_desc_init(&d, 2);
+        golden_g2_desc(&d, NULL);
         d.id = ids[k];
-        d.shape[0] = d.shape[1] = IT_INF;
         d.dtype = k ? IT_I16 : IT_F32;
-        it_window_init(&d.window, 2, w8);
-        d.chunk[0] = d.chunk[1] = 8;
-        d.fn = golden_fn;
-        d.fn_tag = "golden";
         it_tensor *t;
         if (it_tensor_create(s, &d, &t) || it_tensor_fill(t, &done))
             return 1;

@@ -38,15 +38,9 @@ static int teardown(void **state) {
 
 /* The golden (inf, inf) f32 tensor `id` of store s; g->scale gives other values. */
 static it_tensor *golden_tensor(it_store *s, const char *id, golden_gen *g) {
-    int64_t w8[2] = {8, 8};
     it_tensor_desc d;
-    it_tensor_desc_init(&d, 2);
+    golden_g2_desc(&d, g);
     d.id = id;
-    d.shape[0] = d.shape[1] = IT_INF;
-    it_window_init(&d.window, 2, w8);
-    d.chunk[0] = d.chunk[1] = 8;
-    d.fn = golden_fn;
-    d.user = g;
     it_tensor *t;
     assert_int_equal(it_tensor_create(s, &d, &t), 0);
     return t;
@@ -128,16 +122,10 @@ static void test_if_identical(void **state) {
  * IT_OPEN_FILL_MISSING. */
 static it_tensor *partial_tensor(it_ctx *ctx, it_dtype dtype, it_store **s) {
     assert_int_equal(it_store_open_hdf5(ctx, store_path, IT_HDF5_CREATE, NULL, s), 0);
-    int64_t w8[2] = {8, 8};
     it_tensor_desc d;
-    it_tensor_desc_init(&d, 2);
+    golden_g2_desc(&d, NULL);
     d.id = "partial";
-    d.shape[0] = d.shape[1] = IT_INF;
     d.dtype = dtype;
-    it_window_init(&d.window, 2, w8);
-    d.chunk[0] = d.chunk[1] = 8;
-    d.fn = golden_fn;
-    d.fn_tag = "golden";
     it_tensor *t;
     it_region done = region2(0, 16, 0, 16);
     assert_int_equal(it_tensor_create(*s, &d, &t), 0);
